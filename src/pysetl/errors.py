@@ -1,0 +1,285 @@
+"""Every exception and warning pysetl raises, in one tree.
+
+Each layer wraps foreign errors once, at its boundary, into its own subtree
+(``raise ConnectorError(msg) from exc``); errors that are already ours pass
+through untouched. Catch ``PySetlError`` to catch everything pysetl raises.
+
+The tree (old ``pysetl`` names, kept as aliases, in brackets)::
+
+    PySetlError                              [BasePySetlException]
+    ├── BuilderError                         [BuilderException]
+    ├── AlreadyRegisteredError               [AlreadyExistsException]
+    ├── ConfigError (also a ValueError)      [InvalidConfigException]
+    ├── ConnectorError                       [InvalidConnectorException]
+    │   └── ConnectorUnavailableError
+    ├── SparkError                           [PySparkException]
+    ├── DependencyResolutionError            [InvalidDeliveryException]
+    ├── StageError
+    ├── PipelineError                        [PipelineException]
+    │   └── FactoryError
+    └── RunHistoryError
+
+    PySetlWarning (a UserWarning)
+    └── PySetlDeprecationWarning (also a DeprecationWarning)
+
+How to add an error: subclass the layer's class, build the message as
+``msg = f"..."`` naming the object with ``!r``, say what was expected, pass a
+``hint=`` that tells the user what to do, and keep the context on attributes
+so logs and run history can record it.
+
+Added in 0.2.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "AlreadyRegisteredError",
+    "BuilderError",
+    "ConfigError",
+    "ConnectorError",
+    "ConnectorUnavailableError",
+    "DependencyResolutionError",
+    "FactoryError",
+    "PipelineError",
+    "PySetlDeprecationWarning",
+    "PySetlError",
+    "PySetlWarning",
+    "RunHistoryError",
+    "SparkError",
+    "StageError",
+]
+
+
+class PySetlError(Exception):
+    """Root of every error pysetl raises.
+
+    Args:
+        message: What went wrong, naming the object involved.
+        hint: What the user can do about it, when we know.
+
+    Attributes:
+        message: The message without the hint.
+        hint: The hint, or ``None``.
+    """
+
+    def __init__(self, message: str = "", *, hint: str | None = None) -> None:
+        """Store the message and the optional hint."""
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        """Render the message, then the hint on its own line."""
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Structured context of this error, for logs and run history.
+
+        Subclasses extend it with their own attributes.
+        """
+        return {"error_type": type(self).__name__, "hint": self.hint}
+
+
+class BuilderError(PySetlError):
+    """A builder's ``get()`` was called before ``build()``.
+
+    Changed in 0.2: derives from ``Exception`` (through ``PySetlError``); the old
+    ``BuilderException`` derived from ``BaseException``.
+    """
+
+
+class AlreadyRegisteredError(PySetlError):
+    """An item was registered twice in a registry."""
+
+
+class ConfigError(PySetlError, ValueError):
+    """A configuration is missing, malformed or does not fit where it is used.
+
+    Attributes:
+        config: The name of the config involved, when known.
+        errors: One entry per problem: ``{"loc": ..., "msg": ..., "input": ...}``.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        hint: str | None = None,
+        config: str | None = None,
+        errors: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """Store the message, the config name and the individual problems."""
+        super().__init__(message, hint=hint)
+        self.config = config
+        self.errors = [dict(e) for e in errors]
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Add the config name and problems to the base context."""
+        return {**super().context, "config": self.config, "errors": self.errors}
+
+
+class ConnectorError(PySetlError):
+    """A connector cannot do what was asked of it, or its storage failed.
+
+    Attributes:
+        connector: ``repr`` of the connector involved, when known.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        hint: str | None = None,
+        connector: str | None = None,
+    ) -> None:
+        """Store the message and the connector's description."""
+        super().__init__(message, hint=hint)
+        self.connector = connector
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Add the connector to the base context."""
+        return {**super().context, "connector": self.connector}
+
+
+class ConnectorUnavailableError(ConnectorError):
+    """The storage behind a connector could not be reached (host down, timeout)."""
+
+
+class SparkError(PySetlError):
+    """Spark raised an error that we wrap with pysetl context.
+
+    Attributes:
+        error_class: Spark's error class (``UNRESOLVED_COLUMN...``), when known.
+        message_parameters: Spark's message parameters, when known.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        hint: str | None = None,
+        error_class: str | None = None,
+        message_parameters: Mapping[str, str] | None = None,
+    ) -> None:
+        """Store the message and Spark's structured error details."""
+        super().__init__(message, hint=hint)
+        self.error_class = error_class
+        self.message_parameters = dict(message_parameters or {})
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Add Spark's error class and parameters to the base context."""
+        return {
+            **super().context,
+            "error_class": self.error_class,
+            "message_parameters": self.message_parameters,
+        }
+
+
+class DependencyResolutionError(PySetlError):
+    """A delivery cannot be resolved: missing, ambiguous, cyclic or misdirected.
+
+    Attributes:
+        problems: One human-readable line per problem found; a pre-flight check
+            reports all of them at once.
+        candidates: Descriptions of the candidates found, when one lookup failed.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        hint: str | None = None,
+        problems: Sequence[str] = (),
+        candidates: Sequence[str] = (),
+    ) -> None:
+        """Store the message, the problems and the candidates."""
+        super().__init__(message, hint=hint)
+        self.problems = list(problems)
+        self.candidates = list(candidates)
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Add the problems and candidates to the base context."""
+        return {
+            **super().context,
+            "problems": self.problems,
+            "candidates": self.candidates,
+        }
+
+
+class StageError(PySetlError):
+    """A stage is malformed or failed as a whole."""
+
+
+class PipelineError(PySetlError):
+    """A pipeline is malformed, or a lookup in it failed."""
+
+
+class FactoryError(PipelineError):
+    """A factory failed while running; carries where and when it failed.
+
+    Attributes:
+        run_id: The run's correlation id.
+        pipeline: The pipeline's name.
+        stage: The stage index.
+        factory: The factory's name.
+        attempt: The attempt number, starting at 1.
+        phase: ``read``, ``process``, ``write`` or ``get``.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        hint: str | None = None,
+        run_id: str | None = None,
+        pipeline: str | None = None,
+        stage: int | None = None,
+        factory: str | None = None,
+        attempt: int = 1,
+        phase: str | None = None,
+    ) -> None:
+        """Store the message and where the failure happened."""
+        super().__init__(message, hint=hint)
+        self.run_id = run_id
+        self.pipeline = pipeline
+        self.stage = stage
+        self.factory = factory
+        self.attempt = attempt
+        self.phase = phase
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Add the run, stage, factory, attempt and phase to the base context."""
+        return {
+            **super().context,
+            "run_id": self.run_id,
+            "pipeline": self.pipeline,
+            "stage": self.stage,
+            "factory": self.factory,
+            "attempt": self.attempt,
+            "phase": self.phase,
+        }
+
+
+class RunHistoryError(PySetlError):
+    """The run history store cannot be opened, migrated, read or written."""
+
+
+class PySetlWarning(UserWarning):
+    """Root of the warnings pysetl emits."""
+
+
+class PySetlDeprecationWarning(PySetlWarning, DeprecationWarning):
+    """A pysetl name or behaviour is deprecated and will be removed."""

@@ -1,0 +1,302 @@
+"""Small capability mixins shared by configs, connectors, repositories and factories.
+
+Capabilities of storage (``CanDrop``, ``CanPartition``...) are abstract: a
+connector that mixes one in promises the operation, and repositories check
+``isinstance(connector, CanDrop)`` before they call it.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from uuid import UUID, uuid4
+
+from typing_extensions import Self
+
+from pysetl.errors import AlreadyRegisteredError
+from pysetl.utils._pretty import pretty
+from pysetl.utils.get_signature import get_signature as _signature
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, DataFrameReader, DataFrameWriter, SparkSession
+
+    from pysetl.utils._benchmark import BenchmarkResult
+
+__all__ = [
+    "CanCreate",
+    "CanDelete",
+    "CanDrop",
+    "CanPartition",
+    "CanUpdate",
+    "CanWait",
+    "HasBenchmark",
+    "HasDiagram",
+    "HasLogger",
+    "HasReader",
+    "HasRegistry",
+    "HasSparkSession",
+    "HasWriter",
+    "IsConfigurable",
+    "IsIdentifiable",
+    "IsWritable",
+]
+
+
+class IsIdentifiable:
+    """Gives each instance a random ``uuid`` and each class a ``name()``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Assign a fresh UUID, then continue the cooperative ``__init__`` chain."""
+        super().__init__(*args, **kwargs)
+        self.uuid: UUID = uuid4()
+
+    @classmethod
+    def name(cls) -> str:
+        """The class's short name (see ``pretty``)."""
+        return pretty(cls)
+
+
+_I = TypeVar("_I", bound=IsIdentifiable)
+
+
+class HasRegistry(Generic[_I]):
+    """An insertion-ordered registry of identifiable items, keyed by UUID."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Start with an empty registry."""
+        super().__init__(*args, **kwargs)
+        self._registry: dict[UUID, _I] = {}
+
+    def register(self, item: _I) -> Self:
+        """Add ``item``.
+
+        Raises:
+            AlreadyRegisteredError: The item is already registered.
+        """
+        if item.uuid in self._registry:
+            msg = f"The item {item.uuid} of type {item.name()} already exists"
+            raise AlreadyRegisteredError(
+                msg, hint="Register each instance once; create a new instance instead."
+            )
+        self._registry[item.uuid] = item
+        return self
+
+    def register_items(self, items: list[_I]) -> Self:
+        """Add each item in order."""
+        for item in items:
+            self.register(item)
+        return self
+
+    def is_registered(self, item: _I) -> bool:
+        """Whether ``item`` is registered."""
+        return item.uuid in self._registry
+
+    def get_registry(self) -> dict[UUID, _I]:
+        """The live registry dict."""
+        return self._registry
+
+    def get_item(self, uuid: UUID) -> _I | None:
+        """The item with ``uuid``, or ``None``."""
+        return self._registry.get(uuid)
+
+    def clear_registry(self) -> Self:
+        """Remove every item."""
+        self._registry.clear()
+        return self
+
+    @property
+    def last_registered_item(self) -> _I | None:
+        """The most recently registered item, or ``None``."""
+        return next(reversed(self._registry.values()), None)
+
+    @property
+    def size(self) -> int:
+        """How many items are registered."""
+        return len(self._registry)
+
+
+class HasLogger:
+    """Logging helpers bound to a logger named after the class's module.
+
+    Changed in 0.2: logs through ``logging.getLogger(<module>)`` instead of the
+    root logger, so levels can be set per module; records still reach root
+    handlers through propagation. ``log()`` logs at INFO (it did nothing).
+    """
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The logger of this object's module."""
+        return logging.getLogger(type(self).__module__)
+
+    def log(self, message: str) -> None:
+        """Log ``message`` at INFO."""
+        self.logger.info(message)
+
+    def log_info(self, message: str) -> None:
+        """Log ``message`` at INFO."""
+        self.logger.info(message)
+
+    def log_debug(self, message: str) -> None:
+        """Log ``message`` at DEBUG."""
+        self.logger.debug(message)
+
+    def log_warning(self, message: str) -> None:
+        """Log ``message`` at WARNING."""
+        self.logger.warning(message)
+
+    def log_error(self, message: str) -> None:
+        """Log ``message`` at ERROR."""
+        self.logger.error(message)
+
+
+class HasSparkSession:
+    """Access to the active SparkSession, created on first use if none is active."""
+
+    @property
+    def spark(self) -> SparkSession:
+        """The active SparkSession (``getOrCreate`` when none is active)."""
+        from pyspark.sql import SparkSession  # noqa: PLC0415 - no JVM at import time
+
+        active = SparkSession.getActiveSession()
+        return active if active is not None else SparkSession.builder.getOrCreate()
+
+
+class HasDiagram(ABC):
+    """Something that renders itself in a Mermaid class diagram."""
+
+    @property
+    @abstractmethod
+    def diagram_id(self) -> str:
+        """The identifier of this object in the diagram."""
+
+    @abstractmethod
+    def to_diagram(self) -> str:
+        """The Mermaid text of this object."""
+
+    def get_signature(self) -> list[str]:
+        """The parameter names of this class's ``__init__``."""
+        return [p for p in _signature(type(self).__init__) if p != "self"]
+
+    @staticmethod
+    def format_diagram_id(name: str, diagram_id: str, suffix: str) -> str:
+        """Join the bracket-free ``name``, capitalised ``diagram_id`` and ``suffix``."""
+        bare = name.replace("[", "").replace("]", "").replace(", ", "")
+        return f"{bare}{diagram_id.capitalize()}{suffix}"
+
+
+class HasBenchmark(ABC):
+    """Something that can report benchmark results."""
+
+    benchmarked = True
+
+    @abstractmethod
+    def get_benchmarks(self) -> list[BenchmarkResult]:
+        """The benchmark results collected so far."""
+
+    def benchmark(self) -> None:  # noqa: B027 - an optional hook, empty on purpose
+        """Hook for subclasses; does nothing by default."""
+
+
+class IsWritable:
+    """An on/off switch for writing (``Factory.writable(False)``)."""
+
+    _write = True
+
+    @property
+    def is_writable(self) -> bool:
+        """Whether ``write`` runs."""
+        return self._write
+
+    def writable(self, write: bool) -> Self:
+        """Turn writing on or off."""
+        self._write = write
+        return self
+
+
+class IsConfigurable(ABC):
+    """A key-value store of settings."""
+
+    @abstractmethod
+    def get(self, key: str) -> Any:
+        """The value of ``key``."""
+
+    @abstractmethod
+    def set(self, key: str, value: Any) -> Self:
+        """Set ``key`` to ``value``."""
+
+
+class HasReader(ABC):
+    """Storage that exposes a configured Spark reader."""
+
+    @property
+    @abstractmethod
+    def _reader(self) -> DataFrameReader:
+        """The configured ``DataFrameReader``."""
+
+
+class HasWriter(ABC):
+    """Storage that exposes a configured Spark writer."""
+
+    @abstractmethod
+    def _writer(self, data: DataFrame) -> DataFrameWriter:
+        """The configured ``DataFrameWriter`` for ``data``."""
+
+
+class CanDrop(ABC):
+    """Storage whose whole dataset can be dropped."""
+
+    @abstractmethod
+    def drop(self) -> None:
+        """Delete the whole dataset."""
+
+
+class CanPartition(ABC):
+    """Storage laid out in partitions that can be listed and read selectively."""
+
+    @abstractmethod
+    def list_partitions(self) -> list[str]:
+        """The partition paths directly under the dataset."""
+
+    @abstractmethod
+    def read_partitions(self, partitions: list[str]) -> DataFrame:
+        """Read only ``partitions``."""
+
+
+class CanCreate(ABC):
+    """Storage where a dataset can be created from a DataFrame."""
+
+    @abstractmethod
+    def create(self, data: DataFrame) -> None:
+        """Create the dataset from ``data``."""
+
+
+class CanDelete(ABC):
+    """Storage where rows can be deleted by a query."""
+
+    @abstractmethod
+    def delete(self, query: str) -> None:
+        """Delete the rows matching ``query``."""
+
+
+class CanUpdate(ABC):
+    """Storage where rows can be updated by a query."""
+
+    @abstractmethod
+    def update(self, query: str) -> None:
+        """Run the update ``query``."""
+
+
+class CanWait(ABC):
+    """A streaming source or sink that runs until stopped."""
+
+    @abstractmethod
+    def await_termination(self, timeout: float | None = None) -> None:
+        """Block until the stream stops or ``timeout`` seconds pass."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop the stream."""
+
+    def wait(self, timeout: int = 60) -> None:  # noqa: B027 - optional hook
+        """Hook for subclasses; does nothing by default."""
