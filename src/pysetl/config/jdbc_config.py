@@ -27,6 +27,16 @@ from pysetl.enums import DbStorage, SaveMode
 
 __all__ = ["JdbcConfig", "JdbcConfigModel"]
 
+# Driver classes for URLs whose driver ``DriverManager`` may not find by itself
+# (a jar added through ``spark.jars`` is not visible to it).
+KNOWN_DRIVERS = {
+    "jdbc:postgresql:": "org.postgresql.Driver",
+    "jdbc:derby:": "org.apache.derby.iapi.jdbc.AutoloadedDriver",
+    "jdbc:mysql:": "com.mysql.cj.jdbc.Driver",
+    "jdbc:sqlserver:": "com.microsoft.sqlserver.jdbc.SQLServerDriver",
+    "jdbc:oracle:": "oracle.jdbc.OracleDriver",
+}
+
 
 class JdbcConfigModel(BaseConfigModel):
     """Validated settings of a JDBC table or query.
@@ -38,7 +48,8 @@ class JdbcConfigModel(BaseConfigModel):
         query: A query to read from (read-only).
         user: The database user.
         password: The password, as a secret.
-        driver: The JDBC driver class, when Spark cannot infer it from the URL.
+        driver: The JDBC driver class; inferred for PostgreSQL, Derby, MySQL,
+            SQL Server and Oracle URLs when not given.
         fetchsize: Rows fetched per round trip on read.
         batchsize: Rows inserted per round trip on write.
         connect_timeout: Seconds to wait for the TCP connection.
@@ -90,6 +101,18 @@ class JdbcConfigModel(BaseConfigModel):
         return self.url.split(";", 1)[0]
 
     @property
+    def default_driver(self) -> str | None:
+        """The driver class usually used with this URL, if we know it."""
+        return next(
+            (
+                cls
+                for prefix, cls in KNOWN_DRIVERS.items()
+                if self.url.startswith(prefix)
+            ),
+            None,
+        )
+
+    @property
     def timeout_options(self) -> dict[str, str]:
         """Driver properties that bound how long connecting may take."""
         options = {"loginTimeout": str(self.login_timeout)}
@@ -108,7 +131,7 @@ class JdbcConfigModel(BaseConfigModel):
             options["dbtable"] = self.table
         optional = {
             "user": self.user,
-            "driver": self.driver,
+            "driver": self.driver or self.default_driver,
             "batchsize" if write else "fetchsize": self.batchsize
             if write
             else self.fetchsize,

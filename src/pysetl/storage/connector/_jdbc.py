@@ -66,6 +66,11 @@ class JdbcConnector(Connector):
         self.config: JdbcConfigModel = model
 
     @property
+    def _what(self) -> str:
+        table = self.config.table
+        return f"table {table!r}" if table is not None else "a query"
+
+    @property
     def target(self) -> str:
         """``<table or query> at <host:port>``."""
         what = self.config.table if self.config.table is not None else "<query>"
@@ -89,12 +94,12 @@ class JdbcConnector(Connector):
             yield
         except ConnectorError:
             raise
-        except Exception as exc:  # noqa: BLE001 - the boundary wraps every foreign error
+        except Exception as exc:
             text = describe_exception(exc, self._secrets)
             if _UNREACHABLE.search(full_text(exc)):
                 msg = (
                     f"Cannot reach the database at {self.config.address} "
-                    f"to {action} {self.target!r}: {text}"
+                    f"to {action} {self._what}: {text}"
                 )
                 hint = (
                     "Check the host and port in the url, that the server is "
@@ -103,10 +108,12 @@ class JdbcConnector(Connector):
                 )
                 raise ConnectorUnavailableError(
                     msg, hint=hint, connector=repr(self)
-                ) from None
-            msg = f"JDBC {action} of {self.target!r} failed: {text}"
+                ) from exc
+            msg = (
+                f"JDBC {action} of {self._what} at {self.config.address} failed: {text}"
+            )
             hint = "Check the table name, the user's rights and the credentials."
-            raise ConnectorError(msg, hint=hint, connector=repr(self)) from None
+            raise ConnectorError(msg, hint=hint, connector=repr(self)) from exc
 
     @property
     def _reader(self) -> DataFrameReader:
