@@ -1,0 +1,154 @@
+"""The public surface: every module documents itself and declares a sorted ``__all__``.
+
+The rules are checked on every module of the package, so modules added later are
+covered without editing this file; the names of the compatibility modules are
+also pinned exactly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from types import ModuleType
+
+import pytest
+
+import pysetl
+
+
+def _all_module_names() -> list[str]:
+    prefix = f"{pysetl.__name__}."
+    found = pkgutil.walk_packages(pysetl.__path__, prefix=prefix)
+    return sorted([pysetl.__name__, *(info.name for info in found)])
+
+
+MODULES = _all_module_names()
+
+
+def _isort_key(name: str) -> tuple[int, list[object]]:
+    """Ruff's RUF022 order: SCREAMING_CASE, then CamelCase, then the rest, naturally."""
+    if name.isupper() and len(name) > 1:
+        group = 0
+    elif name[:1].isupper():
+        group = 1
+    else:
+        group = 2
+    natural = [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+    return group, natural
+
+
+def _import(name: str) -> ModuleType:
+    return importlib.import_module(name)
+
+
+class TestEveryModule:
+    def test_discovers_the_package(self):
+        assert "pysetl.errors" in MODULES
+        assert "pysetl.utils.mixins" in MODULES
+
+    @pytest.mark.parametrize("name", MODULES)
+    def test_has_a_docstring(self, name):
+        doc = _import(name).__doc__
+        assert doc, f"{name} has no module docstring"
+        assert doc.strip().splitlines()[0].strip(), f"{name}: empty summary line"
+
+    @pytest.mark.parametrize("name", MODULES)
+    def test_declares_all(self, name):
+        module = _import(name)
+        assert isinstance(getattr(module, "__all__", None), (list, tuple)), (
+            f"{name} does not declare __all__"
+        )
+
+    @pytest.mark.parametrize("name", MODULES)
+    def test_all_names_exist(self, name):
+        module = _import(name)
+        missing = [n for n in getattr(module, "__all__", ()) if not hasattr(module, n)]
+        assert not missing, f"{name}.__all__ names missing attributes: {missing}"
+
+    @pytest.mark.parametrize("name", MODULES)
+    def test_all_is_sorted_and_unique(self, name):
+        exported = list(getattr(_import(name), "__all__", ()))
+        assert len(exported) == len(set(exported)), f"{name}.__all__ has duplicates"
+        assert exported == sorted(exported, key=_isort_key), (
+            f"{name}.__all__ is not sorted"
+        )
+
+    @pytest.mark.parametrize("name", MODULES)
+    def test_star_import_works(self, name):
+        namespace: dict[str, object] = {}
+        exec(f"from {name} import *", namespace)  # noqa: S102 - fixed module names
+        assert set(getattr(_import(name), "__all__", ())) <= set(namespace)
+
+
+PINNED = {
+    "pysetl.errors": [
+        "AlreadyRegisteredError",
+        "BuilderError",
+        "ConfigError",
+        "ConnectorError",
+        "ConnectorUnavailableError",
+        "DependencyResolutionError",
+        "FactoryError",
+        "PipelineError",
+        "PySetlDeprecationWarning",
+        "PySetlError",
+        "PySetlWarning",
+        "RunHistoryError",
+        "SparkError",
+        "StageError",
+    ],
+    "pysetl.utils": ["BenchmarkModifier", "BenchmarkResult", "Builder", "pretty"],
+    "pysetl.utils.exceptions": [
+        "AlreadyExistsException",
+        "BasePySetlException",
+        "BuilderException",
+        "InvalidConfigException",
+        "InvalidConnectorException",
+        "InvalidDeliveryException",
+        "PipelineException",
+        "PySparkException",
+    ],
+    "pysetl.utils.mixins": [
+        "CanCreate",
+        "CanDelete",
+        "CanDrop",
+        "CanPartition",
+        "CanUpdate",
+        "CanWait",
+        "HasBenchmark",
+        "HasDiagram",
+        "HasLogger",
+        "HasReader",
+        "HasRegistry",
+        "HasSparkSession",
+        "HasWriter",
+        "IsConfigurable",
+        "IsIdentifiable",
+        "IsWritable",
+    ],
+    "pysetl.utils.get_signature": ["get_signature"],
+}
+
+
+class TestPinnedModules:
+    @pytest.mark.parametrize(("name", "expected"), PINNED.items())
+    def test_all_is_pinned(self, name, expected):
+        assert list(_import(name).__all__) == expected
+
+    @pytest.mark.parametrize("name", PINNED)
+    def test_every_public_name_defined_there_is_exported(self, name):
+        """Public names defined in the module, or in its private submodules."""
+        module = _import(name)
+        public = {
+            n
+            for n, v in vars(module).items()
+            if not n.startswith("_")
+            and isinstance(getattr(v, "__module__", None), str)
+            and (v.__module__ == name or v.__module__.startswith(f"{name}._"))
+        }
+        assert public <= set(module.__all__)
+
+    def test_root_exports_the_version(self):
+        assert "__version__" in pysetl.__all__
+        assert isinstance(pysetl.__version__, str)
