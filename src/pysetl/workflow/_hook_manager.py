@@ -1,0 +1,341 @@
+"""``HookManager``: registers observers and delivers events to them, safely.
+
+Mechanism (why an observer can neither fail nor stall a run):
+
+* every observer call is wrapped: an exception is logged with its traceback
+  and counted in ``failures[<plugin>.<event>]``, never raised;
+* by default events are delivered on one background thread ("pysetl-hooks"),
+  in the order they were emitted. The run only appends to a bounded queue, so
+  a slow observer costs the run nothing; when the queue is full the event is
+  dropped and counted in ``dropped``. At the end of ``Pipeline.run()`` the
+  pipeline waits at most ``drain_timeout`` seconds for the observers to catch
+  up, then moves on (and logs it);
+* every call is timed; calls longer than ``slow_threshold`` seconds are
+  logged and counted in ``slow[<plugin>.<event>]``;
+* ``inline=True`` delivers events synchronously in the thread that emits
+  them, for observers that need the run's thread (context variables). Such
+  observers are still isolated from failures, but a slow one does delay the run.
+
+With no observer registered, emitting an event is a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from pysetl.workflow._hook_specs import ENTRY_POINT_GROUP, PROJECT_NAME, SPEC_CLASSES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+__all__ = ["HookManager", "default_hook_manager", "reset_default_hook_manager"]
+
+_LOGGER = logging.getLogger(__name__)
+DISABLE_ENV = "PYSETL_DISABLE_HOOKS"
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One observer method, with the argument names it accepts."""
+
+    key: str
+    function: Callable[..., object]
+    argnames: frozenset[str] | None  # None: it takes **kwargs, give it everything
+
+
+class HookManager:
+    """The observers of a pipeline, and the safe delivery of events to them.
+
+    Args:
+        plugins: Observers to register now.
+        entry_points: Also load the observers of the ``pysetl.hooks`` group.
+        disabled: Entry-point names not to load.
+        inline: Deliver events synchronously (see the module docstring).
+        slow_threshold: Seconds after which an observer call counts as slow.
+        queue_size: How many undelivered events may wait before new ones are dropped.
+        drain_timeout: Seconds ``drain()`` waits by default.
+
+    Attributes:
+        failures: Observer calls that raised, by ``<plugin>.<event>``.
+        slow: Observer calls slower than ``slow_threshold``, by ``<plugin>.<event>``.
+        dropped: Events dropped because the queue was full.
+    """
+
+    def __init__(
+        self,
+        *,
+        plugins: Iterable[object] = (),
+        entry_points: bool = False,
+        disabled: Iterable[str] = (),
+        inline: bool = False,
+        slow_threshold: float = 1.0,
+        queue_size: int = 10_000,
+        drain_timeout: float = 5.0,
+    ) -> None:
+        """Create the manager, register ``plugins`` and, optionally, entry points."""
+        self._pm = pluggy.PluginManager(PROJECT_NAME)
+        for spec in SPEC_CLASSES:
+            self._pm.add_hookspecs(spec)
+        self._spec_args = {
+            name: _keyword_names(getattr(spec, name))[0]
+            for spec in SPEC_CLASSES
+            for name in vars(spec)
+            if not name.startswith("_")
+        }
+        self.inline = inline
+        self.slow_threshold = slow_threshold
+        self.drain_timeout = drain_timeout
+        self.failures: dict[str, int] = {}
+        self.slow: dict[str, int] = {}
+        self.dropped = 0
+        self._calls: dict[str, tuple[_Call, ...]] = {}
+        self._queue: queue.Queue[tuple[tuple[_Call, ...], dict[str, Any]] | None] = (
+            queue.Queue(maxsize=queue_size)
+        )
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._pending = 0
+        self._worker: threading.Thread | None = None
+        for name in disabled:
+            self._pm.set_blocked(name)
+        for plugin in plugins:
+            self.register(plugin)
+        if entry_points:
+            self.load_entry_points()
+
+    # ------------------------------------------------------------ registration
+    def register(self, plugin: object, name: str | None = None) -> str:
+        """Register an observer and return its name.
+
+        Raises:
+            pluggy.PluginValidationError: A marked method has no matching
+                event, or asks for an argument that the event does not have,
+                or takes positional arguments (use ``*`` before them).
+        """
+        registered = self._pm.register(plugin, name)
+        if registered is None:  # blocked
+            return name or ""
+        try:
+            self._pm.check_pending()
+            self._validate(plugin)
+        except pluggy.PluginValidationError:
+            self._pm.unregister(plugin)
+            raise
+        self._rebuild()
+        return registered
+
+    def unregister(self, plugin: object) -> None:
+        """Remove an observer."""
+        self._pm.unregister(plugin)
+        self._rebuild()
+
+    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> int:
+        """Register the observers published in the entry-point ``group``."""
+        count = self._pm.load_setuptools_entrypoints(group)
+        for _, plugin in self._pm.list_name_plugin():
+            self._validate(plugin)
+        self._rebuild()
+        return count
+
+    @property
+    def plugins(self) -> list[object]:
+        """The registered observers."""
+        return [plugin for _, plugin in self._pm.list_name_plugin() if plugin]
+
+    def _validate(self, plugin: object) -> None:
+        for impl in self._pm.get_hookcallers(plugin) or []:
+            spec_args = self._spec_args[impl.name]
+            for hookimpl in impl.get_hookimpls():
+                if hookimpl.plugin is not plugin:
+                    continue
+                names, _ = _keyword_names(hookimpl.function)
+                unknown = names - spec_args
+                if unknown:
+                    msg = (
+                        f"Observer {hookimpl.plugin_name!r} asks {impl.name!r} for "
+                        f"{sorted(unknown)!r}, which the event does not provide; "
+                        f"it provides {sorted(spec_args)!r}"
+                    )
+                    raise pluggy.PluginValidationError(plugin, msg)
+
+    def _rebuild(self) -> None:
+        calls: dict[str, tuple[_Call, ...]] = {}
+        for name in self._spec_args:
+            caller = getattr(self._pm.hook, name)
+            found = []
+            for hookimpl in reversed(caller.get_hookimpls()):  # registration order
+                names, var_kw = _keyword_names(hookimpl.function)
+                found.append(
+                    _Call(
+                        key=f"{hookimpl.plugin_name}.{name}",
+                        function=hookimpl.function,
+                        argnames=None if var_kw else frozenset(names),
+                    )
+                )
+            if found:
+                calls[name] = tuple(found)
+        self._calls = calls
+
+    # ---------------------------------------------------------------- delivery
+    @property
+    def enabled(self) -> bool:
+        """Whether any observer is registered (emitting is free otherwise)."""
+        return bool(self._calls)
+
+    def emit(self, event: str, /, **kwargs: Any) -> None:
+        """Publish ``event`` with its keyword arguments to every observer of it."""
+        calls = self._calls.get(event)
+        if not calls:
+            return
+        if self.inline:
+            for call in calls:
+                self._deliver(call, kwargs)
+            return
+        with self._lock:
+            self._pending += 1
+        try:
+            self._queue.put_nowait((calls, kwargs))
+        except queue.Full:
+            with self._lock:
+                self._pending -= 1
+                self.dropped += 1
+            _LOGGER.warning(
+                "pysetl observers are behind: dropped event %r (%d dropped so far)",
+                event,
+                self.dropped,
+            )
+            return
+        if self._worker is None:
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        with self._lock:
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._work, name="pysetl-hooks", daemon=True
+                )
+                self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            calls, kwargs = item
+            for call in calls:
+                self._deliver(call, kwargs)
+            with self._idle:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.notify_all()
+
+    def _deliver(self, call: _Call, kwargs: dict[str, Any]) -> None:
+        names = call.argnames
+        args = kwargs if names is None else {k: kwargs[k] for k in names}
+        start = time.perf_counter()
+        try:
+            call.function(**args)
+        except Exception:
+            with self._lock:
+                self.failures[call.key] = self.failures.get(call.key, 0) + 1
+            _LOGGER.exception("pysetl observer %s raised; the run goes on", call.key)
+        elapsed = time.perf_counter() - start
+        if elapsed > self.slow_threshold:
+            with self._lock:
+                self.slow[call.key] = self.slow.get(call.key, 0) + 1
+            _LOGGER.warning(
+                "pysetl observer %s took %.3f s (threshold %.3f s)",
+                call.key,
+                elapsed,
+                self.slow_threshold,
+            )
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every emitted event is delivered, at most ``timeout`` seconds.
+
+        Args:
+            timeout: Seconds to wait; ``None`` uses ``drain_timeout``.
+
+        Returns:
+            Whether every event was delivered in time.
+        """
+        limit = self.drain_timeout if timeout is None else timeout
+        with self._idle:
+            done = self._idle.wait_for(lambda: self._pending == 0, timeout=limit)
+        if not done:
+            _LOGGER.warning(
+                "pysetl observers still busy after %.3f s; the run goes on", limit
+            )
+        return done
+
+    def close(self) -> None:
+        """Deliver what is queued (within ``drain_timeout``) and stop the thread."""
+        self.drain()
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(None)
+            worker.join(timeout=self.drain_timeout)
+
+    def __enter__(self) -> Self:
+        """Use the manager as a context manager that closes it."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the manager."""
+        self.close()
+
+
+def _keyword_names(function: Callable[..., object]) -> tuple[frozenset[str], bool]:
+    """The keyword-only parameter names of ``function``, and whether it takes **kw."""
+    names: set[str] = set()
+    var_kw = False
+    for param in inspect.signature(function).parameters.values():
+        if param.kind is inspect.Parameter.KEYWORD_ONLY:
+            names.add(param.name)
+        elif param.kind is inspect.Parameter.VAR_KEYWORD:
+            var_kw = True
+    return frozenset(names), var_kw
+
+
+_DEFAULT: list[HookManager] = []
+
+
+def default_hook_manager() -> HookManager:
+    """The process-wide manager that pipelines use when given none.
+
+    It is created on first use, with the observers of the ``pysetl.hooks``
+    entry points, except those named in the comma-separated environment
+    variable ``PYSETL_DISABLE_HOOKS`` (``all`` disables every entry point).
+    """
+    if not _DEFAULT:
+        disabled = [n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",")]
+        load = "all" not in disabled
+        _DEFAULT.append(
+            HookManager(entry_points=load, disabled=[n for n in disabled if n])
+        )
+    return _DEFAULT[0]
+
+
+def reset_default_hook_manager() -> None:
+    """Close and forget the process-wide manager (for tests)."""
+    while _DEFAULT:
+        _DEFAULT.pop().close()

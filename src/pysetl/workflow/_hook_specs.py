@@ -1,0 +1,235 @@
+"""Hook markers and specifications (public names live in ``hooks``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pysetl.errors import FactoryError
+    from pysetl.workflow.factory import Factory
+    from pysetl.workflow.pipeline import Pipeline
+    from pysetl.workflow.stage import Stage
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "EVENTS",
+    "PROJECT_NAME",
+    "SPEC_CLASSES",
+    "FactorySpecs",
+    "PipelineSpecs",
+    "StageSpecs",
+    "hook_impl",
+    "hook_spec",
+]
+
+PROJECT_NAME = "pysetl"
+ENTRY_POINT_GROUP = "pysetl.hooks"
+
+hook_spec = pluggy.HookspecMarker(PROJECT_NAME)
+"""Marks a method of a spec class as a hook specification."""
+
+hook_impl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marks an observer's method as the implementation of the event of that name."""
+
+
+class PipelineSpecs:
+    """Events of a whole pipeline run.
+
+    Arguments common to every event of every spec class:
+
+    * ``run_id`` (str): the run's time-sortable correlation id (a ULID);
+    * ``pipeline`` (Pipeline): the pipeline object;
+    * ``pipeline_name`` (str): its name;
+    * ``timestamp`` (float): when the event happened (``time.time()``).
+    """
+
+    @hook_spec
+    def before_pipeline_run(
+        self, *, run_id: str, pipeline: Pipeline, pipeline_name: str, timestamp: float
+    ) -> None:
+        """The run passed its pre-flight check and is about to run stage 0."""
+
+    @hook_spec
+    def after_pipeline_run(
+        self,
+        *,
+        run_id: str,
+        pipeline: Pipeline,
+        pipeline_name: str,
+        timestamp: float,
+        duration: float,
+    ) -> None:
+        """Every stage finished; ``duration`` is the run's wall time in seconds."""
+
+    @hook_spec
+    def on_pipeline_run_failed(
+        self,
+        *,
+        run_id: str,
+        pipeline: Pipeline,
+        pipeline_name: str,
+        timestamp: float,
+        duration: float,
+        error: Exception,
+    ) -> None:
+        """The run failed; ``error`` is what ``run()`` raises.
+
+        It is a ``DependencyResolutionError`` when the pre-flight check failed
+        (no ``before_pipeline_run`` was emitted then), else a ``FactoryError``.
+        """
+
+
+class StageSpecs:
+    """Events of one stage; ``stage`` is the Stage and ``stage_id`` its index."""
+
+    @hook_spec
+    def before_stage_run(
+        self,
+        *,
+        run_id: str,
+        pipeline: Pipeline | None,
+        pipeline_name: str,
+        timestamp: float,
+        stage: Stage,
+        stage_id: int,
+        parallel: bool,
+    ) -> None:
+        """The stage's inputs are injected and its factories are about to run."""
+
+    @hook_spec
+    def after_stage_run(
+        self,
+        *,
+        run_id: str,
+        pipeline: Pipeline | None,
+        pipeline_name: str,
+        timestamp: float,
+        stage: Stage,
+        stage_id: int,
+        duration: float,
+    ) -> None:
+        """Every factory of the stage finished."""
+
+    @hook_spec
+    def on_stage_run_failed(
+        self,
+        *,
+        run_id: str,
+        pipeline: Pipeline | None,
+        pipeline_name: str,
+        timestamp: float,
+        stage: Stage,
+        stage_id: int,
+        duration: float,
+        error: FactoryError,
+    ) -> None:
+        """A factory failed; ``error`` is the first failure in declaration order."""
+
+
+class FactorySpecs:
+    """Events of one factory attempt.
+
+    Arguments common to the factory events: ``stage_id`` (int), ``factory``
+    (the Factory instance), ``factory_name`` (str) and ``attempt`` (int,
+    starting at 1).
+    """
+
+    @hook_spec
+    def before_factory_run(
+        self,
+        *,
+        run_id: str,
+        pipeline: Pipeline | None,
+        pipeline_name: str,
+        timestamp: float,
+        stage_id: int,
+        factory: Factory[Any],
+        factory_name: str,
+        attempt: int,
+    ) -> None:
+        """The factory's deliveries are filled and ``read()`` is about to run."""
+
+    @hook_spec
+    def after_factory_run(
+        self,
+        *,
+        run_id: str,
+        pipeline: Pipeline | None,
+        pipeline_name: str,
+        timestamp: float,
+        stage_id: int,
+        factory: Factory[Any],
+        factory_name: str,
+        attempt: int,
+        duration: float,
+        phases: dict[str, float],
+        output: Any,
+    ) -> None:
+        """The factory finished.
+
+        ``phases`` maps ``read``/``process``/``write``/``get`` to seconds
+        (``write`` is absent when writing is off); ``output`` is ``get()``'s value.
+        """
+
+    @hook_spec
+    def on_factory_run_failed(
+        self,
+        *,
+        run_id: str,
+        pipeline: Pipeline | None,
+        pipeline_name: str,
+        timestamp: float,
+        stage_id: int,
+        factory: Factory[Any],
+        factory_name: str,
+        attempt: int,
+        duration: float,
+        phases: dict[str, float],
+        phase: str,
+        error: FactoryError,
+    ) -> None:
+        """The factory raised in ``phase``; ``error.__cause__`` is the original."""
+
+    @hook_spec
+    def on_factory_retried(
+        self,
+        *,
+        run_id: str,
+        pipeline: Pipeline | None,
+        pipeline_name: str,
+        timestamp: float,
+        stage_id: int,
+        factory: Factory[Any],
+        factory_name: str,
+        attempt: int,
+        error: FactoryError,
+    ) -> None:
+        """Reserved: a failed attempt will be retried (not emitted yet)."""
+
+    @hook_spec
+    def on_factory_skipped(
+        self,
+        *,
+        run_id: str,
+        pipeline: Pipeline | None,
+        pipeline_name: str,
+        timestamp: float,
+        stage_id: int,
+        factory: Factory[Any],
+        factory_name: str,
+        reason: str,
+    ) -> None:
+        """Reserved: a factory will not run (not emitted yet)."""
+
+
+SPEC_CLASSES: tuple[type, ...] = (PipelineSpecs, StageSpecs, FactorySpecs)
+
+EVENTS: tuple[str, ...] = tuple(
+    name
+    for spec in SPEC_CLASSES
+    for name, value in vars(spec).items()
+    if callable(value) and not name.startswith("_")
+)
+"""The name of every event, in lifecycle order."""

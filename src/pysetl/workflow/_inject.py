@@ -1,0 +1,367 @@
+"""Dependency resolution: which deliverable fills which delivery.
+
+Every source of values (an external ``Deliverable`` or a factory of some
+stage) is indexed by ``(DeliveryType, delivery_id)`` and by
+``(DeliveryType, delivery_id, producer)``, so resolving one delivery is a
+constant-time lookup. The rule, for a delivery of factory ``C`` in stage ``s``:
+
+1. candidates have the delivery's type and id; if the delivery names a
+   producer other than ``External``, only that producer's outputs count (the
+   declared producer is always honoured);
+2. only sources that run before stage ``s`` count (externals always do);
+3. a source whose ``consumers`` set is non-empty serves only those classes;
+4. among several candidates, an undeclared producer prefers external inputs,
+   then sources that name ``C`` as a consumer;
+5. exactly one candidate must remain.
+
+``resolve`` checks every delivery of a pipeline before anything runs and
+returns a ``Plan``; ``Plan.raise_for_problems`` raises one
+``DependencyResolutionError`` that lists every problem at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pysetl.errors import DependencyResolutionError, PipelineError
+from pysetl.utils._pretty import pretty
+from pysetl.workflow.external import External
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pysetl.workflow.deliverable import Deliverable
+    from pysetl.workflow.delivery import Delivery
+    from pysetl.workflow.delivery_type import DeliveryType
+    from pysetl.workflow.factory import Factory
+
+__all__ = ["Plan", "Problem", "Source", "Wire", "choose", "resolve"]
+
+MAX_HINT_CANDIDATES = 5
+
+
+@dataclass(slots=True, eq=False)
+class Source:
+    """Something that offers a value: an external deliverable or a factory."""
+
+    delivery_type: DeliveryType
+    delivery_id: str
+    producer: type[Any]
+    consumers: set[type[Any]] | frozenset[type[Any]]
+    stage: int  # -1 for external inputs
+    origin: Any  # the Deliverable, or the Factory instance
+
+    @property
+    def external(self) -> bool:
+        """Whether the value comes from outside the pipeline."""
+        return self.stage < 0
+
+    def describe(self) -> str:
+        """``int (delivery_id='x') from Producer in stage 1``."""
+        where = "as an external input" if self.external else f"in stage {self.stage}"
+        text = (
+            f"{pretty(self.delivery_type.tp)} (delivery_id={self.delivery_id!r}) "
+            f"from {pretty(self.producer)} {where}"
+        )
+        if self.consumers:
+            only = ", ".join(sorted(pretty(c) for c in self.consumers))
+            text += f", only for {only}"
+        return text
+
+
+@dataclass(slots=True, eq=False)
+class Wire:
+    """One resolved delivery: the slot ``name`` of a factory, fed by ``source``."""
+
+    name: str
+    delivery: Delivery[Any]
+    source: Source
+
+
+@dataclass(slots=True)
+class Problem:
+    """One delivery that cannot be resolved."""
+
+    kind: str  # missing, ambiguous, cyclic, order, wrong consumer
+    consumer: str
+    stage: int
+    attribute: str
+    delivery_type: str
+    delivery_id: str
+    producer: str
+    candidates: list[str]
+    hint: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        """One line naming the consumer, the delivery, the candidates and a hint."""
+        found = "; ".join(self.candidates) if self.candidates else "none"
+        detail = f" {self.detail}" if self.detail else ""
+        return (
+            f"[{self.kind}] {self.consumer}.{self.attribute} (stage {self.stage}) "
+            f"needs {self.delivery_type} (delivery_id={self.delivery_id!r}, "
+            f"producer={self.producer}).{detail} Candidates: {found}. "
+            f"Hint: {self.hint}"
+        )
+
+
+@dataclass(slots=True)
+class Plan:
+    """The outcome of ``resolve``: every wire, and every problem found."""
+
+    pipeline: str
+    wires: dict[int, list[Wire]] = field(default_factory=dict)
+    sources: dict[int, Source] = field(default_factory=dict)
+    externals: list[Source] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def raise_for_problems(self) -> None:
+        """Raise one error listing every problem, if there is any.
+
+        Raises:
+            DependencyResolutionError: At least one delivery cannot be resolved.
+        """
+        if not self.problems:
+            return
+        lines = [str(p) for p in self.problems]
+        count = len(lines)
+        noun = "delivery" if count == 1 else "deliveries"
+        msg = f"{count} {noun} of pipeline {self.pipeline!r} cannot be resolved:\n" + (
+            "\n".join(f"  - {line}" for line in lines)
+        )
+        candidates = sorted({c for p in self.problems for c in p.candidates})
+        raise DependencyResolutionError(
+            msg,
+            hint="fix every wiring listed above; nothing has run yet",
+            problems=lines,
+            candidates=candidates,
+        )
+
+
+def choose(
+    candidates: Sequence[Any], consumer: type[Any], producer: type[Any]
+) -> tuple[list[Any], list[Any]]:
+    """Apply rules 3 and 4 to ``candidates`` (already filtered by type, id, stage).
+
+    Returns:
+        The remaining candidates (one means resolved), and the candidates
+        that the consumer rule allowed (to tell "wrong consumer" apart).
+    """
+    allowed = [c for c in candidates if not c.consumers or consumer in c.consumers]
+    remaining = allowed
+    if len(remaining) > 1 and producer is External:
+        externals = [c for c in remaining if c.producer is External]
+        remaining = externals or remaining
+    if len(remaining) > 1:
+        named = [c for c in remaining if c.consumers]
+        remaining = named or remaining
+    return remaining, allowed
+
+
+class _Index:
+    """Sources indexed by type and id, and by type, id and producer."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[DeliveryType, str], list[Source]] = {}
+        self.by_producer: dict[tuple[DeliveryType, str, type[Any]], list[Source]] = {}
+        self.by_type: dict[DeliveryType, list[Source]] = {}
+
+    def add(self, source: Source) -> None:
+        key = (source.delivery_type, source.delivery_id)
+        self.by_key.setdefault(key, []).append(source)
+        self.by_producer.setdefault((*key, source.producer), []).append(source)
+        self.by_type.setdefault(source.delivery_type, []).append(source)
+
+    def lookup(self, delivery: Delivery[Any]) -> list[Source]:
+        dtype = delivery.delivery_type()
+        if delivery.producer is External:
+            return self.by_key.get((dtype, delivery.delivery_id), [])
+        key = (dtype, delivery.delivery_id, delivery.producer)
+        return self.by_producer.get(key, [])
+
+
+def resolve(
+    stages: Sequence[Sequence[Factory[Any]]],
+    externals: Sequence[Deliverable[Any]],
+    pipeline: str = "pipeline",
+) -> Plan:
+    """Resolve every delivery of every factory; collect the problems.
+
+    Args:
+        stages: The factories of each stage, in order.
+        externals: The deliverables given to the pipeline.
+        pipeline: The pipeline's name, for messages.
+
+    Returns:
+        The plan; call ``raise_for_problems()`` to fail on bad wiring.
+
+    Raises:
+        PipelineError: One factory instance is in two stages.
+    """
+    plan = Plan(pipeline=pipeline)
+    index = _Index()
+    for deliverable in externals:
+        source = Source(
+            deliverable.payload_type,
+            deliverable.delivery_id,
+            deliverable.producer,
+            deliverable.consumers,
+            -1,
+            deliverable,
+        )
+        plan.externals.append(source)
+        index.add(source)
+    sources = plan.sources
+    for stage_id, factories in enumerate(stages):
+        for factory in factories:
+            key = id(factory)
+            if key in sources:
+                msg = (
+                    f"Multiple factories found: {factory!r} is in stage "
+                    f"{sources[key].stage} and in stage {stage_id}"
+                )
+                raise PipelineError(msg, hint="add a new instance to each stage")
+            cls = type(factory)
+            source = Source(
+                cls.delivery_type(),
+                factory.delivery_id,
+                cls,
+                factory.consumers,
+                stage_id,
+                factory,
+            )
+            sources[key] = source
+            index.add(source)
+    wires = plan.wires
+    for stage_id, factories in enumerate(stages):
+        for factory in factories:
+            cls = type(factory)
+            found: list[Wire] = []
+            for name, delivery in cls.declared_deliveries():
+                candidates = index.lookup(delivery)
+                early = [c for c in candidates if c.stage < stage_id]
+                remaining, allowed = choose(early, cls, delivery.producer)
+                if len(remaining) == 1:
+                    found.append(Wire(name, delivery, remaining[0]))
+                    continue
+                plan.problems.append(
+                    _problem(
+                        index,
+                        factory,
+                        stage_id,
+                        name,
+                        delivery,
+                        candidates,
+                        remaining,
+                        allowed,
+                        early,
+                    )
+                )
+            wires[id(factory)] = found
+    return plan
+
+
+def _problem(  # noqa: PLR0917 - one internal call site passes everything
+    index: _Index,
+    factory: Factory[Any],
+    stage_id: int,
+    name: str,
+    delivery: Delivery[Any],
+    candidates: list[Source],
+    remaining: list[Source],
+    allowed: list[Source],
+    early: list[Source],
+) -> Problem:
+    cls = type(factory)
+    type_name = pretty(delivery.payload_type)
+    producer = pretty(delivery.producer)
+    consumer = pretty(cls)
+
+    def make(kind: str, found: list[Source], hint: str, detail: str = "") -> Problem:
+        return Problem(
+            kind,
+            consumer,
+            stage_id,
+            name,
+            type_name,
+            delivery.delivery_id,
+            producer,
+            [s.describe() for s in found],
+            hint,
+            detail,
+        )
+
+    if remaining:
+        return make(
+            "ambiguous",
+            remaining,
+            "give each candidate its own delivery_id, or declare "
+            "Delivery(producer=...) to pick one",
+            "Find multiple deliveries having the sametype, producer and consumer.",
+        )
+    if early:
+        return make(
+            "wrong consumer",
+            early,
+            f"add {consumer} to the producer's consumers, or consume another delivery",
+            f"Can't find {consumer} in consumer list.",
+        )
+    if candidates:
+        late = [c for c in candidates if not c.external and c not in allowed]
+        for source in late:
+            cycle = _find_cycle(index, source.origin, factory)
+            if cycle is not None:
+                path = " -> ".join(pretty(type(f)) for f in [factory, *cycle])
+                return make(
+                    "cyclic",
+                    candidates,
+                    "break the cycle: one of these factories must not need the other",
+                    f"Cycle: {path}.",
+                )
+        return make(
+            "order",
+            candidates,
+            f"move the producer to a stage before stage {stage_id}: factories of "
+            "one stage cannot consume each other's outputs",
+            f"It is produced in stage {min(c.stage for c in candidates)} or later.",
+        )
+    same_type = index.by_type.get(delivery.delivery_type(), [])
+    others = [s for s in same_type if s.origin is not factory][:MAX_HINT_CANDIDATES]
+    detail = (
+        f"Deliverable of type {type_name} with deliveryId {delivery.delivery_id} "
+        f"produced by {producer} is expected in {consumer}."
+    )
+    if others:
+        hint = (
+            "a deliverable of this type exists with another delivery_id or "
+            "producer: match the Delivery's delivery_id and producer to it"
+        )
+    else:
+        hint = (
+            "add a factory that produces it to an earlier stage, or register it "
+            "with Pipeline.set_input_from_deliverable(Deliverable[...](...))"
+        )
+    return make("missing", others, hint, detail)
+
+
+def _find_cycle(
+    index: _Index, start: Factory[Any], target: Factory[Any]
+) -> list[Factory[Any]] | None:
+    """A path of factories from ``start`` back to ``target`` through wanted inputs."""
+    if start is target:
+        return [target]
+    stack: list[tuple[Factory[Any], list[Factory[Any]]]] = [(start, [start])]
+    seen = {id(start)}
+    while stack:
+        factory, path = stack.pop()
+        for _, delivery in type(factory).declared_deliveries():
+            for source in index.lookup(delivery):
+                origin = source.origin
+                if source.external or id(origin) in seen:
+                    continue
+                if origin is target:
+                    return [*path, target]
+                seen.add(id(origin))
+                stack.append((origin, [*path, origin]))
+    return None

@@ -1,0 +1,59 @@
+"""Spark job groups: every Spark job of a factory names pysetl, the run, the factory.
+
+pyspark is never imported here: if the program has not imported it, no
+SparkContext can be running and there is nothing to label.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+__all__ = [
+    "JOB_PROPERTIES",
+    "active_spark_context",
+    "clear_job_group",
+    "job_group",
+    "set_job_group",
+]
+
+JOB_PROPERTIES = (
+    "spark.jobGroup.id",
+    "spark.job.description",
+    "spark.job.interruptOnCancel",
+    "pysetl.run_id",
+    "pysetl.pipeline",
+    "pysetl.factory",
+)
+
+
+def active_spark_context() -> Any | None:
+    """The running classic SparkContext, or ``None`` (no JVM is ever started)."""
+    if "pyspark" not in sys.modules:
+        return None
+    from pyspark import SparkContext  # noqa: PLC0415 - only when already loaded
+
+    return SparkContext._active_spark_context  # noqa: SLF001 - no public accessor
+
+
+def job_group(run_id: str, pipeline: str, factory: str) -> tuple[str, str]:
+    """The job group id and description of one factory of one run."""
+    return (
+        f"pysetl:{run_id}:{factory}",
+        f"pysetl / {pipeline} / {factory} / {run_id}",
+    )
+
+
+def set_job_group(spark_context: Any, run_id: str, pipeline: str, factory: str) -> None:
+    """Label the Spark jobs that the current thread triggers from now on."""
+    group, description = job_group(run_id, pipeline, factory)
+    spark_context.setJobGroup(group, description)
+    spark_context.setLocalProperty("pysetl.run_id", run_id)
+    spark_context.setLocalProperty("pysetl.pipeline", pipeline)
+    spark_context.setLocalProperty("pysetl.factory", factory)
+
+
+def clear_job_group(spark_context: Any) -> None:
+    """Remove the labels of the current thread (pool threads are reused)."""
+    for key in JOB_PROPERTIES:
+        spark_context.setLocalProperty(key, None)

@@ -1,0 +1,160 @@
+"""``Factory[T]``: the unit of ETL work (read, process, write, get).
+
+How to write a factory: subclass ``Factory[T]`` with the type of what it
+produces, declare its inputs as ``Delivery`` class attributes, and implement
+the four methods. The pipeline fills the deliveries, then calls ``read``,
+``process``, ``write`` (unless writing is off) and ``get``::
+
+    class CountOrders(Factory[int]):
+        orders = Delivery[list[str]](producer=LoadOrders)
+
+        def read(self) -> Self:
+            self.rows = self.orders.get()
+            return self
+
+        def process(self) -> Self:
+            self.count = len(self.rows)
+            return self
+
+        def write(self) -> Self:
+            return self
+
+        def get(self) -> int:
+            return self.count
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Generic, TypeVar
+from uuid import uuid4
+
+from typing_extensions import Self, get_original_bases
+
+from pysetl.utils._pretty import pretty
+from pysetl.utils.mixins import HasLogger, IsIdentifiable, IsWritable
+from pysetl.workflow.deliverable import Deliverable
+from pysetl.workflow.delivery import Delivery
+from pysetl.workflow.delivery_type import DeliveryType
+
+__all__ = ["Factory"]
+
+T = TypeVar("T")
+
+_TYPE_CACHE = "_pysetl_delivery_type"
+_DELIVERIES_CACHE = "_pysetl_deliveries"
+
+
+class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
+    """Reads inputs, transforms them and produces one output of type ``T``.
+
+    Attributes:
+        consumers: The factory classes allowed to consume the output; empty
+            (the default) means any.
+        delivery_id: The id of the output.
+    """
+
+    consumers: ClassVar[set[type[Factory[Any]]]] = set()
+    delivery_id: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        """Give dataclass subclasses a uuid (their ``__init__`` skips ours)."""
+        if "uuid" not in self.__dict__:
+            self.uuid = uuid4()
+
+    @abstractmethod
+    def read(self) -> Self:
+        """Read the inputs (deliveries, repositories)."""
+
+    @abstractmethod
+    def process(self) -> Self:
+        """Transform what was read."""
+
+    @abstractmethod
+    def write(self) -> Self:
+        """Persist the result (skipped when writing is off)."""
+
+    @abstractmethod
+    def get(self) -> T | None:
+        """The output, offered to later stages."""
+
+    # ---------------------------------------------------------------- typing
+    @classmethod
+    def delivery_type(cls) -> DeliveryType:
+        """The output type ``T`` as a ``DeliveryType``.
+
+        Raises:
+            NotImplementedError: No base of the class gives ``T``.
+        """
+        cached = cls.__dict__.get(_TYPE_CACHE)
+        if cached is None:
+            cached = DeliveryType(_output_type(cls))
+            setattr(cls, _TYPE_CACHE, cached)
+        return cached
+
+    @classmethod
+    def expected_deliveries(cls) -> list[Delivery[Any]]:
+        """The declared inputs, inherited ones included, ordered by attribute name.
+
+        Each returned delivery is this class's own copy, with ``consumer`` set
+        to this class; the declarations themselves are not changed.
+        """
+        return [delivery for _, delivery in cls.declared_deliveries()]
+
+    @classmethod
+    def declared_deliveries(cls) -> list[tuple[str, Delivery[Any]]]:
+        """``(attribute name, delivery)`` pairs, ordered by attribute name."""
+        cached = cls.__dict__.get(_DELIVERIES_CACHE)
+        if cached is None:
+            found: dict[str, Delivery[Any]] = {}
+            for klass in reversed(cls.__mro__):
+                for attr, value in vars(klass).items():
+                    if isinstance(value, Delivery):
+                        found[attr] = value
+                    else:
+                        found.pop(attr, None)
+            cached = [(attr, found[attr].bind(cls)) for attr in sorted(found)]
+            setattr(cls, _DELIVERIES_CACHE, cached)
+        return cached
+
+    # ---------------------------------------------------------------- output
+    @property
+    def deliverable(self) -> Deliverable[T | None]:
+        """The output wrapped as a ``Deliverable`` (calls ``get()``)."""
+        return self.make_deliverable(self.get())
+
+    def make_deliverable(self, payload: Any) -> Deliverable[Any]:
+        """Wrap ``payload`` as this factory's ``Deliverable``."""
+        cls = type(self)
+        return Deliverable(
+            payload=payload,
+            producer=cls,
+            consumers=self.consumers,
+            delivery_id=self.delivery_id,
+        ).with_payload_type(cls.delivery_type())
+
+    def __str__(self) -> str:
+        """``<ClassName> -> <T>``."""
+        return f"{type(self).__name__} -> {pretty(self.delivery_type().tp)}"
+
+    def __repr__(self) -> str:
+        """``<ClassName> will produce a <T>``."""
+        return f"{type(self).__name__} will produce a {pretty(self.delivery_type().tp)}"
+
+
+def _output_type(cls: type) -> Any:
+    """Find ``T`` in the original bases of ``cls``, walking up concrete parents."""
+    for base in get_original_bases(cls):
+        origin = getattr(base, "__origin__", None)
+        if isinstance(origin, type) and issubclass(origin, Factory):
+            args = getattr(base, "__args__", ())
+            if args and not isinstance(args[0], TypeVar):
+                return args[0]
+            continue
+        if isinstance(base, type) and issubclass(base, Factory) and base is not Factory:
+            try:
+                return base.delivery_type().tp
+            except NotImplementedError:
+                continue
+    msg = f"{cls.__name__} factory does not have a type parameter"
+    raise NotImplementedError(msg)

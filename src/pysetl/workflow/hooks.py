@@ -1,0 +1,57 @@
+"""Lifecycle hooks: what a run publishes, and how to subscribe to it.
+
+pysetl publishes one event when a pipeline run, a stage or a factory starts,
+finishes or fails. Metrics, run history, logging and third-party tools are
+all just subscribers ("observers"). An observer is any object with methods
+marked ``@hook_impl`` whose names are those of the specs below::
+
+    from pysetl.workflow.hooks import hook_impl
+
+    class PrintDurations:
+        @hook_impl
+        def after_factory_run(self, *, factory_name: str, duration: float) -> None:
+            print(f"{factory_name} took {duration:.3f} s")
+
+    pipeline = Pipeline(hooks=HookManager(plugins=[PrintDurations()]))
+
+Every argument is keyword-only, and an observer takes only the arguments it
+uses; new arguments may be added to an event at any time without breaking
+existing observers (accept ``**kwargs`` to receive them all). Third-party
+packages register observers through the entry-point group ``pysetl.hooks``.
+
+An observer can never fail or stall a run: see ``HookManager``. Events
+``on_factory_retried`` and ``on_factory_skipped`` are reserved: they are
+declared so observers can implement them, but no run emits them yet.
+
+Added in 0.2.
+"""
+
+from __future__ import annotations
+
+from pysetl.workflow._hook_manager import (
+    HookManager,
+    default_hook_manager,
+    reset_default_hook_manager,
+)
+from pysetl.workflow._hook_specs import (
+    ENTRY_POINT_GROUP,
+    EVENTS,
+    FactorySpecs,
+    PipelineSpecs,
+    StageSpecs,
+    hook_impl,
+    hook_spec,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "EVENTS",
+    "FactorySpecs",
+    "HookManager",
+    "PipelineSpecs",
+    "StageSpecs",
+    "default_hook_manager",
+    "hook_impl",
+    "hook_spec",
+    "reset_default_hook_manager",
+]

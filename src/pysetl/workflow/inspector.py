@@ -1,0 +1,122 @@
+"""``Inspector``: builds the DAG of a pipeline from its resolution plan."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pysetl.workflow.dag import DAG
+from pysetl.workflow.external import External
+from pysetl.workflow.flow import Flow
+from pysetl.workflow.node import Node
+from pysetl.workflow.node_output import NodeOutput
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from pysetl.workflow._inject import Plan
+    from pysetl.workflow.factory import Factory
+    from pysetl.workflow.pipeline import Pipeline
+
+__all__ = ["Inspector"]
+
+HEADER = "========== Pipeline Summary ==========\n\n"
+
+
+class Inspector:
+    """The DAG of a pipeline: one node per factory, one flow per resolved input.
+
+    Flows follow the same resolution as the run (``pysetl.workflow._inject``),
+    so the picture is what will run. An input declared with the ``External``
+    producer that no factory provides is drawn as coming from outside.
+
+    Args:
+        pipeline: The pipeline to inspect.
+        plan: A resolution plan already made for it (``Pipeline.run`` passes
+            its own, so the graph is built once per run, and only if asked for).
+    """
+
+    def __init__(self, pipeline: Pipeline, plan: Plan | None = None) -> None:
+        """Inspect ``pipeline`` (lazily when ``plan`` is given)."""
+        self.pipeline = pipeline
+        self._plan = plan
+        self._nodes: dict[int, Node] | None = None
+        self._flows: list[Flow] = []
+        if plan is None:
+            self.inspect()
+
+    def inspect(self) -> Self:
+        """Resolve the pipeline again and rebuild the graph.
+
+        Raises:
+            PipelineError: One factory instance is in two stages.
+        """
+        self._plan = self.pipeline.resolve()
+        self._nodes = None
+        self._build()
+        return self
+
+    def _build(self) -> dict[int, Node]:
+        if self._nodes is not None:
+            return self._nodes
+        plan = self._plan
+        assert plan is not None  # noqa: S101 - set by __init__ or inspect()
+        nodes: dict[int, Node] = {}
+        position = 0
+        stages = self.pipeline.stages
+        for stage in stages:
+            for factory in stage.factories:
+                nodes[id(factory)] = Node.from_factory(
+                    factory, stage.stage_id, stage.end, position
+                )
+                position += 1
+        flows: list[Flow] = []
+        for stage in stages:
+            for factory in stage.factories:
+                node = nodes[id(factory)]
+                wires = plan.wires.get(id(factory), [])
+                wired = {w.name for w in wires}
+                for wire in wires:
+                    source = wire.source
+                    if source.external:
+                        flows.append(_external_flow(wire.delivery, node))
+                    else:
+                        flows.append(Flow(nodes[id(source.origin)], node))
+                for name, delivery in type(factory).declared_deliveries():
+                    if name not in wired and delivery.producer is External:
+                        flows.append(_external_flow(delivery, node))
+        self._nodes = nodes
+        self._flows = flows
+        return nodes
+
+    @property
+    def nodes(self) -> set[Node]:
+        """One node per factory."""
+        return set(self._build().values())
+
+    @property
+    def flows(self) -> set[Flow]:
+        """One flow per input."""
+        self._build()
+        return set(self._flows)
+
+    @property
+    def graph(self) -> DAG:
+        """The DAG."""
+        return DAG(self.nodes, self.flows)
+
+    def find_node(self, factory: Factory[Any]) -> Node | None:
+        """The node of ``factory``, or ``None``."""
+        return self._build().get(id(factory))
+
+    def __str__(self) -> str:
+        """The pipeline summary."""
+        return HEADER + str(self.graph)
+
+    __repr__ = __str__
+
+
+def _external_flow(delivery: Any, node: Node) -> Flow:
+    output = NodeOutput(
+        delivery.payload_type, set(), delivery.delivery_id, external=True
+    )
+    return Flow(Node.external(output), node)

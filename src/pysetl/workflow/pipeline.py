@@ -1,0 +1,355 @@
+"""``Pipeline``: ordered stages, checked before they run, observed while they run."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, final
+
+from typing_extensions import Self
+
+from pysetl.errors import DependencyResolutionError, FactoryError, PipelineError
+from pysetl.utils._pretty import pretty
+from pysetl.utils.mixins import (
+    HasBenchmark,
+    HasDiagram,
+    HasLogger,
+    HasRegistry,
+    IsIdentifiable,
+)
+from pysetl.workflow import _spark
+from pysetl.workflow._execute import RunContext
+from pysetl.workflow._hook_manager import HookManager, default_hook_manager
+from pysetl.workflow._inject import Plan, resolve
+from pysetl.workflow._run_id import new_run_id
+from pysetl.workflow.delivery_type import DeliveryType
+from pysetl.workflow.dispatcher import Dispatcher
+from pysetl.workflow.expected_deliverable import ExpectedDeliverable
+from pysetl.workflow.inspector import Inspector
+from pysetl.workflow.stage import Stage
+
+if TYPE_CHECKING:
+    from pysetl.utils._benchmark import BenchmarkResult
+    from pysetl.workflow.deliverable import Deliverable
+    from pysetl.workflow.factory import Factory
+
+__all__ = ["Pipeline"]
+
+
+class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
+    """Stages run in order; each factory's deliveries come from earlier stages.
+
+    ``run()`` first resolves every delivery of every factory (the pre-flight
+    check) and fails with one ``DependencyResolutionError`` listing every
+    problem before anything runs. It then runs the stages, publishing
+    lifecycle events (see ``pysetl.workflow.hooks``). It can be called again
+    and gives the same result.
+
+    Args:
+        benchmark: Time every factory (``get_benchmarks()``).
+        hooks: The observers; default: the process-wide manager with the
+            ``pysetl.hooks`` entry points (``default_hook_manager()``).
+        parallel: Run the factories of each stage concurrently, unless a
+            stage says otherwise (``Stage(parallel=False)``).
+        max_workers: Thread-pool size for parallel stages.
+        name: The pipeline's name in events, errors and Spark job groups.
+        spark: The SparkSession whose jobs get labelled; default: the
+            running one, if any.
+
+    Example:
+        >>> pipeline = (
+        ...     Pipeline()
+        ...     .set_input_from_deliverable(Deliverable[int](20, delivery_id="n"))
+        ...     .add_stage_from_type(Doubler)
+        ...     .run()
+        ... )
+        >>> pipeline.get_last_output()
+        40
+    """
+
+    def __init__(
+        self,
+        benchmark: bool = False,
+        *,
+        hooks: HookManager | None = None,
+        parallel: bool = False,
+        max_workers: int | None = None,
+        name: str = "pipeline",
+        spark: Any = None,
+    ) -> None:
+        """Create an empty pipeline."""
+        super().__init__()
+        self.benchmarked = benchmark
+        self.hooks = hooks if hooks is not None else default_hook_manager()
+        self.parallel = parallel
+        self.max_workers = max_workers
+        self.pipeline_name = name
+        self.spark = spark
+        self.dispatcher = Dispatcher()
+        self.inspector: Inspector | None = None
+        self.run_id: str | None = None
+        self._inputs: list[Deliverable[Any]] = []
+        self._benchmarks: list[BenchmarkResult] = []
+
+    # ----------------------------------------------------------- composition
+    @property
+    def stages(self) -> list[Stage]:
+        """The stages, in order."""
+        return list(self._registry.values())
+
+    def set_input_from_deliverable(self, deliverable: Deliverable[Any]) -> Self:
+        """Offer an external input to the pipeline's factories.
+
+        Raises:
+            AlreadyRegisteredError: The same instance is already an input.
+        """
+        self.dispatcher.add_deliverable(deliverable)
+        self._inputs.append(deliverable)
+        return self
+
+    def add_stage(self, stage: Stage) -> Self:
+        """Append a stage.
+
+        Raises:
+            AlreadyRegisteredError: The stage is already in the pipeline.
+        """
+        if self.is_registered(stage):
+            self.register(stage)  # raises the registry's error
+        last = self.last_registered_item
+        if last is not None:
+            last.end = False
+        stage.stage_id = self.size
+        stage.end = True
+        return self.register(stage)
+
+    def add_stage_from_factory(self, factory: Factory[Any]) -> Self:
+        """Append a new stage holding ``factory``."""
+        return self.add_stage(Stage().add_factory(factory))
+
+    def add_stage_from_type(
+        self, factory_type: type[Factory[Any]], *args: Any, **kwargs: Any
+    ) -> Self:
+        """Append a new stage holding ``factory_type(*args, **kwargs)``."""
+        return self.add_stage(
+            Stage().add_factory_from_type(factory_type, *args, **kwargs)
+        )
+
+    def reset_end_stage(self) -> Self:
+        """Mark only the last stage as the end stage."""
+        stages = self.stages
+        for stage in stages:
+            stage.end = False
+        if stages:
+            stages[-1].end = True
+        return self
+
+    # ------------------------------------------------------------ checking
+    def resolve(self) -> Plan:
+        """Resolve every delivery without raising for bad wiring.
+
+        Raises:
+            PipelineError: One factory instance is in two stages.
+        """
+        return resolve(
+            [stage.factories for stage in self.stages],
+            self._inputs,
+            self.pipeline_name,
+        )
+
+    def validate(self) -> Self:
+        """Run the pre-flight check alone.
+
+        Raises:
+            DependencyResolutionError: Listing every delivery that cannot be
+                resolved (missing, ambiguous, cyclic, in the wrong order, or
+                not meant for its consumer).
+        """
+        self.resolve().raise_for_problems()
+        return self
+
+    # -------------------------------------------------------------- running
+    @final
+    def run(self) -> Self:
+        """Check every delivery, then run the stages in order.
+
+        Raises:
+            DependencyResolutionError: The pre-flight check failed; nothing ran.
+            FactoryError: A factory failed; the factories that finished keep
+                their state (``get_output`` works for them).
+        """
+        run_id = self.run_id = new_run_id()
+        hooks = self.hooks
+        observed = hooks.enabled
+        common = {
+            "run_id": run_id,
+            "pipeline": self,
+            "pipeline_name": self.pipeline_name,
+        }
+        start = time.perf_counter()
+        try:
+            plan = self.resolve()
+            plan.raise_for_problems()
+        except (DependencyResolutionError, PipelineError) as error:
+            self._emit_failed(common, start, error)
+            raise
+        self.inspector = Inspector(self, plan=plan)
+        self.dispatcher.reset(self._inputs)
+        self._benchmarks = []
+        context = RunContext(
+            run_id=run_id,
+            pipeline_name=self.pipeline_name,
+            hooks=hooks,
+            pipeline=self,
+            wires=plan.wires,
+            benchmark=self.benchmarked,
+            parallel=self.parallel,
+            max_workers=self.max_workers,
+            spark_context=self._spark_context(),
+        )
+        if observed:
+            hooks.emit("before_pipeline_run", timestamp=time.time(), **common)
+        try:
+            for stage in self.stages:
+                self._run_stage(stage, context)
+        except FactoryError as error:
+            self._emit_failed(common, start, error)
+            raise
+        if observed:
+            hooks.emit(
+                "after_pipeline_run",
+                timestamp=time.time(),
+                duration=time.perf_counter() - start,
+                **common,
+            )
+            hooks.drain()
+        return self
+
+    def _emit_failed(
+        self, common: dict[str, Any], start: float, error: Exception
+    ) -> None:
+        if self.hooks.enabled:
+            self.hooks.emit(
+                "on_pipeline_run_failed",
+                timestamp=time.time(),
+                duration=time.perf_counter() - start,
+                error=error,
+                **common,
+            )
+            self.hooks.drain()
+
+    def _run_stage(self, stage: Stage, context: RunContext) -> None:
+        stage.run(context=context)
+        self.dispatcher.collect_stage_deliverables(stage)
+        self._benchmarks.extend(stage.last_benchmarks)
+
+    def _spark_context(self) -> Any:
+        if self.spark is not None:
+            return self.spark.sparkContext
+        return _spark.active_spark_context()
+
+    def execute_stage(self, stage: Stage) -> list[BenchmarkResult]:
+        """Dispatch the registered deliverables into ``stage`` and run it alone.
+
+        Returns:
+            The stage's benchmark results of this run.
+
+        Raises:
+            DependencyResolutionError: A delivery of the stage cannot be filled.
+            FactoryError: A factory failed.
+        """
+        if self.dispatcher.size:
+            for factory in stage.factories:
+                self.dispatcher.dispatch(factory)
+        context = RunContext(
+            run_id=self.run_id or new_run_id(),
+            pipeline_name=self.pipeline_name,
+            hooks=self.hooks,
+            pipeline=self,
+            benchmark=self.benchmarked,
+            parallel=self.parallel,
+            max_workers=self.max_workers,
+            spark_context=self._spark_context(),
+        )
+        stage.run(context=context)
+        self.dispatcher.collect_stage_deliverables(stage)
+        return stage.last_benchmarks
+
+    # ------------------------------------------------------------- results
+    def get_last_output(self) -> Any:
+        """``get()`` of the last factory of the last stage, or ``None``."""
+        last = self.last_registered_item
+        if last is None or not last.factories:
+            return None
+        return last.factories[-1].get()
+
+    def get_output(self, factory_type: type[Factory[Any]]) -> Any:
+        """``get()`` of the first factory that is a ``factory_type``.
+
+        Raises:
+            PipelineError: No factory of that class is in the pipeline.
+        """
+        for stage in self.stages:
+            for factory in stage.factories:
+                if isinstance(factory, factory_type):
+                    return factory.get()
+        msg = f"There isn't any class {factory_type.__name__}"
+        raise PipelineError(
+            msg, hint=f"add a {factory_type.__name__} to a stage of this pipeline"
+        )
+
+    def get_deliverable(self, tp: Any) -> list[Deliverable[Any]]:
+        """The inputs and outputs (of the last run) whose type matches ``tp``."""
+        return self.dispatcher.find_deliverable_by_type(DeliveryType(tp))
+
+    def get_benchmarks(self) -> list[BenchmarkResult]:
+        """The benchmark results of the last run, in execution order."""
+        return list(self._benchmarks)
+
+    # ------------------------------------------------------------- reports
+    def get_needed_deliverables(self) -> set[ExpectedDeliverable]:
+        """One record per delivery of every factory."""
+        return {
+            ExpectedDeliverable(
+                pretty(d.payload_type),
+                d.delivery_id,
+                pretty(d.producer),
+                pretty(type(f)),
+            )
+            for stage in self.stages
+            for f in stage.factories
+            for d in type(f).expected_deliveries()
+        }
+
+    def get_pipeline_deliverables(self) -> set[ExpectedDeliverable]:
+        """One record per external input and allowed consumer."""
+        records: set[ExpectedDeliverable] = set()
+        for d in self._inputs:
+            tp, producer = pretty(d.payload_type.tp), pretty(d.producer)
+            consumers: list[str | None] = [pretty(c) for c in d.consumers] or [None]
+            records.update(
+                ExpectedDeliverable(tp, d.delivery_id, producer, c) for c in consumers
+            )
+        return records
+
+    def get_stages_deliverables(self) -> set[ExpectedDeliverable]:
+        """One record per factory of every stage but the last."""
+        return {
+            ExpectedDeliverable(
+                pretty(type(f).delivery_type().tp), f.delivery_id, pretty(type(f)), None
+            )
+            for stage in self.stages[:-1]
+            for f in stage.factories
+        }
+
+    def describe(self) -> str:
+        """A text summary of the factories and the flows between them."""
+        return str(Inspector(self))
+
+    def to_diagram(self) -> str:
+        """A Mermaid ``classDiagram`` of the pipeline."""
+        return Inspector(self).graph.to_diagram()
+
+    @property
+    def diagram_id(self) -> str:
+        """Not available: a pipeline is a whole diagram."""
+        msg = "Pipeline doesn't have a diagram id"
+        raise NotImplementedError(msg)

@@ -1,0 +1,222 @@
+"""``Stage``: factories that run together and do not depend on each other."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, final
+from uuid import uuid4
+
+from typing_extensions import Self
+
+from pysetl.utils.mixins import (
+    HasBenchmark,
+    HasLogger,
+    HasRegistry,
+    IsIdentifiable,
+    IsWritable,
+)
+from pysetl.workflow import _spark
+from pysetl.workflow._execute import FactoryRun, RunContext, run_factories
+from pysetl.workflow._hook_manager import default_hook_manager
+from pysetl.workflow._run_id import new_run_id
+from pysetl.workflow.node import Node
+
+if TYPE_CHECKING:
+    from pysetl.utils._benchmark import BenchmarkResult
+    from pysetl.workflow.deliverable import Deliverable
+    from pysetl.workflow.factory import Factory
+
+__all__ = ["Stage"]
+
+
+class Stage(
+    HasRegistry["Factory[Any]"], HasLogger, HasBenchmark, IsWritable, IsIdentifiable
+):
+    """An ordered group of factories that may run concurrently.
+
+    Factories of one stage cannot consume each other's outputs; they consume
+    the outputs of earlier stages and the pipeline's external inputs.
+
+    Args:
+        benchmark: Time this stage's factories even when the pipeline does
+            not benchmark (changed in 0.2: the pipeline no longer overrides it).
+        parallel: Run the factories on a thread pool. ``None`` (the default)
+            follows the pipeline's ``parallel`` option.
+        max_workers: Size of the thread pool (``None``: Python's default).
+
+    How to customise execution: subclass and override ``_run(context)``;
+    ``run()`` is the template that emits the events and records the results.
+    """
+
+    def __init__(
+        self,
+        benchmark: bool = False,
+        *,
+        parallel: bool | None = None,
+        max_workers: int | None = None,
+    ) -> None:
+        """Create an empty, writable stage."""
+        super().__init__()
+        self.benchmarked = benchmark
+        self.parallel = parallel
+        self.max_workers = max_workers
+        self._stage_id = 0
+        self._end = True
+        self._deliverables: list[Deliverable[Any]] = []
+        self._benchmarks: list[BenchmarkResult] = []
+        self._last_benchmarks: list[BenchmarkResult] = []
+
+    # ----------------------------------------------------------- composition
+    def add_factory(self, factory: Factory[Any]) -> Self:
+        """Add a factory instance.
+
+        Raises:
+            AlreadyRegisteredError: The same instance is already in the stage.
+        """
+        if "uuid" not in factory.__dict__:  # a subclass __init__ skipped super()
+            factory.uuid = uuid4()
+        return self.register(factory)
+
+    def add_factory_from_type(
+        self, factory_type: type[Factory[Any]], *args: Any, **kwargs: Any
+    ) -> Self:
+        """Instantiate ``factory_type(*args, **kwargs)`` and add it."""
+        return self.add_factory(self.instantiate_factory(factory_type, *args, **kwargs))
+
+    @staticmethod
+    def instantiate_factory(
+        factory_type: type[Factory[Any]], *args: Any, **kwargs: Any
+    ) -> Factory[Any]:
+        """Return ``factory_type(*args, **kwargs)``."""
+        return factory_type(*args, **kwargs)
+
+    @property
+    def factories(self) -> list[Factory[Any]]:
+        """The factories, in the order they were added."""
+        return list(self._registry.values())
+
+    @property
+    def deliverable(self) -> list[Deliverable[Any]]:
+        """The deliverables of the last run, one per factory."""
+        return self._deliverables
+
+    @property
+    def stage_id(self) -> int:
+        """The stage's index in its pipeline."""
+        return self._stage_id
+
+    @stage_id.setter
+    def stage_id(self, value: int) -> None:
+        self._stage_id = value
+
+    @property
+    def end(self) -> bool:
+        """Whether this is the last stage of its pipeline."""
+        return self._end
+
+    @end.setter
+    def end(self, value: bool) -> None:
+        self._end = value
+
+    @property
+    def start(self) -> bool:
+        """Whether this is the first stage."""
+        return self._stage_id == 0
+
+    def should_write(self, factory: Factory[Any]) -> bool:
+        """Whether ``factory.write()`` runs: both stage and factory are writable."""
+        return self.is_writable and factory.is_writable
+
+    # -------------------------------------------------------------- running
+    @final
+    def run(self, *, context: RunContext | None = None) -> Self:
+        """Run every factory and record their deliverables and benchmarks.
+
+        Args:
+            context: The pipeline's run context; a stage run on its own gets
+                a fresh run id and the default hook manager.
+
+        Raises:
+            FactoryError: A factory failed (the first in declaration order).
+        """
+        if context is None:
+            context = RunContext(
+                run_id=new_run_id(),
+                pipeline_name="",
+                hooks=default_hook_manager(),
+                spark_context=_spark.active_spark_context(),
+            )
+        hooks = context.hooks
+        observed = hooks.enabled
+        parallel = context.parallel if self.parallel is None else self.parallel
+        common: dict[str, Any] = {}
+        if observed:
+            common = {
+                "run_id": context.run_id,
+                "pipeline": context.pipeline,
+                "pipeline_name": context.pipeline_name,
+                "stage": self,
+                "stage_id": self._stage_id,
+            }
+            hooks.emit(
+                "before_stage_run", timestamp=time.time(), parallel=parallel, **common
+            )
+        start = time.perf_counter()
+        try:
+            runs = self._run(context, parallel=parallel)
+        except Exception as error:
+            if observed:
+                hooks.emit(
+                    "on_stage_run_failed",
+                    timestamp=time.time(),
+                    duration=time.perf_counter() - start,
+                    error=error,
+                    **common,
+                )
+            raise
+        self._deliverables = [r.factory.make_deliverable(r.output) for r in runs]
+        if self.benchmarked or context.benchmark:
+            self._last_benchmarks = [r.benchmark() for r in runs]
+            self._benchmarks.extend(self._last_benchmarks)
+        else:
+            self._last_benchmarks = []
+        if observed:
+            hooks.emit(
+                "after_stage_run",
+                timestamp=time.time(),
+                duration=time.perf_counter() - start,
+                **common,
+            )
+        return self
+
+    def _run(self, context: RunContext, *, parallel: bool) -> list[FactoryRun]:
+        """Run the factories; results in declaration order."""
+        stage_write = self.is_writable
+        pairs = [(f, stage_write and f.is_writable) for f in self._registry.values()]
+        return run_factories(
+            context,
+            self._stage_id,
+            pairs,
+            parallel=parallel,
+            max_workers=self.max_workers or context.max_workers,
+        )
+
+    # ----------------------------------------------------------- reporting
+    def get_benchmarks(self) -> list[BenchmarkResult]:
+        """The benchmark results of every benchmarked run so far."""
+        return list(self._benchmarks)
+
+    @property
+    def last_benchmarks(self) -> list[BenchmarkResult]:
+        """The benchmark results of the last run (empty if not benchmarked)."""
+        return list(self._last_benchmarks)
+
+    def create_nodes(self) -> list[Node]:
+        """One DAG node per factory."""
+        return [Node.from_factory(f, self._stage_id, self._end) for f in self.factories]
+
+    def __str__(self) -> str:
+        """The factories, one per line."""
+        return "\n".join(str(f) for f in self.factories)
+
+    __repr__ = __str__
