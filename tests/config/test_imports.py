@@ -1,0 +1,33 @@
+"""The config layer starts without a JVM: it never imports pyspark."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+class TestConfigImports:
+    def test_config_and_enums_import_without_pyspark(self):
+        code = (
+            "import sys, pysetl.config, pysetl.enums\n"
+            "from pysetl.config import *\n"
+            "CsvConfig(path='/x').config; JdbcConfig(url='jdbc:h2:x', table='t').config\n"
+            "assert 'pyspark' not in sys.modules, 'pyspark was imported'\n"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+    def test_public_names_are_exported(self):
+        import pysetl.config as config
+
+        expected = {
+            "AwsCredentials",
+            "Config",
+            "ConfigBuilder",
+            "CsvConfig",
+            "FileConfig",
+            "JsonConfig",
+            "ParquetConfig",
+        }
+        assert expected <= set(config.__all__)
+        assert config.__all__ == sorted(config.__all__)
+        assert all(hasattr(config, name) for name in config.__all__)
