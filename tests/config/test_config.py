@@ -77,7 +77,7 @@ class TestStr:
         assert str(Config()) == "PySetl Config:"
 
     def test_secret_looking_keys_are_masked(self):
-        config = Config(user="etl", password="hunter2", api_token="tok")
+        config = Config(user="etl", password="hunter2", api_token="tok")  # noqa: S106
         text = str(config)
         assert "hunter2" not in text
         assert "tok\n" not in text

@@ -110,7 +110,7 @@ class TestFileConfig:
         ).config
         assert from_dict.aws_credentials == from_model.aws_credentials
         assert from_dict.aws_credentials is not None
-        assert from_dict.aws_credentials.secret_key == "secret-example"
+        assert from_dict.aws_credentials.secret_key == "secret-example"  # noqa: S105
 
 
 class TestAwsCredentials:
