@@ -6,7 +6,7 @@
 #   bash scripts/dev.sh setup   create .venv and install pysetl[spark] + dev tools; check Java
 #   bash scripts/dev.sh demo    setup, then run demo/flights_etl.py
 #   bash scripts/dev.sh test    setup (+ PostgreSQL for the storage tests), then pytest with coverage
-#   bash scripts/dev.sh lint    ruff check, ruff format --check, mypy, lint-imports, interrogate
+#   bash scripts/dev.sh lint    ruff check/format, mypy, lint-imports, interrogate, shellcheck
 #   bash scripts/dev.sh docs    build the documentation site with mkdocs --strict
 #   bash scripts/dev.sh ci      setup, lint and test (what .ci/run calls)
 #
@@ -23,7 +23,6 @@ cd "$ROOT"
 
 VENV="${PYSETL_VENV:-$ROOT/.venv}"
 VPY="$VENV/bin/python"
-STAMP="$VENV/.pysetl-setup"
 # The dependency-groups every developer gets; `docs` is added by the docs command.
 DEP_GROUPS=(dev demo)
 
@@ -142,17 +141,19 @@ setup_fingerprint() {
 install_python_deps() {
   # Idempotent: skipped when pyproject.toml and the requested groups are unchanged
   # since the last successful install and pysetl still imports.
-  local groups=("$@") args=() fingerprint
+  local groups=("$@") args=() fingerprint stamp
   for g in "${groups[@]}"; do args+=(--group "$g"); done
   fingerprint="$(setup_fingerprint "${groups[@]}")"
-  if [[ -f "$STAMP" ]] && [[ "$(cat "$STAMP")" == "$fingerprint" ]] &&
+  # One stamp per set of groups, so `docs` and `setup` do not undo each other.
+  stamp="$VENV/.pysetl-setup-$(IFS=-; echo "${groups[*]}")"
+  if [[ -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$fingerprint" ]] &&
     "$VPY" -c 'import pysetl, pyspark' >/dev/null 2>&1; then
     return 0
   fi
   ensure_uv
   log "installing pysetl[spark] with groups: ${groups[*]}"
   "$VENV/bin/uv" pip install --quiet --python "$VPY" -e ".[spark]" "${args[@]}"
-  printf '%s\n' "$fingerprint" >"$STAMP"
+  printf '%s\n' "$fingerprint" >"$stamp"
 }
 
 # ------------------------------------------------------------------ Java
@@ -279,6 +280,7 @@ cmd_lint() {
   run_check "mypy (strict)" "$VENV/bin/mypy" src
   run_check "lint-imports" "$VENV/bin/lint-imports"
   run_check "interrogate" "$VENV/bin/interrogate" src
+  run_check "shellcheck" "$VENV/bin/shellcheck" scripts/dev.sh .ci/run
   if ((${#failed[@]})); then
     die "lint failed: ${failed[*]}"
   fi
@@ -302,7 +304,7 @@ cmd_docs() {
   # shellcheck disable=SC2064
   trap "rm -f ${stubs[*]:-}" EXIT
   log "mkdocs build --strict"
-  "$VENV/bin/mkdocs" build --strict --site-dir "${PYSETL_SITE_DIR:-site}"
+  NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --site-dir "${PYSETL_SITE_DIR:-site}"
 }
 
 cmd_ci() {
