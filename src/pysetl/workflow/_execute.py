@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import FactoryError
 from pysetl.utils._benchmark import BenchmarkResult
-from pysetl.utils._pretty import pretty
 from pysetl.workflow import _spark
 from pysetl.workflow.delivery import Delivery
 
@@ -17,11 +16,11 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from pysetl.workflow._hook_manager import HookManager
-    from pysetl.workflow._inject import Wire
+    from pysetl.workflow._inject import Plan, Source, Wire
     from pysetl.workflow.factory import Factory
     from pysetl.workflow.pipeline import Pipeline
 
-__all__ = ["FactoryRun", "RunContext", "run_factories", "run_factory"]
+__all__ = ["FactoryRun", "Job", "RunContext", "run_factories", "run_factory"]
 
 _perf = time.perf_counter
 
@@ -34,8 +33,7 @@ class RunContext:
     pipeline_name: str
     hooks: HookManager
     pipeline: Pipeline | None = None
-    wires: dict[int, list[Wire]] | None = None
-    outputs: dict[int, Any] = field(default_factory=dict)
+    plan: Plan | None = None
     benchmark: bool = False
     parallel: bool = False
     max_workers: int | None = None
@@ -44,50 +42,73 @@ class RunContext:
 
 @dataclass(slots=True)
 class FactoryRun:
-    """What one factory did in one run."""
+    """What one factory did in one run.
+
+    ``marks`` holds the clock readings at the start and after read, process,
+    write (``None`` when writing is off) and get.
+    """
 
     factory: Factory[Any]
     output: Any
-    phases: dict[str, float]
-    duration: float
+    marks: tuple[float, float, float, float | None, float]
+
+    @property
+    def duration(self) -> float:
+        """Seconds from injection to the end of ``get()``."""
+        return self.marks[4] - self.marks[0]
+
+    @property
+    def phases(self) -> dict[str, float]:
+        """Seconds per phase; ``write`` is absent when writing was off."""
+        start, read, process, write, end = self.marks
+        phases = {"read": read - start, "process": process - read}
+        if write is None:
+            phases["get"] = end - process
+        else:
+            phases["write"] = write - process
+            phases["get"] = end - write
+        return phases
 
     def benchmark(self) -> BenchmarkResult:
         """The phases as a ``BenchmarkResult``."""
         phases = self.phases
-        read = phases.get("read", 0.0)
-        process = phases.get("process", 0.0)
+        read, process = phases["read"], phases["process"]
         write = phases.get("write", 0.0)
         return BenchmarkResult(
             type(self.factory).__name__, read, process, write, read + process + write
         )
 
 
-def inject(context: RunContext, factory: Factory[Any]) -> None:
-    """Fill the factory's deliveries from the plan of the run."""
-    if context.wires is None:
-        return
-    outputs = context.outputs
+@dataclass(slots=True)
+class Job:
+    """One factory to run: whether it writes, its wires and its plan source."""
+
+    factory: Factory[Any]
+    write: bool
+    wires: Sequence[Wire] = ()
+    source: Source | None = None
+
+
+def inject(factory: Factory[Any], wires: Sequence[Wire]) -> None:
+    """Fill the factory's deliveries from their sources' outputs."""
     slots = factory.__dict__
-    for wire in context.wires.get(id(factory), ()):
-        source = wire.source
-        value = source.origin.payload if source.external else outputs[id(source.origin)]
+    for wire in wires:
         slot = slots.get(wire.name)
         if not isinstance(slot, Delivery):
             slot = getattr(factory, wire.name)
-        slot.set(value)
+        slot.set(wire.source.output)
 
 
-def run_factory(
-    context: RunContext, stage_id: int, factory: Factory[Any], *, write: bool
-) -> FactoryRun:
+def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
     """Run one factory: inject, read, process, write (if ``write``), get.
 
     Raises:
         FactoryError: The factory raised; the original is chained as ``__cause__``.
     """
+    factory = job.factory
     hooks = context.hooks
     observed = hooks.enabled
-    name = pretty(type(factory))
+    name = type(factory).name()
     sc = context.spark_context
     common: dict[str, Any] = {}
     if observed:
@@ -101,38 +122,35 @@ def run_factory(
             "attempt": 1,
         }
         hooks.emit("before_factory_run", timestamp=time.time(), **common)
-    phases: dict[str, float] = {}
     phase = "read"  # filling the deliveries is part of reading
-    start = mark = _perf()
+    start = _perf()
+    read = process = written = None
     try:
         if sc is not None:
             _spark.set_job_group(sc, context.run_id, context.pipeline_name, name)
-        inject(context, factory)
+        inject(factory, job.wires)
         factory.read()
-        now = _perf()
-        phases["read"] = now - mark
-        phase, mark = "process", now
+        read = _perf()
+        phase = "process"
         factory.process()
-        now = _perf()
-        phases["process"] = now - mark
-        if write:
-            phase, mark = "write", now
+        process = _perf()
+        if job.write:
+            phase = "write"
             factory.write()
-            now = _perf()
-            phases["write"] = now - mark
-        phase, mark = "get", now
+            written = _perf()
+        phase = "get"
         output = factory.get()
         end = _perf()
-        phases["get"] = end - mark
     except Exception as exc:
-        duration = _perf() - start
+        failed_at = _perf()
+        duration = failed_at - start
         error = _wrap(exc, context, stage_id, name, phase)
         if observed:
             hooks.emit(
                 "on_factory_run_failed",
                 timestamp=time.time(),
                 duration=duration,
-                phases=phases,
+                phases=_partial(start, read, process, written, failed_at),
                 phase=phase,
                 error=error,
                 **common,
@@ -141,18 +159,37 @@ def run_factory(
     finally:
         if sc is not None:
             _spark.clear_job_group(sc)
-    context.outputs[id(factory)] = output
-    result = FactoryRun(factory, output, phases, end - start)
+    if job.source is not None:
+        job.source.output = output
+    result = FactoryRun(factory, output, (start, read, process, written, end))
     if observed:
         hooks.emit(
             "after_factory_run",
             timestamp=time.time(),
             duration=result.duration,
-            phases=phases,
+            phases=result.phases,
             output=output,
             **common,
         )
     return result
+
+
+def _partial(
+    start: float,
+    read: float | None,
+    process: float | None,
+    written: float | None,
+    failed_at: float,
+) -> dict[str, float]:
+    """Seconds of the phases that finished, and of the one that failed."""
+    phases: dict[str, float] = {}
+    previous = start
+    for name, mark in (("read", read), ("process", process), ("write", written)):
+        if mark is None:
+            break
+        phases[name] = mark - previous
+        previous = mark
+    return phases | {"failed": failed_at - previous}
 
 
 def _wrap(
@@ -180,12 +217,12 @@ def _wrap(
 def run_factories(
     context: RunContext,
     stage_id: int,
-    factories: Sequence[tuple[Factory[Any], bool]],
+    jobs: Sequence[Job],
     *,
     parallel: bool,
     max_workers: int | None,
 ) -> list[FactoryRun]:
-    """Run ``(factory, write)`` pairs, in order or on a thread pool.
+    """Run the jobs, in order or on a thread pool.
 
     Either way the results come back in declaration order and, when
     factories fail, the error raised is the first failure in declaration
@@ -195,15 +232,12 @@ def run_factories(
     Raises:
         FactoryError: A factory failed.
     """
-    if not parallel or len(factories) < 2:  # noqa: PLR2004 - one factory: no pool
-        return [run_factory(context, stage_id, f, write=w) for f, w in factories]
+    if not parallel or len(jobs) < 2:  # noqa: PLR2004 - one factory: no pool
+        return [run_factory(context, stage_id, job) for job in jobs]
     with ThreadPoolExecutor(
         max_workers=max_workers, thread_name_prefix=f"pysetl-stage{stage_id}"
     ) as pool:
-        futures = [
-            pool.submit(run_factory, context, stage_id, f, write=w)
-            for f, w in factories
-        ]
+        futures = [pool.submit(run_factory, context, stage_id, job) for job in jobs]
     results: list[FactoryRun] = []
     first: FactoryError | None = None
     for future in futures:

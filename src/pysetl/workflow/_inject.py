@@ -51,6 +51,7 @@ class Source:
     consumers: set[type[Any]] | frozenset[type[Any]]
     stage: int  # -1 for external inputs
     origin: Any  # the Deliverable, or the Factory instance
+    output: Any = None  # the payload; set for a factory when it has run
 
     @property
     def external(self) -> bool:
@@ -111,10 +112,14 @@ class Plan:
     """The outcome of ``resolve``: every wire, and every problem found."""
 
     pipeline: str
-    wires: dict[int, list[Wire]] = field(default_factory=dict)
-    sources: dict[int, Source] = field(default_factory=dict)
+    stage_sources: list[list[Source]] = field(default_factory=list)
+    stage_wires: list[list[list[Wire]]] = field(default_factory=list)
     externals: list[Source] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+
+    def wires_of(self, stage_id: int, position: int) -> list[Wire]:
+        """The wires of the factory at ``position`` in stage ``stage_id``."""
+        return self.stage_wires[stage_id][position]
 
     def raise_for_problems(self) -> None:
         """Raise one error listing every problem, if there is any.
@@ -163,22 +168,40 @@ class _Index:
     """Sources indexed by type and id, and by type, id and producer."""
 
     def __init__(self) -> None:
-        self.by_key: dict[tuple[DeliveryType, str], list[Source]] = {}
-        self.by_producer: dict[tuple[DeliveryType, str, type[Any]], list[Source]] = {}
-        self.by_type: dict[DeliveryType, list[Source]] = {}
+        self.sources: list[Source] = []
+        self.by_key: dict[tuple[Any, str], list[Source]] = {}
+        # Built on first use: most pipelines never declare a producer.
+        self._by_producer: dict[tuple[Any, str, type[Any]], list[Source]]
+        self._by_producer = {}
+        self._indexed = 0
 
     def add(self, source: Source) -> None:
-        key = (source.delivery_type, source.delivery_id)
-        self.by_key.setdefault(key, []).append(source)
-        self.by_producer.setdefault((*key, source.producer), []).append(source)
-        self.by_type.setdefault(source.delivery_type, []).append(source)
+        self.sources.append(source)
+        key = (source.delivery_type.key, source.delivery_id)
+        found = self.by_key.get(key)
+        if found is None:
+            self.by_key[key] = [source]
+        else:
+            found.append(source)
+
+    def by_producer(self) -> dict[tuple[Any, str, type[Any]], list[Source]]:
+        index = self._by_producer
+        sources = self.sources
+        for source in sources[self._indexed :]:
+            key = (source.delivery_type.key, source.delivery_id, source.producer)
+            index.setdefault(key, []).append(source)
+        self._indexed = len(sources)
+        return index
+
+    def same_type(self, dtype: DeliveryType) -> list[Source]:
+        return [s for s in self.sources if s.delivery_type == dtype]
 
     def lookup(self, delivery: Delivery[Any]) -> list[Source]:
-        dtype = delivery.delivery_type()
+        dtype = delivery.delivery_type().key
         if delivery.producer is External:
             return self.by_key.get((dtype, delivery.delivery_id), [])
         key = (dtype, delivery.delivery_id, delivery.producer)
-        return self.by_producer.get(key, [])
+        return self.by_producer().get(key, [])
 
 
 def resolve(
@@ -209,19 +232,21 @@ def resolve(
             deliverable.consumers,
             -1,
             deliverable,
+            deliverable.payload,
         )
         plan.externals.append(source)
         index.add(source)
-    sources = plan.sources
+    seen: dict[int, int] = {}
     for stage_id, factories in enumerate(stages):
+        stage_sources: list[Source] = []
         for factory in factories:
-            key = id(factory)
-            if key in sources:
+            if id(factory) in seen:
                 msg = (
                     f"Multiple factories found: {factory!r} is in stage "
-                    f"{sources[key].stage} and in stage {stage_id}"
+                    f"{seen[id(factory)]} and in stage {stage_id}"
                 )
                 raise PipelineError(msg, hint="add a new instance to each stage")
+            seen[id(factory)] = stage_id
             cls = type(factory)
             source = Source(
                 cls.delivery_type(),
@@ -231,10 +256,11 @@ def resolve(
                 stage_id,
                 factory,
             )
-            sources[key] = source
+            stage_sources.append(source)
             index.add(source)
-    wires = plan.wires
+        plan.stage_sources.append(stage_sources)
     for stage_id, factories in enumerate(stages):
+        stage_wires: list[list[Wire]] = []
         for factory in factories:
             cls = type(factory)
             found: list[Wire] = []
@@ -258,7 +284,8 @@ def resolve(
                         early,
                     )
                 )
-            wires[id(factory)] = found
+            stage_wires.append(found)
+        plan.stage_wires.append(stage_wires)
     return plan
 
 
@@ -326,7 +353,7 @@ def _problem(  # noqa: PLR0917 - one internal call site passes everything
             "one stage cannot consume each other's outputs",
             f"It is produced in stage {min(c.stage for c in candidates)} or later.",
         )
-    same_type = index.by_type.get(delivery.delivery_type(), [])
+    same_type = index.same_type(delivery.delivery_type())
     others = [s for s in same_type if s.origin is not factory][:MAX_HINT_CANDIDATES]
     detail = (
         f"Deliverable of type {type_name} with deliveryId {delivery.delivery_id} "

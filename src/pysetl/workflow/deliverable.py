@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import uuid4
 
-from typing_extensions import Self
-
 from pysetl.utils._pretty import pretty
 from pysetl.utils.mixins import IsIdentifiable
 from pysetl.workflow.delivery_type import DeliveryType
@@ -15,6 +13,8 @@ from pysetl.workflow.external import External
 
 if TYPE_CHECKING:
     from uuid import UUID
+
+    from typing_extensions import Self
 
 __all__ = ["Deliverable"]
 

@@ -10,10 +10,7 @@ next (changed in 0.2: the slots used to be shared class state).
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-
-from typing_extensions import Self
 
 from pysetl.errors import DependencyResolutionError
 from pysetl.utils._pretty import pretty
@@ -21,6 +18,8 @@ from pysetl.workflow.delivery_type import DeliveryType
 from pysetl.workflow.external import External
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from pysetl.workflow.factory import Factory
 
 __all__ = ["Delivery"]
@@ -85,7 +84,8 @@ class Delivery(Generic[T]):
         A value set on the declaration (``MyFactory.slot.set(v)``) is carried
         over as a default; setting the slot never changes the declaration.
         """
-        slot = copy.copy(self)
+        slot = object.__new__(type(self))
+        slot.__dict__.update(self.__dict__)
         slot.consumer = consumer
         return slot
 

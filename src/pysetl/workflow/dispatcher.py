@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from typing_extensions import Self
-
 from pysetl.errors import DependencyResolutionError
 from pysetl.utils._pretty import pretty
 from pysetl.utils.mixins import HasLogger, HasRegistry
@@ -21,6 +19,8 @@ from pysetl.workflow.external import External
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+
+    from typing_extensions import Self
 
     from pysetl.workflow.deliverable import Deliverable
     from pysetl.workflow.factory import Factory

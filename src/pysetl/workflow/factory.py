@@ -43,6 +43,7 @@ T = TypeVar("T")
 
 _TYPE_CACHE = "_pysetl_delivery_type"
 _DELIVERIES_CACHE = "_pysetl_deliveries"
+_NAME_CACHE = "_pysetl_name"
 
 
 class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
@@ -90,6 +91,15 @@ class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
         if cached is None:
             cached = DeliveryType(_output_type(cls))
             setattr(cls, _TYPE_CACHE, cached)
+        return cached
+
+    @classmethod
+    def name(cls) -> str:
+        """The class's short name (see ``pretty``), computed once per class."""
+        cached = cls.__dict__.get(_NAME_CACHE)
+        if cached is None:
+            cached = pretty(cls)
+            setattr(cls, _NAME_CACHE, cached)
         return cached
 
     @classmethod

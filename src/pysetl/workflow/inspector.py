@@ -70,10 +70,9 @@ class Inspector:
                 )
                 position += 1
         flows: list[Flow] = []
-        for stage in stages:
-            for factory in stage.factories:
+        for stage_wires, stage in zip(plan.stage_wires, stages, strict=True):
+            for wires, factory in zip(stage_wires, stage.factories, strict=True):
                 node = nodes[id(factory)]
-                wires = plan.wires.get(id(factory), [])
                 wired = {w.name for w in wires}
                 for wire in wires:
                     source = wire.source

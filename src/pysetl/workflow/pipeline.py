@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, final
 
-from typing_extensions import Self
-
 from pysetl.errors import DependencyResolutionError, FactoryError, PipelineError
 from pysetl.utils._pretty import pretty
 from pysetl.utils.mixins import (
@@ -28,6 +26,8 @@ from pysetl.workflow.inspector import Inspector
 from pysetl.workflow.stage import Stage
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from pysetl.utils._benchmark import BenchmarkResult
     from pysetl.workflow.deliverable import Deliverable
     from pysetl.workflow.factory import Factory
@@ -84,11 +84,20 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         self.max_workers = max_workers
         self.pipeline_name = name
         self.spark = spark
-        self.dispatcher = Dispatcher()
+        self._dispatcher = Dispatcher()
+        self._uncollected: list[Stage] = []
         self.inspector: Inspector | None = None
         self.run_id: str | None = None
         self._inputs: list[Deliverable[Any]] = []
         self._benchmarks: list[BenchmarkResult] = []
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The inputs and, after a run, the outputs of every stage that ran."""
+        pending, self._uncollected = self._uncollected, []
+        for stage in pending:
+            self._dispatcher.collect_stage_deliverables(stage)
+        return self._dispatcher
 
     # ----------------------------------------------------------- composition
     @property
@@ -192,14 +201,15 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
             self._emit_failed(common, start, error)
             raise
         self.inspector = Inspector(self, plan=plan)
-        self.dispatcher.reset(self._inputs)
+        self._uncollected = []
+        self._dispatcher.reset(self._inputs)
         self._benchmarks = []
         context = RunContext(
             run_id=run_id,
             pipeline_name=self.pipeline_name,
             hooks=hooks,
             pipeline=self,
-            wires=plan.wires,
+            plan=plan,
             benchmark=self.benchmarked,
             parallel=self.parallel,
             max_workers=self.max_workers,
@@ -238,8 +248,8 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
 
     def _run_stage(self, stage: Stage, context: RunContext) -> None:
         stage.run(context=context)
-        self.dispatcher.collect_stage_deliverables(stage)
-        self._benchmarks.extend(stage.last_benchmarks)
+        self._uncollected.append(stage)  # collected when the dispatcher is read
+        self._benchmarks.extend(stage._last_benchmarks)  # noqa: SLF001 - same package
 
     def _spark_context(self) -> Any:
         if self.spark is not None:

@@ -6,8 +6,6 @@ import time
 from typing import TYPE_CHECKING, Any, final
 from uuid import uuid4
 
-from typing_extensions import Self
-
 from pysetl.utils.mixins import (
     HasBenchmark,
     HasLogger,
@@ -16,17 +14,21 @@ from pysetl.utils.mixins import (
     IsWritable,
 )
 from pysetl.workflow import _spark
-from pysetl.workflow._execute import FactoryRun, RunContext, run_factories
+from pysetl.workflow._execute import FactoryRun, Job, RunContext, run_factories
 from pysetl.workflow._hook_manager import default_hook_manager
 from pysetl.workflow._run_id import new_run_id
 from pysetl.workflow.node import Node
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from pysetl.utils._benchmark import BenchmarkResult
     from pysetl.workflow.deliverable import Deliverable
     from pysetl.workflow.factory import Factory
 
 __all__ = ["Stage"]
+
+_EMPTY: list[Any] = []  # shared, never mutated: replaced, not appended to
 
 
 class Stage(
@@ -62,9 +64,10 @@ class Stage(
         self.max_workers = max_workers
         self._stage_id = 0
         self._end = True
-        self._deliverables: list[Deliverable[Any]] = []
+        self._runs: list[FactoryRun] = _EMPTY
+        self._deliverables: list[Deliverable[Any]] | None = None
         self._benchmarks: list[BenchmarkResult] = []
-        self._last_benchmarks: list[BenchmarkResult] = []
+        self._last_benchmarks: list[BenchmarkResult] = _EMPTY
 
     # ----------------------------------------------------------- composition
     def add_factory(self, factory: Factory[Any]) -> Self:
@@ -98,6 +101,10 @@ class Stage(
     @property
     def deliverable(self) -> list[Deliverable[Any]]:
         """The deliverables of the last run, one per factory."""
+        if self._deliverables is None:
+            self._deliverables = [
+                r.factory.make_deliverable(r.output) for r in self._runs
+            ]
         return self._deliverables
 
     @property
@@ -174,12 +181,13 @@ class Stage(
                     **common,
                 )
             raise
-        self._deliverables = [r.factory.make_deliverable(r.output) for r in runs]
+        self._runs = runs
+        self._deliverables = None  # built on first use
         if self.benchmarked or context.benchmark:
             self._last_benchmarks = [r.benchmark() for r in runs]
             self._benchmarks.extend(self._last_benchmarks)
         else:
-            self._last_benchmarks = []
+            self._last_benchmarks = _EMPTY
         if observed:
             hooks.emit(
                 "after_stage_run",
@@ -192,11 +200,25 @@ class Stage(
     def _run(self, context: RunContext, *, parallel: bool) -> list[FactoryRun]:
         """Run the factories; results in declaration order."""
         stage_write = self.is_writable
-        pairs = [(f, stage_write and f.is_writable) for f in self._registry.values()]
+        factories = self._registry.values()
+        plan = context.plan
+        if plan is None:
+            jobs = [Job(f, stage_write and f.is_writable) for f in factories]
+        else:
+            sid = self._stage_id
+            jobs = [
+                Job(f, stage_write and f.is_writable, wires, source)
+                for f, wires, source in zip(
+                    factories,
+                    plan.stage_wires[sid],
+                    plan.stage_sources[sid],
+                    strict=True,
+                )
+            ]
         return run_factories(
             context,
             self._stage_id,
-            pairs,
+            jobs,
             parallel=parallel,
             max_workers=self.max_workers or context.max_workers,
         )
