@@ -1,0 +1,541 @@
+"""``BaseRunHistory``: the record and query API every run history store offers.
+
+How to add a store: subclass ``BaseRunHistory`` and implement the ``_``
+primitives (``_apply`` writes one batch atomically; the ``_list_*`` methods
+answer one page, already validated). Set ``foreign_errors`` to the exception
+types of your backend: the public methods wrap them once into
+``RunHistoryError``. Then run the contract suite
+(``tests/monitoring/history/test_contract.py``) over it.
+
+Example::
+
+    class DictRunHistory(InMemoryRunHistory):
+        # a store that also counts its batches
+        def _apply(self, ops):
+            self.batches += 1
+            super()._apply(ops)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from abc import ABC, abstractmethod
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, final
+
+from pysetl.errors import PySetlError, RunHistoryError
+from pysetl.monitoring.history._records import (
+    LEVELS,
+    STATUSES,
+    AddLog,
+    AddMetric,
+    FinishRun,
+    Heartbeat,
+    MarkCrashed,
+    Op,
+    StartRun,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+    from pysetl.monitoring.history._records import (
+        EventRecord,
+        FactoryAttemptRecord,
+        LogRecord,
+        MetricRecord,
+        Page,
+        RunRecord,
+        StageRecord,
+    )
+
+_R = TypeVar("_R")
+
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "STALE_AFTER", "BaseRunHistory"]
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+STALE_AFTER = 60.0
+"""Seconds without a heartbeat after which a running run counts as crashed."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+class BaseRunHistory(ABC):
+    """A store of pipeline runs, their stages, factory attempts, events, metrics, logs.
+
+    Every query returns one ``Page`` of at most ``limit`` rows (at most
+    ``MAX_LIMIT``); pass ``page.next_cursor`` back as ``cursor=`` for the next.
+
+    Attributes:
+        url: Where the store lives, with any password redacted.
+    """
+
+    foreign_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    url: str = ""
+
+    # ---------------------------------------------------------------- writes
+    @final
+    def apply(self, ops: Iterable[Op]) -> None:
+        """Write a batch of operations atomically (all or nothing).
+
+        Raises:
+            RunHistoryError: The store cannot be written.
+        """
+        batch = tuple(ops)
+        if batch:
+            self._call("write to", self._apply, batch)
+
+    def start_run(
+        self,
+        run_id: str,
+        pipeline: str,
+        *,
+        started_at: float | None = None,
+        pid: int | None = None,
+        host: str | None = None,
+        config_version: str | None = None,
+    ) -> None:
+        """Record that a run started (``pid`` and ``host`` default to this process)."""
+        now = time.time() if started_at is None else started_at
+        self.apply(
+            [
+                StartRun(
+                    run_id,
+                    pipeline,
+                    now,
+                    os.getpid() if pid is None else pid,
+                    socket.gethostname() if host is None else host,
+                    config_version,
+                )
+            ]
+        )
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        finished_at: float | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        """Record that a run ended with ``status``."""
+        self._check_status(status)
+        now = time.time() if finished_at is None else finished_at
+        self.apply([FinishRun(run_id, status, now, error)])
+
+    def heartbeat(self, run_id: str, *, at: float | None = None) -> None:
+        """Record that the process of a running run is alive."""
+        self.apply([Heartbeat(run_id, time.time() if at is None else at)])
+
+    def mark_crashed(
+        self, run_id: str, *, at: float | None = None, reason: str = "process died"
+    ) -> None:
+        """Mark a running run, its running stages and attempts, as crashed."""
+        self.apply([MarkCrashed(run_id, time.time() if at is None else at, reason)])
+
+    def record_metric(
+        self,
+        run_id: str,
+        name: str,
+        value: float,
+        *,
+        factory: str | None = None,
+        labels: dict[str, str] | None = None,
+        ts: float | None = None,
+    ) -> None:
+        """Record one measured value of a run."""
+        now = time.time() if ts is None else ts
+        self.apply([AddMetric(run_id, name, float(value), now, factory, labels or {})])
+
+    def add_logs(self, logs: Iterable[AddLog]) -> None:
+        """Record log lines."""
+        self.apply(logs)
+
+    # ----------------------------------------------------------------- reads
+    @final
+    def find_run(self, run_id: str) -> RunRecord | None:
+        """The run ``run_id``, or ``None`` when the store has no such run."""
+        return self._call("read from", self._get_run, run_id)
+
+    @final
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run ``run_id``.
+
+        Raises:
+            RunHistoryError: No such run.
+        """
+        run = self.find_run(run_id)
+        if run is None:
+            msg = f"No run {run_id!r} in the run history {self.url!r}"
+            raise RunHistoryError(msg, hint="list the runs with 'pysetl runs list'")
+        return run
+
+    @final
+    def list_runs(
+        self,
+        *,
+        pipeline: str | None = None,
+        status: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> Page[RunRecord]:
+        """Runs, newest first, optionally of one pipeline and status.
+
+        Args:
+            pipeline: Only runs of this pipeline.
+            status: Only runs with this status.
+            since: Only runs started at or after this time.
+            until: Only runs started before this time.
+            limit: Page size.
+            cursor: ``next_cursor`` of the previous page.
+        """
+        if status is not None:
+            self._check_status(status)
+        return self._call(
+            "read from",
+            self._list_runs,
+            pipeline=pipeline,
+            status=status,
+            since=since,
+            until=until,
+            limit=self._check_limit(limit),
+            cursor=cursor,
+        )
+
+    @final
+    def list_stage_runs(
+        self, run_id: str, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    ) -> Page[StageRecord]:
+        """The stages of a run, in order."""
+        return self._call(
+            "read from",
+            self._list_stage_runs,
+            run_id,
+            self._check_limit(limit),
+            self._check_cursor(cursor),
+        )
+
+    @final
+    def list_factory_attempts(
+        self,
+        run_id: str,
+        *,
+        factory: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> Page[FactoryAttemptRecord]:
+        """The factory attempts of a run, in the order they started."""
+        return self._call(
+            "read from",
+            self._list_factory_attempts,
+            run_id,
+            factory,
+            self._check_limit(limit),
+            self._check_cursor(cursor),
+        )
+
+    @final
+    def list_events(
+        self,
+        run_id: str,
+        *,
+        name: str | None = None,
+        factory: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> Page[EventRecord]:
+        """The lifecycle events of a run, in the order they happened."""
+        return self._call(
+            "read from",
+            self._list_events,
+            run_id,
+            name,
+            factory,
+            self._check_limit(limit),
+            self._check_cursor(cursor),
+        )
+
+    @final
+    def list_metrics(
+        self,
+        run_id: str,
+        *,
+        name: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> Page[MetricRecord]:
+        """The metrics of a run, in the order they were recorded."""
+        return self._call(
+            "read from",
+            self._list_metrics,
+            run_id,
+            name,
+            self._check_limit(limit),
+            self._check_cursor(cursor),
+        )
+
+    @final
+    def search_logs(
+        self,
+        run_id: str | None = None,
+        *,
+        factory: str | None = None,
+        level: str | int | None = None,
+        text: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> Page[LogRecord]:
+        """Log lines, oldest first.
+
+        Args:
+            run_id: Only lines of this run.
+            factory: Only lines of this factory.
+            level: Only lines of this level or above (name or number).
+            text: Only lines whose message contains this text (any case).
+            limit: Page size.
+            cursor: ``next_cursor`` of the previous page (also: the id of
+                the last line seen, to follow a log).
+        """
+        number = None
+        if level is not None:
+            number = self._check_level(level)
+        return self._call(
+            "read from",
+            self._search_logs,
+            run_id=run_id,
+            factory=factory,
+            level=number,
+            text=text or None,
+            limit=self._check_limit(limit),
+            after=self._check_cursor(cursor),
+        )
+
+    # ------------------------------------------------------------ maintenance
+    @final
+    def prune(self, older_than: timedelta, *, now: float | None = None) -> int:
+        """Delete the finished runs started before ``now - older_than``.
+
+        Their stages, attempts, events, metrics and logs go with them, as do
+        log lines of no run older than the cut-off. Running runs are kept.
+
+        Returns:
+            How many runs were deleted.
+        """
+        if older_than < timedelta(0):
+            msg = f"Cannot prune runs older than {older_than!r}: it is negative"
+            raise RunHistoryError(msg, hint="give a positive age such as 30d")
+        cutoff = (time.time() if now is None else now) - older_than.total_seconds()
+        return self._call("prune", self._prune, cutoff)
+
+    @final
+    def reconcile_crashed(
+        self,
+        *,
+        stale_after: float = STALE_AFTER,
+        now: float | None = None,
+        host: str | None = None,
+    ) -> list[str]:
+        """Mark as crashed the running runs whose process died; return their ids.
+
+        A run is crashed when its last heartbeat (or start) is older than
+        ``stale_after`` seconds, or, for a run of this host, when its process
+        is gone.
+        """
+        now = time.time() if now is None else now
+        host = socket.gethostname() if host is None else host
+        crashed: list[str] = []
+        cursor: str | None = None
+        while True:
+            page = self.list_runs(status="running", limit=MAX_LIMIT, cursor=cursor)
+            for run in page.items:
+                seen = run.heartbeat_at or run.started_at
+                if now - seen > stale_after:
+                    reason = f"no heartbeat for {now - seen:.0f} s"
+                elif (
+                    run.host == host and run.pid is not None and not _pid_alive(run.pid)
+                ):
+                    reason = f"process {run.pid} on {host} is gone"
+                else:
+                    continue
+                self.apply([MarkCrashed(run.run_id, seen, reason)])
+                crashed.append(run.run_id)
+            if page.next_cursor is None:
+                return crashed
+            cursor = page.next_cursor
+
+    @property
+    @final
+    def schema_version(self) -> int:
+        """The version of the store's schema."""
+        return self._call("read from", self._schema_version)
+
+    def close(self) -> None:  # noqa: B027 - a no-op is right for most stores
+        """Release the store's resources (it reopens on next use)."""
+
+    def __enter__(self) -> Self:
+        """Use the store as a context manager that closes it."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+    def __repr__(self) -> str:
+        """The class and the redacted URL."""
+        return f"{type(self).__name__}({self.url!r})"
+
+    # ------------------------------------------------------------- primitives
+    @abstractmethod
+    def _apply(self, ops: Sequence[Op]) -> None:
+        """Write ``ops`` in one transaction."""
+
+    @abstractmethod
+    def _get_run(self, run_id: str) -> RunRecord | None:
+        """One run or ``None``."""
+
+    @abstractmethod
+    def _list_runs(
+        self,
+        *,
+        pipeline: str | None,
+        status: str | None,
+        since: float | None,
+        until: float | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[RunRecord]:
+        """Runs by ``run_id`` descending, those below ``cursor``."""
+
+    @abstractmethod
+    def _list_stage_runs(
+        self, run_id: str, limit: int, after: int | None
+    ) -> Page[StageRecord]:
+        """Stages by ``stage_id``, those above ``after``."""
+
+    @abstractmethod
+    def _list_factory_attempts(
+        self, run_id: str, factory: str | None, limit: int, after: int | None
+    ) -> Page[FactoryAttemptRecord]:
+        """Attempts by ``id``, those above ``after``."""
+
+    @abstractmethod
+    def _list_events(
+        self,
+        run_id: str,
+        name: str | None,
+        factory: str | None,
+        limit: int,
+        after: int | None,
+    ) -> Page[EventRecord]:
+        """Events by ``id``, those above ``after``."""
+
+    @abstractmethod
+    def _list_metrics(
+        self, run_id: str, name: str | None, limit: int, after: int | None
+    ) -> Page[MetricRecord]:
+        """Metrics by ``id``, those above ``after``."""
+
+    @abstractmethod
+    def _search_logs(
+        self,
+        *,
+        run_id: str | None,
+        factory: str | None,
+        level: int | None,
+        text: str | None,
+        limit: int,
+        after: int | None,
+    ) -> Page[LogRecord]:
+        """Log lines by ``id``, those above ``after``, of ``level`` and up."""
+
+    @abstractmethod
+    def _prune(self, cutoff: float) -> int:
+        """Delete finished runs started before ``cutoff`` and all they own."""
+
+    @abstractmethod
+    def _schema_version(self) -> int:
+        """The schema version."""
+
+    # ---------------------------------------------------------------- helpers
+    def _call(
+        self, action: str, function: Callable[..., _R], *args: Any, **kwargs: Any
+    ) -> _R:
+        """Run ``function`` and wrap the backend's errors once into ours."""
+        try:
+            return function(*args, **kwargs)
+        except PySetlError:
+            raise
+        except self.foreign_errors as exc:
+            raise self._wrap(action, exc) from exc
+
+    def _wrap(self, action: str, exc: Exception) -> RunHistoryError:
+        """Our error for a backend error ``exc`` raised while doing ``action``."""
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        msg = (
+            f"Cannot {action} the run history {self.url!r}: "
+            f"{type(exc).__name__}: {detail}"
+        )
+        return RunHistoryError(msg, hint=self._hint(exc))
+
+    def _hint(self, exc: Exception) -> str:  # noqa: ARG002 - subclasses use it
+        """What the user can do about ``exc``."""
+        return (
+            "check that the store is reachable and writable, or point "
+            "PYSETL_HISTORY_URL (or --history) at another one"
+        )
+
+    @staticmethod
+    def _check_limit(limit: int) -> int:
+        if not 1 <= limit <= MAX_LIMIT:
+            msg = f"Page size {limit!r} is out of range"
+            raise RunHistoryError(msg, hint=f"give a limit from 1 to {MAX_LIMIT}")
+        return limit
+
+    @staticmethod
+    def _check_cursor(cursor: str | None) -> int | None:
+        if cursor is None:
+            return None
+        try:
+            return int(cursor)
+        except ValueError:
+            msg = f"Cursor {cursor!r} is not a cursor of this query"
+            raise RunHistoryError(
+                msg, hint="pass the next_cursor of the previous page"
+            ) from None
+
+    @staticmethod
+    def _check_status(status: str) -> None:
+        if status not in STATUSES:
+            msg = f"Unknown run status {status!r}"
+            raise RunHistoryError(msg, hint=f"use one of {', '.join(STATUSES)}")
+
+    @staticmethod
+    def _check_level(level: str | int) -> int:
+        if isinstance(level, int):
+            return level
+        number = LEVELS.get(level.upper())
+        if number is None:
+            msg = f"Unknown log level {level!r}"
+            raise RunHistoryError(msg, hint=f"use one of {', '.join(LEVELS)}")
+        return number

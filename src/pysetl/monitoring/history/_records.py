@@ -1,0 +1,387 @@
+"""What the run history stores and returns: read records and write operations.
+
+Reads return frozen records (``RunRecord``, ``FactoryAttemptRecord``...) in a
+``Page``. Writes are operations (``StartRun``, ``AddEvent``...) that a store
+applies in batches, each batch in one transaction (``BaseRunHistory.apply``).
+Times are seconds since the epoch (``time.time()``), as floats.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pysetl.errors import PySetlError
+
+__all__ = [
+    "LEVELS",
+    "STATUSES",
+    "AddEvent",
+    "AddLog",
+    "AddMetric",
+    "EventRecord",
+    "FactoryAttemptRecord",
+    "FinishAttempt",
+    "FinishRun",
+    "FinishStage",
+    "Heartbeat",
+    "LogRecord",
+    "MarkCrashed",
+    "MetricRecord",
+    "Op",
+    "Page",
+    "RunRecord",
+    "RunStatus",
+    "SaveConfigVersion",
+    "StageRecord",
+    "StartAttempt",
+    "StartRun",
+    "StartStage",
+    "error_to_dict",
+    "level_number",
+]
+
+T = TypeVar("T")
+
+RunStatus = Literal["running", "succeeded", "failed", "crashed"]
+STATUSES: tuple[str, ...] = ("running", "succeeded", "failed", "crashed")
+"""Every status a run, a stage or a factory attempt can have."""
+
+LEVELS: dict[str, int] = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+}
+"""Level names and numbers; ``search_logs(level=)`` keeps that level and up."""
+
+
+def level_number(level: str | int) -> int:
+    """The number of a level given by name (any case) or number.
+
+    Unknown names count as ``INFO`` so that a foreign logger's custom level
+    is still stored and found.
+    """
+    if isinstance(level, int):
+        return level
+    return LEVELS.get(level.upper(), logging.INFO)
+
+
+def error_to_dict(error: BaseException) -> dict[str, Any]:
+    """The whole context of ``error`` as JSON-ready data.
+
+    Keeps pysetl's structured context (run id, stage, factory, attempt,
+    phase, hint...), the error type and message, the chain of causes (each
+    with its type and message) and the formatted traceback.
+    """
+    data: dict[str, Any] = {}
+    if isinstance(error, PySetlError):
+        data.update(error.context)
+        message = error.message
+    else:
+        message = str(error)
+    data["error_type"] = type(error).__name__
+    data["message"] = message
+    data.setdefault("hint", None)
+    causes = []
+    seen = {id(error)}
+    cause = error.__cause__ or error.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        causes.append({"error_type": type(cause).__name__, "message": str(cause)})
+        cause = cause.__cause__ or cause.__context__
+    data["causes"] = causes
+    data["traceback"] = "".join(traceback.format_exception(error))
+    clean: dict[str, Any] = _jsonable(data)
+    return clean
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+# ------------------------------------------------------------------ reads
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a query's results.
+
+    Attributes:
+        items: The rows of this page, in the query's order.
+        next_cursor: Pass it as ``cursor=`` to get the next page; ``None``
+            when this is the last page.
+    """
+
+    items: tuple[T, ...]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One pipeline run.
+
+    Attributes:
+        run_id: The run's id (a ULID: sorting ids sorts runs by start time).
+        pipeline: The pipeline's name.
+        status: ``running``, ``succeeded``, ``failed`` or ``crashed``.
+        started_at: When the run started.
+        finished_at: When it finished (or was last seen alive, if crashed).
+        heartbeat_at: When its process last said it was alive.
+        pid: The process id of the run.
+        host: The host name of the run.
+        config_version: The hash of the resolved config used, when known.
+        error: The failure's whole context (``error_to_dict``), when failed.
+    """
+
+    run_id: str
+    pipeline: str
+    status: str
+    started_at: float
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    pid: int | None = None
+    host: str | None = None
+    config_version: str | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, or ``None`` while running."""
+        if self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class StageRecord:
+    """One stage of a run."""
+
+    run_id: str
+    stage_id: int
+    status: str
+    started_at: float | None
+    finished_at: float | None = None
+    duration: float | None = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FactoryAttemptRecord:
+    """One attempt of one factory of a run.
+
+    Attributes:
+        phases: Seconds spent in ``read``, ``process``, ``write`` and ``get``.
+        phase: The phase that failed, when failed.
+    """
+
+    id: int
+    run_id: str
+    stage_id: int
+    factory: str
+    attempt: int
+    status: str
+    started_at: float | None
+    finished_at: float | None = None
+    duration: float | None = None
+    phases: dict[str, float] = field(default_factory=dict)
+    phase: str | None = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One lifecycle event (``before_factory_run``...) of a run."""
+
+    id: int
+    run_id: str
+    ts: float
+    name: str
+    stage_id: int | None = None
+    factory: str | None = None
+    attempt: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRecord:
+    """One measured value of a run, optionally of one factory."""
+
+    id: int
+    run_id: str
+    name: str
+    value: float
+    ts: float
+    factory: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One log line, with the run and factory it belongs to."""
+
+    id: int
+    ts: float
+    level: str
+    message: str
+    run_id: str | None = None
+    factory: str | None = None
+    logger: str | None = None
+
+
+# ----------------------------------------------------------------- writes
+@dataclass(frozen=True, slots=True)
+class StartRun:
+    """A run started (status ``running``)."""
+
+    run_id: str
+    pipeline: str
+    started_at: float
+    pid: int | None = None
+    host: str | None = None
+    config_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FinishRun:
+    """A run ended with ``status`` (``succeeded`` or ``failed``)."""
+
+    run_id: str
+    status: str
+    finished_at: float
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """The process of a running run is alive at ``at``."""
+
+    run_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class MarkCrashed:
+    """The process of a running run died: mark it and its open parts crashed."""
+
+    run_id: str
+    at: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartStage:
+    """A stage of a run started."""
+
+    run_id: str
+    stage_id: int
+    started_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FinishStage:
+    """A stage of a run ended."""
+
+    run_id: str
+    stage_id: int
+    status: str
+    finished_at: float
+    duration: float | None = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartAttempt:
+    """A factory attempt started."""
+
+    run_id: str
+    stage_id: int
+    factory: str
+    attempt: int
+    started_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FinishAttempt:
+    """A factory attempt ended."""
+
+    run_id: str
+    stage_id: int
+    factory: str
+    attempt: int
+    status: str
+    finished_at: float
+    duration: float | None = None
+    phases: dict[str, float] = field(default_factory=dict)
+    phase: str | None = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddEvent:
+    """A lifecycle event happened."""
+
+    run_id: str
+    ts: float
+    name: str
+    stage_id: int | None = None
+    factory: str | None = None
+    attempt: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AddMetric:
+    """A value was measured."""
+
+    run_id: str
+    name: str
+    value: float
+    ts: float
+    factory: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AddLog:
+    """A log line was emitted."""
+
+    ts: float
+    level: str
+    message: str
+    run_id: str | None = None
+    factory: str | None = None
+    logger: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveConfigVersion:
+    """A resolved config (secrets redacted) identified by its content hash."""
+
+    hash: str
+    content: str
+    created_at: float
+
+
+Op = (
+    StartRun
+    | FinishRun
+    | Heartbeat
+    | MarkCrashed
+    | StartStage
+    | FinishStage
+    | StartAttempt
+    | FinishAttempt
+    | AddEvent
+    | AddMetric
+    | AddLog
+    | SaveConfigVersion
+)
+"""Any write operation."""

@@ -1,0 +1,253 @@
+"""The run history's tables and their ordered, idempotent migrations.
+
+The tables below describe the *current* schema; queries use them. The
+``schema_version`` table records every migration applied. ``migrate()``
+applies the missing ones, in order, in one transaction taken with the
+store's write lock, so that concurrent openers never race.
+
+How to change the schema: never edit a table that a released migration
+created; append a migration to ``MIGRATIONS`` (its ``version`` is the next
+number) that alters the existing schema, then update the table definitions
+below to match. ``tests/monitoring/history/test_schema.py`` migrates a store
+built by the older migrations and checks that its data survives.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pysetl.errors import RunHistoryError
+
+try:
+    import sqlalchemy as sa
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    msg = "The run history needs SQLAlchemy: pip install 'pysetl[monitoring]'"
+    raise ImportError(msg) from exc
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "ATTEMPTS",
+    "CONFIG_VERSIONS",
+    "EVENTS",
+    "LATEST_VERSION",
+    "LOGS",
+    "METADATA",
+    "METRICS",
+    "MIGRATIONS",
+    "RUNS",
+    "SCHEMA_VERSION",
+    "STAGES",
+    "Migration",
+    "current_version",
+    "migrate",
+]
+
+METADATA = sa.MetaData()
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite rowid alias
+_RUN_ID = sa.String(32)
+_NAME = sa.String(200)
+
+SCHEMA_VERSION = sa.Table(
+    "pysetl_schema_version",
+    METADATA,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("applied_at", sa.Double, nullable=False),
+)
+
+RUNS = sa.Table(
+    "pysetl_runs",
+    METADATA,
+    sa.Column("run_id", _RUN_ID, primary_key=True),
+    sa.Column("pipeline", _NAME, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.Double, nullable=False),
+    sa.Column("finished_at", sa.Double),
+    sa.Column("heartbeat_at", sa.Double),
+    sa.Column("pid", sa.Integer),
+    sa.Column("host", sa.String(255)),
+    sa.Column("error", sa.JSON),
+    sa.Column("config_version", sa.String(64)),  # added by migration 2
+    sa.Index("ix_pysetl_runs_pipeline", "pipeline", "run_id"),
+    sa.Index("ix_pysetl_runs_status", "status", "run_id"),
+    sa.Index("ix_pysetl_runs_started_at", "started_at"),
+)
+
+STAGES = sa.Table(
+    "pysetl_stage_runs",
+    METADATA,
+    sa.Column("run_id", _RUN_ID, primary_key=True),
+    sa.Column("stage_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.Double),
+    sa.Column("finished_at", sa.Double),
+    sa.Column("duration", sa.Double),
+    sa.Column("error", sa.JSON),
+)
+
+ATTEMPTS = sa.Table(
+    "pysetl_factory_attempts",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("run_id", _RUN_ID, nullable=False),
+    sa.Column("stage_id", sa.Integer, nullable=False),
+    sa.Column("factory", _NAME, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.Double),
+    sa.Column("finished_at", sa.Double),
+    sa.Column("duration", sa.Double),
+    sa.Column("phases", sa.JSON, nullable=False),
+    sa.Column("phase", sa.String(16)),
+    sa.Column("error", sa.JSON),
+    sa.UniqueConstraint(
+        "run_id", "stage_id", "factory", "attempt", name="uq_pysetl_attempt"
+    ),
+)
+
+EVENTS = sa.Table(
+    "pysetl_events",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("run_id", _RUN_ID, nullable=False),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("stage_id", sa.Integer),
+    sa.Column("factory", _NAME),
+    sa.Column("attempt", sa.Integer),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("ix_pysetl_events_run", "run_id", "id"),
+)
+
+METRICS = sa.Table(
+    "pysetl_metrics",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("run_id", _RUN_ID, nullable=False),
+    sa.Column("factory", _NAME),
+    sa.Column("name", _NAME, nullable=False),
+    sa.Column("value", sa.Double, nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Index("ix_pysetl_metrics_run", "run_id", "name", "id"),
+)
+
+LOGS = sa.Table(
+    "pysetl_logs",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("levelno", sa.Integer, nullable=False),
+    sa.Column("logger", _NAME),
+    sa.Column("run_id", _RUN_ID),
+    sa.Column("factory", _NAME),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Index("ix_pysetl_logs_run", "run_id", "id"),
+    sa.Index("ix_pysetl_logs_run_factory", "run_id", "factory", "id"),
+    sa.Index("ix_pysetl_logs_run_level", "run_id", "levelno", "id"),
+    sa.Index("ix_pysetl_logs_ts", "ts"),
+)
+
+CONFIG_VERSIONS = sa.Table(
+    "pysetl_config_versions",
+    METADATA,
+    sa.Column("hash", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+)
+
+
+# ------------------------------------------------------------- migrations
+def _v1_runs(metadata: sa.MetaData) -> sa.Table:
+    """``runs`` as migration 1 created it (frozen: never edit)."""
+    return sa.Table(
+        RUNS.name,
+        metadata,
+        sa.Column("run_id", _RUN_ID, primary_key=True),
+        sa.Column("pipeline", _NAME, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("started_at", sa.Double, nullable=False),
+        sa.Column("finished_at", sa.Double),
+        sa.Column("heartbeat_at", sa.Double),
+        sa.Column("pid", sa.Integer),
+        sa.Column("host", sa.String(255)),
+        sa.Column("error", sa.JSON),
+        sa.Index("ix_pysetl_runs_pipeline", "pipeline", "run_id"),
+        sa.Index("ix_pysetl_runs_status", "status", "run_id"),
+        sa.Index("ix_pysetl_runs_started_at", "started_at"),
+    )
+
+
+def _migration_1(conn: sa.Connection) -> None:
+    v1 = sa.MetaData()
+    _v1_runs(v1).create(conn)
+    # Unchanged since version 1: created from the current definitions.
+    for table in (STAGES, ATTEMPTS, EVENTS):
+        table.create(conn)
+
+
+def _migration_2(conn: sa.Connection) -> None:
+    conn.execute(
+        sa.text(f"ALTER TABLE {RUNS.name} ADD COLUMN config_version VARCHAR(64)")
+    )
+    for table in (METRICS, LOGS, CONFIG_VERSIONS):
+        table.create(conn)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of the schema: its version, what it does, and how."""
+
+    version: int
+    description: str
+    apply: Callable[[sa.Connection], None]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "runs, stage runs, factory attempts, events", _migration_1),
+    Migration(2, "metrics, logs, config versions; runs.config_version", _migration_2),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(conn: sa.Connection) -> int:
+    """The schema version of the store on ``conn`` (0 when it is empty)."""
+    if not sa.inspect(conn).has_table(SCHEMA_VERSION.name):
+        return 0
+    found = conn.execute(sa.select(sa.func.max(SCHEMA_VERSION.c.version))).scalar()
+    return int(found or 0)
+
+
+def migrate(conn: sa.Connection, *, target: int = LATEST_VERSION) -> int:
+    """Apply the missing migrations up to ``target`` on ``conn``; return the version.
+
+    Call it inside a transaction that holds the store's write lock.
+
+    Raises:
+        RunHistoryError: The store's schema is newer than this pysetl knows.
+    """
+    SCHEMA_VERSION.create(conn, checkfirst=True)
+    version = current_version(conn)
+    if version > LATEST_VERSION:
+        msg = (
+            f"The run history has schema version {version!r}; this pysetl "
+            f"knows versions up to {LATEST_VERSION!r}"
+        )
+        raise RunHistoryError(msg, hint="upgrade pysetl to read this history")
+    for migration in MIGRATIONS[version:target]:
+        migration.apply(conn)
+        conn.execute(
+            SCHEMA_VERSION.insert().values(
+                version=migration.version,
+                description=migration.description,
+                applied_at=time.time(),
+            )
+        )
+        version = migration.version
+    return version

@@ -1,0 +1,507 @@
+"""``SqlRunHistory``: the run history on any SQLAlchemy database (Core only).
+
+One engine per store; its connection pool gives each thread its own
+connection, so a store is safe to share between threads. A store pickles to
+its URL and options and reconnects lazily on the other side (a process pool
+can take it). Each ``apply()`` batch is one transaction: a process killed
+mid-batch leaves the store as it was before the batch.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from pysetl.errors import RunHistoryError
+from pysetl.monitoring.history import _schema as s
+from pysetl.monitoring.history._base import BaseRunHistory
+from pysetl.monitoring.history._records import (
+    AddEvent,
+    AddLog,
+    AddMetric,
+    EventRecord,
+    FactoryAttemptRecord,
+    FinishAttempt,
+    FinishRun,
+    FinishStage,
+    Heartbeat,
+    LogRecord,
+    MarkCrashed,
+    MetricRecord,
+    Page,
+    RunRecord,
+    SaveConfigVersion,
+    StageRecord,
+    StartAttempt,
+    StartRun,
+    StartStage,
+    level_number,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from pysetl.monitoring.history._records import Op
+
+__all__ = ["SqlRunHistory", "redact_url"]
+
+_T = TypeVar("_T")
+
+
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password between ``user:`` and ``@`` replaced by ``***``."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class SqlRunHistory(BaseRunHistory):
+    """A run history in a SQL database reached through SQLAlchemy.
+
+    The schema is created or migrated when the store opens (see ``_schema``).
+
+    Args:
+        url: A SQLAlchemy URL (``postgresql+psycopg://user:pw@host/db``).
+        engine_options: Extra keyword arguments for ``sqlalchemy.create_engine``.
+        migrate: Create or migrate the schema now (``False``: on first use).
+
+    Raises:
+        RunHistoryError: The store cannot be reached or migrated.
+    """
+
+    foreign_errors: ClassVar[tuple[type[Exception], ...]] = (sa_exc.SQLAlchemyError,)
+
+    def __init__(
+        self,
+        url: str | sa.URL,
+        *,
+        engine_options: Mapping[str, Any] | None = None,
+        migrate: bool = True,
+    ) -> None:
+        """Parse the URL and open the store (creating or migrating its schema)."""
+        try:
+            self._url = sa.make_url(url)
+        except sa_exc.ArgumentError as exc:
+            shown = redact_url(str(url))
+            msg = f"Cannot parse the run history URL {shown!r}"
+            raise RunHistoryError(
+                msg, hint="use a SQLAlchemy URL such as sqlite:///.pysetl/history.db"
+            ) from exc
+        self._engine_options = dict(engine_options or {})
+        self.url = self._url.render_as_string(hide_password=True)
+        self._engine: sa.Engine | None = None
+        self._migrated = False
+        self._lock = threading.Lock()
+        if migrate:
+            self._open()
+
+    # ------------------------------------------------------------ connection
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine, created on first use."""
+        with self._lock:
+            if self._engine is None:
+                options = {"hide_parameters": True, **self._engine_options}
+                self._engine = self._create_engine(self._url, options)
+            return self._engine
+
+    def _create_engine(self, url: sa.URL, options: dict[str, Any]) -> sa.Engine:
+        """Create the engine; subclasses add dialect settings."""
+        return sa.create_engine(url, **options)
+
+    def _write_lock(self, conn: sa.Connection) -> None:
+        """Serialise writers that migrate; subclasses take their dialect's lock."""
+
+    def _begin_write(self) -> Any:
+        """A transaction for a batch of writes."""
+        return self.engine.begin()
+
+    def _open(self) -> None:
+        if self._migrated:
+            return
+        self._call("open", self._migrate_now)
+
+    def _migrate_now(self) -> None:
+        with self.engine.connect() as conn:  # fast path: no write lock
+            up_to_date = s.current_version(conn) >= s.LATEST_VERSION
+        if not up_to_date:
+            with self._begin_write() as conn:
+                self._write_lock(conn)
+                s.migrate(conn)
+        self._migrated = True
+
+    def migrate(self, *, target: int = s.LATEST_VERSION) -> int:
+        """Apply the missing migrations up to ``target``; return the version."""
+
+        def run() -> int:
+            with self._begin_write() as conn:
+                self._write_lock(conn)
+                return s.migrate(conn, target=target)
+
+        version: int = self._call("migrate", run)
+        self._migrated = version >= s.LATEST_VERSION
+        return version
+
+    def close(self) -> None:
+        """Close every pooled connection (the store reconnects on next use)."""
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the URL and options only; the engine is rebuilt on use."""
+        return {
+            "url": self._url.render_as_string(hide_password=False),
+            "engine_options": self._engine_options,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild the store from its URL and options, lazily."""
+        type(self).__init__(
+            self, state["url"], engine_options=state["engine_options"], migrate=False
+        )
+
+    def _call(
+        self, action: str, function: Callable[..., _T], *args: Any, **kwargs: Any
+    ) -> _T:
+        if not self._migrated and action not in {"open", "migrate"}:
+            self._open()
+        return super()._call(action, function, *args, **kwargs)
+
+    # ---------------------------------------------------------------- writes
+    def _apply(self, ops: Sequence[Op]) -> None:
+        with self._begin_write() as conn:
+            for op in ops:
+                self._apply_one(conn, op)
+
+    def _apply_one(self, conn: sa.Connection, op: Op) -> None:  # noqa: C901
+        if isinstance(op, StartRun):
+            conn.execute(
+                s.RUNS.insert().values(
+                    run_id=op.run_id,
+                    pipeline=op.pipeline,
+                    status="running",
+                    started_at=op.started_at,
+                    heartbeat_at=op.started_at,
+                    pid=op.pid,
+                    host=op.host,
+                    config_version=op.config_version,
+                )
+            )
+        elif isinstance(op, FinishRun):
+            conn.execute(
+                s.RUNS.update()
+                .where(s.RUNS.c.run_id == op.run_id)
+                .values(status=op.status, finished_at=op.finished_at, error=op.error)
+            )
+        elif isinstance(op, Heartbeat):
+            conn.execute(
+                s.RUNS.update()
+                .where(s.RUNS.c.run_id == op.run_id, s.RUNS.c.status == "running")
+                .values(heartbeat_at=op.at)
+            )
+        elif isinstance(op, MarkCrashed):
+            self._mark_crashed(conn, op)
+        elif isinstance(op, StartStage):
+            conn.execute(
+                s.STAGES.insert().values(
+                    run_id=op.run_id,
+                    stage_id=op.stage_id,
+                    status="running",
+                    started_at=op.started_at,
+                )
+            )
+        elif isinstance(op, FinishStage):
+            self._upsert(
+                conn,
+                s.STAGES,
+                {"run_id": op.run_id, "stage_id": op.stage_id},
+                {
+                    "status": op.status,
+                    "finished_at": op.finished_at,
+                    "duration": op.duration,
+                    "error": op.error,
+                },
+            )
+        elif isinstance(op, StartAttempt):
+            conn.execute(
+                s.ATTEMPTS.insert().values(
+                    run_id=op.run_id,
+                    stage_id=op.stage_id,
+                    factory=op.factory,
+                    attempt=op.attempt,
+                    status="running",
+                    started_at=op.started_at,
+                    phases={},
+                )
+            )
+        elif isinstance(op, FinishAttempt):
+            self._upsert(
+                conn,
+                s.ATTEMPTS,
+                {
+                    "run_id": op.run_id,
+                    "stage_id": op.stage_id,
+                    "factory": op.factory,
+                    "attempt": op.attempt,
+                },
+                {
+                    "status": op.status,
+                    "finished_at": op.finished_at,
+                    "duration": op.duration,
+                    "phases": dict(op.phases),
+                    "phase": op.phase,
+                    "error": op.error,
+                },
+            )
+        elif isinstance(op, AddEvent):
+            conn.execute(
+                s.EVENTS.insert().values(
+                    run_id=op.run_id,
+                    ts=op.ts,
+                    name=op.name,
+                    stage_id=op.stage_id,
+                    factory=op.factory,
+                    attempt=op.attempt,
+                    data=dict(op.data),
+                )
+            )
+        elif isinstance(op, AddMetric):
+            conn.execute(
+                s.METRICS.insert().values(
+                    run_id=op.run_id,
+                    factory=op.factory,
+                    name=op.name,
+                    value=op.value,
+                    labels=dict(op.labels),
+                    ts=op.ts,
+                )
+            )
+        elif isinstance(op, AddLog):
+            conn.execute(
+                s.LOGS.insert().values(
+                    ts=op.ts,
+                    level=op.level.upper(),
+                    levelno=level_number(op.level),
+                    logger=op.logger,
+                    run_id=op.run_id,
+                    factory=op.factory,
+                    message=op.message,
+                )
+            )
+        else:
+            self._save_config(conn, op)
+
+    @staticmethod
+    def _save_config(conn: sa.Connection, op: SaveConfigVersion) -> None:
+        table = s.CONFIG_VERSIONS
+        found = conn.execute(
+            sa.select(table.c.hash).where(table.c.hash == op.hash)
+        ).first()
+        if found is None:
+            conn.execute(
+                table.insert().values(
+                    hash=op.hash, content=op.content, created_at=op.created_at
+                )
+            )
+
+    @staticmethod
+    def _upsert(
+        conn: sa.Connection,
+        table: sa.Table,
+        key: dict[str, Any],
+        values: dict[str, Any],
+    ) -> None:
+        where = [table.c[name] == value for name, value in key.items()]
+        result = conn.execute(table.update().where(*where).values(**values))
+        if result.rowcount == 0:
+            conn.execute(table.insert().values(**key, **values))
+
+    @staticmethod
+    def _mark_crashed(conn: sa.Connection, op: MarkCrashed) -> None:
+        error = {"error_type": "Crashed", "message": op.reason, "hint": None}
+        result = conn.execute(
+            s.RUNS.update()
+            .where(s.RUNS.c.run_id == op.run_id, s.RUNS.c.status == "running")
+            .values(status="crashed", finished_at=op.at, error=error)
+        )
+        if result.rowcount == 0:
+            return
+        for table in (s.STAGES, s.ATTEMPTS):
+            conn.execute(
+                table.update()
+                .where(table.c.run_id == op.run_id, table.c.status == "running")
+                .values(status="crashed", finished_at=op.at)
+            )
+
+    # ----------------------------------------------------------------- reads
+    def _rows(
+        self, query: sa.Select[Any], limit: int, make: Callable[[Any], _T]
+    ) -> list[_T]:
+        with self.engine.connect() as conn:
+            return [make(row) for row in conn.execute(query.limit(limit + 1))]
+
+    @staticmethod
+    def _page(items: list[_T], limit: int, key: Callable[[_T], object]) -> Page[_T]:
+        if len(items) > limit:
+            return Page(tuple(items[:limit]), str(key(items[limit - 1])))
+        return Page(tuple(items), None)
+
+    def _get_run(self, run_id: str) -> RunRecord | None:
+        query = sa.select(s.RUNS).where(s.RUNS.c.run_id == run_id)
+        found = self._rows(query, 1, _run)
+        return found[0] if found else None
+
+    def _list_runs(
+        self,
+        *,
+        pipeline: str | None,
+        status: str | None,
+        since: float | None,
+        until: float | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[RunRecord]:
+        c = s.RUNS.c
+        query = sa.select(s.RUNS).order_by(c.run_id.desc())
+        if pipeline is not None:
+            query = query.where(c.pipeline == pipeline)
+        if status is not None:
+            query = query.where(c.status == status)
+        if since is not None:
+            query = query.where(c.started_at >= since)
+        if until is not None:
+            query = query.where(c.started_at < until)
+        if cursor is not None:
+            query = query.where(c.run_id < cursor)
+        return self._page(self._rows(query, limit, _run), limit, lambda r: r.run_id)
+
+    def _list_stage_runs(
+        self, run_id: str, limit: int, after: int | None
+    ) -> Page[StageRecord]:
+        c = s.STAGES.c
+        query = sa.select(s.STAGES).where(c.run_id == run_id).order_by(c.stage_id)
+        if after is not None:
+            query = query.where(c.stage_id > after)
+        rows = self._rows(query, limit, lambda r: StageRecord(**_mapping(r)))
+        return self._page(rows, limit, lambda r: r.stage_id)
+
+    def _list_factory_attempts(
+        self, run_id: str, factory: str | None, limit: int, after: int | None
+    ) -> Page[FactoryAttemptRecord]:
+        c = s.ATTEMPTS.c
+        query = sa.select(s.ATTEMPTS).where(c.run_id == run_id).order_by(c.id)
+        if factory is not None:
+            query = query.where(c.factory == factory)
+        if after is not None:
+            query = query.where(c.id > after)
+        rows = self._rows(query, limit, lambda r: FactoryAttemptRecord(**_mapping(r)))
+        return self._page(rows, limit, lambda r: r.id)
+
+    def _list_events(
+        self,
+        run_id: str,
+        name: str | None,
+        factory: str | None,
+        limit: int,
+        after: int | None,
+    ) -> Page[EventRecord]:
+        c = s.EVENTS.c
+        query = sa.select(s.EVENTS).where(c.run_id == run_id).order_by(c.id)
+        if name is not None:
+            query = query.where(c.name == name)
+        if factory is not None:
+            query = query.where(c.factory == factory)
+        if after is not None:
+            query = query.where(c.id > after)
+        rows = self._rows(query, limit, lambda r: EventRecord(**_mapping(r)))
+        return self._page(rows, limit, lambda r: r.id)
+
+    def _list_metrics(
+        self, run_id: str, name: str | None, limit: int, after: int | None
+    ) -> Page[MetricRecord]:
+        c = s.METRICS.c
+        query = sa.select(s.METRICS).where(c.run_id == run_id).order_by(c.id)
+        if name is not None:
+            query = query.where(c.name == name)
+        if after is not None:
+            query = query.where(c.id > after)
+        rows = self._rows(query, limit, lambda r: MetricRecord(**_mapping(r)))
+        return self._page(rows, limit, lambda r: r.id)
+
+    def _search_logs(
+        self,
+        *,
+        run_id: str | None,
+        factory: str | None,
+        level: int | None,
+        text: str | None,
+        limit: int,
+        after: int | None,
+    ) -> Page[LogRecord]:
+        c = s.LOGS.c
+        query = sa.select(s.LOGS).order_by(c.id)
+        if run_id is not None:
+            query = query.where(c.run_id == run_id)
+        if factory is not None:
+            query = query.where(c.factory == factory)
+        if level is not None:
+            query = query.where(c.levelno >= level)
+        if text is not None:
+            query = query.where(c.message.ilike(f"%{_escape_like(text)}%", escape="\\"))
+        if after is not None:
+            query = query.where(c.id > after)
+        rows = self._rows(query, limit, _log)
+        return self._page(rows, limit, lambda r: r.id)
+
+    # ------------------------------------------------------------ maintenance
+    def _prune(self, cutoff: float) -> int:
+        runs = s.RUNS.c
+        gone = sa.select(runs.run_id).where(
+            runs.started_at < cutoff, runs.status != "running"
+        )
+        with self._begin_write() as conn:
+            for table in (s.STAGES, s.ATTEMPTS, s.EVENTS, s.METRICS):
+                conn.execute(table.delete().where(table.c.run_id.in_(gone)))
+            conn.execute(
+                s.LOGS.delete().where(
+                    sa.or_(
+                        s.LOGS.c.run_id.in_(gone),
+                        sa.and_(s.LOGS.c.run_id.is_(None), s.LOGS.c.ts < cutoff),
+                    )
+                )
+            )
+            result = conn.execute(
+                s.RUNS.delete().where(
+                    runs.started_at < cutoff, runs.status != "running"
+                )
+            )
+            return int(result.rowcount)
+
+    def _schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return s.current_version(conn)
+
+
+def _mapping(row: sa.Row[Any]) -> dict[str, Any]:
+    return dict(row._mapping)  # noqa: SLF001 - SQLAlchemy's public row API
+
+
+def _run(row: sa.Row[Any]) -> RunRecord:
+    return RunRecord(**_mapping(row))
+
+
+def _log(row: sa.Row[Any]) -> LogRecord:
+    data = _mapping(row)
+    del data["levelno"]
+    return LogRecord(**data)
