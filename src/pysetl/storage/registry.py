@@ -31,12 +31,12 @@ from enum import Enum
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from typing_extensions import Self
-
 from pysetl.errors import AlreadyRegisteredError, ConfigError, ConnectorError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from typing_extensions import Self
 
     from pysetl.config.config import Config
     from pysetl.storage.connector._base import Connector

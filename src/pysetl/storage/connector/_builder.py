@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from typing_extensions import Self
-
 from pysetl.errors import BuilderError
 from pysetl.storage.registry import ConnectorRegistry, default_registry
 from pysetl.utils._builder import Builder
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from pysetl.config.config import Config
     from pysetl.storage.connector._base import Connector
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pysetl.config.jdbc_config import JdbcConfigModel
 from pysetl.errors import ConfigError, ConnectorError, ConnectorUnavailableError
+from pysetl.storage._redaction import protect
 from pysetl.storage._spark_errors import describe_exception, full_text
 from pysetl.storage.connector._base import Connector
 
@@ -64,6 +65,9 @@ class JdbcConnector(Connector):
             hint = f"Use JdbcConfig(url=..., table=...); got {type(options).__name__}."
             raise ConfigError(msg, hint=hint, config=type(options).__name__)
         self.config: JdbcConfigModel = model
+        if model.password is not None:
+            # Py4J logs the commands it sends, password included, at DEBUG.
+            protect(model.password.get_secret_value())
 
     @property
     def _what(self) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args
 
 from typedspark import Schema
-from typing_extensions import Self
 
 from pysetl.errors import BuilderError
 from pysetl.storage.connector._builder import ConnectorBuilder
@@ -13,6 +12,8 @@ from pysetl.storage.repository._spark import SparkRepository
 from pysetl.utils._builder import Builder
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from pysetl.config.config import Config
     from pysetl.storage.registry import ConnectorRegistry
 

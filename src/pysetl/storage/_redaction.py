@@ -1,0 +1,63 @@
+"""Keep secrets out of Py4J's debug log.
+
+Py4J logs every command it sends to the JVM at DEBUG level
+(``py4j.clientserver``: ``Command to send: ...``), and a JDBC password is one
+of those commands' arguments. A connector that hands a secret to Spark first
+calls :func:`protect`; a filter on Py4J's loggers then masks it in every
+record. The filter only runs for records that are emitted, so it costs
+nothing unless Py4J debug logging is on.
+
+Added in 0.2.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+__all__ = ["PY4J_LOGGERS", "protect", "protected_secrets"]
+
+PY4J_LOGGERS = ("py4j.clientserver", "py4j.java_gateway", "py4j.protocol")
+_MASK = "**********"
+
+
+class _MaskSecrets(logging.Filter):
+    """Masks every protected secret in the records of the logger it is on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+        self.lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = message
+        for secret in tuple(self.secrets):
+            masked = masked.replace(secret, _MASK)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+_FILTER = _MaskSecrets()
+
+
+def protect(secret: str) -> None:
+    """Mask ``secret`` in Py4J's log records from now on.
+
+    Args:
+        secret: A value about to be sent to the JVM (a password).
+    """
+    if not secret:
+        return
+    with _FILTER.lock:
+        _FILTER.secrets.add(secret)
+        for name in PY4J_LOGGERS:
+            logger = logging.getLogger(name)
+            if _FILTER not in logger.filters:
+                logger.addFilter(_FILTER)
+
+
+def protected_secrets() -> frozenset[str]:
+    """The secrets masked so far (for tests)."""
+    return frozenset(_FILTER.secrets)
