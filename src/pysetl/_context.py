@@ -1,0 +1,427 @@
+"""``PySetl``: the entry point that holds the SparkSession, configs and inputs.
+
+pyspark and ``pysetl.storage`` are imported inside methods only, so
+``import pysetl`` starts no JVM and loads no Spark module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pysetl.errors import BuilderError, ConfigError
+from pysetl.utils._builder import Builder
+from pysetl.utils._pretty import pretty
+from pysetl.utils.mixins import HasLogger, HasRegistry
+from pysetl.workflow.deliverable import Deliverable
+from pysetl.workflow.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from types import TracebackType
+    from uuid import UUID
+
+    from pyspark import SparkConf
+    from pyspark.sql import SparkSession
+    from typing_extensions import Self
+
+    from pysetl.config import Config
+    from pysetl.storage.repository import SparkRepository
+    from pysetl.workflow.hooks import HookManager
+
+__all__ = ["PySetl", "PySetlBuilder"]
+
+SPARK_CONFIG_KEY = "spark"
+APP_NAME_KEY = "app_name"
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What an external input was registered with, to tell a repeat from a change."""
+
+    payload_key: Any
+    consumers: frozenset[type[Any]]
+    delivery_id: str
+    cache: bool
+
+
+class PySetl(HasRegistry[Pipeline], HasLogger):
+    """The SparkSession, the configs and the external inputs of an ETL project.
+
+    Build it with ``PySetl.builder()``. It is a context manager: leaving the
+    ``with`` block stops the SparkSession if (and only if) this object's
+    builder started it.
+
+    Args:
+        spark: The SparkSession.
+        config_dict: Configs by key (``"spark"`` holds Spark settings).
+        benchmark: Default ``benchmark`` of the pipelines it creates.
+        hooks: The observers of its pipelines (default: the process-wide manager).
+        owns_session: Whether ``spark`` was started for this object.
+
+    Example:
+        >>> builder = PySetl.builder().set_config({"orders": CsvConfig(path=p)})
+        >>> with builder.getOrCreate() as ps:
+        ...     ps.set_spark_repository_from_config(Orders, "orders")
+        ...     ps.new_pipeline().add_stage_from_type(CountOrders).run()
+    """
+
+    def __init__(
+        self,
+        spark: SparkSession,
+        config_dict: dict[str, Config[Any]],
+        benchmark: bool = False,
+        *,
+        hooks: HookManager | None = None,
+        owns_session: bool = False,
+    ) -> None:
+        """Hold the session, configs and defaults; no inputs yet."""
+        super().__init__()
+        self.spark = spark
+        self.config_dict = config_dict
+        self.benchmark = benchmark
+        self.hooks = hooks
+        self.owns_session = owns_session
+        self.external_inputs: dict[str, Deliverable[Any]] = {}
+        self._requests: dict[str, _Request] = {}
+
+    @classmethod
+    def builder(cls) -> PySetlBuilder:
+        """A new ``PySetlBuilder``."""
+        return PySetlBuilder()
+
+    # ---------------------------------------------------------------- inputs
+    def has_external_input(self, key: str) -> bool:
+        """Whether an input is registered under ``key``."""
+        return key in self.external_inputs
+
+    def list_inputs(self) -> dict[str, Deliverable[Any]]:
+        """The registered inputs (the live dict)."""
+        return self.external_inputs
+
+    def _config(self, config_key: str) -> Config[Any]:
+        config = self.config_dict.get(config_key)
+        if not config:
+            msg = f"No config found with key: {config_key}"
+            known = sorted(self.config_dict)
+            raise ConfigError(
+                msg,
+                hint=f"add {config_key!r} to the builder's configs; known: {known}",
+                config=config_key,
+            )
+        return config
+
+    def _build_repository(
+        self, schema_type: Any, config_key: str, cache: bool
+    ) -> SparkRepository[Any]:
+        from pysetl.storage.repository import (  # noqa: PLC0415 - no Spark at import
+            SparkRepositoryBuilder,
+        )
+
+        config = self._config(config_key)
+        builder: SparkRepositoryBuilder[Any] = SparkRepositoryBuilder[schema_type](
+            config, cache=cache
+        )
+        return builder.getOrCreate()
+
+    def reset_spark_repository_from_config(
+        self,
+        schema_type: Any,
+        config_key: str,
+        consumers: set[type[Any]] | None = None,
+        delivery_id: str = "",
+        cache: bool = False,
+    ) -> Self:
+        """Build ``SparkRepository[schema_type]`` from a config and register it.
+
+        Any input already registered under ``config_key`` is replaced.
+
+        Raises:
+            ConfigError: No config under ``config_key``.
+        """
+        repository = self._build_repository(schema_type, config_key, cache)
+        return self._register(
+            config_key,
+            repository,
+            _Request(
+                ("config", schema_type), frozenset(consumers or ()), delivery_id, cache
+            ),
+        )
+
+    def set_spark_repository_from_config(
+        self,
+        schema_type: Any,
+        config_key: str,
+        consumers: set[type[Any]] | None = None,
+        delivery_id: str = "",
+        cache: bool = False,
+    ) -> Self:
+        """Like ``reset_...``, but keeps an identical registration as it is.
+
+        Changed in 0.2: when ``config_key`` is registered with *other*
+        arguments, it is replaced (it used to be silently kept).
+
+        Raises:
+            ConfigError: No config under ``config_key``.
+        """
+        request = _Request(
+            ("config", schema_type), frozenset(consumers or ()), delivery_id, cache
+        )
+        if self._requests.get(config_key) == request:
+            return self
+        return self.reset_spark_repository_from_config(
+            schema_type, config_key, consumers, delivery_id, cache
+        )
+
+    def reset_spark_repository(
+        self,
+        repository: SparkRepository[Any],
+        repository_id: str,
+        consumers: set[type[Any]] | None = None,
+        delivery_id: str = "",
+    ) -> Self:
+        """Register an existing repository under ``repository_id``, replacing any."""
+        request = _Request(
+            ("repository", id(repository)),
+            frozenset(consumers or ()),
+            delivery_id,
+            cache=False,
+        )
+        return self._register(repository_id, repository, request)
+
+    def set_spark_repository(
+        self,
+        repository: SparkRepository[Any],
+        repository_id: str,
+        consumers: set[type[Any]] | None = None,
+        delivery_id: str = "",
+    ) -> Self:
+        """Like ``reset_spark_repository``, but keeps an identical registration."""
+        request = _Request(
+            ("repository", id(repository)),
+            frozenset(consumers or ()),
+            delivery_id,
+            cache=False,
+        )
+        if self._requests.get(repository_id) == request:
+            return self
+        return self._register(repository_id, repository, request)
+
+    def _register(
+        self, key: str, repository: SparkRepository[Any], request: _Request
+    ) -> Self:
+        deliverable: Deliverable[Any] = Deliverable(
+            payload=repository,
+            consumers=set(request.consumers),
+            delivery_id=request.delivery_id,
+        ).with_payload_type(repository.type_annotation)
+        if key in self.external_inputs:
+            self.log_info(f"Replacing the external input {key!r}")
+        self.external_inputs[key] = deliverable
+        self._requests[key] = request
+        return self
+
+    def get_sparkrepository(
+        self, schema_type: Any, config_key: str
+    ) -> SparkRepository[Any] | None:
+        """The repository registered under ``config_key``, or a new one from config.
+
+        Changed in 0.2: a repository built here is *not* registered (this
+        used to register it as a side effect).
+
+        Raises:
+            ConfigError: Nothing is registered and no config has that key.
+        """
+        registered = self.external_inputs.get(config_key)
+        if registered is not None:
+            payload: SparkRepository[Any] = registered.payload
+            return payload
+        return self._build_repository(schema_type, config_key, cache=False)
+
+    # ------------------------------------------------------------- pipelines
+    def new_pipeline(
+        self,
+        *,
+        benchmark: bool | None = None,
+        parallel: bool = False,
+        max_workers: int | None = None,
+        name: str = "pipeline",
+    ) -> Pipeline:
+        """A new pipeline with every input registered so far.
+
+        Inputs registered later are not added to pipelines created before.
+
+        Args:
+            benchmark: Time the factories (default: this object's ``benchmark``).
+            parallel: Run the factories of each stage concurrently.
+            max_workers: Thread-pool size for parallel stages.
+            name: The pipeline's name in events and Spark job groups.
+        """
+        pipeline = Pipeline(
+            self.benchmark if benchmark is None else benchmark,
+            hooks=self.hooks,
+            parallel=parallel,
+            max_workers=max_workers,
+            name=name,
+            spark=self.spark,
+        )
+        for deliverable in self.external_inputs.values():
+            pipeline.set_input_from_deliverable(deliverable)
+        self.register(pipeline)
+        return pipeline
+
+    def get_pipeline(self, uuid: UUID) -> Pipeline | None:
+        """The pipeline with ``uuid``, or ``None``."""
+        return self.get_item(uuid)
+
+    # -------------------------------------------------------------- lifecycle
+    def stop(self) -> None:
+        """Stop the SparkSession."""
+        self.spark.stop()
+
+    def __enter__(self) -> Self:
+        """Enter the context; nothing to start."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the SparkSession if this object's builder started it."""
+        if self.owns_session:
+            self.stop()
+
+    def __repr__(self) -> str:
+        """``PySetl(configs=[...], inputs=[...], pipelines=n)``."""
+        return (
+            f"{pretty(type(self))}(configs={sorted(self.config_dict)}, "
+            f"inputs={sorted(self.external_inputs)}, pipelines={self.size})"
+        )
+
+
+class PySetlBuilder(Builder[PySetl]):
+    """Builds a ``PySetl``: the SparkSession (injected or built) and the configs.
+
+    Args:
+        benchmark: Default ``benchmark`` of the pipelines.
+        config: Configs by key; ``config["spark"]`` holds Spark settings
+            (``app_name`` and any ``spark.*`` key).
+        shuffle_partitions: ``spark.sql.shuffle.partitions``.
+        spark_master: The Spark master (``"local"`` by default).
+        spark_session: A session to use instead of building one.
+        spark_config: A ``SparkConf`` to start from.
+        hooks: The observers of the pipelines.
+    """
+
+    def __init__(  # noqa: PLR0917 - the old API's positional signature
+        self,
+        benchmark: bool = False,
+        config: dict[str, Config[Any]] | None = None,
+        shuffle_partitions: int | None = None,
+        spark_master: str = "local",
+        spark_session: SparkSession | None = None,
+        spark_config: SparkConf | None = None,
+        *,
+        hooks: HookManager | None = None,
+    ) -> None:
+        """Remember the settings; nothing is started yet."""
+        self.benchmark = benchmark
+        self.config = config
+        self.shuffle_partitions = shuffle_partitions
+        self.spark_master = spark_master
+        self.spark_session = spark_session
+        self.spark_config = spark_config
+        self.hooks = hooks
+        self._pysetl: PySetl | None = None
+
+    def set_config(self, config: dict[str, Config[Any]]) -> Self:
+        """Set the configs."""
+        self.config = config
+        return self
+
+    def set_spark_config(self, spark_config: SparkConf) -> Self:
+        """Set the base ``SparkConf``."""
+        self.spark_config = spark_config
+        return self
+
+    def set_shuffle_partitions(self, partitions: int) -> Self:
+        """Set ``spark.sql.shuffle.partitions``."""
+        self.shuffle_partitions = partitions
+        return self
+
+    def set_spark_master(self, master: str) -> Self:
+        """Set the Spark master."""
+        self.spark_master = master
+        return self
+
+    def set_spark_session(self, spark_session: SparkSession) -> Self:
+        """Use this session instead of building one."""
+        self.spark_session = spark_session
+        return self
+
+    def set_hooks(self, hooks: HookManager) -> Self:
+        """Set the observers of the pipelines."""
+        self.hooks = hooks
+        return self
+
+    def spark_settings(self) -> tuple[str, dict[str, str]]:
+        """The app name and the layered Spark settings (later layers win).
+
+        Layers: the ``SparkConf``, then ``config["spark"]`` params (except
+        ``app_name``), then the shuffle partitions.
+        """
+        settings: dict[str, str] = {}
+        if self.spark_config is not None:
+            settings.update(dict(self.spark_config.getAll()))
+        app_name = "default"
+        spark_config = (self.config or {}).get(SPARK_CONFIG_KEY)
+        if spark_config is not None:
+            params = dict(spark_config.params)
+            app_name = str(params.pop(APP_NAME_KEY, "default_app_name"))
+            settings.update({key: str(value) for key, value in params.items()})
+        if self.shuffle_partitions is not None:
+            settings["spark.sql.shuffle.partitions"] = str(self.shuffle_partitions)
+        return app_name, settings
+
+    def build_spark_session(self) -> SparkSession:
+        """Get or create the SparkSession from the layered settings."""
+        from pyspark.sql import SparkSession  # noqa: PLC0415 - no JVM at import
+
+        app_name, settings = self.spark_settings()
+        builder = SparkSession.builder.master(self.spark_master).appName(app_name)
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        return builder.getOrCreate()
+
+    def build(self) -> Self:
+        """Use the injected session or get/create one, then create the ``PySetl``."""
+        owns = False
+        spark = self.spark_session
+        if spark is None:
+            from pysetl.workflow._spark import (  # noqa: PLC0415 - no JVM at import
+                active_spark_context,
+            )
+
+            running = active_spark_context() is not None
+            spark = self.build_spark_session()
+            owns = not running
+        self._pysetl = PySetl(
+            spark,
+            self.config or {},
+            self.benchmark,
+            hooks=self.hooks,
+            owns_session=owns,
+        )
+        return self
+
+    def get(self) -> PySetl:
+        """The built ``PySetl``.
+
+        Raises:
+            BuilderError: ``build()`` was not called.
+        """
+        if self._pysetl is None:
+            msg = "No PySetl object built"
+            raise BuilderError(msg, hint="call build() (or getOrCreate()) first")
+        return self._pysetl
