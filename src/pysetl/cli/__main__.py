@@ -1,0 +1,271 @@
+"""The ``pysetl`` command: parses arguments and calls ``pysetl.cli.commands``.
+
+One handler (``PySetlGroup.invoke``) turns every error into a one-line
+message and a documented exit code (see ``commands``); ``--debug`` adds the
+traceback. Nothing here imports pyspark, so ``pysetl --help`` needs no JVM.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+try:
+    import typer
+    from rich.console import Console
+    from typer.core import TyperGroup
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    msg = "The pysetl command needs its extra: pip install 'pysetl[cli]'"
+    raise ImportError(msg) from exc
+
+from pysetl import __version__
+from pysetl.cli import commands
+from pysetl.errors import PySetlError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pysetl.monitoring.history import BaseRunHistory
+
+__all__ = ["PySetlGroup", "app", "main"]
+
+DEBUG_ENV = "PYSETL_DEBUG"
+
+# Typer raises click's exceptions (vendored by recent typer releases): usage
+# errors and exits pass through our handler to typer's own.
+_PASS_THROUGH: tuple[type[BaseException], ...] = (
+    typer.Exit,
+    *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+)
+
+
+@dataclass
+class _State:
+    history_url: str | None
+    debug: bool
+
+
+class PySetlGroup(TyperGroup):
+    """The top-level command group: maps errors to messages and exit codes."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; turn pysetl errors into a message and an exit code."""
+        try:
+            return super().invoke(ctx)
+        except _PASS_THROUGH:
+            raise
+        except (typer.Abort, KeyboardInterrupt):
+            Console(stderr=True).print("Aborted.")
+            raise typer.Exit(commands.EXIT_INTERRUPTED) from None
+        except Exception as error:  # noqa: BLE001 - the one top-level handler
+            debug = bool(ctx.params.get("debug")) or bool(os.environ.get(DEBUG_ENV))
+            raise typer.Exit(_report(error, debug=debug)) from None
+
+
+def _report(error: Exception, *, debug: bool) -> int:
+    err = Console(stderr=True, highlight=False)
+    code = commands.exit_code_for(error)
+    if debug:
+        err.print("".join(traceback.format_exception(error)), markup=False)
+    if isinstance(error, PySetlError):
+        first = error.message.strip().splitlines()[0] if error.message else ""
+        err.print(
+            f"pysetl: error: {first or type(error).__name__}",
+            markup=False,
+            soft_wrap=True,
+        )
+        if error.hint:
+            err.print(f"  hint: {error.hint}", markup=False, soft_wrap=True)
+    else:
+        err.print(
+            f"pysetl: internal error: {type(error).__name__}: {error}",
+            markup=False,
+            soft_wrap=True,
+        )
+        if not debug:
+            err.print("  hint: run again with --debug and report the traceback")
+    return code
+
+
+app = typer.Typer(
+    cls=PySetlGroup,
+    name="pysetl",
+    help="pysetl: inspect pipeline runs and their logs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+runs_app = typer.Typer(
+    help="List, show and prune the runs in the run history.",
+    no_args_is_help=True,
+)
+app.add_typer(runs_app, name="runs")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pysetl {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            "--history",
+            envvar="PYSETL_HISTORY_URL",
+            show_envvar=True,
+            help="The run history URL (default: .pysetl/history.db in the project).",
+        ),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of errors.")
+    ] = False,
+    version: Annotated[  # noqa: ARG001 - handled by its callback
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    ctx.obj = _State(history_url=history, debug=debug)
+
+
+def _open(ctx: typer.Context) -> BaseRunHistory:
+    from pysetl.monitoring.history import open_history  # noqa: PLC0415 - lazy
+
+    state = ctx.find_object(_State)
+    return open_history(state.history_url if state else None)
+
+
+def _check_status(value: str | None) -> str | None:
+    from pysetl.monitoring.history import STATUSES  # noqa: PLC0415 - lazy
+
+    if value is not None and value not in STATUSES:
+        msg = f"{value!r} is not one of {', '.join(STATUSES)}"
+        raise typer.BadParameter(msg)
+    return value
+
+
+_Limit = Annotated[int, typer.Option(min=1, max=1000, help="Rows per page.")]
+
+
+@runs_app.command("list")
+def _runs_list(
+    ctx: typer.Context,
+    *,
+    pipeline: Annotated[
+        str | None, typer.Option(help="Only runs of this pipeline.")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            callback=_check_status,
+            help="Only runs with this status: running, succeeded, failed, crashed.",
+        ),
+    ] = None,
+    limit: _Limit = 20,
+    cursor: Annotated[
+        str | None, typer.Option(help="Start after this cursor (from a page).")
+    ] = None,
+    page: Annotated[int, typer.Option(min=1, help="Show this page.")] = 1,
+) -> None:
+    """List runs, newest first (marks dead runs as crashed first)."""
+    with _open(ctx) as history:
+        commands.list_runs(
+            history,
+            pipeline=pipeline,
+            status=status,
+            limit=limit,
+            cursor=cursor,
+            page=page,
+        )
+
+
+@runs_app.command("show")
+def _runs_show(
+    ctx: typer.Context,
+    *,
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
+    limit: Annotated[
+        int, typer.Option(min=1, max=1000, help="At most this many attempts.")
+    ] = 100,
+    show_traceback: Annotated[
+        bool, typer.Option("--traceback", help="Show the error's traceback.")
+    ] = False,
+) -> None:
+    """Show a run: stages, factory attempts with durations, and its error."""
+    with _open(ctx) as history:
+        commands.show_run(history, run_id, limit=limit, traceback=show_traceback)
+
+
+@runs_app.command("prune")
+def _runs_prune(
+    ctx: typer.Context,
+    *,
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="An age: 30d, 12h, 90m, 2w.")
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
+    ] = False,
+) -> None:
+    """Delete finished runs older than an age, with their events and logs."""
+    try:
+        commands.parse_age(older_than)  # fail on a bad age before asking
+    except PySetlError as error:
+        raise typer.BadParameter(error.message, param_hint="--older-than") from None
+    if not yes:
+        typer.confirm(f"Delete every finished run older than {older_than}?", abort=True)
+    with _open(ctx) as history:
+        commands.prune_runs(history, older_than)
+
+
+@app.command("logs")
+def _logs(
+    ctx: typer.Context,
+    *,
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
+    factory: Annotated[
+        str | None, typer.Option(help="Only lines of this factory.")
+    ] = None,
+    level: Annotated[
+        str | None, typer.Option(help="Only lines of this level and up.")
+    ] = None,
+    grep: Annotated[
+        str | None, typer.Option(help="Only lines containing this text.")
+    ] = None,
+    limit: _Limit = 100,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Wait for new lines.")
+    ] = False,
+    poll_interval: Annotated[
+        float, typer.Option(hidden=True, help="Seconds between polls.")
+    ] = 1.0,
+) -> None:
+    """Show the log lines of a run; --follow waits for new ones until it ends."""
+    with _open(ctx) as history:
+        commands.show_logs(
+            history,
+            run_id,
+            factory=factory,
+            level=level,
+            grep=grep,
+            limit=limit,
+            follow=follow,
+            poll_interval=poll_interval,
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the ``pysetl`` command (the console script's entry point)."""
+    app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="pysetl")
+
+
+if __name__ == "__main__":
+    main()
