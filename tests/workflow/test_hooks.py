@@ -1,0 +1,363 @@
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from importlib import metadata
+
+import pluggy
+import pytest
+
+from pysetl.errors import DependencyResolutionError, FactoryError
+from pysetl.workflow import Deliverable, Delivery, Pipeline, Stage
+from pysetl.workflow import _hook_manager
+from pysetl.workflow.hooks import (
+    EVENTS,
+    HookManager,
+    default_hook_manager,
+    hook_impl,
+    reset_default_hook_manager,
+)
+
+from .conftest import make_factory
+
+
+class Recorder:
+    """Records every event with all its arguments."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict]] = []
+
+    def _add(self, name, kwargs):
+        self.events.append((name, kwargs))
+
+    @hook_impl
+    def before_pipeline_run(self, **kwargs):
+        self._add("before_pipeline_run", kwargs)
+
+    @hook_impl
+    def after_pipeline_run(self, **kwargs):
+        self._add("after_pipeline_run", kwargs)
+
+    @hook_impl
+    def on_pipeline_run_failed(self, **kwargs):
+        self._add("on_pipeline_run_failed", kwargs)
+
+    @hook_impl
+    def before_stage_run(self, **kwargs):
+        self._add("before_stage_run", kwargs)
+
+    @hook_impl
+    def after_stage_run(self, **kwargs):
+        self._add("after_stage_run", kwargs)
+
+    @hook_impl
+    def on_stage_run_failed(self, **kwargs):
+        self._add("on_stage_run_failed", kwargs)
+
+    @hook_impl
+    def before_factory_run(self, **kwargs):
+        self._add("before_factory_run", kwargs)
+
+    @hook_impl
+    def after_factory_run(self, **kwargs):
+        self._add("after_factory_run", kwargs)
+
+    @hook_impl
+    def on_factory_run_failed(self, **kwargs):
+        self._add("on_factory_run_failed", kwargs)
+
+    @property
+    def names(self):
+        return [name for name, _ in self.events]
+
+
+class Raising:
+    @hook_impl
+    def before_factory_run(self, *, factory_name):
+        msg = f"observer broke on {factory_name}"
+        raise RuntimeError(msg)
+
+
+class Slow:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls = 0
+
+    @hook_impl
+    def after_factory_run(self, *, duration):
+        self.calls += 1
+        time.sleep(self.seconds)
+
+
+def two_stage_pipeline(hooks, fail=False):
+    def compute(x):
+        if fail:
+            msg = "boom"
+            raise ValueError(msg)
+        return x + 1
+
+    first = make_factory("First", int, compute=lambda n: n, n=Delivery[int]())
+    second = make_factory("Second", int, compute=compute, x=Delivery[int](producer=first))
+    return (
+        Pipeline(hooks=hooks, name="demo")
+        .set_input_from_deliverable(Deliverable[int](1))
+        .add_stage_from_type(first)
+        .add_stage_from_type(second)
+    )
+
+
+class TestEvents:
+    def test_successful_run_emits_events_in_lifecycle_order(self):
+        recorder = Recorder()
+        with HookManager(plugins=[recorder]) as hooks:
+            two_stage_pipeline(hooks).run()
+        assert recorder.names == [
+            "before_pipeline_run",
+            "before_stage_run",
+            "before_factory_run",
+            "after_factory_run",
+            "after_stage_run",
+            "before_stage_run",
+            "before_factory_run",
+            "after_factory_run",
+            "after_stage_run",
+            "after_pipeline_run",
+        ]
+
+    def test_every_event_carries_the_run_id_and_pipeline(self):
+        recorder = Recorder()
+        with HookManager(plugins=[recorder]) as hooks:
+            pipeline = two_stage_pipeline(hooks).run()
+        for _, kwargs in recorder.events:
+            assert kwargs["run_id"] == pipeline.run_id
+            assert kwargs["pipeline_name"] == "demo"
+            assert kwargs["pipeline"] is pipeline
+            assert isinstance(kwargs["timestamp"], float)
+
+    def test_factory_payloads(self):
+        recorder = Recorder()
+        with HookManager(plugins=[recorder]) as hooks:
+            two_stage_pipeline(hooks).run()
+        after = [k for n, k in recorder.events if n == "after_factory_run"]
+        assert [k["factory_name"] for k in after] == ["First", "Second"]
+        assert [k["stage_id"] for k in after] == [0, 1]
+        assert [k["output"] for k in after] == [1, 2]
+        assert after[0]["attempt"] == 1
+        assert set(after[0]["phases"]) == {"read", "process", "write", "get"}
+        assert after[0]["duration"] >= 0
+
+    def test_stage_payloads(self):
+        recorder = Recorder()
+        with HookManager(plugins=[recorder]) as hooks:
+            pipeline = two_stage_pipeline(hooks).run()
+        before = [k for n, k in recorder.events if n == "before_stage_run"]
+        assert [k["stage"] for k in before] == pipeline.stages
+        assert [k["stage_id"] for k in before] == [0, 1]
+        assert [k["parallel"] for k in before] == [False, False]
+
+    def test_failed_run_emits_failure_events_with_the_error(self):
+        recorder = Recorder()
+        with HookManager(plugins=[recorder]) as hooks:
+            with pytest.raises(FactoryError) as info:
+                two_stage_pipeline(hooks, fail=True).run()
+        assert recorder.names[-3:] == [
+            "on_factory_run_failed",
+            "on_stage_run_failed",
+            "on_pipeline_run_failed",
+        ]
+        failed = dict(recorder.events[-3][1])
+        assert failed["error"] is info.value
+        assert failed["phase"] == "process"
+        assert set(failed["phases"]) == {"read", "failed"}
+        assert recorder.events[-1][1]["error"] is info.value
+
+    def test_preflight_failure_emits_only_run_failed(self):
+        recorder = Recorder()
+        needy = make_factory("Needy", int, x=Delivery[str]())
+        with HookManager(plugins=[recorder]) as hooks:
+            with pytest.raises(DependencyResolutionError):
+                Pipeline(hooks=hooks).add_stage_from_type(needy).run()
+        assert recorder.names == ["on_pipeline_run_failed"]
+
+    def test_standalone_stage_run_emits_stage_and_factory_events(self):
+        recorder = Recorder()
+        stage = Stage().add_factory_from_type(make_factory("Alone", int, compute=lambda: 3))
+        default_hook_manager().register(recorder)
+        stage.run()
+        default_hook_manager().drain()
+        assert recorder.names == [
+            "before_stage_run",
+            "before_factory_run",
+            "after_factory_run",
+            "after_stage_run",
+        ]
+        assert recorder.events[0][1]["pipeline"] is None
+
+    def test_event_list_is_published(self):
+        assert "before_pipeline_run" in EVENTS
+        assert "on_factory_retried" in EVENTS
+        assert "on_factory_skipped" in EVENTS
+        assert len(EVENTS) == 11
+
+
+class TestIsolation:
+    def test_raising_observer_never_fails_the_run(self, caplog):
+        recorder = Recorder()
+        raising = Raising()
+        with HookManager(plugins=[raising, recorder]) as hooks:
+            with caplog.at_level(logging.ERROR, logger=_hook_manager.__name__):
+                pipeline = two_stage_pipeline(hooks).run()
+            assert pipeline.get_last_output() == 2
+            (key,) = hooks.failures
+            assert key.endswith(".before_factory_run")
+            assert hooks.failures[key] == 2
+        assert "observer broke on First" in caplog.text
+        assert recorder.names.count("after_factory_run") == 2
+
+    def test_raising_observer_inline_never_fails_the_run(self):
+        with HookManager(plugins=[Raising()], inline=True) as hooks:
+            assert two_stage_pipeline(hooks).run().get_last_output() == 2
+            assert sum(hooks.failures.values()) == 2
+
+    def test_slow_observer_does_not_stall_the_run(self, caplog):
+        slow = Slow(0.5)
+        hooks = HookManager(plugins=[slow], drain_timeout=0.05, slow_threshold=0.2)
+        start = time.perf_counter()
+        with caplog.at_level(logging.WARNING, logger=_hook_manager.__name__):
+            two_stage_pipeline(hooks).run()
+        elapsed = time.perf_counter() - start
+        assert elapsed < 0.45
+        assert "still busy" in caplog.text
+        assert hooks.drain(timeout=5)
+        hooks.close()
+        assert slow.calls == 2
+        assert sum(hooks.slow.values()) == 2
+
+    def test_full_queue_drops_events_instead_of_blocking(self, caplog):
+        release = threading.Event()
+
+        class Blocking:
+            @hook_impl
+            def after_factory_run(self):
+                release.wait(5)
+
+        hooks = HookManager(plugins=[Blocking()], queue_size=1, drain_timeout=0)
+        with caplog.at_level(logging.WARNING, logger=_hook_manager.__name__):
+            for _ in range(4):
+                hooks.emit("after_factory_run")
+        assert hooks.dropped >= 2
+        assert "dropped event" in caplog.text
+        release.set()
+        hooks.drain(timeout=5)
+        hooks.close()
+
+    def test_no_observer_means_disabled(self, hooks):
+        assert not hooks.enabled
+        hooks.emit("before_pipeline_run", run_id="x")  # nothing to do
+        assert hooks.drain(timeout=0)
+
+
+class TestRegistration:
+    def test_observer_takes_only_what_it_needs(self):
+        seen = []
+
+        class Minimal:
+            @hook_impl
+            def after_factory_run(self, *, factory_name):
+                seen.append(factory_name)
+
+        with HookManager(plugins=[Minimal()], inline=True) as hooks:
+            two_stage_pipeline(hooks).run()
+        assert seen == ["First", "Second"]
+
+    def test_unknown_argument_is_rejected(self):
+        class Greedy:
+            @hook_impl
+            def after_factory_run(self, *, rows_written):
+                pass
+
+        with pytest.raises(pluggy.PluginValidationError, match="rows_written"):
+            HookManager(plugins=[Greedy()])
+
+    def test_unknown_event_is_rejected(self):
+        class Typo:
+            @hook_impl
+            def after_factroy_run(self):
+                pass
+
+        hooks = HookManager()
+        with pytest.raises(pluggy.PluginValidationError):
+            hooks.register(Typo())
+        assert hooks.plugins == []
+
+    def test_positional_arguments_are_rejected(self):
+        class Positional:
+            @hook_impl
+            def after_factory_run(self, factory_name):
+                pass
+
+        with pytest.raises(pluggy.PluginValidationError):
+            HookManager(plugins=[Positional()])
+
+    def test_unregister(self):
+        recorder = Recorder()
+        hooks = HookManager(plugins=[recorder])
+        assert hooks.enabled
+        hooks.unregister(recorder)
+        assert not hooks.enabled
+
+    def test_blocked_name_is_not_registered(self):
+        hooks = HookManager(disabled=["blocked"])
+        assert hooks.register(Recorder(), name="blocked") == "blocked"
+        assert not hooks.enabled
+
+
+class FakeEntryPoint:
+    name = "fake"
+    group = "pysetl.hooks"
+    value = "tests:Recorder"
+
+    def __init__(self, plugin) -> None:
+        self.plugin = plugin
+        self.dist = None
+
+    def load(self):
+        return self.plugin
+
+
+class TestEntryPoints:
+    @pytest.fixture
+    def published(self, monkeypatch):
+        recorder = Recorder()
+        entry = FakeEntryPoint(recorder)
+
+        class Dist:
+            entry_points = (entry,)
+
+        entry.dist = Dist()
+        monkeypatch.setattr(metadata, "distributions", lambda: [Dist()])
+        return recorder
+
+    def test_entry_points_are_loaded(self, published):
+        with HookManager(entry_points=True) as hooks:
+            assert hooks.plugins == [published]
+
+    def test_default_manager_loads_entry_points(self, published, monkeypatch):
+        monkeypatch.delenv(_hook_manager.DISABLE_ENV, raising=False)
+        reset_default_hook_manager()
+        assert default_hook_manager().plugins == [published]
+        assert default_hook_manager() is default_hook_manager()
+
+    def test_default_manager_can_disable_one(self, published, monkeypatch):
+        monkeypatch.setenv(_hook_manager.DISABLE_ENV, "fake")
+        reset_default_hook_manager()
+        assert default_hook_manager().plugins == []
+
+    def test_default_manager_can_disable_all(self, published, monkeypatch):
+        monkeypatch.setenv(_hook_manager.DISABLE_ENV, "all")
+        reset_default_hook_manager()
+        assert default_hook_manager().plugins == []
+
+    def test_pipeline_uses_the_default_manager(self):
+        assert Pipeline().hooks is default_hook_manager()
