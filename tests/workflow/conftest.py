@@ -1,4 +1,4 @@
-"""Fixtures of the workflow tests: factory classes made to order, fresh hook managers."""
+"""Workflow test fixtures: factory classes made to order, fresh hook managers."""
 
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E721 - DeliveryType's __eq__ against raw types is what we test
 from __future__ import annotations
 
 import pytest
@@ -35,7 +36,9 @@ class TestDeliverable:
         assert Deliverable[int](1).uuid != Deliverable[int](1).uuid
 
     def test_equality_compares_fields(self):
-        assert Deliverable[int](1, delivery_id="x") == Deliverable[int](1, delivery_id="x")
+        assert Deliverable[int](1, delivery_id="x") == Deliverable[int](
+            1, delivery_id="x"
+        )
         assert Deliverable[int](1) != Deliverable[int](2)
 
     def test_is_unhashable(self):
@@ -65,14 +68,18 @@ class TestDeliverable:
 
     def test_same_deliverable_when_both_are_for_anyone(self):
         """Changed: two deliverables for any consumer are the same (defect 6)."""
-        assert Deliverable[int](1, producer=A).same_deliverable(Deliverable[int](2, producer=A))
+        assert Deliverable[int](1, producer=A).same_deliverable(
+            Deliverable[int](2, producer=A)
+        )
 
     def test_not_same_with_other_type_or_producer(self):
         assert not Deliverable[int](1).same_deliverable(Deliverable[str]("1"))
         assert not Deliverable[int](1, producer=A).same_deliverable(Deliverable[int](1))
 
     def test_not_same_when_only_one_is_for_anyone(self):
-        assert not Deliverable[int](1, consumers={A}).same_deliverable(Deliverable[int](1))
+        assert not Deliverable[int](1, consumers={A}).same_deliverable(
+            Deliverable[int](1)
+        )
 
     def test_repr_and_str(self):
         d = Deliverable[int](1, producer=A, consumers={B, A})

@@ -72,7 +72,9 @@ class TestDeclaration:
 
     def test_repr(self):
         assert repr(Consumer.number) == "Delivery from Producer with type int"
-        assert str(Delivery[list[str]]()) == "Delivery from External with type list[str]"
+        assert (
+            str(Delivery[list[str]]()) == "Delivery from External with type list[str]"
+        )
 
     def test_repr_of_unsubscripted_delivery(self):
         assert repr(Delivery()) == "Delivery from External with type ?"

@@ -1,3 +1,4 @@
+# ruff: noqa: E721 - DeliveryType's __eq__ against raw types is what we test
 from __future__ import annotations
 
 import typing

@@ -1,3 +1,4 @@
+# ruff: noqa: E721 - DeliveryType's __eq__ against raw types is what we test
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,7 +74,13 @@ class GrandChild(Child):
 class TestDeliveryType:
     @pytest.mark.parametrize(
         ("cls", "expected"),
-        [(Base, int), (OfStr, str), (MixinFirst, float), (Child, int), (GrandChild, int)],
+        [
+            (Base, int),
+            (OfStr, str),
+            (MixinFirst, float),
+            (Child, int),
+            (GrandChild, int),
+        ],
     )
     def test_output_type_is_found(self, cls, expected):
         assert cls.delivery_type() == expected
@@ -83,7 +90,9 @@ class TestDeliveryType:
         class Raw(Factory):  # type: ignore[type-arg]
             read = process = write = get = Base.read
 
-        with pytest.raises(NotImplementedError, match="Raw factory does not have a type"):
+        with pytest.raises(
+            NotImplementedError, match="Raw factory does not have a type"
+        ):
             Raw.delivery_type()
 
     def test_unparameterised_generic_base_has_no_type(self):
@@ -140,11 +149,16 @@ class TestIdentityAndOutput:
     def test_deliverable_wraps_get(self):
         class Restricted(Base):
             delivery_id = "r"
-            consumers = {Child}
+            consumers = {Child}  # noqa: RUF012 - the old API declares a set
 
         d = Restricted().deliverable
         assert isinstance(d, Deliverable)
-        assert (d.payload, d.producer, d.consumers, d.delivery_id) == (42, Restricted, {Child}, "r")
+        assert (d.payload, d.producer, d.consumers, d.delivery_id) == (
+            42,
+            Restricted,
+            {Child},
+            "r",
+        )
         assert d.payload_type == int
 
     def test_defaults(self):

@@ -9,8 +9,7 @@ import pluggy
 import pytest
 
 from pysetl.errors import DependencyResolutionError, FactoryError
-from pysetl.workflow import Deliverable, Delivery, Pipeline, Stage
-from pysetl.workflow import _hook_manager
+from pysetl.workflow import Deliverable, Delivery, Pipeline, Stage, _hook_manager
 from pysetl.workflow.hooks import (
     EVENTS,
     HookManager,
@@ -85,7 +84,7 @@ class Slow:
         self.calls = 0
 
     @hook_impl
-    def after_factory_run(self, *, duration):
+    def after_factory_run(self, *, duration):  # noqa: ARG002 - asks for an argument
         self.calls += 1
         time.sleep(self.seconds)
 
@@ -98,7 +97,9 @@ def two_stage_pipeline(hooks, fail=False):
         return x + 1
 
     first = make_factory("First", int, compute=lambda n: n, n=Delivery[int]())
-    second = make_factory("Second", int, compute=compute, x=Delivery[int](producer=first))
+    second = make_factory(
+        "Second", int, compute=compute, x=Delivery[int](producer=first)
+    )
     return (
         Pipeline(hooks=hooks, name="demo")
         .set_input_from_deliverable(Deliverable[int](1))
@@ -158,9 +159,11 @@ class TestEvents:
 
     def test_failed_run_emits_failure_events_with_the_error(self):
         recorder = Recorder()
-        with HookManager(plugins=[recorder]) as hooks:
-            with pytest.raises(FactoryError) as info:
-                two_stage_pipeline(hooks, fail=True).run()
+        with (
+            HookManager(plugins=[recorder]) as hooks,
+            pytest.raises(FactoryError) as info,
+        ):
+            two_stage_pipeline(hooks, fail=True).run()
         assert recorder.names[-3:] == [
             "on_factory_run_failed",
             "on_stage_run_failed",
@@ -175,14 +178,18 @@ class TestEvents:
     def test_preflight_failure_emits_only_run_failed(self):
         recorder = Recorder()
         needy = make_factory("Needy", int, x=Delivery[str]())
-        with HookManager(plugins=[recorder]) as hooks:
-            with pytest.raises(DependencyResolutionError):
-                Pipeline(hooks=hooks).add_stage_from_type(needy).run()
+        with (
+            HookManager(plugins=[recorder]) as hooks,
+            pytest.raises(DependencyResolutionError),
+        ):
+            Pipeline(hooks=hooks).add_stage_from_type(needy).run()
         assert recorder.names == ["on_pipeline_run_failed"]
 
     def test_standalone_stage_run_emits_stage_and_factory_events(self):
         recorder = Recorder()
-        stage = Stage().add_factory_from_type(make_factory("Alone", int, compute=lambda: 3))
+        stage = Stage().add_factory_from_type(
+            make_factory("Alone", int, compute=lambda: 3)
+        )
         default_hook_manager().register(recorder)
         stage.run()
         default_hook_manager().drain()
@@ -349,12 +356,14 @@ class TestEntryPoints:
         assert default_hook_manager().plugins == [published]
         assert default_hook_manager() is default_hook_manager()
 
-    def test_default_manager_can_disable_one(self, published, monkeypatch):
+    @pytest.mark.usefixtures("published")
+    def test_default_manager_can_disable_one(self, monkeypatch):
         monkeypatch.setenv(_hook_manager.DISABLE_ENV, "fake")
         reset_default_hook_manager()
         assert default_hook_manager().plugins == []
 
-    def test_default_manager_can_disable_all(self, published, monkeypatch):
+    @pytest.mark.usefixtures("published")
+    def test_default_manager_can_disable_all(self, monkeypatch):
         monkeypatch.setenv(_hook_manager.DISABLE_ENV, "all")
         reset_default_hook_manager()
         assert default_hook_manager().plugins == []

@@ -90,7 +90,10 @@ class TestRun:
         first = (pipeline.get_last_output(), len(pipeline.dispatcher.get_registry()))
         second_id = pipeline.run_id
         pipeline.run()
-        assert (pipeline.get_last_output(), len(pipeline.dispatcher.get_registry())) == first
+        assert (
+            pipeline.get_last_output(),
+            len(pipeline.dispatcher.get_registry()),
+        ) == first
         assert pipeline.run_id != second_id
 
     def test_each_run_gets_a_new_sortable_run_id(self, hooks):
@@ -121,7 +124,12 @@ class TestFailures:
         error = info.value
         assert isinstance(error, PipelineError)
         assert isinstance(error.__cause__, ValueError)
-        assert (error.factory, error.phase, error.stage, error.attempt) == ("Boom", "process", 1, 1)
+        assert (error.factory, error.phase, error.stage, error.attempt) == (
+            "Boom",
+            "process",
+            1,
+            1,
+        )
         assert error.run_id == pipeline.run_id
         assert error.pipeline == "pipeline"
         assert "bad input" in str(error)
@@ -177,7 +185,9 @@ class TestComposition:
     def test_adding_an_input_twice_fails(self, hooks):
         d = Deliverable[int](1)
         pipeline = Pipeline(hooks=hooks).set_input_from_deliverable(d)
-        with pytest.raises(AlreadyRegisteredError, match="type Deliverable already exists"):
+        with pytest.raises(
+            AlreadyRegisteredError, match="type Deliverable already exists"
+        ):
             pipeline.set_input_from_deliverable(d)
 
     def test_add_stage_from_factory(self, hooks):
@@ -194,7 +204,9 @@ class TestComposition:
         assert Pipeline(hooks=hooks).reset_end_stage().stages == []
 
     def test_str_is_the_default_repr(self, hooks):
-        assert str(Pipeline(hooks=hooks)).startswith("<pysetl.workflow.pipeline.Pipeline")
+        assert str(Pipeline(hooks=hooks)).startswith(
+            "<pysetl.workflow.pipeline.Pipeline"
+        )
 
 
 class TestOutputs:
@@ -266,7 +278,9 @@ class TestExecuteStage:
         assert [d.payload for d in pipeline.get_deliverable(int)] == [3, 6]
 
     def test_without_inputs_nothing_is_dispatched(self, hooks):
-        stage = Stage().add_factory_from_type(make_factory("Plain", int, compute=lambda: 1))
+        stage = Stage().add_factory_from_type(
+            make_factory("Plain", int, compute=lambda: 1)
+        )
         assert Pipeline(hooks=hooks).execute_stage(stage) == []
         assert stage.factories[0].get() == 1
 
@@ -282,7 +296,9 @@ class TestReports:
         pipeline = (
             Pipeline(hooks=hooks)
             .set_input_from_deliverable(Deliverable[int](1, delivery_id="a"))
-            .set_input_from_deliverable(Deliverable[str]("x", consumers={Double, Describe}))
+            .set_input_from_deliverable(
+                Deliverable[str]("x", consumers={Double, Describe})
+            )
         )
         assert pipeline.get_pipeline_deliverables() == {
             ExpectedDeliverable("int", "a", "External", None),
@@ -296,5 +312,13 @@ class TestReports:
         }
 
     def test_expected_deliverable_is_hashable_value(self):
-        assert ExpectedDeliverable("int", "", "A", None) == ExpectedDeliverable("int", "", "A", None)
-        assert len({ExpectedDeliverable("int", "", "A", None)} | {ExpectedDeliverable("int", "", "A", None)}) == 1
+        assert ExpectedDeliverable("int", "", "A", None) == ExpectedDeliverable(
+            "int", "", "A", None
+        )
+        assert (
+            len(
+                {ExpectedDeliverable("int", "", "A", None)}
+                | {ExpectedDeliverable("int", "", "A", None)}
+            )
+            == 1
+        )

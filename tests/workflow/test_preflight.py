@@ -37,7 +37,9 @@ class TestMissing:
     def test_missing_input_fails_before_anything_runs(self, hooks):
         first = make_factory("First", int, compute=record("First"))
         needy = make_factory("Needy", int, x=Delivery[str]())
-        pipeline = Pipeline(hooks=hooks).add_stage_from_type(first).add_stage_from_type(needy)
+        pipeline = (
+            Pipeline(hooks=hooks).add_stage_from_type(first).add_stage_from_type(needy)
+        )
         problems = problems_of(pipeline)
         assert calls == []
         assert len(problems) == 1
@@ -50,8 +52,8 @@ class TestMissing:
         needy = make_factory("Needy", int, x=Delivery[str](delivery_id="k"))
         with pytest.raises(
             DependencyResolutionError,
-            match="Deliverable of type str with deliveryId k produced by External "
-            "is expected in Needy.",
+            match=r"Deliverable of type str with deliveryId k produced by External "
+            r"is expected in Needy\.",
         ):
             Pipeline(hooks=hooks).add_stage_from_type(needy).run()
 
@@ -67,9 +69,12 @@ class TestMissing:
         assert "another delivery_id or producer" in problem
 
     def test_check_is_exact_per_delivery(self, hooks):
-        """Old quirk: a second needed delivery of the same type passed if the first did."""
+        """Old quirk: a second delivery of the same type passed if the first did."""
         needy = make_factory(
-            "Needy", int, a=Delivery[int](delivery_id="a"), b=Delivery[int](delivery_id="b")
+            "Needy",
+            int,
+            a=Delivery[int](delivery_id="a"),
+            b=Delivery[int](delivery_id="b"),
         )
         pipeline = (
             Pipeline(hooks=hooks)
@@ -100,7 +105,9 @@ class TestMissing:
             pipeline.run()
         error = info.value
         assert len(error.problems) == 3
-        assert str(error).startswith("3 deliveries of pipeline 'pipeline' cannot be resolved")
+        assert str(error).startswith(
+            "3 deliveries of pipeline 'pipeline' cannot be resolved"
+        )
         assert "nothing has run yet" in str(error)
 
     def test_validate_alone(self, hooks):
@@ -131,7 +138,9 @@ class TestAmbiguous:
     def test_declared_producer_resolves_it(self, hooks):
         a = make_factory("A", int, compute=lambda: 1)
         b = make_factory("B", int, compute=lambda: 2)
-        c = make_factory("C", int, compute=lambda x: x * 10, x=Delivery[int](producer=b))
+        c = make_factory(
+            "C", int, compute=lambda x: x * 10, x=Delivery[int](producer=b)
+        )
         pipeline = (
             Pipeline(hooks=hooks)
             .add_stage(Stage().add_factory_from_type(a).add_factory_from_type(b))
@@ -262,7 +271,9 @@ class TestCyclesAndOrder:
 class TestStructure:
     def test_same_instance_in_two_stages(self, hooks):
         a = make_factory("A", int)()
-        pipeline = Pipeline(hooks=hooks).add_stage_from_factory(a).add_stage_from_factory(a)
+        pipeline = (
+            Pipeline(hooks=hooks).add_stage_from_factory(a).add_stage_from_factory(a)
+        )
         with pytest.raises(PipelineError, match="Multiple factories found"):
             pipeline.run()
 
