@@ -43,7 +43,9 @@ P = make_factory("P", str, compute=lambda s: s, s=Delivery[str](delivery_id="in"
 Q = make_factory(
     "Q",
     int,
-    compute=lambda s: len(s),  # noqa: PLW0108 - keyword call delivery_id="len", s=Delivery[str](producer=P)
+    compute=lambda s: len(s),  # noqa: PLW0108 - len takes no keywords
+    delivery_id="len",
+    s=Delivery[str](producer=P),
 )
 
 
