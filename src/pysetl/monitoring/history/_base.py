@@ -1,19 +1,12 @@
 """``BaseRunHistory``: the record and query API every run history store offers.
 
 How to add a store: subclass ``BaseRunHistory`` and implement the ``_``
-primitives (``_apply`` writes one batch atomically; the ``_list_*`` methods
-answer one page, already validated). Set ``foreign_errors`` to the exception
-types of your backend: the public methods wrap them once into
-``RunHistoryError``. Then run the contract suite
-(``tests/monitoring/history/test_contract.py``) over it.
-
-Example::
-
-    class DictRunHistory(InMemoryRunHistory):
-        # a store that also counts its batches
-        def _apply(self, ops):
-            self.batches += 1
-            super()._apply(ops)
+primitives: ``_apply`` writes one batch of operations atomically, the
+``_list_*``/``_search_logs`` methods answer one page of already validated
+arguments. Set ``foreign_errors`` to your backend's exception types: the
+public methods wrap them once into ``RunHistoryError``. Then add the store to
+the ``history`` fixture of ``tests/monitoring/history/conftest.py`` so the
+contract suite runs over it.
 """
 
 from __future__ import annotations
@@ -26,9 +19,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, final
 
 from pysetl.errors import PySetlError, RunHistoryError
+from pysetl.monitoring.history._checks import (
+    MAX_LIMIT,
+    check_cursor,
+    check_level,
+    check_limit,
+    check_status,
+    pid_alive,
+)
 from pysetl.monitoring.history._records import (
-    LEVELS,
-    STATUSES,
     AddLog,
     AddMetric,
     FinishRun,
@@ -59,19 +58,8 @@ _R = TypeVar("_R")
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "STALE_AFTER", "BaseRunHistory"]
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000
 STALE_AFTER = 60.0
 """Seconds without a heartbeat after which a running run counts as crashed."""
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 class BaseRunHistory(ABC):
@@ -133,7 +121,7 @@ class BaseRunHistory(ABC):
         error: dict[str, Any] | None = None,
     ) -> None:
         """Record that a run ended with ``status``."""
-        self._check_status(status)
+        check_status(status)
         now = time.time() if finished_at is None else finished_at
         self.apply([FinishRun(run_id, status, now, error)])
 
@@ -206,7 +194,7 @@ class BaseRunHistory(ABC):
             cursor: ``next_cursor`` of the previous page.
         """
         if status is not None:
-            self._check_status(status)
+            check_status(status)
         return self._call(
             "read from",
             self._list_runs,
@@ -214,7 +202,7 @@ class BaseRunHistory(ABC):
             status=status,
             since=since,
             until=until,
-            limit=self._check_limit(limit),
+            limit=check_limit(limit),
             cursor=cursor,
         )
 
@@ -227,8 +215,8 @@ class BaseRunHistory(ABC):
             "read from",
             self._list_stage_runs,
             run_id,
-            self._check_limit(limit),
-            self._check_cursor(cursor),
+            check_limit(limit),
+            check_cursor(cursor),
         )
 
     @final
@@ -246,8 +234,8 @@ class BaseRunHistory(ABC):
             self._list_factory_attempts,
             run_id,
             factory,
-            self._check_limit(limit),
-            self._check_cursor(cursor),
+            check_limit(limit),
+            check_cursor(cursor),
         )
 
     @final
@@ -267,8 +255,8 @@ class BaseRunHistory(ABC):
             run_id,
             name,
             factory,
-            self._check_limit(limit),
-            self._check_cursor(cursor),
+            check_limit(limit),
+            check_cursor(cursor),
         )
 
     @final
@@ -286,8 +274,8 @@ class BaseRunHistory(ABC):
             self._list_metrics,
             run_id,
             name,
-            self._check_limit(limit),
-            self._check_cursor(cursor),
+            check_limit(limit),
+            check_cursor(cursor),
         )
 
     @final
@@ -314,7 +302,7 @@ class BaseRunHistory(ABC):
         """
         number = None
         if level is not None:
-            number = self._check_level(level)
+            number = check_level(level)
         return self._call(
             "read from",
             self._search_logs,
@@ -322,8 +310,8 @@ class BaseRunHistory(ABC):
             factory=factory,
             level=number,
             text=text or None,
-            limit=self._check_limit(limit),
-            after=self._check_cursor(cursor),
+            limit=check_limit(limit),
+            after=check_cursor(cursor),
         )
 
     # ------------------------------------------------------------ maintenance
@@ -363,18 +351,20 @@ class BaseRunHistory(ABC):
         cursor: str | None = None
         while True:
             page = self.list_runs(status="running", limit=MAX_LIMIT, cursor=cursor)
+            ops: list[Op] = []
             for run in page.items:
                 seen = run.heartbeat_at or run.started_at
                 if now - seen > stale_after:
                     reason = f"no heartbeat for {now - seen:.0f} s"
                 elif (
-                    run.host == host and run.pid is not None and not _pid_alive(run.pid)
+                    run.host == host and run.pid is not None and not pid_alive(run.pid)
                 ):
                     reason = f"process {run.pid} on {host} is gone"
                 else:
                     continue
-                self.apply([MarkCrashed(run.run_id, seen, reason)])
+                ops.append(MarkCrashed(run.run_id, seen, reason))
                 crashed.append(run.run_id)
+            self.apply(ops)
             if page.next_cursor is None:
                 return crashed
             cursor = page.next_cursor
@@ -504,38 +494,3 @@ class BaseRunHistory(ABC):
             "check that the store is reachable and writable, or point "
             "PYSETL_HISTORY_URL (or --history) at another one"
         )
-
-    @staticmethod
-    def _check_limit(limit: int) -> int:
-        if not 1 <= limit <= MAX_LIMIT:
-            msg = f"Page size {limit!r} is out of range"
-            raise RunHistoryError(msg, hint=f"give a limit from 1 to {MAX_LIMIT}")
-        return limit
-
-    @staticmethod
-    def _check_cursor(cursor: str | None) -> int | None:
-        if cursor is None:
-            return None
-        try:
-            return int(cursor)
-        except ValueError:
-            msg = f"Cursor {cursor!r} is not a cursor of this query"
-            raise RunHistoryError(
-                msg, hint="pass the next_cursor of the previous page"
-            ) from None
-
-    @staticmethod
-    def _check_status(status: str) -> None:
-        if status not in STATUSES:
-            msg = f"Unknown run status {status!r}"
-            raise RunHistoryError(msg, hint=f"use one of {', '.join(STATUSES)}")
-
-    @staticmethod
-    def _check_level(level: str | int) -> int:
-        if isinstance(level, int):
-            return level
-        number = LEVELS.get(level.upper())
-        if number is None:
-            msg = f"Unknown log level {level!r}"
-            raise RunHistoryError(msg, hint=f"use one of {', '.join(LEVELS)}")
-        return number

@@ -34,7 +34,6 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history._records import (
     AddEvent,
     AddLog,
@@ -166,7 +165,7 @@ class HistoryRecorder:
             for attempt in range(self.retries + 1):
                 try:
                     self.history.apply(batch)
-                except RunHistoryError:
+                except Exception:  # a store must never fail the run
                     if attempt == self.retries:
                         self.failed_batches += 1
                         _LOGGER.exception(

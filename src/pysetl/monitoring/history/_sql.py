@@ -9,7 +9,6 @@ mid-batch leaves the store as it was before the batch.
 
 from __future__ import annotations
 
-import re
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -20,9 +19,6 @@ from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import _schema as s
 from pysetl.monitoring.history._base import BaseRunHistory
 from pysetl.monitoring.history._records import (
-    AddEvent,
-    AddLog,
-    AddMetric,
     EventRecord,
     FactoryAttemptRecord,
     FinishAttempt,
@@ -36,10 +32,14 @@ from pysetl.monitoring.history._records import (
     RunRecord,
     SaveConfigVersion,
     StageRecord,
-    StartAttempt,
-    StartRun,
-    StartStage,
-    level_number,
+)
+from pysetl.monitoring.history._sql_rows import (
+    escape_like,
+    insert_row,
+    log_record,
+    mapping,
+    redact_url,
+    run_record,
 )
 
 if TYPE_CHECKING:
@@ -50,18 +50,6 @@ if TYPE_CHECKING:
 __all__ = ["SqlRunHistory", "redact_url"]
 
 _T = TypeVar("_T")
-
-
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the password between ``user:`` and ``@`` replaced by ``***``."""
-    return _PASSWORD.sub(r"\1***@", url)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class SqlRunHistory(BaseRunHistory):
@@ -181,24 +169,24 @@ class SqlRunHistory(BaseRunHistory):
     # ---------------------------------------------------------------- writes
     def _apply(self, ops: Sequence[Op]) -> None:
         with self._begin_write() as conn:
+            # Consecutive inserts into one table go in one executemany.
+            table: sa.Table | None = None
+            rows: list[dict[str, Any]] = []
             for op in ops:
-                self._apply_one(conn, op)
+                insert = insert_row(op)
+                if insert is not None and insert[0] is table:
+                    rows.append(insert[1])
+                    continue
+                if table is not None:
+                    conn.execute(table.insert(), rows)
+                table, rows = (None, []) if insert is None else (insert[0], [insert[1]])
+                if insert is None:
+                    self._apply_one(conn, op)
+            if table is not None:
+                conn.execute(table.insert(), rows)
 
-    def _apply_one(self, conn: sa.Connection, op: Op) -> None:  # noqa: C901
-        if isinstance(op, StartRun):
-            conn.execute(
-                s.RUNS.insert().values(
-                    run_id=op.run_id,
-                    pipeline=op.pipeline,
-                    status="running",
-                    started_at=op.started_at,
-                    heartbeat_at=op.started_at,
-                    pid=op.pid,
-                    host=op.host,
-                    config_version=op.config_version,
-                )
-            )
-        elif isinstance(op, FinishRun):
+    def _apply_one(self, conn: sa.Connection, op: Op) -> None:
+        if isinstance(op, FinishRun):
             conn.execute(
                 s.RUNS.update()
                 .where(s.RUNS.c.run_id == op.run_id)
@@ -212,15 +200,6 @@ class SqlRunHistory(BaseRunHistory):
             )
         elif isinstance(op, MarkCrashed):
             self._mark_crashed(conn, op)
-        elif isinstance(op, StartStage):
-            conn.execute(
-                s.STAGES.insert().values(
-                    run_id=op.run_id,
-                    stage_id=op.stage_id,
-                    status="running",
-                    started_at=op.started_at,
-                )
-            )
         elif isinstance(op, FinishStage):
             self._upsert(
                 conn,
@@ -232,18 +211,6 @@ class SqlRunHistory(BaseRunHistory):
                     "duration": op.duration,
                     "error": op.error,
                 },
-            )
-        elif isinstance(op, StartAttempt):
-            conn.execute(
-                s.ATTEMPTS.insert().values(
-                    run_id=op.run_id,
-                    stage_id=op.stage_id,
-                    factory=op.factory,
-                    attempt=op.attempt,
-                    status="running",
-                    started_at=op.started_at,
-                    phases={},
-                )
             )
         elif isinstance(op, FinishAttempt):
             self._upsert(
@@ -264,42 +231,7 @@ class SqlRunHistory(BaseRunHistory):
                     "error": op.error,
                 },
             )
-        elif isinstance(op, AddEvent):
-            conn.execute(
-                s.EVENTS.insert().values(
-                    run_id=op.run_id,
-                    ts=op.ts,
-                    name=op.name,
-                    stage_id=op.stage_id,
-                    factory=op.factory,
-                    attempt=op.attempt,
-                    data=dict(op.data),
-                )
-            )
-        elif isinstance(op, AddMetric):
-            conn.execute(
-                s.METRICS.insert().values(
-                    run_id=op.run_id,
-                    factory=op.factory,
-                    name=op.name,
-                    value=op.value,
-                    labels=dict(op.labels),
-                    ts=op.ts,
-                )
-            )
-        elif isinstance(op, AddLog):
-            conn.execute(
-                s.LOGS.insert().values(
-                    ts=op.ts,
-                    level=op.level.upper(),
-                    levelno=level_number(op.level),
-                    logger=op.logger,
-                    run_id=op.run_id,
-                    factory=op.factory,
-                    message=op.message,
-                )
-            )
-        else:
+        elif isinstance(op, SaveConfigVersion):
             self._save_config(conn, op)
 
     @staticmethod
@@ -359,7 +291,7 @@ class SqlRunHistory(BaseRunHistory):
 
     def _get_run(self, run_id: str) -> RunRecord | None:
         query = sa.select(s.RUNS).where(s.RUNS.c.run_id == run_id)
-        found = self._rows(query, 1, _run)
+        found = self._rows(query, 1, run_record)
         return found[0] if found else None
 
     def _list_runs(
@@ -384,7 +316,9 @@ class SqlRunHistory(BaseRunHistory):
             query = query.where(c.started_at < until)
         if cursor is not None:
             query = query.where(c.run_id < cursor)
-        return self._page(self._rows(query, limit, _run), limit, lambda r: r.run_id)
+        return self._page(
+            self._rows(query, limit, run_record), limit, lambda r: r.run_id
+        )
 
     def _list_stage_runs(
         self, run_id: str, limit: int, after: int | None
@@ -393,7 +327,7 @@ class SqlRunHistory(BaseRunHistory):
         query = sa.select(s.STAGES).where(c.run_id == run_id).order_by(c.stage_id)
         if after is not None:
             query = query.where(c.stage_id > after)
-        rows = self._rows(query, limit, lambda r: StageRecord(**_mapping(r)))
+        rows = self._rows(query, limit, lambda r: StageRecord(**mapping(r)))
         return self._page(rows, limit, lambda r: r.stage_id)
 
     def _list_factory_attempts(
@@ -405,7 +339,7 @@ class SqlRunHistory(BaseRunHistory):
             query = query.where(c.factory == factory)
         if after is not None:
             query = query.where(c.id > after)
-        rows = self._rows(query, limit, lambda r: FactoryAttemptRecord(**_mapping(r)))
+        rows = self._rows(query, limit, lambda r: FactoryAttemptRecord(**mapping(r)))
         return self._page(rows, limit, lambda r: r.id)
 
     def _list_events(
@@ -424,7 +358,7 @@ class SqlRunHistory(BaseRunHistory):
             query = query.where(c.factory == factory)
         if after is not None:
             query = query.where(c.id > after)
-        rows = self._rows(query, limit, lambda r: EventRecord(**_mapping(r)))
+        rows = self._rows(query, limit, lambda r: EventRecord(**mapping(r)))
         return self._page(rows, limit, lambda r: r.id)
 
     def _list_metrics(
@@ -436,7 +370,7 @@ class SqlRunHistory(BaseRunHistory):
             query = query.where(c.name == name)
         if after is not None:
             query = query.where(c.id > after)
-        rows = self._rows(query, limit, lambda r: MetricRecord(**_mapping(r)))
+        rows = self._rows(query, limit, lambda r: MetricRecord(**mapping(r)))
         return self._page(rows, limit, lambda r: r.id)
 
     def _search_logs(
@@ -458,10 +392,10 @@ class SqlRunHistory(BaseRunHistory):
         if level is not None:
             query = query.where(c.levelno >= level)
         if text is not None:
-            query = query.where(c.message.ilike(f"%{_escape_like(text)}%", escape="\\"))
+            query = query.where(c.message.ilike(f"%{escape_like(text)}%", escape="\\"))
         if after is not None:
             query = query.where(c.id > after)
-        rows = self._rows(query, limit, _log)
+        rows = self._rows(query, limit, log_record)
         return self._page(rows, limit, lambda r: r.id)
 
     # ------------------------------------------------------------ maintenance
@@ -491,17 +425,3 @@ class SqlRunHistory(BaseRunHistory):
     def _schema_version(self) -> int:
         with self.engine.connect() as conn:
             return s.current_version(conn)
-
-
-def _mapping(row: sa.Row[Any]) -> dict[str, Any]:
-    return dict(row._mapping)  # noqa: SLF001 - SQLAlchemy's public row API
-
-
-def _run(row: sa.Row[Any]) -> RunRecord:
-    return RunRecord(**_mapping(row))
-
-
-def _log(row: sa.Row[Any]) -> LogRecord:
-    data = _mapping(row)
-    del data["levelno"]
-    return LogRecord(**data)

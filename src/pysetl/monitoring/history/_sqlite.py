@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history._sql import SqlRunHistory
 
 if TYPE_CHECKING:
@@ -54,7 +55,13 @@ class SqliteRunHistory(SqlRunHistory):
         text = str(path)
         url = sa.make_url(text) if "://" in text else _file_url(Path(text))
         if url.database:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                msg = f"Cannot create the folder of the run history {text!r}: {exc}"
+                raise RunHistoryError(
+                    msg, hint="point PYSETL_HISTORY_URL (or --history) elsewhere"
+                ) from exc
         self.busy_timeout = busy_timeout
         super().__init__(url, engine_options=engine_options, migrate=migrate)
 

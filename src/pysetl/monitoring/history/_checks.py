@@ -1,0 +1,70 @@
+"""Argument checks shared by every run history store (one message each)."""
+
+from __future__ import annotations
+
+import os
+
+from pysetl.errors import RunHistoryError
+from pysetl.monitoring.history._records import LEVELS, STATUSES
+
+__all__ = [
+    "MAX_LIMIT",
+    "check_cursor",
+    "check_level",
+    "check_limit",
+    "check_status",
+    "pid_alive",
+]
+
+MAX_LIMIT = 1000
+"""The largest page any query returns."""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def check_limit(limit: int) -> int:
+    """``limit`` if it is a valid page size."""
+    if not 1 <= limit <= MAX_LIMIT:
+        msg = f"Page size {limit!r} is out of range"
+        raise RunHistoryError(msg, hint=f"give a limit from 1 to {MAX_LIMIT}")
+    return limit
+
+
+def check_cursor(cursor: str | None) -> int | None:
+    """The row id in a cursor of an id-ordered query."""
+    if cursor is None:
+        return None
+    try:
+        return int(cursor)
+    except ValueError:
+        msg = f"Cursor {cursor!r} is not a cursor of this query"
+        raise RunHistoryError(
+            msg, hint="pass the next_cursor of the previous page"
+        ) from None
+
+
+def check_status(status: str) -> None:
+    """Refuse an unknown run status."""
+    if status not in STATUSES:
+        msg = f"Unknown run status {status!r}"
+        raise RunHistoryError(msg, hint=f"use one of {', '.join(STATUSES)}")
+
+
+def check_level(level: str | int) -> int:
+    """The number of a log level given by name or number."""
+    if isinstance(level, int):
+        return level
+    number = LEVELS.get(level.upper())
+    if number is None:
+        msg = f"Unknown log level {level!r}"
+        raise RunHistoryError(msg, hint=f"use one of {', '.join(LEVELS)}")
+    return number

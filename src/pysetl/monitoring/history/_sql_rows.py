@@ -1,0 +1,124 @@
+"""Row helpers of ``SqlRunHistory``: op to row, row to record, URL redaction."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pysetl.monitoring.history import _schema as s
+from pysetl.monitoring.history._records import (
+    AddEvent,
+    AddLog,
+    AddMetric,
+    LogRecord,
+    RunRecord,
+    StartAttempt,
+    StartRun,
+    StartStage,
+    level_number,
+)
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from pysetl.monitoring.history._records import Op
+
+__all__ = [
+    "escape_like",
+    "insert_row",
+    "log_record",
+    "mapping",
+    "redact_url",
+    "run_record",
+]
+
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password between ``user:`` and ``@`` replaced by ``***``."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+def escape_like(text: str) -> str:
+    """``text`` with LIKE wildcards escaped by a backslash."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def insert_row(op: Op) -> tuple[sa.Table, dict[str, Any]] | None:  # noqa: PLR0911
+    """The table and row that ``op`` inserts, or ``None`` if it is not an insert."""
+    if isinstance(op, StartRun):
+        return s.RUNS, {
+            "run_id": op.run_id,
+            "pipeline": op.pipeline,
+            "status": "running",
+            "started_at": op.started_at,
+            "heartbeat_at": op.started_at,
+            "pid": op.pid,
+            "host": op.host,
+            "config_version": op.config_version,
+        }
+    if isinstance(op, StartStage):
+        return s.STAGES, {
+            "run_id": op.run_id,
+            "stage_id": op.stage_id,
+            "status": "running",
+            "started_at": op.started_at,
+        }
+    if isinstance(op, StartAttempt):
+        return s.ATTEMPTS, {
+            "run_id": op.run_id,
+            "stage_id": op.stage_id,
+            "factory": op.factory,
+            "attempt": op.attempt,
+            "status": "running",
+            "started_at": op.started_at,
+            "phases": {},
+        }
+    if isinstance(op, AddEvent):
+        return s.EVENTS, {
+            "run_id": op.run_id,
+            "ts": op.ts,
+            "name": op.name,
+            "stage_id": op.stage_id,
+            "factory": op.factory,
+            "attempt": op.attempt,
+            "data": dict(op.data),
+        }
+    if isinstance(op, AddMetric):
+        return s.METRICS, {
+            "run_id": op.run_id,
+            "factory": op.factory,
+            "name": op.name,
+            "value": op.value,
+            "labels": dict(op.labels),
+            "ts": op.ts,
+        }
+    if isinstance(op, AddLog):
+        return s.LOGS, {
+            "ts": op.ts,
+            "level": op.level.upper(),
+            "levelno": level_number(op.level),
+            "logger": op.logger,
+            "run_id": op.run_id,
+            "factory": op.factory,
+            "message": op.message,
+        }
+    return None
+
+
+def mapping(row: sa.Row[Any]) -> dict[str, Any]:
+    """A result row as a dict of column names to values."""
+    return dict(row._mapping)  # noqa: SLF001 - SQLAlchemy's public row API
+
+
+def run_record(row: sa.Row[Any]) -> RunRecord:
+    """A ``runs`` row as a record."""
+    return RunRecord(**mapping(row))
+
+
+def log_record(row: sa.Row[Any]) -> LogRecord:
+    """A ``logs`` row as a record (without the level number)."""
+    data = mapping(row)
+    del data["levelno"]
+    return LogRecord(**data)
