@@ -38,6 +38,7 @@ class RunContext:
     parallel: bool = False
     max_workers: int | None = None
     spark_context: Any = None
+    spark_session: Any = None
 
 
 @dataclass(slots=True)
@@ -214,6 +215,12 @@ def _wrap(
     )
 
 
+def _run_in_pool(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
+    if context.spark_session is not None:
+        _spark.activate(context.spark_session)
+    return run_factory(context, stage_id, job)
+
+
 def run_factories(
     context: RunContext,
     stage_id: int,
@@ -237,7 +244,7 @@ def run_factories(
     with ThreadPoolExecutor(
         max_workers=max_workers, thread_name_prefix=f"pysetl-stage{stage_id}"
     ) as pool:
-        futures = [pool.submit(run_factory, context, stage_id, job) for job in jobs]
+        futures = [pool.submit(_run_in_pool, context, stage_id, job) for job in jobs]
     results: list[FactoryRun] = []
     first: FactoryError | None = None
     for future in futures:

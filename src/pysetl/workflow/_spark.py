@@ -11,6 +11,8 @@ from typing import Any
 
 __all__ = [
     "JOB_PROPERTIES",
+    "activate",
+    "active_session",
     "active_spark_context",
     "clear_job_group",
     "job_group",
@@ -34,6 +36,29 @@ def active_spark_context() -> Any | None:
     from pyspark import SparkContext  # noqa: PLC0415 - only when already loaded
 
     return SparkContext._active_spark_context  # noqa: SLF001 - no public accessor
+
+
+def active_session() -> Any | None:
+    """The current thread's active SparkSession, or ``None`` (no JVM is started)."""
+    if active_spark_context() is None:
+        return None
+    from pyspark.sql import SparkSession  # noqa: PLC0415 - only when already loaded
+
+    return SparkSession.getActiveSession()
+
+
+def activate(session: Any) -> None:
+    """Make ``session`` the active one of the current (pool) thread.
+
+    Spark keeps the active session per JVM thread, and a pool thread has its
+    own, so ``SparkSession.getActiveSession()`` would return ``None`` in a
+    factory of a parallel stage. PySpark offers no public setter; this does
+    what PySpark itself does when it creates a DataFrame.
+    """
+    from pyspark.sql import SparkSession  # noqa: PLC0415 - only when already loaded
+
+    jvm_class = SparkSession._get_j_spark_session_class(session._jvm)  # noqa: SLF001
+    jvm_class.setActiveSession(session._jsparkSession)  # noqa: SLF001
 
 
 def job_group(run_id: str, pipeline: str, factory: str) -> tuple[str, str]:

@@ -6,7 +6,8 @@ Two types match when:
    ``SparkRepository[S]``) with the identical origin and matching arguments
    (arguments are compared with these same rules);
 2. both are typedspark ``DataSet[S]`` classes over the same schema ``S``;
-3. otherwise, they are the same object. There is no subclass matching: a
+3. both are unions of the same members (``int | None == Optional[int]``);
+4. otherwise, they are the same object. There is no subclass matching: a
    subclass of ``int`` does not match ``int``.
 
 A ``DeliveryType`` is hashable, consistently with its equality, so
@@ -29,6 +30,8 @@ _ALIAS_TYPES: tuple[type, ...] = (
     type(typing.Union[int, str]),  # noqa: UP007 - same, for typing's union alias
 )
 
+_UNION_ORIGINS = (typing.Union, types.UnionType)
+
 
 def _dataset_schema(tp: Any) -> tuple[bool, Any]:
     """Return ``(True, schema)`` when ``tp`` is a typedspark ``DataSet`` class.
@@ -49,6 +52,8 @@ def type_key(tp: Any) -> Any:
     """A hashable key such that two types match exactly when their keys are equal."""
     if isinstance(tp, _ALIAS_TYPES):
         origin = typing.get_origin(tp)
+        if origin in _UNION_ORIGINS:  # ``int | None`` is ``Optional[int]``, any order
+            return ("union", frozenset(type_key(arg) for arg in typing.get_args(tp)))
         args = tuple(type_key(arg) for arg in typing.get_args(tp))
         return ("alias", id(origin), args)
     is_dataset, schema = _dataset_schema(tp)

@@ -214,6 +214,7 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
             parallel=self.parallel,
             max_workers=self.max_workers,
             spark_context=self._spark_context(),
+            spark_session=self._spark_session(),
         )
         if observed:
             hooks.emit("before_pipeline_run", timestamp=time.time(), **common)
@@ -251,6 +252,11 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         self._uncollected.append(stage)  # collected when the dispatcher is read
         self._benchmarks.extend(stage._last_benchmarks)  # noqa: SLF001 - same package
 
+    def _spark_session(self) -> Any:
+        if self.spark is not None:
+            return self.spark
+        return _spark.active_session()
+
     def _spark_context(self) -> Any:
         if self.spark is not None:
             return self.spark.sparkContext
@@ -278,6 +284,7 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
             parallel=self.parallel,
             max_workers=self.max_workers,
             spark_context=self._spark_context(),
+            spark_session=self._spark_session(),
         )
         stage.run(context=context)
         self.dispatcher.collect_stage_deliverables(stage)

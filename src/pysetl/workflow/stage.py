@@ -152,6 +152,7 @@ class Stage(
                 pipeline_name="",
                 hooks=default_hook_manager(),
                 spark_context=_spark.active_spark_context(),
+                spark_session=_spark.active_session(),
             )
         hooks = context.hooks
         observed = hooks.enabled
