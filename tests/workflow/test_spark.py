@@ -58,7 +58,7 @@ def tracker(spark):
 
 
 class TestJobGroups:
-    def test_every_job_of_a_factory_is_in_its_group(self, spark, tracker, hooks):
+    def test_every_job_of_a_factory_is_in_its_group(self, tracker, hooks):
         pipeline = (
             Pipeline(hooks=hooks, name="jobs").add_stage_from_type(CountRows).run()
         )
@@ -78,7 +78,7 @@ class TestJobGroups:
         assert spark.sparkContext.getLocalProperty("spark.jobGroup.id") is None
         assert spark.sparkContext.getLocalProperty("pysetl.run_id") is None
 
-    def test_parallel_factories_keep_their_own_groups(self, spark, tracker, hooks):
+    def test_parallel_factories_keep_their_own_groups(self, tracker, hooks):
         stage = Stage(parallel=True).add_factory_from_type(CountRows)
         stage.add_factory_from_type(CountMore)
         pipeline = Pipeline(hooks=hooks).add_stage(stage).run()
@@ -99,7 +99,7 @@ class TestJobGroups:
         )
         assert tracker.getJobIdsForGroup(f"pysetl:{pipeline.run_id}:CountRows")
 
-    def test_standalone_stage_labels_its_jobs(self, spark, tracker):
+    def test_standalone_stage_labels_its_jobs(self, tracker):
         stage = Stage().add_factory_from_type(CountRows).run()
         run_id = stage.factories[0].labels["pysetl.run_id"]
         assert tracker.getJobIdsForGroup(f"pysetl:{run_id}:CountRows")
@@ -147,7 +147,7 @@ class TestTypedSpark:
         assert output.diagram_id == "DataSetPersonFinal"
 
     def test_bare_dataset_has_no_fields(self):
-        with pytest.raises(PySetlError, match="DataSet has no schema."):
+        with pytest.raises(PySetlError, match=r"DataSet has no schema\."):
             NodeOutput(DataSet).get_fields()
 
     def test_non_dataset_classes_are_unaffected(self):
