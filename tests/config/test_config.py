@@ -7,6 +7,7 @@ import pytest
 from pysetl.config import Config, ConfigBuilder, CsvConfig, FileConfig, JsonConfig
 from pysetl.config.config import BaseConfigModel
 from pysetl.enums import FileStorage
+from pysetl.errors import ConfigError
 from pysetl.utils.mixins import IsConfigurable
 
 
@@ -119,3 +120,42 @@ class TestConfigBuilder:
                 self.path = "/data/y"
 
         assert Config.builder().from_object(Settings()).params == {"path": "/data/y"}
+
+
+class TestCustomConfig:
+    def test_a_config_with_a_model_validates_into_it(self):
+        from enum import Enum
+
+        from pydantic import BaseModel
+
+        class Kind(Enum):
+            MEMORY = "memory"
+
+        class MemoryModel(BaseModel):
+            storage: Kind = Kind.MEMORY
+            size: int
+
+        class MemoryConfig(Config):  # type: ignore[type-arg]
+            model = MemoryModel
+
+        model = MemoryConfig(size=3).config
+        assert isinstance(model, MemoryModel)
+        assert model.size == 3
+        assert MemoryConfig(size=3).config_dict == {"storage": Kind.MEMORY, "size": 3}
+        with pytest.raises(ConfigError, match="Invalid MemoryConfig: 1 problem"):
+            _ = MemoryConfig(size="big").config
+
+
+class TestRedact:
+    def test_secrets_inside_lists_and_secret_types_are_masked(self):
+        from pydantic import SecretStr
+
+        from pysetl.config._redact import MASK, redact
+
+        assert redact([{"token": "t1"}, ("password", "x")], "items") == [
+            {"token": MASK},
+            ("password", "x"),
+        ]
+        assert redact(SecretStr("s")) == MASK
+        assert redact(["a", "b"], "passwords") == MASK
+        assert redact({"password": None}) == {"password": None}

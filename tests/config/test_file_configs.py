@@ -180,3 +180,9 @@ class TestGenericFileConfig:
     def test_format_is_required(self):
         with pytest.raises(ConfigError, match="format"):
             _ = GenericFileConfig(path="/x").config
+
+
+class TestDataSchemaWithoutSpark:
+    def test_an_explicit_none_schema_is_accepted(self):
+        config = FileConfig(storage=FileStorage.CSV, path="/x", data_schema=None)
+        assert config.config.data_schema is None

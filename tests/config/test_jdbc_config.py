@@ -131,3 +131,8 @@ class TestJdbcSecrets:
             _ = config(password=["canary-list"]).config
         assert "canary-list" not in str(info.value)
         assert "canary-list" not in str(info.value.errors)
+
+    def test_a_query_config_writes_no_table(self):
+        options = config(table=None, query="select 1").writer_config
+        assert "dbtable" not in options
+        assert "query" not in options

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, SecretBytes, SecretStr
+from pydantic import SecretBytes, SecretStr
 
 __all__ = ["MASK", "is_secret_key", "redact"]
 
@@ -54,7 +54,6 @@ def redact(value: Any, key: object = "") -> Any:
         return {k: redact(v, k) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(redact(v, key) for v in value)
-    if isinstance(value, BaseModel):
-        # A model's repr already hides fields declared with repr=False.
-        return value
+    # Anything else is shown as is; a pydantic model's repr already hides the
+    # fields declared with repr=False.
     return value

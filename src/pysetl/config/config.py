@@ -12,14 +12,14 @@ its storage). Validation errors become ``ConfigValidationError``.
 
 from __future__ import annotations
 
-from enum import Enum  # noqa: TC003 - pydantic resolves the annotation at runtime
+from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
+from pydantic import BaseModel, ValidationError
 from typing_extensions import Self
 
 from pysetl.config._errors import ConfigValidationError
-from pysetl.config._redact import redact
+from pysetl.config._redact import MASK, redact
 from pysetl.utils.mixins import IsConfigurable
 
 if TYPE_CHECKING:
@@ -168,9 +168,7 @@ class Config(IsConfigurable, Generic[ModelT]):
 
 def _shown(value: Any, key: str, secrets: frozenset[str]) -> Any:
     if key in secrets and value is not None:
-        return "**********"
-    if isinstance(value, SecretStr | SecretBytes):
-        return value
+        return MASK
     return redact(value, key)
 
 

@@ -23,7 +23,7 @@ def _java_chain(exc: BaseException) -> list[str]:
         while java is not None and len(lines) < _MAX_DEPTH:
             lines.append(str(java.toString()))
             java = java.getCause()
-    except Exception:  # noqa: BLE001, S110 - a dead JVM must not hide the original error
+    except Exception:  # noqa: BLE001, S110 # pragma: no cover - a dead JVM must not hide the original error
         pass
     return lines
 

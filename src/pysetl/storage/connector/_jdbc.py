@@ -94,10 +94,9 @@ class JdbcConnector(Connector):
     @contextlib.contextmanager
     def _boundary(self, action: str) -> Iterator[None]:
         """Turn any foreign error raised inside into a ``ConnectorError``."""
+        # Only Spark calls run inside, so every error here is foreign.
         try:
             yield
-        except ConnectorError:
-            raise
         except Exception as exc:
             text = describe_exception(exc, self._secrets)
             if _UNREACHABLE.search(full_text(exc)):
