@@ -11,13 +11,15 @@ with ``raise ConnectorError(msg) from exc``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pysetl.utils.mixins import HasLogger, HasSparkSession
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
     from pyspark.sql import DataFrame
+
+    from pysetl.config.config import BaseConfigModel, Config
+    from pysetl.storage.registry import ConnectorRegistry
 
 __all__ = ["BaseConnector", "Connector"]
 
@@ -50,7 +52,31 @@ class Connector(BaseConnector, HasSparkSession, HasLogger):
         config: The validated config model.
     """
 
-    config: BaseModel
+    config: BaseConfigModel
+
+    @staticmethod
+    def from_config(
+        config: Config[Any],
+        *,
+        name: str | None = None,
+        registry: ConnectorRegistry | None = None,
+    ) -> Connector:
+        """The connector registered for ``config`` (or for ``name``).
+
+        Args:
+            config: The dataset's config.
+            name: A registry name that overrides the config's own.
+            registry: Where to look; the process-wide registry by default.
+
+        Raises:
+            ConfigError: No connector has that name, or it rejects the config.
+
+        Added in 0.2.
+        """
+        from pysetl.storage.registry import default_registry  # noqa: PLC0415 - cycle
+
+        chosen = registry if registry is not None else default_registry()
+        return chosen.create(config, name)
 
     def __repr__(self) -> str:
         """``<Class>(<what it points at>)``, never with a secret."""
