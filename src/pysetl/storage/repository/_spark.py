@@ -101,6 +101,7 @@ class SparkRepository(BaseRepository[T], HasLogger, HasSparkSession):
 
     @cache.setter
     def cache(self, value: bool) -> None:
+        """Turn caching on or off."""
         self._cache = value
 
     def set_cache(self, value: bool) -> Self:
