@@ -30,7 +30,8 @@ from pysetl.monitoring.history._records import (
     error_to_dict,
 )
 from pysetl.monitoring.history._schema import LATEST_VERSION
-from pysetl.monitoring.history._sql import SqlRunHistory, redact_url
+from pysetl.monitoring.history._sql import SqlRunHistory
+from pysetl.monitoring.history._sql_rows import redact_url
 from pysetl.monitoring.history._sqlite import SqliteRunHistory
 
 __all__ = [

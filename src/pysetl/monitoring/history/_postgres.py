@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from pysetl.monitoring.history._sql import SqlRunHistory
+from pysetl.monitoring.history._sql_rows import parse_url
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -43,7 +44,7 @@ class PostgresRunHistory(SqlRunHistory):
         migrate: bool = True,
     ) -> None:
         """Choose the driver, then open the store."""
-        parsed = sa.make_url(url)
+        parsed = parse_url(url)
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         super().__init__(parsed, engine_options=engine_options, migrate=migrate)

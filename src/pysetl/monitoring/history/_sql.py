@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import _schema as s
 from pysetl.monitoring.history._base import BaseRunHistory
 from pysetl.monitoring.history._records import (
@@ -38,7 +37,7 @@ from pysetl.monitoring.history._sql_rows import (
     insert_row,
     log_record,
     mapping,
-    redact_url,
+    parse_url,
     run_record,
 )
 
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
 
     from pysetl.monitoring.history._records import Op
 
-__all__ = ["SqlRunHistory", "redact_url"]
+__all__ = ["SqlRunHistory"]
 
 _T = TypeVar("_T")
 
@@ -76,14 +75,7 @@ class SqlRunHistory(BaseRunHistory):
         migrate: bool = True,
     ) -> None:
         """Parse the URL and open the store (creating or migrating its schema)."""
-        try:
-            self._url = sa.make_url(url)
-        except sa_exc.ArgumentError as exc:
-            shown = redact_url(str(url))
-            msg = f"Cannot parse the run history URL {shown!r}"
-            raise RunHistoryError(
-                msg, hint="use a SQLAlchemy URL such as sqlite:///.pysetl/history.db"
-            ) from exc
+        self._url = parse_url(url)
         self._engine_options = dict(engine_options or {})
         self.url = self._url.render_as_string(hide_password=True)
         self._engine: sa.Engine | None = None

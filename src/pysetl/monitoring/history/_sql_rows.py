@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import _schema as s
 from pysetl.monitoring.history._records import (
     AddEvent,
@@ -19,8 +23,6 @@ from pysetl.monitoring.history._records import (
 )
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
-
     from pysetl.monitoring.history._records import Op
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "insert_row",
     "log_record",
     "mapping",
+    "parse_url",
     "redact_url",
     "run_record",
 ]
@@ -38,6 +41,23 @@ _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 def redact_url(url: str) -> str:
     """``url`` with the password between ``user:`` and ``@`` replaced by ``***``."""
     return _PASSWORD.sub(r"\1***@", url)
+
+
+def parse_url(url: str | sa.URL) -> sa.URL:
+    """``url`` parsed by SQLAlchemy.
+
+    Raises:
+        RunHistoryError: It is not a URL (the message hides its password).
+    """
+    try:
+        return sa.make_url(url)
+    except (sa_exc.ArgumentError, ValueError):
+        shown = redact_url(str(url))
+        msg = f"Cannot parse the run history URL {shown!r}"
+        # No chained cause: SQLAlchemy's message repeats the URL, password included.
+        raise RunHistoryError(
+            msg, hint="use a SQLAlchemy URL such as sqlite:///.pysetl/history.db"
+        ) from None
 
 
 def escape_like(text: str) -> str:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history._sql import SqlRunHistory
+from pysetl.monitoring.history._sql_rows import parse_url
 
 if TYPE_CHECKING:
     import os
@@ -53,7 +54,7 @@ class SqliteRunHistory(SqlRunHistory):
     ) -> None:
         """Create the folder of the file, then open the store."""
         text = str(path)
-        url = sa.make_url(text) if "://" in text else _file_url(Path(text))
+        url = parse_url(text) if "://" in text else _file_url(Path(text))
         if url.database:
             try:
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)

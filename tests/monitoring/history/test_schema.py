@@ -1,0 +1,119 @@
+"""Schema versions and migrations, on real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from pysetl.errors import RunHistoryError
+from pysetl.monitoring.history import (
+    LATEST_VERSION,
+    AddLog,
+    PostgresRunHistory,
+    SqliteRunHistory,
+)
+from pysetl.monitoring.history import _schema as s
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def make_store(request, tmp_path):
+    """A function opening a new store object on the same database each call."""
+    if request.param == "sqlite":
+        path = tmp_path / "history.db"
+        stores = []
+
+        def make(**kwargs):
+            stores.append(SqliteRunHistory(path, **kwargs))
+            return stores[-1]
+
+    else:
+        request.applymarker(pytest.mark.postgres)
+        url = request.getfixturevalue("pg_url")
+        stores = []
+
+        def make(**kwargs):
+            stores.append(PostgresRunHistory(url, **kwargs))
+            return stores[-1]
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+class TestMigrations:
+    def test_the_migrations_are_numbered_in_order(self):
+        assert [m.version for m in s.MIGRATIONS] == list(
+            range(1, LATEST_VERSION + 1)
+        )
+
+    def test_a_version_1_store_is_migrated_and_keeps_its_data(self, make_store):
+        old = make_store(migrate=False)
+        assert old.migrate(target=1) == 1
+        with old.engine.begin() as conn:
+            assert s.current_version(conn) == 1
+            columns = {c["name"] for c in sa.inspect(conn).get_columns(s.RUNS.name)}
+            assert "config_version" not in columns
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {s.RUNS.name} (run_id, pipeline, status, started_at)"
+                    " VALUES ('01OLD', 'legacy', 'succeeded', 1.0)"
+                )
+            )
+        old.close()
+        store = make_store()
+        assert store.schema_version == LATEST_VERSION
+        run = store.get_run("01OLD")
+        assert run.pipeline == "legacy"
+        assert run.config_version is None
+        store.add_logs([AddLog(2.0, "INFO", "new table works", "01OLD")])
+        assert len(store.search_logs("01OLD").items) == 1
+
+    def test_migrating_again_changes_nothing(self, make_store):
+        store = make_store()
+        assert store.migrate() == LATEST_VERSION
+        with store.engine.connect() as conn:
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(s.SCHEMA_VERSION)
+            ).scalar()
+        assert count == LATEST_VERSION
+
+    def test_a_newer_schema_is_refused_with_a_hint(self, make_store):
+        store = make_store()
+        with store.engine.begin() as conn:
+            conn.execute(
+                s.SCHEMA_VERSION.insert().values(
+                    version=LATEST_VERSION + 1, description="future", applied_at=0
+                )
+            )
+        store.close()
+        with pytest.raises(RunHistoryError, match="schema version") as info:
+            make_store(migrate=False).migrate()
+        assert info.value.hint == "upgrade pysetl to read this history"
+
+    def test_a_lazy_store_migrates_on_first_use(self, make_store):
+        store = make_store(migrate=False)
+        assert store.list_runs().items == ()
+        assert store.schema_version == LATEST_VERSION
+
+    def test_concurrent_openers_do_not_race(self, make_store):
+        """Eight threads, each with its own engine, open one fresh database."""
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(8)
+
+        def open_one():
+            try:
+                store = make_store(migrate=False)
+                barrier.wait()
+                store.start_run(f"01R{threading.get_ident()}", "p")
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_one) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(make_store().list_runs().items) == 8

@@ -1,0 +1,224 @@
+"""What is specific to each store: SQLite settings, PostgreSQL errors, opening by URL."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+
+from pysetl.errors import RunHistoryError
+from pysetl.monitoring.history import (
+    HISTORY_URL_ENV,
+    InMemoryRunHistory,
+    PostgresRunHistory,
+    SqliteRunHistory,
+    SqlRunHistory,
+    default_history_path,
+    find_project_dir,
+    open_history,
+    redact_url,
+)
+
+
+class TestSqlite:
+    def test_runs_in_wal_mode_with_a_busy_timeout(self, tmp_path):
+        store = SqliteRunHistory(tmp_path / "h.db", busy_timeout=2.5)
+        with store.engine.connect() as conn:
+            pragma = conn.exec_driver_sql
+            assert pragma("PRAGMA journal_mode").scalar() == "wal"
+            assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert pragma("PRAGMA busy_timeout").scalar() == 2500
+        store.close()
+
+    def test_creates_the_folder_and_accepts_a_url(self, tmp_path):
+        path = tmp_path / "deep" / "er" / "h.db"
+        SqliteRunHistory(f"sqlite:///{path}").close()
+        assert path.exists()
+
+    def test_pickles_to_its_path_and_reconnects(self, tmp_path):
+        store = SqliteRunHistory(tmp_path / "h.db", busy_timeout=3)
+        store.start_run("01A", "p")
+        copy = pickle.loads(pickle.dumps(store))
+        assert copy.busy_timeout == 3
+        assert copy.get_run("01A").pipeline == "p"
+        store.close()
+        copy.close()
+
+    def test_an_unwritable_folder_is_a_history_error(self, tmp_path):
+        blocker = tmp_path / "file"
+        blocker.write_text("")
+        with pytest.raises(RunHistoryError, match="Cannot create the folder"):
+            SqliteRunHistory(blocker / "sub" / "h.db")
+
+    def test_a_folder_is_not_a_database(self, tmp_path):
+        with pytest.raises(RunHistoryError, match="Cannot open") as info:
+            SqliteRunHistory(tmp_path)
+        assert "writable SQLite file" in info.value.hint
+
+    def test_a_held_lock_says_so(self, tmp_path):
+        path = tmp_path / "h.db"
+        store = SqliteRunHistory(path, busy_timeout=0.05)
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(RunHistoryError, match="locked") as info:
+                store.start_run("01A", "p")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+            store.close()
+        assert "write lock" in info.value.hint
+
+    def test_readers_do_not_wait_for_a_writer(self, tmp_path):
+        path = tmp_path / "h.db"
+        store = SqliteRunHistory(path, busy_timeout=0.05)
+        store.start_run("01A", "p")
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            assert store.get_run("01A").pipeline == "p"
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+            store.close()
+
+
+@pytest.mark.postgres
+class TestPostgres:
+    def test_a_wrong_password_never_shows_the_password(self, postgres):
+        canary = "canary-pw-7f3e9d"  # noqa: S105 - a planted test secret
+        url = (
+            f"postgresql://{postgres.user}:{canary}@{postgres.host}:{postgres.port}"
+            f"/{postgres.database}"
+        )
+        with pytest.raises(RunHistoryError) as info:
+            PostgresRunHistory(url)
+        error = info.value
+        assert canary not in str(error)
+        assert canary not in repr(error)
+        assert canary not in str(error.__cause__)
+        assert "***" in str(error)
+        assert "password" in error.hint
+
+    def test_the_real_password_is_hidden_in_repr_and_errors(self, pg_url, postgres):
+        store = PostgresRunHistory(pg_url)
+        assert postgres.password not in repr(store)
+        assert postgres.password not in store.url
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE pysetl_runs"))
+        with pytest.raises(RunHistoryError, match="Cannot read from") as info:
+            store.list_runs()
+        assert postgres.password not in str(info.value)
+        store.close()
+
+    def test_an_unreachable_server_has_a_hint(self):
+        with pytest.raises(RunHistoryError) as info:
+            PostgresRunHistory("postgresql://u:pw@127.0.0.1:1/db")
+        assert "reachable" in info.value.hint
+
+    def test_other_failures_get_the_generic_hint(self, pg_url):
+        store = PostgresRunHistory(pg_url)
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE pysetl_logs"))
+        with pytest.raises(RunHistoryError) as info:
+            store.search_logs()
+        assert "PYSETL_HISTORY_URL" in info.value.hint
+        store.close()
+
+    def test_pickles_and_reconnects(self, pg_url):
+        store = PostgresRunHistory(pg_url)
+        store.start_run("01A", "p")
+        copy = pickle.loads(pickle.dumps(store))
+        assert copy.get_run("01A").pipeline == "p"
+        store.close()
+        copy.close()
+
+
+class TestUrls:
+    @pytest.mark.parametrize(
+        ("url", "shown"),
+        [
+            ("postgresql://u:secret@h/db", "postgresql://u:***@h/db"),
+            ("postgresql://u@h/db", "postgresql://u@h/db"),
+            ("sqlite:///x.db", "sqlite:///x.db"),
+        ],
+    )
+    def test_redact_url(self, url, shown):
+        assert redact_url(url) == shown
+
+    def test_an_unparsable_url_is_a_history_error_without_its_password(self):
+        with pytest.raises(RunHistoryError, match="Cannot parse") as info:
+            SqlRunHistory("postgresql://u:canary-x@host:notaport/db")
+        assert "canary-x" not in str(info.value)
+
+    def test_an_unknown_dialect_is_a_history_error(self):
+        with pytest.raises(RunHistoryError, match="nosuchdb"):
+            open_history("nosuchdb://u:canary-y@h/db")
+
+
+class TestOpenHistory:
+    def test_the_default_is_the_project_sqlite_file(self, tmp_path, monkeypatch):
+        monkeypatch.delenv(HISTORY_URL_ENV, raising=False)
+        (tmp_path / "pyproject.toml").write_text("")
+        work = tmp_path / "src" / "jobs"
+        work.mkdir(parents=True)
+        monkeypatch.chdir(work)
+        store = open_history()
+        assert isinstance(store, SqliteRunHistory)
+        assert (tmp_path / ".pysetl" / "history.db").exists()
+        store.close()
+
+    def test_a_project_dir_can_be_given(self, tmp_path, monkeypatch):
+        monkeypatch.delenv(HISTORY_URL_ENV, raising=False)
+        (tmp_path / ".pysetl").mkdir()
+        (tmp_path / "a").mkdir()
+        store = open_history(project_dir=tmp_path / "a")
+        assert store.url.endswith(str(tmp_path / ".pysetl" / "history.db"))
+        store.close()
+
+    def test_without_markers_the_start_folder_is_the_project(self, tmp_path):
+        assert find_project_dir(tmp_path) in {tmp_path, *tmp_path.parents}
+        assert default_history_path(tmp_path).name == "history.db"
+
+    def test_the_environment_variable_wins_over_the_default(
+        self, tmp_path, monkeypatch
+    ):
+        monkeypatch.setenv(HISTORY_URL_ENV, str(tmp_path / "env.db"))
+        store = open_history()
+        assert isinstance(store, SqliteRunHistory)
+        assert (tmp_path / "env.db").exists()
+        store.close()
+
+    def test_the_argument_wins_over_the_environment(self, tmp_path, monkeypatch):
+        monkeypatch.setenv(HISTORY_URL_ENV, str(tmp_path / "env.db"))
+        assert isinstance(open_history("memory://"), InMemoryRunHistory)
+        assert not (tmp_path / "env.db").exists()
+
+    def test_a_sqlite_url(self, tmp_path):
+        store = open_history(f"sqlite:///{tmp_path / 'u.db'}")
+        assert isinstance(store, SqliteRunHistory)
+        store.close()
+
+    @pytest.mark.postgres
+    def test_a_postgresql_url_uses_psycopg(self, postgres):
+        url = (
+            f"postgresql://{postgres.user}:{quote(postgres.password)}"
+            f"@{postgres.host}:{postgres.port}/{postgres.database}"
+        )
+        store = open_history(url)
+        assert isinstance(store, PostgresRunHistory)
+        assert store.url.startswith("postgresql+psycopg://")
+        store.close()
+
+    def test_another_sqlalchemy_url_opens_a_generic_store(self, tmp_path):
+        # A generic SqlRunHistory on SQLite: the URL does not start with "sqlite".
+        url = sa.URL.create("sqlite", database=str(tmp_path / "g.db"))
+        store = SqlRunHistory(url)
+        store.start_run("01A", "p")
+        assert store.get_run("01A").pipeline == "p"
+        store.close()
+        assert os.path.exists(tmp_path / "g.db")  # noqa: PTH110
