@@ -136,3 +136,12 @@ class TestJdbcSecrets:
         options = config(table=None, query="select 1").writer_config
         assert "dbtable" not in options
         assert "query" not in options
+
+
+class TestJdbcSaveMode:
+    def test_savemode_may_be_given_by_value(self):
+        assert config(savemode="overwrite").config.savemode is SaveMode.OVERWRITE
+
+    def test_an_unknown_savemode_is_rejected(self):
+        with pytest.raises(ConfigError, match="savemode"):
+            _ = config(savemode="upsert").config

@@ -32,3 +32,7 @@ class TestSparkTableConfig:
         config = SparkTableConfig(table="t", options={"compression": "zstd"})
         assert config.writer_config == {"compression": "zstd"}
         assert config.reader_config == {}
+
+    def test_savemode_may_be_given_by_value(self):
+        config = SparkTableConfig(table="t", savemode="append")
+        assert config.config.savemode is SaveMode.APPEND

@@ -55,7 +55,8 @@ class JdbcConfigModel(BaseConfigModel):
         connect_timeout: Seconds to wait for the TCP connection.
         login_timeout: Seconds to wait for the login to finish.
         socket_timeout: Seconds a read on the socket may block (``None``: no limit).
-        savemode: What a write does when the table exists.
+        savemode: What a write does when the table exists (a ``SaveMode`` or
+            its value, such as ``"append"``).
         partition_by: Not used by JDBC; kept so every config has it.
         options: Any other Spark JDBC option, by its Spark name.
     """
@@ -74,7 +75,8 @@ class JdbcConfigModel(BaseConfigModel):
     connect_timeout: int = Field(default=10, ge=0)
     login_timeout: int = Field(default=10, ge=0)
     socket_timeout: int | None = Field(default=None, ge=0)
-    savemode: SaveMode = SaveMode.ERRORIFEXISTS
+    # Not strict, unlike file configs: "append" from YAML is accepted here.
+    savemode: SaveMode = Field(default=SaveMode.ERRORIFEXISTS, strict=False)
     partition_by: list[str] = Field(default_factory=list)
     options: dict[str, str] = Field(default_factory=dict)
 

@@ -24,7 +24,8 @@ class SparkTableConfigModel(BaseConfigModel):
         storage: Always ``DbStorage.SPARK_SQL``.
         table: The table name (letters, digits and ``_``).
         database: The database (schema) holding it; the current one when ``None``.
-        savemode: What a write does when the table exists.
+        savemode: What a write does when the table exists (a ``SaveMode`` or
+            its value, such as ``"append"``).
         partition_by: Columns to partition by on write.
         format: The table's data source on write (``parquet`` when ``None``).
         options: Other writer options, by their Spark name.
@@ -35,7 +36,8 @@ class SparkTableConfigModel(BaseConfigModel):
     storage: DbStorage = DbStorage.SPARK_SQL
     table: str = Field(pattern=_IDENTIFIER)
     database: str | None = Field(default=None, pattern=_IDENTIFIER)
-    savemode: SaveMode = SaveMode.ERRORIFEXISTS
+    # Not strict, unlike file configs: "append" from YAML is accepted here.
+    savemode: SaveMode = Field(default=SaveMode.ERRORIFEXISTS, strict=False)
     partition_by: list[str] = Field(default_factory=list)
     format: str | None = None
     options: dict[str, str] = Field(default_factory=dict)
