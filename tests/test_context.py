@@ -15,8 +15,7 @@ from pysetl.config import Config, CsvConfig
 from pysetl.errors import BuilderError, ConfigError
 from pysetl.storage.repository import SparkRepository
 from pysetl.utils.exceptions import BuilderException, InvalidConfigException
-from pysetl.workflow import Deliverable, Delivery, Factory, Stage
-from pysetl.workflow import _spark
+from pysetl.workflow import Deliverable, Delivery, Factory, Stage, _spark
 from pysetl.workflow.hooks import HookManager
 
 
@@ -171,7 +170,7 @@ class TestBuilder:
     def test_owns_a_session_it_started(self, monkeypatch):
         fake = FakeSession()
         monkeypatch.setattr(_spark, "active_spark_context", lambda: None)
-        monkeypatch.setattr(PySetlBuilder, "build_spark_session", lambda self: fake)
+        monkeypatch.setattr(PySetlBuilder, "build_spark_session", lambda _self: fake)
         with PySetlBuilder().getOrCreate() as ctx:
             assert ctx.owns_session
         assert fake.stopped == 1
