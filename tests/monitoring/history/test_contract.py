@@ -138,9 +138,7 @@ class TestListRuns:
         seed_runs(history, 3, pipeline="a")
         history.start_run(run_id(10), "b", started_at=T0 + 10)
         history.finish_run(run_id(10), "failed", finished_at=T0 + 11)
-        assert [r.run_id for r in history.list_runs(pipeline="b").items] == [
-            run_id(10)
-        ]
+        assert [r.run_id for r in history.list_runs(pipeline="b").items] == [run_id(10)]
         assert [r.run_id for r in history.list_runs(status="failed").items] == [
             run_id(10)
         ]

@@ -44,9 +44,7 @@ def make_store(request, tmp_path):
 
 class TestMigrations:
     def test_the_migrations_are_numbered_in_order(self):
-        assert [m.version for m in s.MIGRATIONS] == list(
-            range(1, LATEST_VERSION + 1)
-        )
+        assert [m.version for m in s.MIGRATIONS] == list(range(1, LATEST_VERSION + 1))
 
     def test_a_version_1_store_is_migrated_and_keeps_its_data(self, make_store):
         old = make_store(migrate=False)

@@ -1,0 +1,151 @@
+"""Real processes against one SQLite history: a SIGKILL mid-run, eight writers at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pysetl.monitoring.history import SqliteRunHistory
+
+WORKER = textwrap.dedent(
+    """
+    import sys, time
+    from typing_extensions import Self
+    from pysetl.monitoring.history import HistoryRecorder, SqliteRunHistory
+    from pysetl.workflow import Factory, HookManager, Pipeline
+
+    class Quick(Factory[int]):
+        def read(self) -> Self:
+            return self
+        def process(self) -> Self:
+            return self
+        def write(self) -> Self:
+            return self
+        def get(self) -> int:
+            return 1
+
+    class Sleepy(Quick):
+        def process(self) -> Self:
+            time.sleep(float(sys.argv[3]))
+            return self
+
+    path, runs, sleep, stages = sys.argv[1], int(sys.argv[2]), sys.argv[3], 3
+    recorder = HistoryRecorder(
+        SqliteRunHistory(path), flush_interval=0.02, heartbeat_interval=0.1
+    )
+    for n in range(runs):
+        pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name=f"w{n}")
+        for stage in range(stages - 1):
+            pipeline.add_stage_from_type(Quick)
+        pipeline.add_stage_from_type(Sleepy)
+        pipeline.run()
+        pipeline.hooks.close()
+    recorder.close()
+    print("failed_batches", recorder.failed_batches)
+    """
+)
+
+EVENTS_PER_RUN = 2 + 3 * 2 + 3 * 2  # pipeline, 3 stages, 3 factories: before/after
+
+
+@pytest.fixture
+def worker(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+
+    def start(path, runs, sleep):
+        return subprocess.Popen(  # noqa: S603 - our interpreter, our script
+            [sys.executable, str(script), str(path), str(runs), str(sleep)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    return start
+
+
+class TestCrash:
+    def test_a_killed_run_keeps_its_events_and_is_shown_crashed(
+        self, tmp_path, worker, wait_for
+    ):
+        path = tmp_path / "history.db"
+        proc = worker(path, runs=1, sleep=120)
+        history = SqliteRunHistory(path, migrate=False)
+
+        def sleeping():
+            runs = history.list_runs().items
+            if not runs:
+                return False
+            events = history.list_events(runs[0].run_id, name="before_factory_run")
+            return len(events.items) == 3
+
+        try:
+            wait_for(sleeping, timeout=60)
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.communicate()
+        assert proc.returncode == -signal.SIGKILL
+        history.close()
+
+        # A fresh process-like open: the file is consistent and readable.
+        check = sqlite3.connect(path)
+        assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        check.close()
+        reopened = SqliteRunHistory(path)
+        run = reopened.list_runs().items[0]
+        assert run.status == "running"  # until someone reconciles
+        assert run.pid == proc.pid
+        assert reopened.reconcile_crashed() == [run.run_id]
+        run = reopened.get_run(run.run_id)
+        assert run.status == "crashed"
+        assert f"process {proc.pid}" in run.error["message"]
+        names = [e.name for e in reopened.list_events(run.run_id).items]
+        assert names[:5] == [
+            "before_pipeline_run",
+            "before_stage_run",
+            "before_factory_run",
+            "after_factory_run",
+            "after_stage_run",
+        ]
+        assert names.count("before_factory_run") == 3
+        attempts = reopened.list_factory_attempts(run.run_id).items
+        assert [a.status for a in attempts] == ["succeeded", "succeeded", "crashed"]
+        stages = reopened.list_stage_runs(run.run_id).items
+        assert [s.status for s in stages] == ["succeeded", "succeeded", "crashed"]
+        reopened.close()
+
+
+class TestConcurrentWriters:
+    def test_eight_processes_lose_no_event(self, tmp_path, worker):
+        path = tmp_path / "history.db"
+        runs_each = 4
+        procs = [worker(path, runs=runs_each, sleep=0) for _ in range(8)]
+        results = [proc.communicate(timeout=120) for proc in procs]
+        for proc, (out, err) in zip(procs, results, strict=True):
+            assert proc.returncode == 0, err
+            assert "failed_batches 0" in out
+            assert "Traceback" not in err
+        history = SqliteRunHistory(path)
+        runs = []
+        cursor = None
+        while True:
+            page = history.list_runs(limit=7, cursor=cursor)
+            runs.extend(page.items)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert len(runs) == 8 * runs_each
+        assert len({r.run_id for r in runs}) == 8 * runs_each
+        assert {r.status for r in runs} == {"succeeded"}
+        assert len({r.pid for r in runs}) == 8
+        for run in runs:
+            events = history.list_events(run.run_id, limit=100).items
+            assert len(events) == EVENTS_PER_RUN
+            assert len(history.list_factory_attempts(run.run_id).items) == 3
+        history.close()

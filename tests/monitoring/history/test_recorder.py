@@ -1,0 +1,353 @@
+"""``HistoryRecorder`` against real pipeline runs, on every store."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+from typing_extensions import Self
+
+from pysetl.errors import DependencyResolutionError, FactoryError, RunHistoryError
+from pysetl.monitoring.history import (
+    HistoryLogHandler,
+    HistoryRecorder,
+    InMemoryRunHistory,
+)
+from pysetl.workflow import Delivery, Factory, HookManager, Pipeline
+
+
+class Produce(Factory[int]):
+    def read(self) -> Self:
+        return self
+
+    def process(self) -> Self:
+        self.value = 21
+        logging.getLogger("jobs.produce").info("produced %d", self.value)
+        return self
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> int:
+        return self.value
+
+
+class Double(Factory[int]):
+    number = Delivery[int](producer=Produce)
+
+    def read(self) -> Self:
+        self.value = self.number.get()
+        return self
+
+    def process(self) -> Self:
+        self.value *= 2
+        return self
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> int:
+        return self.value
+
+
+class Explode(Factory[int]):
+    number = Delivery[int](producer=Produce)
+
+    def read(self) -> Self:
+        return self
+
+    def process(self) -> Self:
+        try:
+            {}["missing"]
+        except KeyError as exc:
+            msg = "bad number"
+            raise ValueError(msg) from exc
+        return self
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> int:
+        return 0
+
+
+class NeedsText(Factory[int]):
+    text = Delivery[str]()
+
+    def read(self) -> Self:
+        return self
+
+    def process(self) -> Self:
+        return self
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> int:
+        return 0
+
+
+class BrokenStore(InMemoryRunHistory):
+    """A store whose writes always fail (a test double, not a mock)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+        self.calls = 0
+
+    def _apply(self, ops):
+        self.calls += 1
+        raise self.error
+
+
+class SlowStore(InMemoryRunHistory):
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def _apply(self, ops):
+        time.sleep(self.delay)
+        super()._apply(ops)
+
+
+@pytest.fixture
+def recorder(history):
+    with HistoryRecorder(history, flush_interval=0.01) as rec:
+        yield rec
+
+
+def run_pipeline(recorder, *factories, name="daily"):
+    pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name=name)
+    for factory in factories:
+        pipeline.add_stage_from_type(factory)
+    try:
+        pipeline.run()
+    finally:
+        pipeline.hooks.close()
+    return pipeline
+
+
+class TestRecordedRuns:
+    def test_a_successful_run_is_recorded_whole(self, history, recorder):
+        pipeline = run_pipeline(recorder, Produce, Double)
+        run = history.get_run(pipeline.run_id)
+        assert run.status == "succeeded"
+        assert run.pipeline == "daily"
+        assert run.duration >= 0
+        assert run.error is None
+        stages = history.list_stage_runs(run.run_id).items
+        assert [(s.stage_id, s.status) for s in stages] == [
+            (0, "succeeded"),
+            (1, "succeeded"),
+        ]
+        attempts = history.list_factory_attempts(run.run_id).items
+        assert [(a.factory, a.status, a.attempt) for a in attempts] == [
+            ("Produce", "succeeded", 1),
+            ("Double", "succeeded", 1),
+        ]
+        assert set(attempts[0].phases) >= {"read", "process", "get"}
+        assert attempts[0].duration >= 0
+        events = [e.name for e in history.list_events(run.run_id).items]
+        assert events == [
+            "before_pipeline_run",
+            "before_stage_run",
+            "before_factory_run",
+            "after_factory_run",
+            "after_stage_run",
+            "before_stage_run",
+            "before_factory_run",
+            "after_factory_run",
+            "after_stage_run",
+            "after_pipeline_run",
+        ]
+        metrics = history.list_metrics(run.run_id).items
+        assert [(m.name, m.factory) for m in metrics] == [
+            ("factory_duration_seconds", "Produce"),
+            ("factory_duration_seconds", "Double"),
+        ]
+
+    def test_a_failure_keeps_its_context_whole(self, history, recorder):
+        pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="daily")
+        pipeline.add_stage_from_type(Produce).add_stage_from_type(Explode)
+        with pytest.raises(FactoryError):
+            pipeline.run()
+        pipeline.hooks.close()
+        run = history.get_run(pipeline.run_id)
+        assert run.status == "failed"
+        error = run.error
+        assert error["error_type"] == "FactoryError"
+        assert error["run_id"] == pipeline.run_id
+        assert error["pipeline"] == "daily"
+        assert error["stage"] == 1
+        assert error["factory"] == "Explode"
+        assert error["attempt"] == 1
+        assert error["phase"] == "process"
+        assert "bad number" in error["message"]
+        assert "Explode.process" in error["hint"]
+        assert error["causes"] == [
+            {"error_type": "ValueError", "message": "bad number"},
+            {"error_type": "KeyError", "message": "'missing'"},
+        ]
+        assert "raise ValueError(msg) from exc" in error["traceback"]
+        failed = history.list_factory_attempts(run.run_id, factory="Explode").items[0]
+        assert failed.status == "failed"
+        assert failed.phase == "process"
+        assert failed.error == error
+        stage = history.list_stage_runs(run.run_id).items[1]
+        assert stage.status == "failed"
+        assert stage.error["factory"] == "Explode"
+        last = history.list_events(run.run_id).items[-1]
+        assert last.name == "on_pipeline_run_failed"
+        assert last.data["error_type"] == "FactoryError"
+
+    def test_a_failed_preflight_is_recorded_as_a_failed_run(self, history, recorder):
+        pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="wired")
+        pipeline.add_stage_from_type(NeedsText)
+        with pytest.raises(DependencyResolutionError):
+            pipeline.run()
+        pipeline.hooks.close()
+        run = history.get_run(pipeline.run_id)
+        assert run.status == "failed"
+        assert run.error["error_type"] == "DependencyResolutionError"
+        assert run.error["problems"]
+        assert [e.name for e in history.list_events(run.run_id).items] == [
+            "on_pipeline_run_failed"
+        ]
+
+    def test_runs_in_parallel_stages_are_recorded(self, local_history):
+        with HistoryRecorder(local_history, flush_interval=0.01) as recorder:
+            pipeline = Pipeline(
+                hooks=HookManager(plugins=[recorder], inline=True), parallel=True
+            )
+            pipeline.add_stage_from_type(Produce).add_stage_from_type(Double)
+            pipeline.run()
+        attempts = local_history.list_factory_attempts(pipeline.run_id).items
+        assert {a.status for a in attempts} == {"succeeded"}
+
+    def test_the_config_version_is_stored_with_the_run(self, local_history):
+        with HistoryRecorder(local_history, config_version="cfg-1") as recorder:
+            pipeline = run_pipeline(recorder, Produce)
+        assert local_history.get_run(pipeline.run_id).config_version == "cfg-1"
+
+
+class TestWriter:
+    def test_batches_respect_the_size(self, local_history):
+        with HistoryRecorder(local_history, batch_size=2) as recorder:
+            run_pipeline(recorder, Produce, Double)
+            assert recorder.written >= 20
+            assert recorder.failed_batches == 0
+
+    def test_a_failing_store_never_fails_the_run(self, caplog):
+        store = BrokenStore(RunHistoryError("down"))
+        with HistoryRecorder(store, retries=1, flush_interval=0.01) as recorder:
+            pipeline = run_pipeline(recorder, Produce, Double)
+            assert pipeline.get_last_output() == 42
+            assert recorder.failed_batches >= 1
+        assert store.calls >= 2  # retried
+        assert "dropped" in caplog.text
+
+    def test_a_buggy_store_is_survived_too(self):
+        store = BrokenStore(TypeError("bug"))
+        with HistoryRecorder(store, retries=0) as recorder:
+            run_pipeline(recorder, Produce)
+            assert recorder.failed_batches >= 1
+
+    def test_flush_times_out_on_a_slow_store(self):
+        recorder = HistoryRecorder(SlowStore(0.3))
+        recorder.history.start_run("01A", "p")
+        recorder.submit(*[_event("01A")] * 3)
+        assert recorder.flush(timeout=0.01) is False
+        assert recorder.flush(timeout=5) is True
+        recorder.close()
+
+    def test_close_is_idempotent_and_the_recorder_restarts(self):
+        history = InMemoryRunHistory()
+        recorder = HistoryRecorder(history, flush_interval=0.01)
+        recorder.close()
+        recorder.submit(_event("01A"))
+        recorder.close()
+        recorder.close()
+        assert len(history.list_events("01A").items) == 1
+
+
+def _event(run_id):
+    from pysetl.monitoring.history._records import AddEvent
+
+    return AddEvent(run_id, time.time(), "custom")
+
+
+class TestHeartbeat:
+    def test_a_running_run_beats_until_it_ends(self, local_history, wait_for):
+        recorder = HistoryRecorder(
+            local_history, heartbeat_interval=0.02, flush_interval=0.01
+        )
+        start = time.time() - 10
+        recorder.before_pipeline_run(run_id="01HB", pipeline_name="p", timestamp=start)
+
+        def beaten():
+            run = local_history.find_run("01HB")
+            return run is not None and run.heartbeat_at > start + 5
+
+        wait_for(beaten)
+        recorder.after_pipeline_run(run_id="01HB", timestamp=time.time(), duration=1)
+        beat = local_history.get_run("01HB").heartbeat_at
+        time.sleep(0.1)
+        assert local_history.get_run("01HB").heartbeat_at == beat
+        assert local_history.get_run("01HB").status == "succeeded"
+        recorder.close()
+
+
+class TestLogHandler:
+    def test_lines_go_to_the_running_run_or_the_given_one(self, local_history):
+        recorder = HistoryRecorder(local_history, flush_interval=0.01)
+        handler = HistoryLogHandler(recorder)
+        logger = logging.getLogger("pysetl.tests.history")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        try:
+            logger.info("before any run")
+            recorder.before_pipeline_run(
+                run_id="01LOG", pipeline_name="p", timestamp=time.time()
+            )
+            logger.warning("inside %s", "the run")
+            logger.debug("too low")
+            logger.info("explicit", extra={"run_id": "01OTHER", "factory": "Load"})
+            logger.info("bad %d format", "x")  # handled, never raised
+            recorder.flush()
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(logging.NOTSET)
+            logger.propagate = True
+            recorder.close()
+        lines = local_history.search_logs("01LOG").items
+        assert [(g.level, g.message, g.logger) for g in lines] == [
+            ("WARNING", "inside the run", "pysetl.tests.history")
+        ]
+        other = local_history.search_logs("01OTHER").items
+        assert [(g.factory, g.message) for g in other] == [("Load", "explicit")]
+        assert [g.run_id for g in local_history.search_logs(text="before").items] == [
+            None
+        ]
+
+    def test_no_current_run_when_two_are_running(self):
+        recorder = HistoryRecorder(InMemoryRunHistory())
+        assert recorder.current_run() is None
+        for rid in ("01A", "01B"):
+            recorder.before_pipeline_run(run_id=rid, pipeline_name="p", timestamp=0.0)
+        assert recorder.current_run() is None
+        recorder.close()
+
+
+class TestThreads:
+    def test_threads_are_daemons_and_stop_on_close(self):
+        recorder = HistoryRecorder(InMemoryRunHistory(), heartbeat_interval=0.01)
+        recorder.before_pipeline_run(run_id="01T", pipeline_name="p", timestamp=0.0)
+        names = {t.name for t in threading.enumerate()}
+        assert {"pysetl-history", "pysetl-heartbeat"} <= names
+        recorder.close()
+        time.sleep(0.05)
+        assert recorder._writer is None
+        assert recorder._heart is None
