@@ -3,7 +3,7 @@
 # Python 3.10+ with pip: everything else (venv support, uv, Java, PostgreSQL)
 # is installed on demand, with apt-get when we are root.
 #
-#   bash scripts/dev.sh setup   create .venv and install pysetl[spark] + dev tools; check Java
+#   bash scripts/dev.sh setup   create .venv, install pysetl with every extra + dev tools; check Java
 #   bash scripts/dev.sh demo    setup, then run demo/flights_etl.py
 #   bash scripts/dev.sh test    setup (+ PostgreSQL for the storage tests), then pytest with coverage
 #   bash scripts/dev.sh lint    ruff check/format, mypy, lint-imports, interrogate, shellcheck
@@ -151,8 +151,11 @@ install_python_deps() {
     return 0
   fi
   ensure_uv
-  log "installing pysetl[spark] with groups: ${groups[*]}"
-  "$VENV/bin/uv" pip install --quiet --python "$VPY" -e ".[spark]" "${args[@]}"
+  log "installing pysetl (editable, every extra) with groups: ${groups[*]}"
+  # `-r pyproject.toml --all-extras` adds every optional dependency (spark,
+  # cli, monitoring...), so an extra added later needs no change here.
+  "$VENV/bin/uv" pip install --quiet --python "$VPY" -e . \
+    -r pyproject.toml --all-extras "${args[@]}"
   printf '%s\n' "$fingerprint" >"$stamp"
 }
 
