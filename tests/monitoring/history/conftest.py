@@ -1,4 +1,4 @@
-"""Fixtures of the monitoring tests: run histories on every store, the stores that need no server.
+"""Fixtures of the run history tests: every store, and a few helpers.
 
 ``history`` is parametrised over the in-memory store, a SQLite file and a
 fresh schema of the session's real PostgreSQL server, so that every test
@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
+
 from pysetl.monitoring.history import (
     BaseRunHistory,
     InMemoryRunHistory,
@@ -80,7 +81,7 @@ def local_history(request: pytest.FixtureRequest) -> Iterator[BaseRunHistory]:
 @pytest.fixture
 def dead_pid() -> int:
     """The pid of a process that has exited (and been reaped)."""
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
 

@@ -1,4 +1,4 @@
-"""The contract of ``BaseRunHistory``, run over every store (memory, SQLite, PostgreSQL)."""
+"""The contract of ``BaseRunHistory``, run over memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -63,13 +63,15 @@ class TestRuns:
         assert run.duration is None
 
     def test_a_finished_run_keeps_its_error_whole(self, history):
-        try:
+        def fail():
             try:
-                raise KeyError("inner")
+                {}["inner"]
             except KeyError as exc:
                 raise ValueError("outer") from exc
-        except ValueError as error:
-            context = error_to_dict(error)
+
+        with pytest.raises(ValueError, match="outer") as info:
+            fail()
+        context = error_to_dict(info.value)
         history.start_run(run_id(1), "daily", started_at=T0)
         history.finish_run(run_id(1), "failed", finished_at=T0 + 2.5, error=context)
         run = history.get_run(run_id(1))

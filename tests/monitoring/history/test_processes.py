@@ -1,4 +1,4 @@
-"""Real processes against one SQLite history: a SIGKILL mid-run, eight writers at once."""
+"""Real processes on one SQLite history: a SIGKILL mid-run, eight writers at once."""
 
 from __future__ import annotations
 

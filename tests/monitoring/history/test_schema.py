@@ -55,7 +55,7 @@ class TestMigrations:
             assert "config_version" not in columns
             conn.execute(
                 sa.text(
-                    f"INSERT INTO {s.RUNS.name} (run_id, pipeline, status, started_at)"
+                    "INSERT INTO pysetl_runs (run_id, pipeline, status, started_at)"
                     " VALUES ('01OLD', 'legacy', 'succeeded', 1.0)"
                 )
             )

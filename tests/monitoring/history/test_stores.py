@@ -1,4 +1,4 @@
-"""What is specific to each store: SQLite settings, PostgreSQL errors, opening by URL."""
+"""What is specific to each store: SQLite settings, PostgreSQL errors, URLs."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class TestSqlite:
     def test_pickles_to_its_path_and_reconnects(self, tmp_path):
         store = SqliteRunHistory(tmp_path / "h.db", busy_timeout=3)
         store.start_run("01A", "p")
-        copy = pickle.loads(pickle.dumps(store))
+        copy = pickle.loads(pickle.dumps(store))  # noqa: S301 - our own bytes
         assert copy.busy_timeout == 3
         assert copy.get_run("01A").pipeline == "p"
         store.close()
@@ -90,7 +90,7 @@ class TestSqlite:
 @pytest.mark.postgres
 class TestPostgres:
     def test_a_wrong_password_never_shows_the_password(self, postgres):
-        canary = "canary-pw-7f3e9d"  # noqa: S105 - a planted test secret
+        canary = "canary-pw-7f3e9d"
         url = (
             f"postgresql://{postgres.user}:{canary}@{postgres.host}:{postgres.port}"
             f"/{postgres.database}"
@@ -132,7 +132,7 @@ class TestPostgres:
     def test_pickles_and_reconnects(self, pg_url):
         store = PostgresRunHistory(pg_url)
         store.start_run("01A", "p")
-        copy = pickle.loads(pickle.dumps(store))
+        copy = pickle.loads(pickle.dumps(store))  # noqa: S301 - our own bytes
         assert copy.get_run("01A").pipeline == "p"
         store.close()
         copy.close()
