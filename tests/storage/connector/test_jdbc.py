@@ -119,3 +119,24 @@ class TestUnreachableDatabase:
         assert f"127.0.0.1:{port}" in str(info.value)
         assert canary not in str(info.value)
         assert info.value.hint is not None
+
+
+class TestJdbcPushdown:
+    def test_repository_find_reaches_the_jdbc_scan(self, people, postgres):
+        from pyspark.sql import functions as F  # noqa: N812
+        from tests.storage.conftest import Person
+
+        from pysetl.storage.repository import SparkRepository
+
+        config = JdbcConfig(
+            url=postgres.url,
+            table=f"find_{uuid.uuid4().hex[:8]}",
+            user=postgres.user,
+            password=postgres.password,
+        )
+        repo = SparkRepository[Person](JdbcConnector(config)).save(people)
+        found = repo.find(F.col("id") > 1, country="UK")
+        plan = found._jdf.queryExecution().executedPlan().toString()
+        assert "*GreaterThan(id,1)" in plan
+        assert "*EqualTo(country,UK)" in plan
+        assert [r.id for r in found.collect()] == [3]
