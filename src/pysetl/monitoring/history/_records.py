@@ -88,15 +88,24 @@ def error_to_dict(error: BaseException) -> dict[str, Any]:
     data.setdefault("hint", None)
     causes = []
     seen = {id(error)}
-    cause = error.__cause__ or error.__context__
+    cause = _cause(error)
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
         causes.append({"error_type": type(cause).__name__, "message": str(cause)})
-        cause = cause.__cause__ or cause.__context__
+        cause = _cause(cause)
     data["causes"] = causes
     data["traceback"] = "".join(traceback.format_exception(error))
     clean: dict[str, Any] = _jsonable(data)
     return clean
+
+
+def _cause(error: BaseException) -> BaseException | None:
+    """The explicit cause, else the implicit context unless ``from None`` hid it."""
+    if error.__cause__ is not None:
+        return error.__cause__
+    if error.__suppress_context__:
+        return None
+    return error.__context__
 
 
 def _jsonable(value: Any) -> Any:
