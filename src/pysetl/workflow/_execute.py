@@ -109,7 +109,8 @@ def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
     factory = job.factory
     hooks = context.hooks
     observed = hooks.enabled
-    name = type(factory).name()
+    source = job.source
+    name = source.name if source is not None else type(factory).name()
     sc = context.spark_context
     common: dict[str, Any] = {}
     if observed:
@@ -160,8 +161,8 @@ def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
     finally:
         if sc is not None:
             _spark.clear_job_group(sc)
-    if job.source is not None:
-        job.source.output = output
+    if source is not None:
+        source.output = output
     result = FactoryRun(factory, output, (start, read, process, written, end))
     if observed:
         hooks.emit(

@@ -52,6 +52,7 @@ class Source:
     stage: int  # -1 for external inputs
     origin: Any  # the Deliverable, or the Factory instance
     output: Any = None  # the payload; set for a factory when it has run
+    name: str = ""  # the producer's name, looked up once
 
     @property
     def external(self) -> bool:
@@ -255,6 +256,7 @@ def resolve(
                 factory.consumers,
                 stage_id,
                 factory,
+                name=cls.name(),
             )
             stage_sources.append(source)
             index.add(source)
