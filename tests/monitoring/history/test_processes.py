@@ -149,3 +149,34 @@ class TestConcurrentWriters:
             assert len(events) == EVENTS_PER_RUN
             assert len(history.list_factory_attempts(run.run_id).items) == 3
         history.close()
+
+
+EXIT_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from pysetl.monitoring.history import AddEvent, HistoryRecorder, SqliteRunHistory
+
+    # A minute-long batch window: only the exit hook can write these in time.
+    recorder = HistoryRecorder(SqliteRunHistory(sys.argv[1]), flush_interval=60)
+    recorder.history.start_run("01EXIT", "p")
+    recorder.submit(*[AddEvent("01EXIT", float(i), "custom") for i in range(50)])
+    """
+)
+
+
+class TestInterpreterExit:
+    def test_queued_events_are_written_at_exit(self, tmp_path):
+        script = tmp_path / "exit.py"
+        script.write_text(EXIT_SCRIPT)
+        path = tmp_path / "history.db"
+        result = subprocess.run(  # noqa: S603 - our interpreter, our script
+            [sys.executable, str(script), str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        history = SqliteRunHistory(path)
+        assert len(history.list_events("01EXIT", limit=100).items) == 50
+        history.close()

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pysetl.monitoring.history._base import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    STALE_AFTER,
-    BaseRunHistory,
-)
+from pysetl.monitoring.history._base import DEFAULT_LIMIT, STALE_AFTER, BaseRunHistory
+from pysetl.monitoring.history._checks import MAX_LIMIT
 from pysetl.monitoring.history._memory import InMemoryRunHistory
 from pysetl.monitoring.history._open import (
     HISTORY_URL_ENV,
@@ -18,15 +14,28 @@ from pysetl.monitoring.history._open import (
 from pysetl.monitoring.history._postgres import PostgresRunHistory
 from pysetl.monitoring.history._recorder import HistoryLogHandler, HistoryRecorder
 from pysetl.monitoring.history._records import (
+    LEVELS,
     STATUSES,
+    AddEvent,
     AddLog,
+    AddMetric,
     EventRecord,
     FactoryAttemptRecord,
+    FinishAttempt,
+    FinishRun,
+    FinishStage,
+    Heartbeat,
     LogRecord,
+    MarkCrashed,
     MetricRecord,
+    Op,
     Page,
     RunRecord,
+    SaveConfigVersion,
     StageRecord,
+    StartAttempt,
+    StartRun,
+    StartStage,
     error_to_dict,
 )
 from pysetl.monitoring.history._schema import LATEST_VERSION
@@ -38,24 +47,37 @@ __all__ = [
     "DEFAULT_LIMIT",
     "HISTORY_URL_ENV",
     "LATEST_VERSION",
+    "LEVELS",
     "MAX_LIMIT",
     "STALE_AFTER",
     "STATUSES",
+    "AddEvent",
     "AddLog",
+    "AddMetric",
     "BaseRunHistory",
     "EventRecord",
     "FactoryAttemptRecord",
+    "FinishAttempt",
+    "FinishRun",
+    "FinishStage",
+    "Heartbeat",
     "HistoryLogHandler",
     "HistoryRecorder",
     "InMemoryRunHistory",
     "LogRecord",
+    "MarkCrashed",
     "MetricRecord",
+    "Op",
     "Page",
     "PostgresRunHistory",
     "RunRecord",
+    "SaveConfigVersion",
     "SqlRunHistory",
     "SqliteRunHistory",
     "StageRecord",
+    "StartAttempt",
+    "StartRun",
+    "StartStage",
     "default_history_path",
     "error_to_dict",
     "find_project_dir",
