@@ -196,7 +196,19 @@ find_java() {
     dirname "$(dirname "$java")"
     return 0
   fi
-  return 1
+  # The JVMs under /usr/lib/jvm, for when `java` on PATH is an older one: take
+  # the oldest usable one (Spark is tested most on 17, then 21).
+  local best="" best_major=0 major
+  for java in $(compgen -G '/usr/lib/jvm/*/bin/java' || true); do
+    java_is_usable "$java" || continue
+    major="$(java_major "$java")"
+    if [[ -z "$best" ]] || ((major < best_major)); then
+      best="$java"
+      best_major="$major"
+    fi
+  done
+  [[ -n "$best" ]] || return 1
+  dirname "$(dirname "$best")"
 }
 
 ensure_java() {
@@ -225,12 +237,15 @@ ensure_java() {
 POSTGRES_JDBC_JAR=/usr/share/java/postgresql.jar
 
 postgres_server_present() {
-  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || command -v postgres >/dev/null 2>&1
+  # The `postgres` fixture runs initdb and pg_ctl from Debian's server package
+  # (the client package alone has psql but no initdb).
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
 }
 
 ensure_test_services() {
-  # The storage tests start their own throwaway PostgreSQL server from these
-  # binaries and talk to it through the JDBC driver; nothing is started here.
+  # The tests start their own throw-away PostgreSQL server from these binaries
+  # (tests/conftest.py) and talk to it through the JDBC driver and psycopg;
+  # nothing is started here.
   local missing=()
   postgres_server_present || missing+=(postgresql)
   [[ -f "$POSTGRES_JDBC_JAR" ]] || missing+=(libpostgresql-jdbc-java)
