@@ -315,3 +315,20 @@ class TestPipelines:
     def test_benchmark_default_comes_from_the_builder(self, spark):
         ctx = PySetlBuilder(benchmark=True).set_spark_session(spark).getOrCreate()
         assert ctx.new_pipeline().benchmarked
+
+
+class TestValidation:
+    def test_build_reports_every_invalid_setting(self):
+        builder = PySetlBuilder(
+            config={"a": {"path": "x"}, "b": "y"}, shuffle_partitions=0
+        )
+        with pytest.raises(ConfigError) as info:
+            builder.build()
+        assert [e["loc"] for e in info.value.errors] == [
+            ("config", "a"),
+            ("config", "b"),
+            ("shuffle_partitions",),
+        ]
+        assert "3 invalid setting(s)" in str(info.value)
+        with pytest.raises(BuilderError):
+            builder.get()

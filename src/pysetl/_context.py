@@ -394,8 +394,51 @@ class PySetlBuilder(Builder[PySetl]):
             builder = builder.config(key, value)
         return builder.getOrCreate()
 
+    def validate(self) -> None:
+        """Check the settings before anything starts.
+
+        Raises:
+            ConfigError: Listing every problem: a config that is not a
+                ``Config``, or a shuffle partition count below 1.
+        """
+        from pysetl.config import Config  # noqa: PLC0415 - keep ``import pysetl`` light
+
+        errors = [
+            {
+                "loc": ("config", key),
+                "msg": f"expected a Config, got {type(value).__name__}",
+                "input": repr(value),
+            }
+            for key, value in (self.config or {}).items()
+            if not isinstance(value, Config)
+        ]
+        partitions = self.shuffle_partitions
+        if partitions is not None and (
+            not isinstance(partitions, int) or partitions < 1
+        ):
+            errors.append(
+                {
+                    "loc": ("shuffle_partitions",),
+                    "msg": "expected a positive int",
+                    "input": repr(partitions),
+                }
+            )
+        if errors:
+            details = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors)
+            msg = f"PySetlBuilder has {len(errors)} invalid setting(s): {details}"
+            raise ConfigError(
+                msg,
+                hint="pass Config objects (CsvConfig(...), ...) and a positive int",
+                errors=errors,
+            )
+
     def build(self) -> Self:
-        """Use the injected session or get/create one, then create the ``PySetl``."""
+        """Validate, use the injected session or get/create one, create the ``PySetl``.
+
+        Raises:
+            ConfigError: A setting is invalid (see ``validate``); nothing started.
+        """
+        self.validate()
         owns = False
         spark = self.spark_session
         if spark is None:

@@ -153,3 +153,16 @@ class TestTypedSpark:
     def test_non_dataset_classes_are_unaffected(self):
         assert NodeOutput(int).get_fields() == []
         assert DeliveryType(int) != DataSet[Person]
+
+
+class TestSessions:
+    def test_session_without_a_context_labels_nothing(self, hooks):
+        class ConnectLike:
+            @property
+            def sparkContext(self):
+                msg = "no context over Spark Connect"
+                raise RuntimeError(msg)
+
+        cls = make_factory("Plain", int, compute=lambda: 1)
+        pipeline = Pipeline(hooks=hooks, spark=ConnectLike()).add_stage_from_type(cls)
+        assert pipeline.run().get_last_output() == 1

@@ -259,7 +259,10 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
 
     def _spark_context(self) -> Any:
         if self.spark is not None:
-            return self.spark.sparkContext
+            try:
+                return self.spark.sparkContext
+            except Exception:  # noqa: BLE001 - Spark Connect sessions have none
+                return None
         return _spark.active_spark_context()
 
     def execute_stage(self, stage: Stage) -> list[BenchmarkResult]:
