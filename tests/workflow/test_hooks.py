@@ -370,3 +370,22 @@ class TestEntryPoints:
 
     def test_pipeline_uses_the_default_manager(self):
         assert Pipeline().hooks is default_hook_manager()
+
+
+class TestOrder:
+    def test_observers_are_called_in_registration_order(self):
+        seen = []
+
+        class First:
+            @hook_impl
+            def after_pipeline_run(self):
+                seen.append("first")
+
+        class Second:
+            @hook_impl
+            def after_pipeline_run(self):
+                seen.append("second")
+
+        with HookManager(plugins=[First(), Second()], inline=True) as hooks:
+            hooks.emit("after_pipeline_run")
+        assert seen == ["first", "second"]

@@ -322,3 +322,22 @@ class TestReports:
             )
             == 1
         )
+
+
+class TestCompatibilityAttributes:
+    def test_dispatcher_can_be_replaced(self, hooks):
+        from pysetl.workflow.dispatcher import Dispatcher
+
+        pipeline = pipeline_of(hooks).run()
+        fresh = Dispatcher()
+        pipeline.dispatcher = fresh
+        assert pipeline.dispatcher is fresh
+        assert pipeline.get_deliverable(int) == []
+
+    def test_describe_and_diagram_rebuild_the_inspector(self, hooks):
+        pipeline = pipeline_of(hooks)
+        assert pipeline.inspector is None
+        pipeline.describe()
+        first = pipeline.inspector
+        pipeline.to_diagram()
+        assert pipeline.inspector is not first

@@ -176,7 +176,7 @@ class HookManager:
         for name in self._spec_args:
             caller = getattr(self._pm.hook, name)
             found = []
-            for hookimpl in reversed(caller.get_hookimpls()):  # registration order
+            for hookimpl in caller.get_hookimpls():  # registration order
                 names, var_kw = _keyword_names(hookimpl.function)
                 found.append(
                     _Call(

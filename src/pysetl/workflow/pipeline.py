@@ -99,6 +99,11 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
             self._dispatcher.collect_stage_deliverables(stage)
         return self._dispatcher
 
+    @dispatcher.setter
+    def dispatcher(self, dispatcher: Dispatcher) -> None:
+        self._uncollected = []
+        self._dispatcher = dispatcher
+
     # ----------------------------------------------------------- composition
     @property
     def stages(self) -> list[Stage]:
@@ -362,11 +367,13 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
 
     def describe(self) -> str:
         """A text summary of the factories and the flows between them."""
-        return str(Inspector(self))
+        self.inspector = Inspector(self)
+        return str(self.inspector)
 
     def to_diagram(self) -> str:
         """A Mermaid ``classDiagram`` of the pipeline."""
-        return Inspector(self).graph.to_diagram()
+        self.inspector = Inspector(self)
+        return self.inspector.graph.to_diagram()
 
     @property
     def diagram_id(self) -> str:
