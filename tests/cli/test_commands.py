@@ -24,7 +24,13 @@ from pysetl.errors import (
     RunHistoryError,
     StageError,
 )
-from pysetl.monitoring.history import AddLog, SqliteRunHistory, error_to_dict
+from pysetl.monitoring.history import (
+    AddLog,
+    InMemoryRunHistory,
+    MarkCrashed,
+    SqliteRunHistory,
+    error_to_dict,
+)
 from pysetl.monitoring.history._records import (
     FinishAttempt,
     FinishStage,
@@ -169,6 +175,18 @@ class TestRunsList:
         history.start_run("01D", "p", started_at=NOW - 3600, host="elsewhere")
         result = invoke(runner, db, "runs", "list")
         assert "crashed" in result.output
+
+    def test_a_read_only_history_still_lists(self, capsys):
+        class ReadOnly(InMemoryRunHistory):
+            def _apply(self, ops):
+                if any(isinstance(op, MarkCrashed) for op in ops):
+                    raise RunHistoryError("read-only")
+                super()._apply(ops)
+
+        store = ReadOnly()
+        store.start_run("01D", "p", started_at=time.time() - 3600, host="elsewhere")
+        commands.list_runs(store)
+        assert "running" in capsys.readouterr().out
 
 
 class TestRunsShow:

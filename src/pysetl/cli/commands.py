@@ -24,6 +24,7 @@ code  meaning
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from datetime import datetime, timedelta
@@ -141,6 +142,12 @@ def _status(status: str) -> Text:
     return Text(status, style=_STYLES.get(status, ""))
 
 
+def _reconcile(history: BaseRunHistory) -> None:
+    """Mark dead runs crashed; a read-only user still gets the listing."""
+    with contextlib.suppress(RunHistoryError):
+        history.reconcile_crashed()
+
+
 def _console(console: Console | None) -> Console:
     return console if console is not None else Console(highlight=False)
 
@@ -170,7 +177,7 @@ def list_runs(
         The page shown.
     """
     out = _console(console)
-    history.reconcile_crashed()
+    _reconcile(history)
     runs = history.list_runs(
         pipeline=pipeline, status=status, limit=limit, cursor=cursor
     )
@@ -255,7 +262,7 @@ def show_run(
         RunHistoryError: No such run.
     """
     out = _console(console)
-    history.reconcile_crashed()
+    _reconcile(history)
     run = history.get_run(run_id)
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")

@@ -209,7 +209,7 @@ class InMemoryRunHistory(BaseRunHistory):
         run = self._runs.get(op.run_id)
         if run is None or run.status != "running":
             return
-        error = {"error_type": "Crashed", "message": op.reason, "hint": None}
+        error = op.error()
         self._update_run(op.run_id, status="crashed", finished_at=op.at, error=error)
         for key, stage in self._stages.items():
             if stage.run_id == op.run_id and stage.status == "running":

@@ -284,6 +284,15 @@ class MarkCrashed:
     at: float
     reason: str
 
+    def error(self) -> dict[str, Any]:
+        """The error stored with the crashed run."""
+        return {
+            "error_type": "Crashed",
+            "message": self.reason,
+            "hint": "the process died before the run ended; its last log lines "
+            "are in 'pysetl logs RUN'",
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class StartStage:

@@ -253,7 +253,7 @@ class SqlRunHistory(BaseRunHistory):
 
     @staticmethod
     def _mark_crashed(conn: sa.Connection, op: MarkCrashed) -> None:
-        error = {"error_type": "Crashed", "message": op.reason, "hint": None}
+        error = op.error()
         result = conn.execute(
             s.RUNS.update()
             .where(s.RUNS.c.run_id == op.run_id, s.RUNS.c.status == "running")
