@@ -262,6 +262,18 @@ class TestWriter:
         assert recorder.flush(timeout=5) is True
         recorder.close()
 
+    def test_a_full_queue_drops_new_operations(self, caplog):
+        recorder = HistoryRecorder(SlowStore(0.5), max_pending=5)
+        recorder.history.start_run("01A", "p")
+        recorder.submit(*[_event("01A")] * 4)
+        recorder.submit(*[_event("01A")] * 2)
+        recorder.submit(*[_event("01A")] * 3)
+        recorder.submit(_event("01A"))  # fits: 5 waiting at most
+        assert recorder.dropped == 5
+        assert caplog.text.count("dropping operations") == 1
+        recorder.close()
+        assert len(recorder.history.list_events("01A").items) == 5
+
     def test_close_is_idempotent_and_the_recorder_restarts(self):
         history = InMemoryRunHistory()
         recorder = HistoryRecorder(history, flush_interval=0.01)

@@ -80,8 +80,11 @@ class HistoryRecorder:
         retries: How many times a failed batch is retried before it is dropped.
         flush_timeout: Seconds the end of a run waits for the writer.
 
+        max_pending: How many operations may wait before new ones are dropped.
+
     Attributes:
         failed_batches: Batches dropped because the store kept failing.
+        dropped: Operations dropped because ``max_pending`` were waiting.
         written: Operations written so far.
     """
 
@@ -95,6 +98,7 @@ class HistoryRecorder:
         config_version: str | None = None,
         retries: int = 3,
         flush_timeout: float = 10.0,
+        max_pending: int = 100_000,
     ) -> None:
         """Create the recorder; its threads start with the first event."""
         self.history = history
@@ -104,7 +108,9 @@ class HistoryRecorder:
         self.config_version = config_version
         self.retries = retries
         self.flush_timeout = flush_timeout
+        self.max_pending = max_pending
         self.failed_batches = 0
+        self.dropped = 0
         self.written = 0
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -115,18 +121,27 @@ class HistoryRecorder:
         self._writer: threading.Thread | None = None
         self._heart: threading.Thread | None = None
         self._host = socket.gethostname()
-        atexit.register(self.close)
 
     # ------------------------------------------------------------ the queue
     def submit(self, *ops: Op) -> None:
-        """Queue write operations for the writer thread."""
+        """Queue write operations for the writer thread.
+
+        When ``max_pending`` operations already wait (the store is down or
+        too slow), the new ones are dropped and counted in ``dropped``.
+        """
         with self._lock:
+            if self._pending + len(ops) > self.max_pending:
+                self.dropped += len(ops)
+                if self.dropped == len(ops):  # say it once, not per event
+                    _LOGGER.warning("pysetl run history is behind: dropping operations")
+                return
             self._pending += len(ops)
             if self._writer is None:
                 self._writer = threading.Thread(
                     target=self._write_loop, name="pysetl-history", daemon=True
                 )
                 self._writer.start()
+                atexit.register(self.close)
         for op in ops:
             self._queue.put(op)
 
