@@ -3,6 +3,8 @@
 One handler (``PySetlGroup.invoke``) turns every error into a one-line
 message and a documented exit code (see ``commands``); ``--debug`` adds the
 traceback. Nothing here imports pyspark, so ``pysetl --help`` needs no JVM.
+
+Added in 0.2.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ code  meaning
 70    internal error (a bug: please report it, run with ``--debug``)
 130   interrupted (Ctrl-C)
 ====  ==========================================================
+
+Added in 0.2.
 """
 
 from __future__ import annotations

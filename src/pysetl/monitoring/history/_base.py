@@ -7,6 +7,8 @@ arguments. Set ``foreign_errors`` to your backend's exception types: the
 public methods wrap them once into ``RunHistoryError``. Then add the store to
 the ``history`` fixture of ``tests/monitoring/history/conftest.py`` so the
 contract suite runs over it.
+
+Added in 0.2.
 """
 
 from __future__ import annotations

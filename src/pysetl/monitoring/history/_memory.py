@@ -3,6 +3,8 @@
 It follows the same contract as the SQL stores (ordering, paging, filters,
 crash marking), so tests of observers can use it without a database. It is
 thread-safe and lives as long as the object.
+
+Added in 0.2.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ Where the history lives, first match wins:
 A URL starting with ``postgresql`` opens a ``PostgresRunHistory``, ``sqlite``
 (or a plain file path) a ``SqliteRunHistory``, ``memory://`` an empty
 ``InMemoryRunHistory``; any other SQLAlchemy URL a ``SqlRunHistory``.
+
+Added in 0.2.
 """
 
 from __future__ import annotations

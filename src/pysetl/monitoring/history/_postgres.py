@@ -4,6 +4,8 @@ Migrations take a transaction-scoped advisory lock, so many processes may
 open a fresh database at once: one migrates, the others wait and find the
 schema up to date. Connections are checked before use (``pool_pre_ping``)
 because long pipelines outlive idle server connections.
+
+Added in 0.2.
 """
 
 from __future__ import annotations

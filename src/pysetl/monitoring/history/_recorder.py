@@ -21,6 +21,8 @@ Usage::
 
     recorder = HistoryRecorder(open_history())
     Pipeline(hooks=HookManager(plugins=[recorder])).add_stage(...).run()
+
+Added in 0.2.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Reads return frozen records (``RunRecord``, ``FactoryAttemptRecord``...) in a
 ``Page``. Writes are operations (``StartRun``, ``AddEvent``...) that a store
 applies in batches, each batch in one transaction (``BaseRunHistory.apply``).
 Times are seconds since the epoch (``time.time()``), as floats.
+
+Added in 0.2.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ created; append a migration to ``MIGRATIONS`` (its ``version`` is the next
 number) that alters the existing schema, then update the table definitions
 below to match. ``tests/monitoring/history/test_schema.py`` migrates a store
 built by the older migrations and checks that its data survives.
+
+Added in 0.2.
 """
 
 from __future__ import annotations

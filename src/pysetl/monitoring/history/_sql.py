@@ -5,6 +5,8 @@ connection, so a store is safe to share between threads. A store pickles to
 its URL and options and reconnects lazily on the other side (a process pool
 can take it). Each ``apply()`` batch is one transaction: a process killed
 mid-batch leaves the store as it was before the batch.
+
+Added in 0.2.
 """
 
 from __future__ import annotations

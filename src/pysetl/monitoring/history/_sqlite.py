@@ -6,6 +6,8 @@ commit is atomic even if the process is killed), with ``synchronous=NORMAL``
 timeout, so many processes can write one file at once. Write transactions
 start with ``BEGIN IMMEDIATE``: a writer takes the lock up front and waits
 for it, instead of failing when it upgrades a read lock.
+
+Added in 0.2.
 """
 
 from __future__ import annotations
