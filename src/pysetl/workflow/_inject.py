@@ -9,6 +9,7 @@ constant-time lookup. The rule, for a delivery of factory ``C`` in stage ``s``:
    producer other than ``External``, only that producer's outputs count (the
    declared producer is always honoured);
 2. only sources that run before stage ``s`` count (externals always do);
+   stages are resolved in order, so the index only holds those;
 3. a source whose ``consumers`` set is non-empty serves only those classes;
 4. among several candidates, an undeclared producer prefers external inputs,
    then sources that name ``C`` as a consumer;
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pysetl.errors import DependencyResolutionError, PipelineError
 from pysetl.utils._pretty import pretty
 from pysetl.workflow.external import External
+from pysetl.workflow.factory import factory_info
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -237,8 +239,25 @@ def resolve(
         )
         plan.externals.append(source)
         index.add(source)
+    # One sweep, stage by stage: a stage's deliveries are resolved against the
+    # sources of the stages before it, then its own sources join the index. A
+    # producer is looked up right after it was indexed, while it is still in
+    # the CPU caches. Failures are explained once the index is complete.
     seen: dict[int, int] = {}
+    failed: list[tuple[Factory[Any], int, str, Delivery[Any]]] = []
     for stage_id, factories in enumerate(stages):
+        stage_wires: list[list[Wire]] = []
+        for factory in factories:
+            cls = type(factory)
+            found: list[Wire] = []
+            for name, delivery in factory_info(cls).deliveries:
+                remaining, _ = choose(index.lookup(delivery), cls, delivery.producer)
+                if len(remaining) == 1:
+                    found.append(Wire(name, delivery, remaining[0]))
+                else:
+                    failed.append((factory, stage_id, name, delivery))
+            stage_wires.append(found)
+        plan.stage_wires.append(stage_wires)
         stage_sources: list[Source] = []
         for factory in factories:
             if id(factory) in seen:
@@ -249,45 +268,36 @@ def resolve(
                 raise PipelineError(msg, hint="add a new instance to each stage")
             seen[id(factory)] = stage_id
             cls = type(factory)
+            info = factory_info(cls)
             source = Source(
-                cls.delivery_type(),
+                info.delivery_type,
                 factory.delivery_id,
                 cls,
                 factory.consumers,
                 stage_id,
                 factory,
-                name=cls.name(),
+                name=info.name,
             )
             stage_sources.append(source)
             index.add(source)
         plan.stage_sources.append(stage_sources)
-    for stage_id, factories in enumerate(stages):
-        stage_wires: list[list[Wire]] = []
-        for factory in factories:
-            cls = type(factory)
-            found: list[Wire] = []
-            for name, delivery in cls.declared_deliveries():
-                candidates = index.lookup(delivery)
-                early = [c for c in candidates if c.stage < stage_id]
-                remaining, allowed = choose(early, cls, delivery.producer)
-                if len(remaining) == 1:
-                    found.append(Wire(name, delivery, remaining[0]))
-                    continue
-                plan.problems.append(
-                    _problem(
-                        index,
-                        factory,
-                        stage_id,
-                        name,
-                        delivery,
-                        candidates,
-                        remaining,
-                        allowed,
-                        early,
-                    )
-                )
-            stage_wires.append(found)
-        plan.stage_wires.append(stage_wires)
+    for factory, stage_id, name, delivery in failed:
+        candidates = index.lookup(delivery)
+        early = [c for c in candidates if c.stage < stage_id]
+        remaining, allowed = choose(early, type(factory), delivery.producer)
+        plan.problems.append(
+            _problem(
+                index,
+                factory,
+                stage_id,
+                name,
+                delivery,
+                candidates,
+                remaining,
+                allowed,
+                early,
+            )
+        )
     return plan
 
 

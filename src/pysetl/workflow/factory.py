@@ -26,7 +26,7 @@ the four methods. The pipeline fills the deliveries, then calls ``read``,
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 from uuid import uuid4
 
 from typing_extensions import Self, get_original_bases
@@ -37,13 +37,14 @@ from pysetl.workflow.deliverable import Deliverable
 from pysetl.workflow.delivery import Delivery
 from pysetl.workflow.delivery_type import DeliveryType
 
-__all__ = ["Factory"]
+__all__ = ["Factory", "FactoryInfo", "factory_info"]
 
 T = TypeVar("T")
 
 _TYPE_CACHE = "_pysetl_delivery_type"
 _DELIVERIES_CACHE = "_pysetl_deliveries"
 _NAME_CACHE = "_pysetl_name"
+_INFO_CACHE = "_pysetl_info"
 
 
 class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
@@ -168,3 +169,28 @@ def _output_type(cls: type) -> Any:
                 continue
     msg = f"{cls.__name__} factory does not have a type parameter"
     raise NotImplementedError(msg)
+
+
+class FactoryInfo(NamedTuple):
+    """What the engine needs to know about a factory class, looked up once."""
+
+    delivery_type: DeliveryType
+    name: str
+    deliveries: list[tuple[str, Delivery[Any]]]
+
+
+def factory_info(cls: type[Factory[Any]]) -> FactoryInfo:
+    """The ``FactoryInfo`` of ``cls``, cached on the class.
+
+    One dictionary lookup per class and run, where three class-method calls
+    would each walk the class hierarchy: that matters with thousands of
+    factory classes.
+
+    Raises:
+        NotImplementedError: No base of the class gives its output type.
+    """
+    info = cls.__dict__.get(_INFO_CACHE)
+    if info is None:
+        info = FactoryInfo(cls.delivery_type(), cls.name(), cls.declared_deliveries())
+        setattr(cls, _INFO_CACHE, info)
+    return info

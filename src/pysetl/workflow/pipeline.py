@@ -126,14 +126,16 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         Raises:
             AlreadyRegisteredError: The stage is already in the pipeline.
         """
-        if self.is_registered(stage):
-            self.register(stage)  # raises the registry's error
+        registry = self._registry
+        if stage.uuid in registry:
+            return self.register(stage)  # raises the registry's error
         last = self.last_registered_item
         if last is not None:
             last.end = False
-        stage.stage_id = self.size
+        stage.stage_id = len(registry)
         stage.end = True
-        return self.register(stage)
+        registry[stage.uuid] = stage  # checked above: one lookup, not two
+        return self
 
     def add_stage_from_factory(self, factory: Factory[Any]) -> Self:
         """Append a new stage holding ``factory``."""
