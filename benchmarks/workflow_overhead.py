@@ -138,12 +138,12 @@ def main() -> None:
     args = parser.parse_args()
     sizes = sorted(args.sizes)
     totals = measure(sizes, args.repeat)
-    print(f"{'N':>7}  {'shape':<8}  {'cpu s':>9}  {'us/factory':>10}")
+    print(f"{'N':>7}  {'shape':<8}  {'total cpu s':>11}  {'us/factory':>10}")
     for n in sizes:
         for shape in SHAPES:
             total = totals[shape, n]
             per = total / (n + (shape == "fan-out")) * 1e6
-            print(f"{n:>7}  {shape:<8}  {total:>9.4f}  {per:>10.1f}")
+            print(f"{n:>7}  {shape:<8}  {total:>11.4f}  {per:>10.1f}")
     big = sizes[-1]
     if len(sizes) > 1:
         small = sizes[-2]
