@@ -24,7 +24,7 @@ from pysetl.monitoring.history import (
     SqliteRunHistory,
 )
 
-STORES = ["memory", "sqlite", "postgres"]
+STORES = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture
@@ -63,8 +63,6 @@ def make_history(kind: str, request: pytest.FixtureRequest) -> BaseRunHistory:
 @pytest.fixture(params=STORES)
 def history(request: pytest.FixtureRequest) -> Iterator[BaseRunHistory]:
     """Every run history implementation, empty."""
-    if request.param == "postgres":
-        request.applymarker(pytest.mark.postgres)
     store = make_history(request.param, request)
     yield store
     store.close()

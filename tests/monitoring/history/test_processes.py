@@ -10,7 +10,9 @@ import sys
 import textwrap
 
 import pytest
+from typer.testing import CliRunner
 
+from pysetl.cli.__main__ import app
 from pysetl.monitoring.history import SqliteRunHistory
 
 WORKER = textwrap.dedent(
@@ -101,7 +103,12 @@ class TestCrash:
         run = reopened.list_runs().items[0]
         assert run.status == "running"  # until someone reconciles
         assert run.pid == proc.pid
-        assert reopened.reconcile_crashed() == [run.run_id]
+        # What a user sees: the CLI marks the dead run and shows it crashed.
+        shown = CliRunner().invoke(app, ["--history", str(path), "runs", "list"])
+        assert shown.exit_code == 0, shown.output
+        assert run.run_id in shown.output
+        assert "crashed" in shown.output
+        assert reopened.reconcile_crashed() == []  # already done
         run = reopened.get_run(run.run_id)
         assert run.status == "crashed"
         assert f"process {proc.pid}" in run.error["message"]

@@ -17,7 +17,7 @@ from pysetl.monitoring.history import (
 from pysetl.monitoring.history import _schema as s
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def make_store(request, tmp_path):
     """A function opening a new store object on the same database each call."""
     if request.param == "sqlite":
@@ -29,7 +29,6 @@ def make_store(request, tmp_path):
             return stores[-1]
 
     else:
-        request.applymarker(pytest.mark.postgres)
         url = request.getfixturevalue("pg_url")
         stores = []
 
