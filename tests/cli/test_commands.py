@@ -52,6 +52,13 @@ def db(tmp_path):
 
 
 @pytest.fixture
+def dead_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.fixture
 def history(db):
     store = SqliteRunHistory(db)
     yield store
@@ -330,6 +337,13 @@ class TestLogs:
         text = console.export_text()
         assert shown == 2
         assert text.index("late line") < text.index("last line")
+
+    def test_follow_stops_when_the_process_died(self, history, dead_pid):
+        history.start_run("01X", "p", pid=dead_pid)
+        history.add_logs([AddLog(time.time(), "INFO", "last words", "01X")])
+        console = commands.Console(record=True, width=200)
+        assert commands.show_logs(history, "01X", follow=True, console=console) == 1
+        assert history.get_run("01X").status == "crashed"
 
     def test_ctrl_c_stops_following(self, runs):
         class Interrupting(commands.Console):

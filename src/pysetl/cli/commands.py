@@ -366,7 +366,8 @@ def show_logs(
         grep: Only lines containing this text (any case).
         limit: Without ``follow``: at most this many lines. With it: the
             page size of each poll.
-        follow: Keep polling for new lines until the run ends (or Ctrl-C).
+        follow: Keep polling for new lines until the run ends, crashes
+            (its process died), or Ctrl-C.
         poll_interval: Seconds between polls while following.
         console: Where to render; default: stdout.
 
@@ -400,7 +401,9 @@ def show_logs(
                 continue
             if finished:
                 return shown
-            # The run may have ended between the two queries: read once more.
+            # A run whose process died ends too (marked crashed); it may
+            # have ended between the two queries, so read once more.
+            _reconcile(history)
             finished = history.get_run(run_id).status != "running"
             if not finished:
                 time.sleep(poll_interval)
