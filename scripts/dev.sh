@@ -8,7 +8,7 @@
 #   bash scripts/dev.sh test    setup (+ PostgreSQL for the storage tests), then pytest with coverage
 #   bash scripts/dev.sh lint    ruff check/format, mypy, lint-imports, interrogate, shellcheck
 #   bash scripts/dev.sh docs    build the documentation site with mkdocs --strict
-#   bash scripts/dev.sh ci      setup, lint, docs and test (what .ci/run calls)
+#   bash scripts/dev.sh ci      setup, lint, docs, test and demo (what .ci/run calls)
 #
 # Extra arguments after `test` go to pytest, e.g. `bash scripts/dev.sh test -m "not spark"`.
 #
@@ -335,6 +335,8 @@ cmd_ci() {
   # The strict docs build takes seconds and catches broken links and docstrings.
   bash "$ROOT/scripts/dev.sh" docs || status=1
   bash "$ROOT/scripts/dev.sh" test || status=1
+  # The README's first command, end to end (about half a minute).
+  bash "$ROOT/scripts/dev.sh" demo || status=1
   if ((status)); then
     die "ci failed (see above)"
   fi
