@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pysetl.monitoring.history._base import DEFAULT_LIMIT, STALE_AFTER, BaseRunHistory
 from pysetl.monitoring.history._checks import MAX_LIMIT
+from pysetl.monitoring.history._log_handler import HistoryLogHandler
 from pysetl.monitoring.history._memory import InMemoryRunHistory
 from pysetl.monitoring.history._open import (
     HISTORY_URL_ENV,
@@ -12,7 +13,7 @@ from pysetl.monitoring.history._open import (
     open_history,
 )
 from pysetl.monitoring.history._postgres import PostgresRunHistory
-from pysetl.monitoring.history._recorder import HistoryLogHandler, HistoryRecorder
+from pysetl.monitoring.history._recorder import HistoryRecorder
 from pysetl.monitoring.history._records import (
     LEVELS,
     STATUSES,

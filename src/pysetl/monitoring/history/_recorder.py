@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 
 from pysetl.monitoring.history._records import (
     AddEvent,
-    AddLog,
     AddMetric,
     FinishAttempt,
     FinishRun,
@@ -59,7 +58,7 @@ if TYPE_CHECKING:
     from pysetl.monitoring.history._base import BaseRunHistory
     from pysetl.monitoring.history._records import Op
 
-__all__ = ["HistoryLogHandler", "HistoryRecorder"]
+__all__ = ["HistoryRecorder"]
 
 _LOGGER = logging.getLogger(__name__)
 _FLUSH = object()  # wakes the writer to write what it holds now
@@ -474,40 +473,3 @@ class HistoryRecorder:
             if len(self._running) == 1:
                 return next(iter(self._running))
         return None
-
-
-class HistoryLogHandler(logging.Handler):
-    """A logging handler that stores log lines in the run history.
-
-    The run and factory of a line come from the record's ``run_id`` and
-    ``factory`` attributes (``logger.info(..., extra={"run_id": ...})``),
-    else from the one run the recorder sees running.
-
-    Args:
-        recorder: The recorder whose writer thread stores the lines.
-        level: The lowest level stored.
-    """
-
-    def __init__(self, recorder: HistoryRecorder, level: int = logging.INFO) -> None:
-        """Attach the handler to ``recorder``."""
-        super().__init__(level)
-        self.recorder = recorder
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Queue the record as a log line (formatting errors are handled)."""
-        try:
-            message = self.format(record)
-        except Exception:  # noqa: BLE001 - logging must never raise
-            self.handleError(record)
-            return
-        run_id = getattr(record, "run_id", None) or self.recorder.current_run()
-        self.recorder.submit(
-            AddLog(
-                record.created,
-                record.levelname,
-                message,
-                run_id,
-                getattr(record, "factory", None),
-                record.name,
-            )
-        )

@@ -1,0 +1,53 @@
+"""``HistoryLogHandler``: log lines into the run history, through a recorder.
+
+Added in 0.2.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from pysetl.monitoring.history._records import AddLog
+
+if TYPE_CHECKING:
+    from pysetl.monitoring.history._recorder import HistoryRecorder
+
+__all__ = ["HistoryLogHandler"]
+
+
+class HistoryLogHandler(logging.Handler):
+    """A logging handler that stores log lines in the run history.
+
+    The run and factory of a line come from the record's ``run_id`` and
+    ``factory`` attributes (``logger.info(..., extra={"run_id": ...})``),
+    else from the one run the recorder sees running.
+
+    Args:
+        recorder: The recorder whose writer thread stores the lines.
+        level: The lowest level stored.
+    """
+
+    def __init__(self, recorder: HistoryRecorder, level: int = logging.INFO) -> None:
+        """Attach the handler to ``recorder``."""
+        super().__init__(level)
+        self.recorder = recorder
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Queue the record as a log line (formatting errors are handled)."""
+        try:
+            message = self.format(record)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+            return
+        run_id = getattr(record, "run_id", None) or self.recorder.current_run()
+        self.recorder.submit(
+            AddLog(
+                record.created,
+                record.levelname,
+                message,
+                run_id,
+                getattr(record, "factory", None),
+                record.name,
+            )
+        )
