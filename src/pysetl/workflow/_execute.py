@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import FactoryError
 from pysetl.utils._benchmark import BenchmarkResult
+from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
 from pysetl.workflow import _spark
 from pysetl.workflow.delivery import Delivery
 
@@ -125,6 +126,8 @@ def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
         }
         hooks.emit("before_factory_run", timestamp=time.time(), **common)
     phase = "read"  # filling the deliveries is part of reading
+    scope = RunScope(context.run_id, context.pipeline_name, stage_id, name, 1, phase)
+    token = bind_scope(scope)
     start = _perf()
     read = process = written = None
     try:
@@ -133,14 +136,14 @@ def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
         inject(factory, job.wires)
         factory.read()
         read = _perf()
-        phase = "process"
+        phase = scope.phase = "process"
         factory.process()
         process = _perf()
         if job.write:
-            phase = "write"
+            phase = scope.phase = "write"
             factory.write()
             written = _perf()
-        phase = "get"
+        phase = scope.phase = "get"
         output = factory.get()
         end = _perf()
     except Exception as exc:
@@ -159,6 +162,7 @@ def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
             )
         raise error from exc
     finally:
+        reset_scope(token)
         if sc is not None:
             _spark.clear_job_group(sc)
     if source is not None:

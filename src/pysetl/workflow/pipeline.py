@@ -14,6 +14,7 @@ from pysetl.utils.mixins import (
     HasRegistry,
     IsIdentifiable,
 )
+from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
 from pysetl.workflow import _spark
 from pysetl.workflow._execute import RunContext
 from pysetl.workflow._hook_manager import HookManager, default_hook_manager
@@ -225,12 +226,15 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         )
         if observed:
             hooks.emit("before_pipeline_run", timestamp=time.time(), **common)
+        token = bind_scope(RunScope(run_id, self.pipeline_name))
         try:
             for stage in self.stages:
                 self._run_stage(stage, context)
         except FactoryError as error:
             self._emit_failed(common, start, error)
             raise
+        finally:
+            reset_scope(token)
         if observed:
             hooks.emit(
                 "after_pipeline_run",
