@@ -205,7 +205,8 @@ class TestEvents:
         assert "before_pipeline_run" in EVENTS
         assert "on_factory_retried" in EVENTS
         assert "on_factory_skipped" in EVENTS
-        assert len(EVENTS) == 11
+        assert "on_metric_recorded" in EVENTS
+        assert len(EVENTS) == 12
 
 
 class TestIsolation:

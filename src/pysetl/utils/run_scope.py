@@ -9,14 +9,21 @@ the run id), users' custom metrics, Spark job labels, error context.
 The engine owns the binding; nothing else should call ``bind_scope``. It
 costs one small object and two context-variable operations per factory.
 
+The scope also carries ``emit``, the run's way to publish an event to its
+observers; ``pysetl.monitoring.kpi`` uses it to deliver users' custom metrics
+as ``on_metric_recorded`` events.
+
 Added in 0.2.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["RunScope", "bind_scope", "current_scope", "reset_scope"]
 
@@ -36,6 +43,8 @@ class RunScope:
         factory: The factory's name, or ``None`` outside a factory.
         attempt: The attempt number of the factory, starting at 1.
         phase: ``read``, ``process``, ``write`` or ``get``, or ``None``.
+        emit: Publishes an event to the run's observers
+            (``HookManager.emit``), or ``None`` when nothing listens.
     """
 
     run_id: str
@@ -44,6 +53,7 @@ class RunScope:
     factory: str | None = None
     attempt: int | None = None
     phase: str | None = None
+    emit: Callable[..., None] | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The fields that are set, by name."""

@@ -127,6 +127,7 @@ def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
         hooks.emit("before_factory_run", timestamp=time.time(), **common)
     phase = "read"  # filling the deliveries is part of reading
     scope = RunScope(context.run_id, context.pipeline_name, stage_id, name, 1, phase)
+    scope.emit = hooks.emit  # users' KPIs reach the observers (pysetl.monitoring.kpi)
     token = bind_scope(scope)
     start = _perf()
     read = process = written = None

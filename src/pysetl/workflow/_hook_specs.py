@@ -18,6 +18,7 @@ __all__ = [
     "PROJECT_NAME",
     "SPEC_CLASSES",
     "FactorySpecs",
+    "MetricSpecs",
     "PipelineSpecs",
     "StageSpecs",
     "hook_impl",
@@ -224,7 +225,37 @@ class FactorySpecs:
         """Reserved: a factory will not run (not emitted yet)."""
 
 
-SPEC_CLASSES: tuple[type, ...] = (PipelineSpecs, StageSpecs, FactorySpecs)
+class MetricSpecs:
+    """Values that code running inside a factory records (users' KPIs).
+
+    Added in 0.2.
+    """
+
+    @hook_spec
+    def on_metric_recorded(
+        self,
+        *,
+        run_id: str,
+        pipeline_name: str,
+        stage_id: int | None,
+        factory_name: str | None,
+        attempt: int | None,
+        timestamp: float,
+        name: str,
+        kind: str,
+        value: float,
+        labels: dict[str, str],
+    ) -> None:
+        """A custom metric was recorded (``pysetl.monitoring.kpi``).
+
+        ``kind`` is ``counter`` (``value`` is the increment), ``gauge`` (the
+        value set) or ``histogram`` (one observation); ``labels`` are the
+        user's labels, as given. ``stage_id``, ``factory_name`` and
+        ``attempt`` say where it was recorded.
+        """
+
+
+SPEC_CLASSES: tuple[type, ...] = (PipelineSpecs, StageSpecs, FactorySpecs, MetricSpecs)
 
 EVENTS: tuple[str, ...] = tuple(
     name
