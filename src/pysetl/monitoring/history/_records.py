@@ -77,7 +77,7 @@ def error_to_dict(error: BaseException) -> dict[str, Any]:
 
     Keeps pysetl's structured context (run id, stage, factory, attempt,
     phase, hint...), the error type and message, the chain of causes (each
-    with its type and message) and the formatted traceback.
+    with its type and message) and the formatted traceback of the causes.
     """
     data: dict[str, Any] = {}
     if isinstance(error, PySetlError):
@@ -96,7 +96,11 @@ def error_to_dict(error: BaseException) -> dict[str, Any]:
         causes.append({"error_type": type(cause).__name__, "message": str(cause)})
         cause = _cause(cause)
     data["causes"] = causes
-    data["traceback"] = "".join(traceback.format_exception(error))
+    # The outermost error is still propagating (observers run on their own
+    # thread), so its own frames change under us; its causes were caught and
+    # are final. Formatting it without its frames makes the text the same for
+    # every event that carries this error.
+    data["traceback"] = "".join(traceback.format_exception(type(error), error, None))
     clean: dict[str, Any] = _jsonable(data)
     return clean
 
