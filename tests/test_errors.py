@@ -230,7 +230,18 @@ class TestContext:
             "factory": "Clean",
             "attempt": 3,
             "phase": "process",
+            "error_class": None,
+            "message_parameters": {},
         }
+
+    def test_factory_error_keeps_sparks_details(self):
+        error = FactoryError(
+            "failed",
+            error_class="UNRESOLVED_COLUMN.WITH_SUGGESTION",
+            message_parameters={"objectName": "`x`"},
+        )
+        assert error.context["error_class"] == "UNRESOLVED_COLUMN.WITH_SUGGESTION"
+        assert error.context["message_parameters"] == {"objectName": "`x`"}
 
     def test_factory_error_defaults(self):
         error = FactoryError("x")

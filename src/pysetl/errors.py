@@ -236,6 +236,13 @@ class FactoryError(PipelineError):
         factory: The factory's name.
         attempt: The attempt number, starting at 1.
         phase: ``read``, ``process``, ``write`` or ``get``.
+        error_class: Spark's error class (``UNRESOLVED_COLUMN.WITH_SUGGESTION``)
+            when the cause is a Spark error, else ``None``.
+        message_parameters: Spark's message parameters of that error class.
+
+    The original exception is chained as ``__cause__``.
+
+    Changed in 0.2: ``error_class`` and ``message_parameters``.
     """
 
     def __init__(
@@ -249,8 +256,10 @@ class FactoryError(PipelineError):
         factory: str | None = None,
         attempt: int = 1,
         phase: str | None = None,
+        error_class: str | None = None,
+        message_parameters: Mapping[str, str] | None = None,
     ) -> None:
-        """Store the message and where the failure happened."""
+        """Store the message, where the failure happened and Spark's details."""
         super().__init__(message, hint=hint)
         self.run_id = run_id
         self.pipeline = pipeline
@@ -258,10 +267,12 @@ class FactoryError(PipelineError):
         self.factory = factory
         self.attempt = attempt
         self.phase = phase
+        self.error_class = error_class
+        self.message_parameters = dict(message_parameters or {})
 
     @property
     def context(self) -> dict[str, Any]:
-        """Add the run, stage, factory, attempt and phase to the base context."""
+        """Add the run, stage, factory, attempt, phase and Spark's details."""
         return {
             **super().context,
             "run_id": self.run_id,
@@ -270,6 +281,8 @@ class FactoryError(PipelineError):
             "factory": self.factory,
             "attempt": self.attempt,
             "phase": self.phase,
+            "error_class": self.error_class,
+            "message_parameters": self.message_parameters,
         }
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from typing_extensions import Self
 
 from pysetl.config._errors import ConfigValidationError
-from pysetl.config._redact import MASK, redact
+from pysetl.config._redact import MASK, redact, register_secrets
 from pysetl.utils.mixins import IsConfigurable
 
 if TYPE_CHECKING:
@@ -129,11 +129,13 @@ class Config(IsConfigurable, Generic[ModelT]):
             ConfigValidationError: The params do not fit ``model``.
         """
         try:
-            return model(**(self.params | forced))
+            resolved = model(**(self.params | forced))
         except ValidationError as exc:
             raise ConfigValidationError.wrap(
                 exc, config=type(self).__name__, secret_fields=_secret_fields(model)
             ) from None
+        register_secrets(resolved)  # masked in every output from now on
+        return resolved
 
     @property
     def config(self) -> ModelT | None:

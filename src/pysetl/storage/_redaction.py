@@ -3,9 +3,10 @@
 Py4J logs every command it sends to the JVM at DEBUG level
 (``py4j.clientserver``: ``Command to send: ...``), and a JDBC password is one
 of those commands' arguments. A connector that hands a secret to Spark first
-calls :func:`protect`; a filter on Py4J's loggers then masks it in every
-record. The filter only runs for records that are emitted, so it costs
-nothing unless Py4J debug logging is on.
+calls :func:`protect`: the secret is registered with the one redaction point
+(:mod:`pysetl.utils.redaction`), and a filter on Py4J's loggers masks it in
+every record, whatever handler the user configured. The filter only runs for
+records that are emitted, so it costs nothing unless Py4J debug logging is on.
 
 Added in 0.2.
 """
@@ -15,25 +16,23 @@ from __future__ import annotations
 import logging
 import threading
 
+from pysetl.utils.redaction import default_redactor
+
 __all__ = ["PY4J_LOGGERS", "protect", "protected_secrets"]
 
 PY4J_LOGGERS = ("py4j.clientserver", "py4j.java_gateway", "py4j.protocol")
-_MASK = "**********"
 
 
 class _MaskSecrets(logging.Filter):
-    """Masks every protected secret in the records of the logger it is on."""
+    """Masks secrets in the records of the logger it is on."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.secrets: set[str] = set()
         self.lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = message
-        for secret in tuple(self.secrets):
-            masked = masked.replace(secret, _MASK)
+        masked = default_redactor().redact_text(message)
         if masked != message:
             record.msg, record.args = masked, None
         return True
@@ -43,15 +42,15 @@ _FILTER = _MaskSecrets()
 
 
 def protect(secret: str) -> None:
-    """Mask ``secret`` in Py4J's log records from now on.
+    """Mask ``secret`` in Py4J's log records (and every other output) from now on.
 
     Args:
         secret: A value about to be sent to the JVM (a password).
     """
     if not secret:
         return
+    default_redactor().register_secret(secret)
     with _FILTER.lock:
-        _FILTER.secrets.add(secret)
         for name in PY4J_LOGGERS:
             logger = logging.getLogger(name)
             if _FILTER not in logger.filters:
@@ -60,4 +59,4 @@ def protect(secret: str) -> None:
 
 def protected_secrets() -> frozenset[str]:
     """The secrets masked so far (for tests)."""
-    return frozenset(_FILTER.secrets)
+    return default_redactor().secrets

@@ -1,16 +1,21 @@
-"""Turning Spark and Py4J exceptions into short, secret-free text.
+"""Turning Spark and Py4J exceptions into short, secret-free text and details.
 
 Connectors wrap foreign errors once, at their boundary; this module gives
 them the text to classify the error by and the one line to put in the
 message. Spark 4 hides the driver's own message behind an error class
 (``FAILED_JDBC.CONNECTION``), so the Java cause chain is walked as well.
+:func:`spark_error_details` finds Spark's error class and message parameters
+in an exception, its Python causes or its Java cause chain (the workflow uses
+it to enrich a failing factory's error). Nothing here imports pyspark.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["describe_exception", "full_text"]
+from pysetl.utils.redaction import default_redactor
+
+__all__ = ["describe_exception", "full_text", "spark_error_details"]
 
 _MAX = 400
 _MAX_DEPTH = 10
@@ -59,4 +64,61 @@ def describe_exception(exc: BaseException, secrets: tuple[str, ...] = ()) -> str
     for secret in secrets:
         if secret:
             line = line.replace(secret, "**********")
+    line = default_redactor().redact_text(line)
     return line if len(line) <= _MAX else f"{line[: _MAX - 3]}..."
+
+
+def _condition(error: Any) -> tuple[str | None, dict[str, str]]:
+    """The error class and parameters of one Python or Java Spark exception."""
+    # getCondition is Spark 4's name; getErrorClass is deprecated there.
+    getter = getattr(error, "getCondition", None) or getattr(
+        error, "getErrorClass", None
+    )
+    if not callable(getter):
+        return None, {}
+    try:
+        error_class = getter()
+        params_getter = getattr(error, "getMessageParameters", None)
+        raw = params_getter() if callable(params_getter) else None
+        params = {str(k): str(v) for k, v in dict(raw or {}).items()}
+    except Exception:  # noqa: BLE001 # pragma: no cover - a dead JVM must not hide the original error
+        return None, {}
+    return (str(error_class) if error_class else None), params
+
+
+def spark_error_details(exc: BaseException) -> tuple[str | None, dict[str, str]]:
+    """Spark's error class and message parameters found in ``exc``, if any.
+
+    Looks at ``exc`` itself (a ``PySparkException``, or a pysetl
+    ``SparkError`` with ``error_class``), its Python causes, and the Java
+    cause chain of Py4J errors, and returns the first error class found.
+
+    Args:
+        exc: Any exception.
+
+    Returns:
+        ``(error_class, message_parameters)``, or ``(None, {})``.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < _MAX_DEPTH:
+        seen.add(id(current))
+        error_class = getattr(current, "error_class", None)
+        if isinstance(error_class, str) and error_class:
+            params = getattr(current, "message_parameters", None) or {}
+            return error_class, {str(k): str(v) for k, v in dict(params).items()}
+        found, params = _condition(current)
+        if found:
+            return found, params
+        java: Any = getattr(current, "java_exception", None)
+        depth = 0
+        try:
+            while java is not None and depth < _MAX_DEPTH:
+                found, params = _condition(java)
+                if found:
+                    return found, params
+                java, depth = java.getCause(), depth + 1
+        except Exception:  # noqa: BLE001, S110 # pragma: no cover - a dead JVM must not hide the original error
+            pass
+        current = current.__cause__ or current.__context__
+    return None, {}

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import FactoryError
 from pysetl.utils._benchmark import BenchmarkResult
+from pysetl.utils.redaction import redact_mapping, redact_text
 from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
 from pysetl.workflow import _spark
+from pysetl.workflow._error_context import explain
 from pysetl.workflow.delivery import Delivery
 
 if TYPE_CHECKING:
@@ -150,7 +152,7 @@ def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
     except Exception as exc:
         failed_at = _perf()
         duration = failed_at - start
-        error = _wrap(exc, context, stage_id, name, phase)
+        error = _wrap(exc, context, stage_id, name, phase, factory)
         if observed:
             hooks.emit(
                 "on_factory_run_failed",
@@ -199,25 +201,36 @@ def _partial(
     return phases | {"failed": failed_at - previous}
 
 
-def _wrap(
-    exc: Exception, context: RunContext, stage_id: int, name: str, phase: str
+def _wrap(  # noqa: PLR0917 - the error path: everything the error carries
+    exc: Exception,
+    context: RunContext,
+    stage_id: int,
+    name: str,
+    phase: str,
+    factory: Factory[Any] | None = None,
 ) -> FactoryError:
+    """The ``FactoryError`` for ``exc``: context, Spark details, hint, no secret."""
     if isinstance(exc, FactoryError):
         return exc
-    msg = (
+    error_class, params, hint = explain(exc, factory, phase)
+    msg = redact_text(
         f"Factory {name!r} failed in {phase!r} (stage {stage_id} of pipeline "
         f"{context.pipeline_name!r}, run {context.run_id}): "
         f"{type(exc).__name__}: {exc}"
     )
     return FactoryError(
         msg,
-        hint=f"see the chained exception for the cause in {name}.{phase}()",
+        hint=redact_text(hint)
+        if hint
+        else f"see the chained exception for the cause in {name}.{phase}()",
         run_id=context.run_id,
         pipeline=context.pipeline_name,
         stage=stage_id,
         factory=name,
         attempt=1,
         phase=phase,
+        error_class=error_class,
+        message_parameters=redact_mapping(params),
     )
 
 

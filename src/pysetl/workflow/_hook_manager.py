@@ -15,6 +15,8 @@ Mechanism (why an observer can neither fail nor stall a run):
 * ``inline=True`` delivers events synchronously in the thread that emits
   them, for observers that need the run's thread (context variables). Such
   observers are still isolated from failures, but a slow one does delay the run.
+  One observer can ask for it alone with a true ``pysetl_inline`` attribute
+  (the debug tracer does); the others stay on the background thread.
 
 With no observer registered, emitting an event is a dictionary lookup.
 """
@@ -33,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from pysetl.logs import debug_enabled
+from pysetl.workflow._debug import DebugTracer
 from pysetl.workflow._hook_specs import ENTRY_POINT_GROUP, PROJECT_NAME, SPEC_CLASSES
 
 if TYPE_CHECKING:
@@ -102,6 +106,7 @@ class HookManager:
         self.slow: dict[str, int] = {}
         self.dropped = 0
         self._calls: dict[str, tuple[_Call, ...]] = {}
+        self._inline: dict[str, tuple[_Call, ...]] = {}
         self._queue: queue.Queue[tuple[tuple[_Call, ...], dict[str, Any]] | None] = (
             queue.Queue(maxsize=queue_size)
         )
@@ -173,36 +178,40 @@ class HookManager:
 
     def _rebuild(self) -> None:
         calls: dict[str, tuple[_Call, ...]] = {}
+        inline: dict[str, tuple[_Call, ...]] = {}
         for name in self._spec_args:
             caller = getattr(self._pm.hook, name)
-            found = []
+            queued: list[_Call] = []
+            now: list[_Call] = []
             for hookimpl in caller.get_hookimpls():  # registration order
                 names, var_kw = _keyword_names(hookimpl.function)
-                found.append(
-                    _Call(
-                        key=f"{hookimpl.plugin_name}.{name}",
-                        function=hookimpl.function,
-                        argnames=None if var_kw else frozenset(names),
-                    )
+                call = _Call(
+                    key=f"{hookimpl.plugin_name}.{name}",
+                    function=hookimpl.function,
+                    argnames=None if var_kw else frozenset(names),
                 )
-            if found:
-                calls[name] = tuple(found)
-        self._calls = calls
+                alone = getattr(hookimpl.plugin, "pysetl_inline", False) is True
+                (now if self.inline or alone else queued).append(call)
+            if queued:
+                calls[name] = tuple(queued)
+            if now:
+                inline[name] = tuple(now)
+        self._calls, self._inline = calls, inline
 
     # ---------------------------------------------------------------- delivery
     @property
     def enabled(self) -> bool:
         """Whether any observer is registered (emitting is free otherwise)."""
-        return bool(self._calls)
+        return bool(self._calls or self._inline)
 
     def emit(self, event: str, /, **kwargs: Any) -> None:
         """Publish ``event`` with its keyword arguments to every observer of it."""
+        now = self._inline.get(event)
+        if now:
+            for call in now:
+                self._deliver(call, kwargs)
         calls = self._calls.get(event)
         if not calls:
-            return
-        if self.inline:
-            for call in calls:
-                self._deliver(call, kwargs)
             return
         with self._lock:
             self._pending += 1
@@ -324,14 +333,16 @@ def default_hook_manager() -> HookManager:
 
     It is created on first use, with the observers of the ``pysetl.hooks``
     entry points, except those named in the comma-separated environment
-    variable ``PYSETL_DISABLE_HOOKS`` (``all`` disables every entry point).
+    variable ``PYSETL_DISABLE_HOOKS`` (``all`` disables every entry point),
+    and, in debug mode (``PYSETL_DEBUG=1``), the ``DebugTracer``.
     """
     if not _DEFAULT:
         disabled = [n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",")]
         load = "all" not in disabled
-        _DEFAULT.append(
-            HookManager(entry_points=load, disabled=[n for n in disabled if n])
-        )
+        manager = HookManager(entry_points=load, disabled=[n for n in disabled if n])
+        if debug_enabled():
+            manager.register(DebugTracer(), name="pysetl-debug")
+        _DEFAULT.append(manager)
     return _DEFAULT[0]
 
 

@@ -1,0 +1,338 @@
+"""The one redaction point: every output of pysetl masks secrets through it.
+
+Log lines, run history rows (errors, events, logs), metric labels, exception
+messages and the dashboard API all pass what they show through one
+``Redactor``. It masks three kinds of secret:
+
+* **by key name**: the value of any key whose name says it is a secret
+  (``password``, ``secret``, ``token``, ``api_key``, ``credentials``, a bare
+  ``key`` or ``*_key``...), at any depth of mappings and sequences, and
+  ``key=value`` / ``"key": "value"`` pairs inside free text;
+* **by value**: every secret registered with :func:`register_secret` (configs
+  register their ``SecretStr`` values when they are resolved, the JDBC
+  connector its password), wherever it appears in a text;
+* **by pattern**: AWS access key ids, PEM blocks, ``Bearer`` tokens, JSON Web
+  Tokens and the password of ``scheme://user:password@host`` URLs.
+
+The process-wide redactor lives here and nowhere else; tests start afresh
+with :func:`reset_default_redactor`. How to mask a new kind of secret:
+register its value (``register_secret``), or add a pattern
+(``default_redactor().add_pattern(...)``).
+
+Added in 0.2.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "MASK",
+    "MIN_SECRET_LENGTH",
+    "Redactor",
+    "default_redactor",
+    "is_secret_key",
+    "redact_labels",
+    "redact_mapping",
+    "redact_text",
+    "redact_value",
+    "register_secret",
+    "reset_default_redactor",
+]
+
+MASK = "**********"
+"""What a secret is replaced with."""
+
+MIN_SECRET_LENGTH = 4
+"""Registered values shorter than this are ignored: masking them would garble text."""
+
+_MAX_SECRETS = 10_000
+
+# Substrings of key names whose values are secrets.
+_SECRET_WORDS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "secret",
+    "token",
+    "credential",
+    "apikey",
+    "api_key",
+    "access_key",
+    "accesskey",
+    "private_key",
+    "authorization",
+    "signature",
+    "sas_key",
+)
+# ``*_key`` names that are not secrets: the key of a table, a partition, an object.
+_PLAIN_KEY_PREFIXES = frozenset(
+    {
+        "primary",
+        "partition",
+        "sort",
+        "cluster",
+        "clustering",
+        "join",
+        "foreign",
+        "bucket",
+        "group",
+        "order",
+        "merge",
+        "unique",
+        "row",
+        "hash",
+        "cache",
+        "dedup",
+        "surrogate",
+        "natural",
+        "business",
+        "composite",
+        "distribution",
+        "shard",
+        "lookup",
+        "object",
+        "s3",
+        "map",
+        "dict",
+        "idempotency",
+    }
+)
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+_KEY_WORDS = (
+    r"[\w.-]*(?:password|passwd|passphrase|pwd|secret|token|credentials?|"
+    r"api[_-]?key|access[_-]?key|private[_-]?key|authorization)[\w.-]*"
+)
+_DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
+    # PEM blocks (private keys, certificates): keep the armour, drop the body.
+    (
+        r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----",
+        rf"-----BEGIN \1-----{MASK}-----END \1-----",
+    ),
+    # AWS access key ids.
+    (
+        (
+            r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)"
+            r"[A-Z0-9]{16}\b"
+        ),
+        MASK,
+    ),
+    # Bearer tokens (HTTP Authorization headers).
+    (r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*", rf"\1 {MASK}"),
+    # JSON Web Tokens.
+    (r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+", MASK),
+    # The password of a URL: scheme://user:password@host.
+    (r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]*):([^@\s/]+)@", rf"\1:{MASK}@"),
+    # key=value, key: value, "key": "value" where the key names a secret.
+    (
+        (
+            rf"(?i)([\"']?\b{_KEY_WORDS}[\"']?\s*[:=]\s*)([\"']?)"
+            r"(?:(?:bearer|basic)\s+)?[^\s\"'&;,)}\]]+"
+        ),
+        rf"\1\2{MASK}",
+    ),
+)
+
+
+class Redactor:
+    """Masks secrets in texts, mappings and metric labels.
+
+    Args:
+        mask: The replacement of a secret.
+        patterns: ``(regex, replacement)`` pairs applied to every text;
+            default: the patterns listed in the module docstring.
+        min_secret_length: Registered values shorter than this are ignored.
+
+    Example:
+        >>> redactor = Redactor()
+        >>> redactor.register_secret("hunter2-xyz")
+        >>> redactor.redact_text("login with hunter2-xyz")
+        'login with **********'
+        >>> redactor.redact_mapping({"user": "etl", "password": "pw"})
+        {'user': 'etl', 'password': '**********'}
+    """
+
+    def __init__(
+        self,
+        *,
+        mask: str = MASK,
+        patterns: tuple[tuple[str, str], ...] = _DEFAULT_PATTERNS,
+        min_secret_length: int = MIN_SECRET_LENGTH,
+    ) -> None:
+        """Create a redactor with no registered secret."""
+        self.mask = mask
+        self.min_secret_length = min_secret_length
+        self._patterns = tuple(
+            (re.compile(regex, re.DOTALL), repl) for regex, repl in patterns
+        )
+        self._secrets: frozenset[str] = frozenset()
+        self._secret_re: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------- registration
+    @property
+    def secrets(self) -> frozenset[str]:
+        """The values registered so far."""
+        return self._secrets
+
+    def register_secret(self, value: object) -> None:
+        """Mask ``value`` wherever it appears from now on.
+
+        Args:
+            value: The secret: a ``str``, ``bytes`` or anything with
+                ``get_secret_value()`` (pydantic's ``SecretStr``). Values
+                shorter than ``min_secret_length`` are ignored.
+        """
+        getter = getattr(value, "get_secret_value", None)
+        if callable(getter):
+            value = getter()
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if not isinstance(value, str) or len(value) < self.min_secret_length:
+            return
+        if value in self._secrets:
+            return
+        with self._lock:
+            if value in self._secrets or len(self._secrets) >= _MAX_SECRETS:
+                return
+            secrets = self._secrets | {value}
+            # Longest first, so a secret that contains another is masked whole.
+            alternatives = sorted(secrets, key=len, reverse=True)
+            self._secret_re = re.compile("|".join(map(re.escape, alternatives)))
+            self._secrets = secrets
+
+    def add_pattern(self, regex: str, replacement: str = MASK) -> None:
+        """Mask every match of ``regex`` (``re.sub`` syntax for ``replacement``)."""
+        with self._lock:
+            self._patterns = (*self._patterns, (re.compile(regex), replacement))
+
+    # --------------------------------------------------------------- masking
+    def is_secret_key(self, key: object) -> bool:
+        """Whether a value stored under ``key`` is a secret.
+
+        ``password``, ``db.password``, ``AWS_SECRET_ACCESS_KEY``, ``apiToken``,
+        ``credentials``, ``key`` and ``encryption_key`` are;
+        ``primary_key``, ``partition_key``, ``user`` and ``keys`` are not.
+        """
+        name = _CAMEL.sub(r"\1_\2", str(key)).lower()
+        if any(word in name.replace("-", "_") for word in _SECRET_WORDS):
+            return True
+        tokens = [t for t in _SEPARATORS.split(name) if t]
+        if not tokens or tokens[-1] != "key":
+            return False
+        return len(tokens) == 1 or tokens[-2] not in _PLAIN_KEY_PREFIXES
+
+    def redact_text(self, text: str) -> str:
+        """``text`` with every registered secret and every pattern masked."""
+        if not text:
+            return text
+        secret_re = self._secret_re
+        if secret_re is not None:
+            text = secret_re.sub(self.mask, text)
+        for regex, replacement in self._patterns:
+            text = regex.sub(replacement, text)
+        return text
+
+    def redact_value(self, value: Any, key: object = None) -> Any:
+        """A copy of ``value`` safe to show.
+
+        Mappings are masked by key name at any depth (everything under a
+        secret key is masked), strings by :meth:`redact_text`; lists and
+        tuples are walked; secret objects (``SecretStr``) become the mask;
+        other values are returned as they are.
+
+        Args:
+            value: What is about to be shown.
+            key: The name ``value`` is stored under, if any.
+        """
+        if key is not None and self.is_secret_key(key):
+            return self._mask_all(value)
+        if isinstance(value, str):
+            return self.redact_text(value)
+        if isinstance(value, Mapping):
+            return {k: self.redact_value(v, k) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self.redact_value(v) for v in value)
+        if callable(getattr(value, "get_secret_value", None)):
+            self.register_secret(value)
+            return self.mask
+        return value
+
+    def _mask_all(self, value: Any) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, Mapping):
+            return {k: self._mask_all(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._mask_all(v) for v in value)
+        # Not registered: a key name is a guess, and registering a false
+        # positive ("tokenizer": "bert") would mask that word everywhere.
+        return self.mask
+
+    def redact_mapping(self, mapping: Mapping[Any, Any]) -> dict[Any, Any]:
+        """A copy of ``mapping`` with its secrets masked (see :meth:`redact_value`)."""
+        return {k: self.redact_value(v, k) for k, v in mapping.items()}
+
+    def redact_labels(self, labels: Mapping[str, object]) -> dict[str, str]:
+        """Metric labels as strings, with secret-named labels and secrets masked."""
+        return {
+            str(name): self.mask
+            if self.is_secret_key(name)
+            else self.redact_text(str(value))
+            for name, value in labels.items()
+        }
+
+
+_DEFAULT: list[Redactor] = [Redactor()]
+
+
+def default_redactor() -> Redactor:
+    """The process-wide redactor that every pysetl output uses."""
+    return _DEFAULT[0]
+
+
+def reset_default_redactor() -> Redactor:
+    """Replace the process-wide redactor with a fresh one (for tests)."""
+    _DEFAULT[0] = Redactor()
+    return _DEFAULT[0]
+
+
+def register_secret(value: object) -> None:
+    """Mask ``value`` in every output from now on (see ``Redactor.register_secret``)."""
+    _DEFAULT[0].register_secret(value)
+
+
+def is_secret_key(key: object) -> bool:
+    """Whether a value stored under ``key`` is a secret (see ``Redactor``)."""
+    return _DEFAULT[0].is_secret_key(key)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with secrets masked by the process-wide redactor."""
+    return _DEFAULT[0].redact_text(text)
+
+
+def redact_value(value: Any, key: object = None) -> Any:
+    """A copy of ``value`` with secrets masked by the process-wide redactor."""
+    return _DEFAULT[0].redact_value(value, key)
+
+
+def redact_mapping(mapping: Mapping[Any, Any]) -> dict[Any, Any]:
+    """A copy of ``mapping`` with secrets masked by the process-wide redactor."""
+    return _DEFAULT[0].redact_mapping(mapping)
+
+
+def redact_labels(labels: Mapping[str, object]) -> dict[str, str]:
+    """Metric labels, as strings, safe to export (for metrics and exporters).
+
+    Example:
+        >>> redact_labels({"stage": 0, "api_token": "abc123"})
+        {'stage': '0', 'api_token': '**********'}
+    """
+    return _DEFAULT[0].redact_labels(labels)
