@@ -512,14 +512,6 @@ class TestDiagram:
     def test_external_inputs_get_no_class_block(self, lines):
         assert not [line for line in lines if re.match(r"class \w+External ", line)]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "migration.md promises deterministic diagrams, but flows from two "
-            "External inputs into one factory tie in dag._flow_order (every "
-            "external node is stage -1, position 0) and keep set order"
-        ),
-    )
     def test_the_diagram_is_deterministic(self, pipeline):
         # 20 diagrams: with two external inputs into one factory, a set-ordered
         # result agrees 20 times with a probability of about 2**-19.

@@ -23,8 +23,14 @@ def _node_order(node: Node) -> tuple[int, int]:
     return (node.stage, node.position)
 
 
-def _flow_order(flow: Flow) -> tuple[int, int, int, int]:
-    return (*_node_order(flow.to_node), *_node_order(flow.from_node))
+def _flow_order(flow: Flow) -> tuple[int, int, int, int, str]:
+    # External inputs all sit at stage -1, position 0: their diagram id (type,
+    # delivery id) breaks the tie so the order never depends on set iteration.
+    return (
+        *_node_order(flow.to_node),
+        *_node_order(flow.from_node),
+        flow.from_node.output.diagram_id,
+    )
 
 
 @dataclass
