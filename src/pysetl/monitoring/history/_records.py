@@ -5,6 +5,10 @@ Reads return frozen records (``RunRecord``, ``FactoryAttemptRecord``...) in a
 applies in batches, each batch in one transaction (``BaseRunHistory.apply``).
 Times are seconds since the epoch (``time.time()``), as floats.
 
+Every write operation masks secrets when it is created, through the one
+redaction point (:mod:`pysetl.utils.redaction`): error dicts, event data,
+metric labels, log messages and config contents reach no store unmasked.
+
 Added in 0.2.
 """
 
@@ -16,6 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 from pysetl.errors import PySetlError
+from pysetl.utils.redaction import (
+    redact_labels,
+    redact_mapping,
+    redact_text,
+)
 
 __all__ = [
     "LEVELS",
@@ -101,8 +110,14 @@ def error_to_dict(error: BaseException) -> dict[str, Any]:
     # are final. Formatting it without its frames makes the text the same for
     # every event that carries this error.
     data["traceback"] = "".join(traceback.format_exception(type(error), error, None))
-    clean: dict[str, Any] = _jsonable(data)
+    clean: dict[str, Any] = redact_mapping(_jsonable(data))
     return clean
+
+
+def _redact_error(op: Any) -> None:
+    """Mask the secrets of a frozen operation's ``error`` dict."""
+    if op.error:
+        object.__setattr__(op, "error", redact_mapping(op.error))
 
 
 def _cause(error: BaseException) -> BaseException | None:
@@ -273,6 +288,10 @@ class FinishRun:
     finished_at: float
     error: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        """Mask the error's secrets."""
+        _redact_error(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
@@ -289,6 +308,10 @@ class MarkCrashed:
     run_id: str
     at: float
     reason: str
+
+    def __post_init__(self) -> None:
+        """Mask the reason's secrets."""
+        object.__setattr__(self, "reason", redact_text(self.reason))
 
     def error(self) -> dict[str, Any]:
         """The error stored with the crashed run."""
@@ -320,6 +343,10 @@ class FinishStage:
     duration: float | None = None
     error: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        """Mask the error's secrets."""
+        _redact_error(self)
+
 
 @dataclass(frozen=True, slots=True)
 class StartAttempt:
@@ -347,6 +374,10 @@ class FinishAttempt:
     phase: str | None = None
     error: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        """Mask the error's secrets."""
+        _redact_error(self)
+
 
 @dataclass(frozen=True, slots=True)
 class AddEvent:
@@ -360,6 +391,11 @@ class AddEvent:
     attempt: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Mask the data's secrets."""
+        if self.data:
+            object.__setattr__(self, "data", redact_mapping(self.data))
+
 
 @dataclass(frozen=True, slots=True)
 class AddMetric:
@@ -371,6 +407,11 @@ class AddMetric:
     ts: float
     factory: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Mask the labels' secrets."""
+        if self.labels:
+            object.__setattr__(self, "labels", redact_labels(self.labels))
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +425,10 @@ class AddLog:
     factory: str | None = None
     logger: str | None = None
 
+    def __post_init__(self) -> None:
+        """Mask the message's secrets."""
+        object.__setattr__(self, "message", redact_text(self.message))
+
 
 @dataclass(frozen=True, slots=True)
 class SaveConfigVersion:
@@ -392,6 +437,10 @@ class SaveConfigVersion:
     hash: str
     content: str
     created_at: float
+
+    def __post_init__(self) -> None:
+        """Mask the content's secrets."""
+        object.__setattr__(self, "content", redact_text(self.content))
 
 
 Op = (
