@@ -1,8 +1,12 @@
 """The ``pysetl`` command: parses arguments and calls ``pysetl.cli.commands``.
 
-One handler (``PySetlGroup.invoke``) turns every error into a one-line
-message and a documented exit code (see ``commands``); ``--debug`` adds the
-traceback. Nothing here imports pyspark, so ``pysetl --help`` needs no JVM.
+One handler (``PySetlGroup.invoke``) turns every error into a short
+message and a documented exit code (see ``commands``); a failing factory is
+shown with its run, stage, factory, phase, Spark error class and hint;
+``--debug`` adds the traceback. Everything printed goes through the
+redaction point. The root callback is the one place that configures logging
+(``--log-format``, ``--log-level``, ``--debug``; see ``pysetl.logs``).
+Nothing here imports pyspark, so ``pysetl --help`` needs no JVM.
 
 Added in 0.2.
 """
@@ -25,7 +29,9 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 
 from pysetl import __version__
 from pysetl.cli import commands
-from pysetl.errors import PySetlError
+from pysetl.errors import FactoryError, PySetlError
+from pysetl.logs import configure_logging, debug_enabled, reset_logging
+from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -67,26 +73,38 @@ class PySetlGroup(TyperGroup):
             raise typer.Exit(_report(error, debug=debug)) from None
 
 
+def _where(error: FactoryError) -> str:
+    fields = (
+        ("run", error.run_id),
+        ("pipeline", error.pipeline),
+        ("stage", error.stage),
+        ("factory", error.factory),
+        ("attempt", error.attempt),
+        ("phase", error.phase),
+    )
+    return ", ".join(f"{name} {value}" for name, value in fields if value is not None)
+
+
 def _report(error: Exception, *, debug: bool) -> int:
     err = Console(stderr=True, highlight=False)
+
+    def say(text: str) -> None:
+        err.print(redact_text(text), markup=False, soft_wrap=True)
+
     code = commands.exit_code_for(error)
     if debug:
-        err.print("".join(traceback.format_exception(error)), markup=False)
+        say("".join(traceback.format_exception(error)))
     if isinstance(error, PySetlError):
         first = error.message.strip().splitlines()[0] if error.message else ""
-        err.print(
-            f"pysetl: error: {first or type(error).__name__}",
-            markup=False,
-            soft_wrap=True,
-        )
+        say(f"pysetl: error: {first or type(error).__name__}")
+        if isinstance(error, FactoryError):
+            say(f"  at: {_where(error)}")
+            if error.error_class:
+                say(f"  spark error class: {error.error_class}")
         if error.hint:
-            err.print(f"  hint: {error.hint}", markup=False, soft_wrap=True)
+            say(f"  hint: {error.hint}")
     else:
-        err.print(
-            f"pysetl: internal error: {type(error).__name__}: {error}",
-            markup=False,
-            soft_wrap=True,
-        )
+        say(f"pysetl: internal error: {type(error).__name__}: {error}")
         if not debug:
             err.print("  hint: run again with --debug and report the traceback")
     return code
@@ -116,6 +134,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     ctx: typer.Context,
+    *,
     history: Annotated[
         str | None,
         typer.Option(
@@ -126,8 +145,31 @@ def _root(
         ),
     ] = None,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks of errors.")
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show tracebacks of errors; log at DEBUG and trace each "
+            "lifecycle step with timings and input shapes.",
+        ),
     ] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            envvar="PYSETL_LOG_FORMAT",
+            show_envvar=True,
+            help="Log format: json, console, or auto (console on a terminal).",
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            envvar="PYSETL_LOG_LEVEL",
+            show_envvar=True,
+            help="Lowest level logged (DEBUG, INFO, WARNING...).",
+        ),
+    ] = None,
     version: Annotated[  # noqa: ARG001 - handled by its callback
         bool,
         typer.Option(
@@ -135,6 +177,12 @@ def _root(
         ),
     ] = False,
 ) -> None:
+    debug = debug or debug_enabled()
+    try:
+        configure_logging(log_format, log_level, debug=debug)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    ctx.call_on_close(reset_logging)
     ctx.obj = _State(history_url=history, debug=debug)
 
 

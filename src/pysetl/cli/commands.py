@@ -232,6 +232,8 @@ def _error_lines(error: dict[str, Any], *, traceback: bool) -> list[str]:
     ]
     if where:
         lines.append("at: " + ", ".join(where))
+    if error.get("error_class"):
+        lines.append(f"spark error class: {error['error_class']}")
     lines.extend(
         f"caused by: {cause['error_type']}: {cause['message']}"
         for cause in error.get("causes", [])
