@@ -21,12 +21,17 @@ class TestPackage:
     def test_exports_the_stores_and_the_recorder(self):
         assert pysetl.monitoring.__all__ == [
             "BaseRunHistory",
+            "FactoryMetrics",
             "HistoryLogHandler",
             "HistoryRecorder",
             "InMemoryRunHistory",
+            "MetricsCollector",
             "PostgresRunHistory",
+            "RunSummary",
+            "SparkFigures",
             "SqlRunHistory",
             "SqliteRunHistory",
+            "kpi",
             "open_history",
         ]
 

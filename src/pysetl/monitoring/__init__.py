@@ -1,4 +1,4 @@
-"""Subscribers to workflow events: the run history store and its recorder."""
+"""Subscribers to workflow events: the run history, its recorder, and metrics."""
 
 from __future__ import annotations
 
@@ -12,14 +12,26 @@ from pysetl.monitoring.history import (
     SqlRunHistory,
     open_history,
 )
+from pysetl.monitoring.metrics import (
+    FactoryMetrics,
+    MetricsCollector,
+    RunSummary,
+    SparkFigures,
+    kpi,
+)
 
 __all__ = [
     "BaseRunHistory",
+    "FactoryMetrics",
     "HistoryLogHandler",
     "HistoryRecorder",
     "InMemoryRunHistory",
+    "MetricsCollector",
     "PostgresRunHistory",
+    "RunSummary",
+    "SparkFigures",
     "SqlRunHistory",
     "SqliteRunHistory",
+    "kpi",
     "open_history",
 ]

@@ -1,0 +1,115 @@
+"""The collector's private state: readings, pending work, and their helpers."""
+
+from __future__ import annotations
+
+import pstats
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pysetl.monitoring.metrics._records import FactoryMetrics, ProfileLine
+
+if TYPE_CHECKING:
+    import cProfile
+    from collections.abc import Collection
+
+__all__ = [
+    "End",
+    "Job",
+    "Open",
+    "RunState",
+    "Sample",
+    "max_rss",
+    "profile_lines",
+    "samples",
+    "wants",
+]
+
+_RSS_UNIT = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is KiB on Linux
+Sample = tuple[str, float, dict[str, str], "str | None", float]
+"""One history row: metric name, value, labels, factory, time."""
+
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - Windows has no getrusage
+
+    def max_rss() -> int | None:
+        return None
+
+else:
+
+    def max_rss() -> int | None:
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * _RSS_UNIT
+
+
+def wants(option: bool | Collection[str], name: str) -> bool:
+    if isinstance(option, bool):
+        return option
+    return name in option
+
+
+@dataclass(slots=True)
+class Open:
+    """Readings taken when a factory attempt started."""
+
+    thread: int | None
+    cpu: float | None
+    rss: int | None
+    profiler: cProfile.Profile | None = None
+    traced: bool = False  # we started tracemalloc for this attempt
+
+
+@dataclass(slots=True)
+class RunState:
+    """What the collector knows of one run."""
+
+    pipeline: str
+    status: str = "running"
+    duration: float | None = None
+    factories: list[FactoryMetrics] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One factory attempt for the worker to complete."""
+
+    metrics: FactoryMetrics
+    output: Any
+    profiler: cProfile.Profile | None
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The end of a run, queued behind its factories."""
+
+    run_id: str
+    status: str
+    duration: float
+    timestamp: float
+
+
+def profile_lines(profiler: cProfile.Profile, limit: int) -> tuple[ProfileLine, ...]:
+    """The ``limit`` functions of ``profiler`` with the most cumulative time."""
+    stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    lines = [
+        ProfileLine(f"{func[0]}:{func[1]}({func[2]})", int(calls), own, cumulative)
+        for func, (_, calls, own, cumulative, _) in stats.items()
+        if "_lsprof" not in func[2]  # the profiler's own disable()
+    ]
+    lines.sort(key=lambda line: -line.cumulative_seconds)
+    return tuple(lines[:limit])
+
+
+def samples(metrics: FactoryMetrics) -> list[Sample]:
+    """The history rows of ``metrics``: name, value, labels, factory, time."""
+    base = {
+        "pipeline": metrics.pipeline,
+        "stage": str(metrics.stage_id),
+        "attempt": str(metrics.attempt),
+    }
+    ts = metrics.started_at + metrics.duration_seconds
+    return [
+        (name, value, base | labels, metrics.factory, ts)
+        for name, value, labels in metrics.samples()
+    ]

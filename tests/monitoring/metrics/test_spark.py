@@ -1,0 +1,139 @@
+"""Spark figures are attributed to the factory whose job group ran them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pysetl.monitoring import MetricsCollector
+from pysetl.monitoring.history import InMemoryRunHistory
+from pysetl.monitoring.metrics._spark import read_spark_figures, wait_for_listeners
+from pysetl.workflow import Factory, HookManager, Pipeline
+
+ROWS = 1234
+
+
+@pytest.fixture(scope="module")
+def landed(spark, tmp_path_factory) -> Path:
+    """A Parquet file of exactly ROWS rows, written before any run."""
+    path = tmp_path_factory.mktemp("metrics") / "landed"
+    spark.range(ROWS).selectExpr("id", "id % 7 AS bucket").write.parquet(str(path))
+    return path
+
+
+def _factories(spark: Any, source: Path, target: Path) -> tuple[type, type]:
+    class CopyLanded(Factory[Any]):
+        def read(self) -> CopyLanded:
+            self.frame = spark.read.parquet(str(source))
+            return self
+
+        def process(self) -> CopyLanded:
+            return self
+
+        def write(self) -> CopyLanded:
+            self.frame.write.mode("overwrite").parquet(str(target))
+            return self
+
+        def get(self) -> Any:
+            return self.frame
+
+    class Aggregate(Factory[Any]):
+        def read(self) -> Aggregate:
+            self.frame = spark.range(50).repartition(3)  # a shuffle
+            return self
+
+        def process(self) -> Aggregate:
+            self.total = self.frame.selectExpr("id % 5 AS k").groupBy("k").count()
+            self.total.collect()
+            return self
+
+        def write(self) -> Aggregate:
+            return self
+
+        def get(self) -> Any:
+            return self.total
+
+    return CopyLanded, Aggregate
+
+
+class TestAttribution:
+    def test_a_factory_gets_the_figures_of_its_own_jobs_only(
+        self, spark, landed, tmp_path
+    ):
+        copy, aggregate = _factories(spark, landed, tmp_path / "copy")
+        history = InMemoryRunHistory()
+        collector = MetricsCollector(history=history, count_rows={"Aggregate"})
+        hooks = HookManager(plugins=[collector], inline=True)
+        pipeline = Pipeline(hooks=hooks).add_stage_from_type(copy)
+        pipeline.add_stage_from_type(aggregate).run()
+        summary = collector.summary(pipeline.run_id)
+        copied, aggregated = summary.factories
+        assert copied.spark is not None
+        assert copied.spark.complete
+        assert copied.spark.input_records == ROWS
+        assert copied.spark.output_records == ROWS
+        assert copied.spark.output_bytes > 0
+        assert copied.spark.jobs >= 1
+        assert copied.spark.stages >= 1
+        assert copied.spark.tasks >= 1
+        assert copied.spark.failed_tasks == 0
+        assert copied.rows is None  # written rows are free; counting was not asked
+        assert aggregated.spark is not None
+        assert aggregated.spark.input_records != ROWS
+        assert aggregated.spark.output_records == 0
+        assert aggregated.spark.shuffle_write_bytes > 0
+        assert aggregated.rows == 5
+        assert summary.totals["output_records"] == ROWS
+        collector.flush()
+        rows = history.list_metrics(
+            pipeline.run_id, name="pysetl_factory_spark_input_records"
+        ).items
+        assert {r.factory: r.value for r in rows}["CopyLanded"] == ROWS
+
+    def test_without_spark_jobs_there_are_no_figures(self, spark):
+        class Plain(Factory[int]):
+            def read(self) -> Plain:
+                return self
+
+            def process(self) -> Plain:
+                return self
+
+            def write(self) -> Plain:
+                return self
+
+            def get(self) -> int:
+                return 1
+
+        collector = MetricsCollector(spark_context=spark.sparkContext)
+        hooks = HookManager(plugins=[collector], inline=True)
+        pipeline = Pipeline(hooks=hooks).add_stage_from_type(Plain).run()
+        (plain,) = collector.summary(pipeline.run_id).factories
+        assert plain.spark is None
+
+
+class TestLookups:
+    def test_jobs_seen_already_and_beyond_the_bound_are_left_out(self, spark):
+        sc = spark.sparkContext
+        sc.setJobGroup("pysetl-test-bound", "three jobs")
+        try:
+            for _ in range(3):
+                spark.range(10).count()
+        finally:
+            sc.setLocalProperty("spark.jobGroup.id", None)
+        figures, ids = read_spark_figures(sc, "pysetl-test-bound", max_jobs=2)
+        assert figures is not None
+        assert figures.jobs == 2
+        assert not figures.complete
+        assert len(ids) == 2
+        again, rest = read_spark_figures(sc, "pysetl-test-bound", skip=ids)
+        assert again is not None
+        assert again.jobs == 1
+        assert again.complete
+        none = read_spark_figures(sc, "pysetl-test-bound", skip=ids + rest)
+        assert none == (None, [])
+
+    def test_waiting_for_listeners_is_bounded(self, spark):
+        assert wait_for_listeners(spark.sparkContext, 1.0)
+        assert wait_for_listeners(spark.sparkContext, -1.0) in (True, False)
