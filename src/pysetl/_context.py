@@ -7,7 +7,7 @@ pyspark and ``pysetl.storage`` are imported inside methods only, so
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pysetl.errors import BuilderError, ConfigError
 from pysetl.utils._builder import Builder
@@ -17,11 +17,13 @@ from pysetl.workflow.deliverable import Deliverable
 from pysetl.workflow.pipeline import Pipeline
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from types import TracebackType
     from uuid import UUID
 
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
+    from typedspark import Schema
     from typing_extensions import Self
 
     from pysetl.config import Config
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from pysetl.workflow.hooks import HookManager
 
 __all__ = ["PySetl", "PySetlBuilder"]
+
+S = TypeVar("S", bound="Schema")
 
 SPARK_CONFIG_KEY = "spark"
 APP_NAME_KEY = "app_name"
@@ -68,7 +72,7 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
     def __init__(
         self,
         spark: SparkSession,
-        config_dict: dict[str, Config[Any]],
+        config_dict: Mapping[str, Config[Any]],
         benchmark: bool = False,
         *,
         hooks: HookManager | None = None,
@@ -77,7 +81,7 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         """Hold the session, configs and defaults; no inputs yet."""
         super().__init__()
         self.spark = spark
-        self.config_dict = config_dict
+        self.config_dict = dict(config_dict)
         self.benchmark = benchmark
         self.hooks = hooks
         self.owns_session = owns_session
@@ -111,21 +115,21 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         return config
 
     def _build_repository(
-        self, schema_type: Any, config_key: str, cache: bool
-    ) -> SparkRepository[Any]:
+        self, schema_type: type[S], config_key: str, cache: bool
+    ) -> SparkRepository[S]:
         from pysetl.storage.repository import (  # noqa: PLC0415 - no Spark at import
             SparkRepositoryBuilder,
         )
 
         config = self._config(config_key)
-        builder: SparkRepositoryBuilder[Any] = SparkRepositoryBuilder[schema_type](
+        builder: SparkRepositoryBuilder[S] = SparkRepositoryBuilder[schema_type](  # type: ignore[valid-type]
             config, cache=cache
         )
         return builder.getOrCreate()
 
     def reset_spark_repository_from_config(
         self,
-        schema_type: Any,
+        schema_type: type[Schema],
         config_key: str,
         consumers: set[type[Any]] | None = None,
         delivery_id: str = "",
@@ -149,7 +153,7 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
 
     def set_spark_repository_from_config(
         self,
-        schema_type: Any,
+        schema_type: type[Schema],
         config_key: str,
         consumers: set[type[Any]] | None = None,
         delivery_id: str = "",
@@ -221,8 +225,8 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         return self
 
     def get_sparkrepository(
-        self, schema_type: Any, config_key: str
-    ) -> SparkRepository[Any] | None:
+        self, schema_type: type[S], config_key: str
+    ) -> SparkRepository[S]:
         """The repository registered under ``config_key``, or a new one from config.
 
         Changed in 0.2: a repository built here is *not* registered (this
@@ -233,7 +237,7 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         """
         registered = self.external_inputs.get(config_key)
         if registered is not None:
-            payload: SparkRepository[Any] = registered.payload
+            payload: SparkRepository[S] = registered.payload
             return payload
         return self._build_repository(schema_type, config_key, cache=False)
 
@@ -317,7 +321,7 @@ class PySetlBuilder(Builder[PySetl]):
     def __init__(  # noqa: PLR0917 - the old API's positional signature
         self,
         benchmark: bool = False,
-        config: dict[str, Config[Any]] | None = None,
+        config: Mapping[str, Config[Any]] | None = None,
         shuffle_partitions: int | None = None,
         spark_master: str = "local",
         spark_session: SparkSession | None = None,
@@ -335,7 +339,7 @@ class PySetlBuilder(Builder[PySetl]):
         self.hooks = hooks
         self._pysetl: PySetl | None = None
 
-    def set_config(self, config: dict[str, Config[Any]]) -> Self:
+    def set_config(self, config: Mapping[str, Config[Any]]) -> Self:
         """Set the configs."""
         self.config = config
         return self

@@ -108,10 +108,11 @@ def configs() -> dict[str, Config[Any]]:
     assert_type(builder.from_dict({"path": "/data/x.json"}), JsonConfig)
     assert_type(builder.from_object(object()), JsonConfig)
 
-    # type-gap: ``set_config`` takes ``dict[str, Config[Any]]`` (invariant), so a
-    # dict inferred as ``dict[str, FileConfig]`` needs this annotation.
-    files: dict[str, Config[Any]] = {"citizens": csv, "adults": parquet}
-    return files
+    # ``set_config`` takes a ``Mapping`` (covariant in its values), so a dict
+    # inferred as ``dict[str, FileConfig]`` is accepted as it is.
+    files = {"citizens": csv, "adults": parquet}
+    PySetl.builder().set_config(files)
+    return dict(files)
 
 
 # --------------------------------------------------------------- connectors
@@ -301,9 +302,8 @@ def pipelines(spark: SparkSession) -> None:
         )
         assert_type(pysetl.new_pipeline(), Pipeline)
         assert_type(pysetl.list_inputs(), dict[str, Deliverable[Any]])
-        # type-gap: the schema type is ``Any``, so the repository is not typed.
         repo = pysetl.get_sparkrepository(Citizen, "citizens")
-        assert_type(repo, SparkRepository[Any] | None)
+        assert_type(repo, SparkRepository[Citizen])
     assert_type(PySetlBuilder(benchmark=True).getOrCreate(), PySetl)
 
 
