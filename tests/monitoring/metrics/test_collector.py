@@ -279,6 +279,24 @@ class TestHistory:
         assert rejected.labels["kind"] == "counter"
 
 
+class Secretive(Sleep):
+    def process(self) -> Secretive:
+        kpi.counter("logins", {"password": "hunter2-canary"}).inc()
+        return self
+
+
+class TestRedaction:
+    def test_kpi_labels_that_are_secrets_are_masked_in_summary_and_history(self):
+        history = InMemoryRunHistory()
+        collector = MetricsCollector(spark=False, history=history)
+        pipeline = _run(collector, Secretive)
+        (metrics,) = collector.summary(pipeline.run_id).factories
+        assert "hunter2-canary" not in repr(metrics.kpis)
+        rows = history.list_metrics(pipeline.run_id, name="logins").items
+        assert rows
+        assert "hunter2-canary" not in repr(rows)
+
+
 class _FailingHistory(InMemoryRunHistory):
     def apply(self, ops: Any) -> None:  # noqa: ARG002 - a store that is down
         msg = "store down"

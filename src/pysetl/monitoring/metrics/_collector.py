@@ -53,6 +53,7 @@ from pysetl.monitoring.metrics._state import (
     samples,
     wants,
 )
+from pysetl.utils.redaction import redact_labels
 from pysetl.workflow._spark import active_spark_context, job_group
 from pysetl.workflow.hooks import hook_impl
 
@@ -385,6 +386,11 @@ class MetricsCollector:
                 self._failed(f"pysetl metrics: could not count {metrics.factory}", exc)
         if job.profiler is not None:
             changes["profile"] = profile_lines(job.profiler, self.profile_lines)
+        if metrics.kpis:  # users' labels may carry secrets: mask them once, here
+            changes["kpis"] = tuple(
+                replace(kpi, labels=tuple(redact_labels(dict(kpi.labels)).items()))
+                for kpi in metrics.kpis
+            )
         metrics = replace(metrics, **changes)
         with self._lock:
             run = self._run(metrics.run_id, metrics.pipeline)
@@ -416,9 +422,7 @@ class MetricsCollector:
     ) -> None:
         if self.history is None or not rows:
             return
-        # Users' KPI labels may carry secrets; they are written as given until
-        # the one redaction helper exists.
-        # TODO: redact labels with pysetl.utils.redaction  # noqa: FIX002
+        # AddMetric masks secrets in labels (the one redaction point).
         ops = [
             AddMetric(run_id, name, float(value), ts, factory, labels)
             for name, value, labels, factory, ts in rows
