@@ -68,22 +68,29 @@ def describe_exception(exc: BaseException, secrets: tuple[str, ...] = ()) -> str
     return line if len(line) <= _MAX else f"{line[: _MAX - 3]}..."
 
 
+def _call(error: Any, method: str) -> Any:
+    """``error.method()``, or ``None`` if it has no such method (or the JVM died)."""
+    getter = getattr(error, method, None)
+    if not callable(getter):
+        return None
+    try:
+        return getter()
+    except Exception:  # noqa: BLE001 - a Java object without the method, a dead JVM
+        return None
+
+
 def _condition(error: Any) -> tuple[str | None, dict[str, str]]:
     """The error class and parameters of one Python or Java Spark exception."""
-    # getCondition is Spark 4's name; getErrorClass is deprecated there.
-    getter = getattr(error, "getCondition", None) or getattr(
-        error, "getErrorClass", None
-    )
-    if not callable(getter):
+    # getCondition is Spark 4's name; getErrorClass, Spark 3.5's, warns in
+    # Python on Spark 4, so it is only asked of Java objects and of Spark 3.5.
+    error_class = _call(error, "getCondition")
+    if not error_class and not hasattr(type(error), "getCondition"):
+        error_class = _call(error, "getErrorClass")
+    if not error_class:
         return None, {}
-    try:
-        error_class = getter()
-        params_getter = getattr(error, "getMessageParameters", None)
-        raw = params_getter() if callable(params_getter) else None
-        params = {str(k): str(v) for k, v in dict(raw or {}).items()}
-    except Exception:  # noqa: BLE001 # pragma: no cover - a dead JVM must not hide the original error
-        return None, {}
-    return (str(error_class) if error_class else None), params
+    raw = _call(error, "getMessageParameters")
+    params = {str(k): str(v) for k, v in dict(raw or {}).items()}
+    return str(error_class), params
 
 
 def spark_error_details(exc: BaseException) -> tuple[str | None, dict[str, str]]:

@@ -1,0 +1,312 @@
+"""Structured logging: run context on every record, JSON and console, secrets masked."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import logging.config
+import sys
+import uuid
+from typing import Any
+
+import pytest
+
+from pysetl import logs
+from pysetl.logs import (
+    ConsoleFormatter,
+    ContextFilter,
+    JsonFormatter,
+    RedactFilter,
+    configure_logging,
+    debug_enabled,
+    reset_logging,
+)
+from pysetl.utils.redaction import MASK, register_secret
+from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch):
+    for name in (logs.FORMAT_ENV, logs.LEVEL_ENV, logs.DEBUG_ENV):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    reset_logging()
+
+
+@pytest.fixture
+def scope():
+    bound = RunScope("01RUN", "shop", 2, "Clean", 1, "process")
+    token = bind_scope(bound)
+    yield bound
+    reset_scope(token)
+
+
+def _record(msg="hello %s", args=("world",), **extra) -> logging.LogRecord:
+    record = logging.LogRecord("user.module", logging.INFO, "f.py", 1, msg, args, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def _exc_info(error: Exception) -> Any:
+    try:
+        raise error
+    except type(error):
+        return sys.exc_info()
+
+
+def _canary() -> str:
+    secret = f"canary-{uuid.uuid4().hex}"
+    register_secret(secret)
+    return secret
+
+
+class TestContextFilter:
+    @pytest.mark.usefixtures("scope")
+    def test_adds_the_bound_scope(self):
+        record = _record()
+        assert ContextFilter().filter(record)
+        assert (record.run_id, record.pipeline, record.stage) == ("01RUN", "shop", 2)
+        assert (record.factory, record.attempt, record.phase) == ("Clean", 1, "process")
+
+    @pytest.mark.usefixtures("scope")
+    def test_extra_wins(self):
+        record = _record(factory="Explicit")
+        ContextFilter().filter(record)
+        assert record.factory == "Explicit"
+
+    def test_outside_a_run_the_fields_are_none(self):
+        record = _record()
+        ContextFilter().filter(record)
+        assert record.run_id is None
+        assert record.phase is None
+
+
+class TestRedactFilter:
+    def test_masks_message_traceback_and_stack(self):
+        secret = _canary()
+        exc_info = _exc_info(ValueError(secret))
+        record = _record("pw %s", (secret,))
+        record.exc_info = exc_info
+        record.stack_info = f"stack {secret}"
+        assert RedactFilter().filter(record)
+        assert record.getMessage() == f"pw {MASK}"
+        assert secret not in record.exc_text
+        assert secret not in record.stack_info
+        assert secret not in logging.Formatter().format(record)
+
+    def test_leaves_clean_records_alone(self):
+        record = _record("plain", None)
+        RedactFilter().filter(record)
+        assert record.msg == "plain"
+        assert record.exc_text is None
+
+
+class TestJsonFormatter:
+    @pytest.mark.usefixtures("scope")
+    def test_one_object_per_line_with_context_and_extras(self):
+        record = _record(rows=3, tags={"a", "b"}, obj=object(), nested={"k": [1]})
+        line = JsonFormatter().format(record)
+        data = json.loads(line)
+        assert "\n" not in line
+        assert data["message"] == "hello world"
+        assert data["level"] == "INFO"
+        assert data["logger"] == "user.module"
+        assert data["ts"].endswith("Z")
+        assert data["run_id"] == "01RUN"
+        assert data["factory"] == "Clean"
+        assert data["rows"] == 3
+        assert sorted(data["tags"]) == ["a", "b"]
+        assert data["obj"].startswith("<object")
+        assert data["nested"] == {"k": [1]}
+
+    def test_outside_a_run(self):
+        data = json.loads(JsonFormatter().format(_record()))
+        assert data["run_id"] is None
+
+    def test_secrets_are_masked(self):
+        secret = _canary()
+        exc_info = _exc_info(RuntimeError(f"boom {secret}"))
+        record = _record(
+            "config %s",
+            ({"password": "x"},),
+            note=f"n {secret}",
+            password="pw",  # noqa: S106 - a planted fake
+        )
+        record.exc_info = exc_info
+        record.stack_info = f"stack {secret}"
+        line = JsonFormatter().format(record)
+        data = json.loads(line)
+        assert secret not in line
+        assert data["password"] == MASK
+        assert "'password': '**********'" in data["message"]
+        assert "RuntimeError" in data["exc_info"]
+        assert data["stack_info"] == f"stack {MASK}"
+
+
+class TestConsoleFormatter:
+    @pytest.mark.usefixtures("scope")
+    def test_readable_line(self):
+        line = ConsoleFormatter().format(_record(rows=3))
+        assert "INFO" in line
+        assert "user.module  hello world" in line
+        assert "run=01RUN" in line
+        assert "factory=Clean" in line
+        assert line.endswith("rows=3")
+
+    def test_colors_and_no_time_or_level(self):
+        colored = ConsoleFormatter(colors=True).format(_record())
+        assert "\x1b[32m" in colored
+        bare = ConsoleFormatter(show_time=False, show_level=False).format(_record())
+        assert bare == "user.module  hello world"
+
+    def test_secrets_are_masked(self):
+        secret = _canary()
+        exc_info = _exc_info(RuntimeError(secret))
+        record = _record(
+            "x %s",
+            (secret,),
+            note=secret,
+            token="abc",  # noqa: S106 - a planted fake
+        )
+        record.exc_info = exc_info
+        record.stack_info = secret
+        line = ConsoleFormatter().format(record)
+        assert secret not in line
+        assert f"token={MASK}" in line
+        assert "Traceback" in line
+
+
+class TestConfigureLogging:
+    @pytest.mark.usefixtures("scope")
+    def test_json_with_context_for_any_logger(self):
+        out = io.StringIO()
+        configure_logging("json", stream=out)
+        logging.getLogger("third.party").warning("careful %d", 1)
+        data = json.loads(out.getvalue().splitlines()[-1])
+        assert data["message"] == "careful 1"
+        assert data["run_id"] == "01RUN"
+        assert data["factory"] == "Clean"
+
+    @pytest.mark.usefixtures("scope")
+    def test_console(self):
+        out = io.StringIO()
+        configure_logging("console", "DEBUG", stream=out)
+        logging.getLogger("user").debug("hi")
+        assert "hi" in out.getvalue()
+        assert "factory=Clean" in out.getvalue()
+
+    def test_auto_is_json_off_a_terminal_and_console_on_one(self):
+        out = io.StringIO()
+        (handler,) = configure_logging(stream=out)
+        assert isinstance(handler.formatter, JsonFormatter)
+        tty = _Tty()
+        (handler,) = configure_logging(stream=tty)
+        assert isinstance(handler.formatter, ConsoleFormatter)
+        logging.getLogger("user").warning("on a tty")
+        assert "on a tty" in tty.getvalue()
+
+    def test_environment(self, monkeypatch):
+        monkeypatch.setenv(logs.FORMAT_ENV, "console")
+        monkeypatch.setenv(logs.LEVEL_ENV, "warning")
+        (handler,) = configure_logging(stream=io.StringIO())
+        assert isinstance(handler.formatter, ConsoleFormatter)
+        assert logging.getLogger().level == logging.WARNING
+
+    def test_default_stream_is_stderr(self):
+        (handler,) = configure_logging("json")
+        assert isinstance(handler, logging.StreamHandler)
+        assert handler.stream is sys.stderr
+
+    @pytest.mark.parametrize(
+        ("fmt", "level"), [("xml", None), ("json", "LOUD"), ("json", " ")]
+    )
+    def test_bad_values(self, fmt, level):
+        with pytest.raises(ValueError, match="Unknown log"):
+            configure_logging(fmt, level, stream=io.StringIO())
+
+    def test_levels_handlers_and_reset(self):
+        extra = logging.StreamHandler(io.StringIO())
+        before = logging.getLogger("noisy").level
+        installed = configure_logging(
+            "json",
+            10,
+            levels={"noisy": "ERROR"},
+            handlers=[extra],
+            stream=io.StringIO(),
+        )
+        assert installed[1] is extra
+        assert any(isinstance(f, ContextFilter) for f in extra.filters)
+        assert logging.getLogger("noisy").level == logging.ERROR
+        configure_logging("json", stream=io.StringIO())  # replaces, never stacks
+        root = logging.getLogger()
+        assert extra not in root.handlers
+        assert sum(isinstance(h.formatter, JsonFormatter) for h in root.handlers) == 1
+        reset_logging()
+        assert logging.getLogger("noisy").level == before
+
+    def test_debug_mode(self, monkeypatch):
+        assert not debug_enabled()
+        configure_logging("json", debug=True, stream=io.StringIO())
+        assert debug_enabled()
+        assert logging.getLogger("pysetl").level == logging.DEBUG
+        assert logging.getLogger("py4j").level == logging.INFO
+        assert logging.getLogger().level == logging.DEBUG
+        reset_logging()
+        assert not debug_enabled()
+        monkeypatch.setenv(logs.DEBUG_ENV, "1")
+        assert debug_enabled()
+        monkeypatch.setenv(logs.DEBUG_ENV, "0")
+        assert not debug_enabled()
+
+    @pytest.mark.usefixtures("scope")
+    def test_dict_config(self):
+        """The dictConfig example of the module docstring works as written."""
+        out = io.StringIO()
+        secret = _canary()
+        logging.config.dictConfig(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "filters": {
+                    "context": {"()": "pysetl.logs.ContextFilter"},
+                    "redact": {"()": "pysetl.logs.RedactFilter"},
+                },
+                "formatters": {
+                    "json": {"()": "pysetl.logs.JsonFormatter"},
+                    "plain": {"format": "%(run_id)s %(factory)s %(message)s"},
+                },
+                "handlers": {
+                    "json": {
+                        "class": "logging.StreamHandler",
+                        "stream": out,
+                        "formatter": "json",
+                        "filters": ["context", "redact"],
+                    },
+                    "plain": {
+                        "class": "logging.StreamHandler",
+                        "stream": out,
+                        "formatter": "plain",
+                        "filters": ["context", "redact"],
+                    },
+                },
+                "loggers": {
+                    "dict.configured": {
+                        "level": "INFO",
+                        "handlers": ["json", "plain"],
+                        "propagate": False,
+                    }
+                },
+            }
+        )
+        logging.getLogger("dict.configured").info("pw is %s", secret)
+        json_line, plain_line = out.getvalue().splitlines()
+        assert json.loads(json_line)["run_id"] == "01RUN"
+        assert plain_line == f"01RUN Clean pw is {MASK}"
+        assert secret not in out.getvalue()
+        logging.getLogger("dict.configured").handlers.clear()
