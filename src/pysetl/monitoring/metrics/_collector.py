@@ -10,12 +10,13 @@ Mechanism (what is measured where, and why the run barely notices):
   only make sense in the factory's own thread, so register the collector on
   an inline ``HookManager`` (``HookManager(plugins=[...], inline=True)``):
   on the default background thread, CPU time and profiles are left out;
-* everything slow happens on the collector's own thread
-  ("pysetl-metrics"), one batch per factory: the Spark figures of the
-  factory's job group (see ``_spark``), the row count when asked for
-  (``count_rows``), the profile's statistics and the writes to the run
-  history. Its queue is bounded (``max_pending``); what does not fit is
-  dropped and counted in ``dropped``;
+* everything slow happens on the collector's own thread ("pysetl-metrics"),
+  one batch of lookups per factory: the Spark figures of the factory's job
+  group (see ``_spark``), the row count when asked for (``count_rows``), the
+  profile's statistics. Rows for the run history are buffered and written in
+  one transaction whenever the thread is idle (or ``batch_size`` rows wait).
+  Its queue is bounded (``max_pending``); what does not fit is dropped and
+  counted in ``dropped``;
 * a failing lookup or store never fails the run: it is logged and counted
   in ``errors``, and the figure is left out.
 
@@ -96,6 +97,8 @@ class MetricsCollector:
         max_pending: How many factory attempts may wait for the worker.
         keep_runs: How many runs' summaries are kept (oldest forgotten first).
         flush_timeout: Seconds ``summary()`` and ``close()`` wait for the worker.
+        batch_size: At most this many history rows per transaction; rows are
+            written when the worker has nothing else to do, or in batches.
         cpu_clock: The thread CPU clock (injected for tests).
 
     Attributes:
@@ -118,6 +121,7 @@ class MetricsCollector:
         max_pending: int = 10_000,
         keep_runs: int = 100,
         flush_timeout: float = 10.0,
+        batch_size: int = 1000,
         cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         """Create the collector; its worker thread starts with the first factory."""
@@ -146,6 +150,8 @@ class MetricsCollector:
         self._idle = threading.Condition(self._lock)
         self._pending = 0
         self._worker: threading.Thread | None = None
+        self._buffer: list[AddMetric] = []
+        self.batch_size = batch_size
 
     # ------------------------------------------------------------------ events
     @hook_impl
@@ -347,6 +353,8 @@ class MetricsCollector:
                     self._close_run(item)
             except Exception as exc:  # noqa: BLE001 - the worker must survive anything
                 self._failed("pysetl metrics could not complete an item", exc)
+            if len(self._buffer) >= self.batch_size or self._queue.empty():
+                self._write_buffer()
             with self._idle:
                 self._pending -= 1
                 if self._pending == 0:
@@ -415,18 +423,20 @@ class MetricsCollector:
             sample = ("pysetl_run_duration_seconds", end.duration, labels, None)
             self._write(end.run_id, [(*sample, end.timestamp)])
 
-    def _write(
-        self,
-        run_id: str,
-        rows: list[Sample],
-    ) -> None:
-        if self.history is None or not rows:
+    def _write(self, run_id: str, rows: list[Sample]) -> None:
+        if self.history is None:
             return
         # AddMetric masks secrets in labels (the one redaction point).
-        ops = [
+        self._buffer.extend(
             AddMetric(run_id, name, float(value), ts, factory, labels)
             for name, value, labels, factory, ts in rows
-        ]
+        )
+
+    def _write_buffer(self) -> None:
+        """Write the buffered rows in one transaction (worker thread only)."""
+        ops, self._buffer = self._buffer, []
+        if self.history is None or not ops:
+            return
         try:
             self.history.apply(ops)
         except Exception as exc:  # noqa: BLE001 - a store must never fail the run

