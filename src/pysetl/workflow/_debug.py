@@ -10,6 +10,10 @@ snake_case event names and key-value data (``extra=``):
 * ``factory_started`` (inputs) / ``factory_finished`` (phases in ms, inputs,
   output) / ``factory_failed`` (phase, error type, Spark error class).
 
+Every record carries the run context fields (``run_id``, ``pipeline``,
+``stage``, ``factory``, ``attempt``) explicitly, since some events come
+before or after the engine binds the factory's scope.
+
 An input or output is described by its *shape* only (:func:`describe_shape`):
 its type, its length for collections, the schema and number of partitions
 for a Spark DataFrame. Never a value: no ``collect``, ``count`` or ``show``,
@@ -107,54 +111,97 @@ class DebugTracer:
     @hook_impl
     def before_pipeline_run(self, *, run_id: str, pipeline_name: str) -> None:
         """Log ``pipeline_started``."""
-        self._log("pipeline_started", run=run_id, pipeline_name=pipeline_name)
+        self._log("pipeline_started", run_id=run_id, pipeline=pipeline_name)
 
     @hook_impl
-    def after_pipeline_run(self, *, pipeline_name: str, duration: float) -> None:
+    def after_pipeline_run(
+        self, *, run_id: str, pipeline_name: str, duration: float
+    ) -> None:
         """Log ``pipeline_finished`` with its duration."""
         self._log(
-            "pipeline_finished", pipeline_name=pipeline_name, duration_ms=_ms(duration)
+            "pipeline_finished",
+            run_id=run_id,
+            pipeline=pipeline_name,
+            duration_ms=_ms(duration),
         )
 
     @hook_impl
     def on_pipeline_run_failed(
-        self, *, pipeline_name: str, duration: float, error: Exception
+        self, *, run_id: str, pipeline_name: str, duration: float, error: Exception
     ) -> None:
         """Log ``pipeline_failed`` with the error's type."""
         self._log(
             "pipeline_failed",
-            pipeline_name=pipeline_name,
+            run_id=run_id,
+            pipeline=pipeline_name,
             duration_ms=_ms(duration),
             error_type=type(error).__name__,
         )
 
     @hook_impl
-    def before_stage_run(self, *, stage: Stage, stage_id: int, parallel: bool) -> None:
+    def before_stage_run(
+        self,
+        *,
+        run_id: str,
+        pipeline_name: str,
+        stage: Stage,
+        stage_id: int,
+        parallel: bool,
+    ) -> None:
         """Log ``stage_started`` with its factories."""
-        names = [type(f).__name__ for f in getattr(stage, "factories", ())]
         self._log(
-            "stage_started", stage_id=stage_id, parallel=parallel, factories=names
+            "stage_started",
+            run_id=run_id,
+            pipeline=pipeline_name,
+            stage=stage_id,
+            parallel=parallel,
+            factories=[type(f).__name__ for f in stage.factories],
         )
 
     @hook_impl
-    def after_stage_run(self, *, stage_id: int, duration: float) -> None:
+    def after_stage_run(
+        self, *, run_id: str, pipeline_name: str, stage_id: int, duration: float
+    ) -> None:
         """Log ``stage_finished`` with its duration."""
-        self._log("stage_finished", stage_id=stage_id, duration_ms=_ms(duration))
+        self._log(
+            "stage_finished",
+            run_id=run_id,
+            pipeline=pipeline_name,
+            stage=stage_id,
+            duration_ms=_ms(duration),
+        )
 
     @hook_impl
-    def on_stage_run_failed(self, *, stage_id: int, duration: float) -> None:
+    def on_stage_run_failed(
+        self, *, run_id: str, pipeline_name: str, stage_id: int, duration: float
+    ) -> None:
         """Log ``stage_failed`` with its duration."""
-        self._log("stage_failed", stage_id=stage_id, duration_ms=_ms(duration))
+        self._log(
+            "stage_failed",
+            run_id=run_id,
+            pipeline=pipeline_name,
+            stage=stage_id,
+            duration_ms=_ms(duration),
+        )
 
     @hook_impl
     def before_factory_run(
-        self, *, stage_id: int, factory: Factory[Any], factory_name: str, attempt: int
+        self,
+        *,
+        run_id: str,
+        pipeline_name: str,
+        stage_id: int,
+        factory: Factory[Any],
+        factory_name: str,
+        attempt: int,
     ) -> None:
         """Log ``factory_started`` with the shapes of the inputs set so far."""
         self._log(
             "factory_started",
-            stage_id=stage_id,
-            factory_name=factory_name,
+            run_id=run_id,
+            pipeline=pipeline_name,
+            stage=stage_id,
+            factory=factory_name,
             attempt=attempt,
             inputs=_inputs(factory),
         )
@@ -163,9 +210,12 @@ class DebugTracer:
     def after_factory_run(
         self,
         *,
+        run_id: str,
+        pipeline_name: str,
         stage_id: int,
         factory: Factory[Any],
         factory_name: str,
+        attempt: int,
         duration: float,
         phases: dict[str, float],
         output: Any,
@@ -173,8 +223,11 @@ class DebugTracer:
         """Log ``factory_finished``: phases, input and output shapes."""
         self._log(
             "factory_finished",
-            stage_id=stage_id,
-            factory_name=factory_name,
+            run_id=run_id,
+            pipeline=pipeline_name,
+            stage=stage_id,
+            factory=factory_name,
+            attempt=attempt,
             duration_ms=_ms(duration),
             phases_ms={name: _ms(value) for name, value in phases.items()},
             inputs=_inputs(factory),
@@ -185,9 +238,12 @@ class DebugTracer:
     def on_factory_run_failed(
         self,
         *,
+        run_id: str,
+        pipeline_name: str,
         stage_id: int,
         factory: Factory[Any],
         factory_name: str,
+        attempt: int,
         duration: float,
         phases: dict[str, float],
         phase: str,
@@ -196,9 +252,12 @@ class DebugTracer:
         """Log ``factory_failed``: the phase, timings, inputs and error class."""
         self._log(
             "factory_failed",
-            stage_id=stage_id,
-            factory_name=factory_name,
-            failed_phase=phase,
+            run_id=run_id,
+            pipeline=pipeline_name,
+            stage=stage_id,
+            factory=factory_name,
+            attempt=attempt,
+            phase=phase,
             duration_ms=_ms(duration),
             phases_ms={name: _ms(value) for name, value in phases.items()},
             inputs=_inputs(factory),
