@@ -1,0 +1,115 @@
+"""The CLI configures logging once and shows a failing factory's context once."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from pysetl.cli.__main__ import PySetlGroup, app
+from pysetl.errors import FactoryError
+from pysetl.logs import JsonFormatter
+from pysetl.utils.redaction import MASK, register_secret
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _demo(error: Exception) -> typer.Typer:
+    demo = typer.Typer(cls=PySetlGroup)
+
+    @demo.callback()
+    def root(debug: bool = False):
+        pass
+
+    @demo.command()
+    def boom():
+        raise error
+
+    return demo
+
+
+def _cause(secret: str) -> RuntimeError:
+    try:
+        msg = f"cannot connect with {secret}"
+        raise RuntimeError(msg)  # noqa: TRY301 - a real traceback to show
+    except RuntimeError as exc:
+        return exc
+
+
+def _factory_error(secret: str) -> FactoryError:
+    error = FactoryError(
+        f"Factory 'Load' failed in 'read': RuntimeError: {secret}\nplan...",
+        hint="the path /data/x does not exist",
+        run_id="01RUN",
+        pipeline="shop",
+        stage=0,
+        factory="Load",
+        phase="read",
+        error_class="PATH_NOT_FOUND",
+        message_parameters={"path": "/data/x"},
+    )
+    error.__cause__ = _cause(secret)
+    return error
+
+
+class TestFactoryErrors:
+    def test_printed_once_with_its_context_and_no_secret(self, runner):
+        secret = f"canary-{uuid.uuid4().hex}"
+        register_secret(secret)
+        result = runner.invoke(_demo(_factory_error(secret)), ["boom"])
+        assert result.exit_code == 1
+        out = result.output
+        assert out.count("pysetl: error: Factory 'Load' failed in 'read'") == 1
+        assert "plan..." not in out
+        assert (
+            "at: run 01RUN, pipeline shop, stage 0, factory Load, attempt 1, "
+            "phase read" in out
+        )
+        assert "spark error class: PATH_NOT_FOUND" in out
+        assert "hint: the path /data/x does not exist" in out
+        assert "Traceback" not in out
+        assert secret not in out
+        assert MASK in out
+
+    def test_debug_adds_the_redacted_traceback(self, runner):
+        secret = f"canary-{uuid.uuid4().hex}"
+        register_secret(secret)
+        result = runner.invoke(_demo(_factory_error(secret)), ["--debug", "boom"])
+        assert "Traceback" in result.output
+        assert "RuntimeError" in result.output
+        assert secret not in result.output
+
+
+class TestLoggingOptions:
+    def test_a_bad_format_is_a_usage_error(self, runner, tmp_path):
+        db = tmp_path / "h.db"
+        result = runner.invoke(
+            app, ["--log-format", "xml", "--history", str(db), "runs", "list"]
+        )
+        assert result.exit_code == 2
+        assert "Unknown log format" in result.output
+
+    def test_logging_is_configured_for_the_command_then_removed(self, runner, tmp_path):
+        db = tmp_path / "h.db"
+        result = runner.invoke(
+            app,
+            [
+                "--log-format",
+                "json",
+                "--log-level",
+                "warning",
+                "--history",
+                str(db),
+                "runs",
+                "list",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        root = logging.getLogger()
+        assert not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers)
