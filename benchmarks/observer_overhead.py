@@ -16,8 +16,10 @@ JSON (context and redaction filters) writing to a file. The run's own time is
 what the budget is about; ``+drain`` adds the time until the observers'
 threads have written everything (the run does not wait for the collector).
 
+``--breakdown`` adds one row per observer alone (metrics, history, logging).
+
 Usage: python benchmarks/observer_overhead.py [--sizes 1000 10000]
-       [--repeat 5] [--demo-repeat 3] [--no-demo]
+       [--repeat 5] [--demo-repeat 5] [--breakdown] [--no-demo]
 """
 
 from __future__ import annotations
@@ -61,16 +63,30 @@ class Trivial(Factory[int]):
         return 1
 
 
-class Observers:
-    """Every observer, on a fresh SQLite history in ``workdir``."""
+PARTS = ("metrics", "history", "logging")
 
-    def __init__(self, workdir: Path, name: str) -> None:
+
+class Observers:
+    """The observers named in ``parts``, on a fresh SQLite history in ``workdir``."""
+
+    def __init__(
+        self, workdir: Path, name: str, parts: tuple[str, ...] = PARTS
+    ) -> None:
         self.history = open_history(f"sqlite:///{workdir / f'{name}.db'}")
         self.collector = MetricsCollector(history=self.history, max_pending=100_000)
         self.recorder = HistoryRecorder(self.history)
         self.log = (workdir / f"{name}.log").open("w")
-        configure_logging("json", "INFO", stream=self.log)
-        self.hooks = HookManager(plugins=[self.collector, self.recorder], inline=True)
+        if "logging" in parts:
+            configure_logging("json", "INFO", stream=self.log)
+        plugins = [
+            plugin
+            for part, plugin in (
+                ("metrics", self.collector),
+                ("history", self.recorder),
+            )
+            if part in parts
+        ]
+        self.hooks = HookManager(plugins=plugins, inline=True)
 
     def drain(self) -> None:
         """Wait for the collector's and the recorder's threads."""
@@ -99,29 +115,30 @@ def run_trivial(classes: list[type[Trivial]], hooks: HookManager) -> Pipeline:
 
 
 def time_trivial(
-    n: int, repeat: int, workdir: Path
-) -> tuple[list[float], list[float], list[float]]:
-    """Seconds per run: without observers, with them, with them plus draining."""
-    off: list[float] = []
-    on: list[float] = []
-    drained: list[float] = []
+    n: int, repeat: int, workdir: Path, configs: dict[str, tuple[str, ...]]
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Seconds per run for each config: the run alone, and until drained.
+
+    The configs alternate within each repetition, so a busy moment on the
+    machine affects them alike.
+    """
     classes = trivial_classes(n)
+    times: dict[str, tuple[list[float], list[float]]] = {
+        name: ([], []) for name in configs
+    }
     for i in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        run_trivial(classes, HookManager())
-        off.append(time.perf_counter() - start)
-        observers = Observers(workdir, f"trivial-{n}-{i}")
-        try:
-            gc.collect()
-            start = time.perf_counter()
-            run_trivial(classes, observers.hooks)
-            on.append(time.perf_counter() - start)
-            observers.drain()
-            drained.append(time.perf_counter() - start)
-        finally:
-            observers.close()
-    return off, on, drained
+        for name, parts in configs.items():
+            observers = Observers(workdir, f"trivial-{n}-{name}-{i}", parts)
+            try:
+                gc.collect()
+                start = time.perf_counter()
+                run_trivial(classes, observers.hooks)
+                times[name][0].append(time.perf_counter() - start)
+                observers.drain()
+                times[name][1].append(time.perf_counter() - start)
+            finally:
+                observers.close()
+    return times
 
 
 def load_demo() -> Any:
@@ -174,26 +191,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--demo-repeat", type=int, default=3)
+    parser.add_argument("--demo-repeat", type=int, default=5)
     parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also time each observer alone"
+    )
     args = parser.parse_args()
     rows: list[str] = []
     summary = ""
     with tempfile.TemporaryDirectory(prefix="pysetl-bench-") as tmp:
         workdir = Path(tmp)
+        configs: dict[str, tuple[str, ...]] = {"none": (), "all": PARTS}
+        if args.breakdown:
+            configs |= {part: (part,) for part in PARTS}
         for n in args.sizes:
-            off, on, drained = time_trivial(n, args.repeat, workdir)
-            per_off = statistics.median(off) / n * 1e6
-            per_on = statistics.median(on) / n * 1e6
-            per_drained = statistics.median(drained) / n * 1e6
-            extra = per_on - per_off
-            rows.append(
-                f"{'trivial factories':<18} {f'N={n}':>8} {per_off:>11.1f} us "
-                f"{per_on:>11.1f} us {extra:>+10.1f} us  "
-                f"(+drain {per_drained - per_off:+.1f} us)  "
-                f"<= {FACTORY_BUDGET_US:g} us/factory  "
-                f"{_verdict(extra <= FACTORY_BUDGET_US)}"
-            )
+            times = time_trivial(n, args.repeat, workdir, configs)
+            per_off = statistics.median(times["none"][0]) / n * 1e6
+            for name in configs:
+                if name == "none":
+                    continue
+                run, drained = times[name]
+                per_on = statistics.median(run) / n * 1e6
+                per_drained = statistics.median(drained) / n * 1e6
+                extra = per_on - per_off
+                label = "trivial factories" if name == "all" else f"  only {name}"
+                rows.append(
+                    f"{label:<18} {f'N={n}':>8} {per_off:>11.1f} us "
+                    f"{per_on:>11.1f} us {extra:>+10.1f} us  "
+                    f"(+drain {per_drained - per_off:+.1f} us)  "
+                    f"<= {FACTORY_BUDGET_US:g} us/factory  "
+                    f"{_verdict(extra <= FACTORY_BUDGET_US)}"
+                )
         if not args.no_demo:
             off, on, summary = time_demo(args.demo_repeat, workdir)
             wall_off, wall_on = statistics.median(off), statistics.median(on)
