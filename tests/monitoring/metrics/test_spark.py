@@ -137,3 +137,23 @@ class TestLookups:
     def test_waiting_for_listeners_is_bounded(self, spark):
         assert wait_for_listeners(spark.sparkContext, 1.0)
         assert wait_for_listeners(spark.sparkContext, -1.0) in (True, False)
+
+    def test_failed_jobs_and_reused_stages_are_counted_once(self, spark):
+        from pyspark.sql import functions as F  # noqa: N812 - Spark's alias
+
+        sc = spark.sparkContext
+        grouped = spark.range(20).repartition(2).groupBy((F.col("id") % 3).alias("k"))
+        counts = grouped.count()
+        sc.setJobGroup("pysetl-test-failed", "a failing job and a reused shuffle")
+        try:
+            counts.collect()
+            counts.collect()  # the shuffle's map stage is skipped: counted once
+            with pytest.raises(Exception, match="is not true"):
+                spark.range(5).selectExpr("assert_true(id < 3)").collect()
+        finally:
+            sc.setLocalProperty("spark.jobGroup.id", None)
+        figures, ids = read_spark_figures(sc, "pysetl-test-failed")
+        assert figures is not None
+        assert figures.failed_jobs == 1
+        assert figures.failed_tasks >= 1
+        assert figures.jobs == len(ids) >= 3
