@@ -9,9 +9,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from pysetl.cli import commands
 from pysetl.cli.__main__ import PySetlGroup, app
 from pysetl.errors import FactoryError
 from pysetl.logs import JsonFormatter
+from pysetl.monitoring.history import error_to_dict
 from pysetl.utils.redaction import MASK, register_secret
 
 
@@ -84,6 +86,18 @@ class TestFactoryErrors:
         assert "Traceback" in result.output
         assert "RuntimeError" in result.output
         assert secret not in result.output
+
+    def test_without_spark_details(self, runner):
+        error = FactoryError("Factory 'Load' failed", factory="Load", phase="read")
+        result = runner.invoke(_demo(error), ["boom"])
+        assert "at: factory Load, attempt 1, phase read" in result.output
+        assert "spark error class" not in result.output
+
+    def test_the_history_view_shows_the_spark_error_class(self):
+        stored = error_to_dict(_factory_error("not-a-secret"))
+        lines = commands._error_lines(stored, traceback=False)
+        assert "spark error class: PATH_NOT_FOUND" in lines
+        assert stored["message_parameters"] == {"path": "/data/x"}
 
 
 class TestLoggingOptions:

@@ -78,6 +78,12 @@ class TestRedactText:
         redactor.register_secret("same-secret")
         assert redactor.secrets == {"same-secret"}
 
+    def test_the_number_of_secrets_is_bounded(self, redactor, monkeypatch):
+        monkeypatch.setattr(redaction, "_MAX_SECRETS", 1)
+        redactor.register_secret("first-secret")
+        redactor.register_secret("second-secret")
+        assert redactor.secrets == {"first-secret"}
+
     def test_empty_text(self, redactor):
         assert redactor.redact_text("") == ""
 

@@ -105,6 +105,18 @@ class TestPythonErrors:
         error = _fail(lambda x: x.missing, payload=Hostile(), payload_type=object)
         assert error.hint.startswith("see the chained exception")
 
+    def test_attribute_error_without_close_names(self):
+        error = _fail(lambda x: x.zzzzzzzz, payload=1)
+        assert error.hint == "int has no attribute 'zzzzzzzz' (Broken.process())"
+
+    def test_undelivered_inputs_are_skipped(self):
+        needy = make_factory("Needy", int, x=Delivery[int]())()
+        hint = explain(KeyError("k"), needy, "read")[2]
+        assert hint == (
+            "key 'k' is missing from a mapping in Needy.read(); use .get() or "
+            "check the producer's output"
+        )
+
     def test_explain_without_a_factory(self):
         assert explain(KeyError("k"), None, "read")[2] == (
             "key 'k' is missing from a mapping in read; use .get() or check the "
