@@ -76,7 +76,7 @@ def _unresolved_column(
     missing = _names(params.get("objectName", "?"))
     proposal = _names(params.get("proposal", ""))
     where = f"{type(factory).__name__}.{phase}()" if factory is not None else phase
-    hint = f"column {', '.join(missing)!s} does not exist in a DataFrame of {where}"
+    hint = f"column {', '.join(missing)} does not exist in a DataFrame of {where}"
     if proposal:
         hint += f"; available columns: {_shown(proposal)}"
     wanted = {p.split(".")[-1] for p in proposal}
