@@ -35,15 +35,18 @@ try:
 except ImportError:  # pragma: no cover - Windows has no getrusage
 
     def max_rss() -> int | None:
+        """The process's peak resident memory: unknown here."""
         return None
 
 else:
 
     def max_rss() -> int | None:
+        """The process's peak resident memory so far, in bytes."""
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * _RSS_UNIT
 
 
 def wants(option: bool | Collection[str], name: str) -> bool:
+    """Whether an option (``True``, ``False`` or factory names) covers ``name``."""
     if isinstance(option, bool):
         return option
     return name in option
