@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from pysetl.errors import FactoryError
-from pysetl.workflow import Deliverable, Delivery, Pipeline
+from pysetl.logs import ContextFilter
+from pysetl.workflow import Deliverable, Delivery, Pipeline, Stage
 from pysetl.workflow._debug import DebugTracer, describe_shape
 from pysetl.workflow.hooks import (
     HookManager,
@@ -187,3 +188,37 @@ class TestDescribeShape:
         assert shape["schema"] == "struct<id:int,name:string>"
         assert shape["partitions"] >= 1
         assert "pyspark" in shape["type"]
+
+
+class TestUserLogsCarryTheContext:
+    def test_in_pool_threads_too(self, caplog):
+        """Users' own log calls in a parallel stage get their own factory's context."""
+        caplog.set_level(logging.INFO, logger="user.code")
+        user = logging.getLogger("user.code")
+        handler = logging.Handler()
+        handler.addFilter(ContextFilter())
+        seen: list[tuple[str, str, str]] = []
+        handler.emit = lambda r: seen.append((r.run_id, r.factory, r.phase))  # type: ignore[method-assign]
+        user.addHandler(handler)
+
+        def talk(x):
+            user.info("working")
+            return x
+
+        first = make_factory("First", int, compute=talk, x=Delivery[int]())
+        second = make_factory("Second", int, compute=talk, x=Delivery[int]())
+        stage = Stage(parallel=True).add_factory_from_type(first)
+        stage.add_factory_from_type(second)
+        try:
+            pipeline = (
+                Pipeline(hooks=HookManager(), name="pool")
+                .set_input_from_deliverable(Deliverable[int](1))
+                .add_stage(stage)
+                .run()
+            )
+        finally:
+            user.removeHandler(handler)
+        assert sorted(seen) == [
+            (pipeline.run_id, "First", "process"),
+            (pipeline.run_id, "Second", "process"),
+        ]
