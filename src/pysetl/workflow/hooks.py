@@ -28,6 +28,7 @@ Added in 0.2.
 
 from __future__ import annotations
 
+from pysetl.workflow._debug import DebugTracer
 from pysetl.workflow._hook_manager import (
     HookManager,
     default_hook_manager,
@@ -46,6 +47,7 @@ from pysetl.workflow._hook_specs import (
 __all__ = [
     "ENTRY_POINT_GROUP",
     "EVENTS",
+    "DebugTracer",
     "FactorySpecs",
     "HookManager",
     "PipelineSpecs",
