@@ -43,7 +43,7 @@ from pysetl.monitoring.metrics._records import (
     KpiValue,
     RunSummary,
 )
-from pysetl.monitoring.metrics._spark import read_spark_figures
+from pysetl.monitoring.metrics._spark import json_mapper, read_spark_figures
 from pysetl.monitoring.metrics._state import (
     End,
     Job,
@@ -151,6 +151,7 @@ class MetricsCollector:
         self._pending = 0
         self._worker: threading.Thread | None = None
         self._buffer: list[AddMetric] = []
+        self._json: tuple[Any, Any] | None = None
         self.batch_size = batch_size
 
     # ------------------------------------------------------------------ events
@@ -378,6 +379,7 @@ class MetricsCollector:
                 changes["spark"], ids = read_spark_figures(
                     spark_context,
                     group,
+                    make_mapper=self._mapper,
                     skip=skip,
                     wait_seconds=self.spark_wait,
                     max_jobs=self.max_jobs,
@@ -404,6 +406,12 @@ class MetricsCollector:
             run = self._run(metrics.run_id, metrics.pipeline)
             run.factories.append(metrics)
         self._write(metrics.run_id, list(samples(metrics)))
+
+    def _mapper(self, spark_context: Any) -> Any:
+        """One JVM JSON mapper per SparkContext (worker thread only)."""
+        if self._json is None or self._json[0] is not spark_context:
+            self._json = (spark_context, json_mapper(spark_context))
+        return self._json[1]
 
     def _spark_context(self) -> Any:
         if not self.spark:
