@@ -11,9 +11,10 @@ Two parts, run in one process, each arm alternating with the other:
   the repetitions, of the overhead of each back-to-back pair).
 
 "Every observer on" means: a ``MetricsCollector`` (phases, CPU, memory, Spark
-figures through the job groups, KPIs) and a ``HistoryRecorder`` on a fresh
-SQLite history, on an inline ``HookManager``, plus ``configure_logging`` in
-JSON (context and redaction filters) writing to a file. The run's own time is
+figures through the job groups, KPIs; its events inline) and a
+``HistoryRecorder`` (on the manager's background thread) on a fresh SQLite
+history, on a default ``HookManager``, plus ``configure_logging`` in JSON
+(context and redaction filters) writing to a file. The run's own time is
 what the budget is about; ``+drain`` adds the time until the observers'
 threads have written everything (the run does not wait for the collector).
 
@@ -87,7 +88,10 @@ class Observers:
             )
             if part in parts
         ]
-        self.hooks = HookManager(plugins=plugins, inline=True)
+        # The default manager, as users get it: the collector asks for its
+        # events inline (pysetl_inline); the recorder gets its own on the
+        # manager's background thread.
+        self.hooks = HookManager(plugins=plugins)
 
     def drain(self) -> None:
         """Wait for the collector's and the recorder's threads."""

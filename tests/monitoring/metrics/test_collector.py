@@ -167,8 +167,16 @@ class TestFactoryMetrics:
         assert broken.failed_phase == "process"
         assert "failed" in broken.phases
 
+    def test_it_asks_for_inline_delivery_on_a_background_manager(self):
+        collector = MetricsCollector(spark=False)
+        with HookManager(plugins=[collector]) as hooks:
+            pipeline = Pipeline(hooks=hooks).add_stage_from_type(Extract).run()
+        (extract,) = collector.summary(pipeline.run_id).factories
+        assert extract.cpu_seconds is not None
+        assert len(extract.kpis) == 3
+
     def test_background_delivery_measures_all_but_cpu(self):
-        collector = MetricsCollector(spark=False, profile=True)
+        collector = MetricsCollector(spark=False, profile=True, inline=False)
         with HookManager(plugins=[collector]) as hooks:
             pipeline = Pipeline(hooks=hooks).add_stage_from_type(Extract).run()
         (extract,) = collector.summary(pipeline.run_id).factories

@@ -7,9 +7,10 @@ Mechanism (what is measured where, and why the run barely notices):
   and the process's peak resident memory (``getrusage``), and, for the
   factories chosen by ``profile``, starts and stops ``cProfile`` and
   ``tracemalloc``. Phase wall times come with the events. These readings
-  only make sense in the factory's own thread, so register the collector on
-  an inline ``HookManager`` (``HookManager(plugins=[...], inline=True)``):
-  on the default background thread, CPU time and profiles are left out;
+  only make sense in the factory's own thread, so the collector asks the
+  ``HookManager`` for inline delivery of its own events (``pysetl_inline``),
+  whatever the other observers get; with ``inline=False`` its events come on
+  the background thread and CPU time and profiles are left out;
 * everything slow happens on the collector's own thread ("pysetl-metrics"),
   one batch of lookups per factory: the Spark figures of the factory's job
   group (see ``_spark``), the row count when asked for (``count_rows``), the
@@ -78,8 +79,7 @@ class MetricsCollector:
     Usage::
 
         collector = MetricsCollector(history=open_history(), profile={"Join"})
-        hooks = HookManager(plugins=[collector], inline=True)
-        Pipeline(hooks=hooks).add_stage(...).run()
+        Pipeline(hooks=HookManager(plugins=[collector])).add_stage(...).run()
         print(collector.summary(run_id))
 
     Args:
@@ -99,6 +99,8 @@ class MetricsCollector:
         flush_timeout: Seconds ``summary()`` and ``close()`` wait for the worker.
         batch_size: At most this many history rows per transaction; rows are
             written when the worker has nothing else to do, or in batches.
+        inline: Ask for the events in the factory's thread (``pysetl_inline``),
+            which CPU time and profiles need.
         cpu_clock: The thread CPU clock (injected for tests).
 
     Attributes:
@@ -122,9 +124,11 @@ class MetricsCollector:
         keep_runs: int = 100,
         flush_timeout: float = 10.0,
         batch_size: int = 1000,
+        inline: bool = True,
         cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         """Create the collector; its worker thread starts with the first factory."""
+        self.pysetl_inline = inline
         self.history = history
         self.spark = spark
         self.spark_context = spark_context
