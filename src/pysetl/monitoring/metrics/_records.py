@@ -180,7 +180,11 @@ class FactoryMetrics:
     started_at: float = 0.0
 
     def samples(self) -> Iterator[tuple[str, float, dict[str, str]]]:
-        """The figures as ``(metric name, value, extra labels)`` samples."""
+        """The figures as ``(metric name, value, extra labels)`` samples.
+
+        Spark figures that are zero and a memory growth of zero are left out
+        (absent means zero), which keeps the history small.
+        """
         yield f"{_PREFIX}duration_seconds", self.duration_seconds, {}
         for phase, seconds in self.phases.items():
             yield f"{_PREFIX}phase_duration_seconds", seconds, {"phase": phase}
@@ -192,11 +196,12 @@ class FactoryMetrics:
             ("rows", self.rows),
         )
         for name, value in optional:
-            if value is not None:
+            if value is not None and (value or name != "rss_growth_bytes"):
                 yield f"{_PREFIX}{name}", value, {}
         if self.spark is not None:
             for name, value in self.spark.items():
-                yield f"{_PREFIX}spark_{name}", value, {}
+                if value or name == "jobs":
+                    yield f"{_PREFIX}spark_{name}", value, {}
         for kpi in self.kpis:
             labels = dict(kpi.labels) | {"kind": kpi.kind}
             yield kpi.name, kpi.value, labels
