@@ -287,20 +287,9 @@ class MetricsCollector:
         with self._lock:
             opened = self._open.pop(key, None)
             kpis = self._kpis.pop(key, {})
-        cpu = python_peak = rss = growth = None
-        profiler = None
-        if opened is not None:
-            if opened.profiler is not None:
-                opened.profiler.disable()
-                profiler = opened.profiler
-                python_peak = tracemalloc.get_traced_memory()[1]
-                if opened.traced:
-                    tracemalloc.stop()
-            if opened.thread is not None and opened.thread == threading.get_ident():
-                cpu = self._cpu_clock() - opened.cpu  # type: ignore[operator]
-            rss = max_rss()
-            if rss is not None and opened.rss is not None:
-                growth = rss - opened.rss
+        readings, profiler = (
+            ({}, None) if opened is None else opened.finish(self._cpu_clock)
+        )
         metrics = FactoryMetrics(
             run_id=run_id,
             pipeline=pipeline,
@@ -311,13 +300,9 @@ class MetricsCollector:
             duration_seconds=duration,
             phases=dict(phases),
             failed_phase=failed_phase,
-            cpu_seconds=cpu,
-            peak_rss_bytes=rss,
-            rss_growth_bytes=growth,
-            python_peak_bytes=python_peak,
             kpis=tuple(kpis.values()),
-            profile=(),
             started_at=timestamp - duration,
+            **readings,
         )
         counted = output if wants(self.count_rows, factory) else None
         self._submit(Job(metrics, counted, profiler))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pstats
 import sys
+import threading
+import tracemalloc
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +13,7 @@ from pysetl.monitoring.metrics._records import FactoryMetrics, ProfileLine
 
 if TYPE_CHECKING:
     import cProfile
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
 __all__ = [
     "End",
@@ -61,6 +63,30 @@ class Open:
     rss: int | None
     profiler: cProfile.Profile | None = None
     traced: bool = False  # we started tracemalloc for this attempt
+
+    def finish(
+        self, cpu_clock: Callable[[], float]
+    ) -> tuple[dict[str, Any], cProfile.Profile | None]:
+        """The readings at the attempt's end, as ``FactoryMetrics`` fields.
+
+        Call it in the thread that delivers ``after_factory_run``; the CPU time
+        counts only when that is the thread that delivered the start.
+
+        Returns:
+            The fields, and the stopped profiler when the attempt was profiled.
+        """
+        readings: dict[str, Any] = {}
+        if self.profiler is not None:
+            self.profiler.disable()
+            readings["python_peak_bytes"] = tracemalloc.get_traced_memory()[1]
+            if self.traced:
+                tracemalloc.stop()
+        if self.thread is not None and self.thread == threading.get_ident():
+            readings["cpu_seconds"] = cpu_clock() - (self.cpu or 0.0)
+        rss = readings["peak_rss_bytes"] = max_rss()
+        if rss is not None and self.rss is not None:
+            readings["rss_growth_bytes"] = rss - self.rss
+        return readings, self.profiler
 
 
 @dataclass(slots=True)
