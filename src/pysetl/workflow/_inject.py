@@ -244,6 +244,9 @@ def resolve(
     # producer is looked up right after it was indexed, while it is still in
     # the CPU caches. Failures are explained once the index is complete.
     seen: dict[int, int] = {}
+    # Several instances of one class in a run get distinct names (``Fan``,
+    # ``Fan#2``...): names key the run history, events and Spark job groups.
+    uses: dict[str, int] = {}
     failed: list[tuple[Factory[Any], int, str, Delivery[Any]]] = []
     for stage_id, factories in enumerate(stages):
         stage_wires: list[list[Wire]] = []
@@ -269,6 +272,7 @@ def resolve(
             seen[id(factory)] = stage_id
             cls = type(factory)
             info = factory_info(cls)
+            count = uses[info.name] = uses.get(info.name, 0) + 1
             source = Source(
                 info.delivery_type,
                 factory.delivery_id,
@@ -276,7 +280,7 @@ def resolve(
                 factory.consumers,
                 stage_id,
                 factory,
-                name=info.name,
+                name=info.name if count == 1 else f"{info.name}#{count}",
             )
             stage_sources.append(source)
             index.add(source)

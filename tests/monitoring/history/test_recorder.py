@@ -15,7 +15,7 @@ from pysetl.monitoring.history import (
     HistoryRecorder,
     InMemoryRunHistory,
 )
-from pysetl.workflow import Delivery, Factory, HookManager, Pipeline
+from pysetl.workflow import Delivery, Factory, HookManager, Pipeline, Stage
 
 
 class Produce(Factory[int]):
@@ -230,6 +230,31 @@ class TestRecordedRuns:
         with HistoryRecorder(local_history, config_version="cfg-1") as recorder:
             pipeline = run_pipeline(recorder, Produce)
         assert local_history.get_run(pipeline.run_id).config_version == "cfg-1"
+
+
+class TestRepeatedFactories:
+    def test_instances_of_one_class_are_recorded_under_distinct_names(
+        self, history, recorder
+    ):
+        """Three instances of one class in a stage, and a fourth in a later stage."""
+        stage = Stage()
+        for _ in range(3):
+            stage.add_factory(Produce())
+        pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="fan")
+        pipeline.add_stage(stage).add_stage_from_factory(Produce())
+        try:
+            pipeline.run()
+        finally:
+            pipeline.hooks.close()
+        attempts = history.list_factory_attempts(pipeline.run_id).items
+        assert [(a.stage_id, a.factory, a.status) for a in attempts] == [
+            (0, "Produce", "succeeded"),
+            (0, "Produce#2", "succeeded"),
+            (0, "Produce#3", "succeeded"),
+            (1, "Produce#4", "succeeded"),
+        ]
+        assert recorder.failed_batches == 0
+        assert recorder.dropped == 0
 
 
 class TestWriter:
