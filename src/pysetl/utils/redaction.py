@@ -24,9 +24,10 @@ Added in 0.2.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = [
@@ -140,6 +141,50 @@ _DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 
+def _has(*words: str) -> Callable[[str], bool]:
+    """A cheap test that must pass before a pattern can match (lower-cased)."""
+    return lambda text: any(word in text for word in words)
+
+
+# Literal pre-checks of the default patterns, run on the lower-cased text: most
+# texts (factory names, event names, log lines) contain none of these words, and
+# a pattern whose pre-check fails is not run at all. Patterns added later, or
+# given to the constructor, have no pre-check and always run.
+_TRIGGERS: dict[str, Callable[[str], bool]] = {
+    _DEFAULT_PATTERNS[0][0]: _has("-----begin"),
+    _DEFAULT_PATTERNS[2][0]: _has("bearer"),
+    _DEFAULT_PATTERNS[3][0]: _has("eyj"),
+    _DEFAULT_PATTERNS[4][0]: _has("://"),
+    _DEFAULT_PATTERNS[5][0]: _has(
+        "password",
+        "passwd",
+        "passphrase",
+        "pwd",
+        "secret",
+        "token",
+        "credential",
+        "key",
+        "authorization",
+    ),
+}
+# Short texts repeat (names, labels, event names): their redacted form is
+# cached until a secret or a pattern is added.
+_CACHED_LENGTH = 256
+_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret_name(key: str) -> bool:
+    """Whether ``key`` names a secret (cached: the same keys come back often)."""
+    name = _CAMEL.sub(r"\1_\2", key).lower()
+    if any(word in name.replace("-", "_") for word in _SECRET_WORDS):
+        return True
+    tokens = [t for t in _SEPARATORS.split(name) if t]
+    if not tokens or tokens[-1] != "key":
+        return False
+    return len(tokens) == 1 or tokens[-2] not in _PLAIN_KEY_PREFIXES
+
+
 class Redactor:
     """Masks secrets in texts, mappings and metric labels.
 
@@ -169,11 +214,13 @@ class Redactor:
         self.mask = mask
         self.min_secret_length = min_secret_length
         self._patterns = tuple(
-            (re.compile(regex, re.DOTALL), repl) for regex, repl in patterns
+            (re.compile(regex, re.DOTALL), repl, _TRIGGERS.get(regex))
+            for regex, repl in patterns
         )
         self._secrets: frozenset[str] = frozenset()
         self._secret_re: re.Pattern[str] | None = None
         self._lock = threading.Lock()
+        self._cache: dict[str, str] = {}
 
     # ----------------------------------------------------------- registration
     @property
@@ -206,11 +253,13 @@ class Redactor:
             alternatives = sorted(secrets, key=len, reverse=True)
             self._secret_re = re.compile("|".join(map(re.escape, alternatives)))
             self._secrets = secrets
+            self._cache = {}  # a new dict: texts redacted before are stale
 
     def add_pattern(self, regex: str, replacement: str = MASK) -> None:
         """Mask every match of ``regex`` (``re.sub`` syntax for ``replacement``)."""
         with self._lock:
-            self._patterns = (*self._patterns, (re.compile(regex), replacement))
+            self._patterns = (*self._patterns, (re.compile(regex), replacement, None))
+            self._cache = {}
 
     # --------------------------------------------------------------- masking
     def is_secret_key(self, key: object) -> bool:
@@ -220,23 +269,29 @@ class Redactor:
         ``credentials``, ``key`` and ``encryption_key`` are;
         ``primary_key``, ``partition_key``, ``user`` and ``keys`` are not.
         """
-        name = _CAMEL.sub(r"\1_\2", str(key)).lower()
-        if any(word in name.replace("-", "_") for word in _SECRET_WORDS):
-            return True
-        tokens = [t for t in _SEPARATORS.split(name) if t]
-        if not tokens or tokens[-1] != "key":
-            return False
-        return len(tokens) == 1 or tokens[-2] not in _PLAIN_KEY_PREFIXES
+        return _is_secret_name(str(key))
 
     def redact_text(self, text: str) -> str:
         """``text`` with every registered secret and every pattern masked."""
         if not text:
             return text
-        secret_re = self._secret_re
+        # Read the state once: a secret registered meanwhile swaps in a new
+        # cache, so what we store below can never hide it.
+        cache, secret_re = self._cache, self._secret_re
+        cached = cache.get(text)
+        if cached is not None:
+            return cached
+        original = text
         if secret_re is not None:
             text = secret_re.sub(self.mask, text)
-        for regex, replacement in self._patterns:
-            text = regex.sub(replacement, text)
+        lowered = text.lower()
+        for regex, replacement, trigger in self._patterns:
+            if trigger is None or trigger(lowered):
+                text = regex.sub(replacement, text)
+        if len(original) <= _CACHED_LENGTH:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[original] = text
         return text
 
     def redact_value(self, value: Any, key: object = None) -> Any:
