@@ -150,7 +150,7 @@ class FactorySpecs:
         factory_name: str,
         attempt: int,
     ) -> None:
-        """The factory's deliveries are filled and ``read()`` is about to run."""
+        """The factory starts: its deliveries are filled next, then ``read()`` runs."""
 
     @hook_spec
     def after_factory_run(
