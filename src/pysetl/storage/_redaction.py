@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from pysetl.logs import RedactFilter
 from pysetl.utils.redaction import default_redactor
 
 __all__ = ["PY4J_LOGGERS", "protect", "protected_secrets"]
@@ -23,22 +24,10 @@ __all__ = ["PY4J_LOGGERS", "protect", "protected_secrets"]
 PY4J_LOGGERS = ("py4j.clientserver", "py4j.java_gateway", "py4j.protocol")
 
 
-class _MaskSecrets(logging.Filter):
-    """Masks secrets in the records of the logger it is on."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lock = threading.Lock()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = default_redactor().redact_text(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
-_FILTER = _MaskSecrets()
+# The same filter that ``pysetl.logs`` puts on handlers: one way of masking
+# a record, here attached to Py4J's loggers themselves.
+_FILTER = RedactFilter()
+_LOCK = threading.Lock()
 
 
 def protect(secret: str) -> None:
@@ -50,7 +39,7 @@ def protect(secret: str) -> None:
     if not secret:
         return
     default_redactor().register_secret(secret)
-    with _FILTER.lock:
+    with _LOCK:
         for name in PY4J_LOGGERS:
             logger = logging.getLogger(name)
             if _FILTER not in logger.filters:
