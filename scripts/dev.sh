@@ -244,16 +244,20 @@ postgres_server_present() {
 
 ensure_test_services() {
   # The tests start their own throw-away PostgreSQL server from these binaries
-  # (tests/conftest.py) and talk to it through the JDBC driver and psycopg;
-  # nothing is started here.
+  # (tests/conftest.py) and talk to it through the JDBC driver and psycopg,
+  # and their own browser; nothing is started here.
   local missing=()
   postgres_server_present || missing+=(postgresql)
   [[ -f "$POSTGRES_JDBC_JAR" ]] || missing+=(libpostgresql-jdbc-java)
+  # The dashboard's browser tests drive Debian's chromium through Playwright
+  # (no browser download); fonts so that screenshots show text.
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  [[ -d /usr/share/fonts/truetype/dejavu ]] || missing+=(fonts-dejavu-core)
   ((${#missing[@]} == 0)) && return 0
   if can_apt; then
     apt_install "${missing[@]}"
   else
-    warn "PostgreSQL tests need: ${missing[*]} (sudo apt-get install -y ${missing[*]})"
+    warn "PostgreSQL and browser tests need: ${missing[*]} (sudo apt-get install -y ${missing[*]})"
   fi
 }
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 try:
@@ -29,6 +28,9 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 
 from pysetl import __version__
 from pysetl.cli import commands
+from pysetl.cli._state import CliState, open_history_of
+from pysetl.cli.config_cmd import config_app
+from pysetl.cli.ui_cmd import ui
 from pysetl.errors import FactoryError, PySetlError
 from pysetl.logs import configure_logging, debug_enabled, reset_logging
 from pysetl.utils.redaction import redact_text
@@ -48,12 +50,6 @@ _PASS_THROUGH: tuple[type[BaseException], ...] = (
     typer.Exit,
     *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
 )
-
-
-@dataclass
-class _State:
-    history_url: str | None
-    debug: bool
 
 
 class PySetlGroup(TyperGroup):
@@ -123,6 +119,8 @@ runs_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(runs_app, name="runs")
+app.add_typer(config_app, name="config")
+app.command("ui")(ui)
 
 
 def _version(value: bool) -> None:
@@ -183,14 +181,11 @@ def _root(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     ctx.call_on_close(reset_logging)
-    ctx.obj = _State(history_url=history, debug=debug)
+    ctx.obj = CliState(history_url=history, debug=debug)
 
 
 def _open(ctx: typer.Context) -> BaseRunHistory:
-    from pysetl.monitoring.history import open_history  # noqa: PLC0415 - lazy
-
-    state = ctx.find_object(_State)
-    return open_history(state.history_url if state else None)
+    return open_history_of(ctx)
 
 
 def _check_status(value: str | None) -> str | None:

@@ -67,6 +67,20 @@ class TestMigrations:
         store.add_logs([AddLog(2.0, "INFO", "new table works", "01OLD")])
         assert len(store.search_logs("01OLD").items) == 1
 
+    def test_a_version_2_store_gets_the_cross_run_indexes(self, make_store):
+        old = make_store(migrate=False)
+        assert old.migrate(target=2) == 2
+        old.close()
+        store = make_store()
+        with store.engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            found = {
+                index["name"]
+                for table in (s.ATTEMPTS, s.METRICS, s.RUNS)
+                for index in inspector.get_indexes(table.name)
+            }
+        assert {index.name for index in s.CROSS_RUN_INDEXES} <= found
+
     def test_migrating_again_changes_nothing(self, make_store):
         store = make_store()
         assert store.migrate() == LATEST_VERSION

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ATTEMPTS",
     "CONFIG_VERSIONS",
+    "CROSS_RUN_INDEXES",
     "EVENTS",
     "LATEST_VERSION",
     "LOGS",
@@ -202,6 +203,22 @@ def _migration_2(conn: sa.Connection) -> None:
         table.create(conn)
 
 
+# Indexes for queries across runs (the dashboard's charts: one factory's or
+# one metric's values over the runs of a pipeline). Defined apart from the
+# tables so that the older migrations, which create tables from the current
+# definitions, do not create them too.
+CROSS_RUN_INDEXES = (
+    sa.Index("ix_pysetl_attempts_factory", ATTEMPTS.c.factory, ATTEMPTS.c.run_id),
+    sa.Index("ix_pysetl_metrics_name", METRICS.c.name, METRICS.c.run_id),
+    sa.Index("ix_pysetl_runs_pipeline_started", RUNS.c.pipeline, RUNS.c.started_at),
+)
+
+
+def _migration_3(conn: sa.Connection) -> None:
+    for index in CROSS_RUN_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One step of the schema: its version, what it does, and how."""
@@ -214,6 +231,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, stage runs, factory attempts, events", _migration_1),
     Migration(2, "metrics, logs, config versions; runs.config_version", _migration_2),
+    Migration(3, "indexes for queries across runs", _migration_3),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
