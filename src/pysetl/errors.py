@@ -10,6 +10,12 @@ The tree (old ``pysetl`` names, kept as aliases, in brackets)::
     ├── BuilderError                         [BuilderException]
     ├── AlreadyRegisteredError               [AlreadyExistsException]
     ├── ConfigError (also a ValueError)      [InvalidConfigException]
+    │   ├── ConfigLoadError                  (project config files, every problem)
+    │   ├── SecretError                      (a secret reference cannot be resolved)
+    │   │   ├── SecretNotFoundError
+    │   │   ├── SecretBackendError
+    │   │   └── SecretAccessError
+    │   └── ConfigCryptoError                (an ``enc:`` value, a key or a key file)
     ├── ConnectorError                       [InvalidConnectorException]
     │   └── ConnectorUnavailableError
     ├── SparkError                           [PySparkException]
@@ -17,7 +23,8 @@ The tree (old ``pysetl`` names, kept as aliases, in brackets)::
     ├── StageError
     ├── PipelineError                        [PipelineException]
     │   └── FactoryError
-    └── RunHistoryError
+    ├── RunHistoryError
+    └── DashboardError
 
     PySetlWarning (a UserWarning)
     └── PySetlDeprecationWarning (also a DeprecationWarning)
@@ -40,9 +47,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AlreadyRegisteredError",
     "BuilderError",
+    "ConfigCryptoError",
     "ConfigError",
+    "ConfigLoadError",
     "ConnectorError",
     "ConnectorUnavailableError",
+    "DashboardError",
     "DependencyResolutionError",
     "FactoryError",
     "PipelineError",
@@ -50,6 +60,10 @@ __all__ = [
     "PySetlError",
     "PySetlWarning",
     "RunHistoryError",
+    "SecretAccessError",
+    "SecretBackendError",
+    "SecretError",
+    "SecretNotFoundError",
     "SparkError",
     "StageError",
 ]
@@ -125,6 +139,56 @@ class ConfigError(PySetlError, ValueError):
     def context(self) -> dict[str, Any]:
         """Add the config name and problems to the base context."""
         return {**super().context, "config": self.config, "errors": self.errors}
+
+
+class ConfigLoadError(ConfigError):
+    """A project's config files cannot be loaded, merged or validated.
+
+    ``errors`` holds every problem found, each with ``file``, ``line`` (when
+    known), ``key`` (the dotted key path) and ``msg``; the message lists them.
+    """
+
+
+class SecretError(ConfigError):
+    """A secret reference cannot be resolved. Never carries the secret's value.
+
+    Attributes:
+        reference: The reference as written (``vault:kv/db#password``), which
+            names where the secret lives, never what it is.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        hint: str | None = None,
+        reference: str | None = None,
+        config: str | None = None,
+    ) -> None:
+        """Store the message and the reference."""
+        super().__init__(message, hint=hint, config=config)
+        self.reference = reference
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Add the reference to the config context."""
+        return {**super().context, "reference": self.reference}
+
+
+class SecretNotFoundError(SecretError):
+    """The backend answered, and has no such secret (or no such key in it)."""
+
+
+class SecretBackendError(SecretError):
+    """The backend cannot be reached, refused the credentials, or is not installed."""
+
+
+class SecretAccessError(SecretError):
+    """A secret was asked for by something its config entry does not allow."""
+
+
+class ConfigCryptoError(ConfigError):
+    """An encrypted config value cannot be decrypted, or its key is unusable."""
 
 
 class ConnectorError(PySetlError):
@@ -288,6 +352,10 @@ class FactoryError(PipelineError):
 
 class RunHistoryError(PySetlError):
     """The run history store cannot be opened, migrated, read or written."""
+
+
+class DashboardError(PySetlError):
+    """The dashboard cannot start (address, token, missing extra) or serve a request."""
 
 
 class PySetlWarning(UserWarning):
