@@ -128,3 +128,45 @@ class TestMigrations:
             thread.join()
         assert errors == []
         assert len(make_store().list_runs().items) == 8
+
+
+class TestConfigTables:
+    def test_a_version_3_store_gets_the_config_tables_and_keeps_its_versions(
+        self, make_store
+    ):
+        old = make_store(migrate=False)
+        assert old.migrate(target=3) == 3
+        with old.engine.begin() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            assert s.CONFIG_VERSIONS.name in tables
+            assert s.CONFIG_ENV_VERSIONS.name not in tables
+            assert s.CONFIG_AUDIT.name not in tables
+            conn.execute(
+                s.CONFIG_VERSIONS.insert().values(
+                    hash="ab" * 32, created_at=1.0, content="{}"
+                )
+            )
+        old.close()
+        store = make_store()
+        assert store.schema_version == LATEST_VERSION >= 4
+        with store.engine.begin() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            assert {s.CONFIG_ENV_VERSIONS.name, s.CONFIG_AUDIT.name} <= tables
+            kept = conn.execute(sa.select(s.CONFIG_VERSIONS.c.hash)).scalars().all()
+            assert kept == ["ab" * 32]
+            conn.execute(
+                s.CONFIG_AUDIT.insert().values(
+                    ts=2.0, env="prod", action="rollback", changes=[]
+                )
+            )
+
+    def test_migration_2_creates_the_config_versions_table_it_always_did(
+        self, make_store
+    ):
+        old = make_store(migrate=False)
+        assert old.migrate(target=2) == 2
+        with old.engine.connect() as conn:
+            columns = [
+                c["name"] for c in sa.inspect(conn).get_columns(s.CONFIG_VERSIONS.name)
+            ]
+        assert columns == ["hash", "created_at", "content"]

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTEMPTS",
+    "CONFIG_AUDIT",
+    "CONFIG_ENV_VERSIONS",
     "CONFIG_VERSIONS",
     "CROSS_RUN_INDEXES",
     "EVENTS",
@@ -165,6 +167,41 @@ CONFIG_VERSIONS = sa.Table(
     sa.Column("content", sa.Text, nullable=False),
 )
 
+# Which config version each environment used, and when it was recorded
+# (one row per environment and hash); ``sources`` holds the env's layer files
+# as written (literal secrets masked) so that a rollback can restore them.
+CONFIG_ENV_VERSIONS = sa.Table(
+    "pysetl_config_env_versions",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("env", _NAME, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("recorded_at", sa.Double, nullable=False),
+    sa.Column("actor", sa.String(255)),
+    sa.Column("root", sa.Text),
+    sa.Column("sources", sa.JSON, nullable=False),
+    sa.Column("masked", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("env", "hash", name="uq_pysetl_config_env_version"),
+    sa.Index("ix_pysetl_config_env_versions_env", "env", "id"),
+    sa.Index("ix_pysetl_config_env_versions_hash", "hash"),
+)
+
+# Every change of a config: who, when, what (masked), through what.
+CONFIG_AUDIT = sa.Table(
+    "pysetl_config_audit",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("env", _NAME, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("old_hash", sa.String(64)),
+    sa.Column("new_hash", sa.String(64)),
+    sa.Column("actor", sa.String(255)),
+    sa.Column("changes", sa.JSON, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Index("ix_pysetl_config_audit_env", "env", "id"),
+)
+
 
 # ------------------------------------------------------------- migrations
 def _v1_runs(metadata: sa.MetaData) -> sa.Table:
@@ -195,11 +232,24 @@ def _migration_1(conn: sa.Connection) -> None:
         table.create(conn)
 
 
+def _v2_config_versions(metadata: sa.MetaData) -> sa.Table:
+    """``config_versions`` as migration 2 created it (frozen: never edit)."""
+    return sa.Table(
+        CONFIG_VERSIONS.name,
+        metadata,
+        sa.Column("hash", sa.String(64), primary_key=True),
+        sa.Column("created_at", sa.Double, nullable=False),
+        sa.Column("content", sa.Text, nullable=False),
+    )
+
+
 def _migration_2(conn: sa.Connection) -> None:
     conn.execute(
         sa.text(f"ALTER TABLE {RUNS.name} ADD COLUMN config_version VARCHAR(64)")
     )
-    for table in (METRICS, LOGS, CONFIG_VERSIONS):
+    _v2_config_versions(sa.MetaData()).create(conn)
+    # Unchanged since version 2: created from the current definitions.
+    for table in (METRICS, LOGS):
         table.create(conn)
 
 
@@ -219,6 +269,11 @@ def _migration_3(conn: sa.Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _migration_4(conn: sa.Connection) -> None:
+    for table in (CONFIG_ENV_VERSIONS, CONFIG_AUDIT):
+        table.create(conn)
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One step of the schema: its version, what it does, and how."""
@@ -232,6 +287,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, stage runs, factory attempts, events", _migration_1),
     Migration(2, "metrics, logs, config versions; runs.config_version", _migration_2),
     Migration(3, "indexes for queries across runs", _migration_3),
+    Migration(4, "config versions per environment, config audit", _migration_4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
