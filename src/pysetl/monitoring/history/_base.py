@@ -32,6 +32,7 @@ from pysetl.monitoring.history._checks import (
 from pysetl.monitoring.history._records import (
     AddLog,
     AddMetric,
+    FactoryCounts,
     FinishRun,
     Heartbeat,
     MarkCrashed,
@@ -46,22 +47,33 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from pysetl.monitoring.history._records import (
+        AttemptSummary,
         EventRecord,
         FactoryAttemptRecord,
         LogRecord,
         MetricRecord,
+        MetricTotal,
         Page,
+        PipelineSummary,
         RunRecord,
         StageRecord,
     )
 
 _R = TypeVar("_R")
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "STALE_AFTER", "BaseRunHistory"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "RUN_FACTORIES_METRIC",
+    "STALE_AFTER",
+    "BaseRunHistory",
+]
 
 DEFAULT_LIMIT = 50
 STALE_AFTER = 60.0
 """Seconds without a heartbeat after which a running run counts as crashed."""
+RUN_FACTORIES_METRIC = "pysetl_run_factories"
+"""The metric that holds how many factories a run's pipeline has (at run start)."""
 
 
 class BaseRunHistory(ABC):
@@ -316,6 +328,98 @@ class BaseRunHistory(ABC):
             after=check_cursor(cursor),
         )
 
+    # ------------------------------------------------ reads across runs (0.3)
+    @final
+    def list_pipelines(self, *, limit: int = MAX_LIMIT) -> list[PipelineSummary]:
+        """The pipelines of the history by name, each with its run count and last run.
+
+        Added in 0.3.
+        """
+        return self._call("read from", self._list_pipelines, check_limit(limit))
+
+    @final
+    def attempt_summaries(self, run_ids: Sequence[str]) -> list[AttemptSummary]:
+        """Every factory attempt of the runs ``run_ids``, in the order they started.
+
+        Args:
+            run_ids: At most ``MAX_LIMIT`` run ids (one page of runs).
+
+        Added in 0.3.
+        """
+        ids = _check_run_ids(run_ids)
+        return self._call("read from", self._attempt_summaries, ids) if ids else []
+
+    @final
+    def metric_totals(
+        self, run_ids: Sequence[str], *, names: Sequence[str] | None = None
+    ) -> list[MetricTotal]:
+        """Each metric of the runs ``run_ids`` summed over the run (and its peak).
+
+        Args:
+            run_ids: At most ``MAX_LIMIT`` run ids.
+            names: Only these metrics (default: every metric).
+
+        Added in 0.3.
+        """
+        ids = _check_run_ids(run_ids)
+        if not ids or (names is not None and not names):
+            return []
+        wanted = None if names is None else tuple(dict.fromkeys(names))
+        return self._call("read from", self._metric_totals, ids, wanted)
+
+    @final
+    def latest_events(
+        self, run_ids: Sequence[str], name: str
+    ) -> dict[str, EventRecord]:
+        """The last event called ``name`` of each of the runs ``run_ids`` that has one.
+
+        Added in 0.3.
+        """
+        ids = _check_run_ids(run_ids)
+        return self._call("read from", self._latest_events, ids, name) if ids else {}
+
+    @final
+    def latest_event(self, run_id: str, name: str) -> EventRecord | None:
+        """The last event called ``name`` of the run ``run_id``, if any.
+
+        Added in 0.3.
+        """
+        return self.latest_events([run_id], name).get(run_id)
+
+    @final
+    def factory_counts(self, run_ids: Sequence[str]) -> dict[str, FactoryCounts]:
+        """How many factories each run has, and how many succeeded, failed, run.
+
+        A factory counts once, with the status of its latest attempt; the
+        total is the pipeline's factory count recorded at run start
+        (``RUN_FACTORIES_METRIC``) when it is known.
+
+        Added in 0.3.
+        """
+        latest: dict[tuple[str, str], AttemptSummary] = {}
+        for attempt in self.attempt_summaries(run_ids):
+            key = (attempt.run_id, attempt.factory)
+            known = latest.get(key)
+            if known is None or attempt.attempt >= known.attempt:
+                latest[key] = attempt
+        tallies: dict[str, dict[str, int]] = {rid: {} for rid in run_ids}
+        for (rid, _), attempt in latest.items():
+            tally = tallies[rid]
+            tally[attempt.status] = tally.get(attempt.status, 0) + 1
+        totals = {
+            m.run_id: int(m.peak)
+            for m in self.metric_totals(run_ids, names=[RUN_FACTORIES_METRIC])
+        }
+        return {
+            rid: FactoryCounts(
+                total=max(totals.get(rid, 0), sum(tally.values())),
+                succeeded=tally.get("succeeded", 0),
+                failed=tally.get("failed", 0) + tally.get("crashed", 0),
+                running=tally.get("running", 0),
+            )
+            for rid, tally in tallies.items()
+        }
+
     # ------------------------------------------------------------ maintenance
     @final
     def prune(self, older_than: timedelta, *, now: float | None = None) -> int:
@@ -462,6 +566,26 @@ class BaseRunHistory(ABC):
         """Log lines by ``id``, those above ``after``, of ``level`` and up."""
 
     @abstractmethod
+    def _list_pipelines(self, limit: int) -> list[PipelineSummary]:
+        """Pipelines by name with their run count and latest run."""
+
+    @abstractmethod
+    def _attempt_summaries(self, run_ids: tuple[str, ...]) -> list[AttemptSummary]:
+        """The attempts of ``run_ids`` (not empty) by ``id``."""
+
+    @abstractmethod
+    def _metric_totals(
+        self, run_ids: tuple[str, ...], names: tuple[str, ...] | None
+    ) -> list[MetricTotal]:
+        """Sum, max and count per run and metric name, by run then name."""
+
+    @abstractmethod
+    def _latest_events(
+        self, run_ids: tuple[str, ...], name: str
+    ) -> dict[str, EventRecord]:
+        """The event ``name`` with the highest id of each run."""
+
+    @abstractmethod
     def _prune(self, cutoff: float) -> int:
         """Delete finished runs started before ``cutoff`` and all they own."""
 
@@ -496,3 +620,12 @@ class BaseRunHistory(ABC):
             "check that the store is reachable and writable, or point "
             "PYSETL_HISTORY_URL (or --history) at another one"
         )
+
+
+def _check_run_ids(run_ids: Sequence[str]) -> tuple[str, ...]:
+    """``run_ids`` without repeats, if there are at most ``MAX_LIMIT``."""
+    ids = tuple(dict.fromkeys(run_ids))
+    if len(ids) > MAX_LIMIT:
+        msg = f"Cannot query {len(ids)!r} runs at once"
+        raise RunHistoryError(msg, hint=f"ask for at most {MAX_LIMIT} runs a call")
+    return ids

@@ -18,6 +18,7 @@ from pysetl.monitoring.history._records import (
     AddEvent,
     AddLog,
     AddMetric,
+    AttemptSummary,
     EventRecord,
     FactoryAttemptRecord,
     FinishAttempt,
@@ -27,7 +28,9 @@ from pysetl.monitoring.history._records import (
     LogRecord,
     MarkCrashed,
     MetricRecord,
+    MetricTotal,
     Page,
+    PipelineSummary,
     RunRecord,
     SaveConfigVersion,
     StageRecord,
@@ -334,6 +337,64 @@ class InMemoryRunHistory(BaseRunHistory):
             and (after is None or g.id > after)
         )
         return _page(rows, limit, lambda g: g.id)
+
+    # ------------------------------------------------ reads across runs (0.3)
+    def _list_pipelines(self, limit: int) -> list[PipelineSummary]:
+        with self._lock:
+            runs = list(self._runs.values())
+        counts: dict[str, int] = {}
+        last: dict[str, RunRecord] = {}
+        for run in runs:
+            counts[run.pipeline] = counts.get(run.pipeline, 0) + 1
+            known = last.get(run.pipeline)
+            if known is None or run.run_id > known.run_id:
+                last[run.pipeline] = run
+        return [
+            PipelineSummary(
+                name,
+                counts[name],
+                last[name].run_id,
+                last[name].status,
+                last[name].started_at,
+            )
+            for name in sorted(counts)[:limit]
+        ]
+
+    def _attempt_summaries(self, run_ids: tuple[str, ...]) -> list[AttemptSummary]:
+        wanted = set(run_ids)
+        with self._lock:
+            attempts = sorted(self._attempts.values(), key=lambda a: a.id)
+        return [
+            AttemptSummary(
+                a.run_id, a.stage_id, a.factory, a.attempt, a.status, a.duration
+            )
+            for a in attempts
+            if a.run_id in wanted
+        ]
+
+    def _metric_totals(
+        self, run_ids: tuple[str, ...], names: tuple[str, ...] | None
+    ) -> list[MetricTotal]:
+        wanted = set(run_ids)
+        named = None if names is None else set(names)
+        with self._lock:
+            metrics = list(self._metrics)
+        found: dict[tuple[str, str], list[float]] = {}
+        for m in metrics:
+            if m.run_id in wanted and (named is None or m.name in named):
+                found.setdefault((m.run_id, m.name), []).append(m.value)
+        return [
+            MetricTotal(rid, name, sum(values), max(values), len(values))
+            for (rid, name), values in sorted(found.items())
+        ]
+
+    def _latest_events(
+        self, run_ids: tuple[str, ...], name: str
+    ) -> dict[str, EventRecord]:
+        wanted = set(run_ids)
+        with self._lock:
+            events = list(self._events)
+        return {e.run_id: e for e in events if e.run_id in wanted and e.name == name}
 
     # ------------------------------------------------------------ maintenance
     def _prune(self, cutoff: float) -> int:

@@ -32,8 +32,10 @@ __all__ = [
     "AddEvent",
     "AddLog",
     "AddMetric",
+    "AttemptSummary",
     "EventRecord",
     "FactoryAttemptRecord",
+    "FactoryCounts",
     "FinishAttempt",
     "FinishRun",
     "FinishStage",
@@ -41,8 +43,10 @@ __all__ = [
     "LogRecord",
     "MarkCrashed",
     "MetricRecord",
+    "MetricTotal",
     "Op",
     "Page",
+    "PipelineSummary",
     "RunRecord",
     "RunStatus",
     "SaveConfigVersion",
@@ -264,6 +268,67 @@ class LogRecord:
     run_id: str | None = None
     factory: str | None = None
     logger: str | None = None
+
+
+# ------------------------------------------------- reads across runs (0.3)
+@dataclass(frozen=True, slots=True)
+class AttemptSummary:
+    """One factory attempt without its error and phases (queries over many runs).
+
+    Added in 0.3.
+    """
+
+    run_id: str
+    stage_id: int
+    factory: str
+    attempt: int
+    status: str
+    duration: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricTotal:
+    """The values of one metric in one run: their sum, largest value and count.
+
+    Added in 0.3.
+    """
+
+    run_id: str
+    name: str
+    total: float
+    peak: float
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSummary:
+    """One pipeline of the history: how many runs, and its latest run.
+
+    Added in 0.3.
+    """
+
+    pipeline: str
+    runs: int
+    last_run_id: str
+    last_status: str
+    last_started_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FactoryCounts:
+    """How many factories of a run there are, and how many are in each state.
+
+    ``total`` is the number of factories of the pipeline (recorded at run
+    start), or of those that started when it was not recorded. A factory
+    counts once, with the status of its latest attempt.
+
+    Added in 0.3.
+    """
+
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    running: int = 0
 
 
 # ----------------------------------------------------------------- writes

@@ -20,6 +20,7 @@ from sqlalchemy import exc as sa_exc
 from pysetl.monitoring.history import _schema as s
 from pysetl.monitoring.history._base import BaseRunHistory
 from pysetl.monitoring.history._records import (
+    AttemptSummary,
     EventRecord,
     FactoryAttemptRecord,
     FinishAttempt,
@@ -29,7 +30,9 @@ from pysetl.monitoring.history._records import (
     LogRecord,
     MarkCrashed,
     MetricRecord,
+    MetricTotal,
     Page,
+    PipelineSummary,
     RunRecord,
     SaveConfigVersion,
     StageRecord,
@@ -391,6 +394,86 @@ class SqlRunHistory(BaseRunHistory):
             query = query.where(c.id > after)
         rows = self._rows(query, limit, log_record)
         return self._page(rows, limit, lambda r: r.id)
+
+    # ------------------------------------------------ reads across runs (0.3)
+    def _list_pipelines(self, limit: int) -> list[PipelineSummary]:
+        c = s.RUNS.c
+        # Each pipeline's count and newest run come from the (pipeline, run_id)
+        # index alone; the newest runs' rows are then read by primary key.
+        groups = (
+            sa.select(c.pipeline, sa.func.count(), sa.func.max(c.run_id))
+            .group_by(c.pipeline)
+            .order_by(c.pipeline)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(groups).all()
+            last = {
+                row.run_id: row
+                for row in conn.execute(
+                    sa.select(c.run_id, c.status, c.started_at).where(
+                        c.run_id.in_([r[2] for r in rows])
+                    )
+                )
+            }
+        return [
+            PipelineSummary(
+                name,
+                int(count),
+                newest,
+                last[newest].status,
+                last[newest].started_at,
+            )
+            for name, count, newest in rows
+        ]
+
+    def _attempt_summaries(self, run_ids: tuple[str, ...]) -> list[AttemptSummary]:
+        c = s.ATTEMPTS.c
+        query = (
+            sa.select(c.run_id, c.stage_id, c.factory, c.attempt, c.status, c.duration)
+            .where(c.run_id.in_(run_ids))
+            .order_by(c.id)
+        )
+        with self.engine.connect() as conn:
+            return [AttemptSummary(*row) for row in conn.execute(query)]
+
+    def _metric_totals(
+        self, run_ids: tuple[str, ...], names: tuple[str, ...] | None
+    ) -> list[MetricTotal]:
+        c = s.METRICS.c
+        query = (
+            sa.select(
+                c.run_id,
+                c.name,
+                sa.func.sum(c.value),
+                sa.func.max(c.value),
+                sa.func.count(),
+            )
+            .where(c.run_id.in_(run_ids))
+            .group_by(c.run_id, c.name)
+            .order_by(c.run_id, c.name)
+        )
+        if names is not None:
+            query = query.where(c.name.in_(names))
+        with self.engine.connect() as conn:
+            return [
+                MetricTotal(rid, name, float(total), float(peak), int(count))
+                for rid, name, total, peak, count in conn.execute(query)
+            ]
+
+    def _latest_events(
+        self, run_ids: tuple[str, ...], name: str
+    ) -> dict[str, EventRecord]:
+        c = s.EVENTS.c
+        newest = (
+            sa.select(sa.func.max(c.id))
+            .where(c.run_id.in_(run_ids), c.name == name)
+            .group_by(c.run_id)
+        )
+        query = sa.select(s.EVENTS).where(c.id.in_(newest))
+        with self.engine.connect() as conn:
+            records = [EventRecord(**mapping(row)) for row in conn.execute(query)]
+        return {record.run_id: record for record in records}
 
     # ------------------------------------------------------------ maintenance
     def _prune(self, cutoff: float) -> int:
