@@ -27,7 +27,13 @@ from typing import Any, Literal
 
 from pysetl.utils.redaction import MASK, is_secret_key, redact_value
 
-__all__ = ["ChangeKind", "ConfigChange", "diff_configs", "flatten_config"]
+__all__ = [
+    "ChangeKind",
+    "ConfigChange",
+    "diff_configs",
+    "flatten_config",
+    "mask_config_value",
+]
 
 ChangeKind = Literal["added", "removed", "changed"]
 _SIGNS = {"added": "+", "removed": "-", "changed": "~"}
@@ -84,8 +90,12 @@ def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any
     return flat
 
 
-def _mask(path: str, value: Any) -> Any:
-    """``value`` masked if any part of its key path names a secret."""
+def mask_config_value(path: str, value: Any) -> Any:
+    """``value`` masked if any part of its dotted key ``path`` names a secret.
+
+    Anything else goes through the redaction point (registered secrets and
+    secret patterns in text are masked).
+    """
     if value is not None and any(is_secret_key(part) for part in path.split(".")):
         return MASK
     return redact_value(value)
@@ -106,13 +116,13 @@ def diff_configs(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[ConfigC
     changes: list[ConfigChange] = []
     for key in sorted(before.keys() | after.keys()):
         if key not in after:
-            changes.append(ConfigChange(key, "removed", _mask(key, before[key])))
+            changes.append(ConfigChange(key, "removed", mask_config_value(key, before[key])))
         elif key not in before:
-            changes.append(ConfigChange(key, "added", None, _mask(key, after[key])))
+            changes.append(ConfigChange(key, "added", None, mask_config_value(key, after[key])))
         elif before[key] != after[key] or type(before[key]) is not type(after[key]):
             changes.append(
                 ConfigChange(
-                    key, "changed", _mask(key, before[key]), _mask(key, after[key])
+                    key, "changed", mask_config_value(key, before[key]), mask_config_value(key, after[key])
                 )
             )
     return changes

@@ -1,4 +1,4 @@
-"""The run history: stores of runs, attempts, events, metrics and logs; a recorder."""
+"""The run history: runs, attempts, events, metrics, logs and config versions."""
 
 from __future__ import annotations
 
@@ -43,6 +43,15 @@ from pysetl.monitoring.history._schema import LATEST_VERSION
 from pysetl.monitoring.history._sql import SqlRunHistory
 from pysetl.monitoring.history._sql_rows import redact_url
 from pysetl.monitoring.history._sqlite import SqliteRunHistory
+from pysetl.monitoring.history.config_store import (
+    ConfigAuditRecord,
+    ConfigAuditSubscriber,
+    ConfigStore,
+    ConfigVersionRecord,
+    RollbackResult,
+    recorder_for_config,
+    rollback_config,
+)
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -56,6 +65,10 @@ __all__ = [
     "AddLog",
     "AddMetric",
     "BaseRunHistory",
+    "ConfigAuditRecord",
+    "ConfigAuditSubscriber",
+    "ConfigStore",
+    "ConfigVersionRecord",
     "EventRecord",
     "FactoryAttemptRecord",
     "FinishAttempt",
@@ -71,6 +84,7 @@ __all__ = [
     "Op",
     "Page",
     "PostgresRunHistory",
+    "RollbackResult",
     "RunRecord",
     "SaveConfigVersion",
     "SqlRunHistory",
@@ -83,5 +97,7 @@ __all__ = [
     "error_to_dict",
     "find_project_dir",
     "open_history",
+    "recorder_for_config",
     "redact_url",
+    "rollback_config",
 ]

@@ -1,0 +1,225 @@
+"""The files of a config version: masking their literal secrets, restoring them.
+
+A stored version keeps the text of its layer files so that a rollback can
+write them back. ``${secret:...}`` references, ``${env:VAR}`` and ``enc:``
+tokens hold no secret and are kept as written; a literal secret (the value
+of a secret-named key, a secret pattern such as a URL's password, a
+registered secret, or a plain value the resolved config holds under a
+secret-named key) is masked, and such a version cannot be restored.
+
+Added in 0.3.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pysetl.errors import ConfigError
+from pysetl.utils.redaction import MASK, is_secret_key, redact_text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "RestoredFiles",
+    "literal_secrets",
+    "mask_source",
+    "read_sources",
+    "restore_sources",
+]
+
+# Tokens that name where a secret lives without holding it: kept in sources.
+_SAFE_TOKEN = re.compile(
+    r"\$\{secret:[^}]*\}|\$\{env:[A-Za-z_][A-Za-z0-9_]*\}|\benc:[A-Za-z0-9_\-=]+"
+)
+# ``key: value`` (YAML) or ``key = value`` (TOML), possibly a list item.
+_PAIR = re.compile(
+    r"^(?P<lead>\s*(?:-\s+)?)(?P<q>[\"']?)(?P<key>[\w.\-]+)(?P=q)"
+    r"(?P<sep>\s*[:=][ \t]*)(?P<value>.*?)\s*$"
+)
+_NOT_LITERAL = frozenset(
+    {"", "|", ">", "|-", ">-", "|+", ">+", "null", "~", "{}", "[]", '""', "''"}
+    | {"true", "false", "yes", "no", "on", "off"}
+)
+_MIN_LENGTH = 4
+_CONFIG_SUFFIXES = (".yaml", ".yml", ".toml")
+
+
+def literal_secrets(
+    config: Iterable[tuple[str, Any]], secret: bool = False
+) -> set[str]:
+    """Plain values stored under a secret-named key path (lazy secrets skipped)."""
+    found: set[str] = set()
+    for key, value in config:
+        inside = secret or is_secret_key(key)
+        if isinstance(value, Mapping):
+            found |= literal_secrets(value.items(), inside)
+        elif isinstance(value, list | tuple):
+            found |= literal_secrets(((key, v) for v in value), inside)
+        elif (
+            inside
+            and isinstance(value, str | int | float)
+            and not isinstance(value, bool)
+        ):
+            text = str(value)
+            if (
+                len(text) >= _MIN_LENGTH
+                and text != MASK
+                and not _SAFE_TOKEN.fullmatch(text)
+            ):
+                found.add(text)
+    return found
+
+
+def _redact_outside_tokens(line: str) -> str:
+    """``line`` through the redaction point, its safe tokens left as they are."""
+    parts: list[str] = []
+    last = 0
+    for match in _SAFE_TOKEN.finditer(line):
+        parts.extend((redact_text(line[last : match.start()]), match.group()))
+        last = match.end()
+    parts.append(redact_text(line[last:]))
+    return "".join(parts)
+
+
+def _mask_line(line: str) -> str:
+    body = line.rstrip("\r\n")
+    end = line[len(body) :]
+    pair = _PAIR.match(body)
+    if pair is not None and is_secret_key(pair["key"]):
+        value = pair["value"]
+        bare = value.strip("\"'")
+        literal = value.lower() not in _NOT_LITERAL and not value.startswith(
+            ("{", "[", "#")
+        )
+        if not literal:  # a mapping, block or flag follows: nothing to mask
+            return line
+        if "${secret:" not in value and not _SAFE_TOKEN.fullmatch(bare):
+            key = f"{pair['q']}{pair['key']}{pair['q']}"
+            return f'{pair["lead"]}{key}{pair["sep"]}"{MASK}"{end}'
+    return _redact_outside_tokens(body) + end
+
+
+def mask_source(text: str, secrets: Iterable[str] = ()) -> str:
+    """A config file's text with its literal secrets masked.
+
+    Masked: the value of a secret-named key (``password: hunter2``), secret
+    patterns and registered secrets (the password of a URL, a bearer token),
+    and each of ``secrets`` wherever it appears. Kept:
+    ``${secret:...}`` references, ``${env:VAR}`` and ``enc:`` tokens.
+
+    Args:
+        text: The file's text.
+        secrets: Values known to be secrets (plain values of the
+            resolved config under secret-named keys).
+    """
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return "".join(_mask_line(line) for line in text.splitlines(keepends=True))
+
+
+def _relative(path: Path, root: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+
+
+def read_sources(resolved: Any) -> tuple[dict[str, str], bool]:
+    """The masked texts of the resolved config's files, and whether any was masked."""
+    secrets = literal_secrets(resolved.items())
+    sources: dict[str, str] = {}
+    masked = False
+    for _layer, path in resolved.files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            msg = f"Cannot read the config file {str(path)!r}: {exc.strerror}"
+            raise ConfigError(msg, hint="check the file's permissions") from exc
+        safe = mask_source(text, secrets)
+        masked = masked or safe != text
+        sources[_relative(Path(path), Path(resolved.root))] = safe
+    return sources, masked
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredFiles:
+    """What a restore wrote and removed (paths relative to the root)."""
+
+    written: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` at once, keeping its mode (0600 if new)."""
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o600
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(name).chmod(mode)
+        Path(name).replace(path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def restore_sources(
+    sources: Mapping[str, str],
+    root: str | os.PathLike[str],
+    layers: Sequence[str],
+    *,
+    label: str,
+) -> RestoredFiles:
+    """Write the stored ``sources`` of ``layers`` back under ``root``.
+
+    Files of those layers that the stored version did not have are removed.
+
+    Args:
+        sources: ``{path relative to the root: text}`` of a stored version.
+        root: The config root.
+        layers: The layers (folders under the root) to restore.
+        label: The version's name in messages.
+
+    Raises:
+        ConfigError: One of the files had literal secrets masked when it was
+            stored, or a stored path leaves the root.
+    """
+    wanted = {
+        rel: text for rel, text in sources.items() if rel.split("/", 1)[0] in layers
+    }
+    masked = sorted(rel for rel, text in wanted.items() if MASK in text)
+    if masked:
+        msg = (
+            f"Cannot restore the config version {label!r}: its file(s) "
+            f"{', '.join(masked)} held literal secrets, which were masked when "
+            "it was stored; restoring them would write masks instead of values"
+        )
+        raise ConfigError(
+            msg,
+            hint="move secrets to ${secret:...} references or enc: values "
+            "('pysetl config encrypt'); versions recorded after that can be "
+            "rolled back",
+        )
+    for rel in wanted:
+        if rel.startswith("../") or Path(rel).is_absolute():
+            msg = f"The config version {label!r} has a file outside the root: {rel!r}"
+            raise ConfigError(msg, hint="restore that file by hand")
+    base = Path(root)
+    removed: list[str] = []
+    for layer in layers:
+        folder = base / layer
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            rel = f"{layer}/{path.name}"
+            if path.suffix in _CONFIG_SUFFIXES and path.is_file() and rel not in wanted:
+                path.unlink()
+                removed.append(rel)
+    for rel, text in sorted(wanted.items()):
+        _write_atomically(base / rel, text)
+    return RestoredFiles(tuple(sorted(wanted)), tuple(removed))
