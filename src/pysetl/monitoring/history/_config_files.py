@@ -32,6 +32,7 @@ __all__ = [
     "mask_source",
     "read_sources",
     "restore_sources",
+    "write_atomically",
 ]
 
 # Tokens that name where a secret lives without holding it: kept in sources.
@@ -153,7 +154,7 @@ class RestoredFiles:
     removed: tuple[str, ...]
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` by ``text`` at once, keeping its mode (0600 if new)."""
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o600
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,5 +222,5 @@ def restore_sources(
                 path.unlink()
                 removed.append(rel)
     for rel, text in sorted(wanted.items()):
-        _write_atomically(base / rel, text)
+        write_atomically(base / rel, text)
     return RestoredFiles(tuple(sorted(wanted)), tuple(removed))

@@ -271,8 +271,11 @@ class ConfigStore:
     ) -> str:
         """Store ``resolved`` as a version of its environment; return its hash.
 
-        Recording the same hash for the same environment again changes
-        nothing (the first record is kept).
+        Recording the same hash for the same environment again keeps the
+        first record, except that restorable sources replace masked ones
+        (after ``pysetl config encrypt --in-place`` turned a literal secret
+        into an ``enc:`` value, the masked config, hence the hash, is the
+        same, but the files can now be restored).
 
         Args:
             resolved: A loaded config (``load_config(...)``).
@@ -307,11 +310,12 @@ class ConfigStore:
         tables = self._memory()
         with tables.lock:
             self.history.config_versions.setdefault(row["hash"], content)
-            if not any(
-                v["env"] == row["env"] and v["hash"] == row["hash"]
-                for v in tables.versions
-            ):
-                tables.versions.append({**row, "id": len(tables.versions) + 1})
+            for version in tables.versions:
+                if version["env"] == row["env"] and version["hash"] == row["hash"]:
+                    if version["masked"] and not row["masked"]:
+                        version.update(sources=row["sources"], masked=False)
+                    return
+            tables.versions.append({**row, "id": len(tables.versions) + 1})
 
     def _record_sql(
         self, sql: SqlRunHistory, row: dict[str, Any], content: str
@@ -330,12 +334,18 @@ class ConfigStore:
                     )
                 )
             found = conn.execute(
-                sa.select(envs.c.id).where(
+                sa.select(envs.c.id, envs.c.masked).where(
                     envs.c.env == row["env"], envs.c.hash == row["hash"]
                 )
             ).first()
             if found is None:
                 conn.execute(envs.insert().values(**row))
+            elif found.masked and not row["masked"]:
+                conn.execute(
+                    envs.update()
+                    .where(envs.c.id == found.id)
+                    .values(sources=row["sources"], masked=False)
+                )
 
     def get_version(self, ref: str, *, env: str | None = None) -> ConfigVersionRecord:
         """The version whose hash is ``ref`` or starts with it (at least 4 hex digits).

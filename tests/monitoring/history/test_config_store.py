@@ -1,0 +1,364 @@
+"""``ConfigStore``: config versions, audit and rollback, on every store."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import textwrap
+from pathlib import Path
+
+import pytest
+from typing_extensions import Self
+
+from pysetl.config.crypto import ConfigCipher
+from pysetl.config.diff import ConfigChange
+from pysetl.config.loader import load_config
+from pysetl.config.profiles import ResolvedConfig
+from pysetl.errors import ConfigError, RunHistoryError
+from pysetl.monitoring.history import (
+    ConfigAuditSubscriber,
+    ConfigStore,
+    InMemoryRunHistory,
+    recorder_for_config,
+    rollback_config,
+)
+from pysetl.monitoring.history.config_store import default_actor, mask_source
+from pysetl.utils.redaction import MASK
+
+BASE = """\
+app:
+  name: shop
+  threads: 2
+db:
+  host: localhost
+  user: etl
+  password: ${secret:env:SHOP_DB_PASSWORD}
+"""
+PROD = """\
+app:
+  threads: 8
+db:
+  host: db.prod.internal
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def conf(tmp_path: Path) -> Path:
+    root = tmp_path / "conf"
+    write(root / "base" / "app.yaml", BASE)
+    write(root / "prod" / "app.yaml", PROD)
+    write(root / "dev" / "app.yaml", "app:\n  threads: 1\n")
+    return root
+
+
+@pytest.fixture
+def store(history) -> ConfigStore:
+    return ConfigStore(history)
+
+
+@pytest.fixture(scope="module")
+def cipher() -> ConfigCipher:
+    return ConfigCipher([ConfigCipher.generate_key()])
+
+
+class TestVersions:
+    def test_a_version_holds_the_masked_config_and_the_sources(self, store, conf):
+        resolved = load_config(conf, "prod")
+        digest = store.record_version(resolved, actor="ana@laptop")
+        assert digest == resolved.version
+        version = store.get_version(digest[:8])
+        assert version.hash == digest
+        assert version.env == "prod"
+        assert version.actor == "ana@laptop"
+        assert version.root == str(conf)
+        assert version.config == resolved.as_dict(masked=True)
+        assert version.config["db"]["password"] == MASK
+        assert version.sources == {"base/app.yaml": BASE, "prod/app.yaml": PROD}
+        assert version.restorable
+        assert version.short == digest[:12]
+
+    def test_recording_again_keeps_one_version_per_env_and_hash(self, store, conf):
+        resolved = load_config(conf, "prod")
+        store.record_version(resolved)
+        store.record_version(resolved)
+        assert len(store.list_versions(env="prod").items) == 1
+
+    def test_the_actor_defaults_to_user_at_host(self, store, conf):
+        store.record_version(load_config(conf, "dev"))
+        (version,) = store.list_versions().items
+        assert version.actor == f"{getpass.getuser()}@{socket.gethostname()}"
+        assert default_actor() == version.actor
+
+    def test_versions_are_listed_newest_first_by_env_and_paged(self, store, conf):
+        prod_file = conf / "prod" / "app.yaml"
+        hashes = []
+        for threads in (8, 9, 10):
+            write(prod_file, PROD.replace("8", str(threads)))
+            hashes.append(store.record_version(load_config(conf, "prod")))
+        store.record_version(load_config(conf, "dev"))
+        first = store.list_versions(env="prod", limit=2)
+        assert [v.hash for v in first.items] == hashes[:0:-1]
+        assert first.next_cursor is not None
+        second = store.list_versions(env="prod", limit=2, cursor=first.next_cursor)
+        assert [v.hash for v in second.items] == [hashes[0]]
+        assert second.next_cursor is None
+        assert len(store.list_versions().items) == 4
+        assert [v.env for v in store.list_versions(env="dev").items] == ["dev"]
+
+    def test_one_hash_recorded_for_two_envs_is_found_per_env(self, store, tmp_path):
+        root = tmp_path / "same"
+        write(root / "base" / "a.yaml", "x: 1\n")
+        write(root / "qa" / "a.yaml", "x: 2\n")
+        write(root / "uat" / "a.yaml", "x: 2\n")
+        qa, uat = load_config(root, "qa"), load_config(root, "uat")
+        assert qa.version == uat.version
+        store.record_version(qa)
+        store.record_version(uat)
+        assert store.get_version(qa.version, env="qa").sources["qa/a.yaml"] == "x: 2\n"
+        assert store.get_version(qa.version).env == "uat"  # the latest record
+
+    def test_an_unknown_or_malformed_version_is_an_error_with_a_hint(self, store):
+        with pytest.raises(RunHistoryError, match="No config version") as info:
+            store.get_version("abcd")
+        assert "pysetl config history" in info.value.hint
+        with pytest.raises(RunHistoryError, match="not a config version"):
+            store.get_version("xyz!")
+        with pytest.raises(RunHistoryError, match="not a config version"):
+            store.get_version("abc")  # too short
+
+    def test_an_ambiguous_prefix_names_the_candidates(self, store, tmp_path):
+        seen: dict[str, ResolvedConfig] = {}
+        for n in range(5000):
+            resolved = ResolvedConfig({"n": n}, env="qa", root=tmp_path)
+            other = seen.setdefault(resolved.version[:4], resolved)
+            if other is not resolved:
+                break
+        store.record_version(other)
+        store.record_version(resolved)
+        with pytest.raises(RunHistoryError, match="ambiguous") as info:
+            store.get_version(resolved.version[:4])
+        assert other.version[:12] in info.value.message
+        assert store.get_version(resolved.version[:12]).hash == resolved.version
+
+    def test_a_restorable_record_replaces_a_masked_one_of_the_same_hash(
+        self, store, conf, cipher
+    ):
+        write(conf / "prod" / "app.yaml", PROD + "  password: hunter2-literal\n")
+        resolved = load_config(conf, "prod")
+        store.record_version(resolved)
+        assert not store.get_version(resolved.version).restorable
+        enc = cipher.encrypt("hunter2-literal")
+        write(conf / "prod" / "app.yaml", PROD + f"  password: {enc}\n")
+        again = load_config(conf, "prod", cipher=cipher)
+        assert again.version == resolved.version  # both mask to **********
+        store.record_version(again)
+        version = store.get_version(resolved.version)
+        assert version.restorable
+        assert enc in version.sources["prod/app.yaml"]
+
+    def test_the_store_needs_a_store_with_tables(self):
+        with pytest.raises(RunHistoryError, match="cannot store config versions"):
+            ConfigStore("not a store")
+
+
+class TestMaskedSources:
+    def test_literal_secrets_are_masked_and_references_kept(self, store, conf, cipher):
+        token = cipher.encrypt("api-token-value")
+        write(
+            conf / "prod" / "app.yaml",
+            """\
+            db:
+              host: db.prod.internal
+              password: hunter2-literal
+              url: postgresql://etl:pw-in-url@db/shop
+              dsn: postgresql://etl:${secret:env:PG_PW}@db/shop
+              token: TOKEN
+            """.replace("TOKEN", token),
+        )
+        resolved = load_config(conf, "prod", environ={"PG_PW": "x"}, cipher=cipher)
+        store.record_version(resolved)
+        version = store.get_version(resolved.version)
+        text = version.sources["prod/app.yaml"]
+        assert "hunter2-literal" not in text
+        assert "pw-in-url" not in text
+        assert "${secret:env:PG_PW}" in text
+        assert token in text
+        assert "${secret:env:SHOP_DB_PASSWORD}" in version.sources["base/app.yaml"]
+        assert not version.restorable
+
+    def test_values_under_a_secret_mapping_are_masked_by_value(self):
+        text = "credentials:\n  user: etl\n  pass: opensesame\n"
+        assert mask_source(text, {"opensesame"}) == (
+            f"credentials:\n  user: etl\n  pass: {MASK}\n"
+        )
+
+    def test_flags_and_blocks_under_secret_names_are_not_secrets(self):
+        text = "use_token: true\ntoken_options:\n  ttl: 5\nsecret: ${env:S}\n"
+        assert mask_source(text) == text
+
+    def test_toml_pairs_are_masked_too(self):
+        masked = mask_source('[db]\npassword = "hunter2-toml"\nhost = "h"\n')
+        assert masked == f'[db]\npassword = "{MASK}"\nhost = "h"\n'
+
+
+class TestAudit:
+    def test_an_entry_records_who_when_what_masked(self, store):
+        entry = store.record_audit(
+            "prod",
+            "rollback",
+            old_hash="a" * 64,
+            new_hash="b" * 64,
+            changes=[
+                ConfigChange("db.password", "changed", "old-pw-1", "new-pw-2"),
+                ConfigChange("app.threads", "changed", 2, 8),
+            ],
+            note="token=abcdef123456 in the note",
+        )
+        (listed,) = store.list_audit().items
+        assert listed == entry
+        assert entry.id >= 1
+        assert entry.actor == default_actor()
+        assert entry.changes == (
+            ConfigChange("db.password", "changed", MASK, MASK),
+            ConfigChange("app.threads", "changed", 2, 8),
+        )
+        assert entry.note == f"token={MASK} in the note"
+
+    def test_entries_are_listed_newest_first_by_env_and_paged(self, store):
+        for n in range(3):
+            store.record_audit("prod", f"a{n}")
+        store.record_audit("dev", "d")
+        first = store.list_audit(env="prod", limit=2)
+        assert [e.action for e in first.items] == ["a2", "a1"]
+        second = store.list_audit(env="prod", limit=2, cursor=first.next_cursor)
+        assert [e.action for e in second.items] == ["a0"]
+        assert second.next_cursor is None
+        assert [e.env for e in store.list_audit(limit=1).items] == ["dev"]
+
+    def test_a_reload_subscriber_records_the_new_version_and_the_change(
+        self, store, conf
+    ):
+        old = load_config(conf, "prod")
+        write(conf / "prod" / "app.yaml", PROD.replace("8", "16"))
+        new = load_config(conf, "prod")
+        subscriber = ConfigAuditSubscriber(store, actor="watcher@host")
+        subscriber(old, new)
+        subscriber(new, new)  # no change: nothing recorded
+        (entry,) = store.list_audit(env="prod").items
+        assert (entry.action, entry.old_hash, entry.new_hash) == (
+            "reload",
+            old.version,
+            new.version,
+        )
+        assert entry.changes == (ConfigChange("app.threads", "changed", 8, 16),)
+        assert entry.actor == "watcher@host"
+        assert store.get_version(new.version).env == "prod"
+
+
+class TestRollback:
+    def test_a_rollback_restores_the_env_files_and_is_audited(self, store, conf):
+        prod_file = conf / "prod" / "app.yaml"
+        v1 = store.record_version(load_config(conf, "prod"))
+        write(prod_file, PROD.replace("8", "32"))
+        extra = write(conf / "prod" / "extra.yaml", "feature: on\n")
+        v2 = store.record_version(load_config(conf, "prod"))
+
+        def load():
+            return load_config(conf, "prod")
+
+        result = rollback_config(store, v1[:10], root=conf, env="prod", load=load)
+        assert prod_file.read_text() == PROD
+        assert not extra.exists()
+        assert result.files.written == ("prod/app.yaml",)
+        assert result.files.removed == ("prod/extra.yaml",)
+        assert (result.old_hash, result.new_hash) == (v2, v1)
+        assert result.exact
+        assert result.audit.action == "rollback"
+        assert result.audit.note == f"rollback to {v1[:12]}"
+        assert ConfigChange("app.threads", "changed", 32, 8) in result.changes
+        assert store.list_audit(env="prod").items == (result.audit,)
+
+    def test_a_broken_config_can_be_rolled_back(self, store, conf):
+        prod_file = conf / "prod" / "app.yaml"
+        v1 = store.record_version(load_config(conf, "prod"))
+        write(prod_file, "app: [unclosed\n")
+        result = rollback_config(
+            store, v1, root=conf, env="prod", load=lambda: load_config(conf, "prod")
+        )
+        assert result.old_hash is None
+        assert result.new_hash == v1
+
+    def test_base_changes_are_kept_unless_with_base(self, store, conf):
+        v1 = store.record_version(load_config(conf, "prod"))
+        write(conf / "base" / "app.yaml", BASE.replace("shop", "store"))
+
+        def load():
+            return load_config(conf, "prod")
+
+        result = rollback_config(store, v1, root=conf, env="prod", load=load)
+        assert not result.exact
+        result = rollback_config(
+            store, v1, root=conf, env="prod", load=load, with_base=True
+        )
+        assert result.exact
+        assert (conf / "base" / "app.yaml").read_text() == BASE
+
+    def test_a_version_with_masked_literal_secrets_is_refused(self, store, conf):
+        prod_file = write(conf / "prod" / "app.yaml", PROD + "  password: hunter2-x\n")
+        v1 = store.record_version(load_config(conf, "prod"))
+        write(prod_file, PROD)
+        with pytest.raises(ConfigError, match="literal secrets") as info:
+            rollback_config(
+                store, v1, root=conf, env="prod", load=lambda: load_config(conf, "prod")
+            )
+        assert "enc:" in info.value.hint
+        assert prod_file.read_text() == PROD
+        assert store.list_audit().items == ()
+
+    def test_a_version_of_another_env_is_not_found(self, store, conf):
+        v1 = store.record_version(load_config(conf, "dev"))
+        with pytest.raises(RunHistoryError, match="for the environment 'prod'"):
+            rollback_config(
+                store, v1, root=conf, env="prod", load=lambda: load_config(conf, "prod")
+            )
+
+
+@pytest.mark.spark
+def test_a_pipeline_run_records_the_config_version_it_used(spark, conf):
+    """One real Spark run: the run row names the stored version."""
+    from pysetl.workflow import Factory, HookManager, Pipeline
+
+    threads = load_config(conf, "prod").get("app.threads")
+
+    class Count(Factory[int]):
+        def read(self) -> Self:
+            self.frame = spark.range(threads)
+            return self
+
+        def process(self) -> Self:
+            self.count = self.frame.count()
+            return self
+
+        def write(self) -> Self:
+            return self
+
+        def get(self) -> int:
+            return self.count
+
+    history = InMemoryRunHistory()
+    resolved = load_config(conf, "prod")
+    with recorder_for_config(history, resolved, flush_interval=0.01) as recorder:
+        pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="cfg")
+        pipeline.add_stage_from_type(Count)
+        pipeline.run()
+        pipeline.hooks.close()
+    run = history.get_run(pipeline.run_id)
+    assert run.status == "succeeded"
+    assert run.config_version == resolved.version
+    assert ConfigStore(history).get_version(run.config_version).env == "prod"
