@@ -58,9 +58,11 @@ if TYPE_CHECKING:
     from pysetl.monitoring.history._base import BaseRunHistory
     from pysetl.monitoring.history._records import Op
 
-__all__ = ["HistoryRecorder"]
+__all__ = ["GRAPH_EVENT", "HistoryRecorder"]
 
 _LOGGER = logging.getLogger(__name__)
+GRAPH_EVENT = "pipeline_graph"
+"""The event that holds a run's graph (``{"nodes": [...], "edges": [...]}``)."""
 _FLUSH = object()  # wakes the writer to write what it holds now
 _STOP = object()
 

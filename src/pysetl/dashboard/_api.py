@@ -1,0 +1,276 @@
+"""The JSON API's routes (``/api/...``), the page (``/``) and its files.
+
+Every route is read-only and synchronous (FastAPI runs it on its thread
+pool, so a slow store never blocks the live stream). Errors answer with an
+``ErrorBody``: ``{"error", "message", "hint"}``.
+
+Added in 0.3.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from pysetl import __version__
+from pysetl.dashboard import _reads as reads
+from pysetl.dashboard._convert import event_out, log_out
+from pysetl.dashboard._models import (
+    ErrorBody,
+    EventPage,
+    FactoryCharts,
+    Health,
+    LogPage,
+    PipelineCharts,
+    PipelinesOut,
+    RunDetail,
+    RunPage,
+    SparkOut,
+)
+from pysetl.dashboard._static import CONTENT_TYPES, PLACEHOLDER, resolve_static
+from pysetl.monitoring.history._records import LEVELS, STATUSES
+from pysetl.monitoring.history._sql_rows import redact_url
+from pysetl.utils.redaction import redact_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.monitoring.history._records import RunRecord
+
+__all__ = ["API_LIMIT", "ApiProblem", "router"]
+
+API_LIMIT = 500
+"""The largest page the API returns."""
+
+router = APIRouter()
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such run"},
+    422: {"model": ErrorBody, "description": "A bad parameter"},
+}
+Limit = Annotated[int, Query(ge=1, le=API_LIMIT, description="Page size")]
+Cursor = Annotated[
+    str | None, Query(description="next_cursor of the previous page", max_length=64)
+]
+
+
+class ApiProblem(Exception):  # noqa: N818 - an HTTP answer, not an error of ours
+    """An answer with an ``ErrorBody`` (raised by routes, rendered by the app)."""
+
+    def __init__(self, status: int, error: str, message: str, hint: str) -> None:
+        """Keep the status and the body's fields."""
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": error, "message": message, "hint": hint}
+
+
+def _history(request: Request) -> BaseRunHistory:
+    history: BaseRunHistory = request.app.state.history
+    return history
+
+
+def _run(history: BaseRunHistory, run_id: str) -> RunRecord:
+    run = history.find_run(run_id)
+    if run is None:
+        msg = f"No run {redact_text(run_id)!r} in the run history"
+        raise ApiProblem(404, "not_found", msg, "pick a run from /api/runs")
+    return run
+
+
+def _id_cursor(name: str, value: str | None) -> str | None:
+    if value is not None and not value.isdigit():
+        msg = f"Invalid query parameter {name!r}: {value!r} is not a cursor"
+        raise ApiProblem(422, "invalid_parameter", msg, "pass the next_cursor or id")
+    return value
+
+
+# ------------------------------------------------------------------ page
+@router.get("/", include_in_schema=False)
+def index(request: Request) -> Response:
+    """The page (``static/index.html``), or a placeholder without it."""
+    static_dir: Path = request.app.state.static_dir
+    page = static_dir / "index.html"
+    headers = {"cache-control": "no-cache"}
+    if page.is_file():
+        return Response(
+            page.read_bytes(), media_type=CONTENT_TYPES[".html"], headers=headers
+        )
+    return HTMLResponse(PLACEHOLDER, headers=headers)
+
+
+@router.get("/static/{path:path}", include_in_schema=False)
+def static(request: Request, path: str) -> Response:
+    """A file of the static folder; 404 for anything outside it."""
+    found = resolve_static(request.app.state.static_dir, path)
+    if found is None:
+        msg = f"No file {redact_text(path)!r} among the dashboard's files"
+        raise ApiProblem(404, "not_found", msg, "the page's files are under /static/")
+    media = CONTENT_TYPES.get(found.suffix.lower(), "application/octet-stream")
+    return FileResponse(found, media_type=media, headers={"cache-control": "no-cache"})
+
+
+# ------------------------------------------------------------------- api
+@router.get("/api/health", response_model=Health, tags=["meta"])
+def health(request: Request) -> dict[str, Any]:
+    """The dashboard is up: the pysetl version and the history's (redacted) URL."""
+    history = _history(request)
+    url = redact_text(redact_url(history.url))
+    return {"status": "ok", "version": __version__, "history": url}
+
+
+@router.get("/api/pipelines", response_model=PipelinesOut, tags=["runs"])
+def pipelines(request: Request) -> dict[str, Any]:
+    """Every pipeline of the history with its run count and latest run."""
+    found = _history(request).list_pipelines()
+    return {
+        "items": [
+            {
+                "pipeline": redact_text(p.pipeline),
+                "runs": p.runs,
+                "last_run_id": p.last_run_id,
+                "last_status": p.last_status,
+                "last_started_at": p.last_started_at,
+            }
+            for p in found
+        ]
+    }
+
+
+@router.get("/api/runs", response_model=RunPage, responses=_ERRORS, tags=["runs"])
+def runs(
+    request: Request,
+    *,
+    pipeline: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[str | None, Query(description=", ".join(STATUSES))] = None,
+    since: Annotated[float | None, Query(description="started at or after")] = None,
+    until: Annotated[float | None, Query(description="started before")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Runs, newest first, filtered by pipeline, status and start time."""
+    if status is not None and status not in STATUSES:
+        msg = f"Invalid query parameter 'status': {status!r} is not a run status"
+        raise ApiProblem(
+            422, "invalid_parameter", msg, f"use one of {', '.join(STATUSES)}"
+        )
+    return reads.runs_page(
+        _history(request),
+        pipeline=pipeline,
+        status=status,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get(
+    "/api/runs/{run_id}", response_model=RunDetail, responses=_ERRORS, tags=["runs"]
+)
+def run_detail(request: Request, run_id: str) -> dict[str, Any]:
+    """A run with its stages, factory attempts (in start order), graph, progress."""
+    detail = reads.run_detail(_history(request), run_id)
+    if detail is None:
+        _run(_history(request), run_id)  # raises the 404
+    assert detail is not None  # noqa: S101 - for the type checker
+    return detail
+
+
+@router.get(
+    "/api/runs/{run_id}/logs", response_model=LogPage, responses=_ERRORS, tags=["runs"]
+)
+def logs(
+    request: Request,
+    run_id: str,
+    *,
+    factory: Annotated[str | None, Query(max_length=200)] = None,
+    level: Annotated[str | None, Query(description=", ".join(LEVELS))] = None,
+    q: Annotated[str | None, Query(max_length=200, description="text search")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """A run's log lines, oldest first; follow a run by passing the last cursor."""
+    if level is not None and level.upper() not in LEVELS:
+        msg = f"Invalid query parameter 'level': {level!r} is not a log level"
+        raise ApiProblem(
+            422, "invalid_parameter", msg, f"use one of {', '.join(LEVELS)}"
+        )
+    cursor = _id_cursor("cursor", cursor)
+    history = _history(request)
+    _run(history, run_id)
+    page = history.search_logs(
+        run_id, factory=factory, level=level, text=q, limit=limit, cursor=cursor
+    )
+    return {
+        "items": [log_out(line) for line in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@router.get(
+    "/api/runs/{run_id}/events",
+    response_model=EventPage,
+    responses=_ERRORS,
+    tags=["runs"],
+)
+def events(
+    request: Request,
+    run_id: str,
+    after: Cursor = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """A run's lifecycle events, oldest first, after the event id ``after``."""
+    start = _id_cursor("cursor", cursor) or _id_cursor("after", after)
+    history = _history(request)
+    _run(history, run_id)
+    page = history.list_events(run_id, limit=limit, cursor=start)
+    return {
+        "items": [event_out(e) for e in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@router.get(
+    "/api/runs/{run_id}/spark",
+    response_model=SparkOut,
+    responses=_ERRORS,
+    tags=["runs"],
+)
+def spark(request: Request, run_id: str) -> dict[str, Any]:
+    """The Spark jobs of the run's factories running now (last sample)."""
+    history = _history(request)
+    return reads.spark_of(history, _run(history, run_id))
+
+
+@router.get(
+    "/api/charts/pipelines/{pipeline}",
+    response_model=PipelineCharts,
+    responses=_ERRORS,
+    tags=["charts"],
+)
+def pipeline_charts(
+    request: Request,
+    pipeline: str,
+    limit: Annotated[int, Query(ge=1, le=API_LIMIT)] = 100,
+) -> dict[str, Any]:
+    """A pipeline's last runs (oldest first): durations, failures, resources, KPIs."""
+    return reads.pipeline_charts(_history(request), pipeline, limit)
+
+
+@router.get(
+    "/api/charts/factories/{pipeline}/{factory}",
+    response_model=FactoryCharts,
+    responses=_ERRORS,
+    tags=["charts"],
+)
+def factory_charts(
+    request: Request,
+    pipeline: str,
+    factory: str,
+    limit: Annotated[int, Query(ge=1, le=API_LIMIT)] = 100,
+) -> dict[str, Any]:
+    """One factory's duration and status over a pipeline's last runs."""
+    return reads.factory_charts(_history(request), pipeline, factory, limit)

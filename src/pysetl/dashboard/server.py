@@ -1,0 +1,121 @@
+"""``serve``: run the dashboard with uvicorn, loopback-only unless a token is set.
+
+Added in 0.3.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import TYPE_CHECKING, Any
+
+from pysetl.errors import DashboardError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pysetl.monitoring.history._base import BaseRunHistory
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "LOOPBACK_NAMES",
+    "check_bind",
+    "is_loopback",
+    "serve",
+]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+"""The host names a loopback-only dashboard answers to (``Host`` header)."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) only reaches this machine."""
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(name, None)
+    except OSError:
+        return False
+    return bool(infos) and all(
+        ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback
+        for info in infos
+    )
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to bind a non-loopback ``host`` without a token.
+
+    Raises:
+        DashboardError: ``host`` is reachable from other machines and no
+            token protects the dashboard.
+    """
+    if not token and not is_loopback(host):
+        msg = (
+            f"Refusing to serve the dashboard on {host!r} without a token: "
+            "other machines could read the run history"
+        )
+        raise DashboardError(
+            msg,
+            hint="pass --token (or set PYSETL_UI_TOKEN), or bind 127.0.0.1",
+        )
+
+
+def serve(
+    history: BaseRunHistory,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    log_level: str = "warning",
+    on_ready: Callable[[str], Any] | None = None,
+) -> None:
+    """Serve the dashboard over ``history`` until interrupted.
+
+    Args:
+        history: The run history to show.
+        host: The address to bind (loopback by default).
+        port: The port to bind.
+        token: Required from clients when set; needed for a non-loopback host.
+        log_level: uvicorn's log level.
+        on_ready: Called with the dashboard's URL once it listens.
+
+    Raises:
+        DashboardError: A non-loopback host without a token, or the
+            ``dashboard`` extra is missing.
+    """
+    check_bind(host, token)
+    try:
+        import uvicorn  # noqa: PLC0415 - an optional extra
+
+        from pysetl.dashboard.app import create_app  # noqa: PLC0415 - needs fastapi
+    except ImportError as exc:
+        msg = f"The dashboard needs its extra ({exc.name!r} is missing)"
+        raise DashboardError(msg, hint="pip install 'pysetl[dashboard]'") from exc
+    # Without a token only loopback names may reach it (DNS rebinding).
+    allowed = None if token else LOOPBACK_NAMES
+    app = create_app(history, token=token, allowed_hosts=allowed)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, access_log=False
+    )
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        shown = f"[{host}]" if ":" in host else host
+        url = f"http://{shown}:{port}/"
+        original = server.startup
+
+        async def startup(sockets: Any = None) -> None:
+            """Start as uvicorn does, then say where the dashboard listens."""
+            await original(sockets=sockets)
+            if server.started:
+                on_ready(url)
+
+        server.startup = startup  # type: ignore[method-assign]
+    server.run()

@@ -1,0 +1,272 @@
+"""The JSON API over a seeded history (memory and SQLite)."""
+
+from __future__ import annotations
+
+from pysetl import __version__
+from pysetl.dashboard import create_app
+from pysetl.monitoring.history import InMemoryRunHistory
+from pysetl.monitoring.history._records import AddEvent
+from pysetl.monitoring.metrics._progress import SPARK_PROGRESS_EVENT
+from pysetl.utils.redaction import register_secret, reset_default_redactor
+
+from .conftest import T0, XSS, rid
+
+
+class TestHealthAndPipelines:
+    def test_health(self, client):
+        body = client.get("/api/health").json()
+        assert body["status"] == "ok"
+        assert body["version"] == __version__
+        assert body["history"]
+
+    def test_pipelines(self, client):
+        items = client.get("/api/pipelines").json()["items"]
+        assert items == [
+            {
+                "pipeline": "daily",
+                "runs": 3,
+                "last_run_id": rid(3),
+                "last_status": "running",
+                "last_started_at": T0 + 20,
+            },
+            {
+                "pipeline": "weekly",
+                "runs": 1,
+                "last_run_id": rid(4),
+                "last_status": "succeeded",
+                "last_started_at": T0 + 30,
+            },
+        ]
+
+
+class TestRuns:
+    def test_newest_first_with_factory_counts(self, client):
+        items = client.get("/api/runs").json()["items"]
+        assert [r["run_id"] for r in items] == [rid(4), rid(3), rid(2), rid(1)]
+        first = items[-1]
+        assert first["factories"] == {
+            "total": 2,
+            "succeeded": 2,
+            "failed": 0,
+            "running": 0,
+        }
+        assert first["duration"] == 3.0
+        assert items[1]["factories"]["running"] == 1
+        assert items[1]["finished_at"] is None
+
+    def test_filters_and_paging(self, client):
+        page = client.get("/api/runs", params={"pipeline": "daily", "limit": 2}).json()
+        assert [r["run_id"] for r in page["items"]] == [rid(3), rid(2)]
+        page = client.get(
+            "/api/runs", params={"pipeline": "daily", "cursor": page["next_cursor"]}
+        ).json()
+        assert [r["run_id"] for r in page["items"]] == [rid(1)]
+        assert page["next_cursor"] is None
+        failed = client.get("/api/runs", params={"status": "failed"}).json()
+        assert [r["run_id"] for r in failed["items"]] == [rid(2)]
+        window = client.get(
+            "/api/runs", params={"since": T0 + 5, "until": T0 + 25}
+        ).json()
+        assert [r["run_id"] for r in window["items"]] == [rid(3), rid(2)]
+
+    def test_a_failed_run_carries_its_error_context_and_hint(self, client):
+        run = client.get("/api/runs", params={"status": "failed"}).json()["items"][0]
+        error = run["error"]
+        assert error["type"] == "FactoryError"
+        assert error["message"] == f"boom {XSS}"  # JSON-encoded, the page escapes
+        assert error["hint"] == "check the input"
+        assert error["factory"] == "Extract"
+        assert error["stage"] == 0
+        assert error["phase"] == "process"
+        assert error["attempt"] == 1
+        assert error["error_class"] == "DIVIDE_BY_ZERO"
+        assert error["context"] == {"traceback": "Traceback ..."}
+
+    def test_bad_parameters_answer_422_naming_them(self, client):
+        for params, name in [
+            ({"status": "done"}, "status"),
+            ({"limit": 0}, "limit"),
+            ({"limit": 501}, "limit"),
+            ({"limit": "x"}, "limit"),
+            ({"since": "yesterday"}, "since"),
+        ]:
+            response = client.get("/api/runs", params=params)
+            assert response.status_code == 422, params
+            body = response.json()
+            assert body["error"] == "invalid_parameter"
+            assert f"'{name}'" in body["message"]
+            assert body["hint"]
+
+
+class TestRunDetail:
+    def test_stages_factories_graph_progress(self, client):
+        detail = client.get(f"/api/runs/{rid(1)}").json()
+        assert detail["run"]["status"] == "succeeded"
+        assert detail["stages"][0]["stage_id"] == 0
+        assert [f["factory"] for f in detail["factories"]] == ["Extract", "Load"]
+        extract = detail["factories"][0]
+        assert extract["phases"] == {"read": 1.5}
+        assert extract["metrics"]["pysetl_factory_cpu_seconds"] == 1.25
+        assert extract["metrics"]["orders"] == 7
+        assert detail["graph"]["edges"] == [
+            {"source": "Extract", "target": "Load", "delivery": "rows"}
+        ]
+        assert detail["progress"] == {"done": 2, "total": 2}
+
+    def test_without_a_recorded_graph_the_started_factories_are_the_nodes(self, client):
+        detail = client.get(f"/api/runs/{rid(3)}").json()
+        assert detail["graph"] == {"nodes": [{"id": XSS, "stage_id": 0}], "edges": []}
+        assert detail["progress"] == {"done": 0, "total": 1}
+
+    def test_unknown_run_is_404_json(self, client):
+        for path in ["", "/logs", "/events", "/spark", "/stream"]:
+            response = client.get(f"/api/runs/nope{path}")
+            assert response.status_code == 404, path
+            assert response.json()["error"] == "not_found"
+            assert response.json()["hint"]
+
+
+class TestLogs:
+    def test_paged_oldest_first_and_tailable(self, client):
+        page = client.get(f"/api/runs/{rid(1)}/logs", params={"limit": 4}).json()
+        assert [line["message"] for line in page["items"]] == [
+            "line 0",
+            "line 1",
+            "line 2",
+            "line 3",
+        ]
+        assert set(page["items"][0]) == {
+            "id",
+            "ts",
+            "level",
+            "logger",
+            "factory",
+            "message",
+        }
+        last = page["items"][-1]["id"]
+        tail = client.get(
+            f"/api/runs/{rid(1)}/logs", params={"cursor": str(last)}
+        ).json()
+        assert tail["items"][0]["message"] == "line 4"
+        assert tail["next_cursor"] is None
+
+    def test_level_and_search(self, client):
+        errors = client.get(f"/api/runs/{rid(1)}/logs", params={"level": "error"})
+        assert [x["message"] for x in errors.json()["items"]] == [
+            f"line {i}" for i in range(0, 10, 2)
+        ]
+        found = client.get(f"/api/runs/{rid(1)}/logs", params={"q": "LINE 7"})
+        assert [x["message"] for x in found.json()["items"]] == ["line 7"]
+
+    def test_bad_level_or_cursor_is_422(self, client):
+        assert client.get(f"/api/runs/{rid(1)}/logs?level=LOUD").status_code == 422
+        assert client.get(f"/api/runs/{rid(1)}/logs?cursor=abc").status_code == 422
+
+
+class TestEvents:
+    def test_events_after_an_id(self, client):
+        page = client.get(f"/api/runs/{rid(1)}/events", params={"limit": 1}).json()
+        assert page["items"][0]["name"] == "pipeline_graph"
+        after = client.get(
+            f"/api/runs/{rid(1)}/events", params={"after": page["items"][0]["id"]}
+        ).json()
+        assert all(e["id"] > page["items"][0]["id"] for e in after["items"])
+        assert client.get(f"/api/runs/{rid(1)}/events?after=x").status_code == 422
+
+
+class TestSpark:
+    def test_last_sample_while_running_none_after(self, client_of):
+        history = InMemoryRunHistory()
+        history.start_run(rid(1), "p", started_at=T0)
+        job = {
+            "factory": "F",
+            "job_id": 3,
+            "status": "RUNNING",
+            "num_tasks": 8,
+            "completed_tasks": 2,
+            "failed_tasks": 0,
+            "active_tasks": 1,
+            "stages_total": 2,
+            "stages_done": 1,
+        }
+        history.apply(
+            [AddEvent(rid(1), T0 + 1, SPARK_PROGRESS_EVENT, data={"jobs": [job]})]
+        )
+        client = client_of(create_app(history))
+        body = client.get(f"/api/runs/{rid(1)}/spark").json()
+        assert body == {"jobs": [job], "sampled_at": T0 + 1}
+        history.finish_run(rid(1), "succeeded")
+        assert client.get(f"/api/runs/{rid(1)}/spark").json()["jobs"] == []
+
+
+class TestCharts:
+    def test_pipeline_charts(self, client):
+        body = client.get("/api/charts/pipelines/daily").json()
+        assert [r["run_id"] for r in body["runs"]] == [rid(1), rid(2), rid(3)]
+        first = body["runs"][0]
+        assert first["cpu_seconds"] == 1.25
+        assert first["rss_peak_bytes"] == 1e6
+        assert first["rows_in"] == 10
+        assert first["rows_out"] is None
+        assert body["failure_rate"] == 0.5  # one of the two finished runs
+        assert body["factories"]["Extract"] == [
+            {"run_id": rid(1), "duration": 2.0, "status": "succeeded"},
+            {"run_id": rid(2), "duration": 1.0, "status": "failed"},
+        ]
+        assert body["kpis"] == {"orders": [{"run_id": rid(1), "value": 7.0}]}
+
+    def test_an_unknown_pipeline_has_no_points(self, client):
+        body = client.get("/api/charts/pipelines/nope").json()
+        assert body == {"runs": [], "factories": {}, "failure_rate": 0.0, "kpis": {}}
+
+    def test_factory_charts(self, client):
+        body = client.get("/api/charts/factories/daily/Extract").json()
+        assert body["factory"] == "Extract"
+        assert [(p["run_id"], p["status"]) for p in body["points"]] == [
+            (rid(1), "succeeded"),
+            (rid(2), "failed"),
+        ]
+
+
+class TestRedaction:
+    def test_a_secret_registered_later_is_masked_in_every_answer(
+        self, memory_history, client_of
+    ):
+        register_secret("boom")
+        try:
+            client = client_of(create_app(memory_history))
+            for path in [
+                "/api/runs",
+                f"/api/runs/{rid(2)}",
+                f"/api/runs/{rid(2)}/events",
+            ]:
+                assert "boom" not in client.get(path).text, path
+        finally:
+            reset_default_redactor()
+
+
+class TestOpenApi:
+    def test_documented_and_no_cdn_pages(self, client):
+        spec = client.get("/openapi.json").json()
+        paths = set(spec["paths"])
+        assert {
+            "/api/health",
+            "/api/pipelines",
+            "/api/runs",
+            "/api/runs/{run_id}",
+            "/api/runs/{run_id}/logs",
+            "/api/runs/{run_id}/events",
+            "/api/runs/{run_id}/spark",
+            "/api/runs/{run_id}/stream",
+            "/api/charts/pipelines/{pipeline}",
+            "/api/charts/factories/{pipeline}/{factory}",
+        } <= paths
+        assert "RunOut" in spec["components"]["schemas"]
+        assert client.get("/docs").status_code == 404
+        assert client.get("/redoc").status_code == 404
+        assert "cdn" not in client.get("/openapi.json").text.lower()
+
+    def test_unknown_route_is_json_404(self, client):
+        response = client.get("/api/nothing")
+        assert response.status_code == 404
+        assert response.json()["error"] == "not_found"
