@@ -1,0 +1,214 @@
+"""``extends:``: a mapping inherits the keys of templates (config paths or files).
+
+Rules (resolved after every layer is merged, before interpolation):
+
+* ``extends: _jdbc`` (or ``extends: [_jdbc, _pooled]``) makes the mapping
+  it is written in inherit the keys of the mapping at that dotted path;
+  ``extends: templates/jdbc.yaml`` inherits a file's top-level mapping
+  (relative to the file that says ``extends``, else to the config root);
+* the mapping's own keys win over inherited ones (deep: an inherited nested
+  mapping is merged, not replaced); of several templates a later one wins;
+* templates may extend other templates; a cycle, a missing template, a
+  template that is not a mapping or a mapping extending its own ancestor is
+  an error with file, line and key;
+* top-level keys starting with ``_`` are templates: they are removed from
+  the resolved config once inheritance is done;
+* a file template cannot itself use ``extends``.
+
+Added in 0.3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pysetl.config._files import SUFFIXES, read_config_file
+from pysetl.config._merge import Source, copy_value, deep_merge, merge_layer
+from pysetl.config._problems import KeyPath, Problem
+from pysetl.config.profiles import find_path
+
+if TYPE_CHECKING:
+    from pysetl.config._merge import Origins
+    from pysetl.config.profiles import Provenance
+
+__all__ = ["EXTENDS_KEY", "TEMPLATE_PREFIX", "resolve_extends"]
+
+EXTENDS_KEY = "extends"
+"""The key that names a mapping's templates."""
+
+TEMPLATE_PREFIX = "_"
+"""Top-level keys starting with it are templates, dropped after inheritance."""
+
+_MAX_EXPANSIONS = 10_000
+
+
+def resolve_extends(
+    data: dict[str, Any], origins: Origins, *, root: Path, problems: list[Problem]
+) -> None:
+    """Resolve every ``extends:`` in ``data`` in place, then drop the templates."""
+    _Extender(data, origins, root, problems).expand_tree(())
+    for key in [key for key in data if key.startswith(TEMPLATE_PREFIX)]:
+        del data[key]
+
+
+def _get(data: dict[str, Any], path: KeyPath) -> Any:
+    node: Any = data
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+@dataclass
+class _Extender:
+    data: dict[str, Any]
+    origins: Origins
+    root: Path
+    problems: list[Problem]
+    done: set[KeyPath] = field(default_factory=set)
+    stack: list[KeyPath] = field(default_factory=list)
+    count: int = 0
+
+    def expand_tree(self, path: KeyPath) -> None:
+        node = _get(self.data, path)
+        if not isinstance(node, dict):
+            return
+        self.expand(path)
+        for key in list(node):
+            if isinstance(node.get(key), dict):
+                self.expand_tree((*path, key))
+
+    def _problem(self, path: KeyPath, msg: str) -> None:
+        where = self._where(path)
+        self.problems.append(
+            Problem(
+                msg,
+                file=None if where is None else where.file,
+                line=None if where is None else where.line,
+                key=path,
+                type="extends",
+            )
+        )
+
+    def _where(self, path: KeyPath) -> Provenance | None:
+        for end in range(len(path), 0, -1):
+            found = self.origins.get(path[:end])
+            if found:
+                return found[0]
+        return None
+
+    def expand(self, path: KeyPath) -> None:
+        node = _get(self.data, path)
+        if path in self.done or not isinstance(node, dict) or EXTENDS_KEY not in node:
+            self.done.add(path)
+            return
+        here = (*path, EXTENDS_KEY)
+        self.count += 1
+        if self.count > _MAX_EXPANSIONS:
+            self._problem(here, "too many extends: (a cycle through files?)")
+            node.pop(EXTENDS_KEY)
+            return
+        self.stack.append(path)
+        try:
+            spec = node.pop(EXTENDS_KEY)
+            targets = [spec] if isinstance(spec, str) else spec
+            if not isinstance(targets, list) or not all(
+                isinstance(t, str) and t for t in targets
+            ):
+                self._problem(here, "extends must be a template name or a list of them")
+                return
+            inherited: dict[str, Any] = {}
+            inherited_origins: Origins = {}
+            for target in targets:
+                found = self._template(path, target)
+                if found is None:
+                    continue
+                template, template_origins = found
+                inherited = deep_merge(inherited, template)
+                for key, provenance in template_origins.items():
+                    # A later template wins over an earlier one.
+                    inherited_origins[key] = [
+                        *provenance,
+                        *inherited_origins.get(key, []),
+                    ]
+            merged = deep_merge(inherited, node)
+            node.clear()
+            node.update(merged)
+            for key, provenance in inherited_origins.items():
+                # The mapping's own values win over inherited ones.
+                self.origins[key] = [*self.origins.get(key, []), *provenance]
+        finally:
+            self.stack.pop()
+            self.done.add(path)
+
+    def _template(
+        self, path: KeyPath, target: str
+    ) -> tuple[dict[str, Any], Origins] | None:
+        here = (*path, EXTENDS_KEY)
+        if target.endswith(SUFFIXES):
+            return self._file_template(path, target)
+        tpath = find_path(self.data, target)
+        if tpath is None:
+            self._problem(here, f"extends {target!r}: no such key in the config")
+            return None
+        if tpath in self.stack or path[: len(tpath)] == tpath:
+            self._problem(
+                here, f"extends {target!r}: a cycle (a template inherits from itself)"
+            )
+            return None
+        for end in range(1, len(tpath) + 1):
+            self.expand(tpath[:end])
+        template = _get(self.data, tpath)
+        if not isinstance(template, dict):
+            self._problem(
+                here,
+                f"extends {target!r}: expected a mapping, "
+                f"got {type(template).__name__}",
+            )
+            return None
+        size = len(tpath)
+        via = f"extends {target}"
+        template_origins = {
+            (*path, *key[size:]): [replace(o, via=o.via or via) for o in found]
+            for key, found in self.origins.items()
+            if len(key) > size and key[:size] == tpath
+        }
+        return copy_value(template), template_origins
+
+    def _file_template(
+        self, path: KeyPath, target: str
+    ) -> tuple[dict[str, Any], Origins] | None:
+        here = (*path, EXTENDS_KEY)
+        where = self._where(here)
+        candidates = [Path(target)] if Path(target).is_absolute() else []
+        if where is not None and where.file is not None:
+            candidates.append(where.file.parent / target)
+        candidates.append(self.root / target)
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            self._problem(here, f"extends {target!r}: no such file")
+            return None
+        parsed = read_config_file(found)
+        self.problems.extend(parsed.problems)
+        if EXTENDS_KEY in parsed.data:
+            self.problems.append(
+                Problem(
+                    "a file template cannot itself use extends",
+                    file=found,
+                    line=parsed.line_of((EXTENDS_KEY,)),
+                    key=(EXTENDS_KEY,),
+                    type="extends",
+                )
+            )
+            parsed.data.pop(EXTENDS_KEY)
+        layer = "base" if where is None else where.layer
+        template: dict[str, Any] = {}
+        file_origins: Origins = {}
+        merge_layer(
+            template,
+            parsed.data,
+            Source(layer, found, parsed.lines, via=f"extends {target}"),
+            file_origins,
+        )
+        return template, {(*path, *key): found for key, found in file_origins.items()}

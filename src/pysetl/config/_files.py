@@ -1,0 +1,390 @@
+"""Reading one config file (YAML or TOML) into plain data plus a line per key.
+
+YAML needs ``pyyaml`` (the ``config`` extra); TOML uses the standard
+library's ``tomllib`` (Python 3.11+) or ``tomli`` on Python 3.10.
+
+Type conversion is deliberately small and safe (the YAML 1.2 core schema,
+not PyYAML's YAML 1.1 defaults):
+
+* booleans are only ``true``/``false`` (any case of the first letter or all
+  capitals); ``yes``, ``no``, ``on``, ``off``, ``y`` and ``n`` stay strings
+  (the "Norway problem");
+* integers are decimal (``42``, ``-7``; a leading ``0`` is still decimal),
+  ``0x1f`` or ``0o17``; ``1_000`` and ``1:20`` stay strings;
+* floats are ``1.5``, ``1e3``, ``.inf``, ``-.inf`` and ``.nan``;
+* ``null``, ``~`` and an empty value are ``None``;
+* dates and times stay strings (``2024-01-31``); TOML dates and times
+  become ISO 8601 strings, so every value is JSON-able;
+* everything else is a string. Keys must be strings.
+
+Line numbers come from YAML's composed nodes, so every key path maps to the
+line of its key. For TOML the line of each key is found by a best-effort
+scan of table headers and ``key =`` lines (multi-line strings that look like
+keys can confuse it); a key it misses falls back to its nearest ancestor.
+
+Added in 0.3.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pysetl.config._problems import KeyPath, Problem
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["SUFFIXES", "ParsedFile", "load_yaml_module", "read_config_file"]
+
+SUFFIXES = (".yaml", ".yml", ".toml")
+"""The file suffixes a config layer is made of."""
+
+_MAX_NODES = 200_000  # guards against alias bombs and recursive anchors
+_MAX_DEPTH = 100
+_YAML_HINT = "pip install 'pysetl[config]'"
+
+
+@dataclass(slots=True)
+class ParsedFile:
+    """What one file holds.
+
+    Attributes:
+        path: The file.
+        data: Its top-level mapping (empty for an empty file).
+        lines: The 1-based line of each key path found in it.
+        problems: Everything wrong with it (``data`` is then empty).
+    """
+
+    path: Path
+    data: dict[str, Any] = field(default_factory=dict)
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def line_of(self, path: KeyPath) -> int | None:
+        """The line of ``path`` or of its nearest ancestor found in the file."""
+        for end in range(len(path), 0, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
+
+
+def load_yaml_module() -> Any:
+    """Import pyyaml, or say which extra to install.
+
+    Raises:
+        ImportError: pyyaml is not installed.
+    """
+    try:
+        return importlib.import_module("yaml")
+    except ImportError as exc:
+        msg = f"YAML config files need pyyaml: {_YAML_HINT}"
+        raise ImportError(msg) from exc
+
+
+def _load_toml_module() -> Any:
+    for name in ("tomllib", "tomli"):
+        if importlib.util.find_spec(name) is not None:
+            return importlib.import_module(name)
+    msg = f"TOML config files need tomli on Python 3.10: {_YAML_HINT}"
+    raise ImportError(msg)
+
+
+def read_config_file(path: Path) -> ParsedFile:
+    """Read ``path`` (YAML or TOML, by suffix); problems are collected, never raised.
+
+    Raises:
+        ImportError: The parser for its format is not installed.
+    """
+    parsed = ParsedFile(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        parsed.problems.append(
+            Problem(f"cannot read the file: {reason}", file=path, type="read")
+        )
+        return parsed
+    if path.suffix == ".toml":
+        _parse_toml(text, parsed)
+    else:
+        _parse_yaml(text, parsed)
+    if not parsed.problems:
+        with contextlib.suppress(_TooLargeError):
+            _check_data(parsed.data, (), parsed, [0])
+    if parsed.problems:
+        parsed.data = {}
+    return parsed
+
+
+# ------------------------------------------------------------------ checks
+class _TooLargeError(Exception):
+    """Raised inside ``_check_data`` to stop at the first oversized structure."""
+
+
+def _check_data(
+    value: Any, path: KeyPath, parsed: ParsedFile, seen: list[int], depth: int = 0
+) -> Any:
+    """Check keys are strings and values JSON-able; dates become ISO strings.
+
+    Raises:
+        _TooLargeError: Too many values or too deep (a problem is recorded).
+    """
+    seen[0] += 1
+    if seen[0] > _MAX_NODES or depth > _MAX_DEPTH:
+        parsed.problems.append(
+            Problem(
+                "too large or too deeply nested (a recursive YAML anchor?)",
+                file=parsed.path,
+                line=parsed.line_of(path),
+                key=path,
+                type="too_large",
+            )
+        )
+        raise _TooLargeError
+    if isinstance(value, dict):
+        for key in list(value):
+            if not isinstance(key, str):
+                parsed.problems.append(
+                    Problem(
+                        f"keys must be strings, got {type(key).__name__} {key!r}",
+                        file=parsed.path,
+                        line=parsed.line_of(path),
+                        key=path,
+                        type="key_type",
+                    )
+                )
+                continue
+            value[key] = _check_data(value[key], (*path, key), parsed, seen, depth + 1)
+        return value
+    if isinstance(value, list):
+        return [_check_data(item, path, parsed, seen, depth + 1) for item in value]
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    parsed.problems.append(
+        Problem(
+            f"unsupported value of type {type(value).__name__}; use strings, "
+            "numbers, booleans, null, lists and mappings",
+            file=parsed.path,
+            line=parsed.line_of(path),
+            key=path,
+            type="value_type",
+        )
+    )
+    return None
+
+
+# -------------------------------------------------------------------- TOML
+_TOML_LINE = re.compile(r"line (\d+)")
+_TOML_HEADER = re.compile(r"^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
+_TOML_KEY = re.compile(
+    r"""^\s*((?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*'))*)\s*="""
+)
+_TOML_PART = re.compile(r"""[A-Za-z0-9_\-]+|"[^"]*"|'[^']*'""")
+
+
+def _toml_parts(text: str) -> KeyPath:
+    return tuple(part.strip("\"'") for part in _TOML_PART.findall(text))
+
+
+def _parse_toml(text: str, parsed: ParsedFile) -> None:
+    tomllib = _load_toml_module()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = _TOML_LINE.search(str(exc))
+        parsed.problems.append(
+            Problem(
+                f"invalid TOML: {exc}",
+                file=parsed.path,
+                line=int(found.group(1)) if found else None,
+                type="parse",
+            )
+        )
+        return
+    parsed.data = data
+    table: KeyPath = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TOML_HEADER.match(line)
+        if header:
+            table = _toml_parts(header.group(1))
+            parsed.lines.setdefault(table, number)
+            continue
+        key = _TOML_KEY.match(line)
+        if key:
+            parsed.lines.setdefault((*table, *_toml_parts(key.group(1))), number)
+
+
+# -------------------------------------------------------------------- YAML
+_loader_class: Any = None
+
+
+def _yaml_loader(yaml: Any) -> Any:
+    """A SafeLoader with the YAML 1.2 core schema's implicit types (built once)."""
+    global _loader_class  # noqa: PLW0603 - built on first use, pyyaml is optional
+    if _loader_class is not None:
+        return _loader_class
+
+    class _Loader(yaml.SafeLoader):  # type: ignore[misc]
+        yaml_implicit_resolvers: dict[str, Any] = {}  # noqa: RUF012 - pyyaml's API
+
+    def _bool(loader: Any, node: Any) -> bool:
+        return str(loader.construct_scalar(node)).lower() == "true"
+
+    def _int(loader: Any, node: Any) -> int:
+        text = str(loader.construct_scalar(node))
+        sign = -1 if text.startswith("-") else 1
+        digits = text.lstrip("+-")
+        if digits[:2] in {"0x", "0o"}:
+            return sign * int(digits[2:], 16 if digits[1] == "x" else 8)
+        return sign * int(digits, 10)
+
+    def _float(loader: Any, node: Any) -> float:
+        text = str(loader.construct_scalar(node)).lower()
+        if text.endswith(".inf"):
+            return float("-inf") if text.startswith("-") else float("inf")
+        if text.endswith(".nan"):
+            return float("nan")
+        return float(text)
+
+    tag = "tag:yaml.org,2002:"
+    _Loader.add_constructor(f"{tag}bool", _bool)
+    _Loader.add_constructor(f"{tag}int", _int)
+    _Loader.add_constructor(f"{tag}float", _float)
+    resolvers = (
+        ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+        ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+        ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+        (
+            "float",
+            (
+                r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+            ),
+            "-+0123456789.",
+        ),
+        ("merge", r"^(?:<<)$", ["<"]),
+    )
+    for name, pattern, first in resolvers:
+        _Loader.add_implicit_resolver(f"{tag}{name}", re.compile(pattern), list(first))
+    _loader_class = _Loader
+    return _Loader
+
+
+def _parse_yaml(text: str, parsed: ParsedFile) -> None:
+    yaml = load_yaml_module()
+    loader = None
+    try:
+        loader = _yaml_loader(yaml)(text)
+        node = loader.get_single_node()
+        if node is not None:
+            _check_duplicates(node, (), parsed, yaml)
+            if parsed.problems:
+                return
+            data = loader.construct_document(node)
+            _record_lines(node, (), parsed, yaml, [0])
+        else:
+            data = None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = " ".join(
+            str(part)
+            for part in (getattr(exc, "context", None), getattr(exc, "problem", None))
+            if part
+        )
+        parsed.problems.append(
+            Problem(
+                f"invalid YAML: {problem or exc}",
+                file=parsed.path,
+                line=None if mark is None else mark.line + 1,
+                type="parse",
+            )
+        )
+        return
+    except (ValueError, TypeError, OverflowError) as exc:
+        # An explicit tag on a value it cannot convert (``!!int abc``).
+        parsed.problems.append(
+            Problem(f"invalid YAML value: {exc}", file=parsed.path, type="parse")
+        )
+        return
+    except RecursionError:
+        parsed.problems.append(
+            Problem("invalid YAML: nested too deeply", file=parsed.path, type="parse")
+        )
+        return
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        parsed.problems.append(
+            Problem(
+                f"expected a mapping of keys at the top, got {type(data).__name__}",
+                file=parsed.path,
+                line=node.start_mark.line + 1,
+                type="not_a_mapping",
+            )
+        )
+        return
+    parsed.data = data
+
+
+def _key_text(key_node: Any, yaml: Any) -> str | None:
+    return str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
+
+
+def _check_duplicates(node: Any, path: KeyPath, parsed: ParsedFile, yaml: Any) -> None:
+    """Report a key written twice in one mapping (pyyaml silently keeps the last)."""
+    stack: list[tuple[Any, KeyPath]] = [(node, path)]
+    seen_nodes: set[int] = set()
+    while stack:
+        current, where = stack.pop()
+        if id(current) in seen_nodes or len(seen_nodes) > _MAX_NODES:
+            continue
+        seen_nodes.add(id(current))
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend((item, where) for item in current.value)
+        if not isinstance(current, yaml.MappingNode):
+            continue
+        keys: set[str] = set()
+        for key_node, value_node in current.value:
+            key = _key_text(key_node, yaml)
+            if key is not None and key != "<<":
+                if key in keys:
+                    parsed.problems.append(
+                        Problem(
+                            f"key {key!r} is written twice in the same mapping",
+                            file=parsed.path,
+                            line=key_node.start_mark.line + 1,
+                            key=(*where, key),
+                            type="duplicate_key",
+                        )
+                    )
+                keys.add(key)
+            stack.append((value_node, (*where, key or "?")))
+
+
+def _record_lines(
+    node: Any, path: KeyPath, parsed: ParsedFile, yaml: Any, count: list[int]
+) -> None:
+    count[0] += 1
+    if count[0] > _MAX_NODES or len(path) > _MAX_DEPTH:
+        return
+    if not isinstance(node, yaml.MappingNode):
+        return
+    for key_node, value_node in node.value:  # merged (<<) keys come first
+        key = _key_text(key_node, yaml)
+        if key is None or key == "<<":
+            continue
+        key_path = (*path, key)
+        parsed.lines[key_path] = key_node.start_mark.line + 1
+        _record_lines(value_node, key_path, parsed, yaml, count)

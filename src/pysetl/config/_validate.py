@@ -1,0 +1,132 @@
+"""Validation of a resolved config into pydantic models, every problem located.
+
+Values are validated in pydantic's lax mode whatever the model's own
+``strict`` setting, because interpolated values and environment variables
+are strings: ``"5"`` becomes ``5``, ``"true"``/``"1"``/``"yes"`` become
+``True``, ``"append"`` becomes ``SaveMode.APPEND``. Nothing else is
+converted: a number is never turned into a string and ``1.5`` never into an
+int. Each pydantic error and each custom rule violation becomes one problem
+with the file and line of the key (or of its nearest ancestor, for a
+missing key) and its full dotted key path.
+
+Added in 0.3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from pysetl.config._problems import KeyPath, Problem, raise_problems
+from pysetl.config.profiles import find_path
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pysetl.config.profiles import ResolvedConfig, ValidationRule
+
+__all__ = ["check_rules", "located", "validate_section"]
+
+M = TypeVar("M", bound=BaseModel)
+_HINT = (
+    "fix the listed keys; `pysetl config schema` writes the JSON Schema your "
+    "editor can check them with"
+)
+
+
+def _what(resolved: ResolvedConfig, model: type[BaseModel] | None = None) -> str:
+    env = f" (env {resolved.env!r})" if resolved.env else ""
+    into = f" into {model.__name__}" if model is not None else ""
+    return f"config {str(resolved.root)!r}{env}{into}"
+
+
+def located(resolved: ResolvedConfig, path: KeyPath, msg: str, kind: str) -> Problem:
+    """A problem about ``path`` with the file and line it (or an ancestor) came from."""
+    where = resolved.locate(path)
+    return Problem(
+        msg,
+        file=resolved.root if where is None else where.file,
+        line=None if where is None else where.line,
+        key=path,
+        type=kind,
+    )
+
+
+def _data_path(data: Any, loc: Sequence[Any]) -> KeyPath:
+    """Turn pydantic's ``loc`` into a key path: union tags and ``root`` are dropped."""
+    path: list[str] = []
+    node = data
+    for index, part in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(node, Mapping):
+            if part in node or last:
+                path.append(str(part))
+                node = node.get(part)
+            # else: a tag (``csv``), not a key: skip it
+        elif isinstance(node, list) and isinstance(part, int):
+            path.append(str(part))
+            node = node[part] if 0 <= part < len(node) else None
+        else:
+            path.append(str(part))
+            node = None
+    return tuple(path)
+
+
+def rule_problems(
+    resolved: ResolvedConfig, rules: Iterable[ValidationRule]
+) -> list[Problem]:
+    """The violations of custom ``rules``, located."""
+    problems: list[Problem] = []
+    for rule in rules:
+        for key, msg in rule(resolved):
+            path = find_path(resolved, key) or tuple(key.split("."))
+            problems.append(located(resolved, path, msg, "rule"))
+    return problems
+
+
+def check_rules(resolved: ResolvedConfig, rules: Iterable[ValidationRule]) -> None:
+    """Run custom ``rules`` only.
+
+    Raises:
+        ConfigLoadError: Listing every violation.
+    """
+    raise_problems(rule_problems(resolved, rules), what=_what(resolved), hint=_HINT)
+
+
+def validate_section(
+    resolved: ResolvedConfig,
+    key: str | Sequence[str],
+    model: type[M],
+    *,
+    rules: Iterable[ValidationRule] = (),
+) -> M:
+    """Validate the mapping at ``key`` (``()``: the whole config) into ``model``.
+
+    Raises:
+        ConfigLoadError: Listing every model error and rule violation.
+    """
+    data: Any = resolved.as_dict(masked=False)
+    path: KeyPath = ()
+    if key not in ((), ""):
+        found = find_path(resolved, key)
+        if found is None:
+            missing = tuple(key.split(".")) if isinstance(key, str) else tuple(key)
+            problem = located(resolved, missing, "this section is missing", "missing")
+            raise_problems([problem], what=_what(resolved, model), hint=_HINT)
+        path = found or ()
+        for part in path:
+            data = data[part]
+    problems: list[Problem] = []
+    result: M | None = None
+    try:
+        result = model.model_validate(data, strict=False)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            where = (*path, *_data_path(data, error["loc"]))
+            problems.append(located(resolved, where, error["msg"], error["type"]))
+    problems.extend(rule_problems(resolved, rules))
+    raise_problems(problems, what=_what(resolved, model), hint=_HINT)
+    assert result is not None  # noqa: S101 - raise_problems raised otherwise
+    return result

@@ -1,0 +1,185 @@
+"""Models of a project config: connector sections, the project schema, JSON Schema.
+
+A project config has an optional ``spark`` section (``app_name`` and Spark
+settings) and a ``connectors`` section: one entry per dataset, whose
+``storage`` picks its config class (:data:`CONFIG_CLASSES`)::
+
+    spark:
+      app_name: shop
+      spark.sql.shuffle.partitions: 8
+    connectors:
+      orders:
+        storage: csv            # CsvConfig
+        path: /data/orders.csv
+      customers:
+        storage: JDBC           # JdbcConfig
+        url: jdbc:postgresql://db:5432/shop
+        table: customers
+        user: etl
+        password: ${secret:env:SHOP_DB_PASSWORD}
+
+Other top-level sections are allowed (validate them with
+``ResolvedConfig.section(key, YourModel)``). ``storage`` values are matched
+without regard to case (``csv``, ``CSV``, ``jdbc``, ``JDBC``).
+
+How to validate your own section: write a pydantic model (its validators
+are your custom rules) and call ``resolved.section("my_section", MyModel)``;
+or pass ``rules=[...]`` to ``load_config`` for checks across sections.
+
+Added in 0.3.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+)
+
+from pysetl.config.csv_config import CsvConfig, CsvConfigModel
+from pysetl.config.generic_config import GenericFileConfig, GenericFileConfigModel
+from pysetl.config.jdbc_config import JdbcConfig, JdbcConfigModel
+from pysetl.config.json_config import JsonConfig, JsonConfigModel
+from pysetl.config.orc_config import OrcConfig, OrcConfigModel
+from pysetl.config.parquet_config import ParquetConfig, ParquetConfigModel
+from pysetl.config.table_config import SparkTableConfig, SparkTableConfigModel
+from pysetl.enums import DbStorage, FileStorage
+
+if TYPE_CHECKING:
+    from pysetl.config.config import Config
+    from pysetl.config.profiles import ResolvedConfig
+
+__all__ = [
+    "CONFIG_CLASSES",
+    "JSON_SCHEMA_DIALECT",
+    "ConnectorConfigModel",
+    "ProjectConfigModel",
+    "config_json_schema",
+    "connector_configs",
+    "storage_of",
+]
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+CONFIG_CLASSES: dict[Enum, type[Config[Any]]] = {
+    FileStorage.CSV: CsvConfig,
+    FileStorage.PARQUET: ParquetConfig,
+    FileStorage.JSON: JsonConfig,
+    FileStorage.ORC: OrcConfig,
+    FileStorage.GENERIC: GenericFileConfig,
+    DbStorage.JDBC: JdbcConfig,
+    DbStorage.SPARK_SQL: SparkTableConfig,
+}
+"""The config class of each storage a connector entry may name."""
+
+
+def storage_of(value: Any) -> Enum | None:
+    """The storage a connector's ``storage`` value names (any case), or ``None``."""
+    if isinstance(value, Enum):
+        return value if value in CONFIG_CLASSES else None
+    if not isinstance(value, str):
+        return None
+    for storage in CONFIG_CLASSES:
+        if str(storage.value).lower() == value.lower():
+            return storage
+    return None
+
+
+def _tag(value: Any) -> str | None:
+    raw = (
+        value.get("storage")
+        if isinstance(value, dict)
+        else getattr(value, "storage", None)
+    )
+    storage = storage_of(raw)
+    return None if storage is None else str(storage.value)
+
+
+def _normalise(entry: Any) -> Any:
+    """Give ``storage`` the exact value its model expects (``jdbc`` -> ``JDBC``)."""
+    if isinstance(entry, dict):
+        storage = storage_of(entry.get("storage"))
+        if storage is not None:
+            return {**entry, "storage": storage}
+    return entry
+
+
+ConnectorConfigModel = Annotated[
+    Union[  # noqa: UP007 - Tag annotations need the Union form
+        Annotated[CsvConfigModel, Tag(FileStorage.CSV.value)],
+        Annotated[ParquetConfigModel, Tag(FileStorage.PARQUET.value)],
+        Annotated[JsonConfigModel, Tag(FileStorage.JSON.value)],
+        Annotated[OrcConfigModel, Tag(FileStorage.ORC.value)],
+        Annotated[GenericFileConfigModel, Tag(FileStorage.GENERIC.value)],
+        Annotated[JdbcConfigModel, Tag(DbStorage.JDBC.value)],
+        Annotated[SparkTableConfigModel, Tag(DbStorage.SPARK_SQL.value)],
+    ],
+    Discriminator(
+        _tag,
+        custom_error_type="unknown_storage",
+        custom_error_message=(
+            "storage must be one of csv, parquet, json, orc, generic, JDBC, SPARK_SQL"
+        ),
+    ),
+    BeforeValidator(_normalise),
+]
+"""One connector entry: the model of its ``storage``."""
+
+
+class _Connectors(RootModel[dict[str, ConnectorConfigModel]]):
+    """The connector section: entries by name."""
+
+
+class ProjectConfigModel(BaseModel):
+    """The schema of a project config (other top-level sections are allowed).
+
+    Attributes:
+        spark: ``app_name`` and Spark settings (``spark.sql.shuffle.partitions``).
+        connectors: One entry per dataset; ``storage`` picks its model.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    spark: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    connectors: dict[str, ConnectorConfigModel] = Field(default_factory=dict)
+
+
+def connector_configs(
+    resolved: ResolvedConfig, section: str = "connectors"
+) -> dict[str, Config[Any]]:
+    """The ``Config`` object of every entry of ``section`` (none if it is missing).
+
+    Raises:
+        ConfigLoadError: Listing every invalid entry with file, line and key path.
+    """
+    raw = resolved.get(section, None)
+    if raw is None:
+        return {}
+    models = resolved.section(section, _Connectors).root
+    configs: dict[str, Config[Any]] = {}
+    for name, model in models.items():
+        written = raw[name]
+        extra = model.model_extra or {}
+        params = {
+            key: extra[key] if key in extra else getattr(model, key) for key in written
+        }
+        configs[name] = CONFIG_CLASSES[model.storage](**params)
+    return configs
+
+
+def config_json_schema(schema: type[BaseModel] | None = None) -> dict[str, Any]:
+    """The JSON Schema of ``schema`` (default: :class:`ProjectConfigModel`) for editors.
+
+    ``pysetl config schema`` writes it; point your editor's YAML plugin at it.
+    Secret fields are ``writeOnly`` strings.
+    """
+    model = ProjectConfigModel if schema is None else schema
+    return {"$schema": JSON_SCHEMA_DIALECT, **model.model_json_schema()}

@@ -1,0 +1,228 @@
+"""``ConfigWatcher``: hot reload of a project's config for long-running processes.
+
+A thread watches the config directory with ``watchfiles`` (the ``config``
+extra). When a ``*.yaml``/``*.yml``/``*.toml`` file changes it reloads the
+whole config (same arguments as the first load, so the same schema and
+rules validate it), and:
+
+* if it is valid and its ``version`` differs, swaps it in atomically
+  (``current`` is always a complete, validated config) and calls every
+  subscriber with ``(old, new)``;
+* if it is invalid, keeps the last good config, logs why (the error lists
+  every problem with file, line and key) and counts it in ``rejected``;
+* a subscriber that raises is logged and counted in ``subscriber_errors``;
+  the others are still called, and nothing is raised.
+
+Example:
+    >>> with ConfigWatcher("conf", "prod", schema=ProjectConfigModel) as watcher:
+    ...     watcher.subscribe(lambda old, new: print(old.version, "->", new.version))
+    ...     serve(lambda: watcher.current)
+
+Added in 0.3.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from pysetl.config._files import SUFFIXES
+from pysetl.config.loader import load_config
+from pysetl.errors import ConfigError
+
+if TYPE_CHECKING:
+    import os
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+    from pysetl.config.profiles import ResolvedConfig
+
+__all__ = ["ConfigWatcher", "Subscriber"]
+
+_LOGGER = logging.getLogger(__name__)
+
+Subscriber: TypeAlias = Callable[["ResolvedConfig", "ResolvedConfig"], object]
+"""A subscriber: called with the old and the new config after each swap."""
+
+
+def _watchfiles() -> Any:
+    try:
+        return importlib.import_module("watchfiles")
+    except ImportError as exc:
+        msg = "Hot reload needs watchfiles: pip install 'pysetl[config]'"
+        raise ImportError(msg) from exc
+
+
+def _is_config_file(_change: object, path: str) -> bool:
+    name = Path(path).name
+    return path.endswith(SUFFIXES) and not name.startswith(".")
+
+
+class ConfigWatcher:
+    """Keeps ``current`` up to date with the config files; see the module docstring.
+
+    Args:
+        root: The config directory.
+        env: The environment (default ``$PYSETL_ENV``).
+        on_change: A first subscriber.
+        debounce_ms: How long changes are gathered before a reload.
+        **load_kwargs: Passed to every ``load_config`` call (``schema``,
+            ``rules``, ``environ``, ``secrets``, ``overrides``...).
+
+    Attributes:
+        reloads: How many new configs were swapped in.
+        rejected: How many reloads failed (the last good config was kept).
+        subscriber_errors: How many subscriber calls raised.
+        last_error: The error of the last rejected reload, if any.
+
+    Raises:
+        ConfigLoadError: The *first* load fails (there is no good config to keep).
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] = "conf",
+        env: str | None = None,
+        *,
+        on_change: Subscriber | None = None,
+        debounce_ms: int = 200,
+        **load_kwargs: Any,
+    ) -> None:
+        """Load the config once (raising if invalid); nothing is watched yet."""
+        self.root = Path(root)
+        self.env = env
+        self.debounce_ms = debounce_ms
+        self._load_kwargs = load_kwargs
+        self._current = load_config(self.root, env, **load_kwargs)
+        self._subscribers: list[Subscriber] = []
+        if on_change is not None:
+            self._subscribers.append(on_change)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reloads = 0
+        self.rejected = 0
+        self.subscriber_errors = 0
+        self.last_error: ConfigError | None = None
+
+    @property
+    def current(self) -> ResolvedConfig:
+        """The last good config (swapped atomically; never a half-loaded one)."""
+        return self._current
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(old, new)`` after each swap; returns an undo function."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def reload(self) -> bool:
+        """Reload now; returns whether a new config was swapped in.
+
+        An invalid config is logged and counted, never raised.
+        """
+        try:
+            new = load_config(self.root, self.env, **self._load_kwargs)
+        except ConfigError as exc:
+            with self._lock:
+                self.rejected += 1
+                self.last_error = exc
+            _LOGGER.warning(
+                "pysetl config reload rejected, keeping version %s: %s",
+                self._current.version[:12],
+                exc,
+            )
+            return False
+        with self._lock:
+            old = self._current
+            if new.version == old.version:
+                return False
+            self._current = new
+            self.reloads += 1
+            subscribers = list(self._subscribers)
+        _LOGGER.info(
+            "pysetl config reloaded: version %s -> %s",
+            old.version[:12],
+            new.version[:12],
+        )
+        for callback in subscribers:
+            self._notify(callback, old, new)
+        return True
+
+    def _notify(
+        self, callback: Subscriber, old: ResolvedConfig, new: ResolvedConfig
+    ) -> None:
+        try:
+            callback(old, new)
+        except Exception:
+            with self._lock:
+                self.subscriber_errors += 1
+            _LOGGER.warning(
+                "pysetl config subscriber %r raised; the others still run",
+                callback,
+                exc_info=True,
+            )
+
+    # ----------------------------------------------------------- lifecycle
+    def start(self, *, timeout: float = 10.0) -> Self:
+        """Start watching in a daemon thread; returns once the watch is active."""
+        if self._thread is not None:
+            return self
+        watchfiles = _watchfiles()
+        self._stop.clear()
+        self._ready.clear()
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(watchfiles,),
+            name=f"pysetl-config-watcher-{self.root}",
+            daemon=True,
+        )
+        self._thread.start()
+        self._ready.wait(timeout)
+        return self
+
+    def _run(self, watchfiles: Any) -> None:
+        for changes in watchfiles.watch(
+            self.root,
+            watch_filter=_is_config_file,
+            debounce=self.debounce_ms,
+            step=50,
+            stop_event=self._stop,
+            rust_timeout=100,
+            yield_on_timeout=True,
+        ):
+            self._ready.set()  # the first (empty) batch: the watch is active
+            if changes:
+                self.reload()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop watching and wait for the thread to end."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+
+    def __enter__(self) -> Self:
+        """Start watching."""
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop watching."""
+        self.stop()
