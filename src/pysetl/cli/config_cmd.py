@@ -64,7 +64,8 @@ _Schema = Annotated[
     str | None,
     typer.Option(
         "--schema",
-        help="The pydantic model to validate into, as 'module:Class'.",
+        help="The pydantic model of the whole config, as 'module:Class' "
+        "(default: pysetl.config.models:ProjectConfigModel).",
     ),
 ]
 _Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -106,7 +107,9 @@ def _confirm_protected(env: str, action: str, *, yes: bool) -> None:
 
 def _import_schema(spec: str | None) -> Any:
     if spec is None:
-        return None
+        from pysetl.config.models import ProjectConfigModel  # noqa: PLC0415 - lazy
+
+        return ProjectConfigModel
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         msg = f"--schema {spec!r} is not 'module:Class'"
@@ -192,11 +195,13 @@ def _explain(
     except KeyError:
         msg = f"The config of {env or 'base'!r} has no key {key!r}"
         raise ConfigError(msg, hint="list the keys with 'pysetl config show'") from None
-    _say(f"{key} (env {env or '-'}):")
+    _say(f"{key} (env {env or '-'}), winner first:")
     for rank, origin in enumerate(origins, 1):
-        mark = "  <- wins" if rank == 1 else ""
+        where = "" if origin.file is None else str(origin.file)
+        where += "" if origin.line is None else f":{origin.line}"
         value = json.dumps(origin.value, default=str)
-        _say(f"  {rank}. {origin.describe():<40} {value}{mark}")
+        via = f"  (via {origin.via})" if origin.via else ""
+        _say(f"  {rank}. {origin.layer:<9} {where or '-':<32} {value}{via}")
 
 
 @config_app.command("show")
@@ -213,7 +218,8 @@ def _show(
         msg = f"{fmt!r} is not one of yaml, json"
         raise typer.BadParameter(msg)
     resolved = _load(root, env)
-    _say(_dump(resolved.as_dict(masked=True), fmt))
+    # Masked key by key already: the text patterns would garble the YAML.
+    typer.echo(_dump(resolved.as_dict(masked=True), fmt))
 
 
 @config_app.command("validate")
@@ -262,11 +268,11 @@ def _schema_cmd(
     ] = None,
 ) -> None:
     """Write the JSON Schema of the config (for editors)."""
-    from pysetl.config.loader import config_json_schema  # noqa: PLC0415 - lazy
+    from pysetl.config.models import config_json_schema  # noqa: PLC0415 - lazy
 
     text = json.dumps(config_json_schema(_import_schema(schema)), indent=2)
     if output is None:
-        _say(text)
+        typer.echo(text)  # model definitions, no values: nothing to mask
     else:
         output.write_text(text + "\n", encoding="utf-8")
         _say(f"Wrote the JSON Schema to {output}")

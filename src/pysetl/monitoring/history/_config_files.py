@@ -148,7 +148,7 @@ def read_sources(resolved: Any) -> tuple[dict[str, str], bool]:
 
 @dataclass(frozen=True, slots=True)
 class RestoredFiles:
-    """What a restore wrote and removed (paths relative to the root)."""
+    """What a restore changed: files written and removed (relative to the root)."""
 
     written: tuple[str, ...]
     removed: tuple[str, ...]
@@ -221,6 +221,10 @@ def restore_sources(
             if path.suffix in _CONFIG_SUFFIXES and path.is_file() and rel not in wanted:
                 path.unlink()
                 removed.append(rel)
+    written: list[str] = []
     for rel, text in sorted(wanted.items()):
-        write_atomically(base / rel, text)
-    return RestoredFiles(tuple(sorted(wanted)), tuple(removed))
+        path = base / rel
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            write_atomically(path, text)
+            written.append(rel)
+    return RestoredFiles(tuple(written), tuple(removed))
