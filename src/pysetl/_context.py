@@ -17,6 +17,7 @@ from pysetl.workflow.deliverable import Deliverable
 from pysetl.workflow.pipeline import Pipeline
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Mapping
     from types import TracebackType
     from uuid import UUID
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from typedspark import Schema
     from typing_extensions import Self
 
-    from pysetl.config import Config
+    from pysetl.config import Config, ResolvedConfig
     from pysetl.storage.repository import SparkRepository
     from pysetl.workflow.hooks import HookManager
 
@@ -61,6 +62,8 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         benchmark: Default ``benchmark`` of the pipelines it creates.
         hooks: The observers of its pipelines (default: the process-wide manager).
         owns_session: Whether ``spark`` was started for this object.
+        resolved_config: The project config the configs were loaded from
+            (``PySetl.builder().load_config(...)``), if any.
 
     Example:
         >>> builder = PySetl.builder().set_config({"orders": CsvConfig(path=p)})
@@ -77,9 +80,11 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         *,
         hooks: HookManager | None = None,
         owns_session: bool = False,
+        resolved_config: ResolvedConfig | None = None,
     ) -> None:
         """Hold the session, configs and defaults; no inputs yet."""
         super().__init__()
+        self.resolved_config = resolved_config
         self.spark = spark
         self.config_dict = dict(config_dict)
         self.benchmark = benchmark
@@ -337,12 +342,65 @@ class PySetlBuilder(Builder[PySetl]):
         self.spark_session = spark_session
         self.spark_config = spark_config
         self.hooks = hooks
+        self.resolved_config: ResolvedConfig | None = None
+        self._loaded: dict[str, Config[Any]] = {}
         self._pysetl: PySetl | None = None
 
     def set_config(self, config: Mapping[str, Config[Any]]) -> Self:
         """Set the configs."""
         self.config = config
         return self
+
+    def load_config(
+        self,
+        root: str | os.PathLike[str] = "conf",
+        env: str | None = None,
+        *,
+        section: str = "connectors",
+        spark_section: str = "spark",
+        **load_kwargs: Any,
+    ) -> Self:
+        """Load the project's config for ``env`` and use its connectors as the configs.
+
+        Each entry of the ``connectors`` section becomes a ``Config`` (its
+        ``storage`` picks the class: ``csv`` -> ``CsvConfig``, ``JDBC`` ->
+        ``JdbcConfig``...) and the ``spark`` section becomes ``config["spark"]``
+        (``app_name`` and Spark settings). Configs given to ``set_config``
+        (before or after) win over loaded ones with the same key. The loaded
+        config is kept in ``resolved_config`` (and on the built ``PySetl``).
+
+        Args:
+            root: The config directory (``conf``, holding ``base/`` and ``<env>/``).
+            env: The environment (default ``$PYSETL_ENV``; none: ``base`` only).
+            section: The section holding the connector entries.
+            spark_section: The section holding the Spark settings.
+            **load_kwargs: Passed to :func:`pysetl.config.load_config`
+                (``overrides``, ``environ``, ``secrets``, ``schema``, ``rules``...).
+
+        Raises:
+            ConfigLoadError: The files are invalid; every problem is listed
+                with file, line and key.
+
+        Example:
+            >>> with PySetl.builder().load_config("conf", "prod").getOrCreate() as ps:
+            ...     ps.set_spark_repository_from_config(Orders, "orders")
+        """
+        from pysetl.config import Config  # noqa: PLC0415 - keep ``import pysetl`` light
+        from pysetl.config.loader import load_config  # noqa: PLC0415
+        from pysetl.config.models import spark_settings  # noqa: PLC0415
+
+        resolved = load_config(root, env, **load_kwargs)
+        loaded: dict[str, Config[Any]] = dict(resolved.connectors(section))
+        spark = spark_settings(resolved, spark_section)
+        if spark:
+            loaded[SPARK_CONFIG_KEY] = Config(**spark)
+        self._loaded = loaded
+        self.resolved_config = resolved
+        return self
+
+    def _configs(self) -> dict[str, Config[Any]]:
+        """The loaded configs, then the ones given in code (which win)."""
+        return {**self._loaded, **(self.config or {})}
 
     def set_spark_config(self, spark_config: SparkConf) -> Self:
         """Set the base ``SparkConf``."""
@@ -379,7 +437,7 @@ class PySetlBuilder(Builder[PySetl]):
         if self.spark_config is not None:
             settings.update(dict(self.spark_config.getAll()))
         app_name = "default"
-        spark_config = (self.config or {}).get(SPARK_CONFIG_KEY)
+        spark_config = self._configs().get(SPARK_CONFIG_KEY)
         if spark_config is not None:
             params = dict(spark_config.params)
             app_name = str(params.pop(APP_NAME_KEY, "default_app_name"))
@@ -413,7 +471,7 @@ class PySetlBuilder(Builder[PySetl]):
                 "msg": f"expected a Config, got {type(value).__name__}",
                 "input": repr(value),
             }
-            for key, value in (self.config or {}).items()
+            for key, value in self._configs().items()
             if not isinstance(value, Config)
         ]
         partitions = self.shuffle_partitions
@@ -455,10 +513,11 @@ class PySetlBuilder(Builder[PySetl]):
             owns = not running
         self._pysetl = PySetl(
             spark,
-            self.config or {},
+            self._configs(),
             self.benchmark,
             hooks=self.hooks,
             owns_session=owns,
+            resolved_config=self.resolved_config,
         )
         return self
 

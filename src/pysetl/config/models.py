@@ -31,6 +31,7 @@ Added in 0.3.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
@@ -44,6 +45,8 @@ from pydantic import (
     Tag,
 )
 
+from pysetl.config._problems import raise_problems
+from pysetl.config._validate import located
 from pysetl.config.csv_config import CsvConfig, CsvConfigModel
 from pysetl.config.generic_config import GenericFileConfig, GenericFileConfigModel
 from pysetl.config.jdbc_config import JdbcConfig, JdbcConfigModel
@@ -52,6 +55,8 @@ from pysetl.config.orc_config import OrcConfig, OrcConfigModel
 from pysetl.config.parquet_config import ParquetConfig, ParquetConfigModel
 from pysetl.config.table_config import SparkTableConfig, SparkTableConfigModel
 from pysetl.enums import DbStorage, FileStorage
+
+_SPARK_HINT = "write Spark settings as key: value (spark.sql.shuffle.partitions: 8)"
 
 if TYPE_CHECKING:
     from pysetl.config.config import Config
@@ -64,6 +69,7 @@ __all__ = [
     "ProjectConfigModel",
     "config_json_schema",
     "connector_configs",
+    "spark_settings",
     "storage_of",
 ]
 
@@ -173,6 +179,40 @@ def connector_configs(
         }
         configs[name] = CONFIG_CLASSES[model.storage](**params)
     return configs
+
+
+def spark_settings(resolved: ResolvedConfig, section: str = "spark") -> dict[str, Any]:
+    """The Spark section as flat settings: nested mappings become dotted keys.
+
+    ``spark: {sql: {shuffle: {partitions: 8}}}`` and
+    ``spark: {spark.sql.shuffle.partitions: 8}`` give the same setting.
+
+    Raises:
+        ConfigLoadError: The section is not a mapping or holds a list.
+    """
+    raw = resolved.get(section, None)
+    if raw is None:
+        return {}
+    flat: dict[str, Any] = {}
+    bad: list[tuple[str, ...]] = []
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                walk(value, (*path, key))
+        elif isinstance(node, str | int | float | bool):
+            flat[".".join(path[1:])] = node
+        else:
+            bad.append(path)
+
+    walk(raw, (section,))
+    if bad or not isinstance(raw, Mapping):
+        problems = [
+            located(resolved, path, "expected a string, number or boolean", "spark")
+            for path in bad or [(section,)]
+        ]
+        raise_problems(problems, what=f"the {section!r} section", hint=_SPARK_HINT)
+    return flat
 
 
 def config_json_schema(schema: type[BaseModel] | None = None) -> dict[str, Any]:
