@@ -13,6 +13,7 @@ from pysetl.errors import SecretBackendError, SecretNotFoundError
 
 __all__ = ["AwsSecretsManagerBackend"]
 
+_DENIED_STATUS = {401, 403}
 _NOT_FOUND = {"ResourceNotFoundException"}
 _DENIED = {
     "AccessDeniedException",
@@ -108,11 +109,12 @@ class AwsSecretsManagerBackend(BaseSecretBackend):
             )
         except botocore.ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code in _NOT_FOUND:
                 msg = f"AWS Secrets Manager has no secret {path!r} ({where})"
                 hint = "check the secret name (or ARN), the region and AWS_PROFILE"
                 raise SecretNotFoundError(msg, hint=hint, reference=reference) from exc
-            if code in _DENIED:
+            if code in _DENIED or status in _DENIED_STATUS:
                 msg = f"AWS denied reading {reference!r} ({where}): {code}"
                 hint = (
                     "check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID...) and "

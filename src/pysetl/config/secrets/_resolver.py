@@ -21,7 +21,7 @@ from pysetl.config.secrets._reference import (
     split_template,
 )
 from pysetl.errors import AlreadyRegisteredError, SecretAccessError, SecretError
-from pysetl.utils.redaction import redact_text, register_secret
+from pysetl.utils.redaction import register_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -279,7 +279,7 @@ class SecretResolver:
                 for part in parts
             )
 
-        return LazySecret(resolve, reference=redact_text(template), entry=entry)
+        return LazySecret(resolve, reference=template, entry=entry)
 
     def __repr__(self) -> str:
         """The schemes and whether a policy applies; never a value."""
