@@ -102,8 +102,14 @@ def serve(
     # Without a token only loopback names may reach it (DNS rebinding).
     allowed = None if token else LOOPBACK_NAMES
     app = create_app(history, token=token, allowed_hosts=allowed)
+    # Open pages keep their live streams open: do not wait for them on exit.
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, access_log=False
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
     if on_ready is not None:

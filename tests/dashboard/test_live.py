@@ -1,0 +1,214 @@
+"""The live feed: server-sent events of a run while the history changes."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+
+import httpx
+import pytest
+
+from pysetl.dashboard import create_app
+from pysetl.dashboard._live import LiveHub, sse
+from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
+from pysetl.monitoring.history._records import (
+    AddEvent,
+    FinishAttempt,
+    StartAttempt,
+)
+from pysetl.monitoring.metrics._progress import SPARK_PROGRESS_EVENT
+
+from .conftest import T0, rid
+
+
+class Listener:
+    """Reads an SSE stream on a thread; events land in ``events`` with a time."""
+
+    def __init__(self, url: str, **options) -> None:
+        self.events: queue.Queue[tuple[float, str, object]] = queue.Queue()
+        self.comments: list[str] = []
+        self.seen: list[tuple[float, str, object]] = []
+        self.thread = threading.Thread(
+            target=self._read, args=(url, options), daemon=True
+        )
+        self.thread.start()
+
+    def _read(self, url: str, options) -> None:
+        try:
+            self._stream(url, options)
+        except httpx.HTTPError as exc:  # the server went away at teardown
+            self.error = exc
+
+    def _stream(self, url: str, options) -> None:
+        with (
+            httpx.Client(timeout=30, **options) as client,
+            client.stream("GET", url) as response,
+        ):
+            self.status = response.status_code
+            self.content_type = response.headers["content-type"]
+            event = None
+            for line in response.iter_lines():
+                if line.startswith(":"):
+                    self.comments.append(line)
+                elif line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    data = json.loads(line[6:])
+                    self.events.put((time.monotonic(), event, data))
+
+    def next(self, name: str, timeout: float = 5.0, where=lambda _: True):
+        """The first event called ``name`` that matches (read or to come).
+
+        Returns:
+            When it arrived and its data.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for at, event, data in self.seen:
+                if event == name and where(data):
+                    self.seen.remove((at, event, data))
+                    return at, data
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pytest.fail(f"no {name!r} event in {timeout} s")
+            try:
+                self.seen.append(self.events.get(timeout=remaining))
+            except queue.Empty:
+                continue
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path):
+    history = (
+        InMemoryRunHistory()
+        if request.param == "memory"
+        else SqliteRunHistory(tmp_path / "h.db")
+    )
+    history.start_run(rid(1), "daily", started_at=T0)
+    yield history
+    history.close()
+
+
+class TestStream:
+    def test_a_change_reaches_every_client_within_a_second(self, store, serve_app):
+        server = serve_app(create_app(store, poll_interval=0.1))
+        url = f"{server.url}/api/runs/{rid(1)}/stream"
+        clients = [Listener(url), Listener(url)]
+        for client in clients:
+            _, run = client.next("run")
+            assert run["status"] == "running"
+            assert run["progress"] == {"done": 0, "total": 0}
+        assert clients[0].content_type.startswith("text/event-stream")
+
+        written = time.monotonic()
+        store.apply([StartAttempt(rid(1), 0, "Extract", 1, T0 + 1)])
+        for client in clients:
+            at, factory = client.next("factory")
+            assert factory["factory"] == "Extract"
+            assert factory["status"] == "running"
+            assert at - written < 1.0
+
+        written = time.monotonic()
+        store.apply([FinishAttempt(rid(1), 0, "Extract", 1, "succeeded", T0 + 2, 1.0)])
+        at, factory = clients[0].next(
+            "factory", where=lambda f: f["status"] == "succeeded"
+        )
+        assert at - written < 1.0
+        _, run = clients[0].next("run", where=lambda r: r["progress"]["done"] == 1)
+        assert run["factories"]["succeeded"] == 1
+
+        job = {
+            "factory": "Extract",
+            "job_id": 0,
+            "status": "RUNNING",
+            "num_tasks": 4,
+            "completed_tasks": 1,
+            "failed_tasks": 0,
+            "active_tasks": 1,
+            "stages_total": 1,
+            "stages_done": 0,
+        }
+        store.apply(
+            [AddEvent(rid(1), T0 + 3, SPARK_PROGRESS_EVENT, data={"jobs": [job]})]
+        )
+        _, spark = clients[1].next("spark", where=lambda s: s["jobs"])
+        assert spark["jobs"] == [job]
+
+        store.finish_run(rid(1), "succeeded", finished_at=T0 + 4)
+        for client in clients:
+            _, run = client.next("run", where=lambda r: r["status"] == "succeeded")
+            client.next("end")
+            client.thread.join(5)
+            assert not client.thread.is_alive()  # the stream closed
+
+    def test_a_finished_run_sends_its_state_and_ends(self, store, serve_app):
+        store.finish_run(rid(1), "failed", finished_at=T0 + 1)
+        server = serve_app(create_app(store))
+        client = Listener(f"{server.url}/api/runs/{rid(1)}/stream")
+        _, run = client.next("run")
+        assert run["status"] == "failed"
+        client.next("end")
+        client.thread.join(5)
+        # a second client after the first left gets the same
+        again = Listener(f"{server.url}/api/runs/{rid(1)}/stream")
+        again.next("end")
+
+    def test_keepalive_comments_while_nothing_changes(self, store, serve_app):
+        server = serve_app(create_app(store, keepalive=0.2))
+        client = Listener(f"{server.url}/api/runs/{rid(1)}/stream")
+        client.next("run")
+        deadline = time.monotonic() + 5
+        while ": keepalive" not in client.comments:
+            assert time.monotonic() < deadline, client.comments
+            time.sleep(0.05)
+
+    def test_with_a_token_the_stream_needs_it(self, store, serve_app):
+        server = serve_app(create_app(store, token="tok-12345"))  # noqa: S106
+        url = f"{server.url}/api/runs/{rid(1)}/stream"
+        with httpx.Client(timeout=5) as client:
+            assert client.get(url).status_code == 401
+        listener = Listener(url, cookies={"pysetl_ui_token": "tok-12345"})
+        _, run = listener.next("run")
+        assert run["run_id"] == rid(1)
+
+
+class BrokenHistory(InMemoryRunHistory):
+    """A store whose reads fail after ``fail_after`` calls (to test the feed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing = False
+
+    def _list_factory_attempts(self, *args, **kwargs):
+        if self.failing:
+            raise OSError("disk gone")
+        return super()._list_factory_attempts(*args, **kwargs)
+
+
+class TestHub:
+    def test_a_failing_read_is_counted_and_the_feed_goes_on(self, serve_app, caplog):
+        history = BrokenHistory()
+        history.start_run(rid(1), "daily", started_at=T0)
+        app = create_app(history, poll_interval=0.05)
+        server = serve_app(app)
+        client = Listener(f"{server.url}/api/runs/{rid(1)}/stream")
+        client.next("run")
+        history.failing = True
+        hub: LiveHub = app.state.live
+        deadline = time.monotonic() + 5
+        while hub.read_errors == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        history.failing = False
+        history.apply([StartAttempt(rid(1), 0, "A", 1, T0)])
+        client.next("factory")
+        assert "cannot read the history" in caplog.text
+
+    def test_sse_format(self):
+        assert sse("run", {"a": "<b>"}) == 'event: run\ndata: {"a":"<b>"}\n\n'
+
+    def test_unknown_run_state_is_none(self):
+        hub = LiveHub(InMemoryRunHistory(), poll_interval=1, keepalive=1)
+        assert hub.read_state("nope") is None
