@@ -104,11 +104,22 @@ def read_config_file(path: Path) -> ParsedFile:
     """
     parsed = ParsedFile(path)
     try:
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raw = path.read_bytes()
+    except OSError as exc:
         parsed.problems.append(
-            Problem(f"cannot read the file: {reason}", file=path, type="read")
+            Problem(f"cannot read the file: {exc.strerror}", file=path, type="read")
+        )
+        return parsed
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        parsed.problems.append(
+            Problem(
+                "cannot read the file: not UTF-8 text",
+                file=path,
+                line=raw.count(b"\n", 0, exc.start) + 1,
+                type="read",
+            )
         )
         return parsed
     if path.suffix == ".toml":
@@ -227,6 +238,32 @@ def _parse_toml(text: str, parsed: ParsedFile) -> None:
 _loader_class: Any = None
 
 
+def _bool(loader: Any, node: Any) -> bool:
+    text = str(loader.construct_scalar(node)).lower()
+    if text not in {"true", "false"}:
+        msg = f"{text!r} is not true or false"
+        raise ValueError(msg)
+    return text == "true"
+
+
+def _int(loader: Any, node: Any) -> int:
+    text = str(loader.construct_scalar(node))
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if digits[:2] in {"0x", "0o"}:
+        return sign * int(digits[2:], 16 if digits[1] == "x" else 8)
+    return sign * int(digits, 10)
+
+
+def _float(loader: Any, node: Any) -> float:
+    text = str(loader.construct_scalar(node)).lower()
+    if text.endswith(".inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if text.endswith(".nan"):
+        return float("nan")
+    return float(text)
+
+
 def _yaml_loader(yaml: Any) -> Any:
     """A SafeLoader with the YAML 1.2 core schema's implicit types (built once)."""
     global _loader_class  # noqa: PLW0603 - built on first use, pyyaml is optional
@@ -236,24 +273,17 @@ def _yaml_loader(yaml: Any) -> Any:
     class _Loader(yaml.SafeLoader):  # type: ignore[misc]
         yaml_implicit_resolvers: dict[str, Any] = {}  # noqa: RUF012 - pyyaml's API
 
-    def _bool(loader: Any, node: Any) -> bool:
-        return str(loader.construct_scalar(node)).lower() == "true"
-
-    def _int(loader: Any, node: Any) -> int:
-        text = str(loader.construct_scalar(node))
-        sign = -1 if text.startswith("-") else 1
-        digits = text.lstrip("+-")
-        if digits[:2] in {"0x", "0o"}:
-            return sign * int(digits[2:], 16 if digits[1] == "x" else 8)
-        return sign * int(digits, 10)
-
-    def _float(loader: Any, node: Any) -> float:
-        text = str(loader.construct_scalar(node)).lower()
-        if text.endswith(".inf"):
-            return float("-inf") if text.startswith("-") else float("inf")
-        if text.endswith(".nan"):
-            return float("nan")
-        return float(text)
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            """Construct a value; a value its tag cannot convert gets a line."""
+            try:
+                return super().construct_object(node, deep=deep)
+            except yaml.YAMLError:
+                raise
+            except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+                # An explicit tag on a value it cannot convert (``!!int abc``).
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"cannot convert the value: {exc}", node.start_mark
+                ) from exc
 
     tag = "tag:yaml.org,2002:"
     _Loader.add_constructor(f"{tag}bool", _bool)
@@ -295,6 +325,10 @@ def _parse_yaml(text: str, parsed: ParsedFile) -> None:
             data = None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        position = getattr(exc, "position", None)  # a ReaderError (bad character)
+        line = None if mark is None else mark.line + 1
+        if line is None and isinstance(position, int):
+            line = text.count("\n", 0, position) + 1
         problem = " ".join(
             str(part)
             for part in (getattr(exc, "context", None), getattr(exc, "problem", None))
@@ -304,15 +338,9 @@ def _parse_yaml(text: str, parsed: ParsedFile) -> None:
             Problem(
                 f"invalid YAML: {problem or exc}",
                 file=parsed.path,
-                line=None if mark is None else mark.line + 1,
+                line=line,
                 type="parse",
             )
-        )
-        return
-    except (ValueError, TypeError, OverflowError) as exc:
-        # An explicit tag on a value it cannot convert (``!!int abc``).
-        parsed.problems.append(
-            Problem(f"invalid YAML value: {exc}", file=parsed.path, type="parse")
         )
         return
     except RecursionError:
@@ -338,6 +366,9 @@ def _parse_yaml(text: str, parsed: ParsedFile) -> None:
     parsed.data = data
 
 
+_KEY_TAGS = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"})
+
+
 def _key_text(key_node: Any, yaml: Any) -> str | None:
     return str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
 
@@ -358,6 +389,16 @@ def _check_duplicates(node: Any, path: KeyPath, parsed: ParsedFile, yaml: Any) -
         keys: set[str] = set()
         for key_node, value_node in current.value:
             key = _key_text(key_node, yaml)
+            if key is not None and key_node.tag not in _KEY_TAGS:
+                parsed.problems.append(
+                    Problem(
+                        f"keys must be strings, got {key!r} ({key_node.tag})",
+                        file=parsed.path,
+                        line=key_node.start_mark.line + 1,
+                        key=where,
+                        type="key_type",
+                    )
+                )
             if key is not None and key != "<<":
                 if key in keys:
                     parsed.problems.append(

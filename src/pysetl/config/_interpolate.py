@@ -96,29 +96,26 @@ class Interpolator:
         """
         if "$" not in text:
             return self._decrypt(text, entry) if text.startswith(ENC_PREFIX) else text
-        plain: list[str] = []  # the value with env tokens substituted
-        template: list[str] = []  # the same, secret tokens kept, escapes re-escaped
+        plain: list[str] = []  # the value, env tokens substituted, escapes undone
         secrets: list[str] = []
+        unsafe = False  # text that would read as a token once handed on
         last = 0
         for match in _TOKEN.finditer(text):
-            literal = text[last : match.start()]
-            plain.append(literal)
-            template.append(literal)
+            plain.append(text[last : match.start()])
             last = match.end()
             body = match.group(1)
             if body is None:  # "$${": a literal "${"
                 plain.append("${")
-                template.append("$${")
+                unsafe = True
                 continue
             scheme, _, rest = body.partition(":")
             if scheme == "env":
                 value = self._env(rest)
+                unsafe = unsafe or "${" in value
                 plain.append(value)
-                template.append(value.replace("${", "$${"))
             elif scheme == "secret" and rest:
                 secrets.append(rest)
                 plain.append(match.group(0))
-                template.append(match.group(0))
             else:
                 msg = (
                     f"unknown interpolation ${{{body}}}; expected {_SYNTAX} "
@@ -126,13 +123,16 @@ class Interpolator:
                 )
                 raise InterpolationError(msg)
         plain.append(text[last:])
-        template.append(text[last:])
-        if secrets:
-            whole = len(secrets) == 1 and text.strip() == f"${{secret:{secrets[0]}}}"
-            return self._secret(
-                secrets[0] if whole else "".join(template), entry, whole=whole
-            )
         value = "".join(plain)
+        if secrets:
+            if unsafe:
+                msg = (
+                    "a value with a ${secret:...} token cannot also hold a literal "
+                    "${ (escaped, or from a variable)"
+                )
+                raise InterpolationError(msg)
+            whole = len(secrets) == 1 and text == f"${{secret:{secrets[0]}}}"
+            return self._secret(secrets[0] if whole else value, entry, whole=whole)
         return self._decrypt(value, entry) if value.startswith(ENC_PREFIX) else value
 
     def _env(self, rest: str) -> str:
@@ -186,7 +186,7 @@ def _default_resolver(environ: Mapping[str, str]) -> SecretResolverLike:
     resolver: SecretResolverLike = secrets.SecretResolver(
         backends=[
             secrets.EnvSecretBackend(environ=dict(environ)),
-            secrets.FileSecretBackend(),
+            secrets.FileSecretBackend.from_env(dict(environ)),
         ]
     )
     return resolver

@@ -1,0 +1,118 @@
+"""``extends:``: templates and inheritance, from config paths and files."""
+
+from __future__ import annotations
+
+import pytest
+
+from pysetl.errors import ConfigLoadError
+
+
+def _errors(conf, env=None):
+    with pytest.raises(ConfigLoadError) as caught:
+        conf.load(env)
+    return caught.value.errors
+
+
+class TestExtends:
+    def test_a_mapping_inherits_a_template_deeply(self, conf):
+        conf.write(
+            "base/a.yaml",
+            """
+            _jdbc:
+              url: jdbc:postgresql://db/shop
+              options: {fetchsize: "100", ssl: "true"}
+            connectors:
+              orders:
+                extends: _jdbc
+                table: orders
+                options: {ssl: "false"}
+            """,
+        )
+        assert conf.load().as_dict() == {
+            "connectors": {
+                "orders": {
+                    "url": "jdbc:postgresql://db/shop",
+                    "options": {"fetchsize": "100", "ssl": "false"},
+                    "table": "orders",
+                }
+            }
+        }
+
+    def test_templates_are_dropped_and_can_extend_templates(self, conf):
+        conf.write(
+            "base/a.yaml",
+            "_a: {x: 1}\n_b: {extends: _a, y: 2}\nc: {extends: _b}\n",
+        )
+        assert conf.load().as_dict() == {"c": {"x": 1, "y": 2}}
+
+    def test_a_non_template_mapping_can_be_extended_and_stays(self, conf):
+        conf.write("base/a.yaml", "a: {x: 1}\nb: {extends: a, y: 2}\n")
+        assert conf.load().as_dict() == {"a": {"x": 1}, "b": {"x": 1, "y": 2}}
+
+    def test_a_nested_template_path(self, conf):
+        conf.write(
+            "base/a.yaml",
+            "templates:\n  db: {port: 1}\nc: {extends: templates.db}\n",
+        )
+        assert conf.load().get("c.port") == 1
+
+    def test_a_file_template_relative_to_the_file(self, conf):
+        conf.write("templates/jdbc.yaml", "url: jdbc:x\nfetchsize: 10\n")
+        conf.write(
+            "base/a.yaml", "db: {extends: ../templates/jdbc.yaml, fetchsize: 5}\n"
+        )
+        cfg = conf.load()
+        assert cfg.as_dict() == {"db": {"url": "jdbc:x", "fetchsize": 5}}
+        (origin,) = cfg.explain("db.url")
+        assert origin.file == conf.root / "base/../templates/jdbc.yaml"
+        assert origin.line == 1
+
+    def test_a_file_template_relative_to_the_root(self, conf):
+        conf.write("templates/jdbc.toml", "url = 'jdbc:x'\n")
+        conf.write("base/a.yaml", "db: {extends: templates/jdbc.toml}\n")
+        assert conf.load().get("db.url") == "jdbc:x"
+
+    def test_a_file_template_cannot_extend(self, conf):
+        conf.write("t.yaml", "extends: other\nx: 1\n")
+        conf.write("base/a.yaml", "db: {extends: t.yaml}\n")
+        (error,) = _errors(conf)
+        assert error["file"] == str(conf.root / "t.yaml")
+
+    def test_a_broken_file_template_is_reported(self, conf):
+        conf.write("t.yaml", "x: [\n")
+        conf.write("base/a.yaml", "db: {extends: t.yaml}\n")
+        assert _errors(conf)[0]["type"] == "parse"
+
+    def test_a_missing_file_template(self, conf):
+        path = conf.write("base/a.yaml", "db:\n  extends: nope.yaml\n")
+        (error,) = _errors(conf)
+        assert (error["file"], error["line"], error["key"]) == (
+            str(path),
+            2,
+            "db.extends",
+        )
+
+    def test_a_missing_template(self, conf):
+        conf.write("base/a.yaml", "db:\n  extends: _nope\n")
+        (error,) = _errors(conf)
+        assert "no such key" in error["msg"]
+        assert error["line"] == 2
+
+    def test_a_cycle_is_an_error(self, conf):
+        conf.write("base/a.yaml", "_a: {extends: _b}\n_b: {extends: _a}\n")
+        (error,) = _errors(conf)
+        assert "cycle" in error["msg"]
+
+    def test_extending_an_ancestor_is_an_error(self, conf):
+        conf.write("base/a.yaml", "a:\n  b:\n    extends: a\n")
+        (error,) = _errors(conf)
+        assert (error["key"], error["line"]) == ("a.b.extends", 3)
+
+    def test_a_template_that_is_not_a_mapping(self, conf):
+        conf.write("base/a.yaml", "_t: 5\nc: {extends: _t}\n")
+        assert "expected a mapping" in _errors(conf)[0]["msg"]
+
+    @pytest.mark.parametrize("spec", ["5", "[_t, 3]", "''", "{a: 1}"])
+    def test_extends_must_name_templates(self, conf, spec):
+        conf.write("base/a.yaml", f"_t: {{x: 1}}\nc: {{extends: {spec}}}\n")
+        assert "template name" in _errors(conf)[0]["msg"]

@@ -1,0 +1,249 @@
+"""Validation into pydantic models: every error at once, located; connectors; schema."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from pysetl.config import (
+    CsvConfig,
+    JdbcConfig,
+    ParquetConfig,
+    ProjectConfigModel,
+    config_json_schema,
+)
+from pysetl.config.secrets import LazySecret
+from pysetl.enums import DbStorage, FileStorage, SaveMode
+from pysetl.errors import ConfigError, ConfigLoadError
+
+
+class Db(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    host: str
+    port: int
+    ssl: bool = False
+    timeout: float = 1.0
+    password: SecretStr | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _no_localhost(cls, value: str) -> str:
+        if value == "localhost":
+            msg = "use a real host name in shared configs"
+            raise ValueError(msg)
+        return value
+
+
+class App(BaseModel):
+    db: Db
+    workers: int = Field(ge=1)
+
+
+class TestValidate:
+    def test_every_error_at_once_with_file_line_and_key_path(self, conf):
+        conf.write("base/app.yaml", "workers: 1\ndb:\n  host: db\n  port: 1\n")
+        prod = conf.write(
+            "prod/app.yaml",
+            "workers: 0\ndb:\n  host: localhost\n  port: many\n  colour: red\n",
+        )
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load("prod", schema=App)
+        errors = {e["key"]: e for e in caught.value.errors}
+        assert set(errors) == {"workers", "db.host", "db.port", "db.colour"}
+        assert (errors["workers"]["file"], errors["workers"]["line"]) == (str(prod), 1)
+        assert errors["db.host"]["line"] == 3
+        assert "real host name" in errors["db.host"]["msg"]
+        assert errors["db.port"]["line"] == 4
+        assert errors["db.colour"]["type"] == "extra_forbidden"
+        assert "4 problems" in str(caught.value)
+
+    def test_a_missing_key_points_at_its_mapping(self, conf):
+        path = conf.write("base/app.yaml", "workers: 2\ndb:\n  host: db\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(schema=App)
+        (error,) = caught.value.errors
+        assert (error["key"], error["file"], error["line"]) == ("db.port", str(path), 2)
+
+    def test_a_missing_top_level_key_names_the_root(self, conf):
+        conf.write("base/app.yaml", "workers: 2\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(schema=App)
+        (error,) = caught.value.errors
+        assert (error["key"], error["file"]) == ("db", str(conf.root))
+
+    def test_safe_conversion_of_strings_from_variables(self, conf):
+        conf.write(
+            "base/app.yaml",
+            "workers: ${env:WORKERS}\ndb: {host: db, port: '5432', ssl: 'yes'}\n",
+        )
+        cfg = conf.load(
+            schema=App, environ={"WORKERS": "4", "PYSETL_DB__TIMEOUT": "2.5"}
+        )
+        assert isinstance(cfg.model, App)
+        assert (cfg.model.workers, cfg.model.db.port, cfg.model.db.ssl) == (
+            4,
+            5432,
+            True,
+        )
+        assert cfg.model.db.timeout == 2.5
+
+    @pytest.mark.parametrize(
+        ("value", "kind"), [("1.5", "int_parsing"), ("1.5e0", "int_parsing")]
+    )
+    def test_unsafe_conversions_are_refused(self, conf, value, kind):
+        conf.write("base/app.yaml", f"db: {{host: db, port: '{value}'}}\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load().section("db", Db)
+        assert caught.value.errors[0]["type"] == kind
+
+    def test_a_number_never_becomes_a_string(self, conf):
+        conf.write("base/app.yaml", "db: {host: 5, port: 1}\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load().section("db", Db)
+        assert caught.value.errors[0]["key"] == "db.host"
+
+    def test_secret_fields_keep_lazy_secrets_unresolved(self, conf):
+        conf.write(
+            "base/app.yaml", "db: {host: db, port: 1, password: '${secret:env:PW}'}\n"
+        )
+        db = conf.load(environ={"PW": "pw-424242"}).section("db", Db)
+        assert isinstance(db.password, LazySecret)
+        assert not db.password.is_resolved
+        assert db.password.get_secret_value() == "pw-424242"
+
+    def test_a_missing_section(self, conf):
+        conf.write("base/app.yaml", "x: 1\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load().section("db.main", Db)
+        assert caught.value.errors[0]["key"] == "db.main"
+
+
+class TestRules:
+    def test_custom_rules_are_reported_with_model_errors(self, conf):
+        path = conf.write("base/app.yaml", "workers: 0\ndb: {host: db, port: 80}\n")
+
+        def no_privileged_ports(cfg):
+            if cfg.get("db.port") < 1024:
+                yield "db.port", "ports below 1024 need root"
+
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(schema=App, rules=[no_privileged_ports])
+        errors = caught.value.errors
+        assert [e["key"] for e in errors] == ["workers", "db.port"]
+        assert (errors[1]["file"], errors[1]["line"], errors[1]["type"]) == (
+            str(path),
+            2,
+            "rule",
+        )
+
+    def test_rules_without_a_schema(self, conf):
+        conf.write("base/app.yaml", "a: 1\n")
+
+        def needs_b(cfg):
+            if "b" not in cfg:
+                yield "b", "b is required in every environment"
+
+        with pytest.raises(ConfigLoadError, match="b is required"):
+            conf.load(rules=[needs_b])
+        assert conf.load(rules=[lambda _cfg: iter(())]).get("a") == 1
+
+
+class TestConnectors:
+    CATALOG = """
+        spark:
+          app_name: shop
+        connectors:
+          orders:
+            storage: csv
+            path: /data/orders.csv
+            sep: ";"
+            savemode: append
+          customers:
+            storage: jdbc
+            url: jdbc:postgresql://db:5432/shop
+            table: customers
+            fetchsize: ${env:FETCH:-100}
+            password: ${secret:env:PG_PW}
+          events:
+            storage: PARQUET
+            path: /data/events
+            partition_by: [day]
+        """
+
+    def test_connector_sections_become_typed_configs(self, conf):
+        conf.write("base/catalog.yaml", self.CATALOG)
+        configs = conf.load(environ={"PG_PW": "pw-777777"}).connectors()
+        assert isinstance(configs["orders"], CsvConfig)
+        assert isinstance(configs["customers"], JdbcConfig)
+        assert isinstance(configs["events"], ParquetConfig)
+        orders = configs["orders"].config
+        assert (orders.storage, orders.savemode) == (FileStorage.CSV, SaveMode.APPEND)
+        assert configs["orders"].reader_config["sep"] == ";"
+        customers = configs["customers"].config
+        assert (customers.storage, customers.fetchsize) == (DbStorage.JDBC, 100)
+        assert customers.password.get_secret_value() == "pw-777777"
+        assert "pw-777777" not in str(configs["customers"])
+        assert configs["events"].config.partition_by == ["day"]
+
+    def test_every_invalid_connector_is_reported_with_its_location(self, conf):
+        path = conf.write(
+            "base/catalog.yaml",
+            """
+            connectors:
+              orders:
+                storage: csv
+              customers:
+                storage: jdbc
+                url: not-jdbc
+                table: customers
+                fetchsize: lots
+              other:
+                storage: floppy
+            """,
+        )
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load().connectors()
+        errors = {e["key"]: e for e in caught.value.errors}
+        assert set(errors) == {
+            "connectors.orders.path",
+            "connectors.customers.url",
+            "connectors.customers.fetchsize",
+            "connectors.other",
+        }
+        assert errors["connectors.orders.path"]["line"] == 2
+        assert errors["connectors.customers.url"]["line"] == 6
+        assert errors["connectors.other"]["file"] == str(path)
+        assert errors["connectors.other"]["type"] == "unknown_storage"
+
+    def test_no_connector_section_means_no_configs(self, conf):
+        conf.write("base/a.yaml", "a: 1\n")
+        assert conf.load().connectors() == {}
+
+    def test_the_project_model_validates_everything(self, conf):
+        conf.write("base/catalog.yaml", self.CATALOG)
+        cfg = conf.load(environ={"PG_PW": "pw-777777"}, schema=ProjectConfigModel)
+        assert cfg.model.connectors["customers"].url.startswith("jdbc:")
+        assert cfg.model.spark == {"app_name": "shop"}
+
+    def test_the_load_error_is_a_config_error(self, conf):
+        conf.write("base/a.yaml", "a: [\n")
+        with pytest.raises(ConfigError):
+            conf.load()
+
+
+class TestJsonSchema:
+    def test_project_schema_lists_every_connector_model(self):
+        schema = config_json_schema()
+        assert schema["$schema"].startswith("https://json-schema.org/")
+        text = json.dumps(schema)
+        for name in ("CsvConfigModel", "JdbcConfigModel", "SparkTableConfigModel"):
+            assert name in schema["$defs"], name
+        assert '"writeOnly": true' in text
+
+    def test_a_custom_schema(self):
+        schema = config_json_schema(App)
+        assert schema["properties"]["workers"]["minimum"] == 1
+        assert schema["$defs"]["Db"]["additionalProperties"] is False
