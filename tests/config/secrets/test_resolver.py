@@ -87,6 +87,19 @@ class TestBind:
             secret.get_secret_value()
         assert caught.value.config == "db.password"
 
+    def test_an_entry_named_by_the_backend_is_kept(self):
+        class NamingBackend(BaseSecretBackend):
+            scheme = "naming"
+
+            def fetch(self, path, _key):
+                msg = "gone"
+                raise SecretNotFoundError(msg, reference=f"naming:{path}", config="own")
+
+        secret = SecretResolver([NamingBackend()]).bind("naming:x", entry="db.password")
+        with pytest.raises(SecretNotFoundError) as caught:
+            secret.get_secret_value()
+        assert caught.value.config == "own"
+
     def test_foreign_backend_errors_are_wrapped(self):
         resolver = SecretResolver([BrokenBackend()])
         secret = resolver.bind("broken:x", entry="api.token")
