@@ -639,6 +639,7 @@
       const source = new EventSource(`api/runs/${encodeURIComponent(runId)}/stream`, { withCredentials: true });
       st.source = source;
       setLive(true, "connecting…");
+      logs.follow(true);
       source.addEventListener("open", () => setLive(true, "updates as they happen"));
       source.addEventListener("error", () => {
         if (st.source === source) setLive(true, "reconnecting…");
@@ -673,6 +674,7 @@
         setLive(false, "run finished");
         st.spark = { jobs: [] };
         renderSpark();
+        logs.follow(false);
         load(); // the final stages, errors and metrics
       });
     }
@@ -881,12 +883,21 @@
         ctx.push([k, typeof v === "object" ? JSON.stringify(v) : v]);
       }
       const causes = Array.isArray(context.causes) ? context.causes : [];
+      // A wrapped error's own hint is generic; its causes' hints say what to do.
+      const hints = [];
+      for (const c of causes) {
+        for (const line of String(c.message || "").split("\n").slice(1)) {
+          const m = /^\s*hint:\s*(.+)$/.exec(line);
+          if (m && !hints.includes(m[1])) hints.push(m[1]);
+        }
+      }
+      if (err.hint && !hints.includes(err.hint)) hints.push(err.hint);
       const trace = typeof context.traceback === "string" ? context.traceback : "";
       return h("div", { class: "error-card", "data-error-of": label },
         h("div", null, h("span", { class: "etype" }, err.type || "Error"),
           h("span", { class: "where" }, label)),
         h("pre", { class: "msg" }, err.message || ""),
-        err.hint ? h("div", { class: "hint" }, err.hint) : null,
+        hints.map((hint) => h("div", { class: "hint" }, hint)),
         causes.length ? h("div", { class: "causes" }, causes.map((c) =>
           h("div", { class: "cause" }, h("span", { class: "muted" }, "caused by "),
             h("code", null, c.error_type || c.type || "Error"), ": ",
@@ -942,7 +953,7 @@
         if (!stg.started_at) continue;
         const a = x(stg.started_at); const b = x(stg.finished_at || t1);
         svg.appendChild(s("rect", { class: "stage-span", x: a, y: TOP - 4, width: Math.max(1, b - a), height: height - TOP, tip: `Stage ${stg.stage_id}: ${stg.status} · ${fmtDuration(stg.duration)}` }));
-        svg.appendChild(s("text", { class: "stage-span-label", x: a + 3, y: height - 3 }, `stage ${stg.stage_id}`));
+        if (b - a > 44) svg.appendChild(s("text", { class: "stage-span-label", x: a + 3, y: height - 3 }, `stage ${stg.stage_id}`));
       }
       const axis = s("g", { class: "axis" });
       for (const t of niceTicks(0, span, Math.max(2, Math.floor(plotW / 90)))) {
@@ -1120,7 +1131,7 @@
     }
 
     async function fetchPage(reset) {
-      if (st.busy && !reset) return;
+      if (st.busy && !reset) { st.again = true; return undefined; }
       if (st.aborter) st.aborter.abort();
       st.aborter = new AbortController();
       st.busy = true;
@@ -1152,6 +1163,7 @@
         replace(list, h("div", { class: "more" }, `Logs unavailable: ${err.message}`));
       } finally {
         st.busy = false;
+        if (st.again && !st.destroyed) { st.again = false; setTimeout(() => fetchPage(false), 0); }
       }
       return undefined;
     }
@@ -1173,6 +1185,13 @@
     return {
       el,
       push(_line) { /* the follow poll reads new lines from the API; nothing to do */ },
+      /** Tail the log (a live run), or stop and read what came last (its end). */
+      follow(on) {
+        followBox.checked = on;
+        st.follow = on;
+        clearTimeout(st.timer);
+        fetchPage(false).then(pollLater);
+      },
       destroy() { st.destroyed = true; clearTimeout(st.timer); clearTimeout(debounce); if (st.aborter) st.aborter.abort(); },
     };
   }
