@@ -1,16 +1,85 @@
 """``pysetl ui``: serve the web dashboard over the run history.
 
+The dashboard binds 127.0.0.1 by default. Binding any other address needs a
+token (``--token`` or ``PYSETL_UI_TOKEN``): without one the command refuses
+to start. Without the ``dashboard`` extra it says which extra to install.
+
 Added in 0.3.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import webbrowser
+from typing import Annotated
+
 import typer
 
-__all__ = ["ui"]
+from pysetl.cli._state import open_history_of
+from pysetl.errors import DashboardError
+
+__all__ = ["TOKEN_ENV", "require_extra", "ui"]
+
+TOKEN_ENV = "PYSETL_UI_TOKEN"  # noqa: S105 - a variable name, not a token
+_EXTRA = ("fastapi", "uvicorn")
 
 
-def ui(ctx: typer.Context) -> None:  # noqa: ARG001 - filled in by the dashboard work
-    """Serve the web dashboard over the run history."""
-    typer.echo("pysetl ui is not built yet")
-    raise typer.Exit(1)
+def require_extra() -> None:
+    """Check that the ``dashboard`` extra is installed.
+
+    Raises:
+        DashboardError: fastapi or uvicorn is missing, naming the extra.
+    """
+    for module in _EXTRA:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # a module set to None in sys.modules
+            found = False
+        if not found:
+            msg = f"pysetl ui needs the dashboard extra ({module!r} is not installed)"
+            raise DashboardError(msg, hint="pip install 'pysetl[dashboard]'")
+
+
+def ui(
+    ctx: typer.Context,
+    *,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to bind.")
+    ] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar=TOKEN_ENV,
+            show_envvar=True,
+            show_default=False,
+            help="Token every request must carry; required off loopback.",
+        ),
+    ] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the dashboard in a browser.")
+    ] = False,
+) -> None:
+    """Serve the web dashboard over the run history (read-only)."""
+    require_extra()
+    from pysetl.dashboard.server import check_bind, serve  # noqa: PLC0415 - extra
+
+    check_bind(host, token)
+    history = open_history_of(ctx)
+
+    def ready(url: str) -> None:
+        typer.echo(f"pysetl dashboard: {url} (history {history.url})")
+        if token:
+            typer.echo(f"open {url}?token=<token> once to sign in (Ctrl+C to stop)")
+        else:
+            typer.echo("Ctrl+C to stop")
+        if open_browser:
+            webbrowser.open(f"{url}?token={token}" if token else url)
+
+    try:
+        serve(history, host=host, port=port, token=token, on_ready=ready)
+    finally:
+        history.close()

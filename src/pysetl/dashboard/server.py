@@ -124,4 +124,12 @@ def serve(
                 on_ready(url)
 
         server.startup = startup  # type: ignore[method-assign]
-    server.run()
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn exits when it cannot bind
+        if exc.code in (0, None):
+            raise
+        msg = f"The dashboard cannot listen on {host!r} port {port!r}"
+        raise DashboardError(
+            msg, hint="another program uses that port: pick one with --port"
+        ) from None
