@@ -258,3 +258,59 @@ class TestKeysFromTheEnvironment:
         assert isinstance(key, str)
         assert len(key) == 44
         ConfigCipher([key])
+
+
+class TestRotateFiles:
+    def test_rotate_text_keeps_the_layout(self, plain):
+        old_key, new_key = ConfigCipher.generate_key(), ConfigCipher.generate_key()
+        old = ConfigCipher([old_key])
+        first, second = old.encrypt(plain), old.encrypt("other-value")
+        text = (
+            "# production database\n"
+            "db:\n"
+            f"  password: {first}  # rotated yearly\n"
+            f'  token: "{second}"\n'
+            "  host: db.internal\n"
+            "  note: not enc:this\n"
+        )
+        cipher = ConfigCipher([new_key, old_key])
+        rotated, count = cipher.rotate_text(text)
+        assert count == 2
+        assert first not in rotated
+        assert second not in rotated
+        lines = rotated.splitlines()
+        assert lines[0] == "# production database"
+        assert lines[2].endswith("  # rotated yearly")
+        assert lines[4:] == ["  host: db.internal", "  note: not enc:this"]
+        new_only = ConfigCipher([new_key])
+        value = lines[2].split()[1]
+        assert new_only.decrypt(value) == plain
+        assert new_only.decrypt(lines[3].split('"')[1]) == "other-value"
+
+    def test_a_value_under_another_key_names_file_and_line(self, cipher, plain):
+        foreign = ConfigCipher([ConfigCipher.generate_key()]).encrypt(plain)
+        text = f"a: 1\nb: {foreign}\n"
+        with pytest.raises(ConfigCryptoError, match=r"'conf/prod/db\.yaml:2'"):
+            cipher.rotate_text(text, source="conf/prod/db.yaml")
+
+    def test_rotate_file_in_place_keeps_the_mode(self, tmp_path, plain):
+        old_key, new_key = ConfigCipher.generate_key(), ConfigCipher.generate_key()
+        path = tmp_path / "db.yaml"
+        path.write_text(f"password: {ConfigCipher([old_key]).encrypt(plain)}\n")
+        path.chmod(0o640)
+        assert ConfigCipher([new_key, old_key]).rotate_file(path) == 1
+        assert path.stat().st_mode & 0o777 == 0o640
+        value = path.read_text().split()[1]
+        assert ConfigCipher([new_key]).decrypt(value) == plain
+        assert list(tmp_path.iterdir()) == [path]
+
+    def test_a_file_without_values_is_left_alone(self, tmp_path, cipher):
+        path = tmp_path / "plain.yaml"
+        path.write_text("a: 1\n")
+        before = path.stat().st_mtime_ns
+        assert cipher.rotate_file(path) == 0
+        assert path.stat().st_mtime_ns == before
+
+    def test_a_missing_file_is_a_crypto_error(self, tmp_path, cipher):
+        with pytest.raises(ConfigCryptoError, match="cannot read the config file"):
+            cipher.rotate_file(tmp_path / "missing.yaml")

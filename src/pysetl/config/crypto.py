@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,10 @@ KEY_ENV = "PYSETL_CONFIG_KEY"
 """The keys, comma-separated, newest (the one that encrypts) first."""
 KEY_FILE_ENV = "PYSETL_CONFIG_KEY_FILE"
 """A file with one key per line, newest first (used when ``KEY_ENV`` is unset)."""
+
+# An enc: value inside a YAML/TOML text: a Fernet token is url-safe base64 that
+# starts with its version byte 0x80 ("gA") and a timestamp (today "gAAAAA").
+_ENC_IN_TEXT = re.compile(r"(?<![\w:])enc:gA[A-Za-z0-9_\-]{50,}=*")
 
 _KEY_HINT = (
     f"set {KEY_ENV} (comma-separated keys, newest first) or {KEY_FILE_ENV} "
@@ -239,6 +244,60 @@ class ConfigCipher:
         except self._invalid_token:
             raise self._failed(entry) from None
         return ENC_PREFIX + str(rotated.decode("ascii"))
+
+    def rotate_text(self, text: str, *, source: str = "<text>") -> tuple[str, int]:
+        """Every ``enc:`` value of a config text re-encrypted with the newest key.
+
+        Works on the text, so comments, order and layout of a YAML or TOML file
+        stay as they are.
+
+        Args:
+            text: The content of a config file.
+            source: Its name, for messages (``conf/prod/db.yaml``).
+
+        Returns:
+            The new text and how many values were rotated.
+
+        Raises:
+            ConfigCryptoError: A value cannot be decrypted; names the file and
+                line, never the value.
+        """
+        count = 0
+
+        def rotate(match: re.Match[str]) -> str:
+            nonlocal count
+            line = text.count("\n", 0, match.start()) + 1
+            count += 1
+            return self.rotate(match.group(0), entry=f"{source}:{line}")
+
+        return _ENC_IN_TEXT.sub(rotate, text), count
+
+    def rotate_file(self, path: str | os.PathLike[str]) -> int:
+        """Re-encrypt every ``enc:`` value of a config file in place (``rotate_text``).
+
+        The file is rewritten only when it holds an ``enc:`` value, through a
+        temporary file in the same directory (an atomic replace) that keeps
+        the file's permission bits.
+
+        Returns:
+            How many values were rotated.
+
+        Raises:
+            ConfigCryptoError: The file cannot be read, or a value cannot be decrypted.
+        """
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            msg = f"cannot read the config file {str(file)!r}: {type(exc).__name__}"
+            raise ConfigCryptoError(msg) from exc
+        rotated, count = self.rotate_text(text, source=str(file))
+        if count:
+            scratch = file.with_name(f".{file.name}.rotating")
+            scratch.write_text(rotated, encoding="utf-8")
+            scratch.chmod(file.stat().st_mode & 0o7777)
+            scratch.replace(file)
+        return count
 
     def lazy(self, value: str, *, entry: str) -> LazySecret:
         """A ``LazySecret`` that decrypts ``value`` on first use.
