@@ -1157,7 +1157,7 @@
           (list.children.length < st.count ? ` (last ${list.children.length} shown)` : "");
         list.setAttribute("data-loaded", String(Date.now()));
         if (st.follow && (stick || reset)) list.scrollTop = list.scrollHeight;
-        if (st.follow && st.cursor) { st.busy = false; return fetchPage(false); } // fast-forward to the tail
+        if (st.follow && st.cursor) { st.busy = false; await fetchPage(false); } // fast-forward to the tail
       } catch (err) {
         if (err.name === "AbortError" || st.destroyed) return;
         replace(list, h("div", { class: "more" }, `Logs unavailable: ${err.message}`));
