@@ -212,11 +212,13 @@ def _parse_toml(text: str, parsed: ParsedFile) -> None:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         found = _TOML_LINE.search(str(exc))
+        # tomllib says "at end of document" rather than giving the last line.
+        line = int(found.group(1)) if found else text.count("\n") + 1
         parsed.problems.append(
             Problem(
                 f"invalid TOML: {exc}",
                 file=parsed.path,
-                line=int(found.group(1)) if found else None,
+                line=line,
                 type="parse",
             )
         )
