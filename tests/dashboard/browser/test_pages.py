@@ -10,6 +10,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from typing_extensions import Self
+
+from pysetl.monitoring.history import HistoryRecorder, SqliteRunHistory
+from pysetl.workflow import Factory, HookManager, Pipeline
 
 pytestmark = pytest.mark.browser
 
@@ -100,6 +104,40 @@ class TestRunsList:
         page.wait_for_selector("#run-id")
         assert page.text_content("#run-id") == seeded.inventory[-1]
         no_script_errors(page)
+
+    def test_new_runs_appear_without_a_reload(self, page, serving, tmp_path):
+        history = SqliteRunHistory(tmp_path / "fresh.db")
+        with serving(history) as dashboard:
+            open_page(page, dashboard.url)
+            page.wait_for_selector("#runs-table td.empty")
+            page.evaluate("window.__marker = 'same page'")
+            recorder = HistoryRecorder(history, flush_interval=0.02)
+            with HookManager(plugins=[recorder]) as hooks:
+                pipeline = Pipeline(hooks=hooks, name="fresh")
+                pipeline.add_stage_from_type(Noop).run()
+            recorder.close()
+            # Auto-refresh reads the list again every 5 s.
+            page.wait_for_selector(
+                f"tr[data-run-id='{pipeline.run_id}']", timeout=12_000
+            )
+            assert page.evaluate("window.__marker") == "same page"
+            assert page.locator("#pipeline-cards a.card").count() == 1
+        history.close()
+        no_script_errors(page)
+
+
+class Noop(Factory[int]):
+    def read(self) -> Self:
+        return self
+
+    def process(self) -> Self:
+        return self
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> int:
+        return 1
 
 
 class TestRunDetail:

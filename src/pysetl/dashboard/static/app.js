@@ -447,7 +447,10 @@
 
     function row(run) {
       const err = run.error;
-      return h("tr", { "data-run-id": run.run_id, "data-status": run.status },
+      const open = (event) => {
+        if (!(event.target instanceof Element) || !event.target.closest("a")) location.hash = runHref(run.run_id);
+      };
+      return h("tr", { "data-run-id": run.run_id, "data-status": run.status, class: "clickable", onclick: open },
         h("td", null, badge(run.status)),
         h("td", { class: "mono" }, h("a", { href: runHref(run.run_id) }, run.run_id)),
         h("td", { class: "name-cell" }, h("a", { href: pipelineHref(run.pipeline) }, run.pipeline)),
@@ -1232,7 +1235,11 @@
     let ymax = 0; let ymin = 0;
     for (const se of series) for (const v of se.values) if (typeof v === "number") { ymax = Math.max(ymax, v); ymin = Math.min(ymin, v); }
     if (ymax === ymin) ymax = ymin + 1;
-    const ticks = niceTicks(ymin, ymax, 4);
+    let ticks;
+    if (opts.yFormat === fmtBytes && ymax > 0) { // round KiB, MiB, GiB steps
+      const unit = 1024 ** Math.max(0, Math.floor(Math.log(ymax) / Math.log(1024)));
+      ticks = niceTicks(ymin / unit, ymax / unit, 4).map((v) => v * unit);
+    } else ticks = niceTicks(ymin, ymax, 4);
     const top = Math.max(ymax, ticks[ticks.length - 1]);
     const y = (v) => M.t + plotH - ((v - ymin) / (top - ymin)) * plotH;
     const n = runs.length;
