@@ -700,6 +700,7 @@
         renderErrors();
         renderTimeline();
         renderFactories();
+        logs.factories(st.factories.keys());
       }, 200);
     }
 
@@ -713,6 +714,7 @@
       renderErrors();
       renderTimeline();
       renderFactories();
+      logs.factories(st.graph.nodes.map((n) => n.id));
     }
 
     function renderHead() {
@@ -1091,7 +1093,8 @@
     const levelSel = h("select", { "aria-label": "Level", name: "level" },
       h("option", { value: "" }, "All levels"),
       ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"].map((l) => h("option", { value: l }, `${l}+`)));
-    const factoryIn = h("input", { type: "text", name: "factory", placeholder: "factory", "aria-label": "Factory", size: 14 });
+    const factoryList = h("datalist", { id: "log-factories" });
+    const factoryIn = h("input", { type: "text", name: "factory", placeholder: "factory", "aria-label": "Factory", size: 14, list: "log-factories" });
     const search = h("input", { type: "search", name: "q", placeholder: "Search the log…", "aria-label": "Search logs" });
     const followBox = h("input", { type: "checkbox", name: "follow" });
     const list = h("div", { class: "logs", id: "logs", role: "log" });
@@ -1100,7 +1103,7 @@
     const el = h("div", { class: "panel", id: "logs-panel" },
       h("div", { class: "panel-head" }, h("h2", null, "Logs"), h("span", { class: "meta" }, "paged, searchable; tick Follow to tail")),
       h("div", { class: "toolbar" },
-        h("label", null, "Level", levelSel), h("label", null, "Factory", factoryIn), search,
+        h("label", null, "Level", levelSel), h("label", null, "Factory", factoryIn, factoryList), search,
         h("span", { class: "spacer" }), h("label", { class: "toggle" }, followBox, "Follow")),
       list,
       h("div", { class: "pager" }, info, more));
@@ -1188,6 +1191,11 @@
     return {
       el,
       push(_line) { /* the follow poll reads new lines from the API; nothing to do */ },
+      /** Offer these factory names in the factory filter. */
+      factories(names) {
+        const known = new Set([...factoryList.children].map((o) => o.value));
+        for (const name of names) if (!known.has(name)) factoryList.appendChild(h("option", { value: name }));
+      },
       /** Tail the log (a live run), or stop and read what came last (its end). */
       follow(on) {
         followBox.checked = on;
@@ -1433,8 +1441,8 @@
     const body = h("div", { class: "panel" }, h("div", { class: "empty" }, "Loading…"));
     append(root,
       h("div", { class: "page-head" }, h("div", null, h("h1", null, "JSON API"),
-        h("div", { class: "sub" }, "The page itself uses this API. The full schema: ",
-          h("a", { href: "openapi.json" }, "openapi.json"), "."))),
+        h("div", { class: "sub" }, h("span", null, "The page itself uses this API. The full schema: ",
+          h("a", { href: "openapi.json" }, "openapi.json"), ".")))),
       body);
     fetch("openapi.json", { credentials: "same-origin" })
       .then((r) => { if (!r.ok) throw new ApiError(r.status, r.statusText); return r.json(); })
@@ -1445,7 +1453,7 @@
             rows.push(h("div", { class: "endpoint" },
               h("span", { class: "method" }, method.toUpperCase()),
               h("code", null, path),
-              h("span", { class: "muted" }, op.summary || op.description || "")));
+              h("span", { class: "muted" }, (op.description || "").split("\n")[0] || op.summary || "")));
           }
         }
         replace(body, h("div", { class: "panel-head" }, h("h2", null, `${spec.info ? spec.info.title : "API"} ${spec.info ? spec.info.version : ""}`)),
