@@ -169,6 +169,21 @@ class TestConfiguration:
         assert TOKEN not in repr(backend)
         assert "vault.example" in repr(backend)
 
+    def test_the_token_of_vault_login_is_used(self, kv, tmp_path, secret_value):
+        (tmp_path / ".vault-token").write_text(TOKEN + "\n")
+        backend = VaultSecretBackend(kv.url, environ={"HOME": str(tmp_path)})
+        assert backend.fetch("secret/app/db", "password") == secret_value
+
+    def test_an_empty_or_missing_token_file_means_no_token(self, kv, tmp_path):
+        for environ in ({"HOME": str(tmp_path)}, {}):
+            backend = VaultSecretBackend(kv.url, environ=environ)
+            with pytest.raises(SecretBackendError, match="no Vault token"):
+                backend.fetch("secret/app/db", "password")
+        (tmp_path / ".vault-token").write_text("\n")
+        backend = VaultSecretBackend(kv.url, environ={"HOME": str(tmp_path)})
+        with pytest.raises(SecretBackendError, match="no Vault token"):
+            backend.fetch("secret/app/db", "password")
+
     def test_default_address_is_the_local_dev_server(self):
         backend = VaultSecretBackend(environ={})
         assert backend.url == "http://127.0.0.1:8200"

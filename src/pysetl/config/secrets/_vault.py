@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pysetl.config.secrets._base import BaseSecretBackend, require_extra, select_key
@@ -20,6 +21,18 @@ __all__ = ["VaultSecretBackend"]
 _DEFAULT_ADDR = "http://127.0.0.1:8200"
 
 
+def _token_helper_file(env: Mapping[str, str]) -> str | None:
+    """The token ``vault login`` wrote to ``~/.vault-token``, if any."""
+    home = env.get("HOME")
+    if not home:
+        return None
+    try:
+        token = (Path(home) / ".vault-token").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return token or None
+
+
 class VaultSecretBackend(BaseSecretBackend):
     """Reads Vault's key/value secrets engine with a token.
 
@@ -31,7 +44,8 @@ class VaultSecretBackend(BaseSecretBackend):
 
     Args:
         url: Vault's address; default ``VAULT_ADDR``, else ``http://127.0.0.1:8200``.
-        token: The token; default ``VAULT_TOKEN``. Never shown in messages.
+        token: The token; default ``VAULT_TOKEN``, else ``~/.vault-token`` (where
+            ``vault login`` leaves it). Never shown in messages.
         mount: The default mount point (``PYSETL_VAULT_MOUNT``, else ``secret``).
         kv_version: 2 or 1 (``PYSETL_VAULT_KV_VERSION``, else 2).
         namespace: A Vault Enterprise namespace (``VAULT_NAMESPACE``), optional.
@@ -67,7 +81,7 @@ class VaultSecretBackend(BaseSecretBackend):
         env = os.environ if environ is None else environ
         self._hvac = require_extra("hvac", "vault", "the Vault secret backend")
         self.url = url or env.get("VAULT_ADDR") or _DEFAULT_ADDR
-        self._token = token or env.get("VAULT_TOKEN")
+        self._token = token or env.get("VAULT_TOKEN") or _token_helper_file(env)
         self.mount = (mount or env.get("PYSETL_VAULT_MOUNT") or "secret").strip("/")
         version = kv_version or int(env.get("PYSETL_VAULT_KV_VERSION") or 2)
         if version not in (1, 2):
@@ -124,7 +138,7 @@ class VaultSecretBackend(BaseSecretBackend):
         reference = f"vault:{path}" + ("" if key is None else f"#{key}")
         if not self._token:
             msg = f"no Vault token to read {reference!r} from {self.url!r}"
-            hint = "set VAULT_TOKEN (or pass token= to VaultSecretBackend)"
+            hint = "set VAULT_TOKEN, run `vault login`, or pass token="
             raise SecretBackendError(msg, hint=hint, reference=reference)
         mount, secret_path = self.split_path(path)
         data = self._read(mount, secret_path, reference)
