@@ -42,11 +42,12 @@ def toml_module() -> Any:
     Raises:
         ImportError: Neither is installed.
     """
-    for name in ("tomllib", "tomli"):
-        if importlib.util.find_spec(name) is not None:
-            return importlib.import_module(name)
-    msg = "TOML files need tomli on Python 3.10: pip install 'pysetl[config]'"
-    raise ImportError(msg)  # pragma: no cover - Python 3.10 without tomli
+    name = "tomllib" if importlib.util.find_spec("tomllib") else "tomli"
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:  # pragma: no cover - Python 3.10 without tomli
+        msg = "TOML files need tomli on Python 3.10: pip install 'pysetl[config]'"
+        raise ImportError(msg) from exc
 
 
 def yaml_module() -> Any:

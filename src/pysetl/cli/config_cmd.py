@@ -538,6 +538,7 @@ def _audit(
         )
         if entry.note:
             _say(f"    {entry.note}")
-        _print_changes(entry.changes, "    ")
+        for change in entry.changes:
+            _say(f"    {change}")
     if page.next_cursor:
         _say(f"More: --cursor {page.next_cursor}")

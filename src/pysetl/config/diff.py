@@ -116,13 +116,20 @@ def diff_configs(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[ConfigC
     changes: list[ConfigChange] = []
     for key in sorted(before.keys() | after.keys()):
         if key not in after:
-            changes.append(ConfigChange(key, "removed", mask_config_value(key, before[key])))
+            changes.append(
+                ConfigChange(key, "removed", mask_config_value(key, before[key]))
+            )
         elif key not in before:
-            changes.append(ConfigChange(key, "added", None, mask_config_value(key, after[key])))
+            changes.append(
+                ConfigChange(key, "added", None, mask_config_value(key, after[key]))
+            )
         elif before[key] != after[key] or type(before[key]) is not type(after[key]):
             changes.append(
                 ConfigChange(
-                    key, "changed", mask_config_value(key, before[key]), mask_config_value(key, after[key])
+                    key,
+                    "changed",
+                    mask_config_value(key, before[key]),
+                    mask_config_value(key, after[key]),
                 )
             )
     return changes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 import textwrap
 from pathlib import Path
@@ -22,7 +23,12 @@ from pysetl.monitoring.history import (
     recorder_for_config,
     rollback_config,
 )
-from pysetl.monitoring.history.config_store import default_actor, mask_source
+from pysetl.monitoring.history._config_files import write_atomically
+from pysetl.monitoring.history.config_store import (
+    default_actor,
+    mask_source,
+    restore_sources,
+)
 from pysetl.utils.redaction import MASK
 
 BASE = """\
@@ -317,7 +323,7 @@ class TestRollback:
             rollback_config(
                 store, v1, root=conf, env="prod", load=lambda: load_config(conf, "prod")
             )
-        assert "enc:" in info.value.hint
+        assert "pysetl config encrypt --in-place" in info.value.hint
         assert prod_file.read_text() == PROD
         assert store.list_audit().items == ()
 
@@ -362,3 +368,57 @@ def test_a_pipeline_run_records_the_config_version_it_used(spark, conf):
     assert run.status == "succeeded"
     assert run.config_version == resolved.version
     assert ConfigStore(history).get_version(run.config_version).env == "prod"
+
+
+class TestEdges:
+    def test_a_source_that_vanished_is_a_config_error(self, store, conf):
+        resolved = load_config(conf, "dev")
+        (conf / "dev" / "app.yaml").unlink()
+        with pytest.raises(ConfigError, match="Cannot read the config file"):
+            store.record_version(resolved)
+
+    def test_secrets_in_lists_under_secret_keys_are_masked(self, store, tmp_path):
+        root = tmp_path / "c"
+        write(
+            root / "base" / "a.yaml",
+            "tokens:\n  - tok-aaaa-1\n  - tok-bbbb-2\n  - ab\nsecret: ab\n",
+        )
+        resolved = load_config(root)
+        store.record_version(resolved)
+        text = store.get_version(resolved.version).sources["base/a.yaml"]
+        assert "tok-aaaa-1" not in text
+        assert "tok-bbbb-2" not in text
+
+    def test_a_missing_env_folder_is_recreated_by_a_rollback(self, store, conf):
+        v1 = store.record_version(load_config(conf, "prod"))
+        for path in (conf / "prod").iterdir():
+            path.unlink()
+        (conf / "prod").rmdir()
+        rollback_config(
+            store, v1, root=conf, env="prod", load=lambda: load_config(conf, "prod")
+        )
+        assert (conf / "prod" / "app.yaml").read_text() == PROD
+
+    def test_a_stored_path_outside_the_root_is_refused(self, tmp_path):
+        with pytest.raises(ConfigError, match="outside the root"):
+            restore_sources(
+                {"prod/../../evil.yaml": "x: 1\n"}, tmp_path, ["prod"], label="v"
+            )
+        assert not (tmp_path.parent / "evil.yaml").exists()
+
+    def test_a_failed_write_leaves_no_temporary_file(self, tmp_path):
+        target = tmp_path / "dir.yaml"
+        target.mkdir()
+        with pytest.raises(OSError):
+            write_atomically(target, "x: 1\n")
+        assert [p.name for p in tmp_path.iterdir()] == ["dir.yaml"]
+
+    def test_a_user_without_a_login_name_is_named_by_uid(self, monkeypatch):
+        def no_user() -> str:
+            raise KeyError("uid not found")
+
+        monkeypatch.setattr(getpass, "getuser", no_user)
+        assert default_actor() == f"uid{os.getuid()}@{socket.gethostname()}"
+
+    def test_repr_names_the_history(self, store):
+        assert repr(store) == f"ConfigStore({store.history!r})"

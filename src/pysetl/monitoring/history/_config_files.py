@@ -202,12 +202,12 @@ def restore_sources(
         )
         raise ConfigError(
             msg,
-            hint="move secrets to ${secret:...} references or enc: values "
-            "('pysetl config encrypt'); versions recorded after that can be "
-            "rolled back",
+            hint="keep secrets out of the files: reference them from a secret "
+            "backend, or encrypt them with 'pysetl config encrypt --in-place'; "
+            "versions recorded after that can be rolled back",
         )
     for rel in wanted:
-        if rel.startswith("../") or Path(rel).is_absolute():
+        if ".." in Path(rel).parts or Path(rel).is_absolute():
             msg = f"The config version {label!r} has a file outside the root: {rel!r}"
             raise ConfigError(msg, hint="restore that file by hand")
     base = Path(root)
