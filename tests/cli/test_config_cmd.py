@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pysetl.cli import commands
-from pysetl.cli._config_edit import read_file_value, set_file_value
 from pysetl.cli.__main__ import app
+from pysetl.cli._config_edit import read_file_value, set_file_value
 from pysetl.cli.config_cmd import PROTECTED_ENVS_VAR, protected_envs
 from pysetl.config.crypto import ConfigCipher
 from pysetl.errors import ConfigError
@@ -294,7 +294,7 @@ class TestRollback:
         assert "  ~ app.spark.shuffle_partitions: 400 -> 200" in result.stdout
         assert (conf / "prod" / "app.yaml").read_text() == PROD_APP
         audit = cli("audit", "--env", "prod").stdout.splitlines()
-        assert f"prod rollback by " in audit[0]
+        assert "prod rollback by " in audit[0]
         assert audit[0].endswith(f"{v2[:12]} -> {v1[:12]}")
         assert audit[1] == f"    rollback to {v1[:12]}"
 
@@ -350,7 +350,7 @@ class TestProtectedEnvs:
         (tmp_path / "pyproject.toml").write_text("not toml [")
         assert protected_envs(tmp_path) == {"prod", "production"}
 
-    def test_a_protected_dev_asks_too(self, cli, conf):
+    def test_a_protected_dev_asks_too(self, cli):
         d1 = cli("record", "--env", "dev").stdout.split()[-1]
         result = cli(
             "rollback", d1, "--env", "dev", input="n\n", env={PROTECTED_ENVS_VAR: "dev"}
@@ -382,7 +382,7 @@ class TestEncrypt:
         result = cli("encrypt", "x", env={"PYSETL_CONFIG_KEY": ""})
         assert result.exit_code == commands.EXIT_CONFIG
 
-    def test_in_place_encrypts_the_file_value_and_audits(self, cli, conf, key):
+    def test_in_place_encrypts_the_file_value_and_audits(self, cli, conf):
         dev = write(
             conf / "dev" / "app.yaml", "api:\n  # the token\n  token: tok-12345\n"
         )
@@ -433,7 +433,7 @@ class TestAudit:
     def test_no_entries(self, cli):
         assert cli("audit").stdout == "No config changes audited.\n"
 
-    def test_entries_page(self, cli, conf):
+    def test_entries_page(self, cli):
         store = store_of(cli)
         for n in range(3):
             store.record_audit("qa", f"act{n}")
@@ -479,7 +479,7 @@ class TestFileEdit:
         with pytest.raises(ConfigError, match="Cannot parse the config file"):
             read_file_value(bad, "a")
         flat = write(tmp_path / "flat.yaml", "a: 1\n")
-        with pytest.raises(ConfigError, match="has no key 'a.b'"):
+        with pytest.raises(ConfigError, match=r"has no key 'a\.b'"):
             read_file_value(flat, "a.b")
 
     def test_yaml_nesting_lists_and_quoted_keys(self, tmp_path):
@@ -506,7 +506,7 @@ class TestFileEdit:
         assert read_file_value(path, "db.pool.size") == "enc:abc"
         assert read_file_value(path, "db.user") == "v"
         assert read_file_value(path, "x") == 1
-        with pytest.raises(ConfigError, match="holds the key 'db.nope'"):
+        with pytest.raises(ConfigError, match=r"holds the key 'db\.nope'"):
             set_file_value(path, "db.nope", "v")
 
     def test_a_value_that_does_not_read_back_leaves_the_file_unchanged(self, tmp_path):
