@@ -422,3 +422,19 @@ class TestEdges:
 
     def test_repr_names_the_history(self, store):
         assert repr(store) == f"ConfigStore({store.history!r})"
+
+
+class TestWatcher:
+    def test_a_reload_seen_by_the_watcher_is_audited(self, store, conf, wait_for):
+        """The real watcher (watchfiles) notices an edit; the subscriber records it."""
+        from pysetl.config.reload import ConfigWatcher
+
+        subscriber = ConfigAuditSubscriber(store)
+        with ConfigWatcher(conf, "prod", on_change=subscriber, debounce_ms=20):
+            old = load_config(conf, "prod")
+            write(conf / "prod" / "app.yaml", PROD.replace("8", "12"))
+            wait_for(lambda: len(store.list_audit(env="prod").items) == 1)
+        (entry,) = store.list_audit(env="prod").items
+        assert entry.old_hash == old.version
+        assert entry.changes == (ConfigChange("app.threads", "changed", 8, 12),)
+        assert entry.note == "detected on reload"
