@@ -17,6 +17,15 @@ class TestConfigImports:
         )
         subprocess.run([sys.executable, "-c", code], check=True, timeout=60)  # noqa: S603
 
+    def test_the_loader_imports_without_yaml_watchfiles_or_pyspark(self):
+        code = (
+            "import sys, pysetl.config\n"
+            "from pysetl.config import load_config, ConfigWatcher\n"
+            "for name in ('yaml', 'watchfiles', 'pyspark', 'sqlalchemy'):\n"
+            "    assert name not in sys.modules, name\n"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)  # noqa: S603
+
     def test_public_names_are_exported(self):
         from pysetl import config
 
@@ -28,6 +37,14 @@ class TestConfigImports:
             "FileConfig",
             "JsonConfig",
             "ParquetConfig",
+            "ConfigWatcher",
+            "ConnectorConfigModel",
+            "ProjectConfigModel",
+            "Provenance",
+            "ResolvedConfig",
+            "ValidationRule",
+            "config_json_schema",
+            "load_config",
         }
         assert expected <= set(config.__all__)
         assert config.__all__ == sorted(config.__all__)

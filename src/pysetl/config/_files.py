@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
-import importlib.util
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -89,11 +88,18 @@ def load_yaml_module() -> Any:
 
 
 def _load_toml_module() -> Any:
-    for name in ("tomllib", "tomli"):
-        if importlib.util.find_spec(name) is not None:
-            return importlib.import_module(name)
-    msg = f"TOML config files need tomli on Python 3.10: {_YAML_HINT}"
-    raise ImportError(msg)
+    """``tomllib`` (Python 3.11+), else ``tomli``, else say what to install.
+
+    Raises:
+        ImportError: Neither is available.
+    """
+    with contextlib.suppress(ImportError):
+        return importlib.import_module("tomllib")
+    try:
+        return importlib.import_module("tomli")
+    except ImportError as exc:
+        msg = f"TOML config files need tomli on Python 3.10: {_YAML_HINT}"
+        raise ImportError(msg) from exc
 
 
 def read_config_file(path: Path) -> ParsedFile:
@@ -213,12 +219,12 @@ def _parse_toml(text: str, parsed: ParsedFile) -> None:
     except tomllib.TOMLDecodeError as exc:
         found = _TOML_LINE.search(str(exc))
         # tomllib says "at end of document" rather than giving the last line.
-        line = int(found.group(1)) if found else text.count("\n") + 1
+        where = int(found.group(1)) if found else text.count("\n") + 1
         parsed.problems.append(
             Problem(
                 f"invalid TOML: {exc}",
                 file=parsed.path,
-                line=line,
+                line=where,
                 type="parse",
             )
         )
