@@ -192,6 +192,7 @@ class TestValidateAndSchema:
         assert f"chmod 600 {key_file}" in result.stderr
         strict = cli("validate", "--env", "prod", "--strict", env=env)
         assert strict.exit_code == commands.EXIT_CONFIG
+        assert "--strict: 4 file problem(s)" in strict.stdout
 
     def test_a_custom_schema_is_imported_by_module_and_name(self, cli):
         result = cli("validate", "--schema", "pysetl.config.models:ProjectConfigModel")

@@ -254,9 +254,12 @@ def _validate(
             )
         raise typer.Exit(_EXIT_CONFIG) from None
     files = len(resolved.files)
-    _say(f"OK: {env or 'base'} ({files} files), version {resolved.version[:12]}")
+    summary = f"{env or 'base'} ({files} files), version {resolved.version[:12]}"
     if problems and strict:
+        count = len(problems)
+        _say(f"FAILED: {summary} is valid, but --strict: {count} file problem(s)")
         raise typer.Exit(_EXIT_CONFIG)
+    _say(f"OK: {summary}")
 
 
 @config_app.command("schema")
