@@ -290,6 +290,16 @@ class TestRollback:
         assert ConfigChange("app.threads", "changed", 32, 8) in result.changes
         assert store.list_audit(env="prod").items == (result.audit,)
 
+    def test_the_config_before_a_rollback_is_kept_as_a_version(self, store, conf):
+        v1 = store.record_version(load_config(conf, "prod"))
+        write(conf / "prod" / "app.yaml", PROD.replace("8", "64"))
+        unrecorded = load_config(conf, "prod").version
+        result = rollback_config(
+            store, v1, root=conf, env="prod", load=lambda: load_config(conf, "prod")
+        )
+        assert result.old_hash == unrecorded
+        assert "64" in store.get_version(unrecorded).sources["prod/app.yaml"]
+
     def test_a_broken_config_can_be_rolled_back(self, store, conf):
         prod_file = conf / "prod" / "app.yaml"
         v1 = store.record_version(load_config(conf, "prod"))

@@ -661,7 +661,8 @@ def rollback_config(
 ) -> RollbackResult:
     """Restore ``env``'s layer files as they were in version ``ref``; audit it.
 
-    The version must have been recorded for ``env``. Only the ``env`` layer
+    The version must have been recorded for ``env``; the config as it was
+    before the rollback is recorded too. Only the ``env`` layer
     (``conf/<env>/``) is written, unless ``with_base`` (then ``conf/base/``
     too, which changes every environment). The restored files are loaded
     (``load``), recorded as a version, and the rollback is audited. When the
@@ -687,6 +688,8 @@ def rollback_config(
         before: ResolvedConfigLike | None = load()
     except ConfigError:  # rolling back a broken config is the point
         before = None
+    if before is not None:  # kept, so that one can roll forward again
+        store.record_version(before, actor=actor)
     layers = ("base", env) if with_base else (env,)
     files = restore_sources(target.sources, root, layers, label=target.short)
     after = load()
