@@ -13,8 +13,7 @@ import uvicorn
 
 from pysetl.dashboard import create_app
 from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
-from pysetl.monitoring.history._base import RUN_FACTORIES_METRIC
-from pysetl.monitoring.history._recorder import GRAPH_EVENT
+from pysetl.monitoring.history._base import RUN_START_EVENT
 from pysetl.monitoring.history._records import (
     AddEvent,
     AddLog,
@@ -41,18 +40,20 @@ def seed(history) -> None:
             AddEvent(
                 rid(1),
                 T0,
-                GRAPH_EVENT,
+                RUN_START_EVENT,
                 data={
-                    "nodes": [
-                        {"id": "Extract", "stage_id": 0},
-                        {"id": "Load", "stage_id": 1},
-                    ],
-                    "edges": [
-                        {"source": "Extract", "target": "Load", "delivery": "rows"}
-                    ],
+                    "factories": 2,
+                    "graph": {
+                        "nodes": [
+                            {"id": "Extract", "stage_id": 0},
+                            {"id": "Load", "stage_id": 1},
+                        ],
+                        "edges": [
+                            {"source": "Extract", "target": "Load", "delivery": "rows"}
+                        ],
+                    },
                 },
             ),
-            AddMetric(rid(1), RUN_FACTORIES_METRIC, 2, T0),
             StartStage(rid(1), 0, T0),
             StartAttempt(rid(1), 0, "Extract", 1, T0),
             FinishAttempt(

@@ -166,7 +166,7 @@ class TestLogs:
 class TestEvents:
     def test_events_after_an_id(self, client):
         page = client.get(f"/api/runs/{rid(1)}/events", params={"limit": 1}).json()
-        assert page["items"][0]["name"] == "pipeline_graph"
+        assert page["items"][0]["name"] == "before_pipeline_run"
         after = client.get(
             f"/api/runs/{rid(1)}/events", params={"after": page["items"][0]["id"]}
         ).json()

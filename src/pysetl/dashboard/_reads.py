@@ -18,8 +18,8 @@ from pysetl.dashboard._convert import (
     run_out,
     stage_out,
 )
+from pysetl.monitoring.history._base import RUN_START_EVENT
 from pysetl.monitoring.history._checks import MAX_LIMIT
-from pysetl.monitoring.history._recorder import GRAPH_EVENT
 from pysetl.monitoring.metrics._progress import SPARK_PROGRESS_EVENT
 from pysetl.utils.redaction import redact_text
 
@@ -91,9 +91,10 @@ def graph_of(
     history: BaseRunHistory, run_id: str, attempts: list[FactoryAttemptRecord]
 ) -> dict[str, Any]:
     """The graph recorded at run start, else the factories that started."""
-    event = history.latest_event(run_id, GRAPH_EVENT)
-    if event is not None:
-        data = clean(dict(event.data))
+    event = history.latest_event(run_id, RUN_START_EVENT)
+    graph = None if event is None else event.data.get("graph")
+    if isinstance(graph, dict):
+        data = clean(graph)
         return {"nodes": data.get("nodes", []), "edges": data.get("edges", [])}
     nodes: dict[str, int] = {}
     for attempt in attempts:

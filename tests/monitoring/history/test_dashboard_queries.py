@@ -6,7 +6,7 @@ import pytest
 
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import MAX_LIMIT
-from pysetl.monitoring.history._base import RUN_FACTORIES_METRIC
+from pysetl.monitoring.history._base import RUN_START_EVENT
 from pysetl.monitoring.history._records import (
     AddEvent,
     AddMetric,
@@ -116,7 +116,8 @@ class TestFactoryCounts:
         attempt(history, rid(1), "A", "succeeded", number=2)
         attempt(history, rid(1), "B", "failed")
         attempt(history, rid(1), "C", "running")
-        history.record_metric(rid(1), RUN_FACTORIES_METRIC, 5, ts=T0)
+        history.apply([AddEvent(rid(1), T0, RUN_START_EVENT, data={"factories": 5})])
+        history.apply([AddEvent(rid(2), T0, RUN_START_EVENT)])  # count unknown
         attempt(history, rid(2), "A", "succeeded")
         counts = history.factory_counts([rid(1), rid(2), rid(3)])
         assert counts == {

@@ -64,7 +64,7 @@ _R = TypeVar("_R")
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
-    "RUN_FACTORIES_METRIC",
+    "RUN_START_EVENT",
     "STALE_AFTER",
     "BaseRunHistory",
 ]
@@ -72,8 +72,10 @@ __all__ = [
 DEFAULT_LIMIT = 50
 STALE_AFTER = 60.0
 """Seconds without a heartbeat after which a running run counts as crashed."""
-RUN_FACTORIES_METRIC = "pysetl_run_factories"
-"""The metric that holds how many factories a run's pipeline has (at run start)."""
+RUN_START_EVENT = "before_pipeline_run"
+"""The event of a run's start; its data holds ``factories`` (how many the
+pipeline has) and ``graph`` (``{"nodes": [...], "edges": [...]}``) when the
+recorder knew the pipeline."""
 
 
 class BaseRunHistory(ABC):
@@ -391,8 +393,8 @@ class BaseRunHistory(ABC):
         """How many factories each run has, and how many succeeded, failed, run.
 
         A factory counts once, with the status of its latest attempt; the
-        total is the pipeline's factory count recorded at run start
-        (``RUN_FACTORIES_METRIC``) when it is known.
+        total is the pipeline's factory count recorded at run start (the
+        ``factories`` of the ``RUN_START_EVENT``) when it is known.
 
         Added in 0.3.
         """
@@ -406,10 +408,8 @@ class BaseRunHistory(ABC):
         for (rid, _), attempt in latest.items():
             tally = tallies[rid]
             tally[attempt.status] = tally.get(attempt.status, 0) + 1
-        totals = {
-            m.run_id: int(m.peak)
-            for m in self.metric_totals(run_ids, names=[RUN_FACTORIES_METRIC])
-        }
+        ids = _check_run_ids(run_ids)
+        totals = self._call("read from", self._factory_totals, ids) if ids else {}
         return {
             rid: FactoryCounts(
                 total=max(totals.get(rid, 0), sum(tally.values())),
@@ -578,6 +578,10 @@ class BaseRunHistory(ABC):
         self, run_ids: tuple[str, ...], names: tuple[str, ...] | None
     ) -> list[MetricTotal]:
         """Sum, max and count per run and metric name, by run then name."""
+
+    @abstractmethod
+    def _factory_totals(self, run_ids: tuple[str, ...]) -> dict[str, int]:
+        """The ``factories`` count of each run's start event, where recorded."""
 
     @abstractmethod
     def _latest_events(

@@ -13,7 +13,7 @@ import dataclasses
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pysetl.monitoring.history._base import BaseRunHistory
+from pysetl.monitoring.history._base import RUN_START_EVENT, BaseRunHistory
 from pysetl.monitoring.history._records import (
     AddEvent,
     AddLog,
@@ -387,6 +387,14 @@ class InMemoryRunHistory(BaseRunHistory):
             MetricTotal(rid, name, sum(values), max(values), len(values))
             for (rid, name), values in sorted(found.items())
         ]
+
+    def _factory_totals(self, run_ids: tuple[str, ...]) -> dict[str, int]:
+        found = self._latest_events(run_ids, RUN_START_EVENT)
+        return {
+            rid: int(e.data["factories"])
+            for rid, e in found.items()
+            if isinstance(e.data.get("factories"), int)
+        }
 
     def _latest_events(
         self, run_ids: tuple[str, ...], name: str

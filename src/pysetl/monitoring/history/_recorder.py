@@ -36,6 +36,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from pysetl.monitoring.history._base import RUN_START_EVENT
 from pysetl.monitoring.history._records import (
     AddEvent,
     AddMetric,
@@ -57,14 +58,47 @@ if TYPE_CHECKING:
 
     from pysetl.monitoring.history._base import BaseRunHistory
     from pysetl.monitoring.history._records import Op
+    from pysetl.workflow.pipeline import Pipeline
 
-__all__ = ["GRAPH_EVENT", "HistoryRecorder"]
+__all__ = ["HistoryRecorder", "pipeline_graph"]
 
 _LOGGER = logging.getLogger(__name__)
-GRAPH_EVENT = "pipeline_graph"
-"""The event that holds a run's graph (``{"nodes": [...], "edges": [...]}``)."""
 _FLUSH = object()  # wakes the writer to write what it holds now
 _STOP = object()
+
+
+def pipeline_graph(pipeline: Pipeline) -> dict[str, Any] | None:
+    """The graph of the run that ``pipeline`` is starting, as JSON-ready data.
+
+    Nodes are the factories by their run names (``Fan``, ``Fan#2``...) with
+    their stage; edges go from producer to consumer, named by the consumer's
+    delivery attribute. It is read from the resolution plan the run made
+    (no second resolution), so it costs one pass over the factories; an
+    input from outside the pipeline is not drawn. ``None`` when the pipeline
+    holds no plan.
+
+    Added in 0.3.
+    """
+    inspector = getattr(pipeline, "inspector", None)
+    # The plan the run resolved; the inspector keeps it without a public name.
+    plan = getattr(inspector, "_plan", None)
+    if plan is None:
+        return None
+    nodes = [
+        {"id": source.name, "stage_id": source.stage}
+        for sources in plan.stage_sources
+        for source in sources
+    ]
+    edges = [
+        {"source": wire.source.name, "target": consumer.name, "delivery": wire.name}
+        for stage_wires, sources in zip(
+            plan.stage_wires, plan.stage_sources, strict=False
+        )
+        for wires, consumer in zip(stage_wires, sources, strict=False)
+        for wire in wires
+        if not wire.source.external
+    ]
+    return {"nodes": nodes, "edges": edges}
 
 
 def _summary(error: BaseException) -> dict[str, Any]:
@@ -263,11 +297,20 @@ class HistoryRecorder:
 
     @hook_impl
     def before_pipeline_run(
-        self, *, run_id: str, pipeline_name: str, timestamp: float
+        self,
+        *,
+        run_id: str,
+        pipeline_name: str,
+        timestamp: float,
+        pipeline: Pipeline | None = None,
     ) -> None:
-        """Record the run as running."""
+        """Record the run as running, with its graph and factory count."""
         self._start_run(run_id, pipeline_name, timestamp)
-        self.submit(AddEvent(run_id, timestamp, "before_pipeline_run"))
+        graph = None if pipeline is None else pipeline_graph(pipeline)
+        data = (
+            {} if graph is None else {"factories": len(graph["nodes"]), "graph": graph}
+        )
+        self.submit(AddEvent(run_id, timestamp, RUN_START_EVENT, data=data))
 
     @hook_impl
     def after_pipeline_run(

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from pysetl.monitoring.history import _schema as s
-from pysetl.monitoring.history._base import BaseRunHistory
+from pysetl.monitoring.history._base import RUN_START_EVENT, BaseRunHistory
 from pysetl.monitoring.history._records import (
     AttemptSummary,
     EventRecord,
@@ -460,6 +460,19 @@ class SqlRunHistory(BaseRunHistory):
                 MetricTotal(rid, name, float(total), float(peak), int(count))
                 for rid, name, total, peak, count in conn.execute(query)
             ]
+
+    def _factory_totals(self, run_ids: tuple[str, ...]) -> dict[str, int]:
+        c = s.EVENTS.c
+        # One small value out of the start event's JSON, read in the database.
+        query = sa.select(c.run_id, c.data["factories"].as_integer()).where(
+            c.run_id.in_(run_ids), c.name == RUN_START_EVENT
+        )
+        with self.engine.connect() as conn:
+            return {
+                rid: int(total)
+                for rid, total in conn.execute(query)
+                if total is not None
+            }
 
     def _latest_events(
         self, run_ids: tuple[str, ...], name: str

@@ -1,11 +1,281 @@
-"""Spark progress of the factories running now, sampled into the run history.
+"""``SparkProgressSampler``: Spark progress of the running factories, into the history.
+
+Mechanism: the engine sets the Spark job group ``pysetl:<run id>:<factory>``
+in the thread of each factory (see ``_spark``). While factories run, a
+sampler thread ("pysetl-spark-progress") asks Spark's status tracker every
+``interval`` seconds for the jobs of their groups, and for each job its
+status and the task counts of its stages. When the jobs of a run differ
+from the last sample, it writes one ``spark_progress`` event (data:
+``{"jobs": [...]}``) to the run history, so that another process (the
+dashboard) can show it. When a factory ends it leaves the sample; when the
+run ends an empty sample closes it.
+
+Cost is bounded: only the factories running now are asked about, at most
+``max_jobs`` jobs each, and a finished job is read once. Like every
+observer it never fails a run: a failing tracker or store is logged and
+counted in ``errors``, and ``close()`` stops the thread.
+
+Usage::
+
+    sampler = SparkProgressSampler(history)
+    Pipeline(hooks=HookManager(plugins=[recorder, sampler])).add_stage(...).run()
+    sampler.close()
+
+pyspark is never imported here: the sampler uses the running SparkContext
+(or the one passed in), or does nothing.
 
 Added in 0.3.
 """
 
 from __future__ import annotations
 
-__all__ = ["SPARK_PROGRESS_EVENT"]
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from pysetl.monitoring.history._records import AddEvent
+from pysetl.workflow._spark import active_spark_context, job_group
+from pysetl.workflow.hooks import hook_impl
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+    from pysetl.monitoring.history._base import BaseRunHistory
+
+__all__ = ["SPARK_PROGRESS_EVENT", "SparkProgressSampler", "read_group_jobs"]
 
 SPARK_PROGRESS_EVENT = "spark_progress"
 """The event that holds a run's last Spark progress sample (``{"jobs": [...]}``)."""
+
+_LOGGER = logging.getLogger(__name__)
+_FINAL = frozenset({"SUCCEEDED", "FAILED"})
+_COUNTS = (
+    "num_tasks",
+    "completed_tasks",
+    "failed_tasks",
+    "active_tasks",
+    "stages_done",
+)
+
+
+def read_group_jobs(
+    spark_context: Any,
+    group: str,
+    factory: str,
+    *,
+    max_jobs: int = 50,
+    finished: dict[int, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The progress of the Spark jobs of job group ``group``, oldest first.
+
+    Args:
+        spark_context: The running (classic) SparkContext.
+        group: The job group id.
+        factory: The factory name written into each job's entry.
+        max_jobs: At most this many jobs (the most recent ones).
+        finished: A cache of finished jobs by id, read once and then reused.
+    """
+    tracker = spark_context.statusTracker()
+    cache = {} if finished is None else finished
+    jobs: list[dict[str, Any]] = []
+    for job_id in sorted(tracker.getJobIdsForGroup(group))[-max_jobs:]:
+        known = cache.get(job_id)
+        if known is not None:
+            jobs.append(known)
+            continue
+        info = tracker.getJobInfo(job_id)
+        if info is None:
+            continue
+        counts = dict.fromkeys(_COUNTS, 0)
+        for stage_id in info.stageIds:
+            stage = tracker.getStageInfo(stage_id)
+            if stage is None:
+                continue
+            counts["num_tasks"] += stage.numTasks
+            counts["completed_tasks"] += stage.numCompletedTasks
+            counts["failed_tasks"] += stage.numFailedTasks
+            counts["active_tasks"] += stage.numActiveTasks
+            if stage.numTasks and stage.numCompletedTasks >= stage.numTasks:
+                counts["stages_done"] += 1
+        entry: dict[str, Any] = {
+            "factory": factory,
+            "job_id": int(job_id),
+            "status": str(info.status),
+            "stages_total": len(info.stageIds),
+            **counts,
+        }
+        if entry["status"] in _FINAL:
+            if entry["status"] == "SUCCEEDED":
+                # Stages skipped (their shuffle output was reused) never run
+                # their tasks: a finished job shows what ran, all done.
+                entry["stages_done"] = entry["stages_total"]
+                entry["num_tasks"] = entry["completed_tasks"]
+            cache[job_id] = entry
+        jobs.append(entry)
+    return jobs
+
+
+class SparkProgressSampler:
+    """Samples the Spark jobs of the running factories into the run history.
+
+    Args:
+        history: The store to write samples to.
+        interval: Seconds between two samples.
+        spark_context: The SparkContext to ask (default: the running one).
+        max_jobs: At most this many jobs per factory in a sample.
+
+    Attributes:
+        errors: Samples or writes that failed (each is logged).
+        written: Samples written.
+    """
+
+    def __init__(
+        self,
+        history: BaseRunHistory,
+        *,
+        interval: float = 0.5,
+        spark_context: Any = None,
+        max_jobs: int = 50,
+    ) -> None:
+        """Create the sampler; its thread starts with the first factory."""
+        self.history = history
+        self.interval = interval
+        self.spark_context = spark_context
+        self.max_jobs = max_jobs
+        self.errors = 0
+        self.written = 0
+        self._lock = threading.Lock()
+        self._running: dict[str, dict[str, str]] = {}  # run id -> factory -> pipeline
+        self._last: dict[str, list[dict[str, Any]]] = {}
+        self._finished: dict[str, dict[int, dict[str, Any]]] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ----------------------------------------------------------------- hooks
+    @hook_impl
+    def before_factory_run(
+        self, *, run_id: str, pipeline_name: str, factory_name: str
+    ) -> None:
+        """Start sampling the factory's job group."""
+        with self._lock:
+            self._running.setdefault(run_id, {})[factory_name] = pipeline_name
+            if self._thread is None:
+                self._stop.clear()
+                self._thread = threading.Thread(
+                    target=self._loop, name="pysetl-spark-progress", daemon=True
+                )
+                self._thread.start()
+
+    @hook_impl
+    def after_factory_run(self, *, run_id: str, factory_name: str) -> None:
+        """Stop sampling the factory (the next sample leaves it out)."""
+        self._leave(run_id, factory_name)
+
+    @hook_impl
+    def on_factory_run_failed(self, *, run_id: str, factory_name: str) -> None:
+        """Stop sampling the factory (the next sample leaves it out)."""
+        self._leave(run_id, factory_name)
+
+    @hook_impl
+    def after_pipeline_run(self, *, run_id: str) -> None:
+        """Close the run's samples with an empty one."""
+        self._end(run_id)
+
+    @hook_impl
+    def on_pipeline_run_failed(self, *, run_id: str) -> None:
+        """Close the run's samples with an empty one."""
+        self._end(run_id)
+
+    def _leave(self, run_id: str, factory: str) -> None:
+        with self._lock:
+            self._running.get(run_id, {}).pop(factory, None)
+        self._wake.set()
+
+    def _end(self, run_id: str) -> None:
+        with self._lock:
+            self._running.pop(run_id, None)
+            last = self._last.pop(run_id, None)
+            self._finished.pop(run_id, None)
+        if last:
+            self._write(run_id, [])
+
+    # ---------------------------------------------------------------- thread
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def sample(self) -> None:
+        """Take one sample of every running factory now (and write changes)."""
+        with self._lock:
+            running = {rid: dict(f) for rid, f in self._running.items()}
+        if not running:
+            return
+        spark_context = self.spark_context or active_spark_context()
+        if spark_context is None:
+            return
+        for run_id, factories in running.items():
+            try:
+                jobs = self._read(spark_context, run_id, factories)
+            except Exception:  # an observer never fails the run
+                self.errors += 1
+                _LOGGER.exception("pysetl cannot sample Spark progress")
+                continue
+            with self._lock:
+                if self._last.get(run_id, []) == jobs or run_id not in self._running:
+                    continue
+                self._last[run_id] = jobs
+            self._write(run_id, jobs)
+
+    def _read(
+        self, spark_context: Any, run_id: str, factories: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        cache = self._finished.setdefault(run_id, {})
+        jobs: list[dict[str, Any]] = []
+        for factory, pipeline in sorted(factories.items()):
+            group, _ = job_group(run_id, pipeline, factory)
+            jobs += read_group_jobs(
+                spark_context,
+                group,
+                factory,
+                max_jobs=self.max_jobs,
+                finished=cache,
+            )
+        return jobs
+
+    def _write(self, run_id: str, jobs: list[dict[str, Any]]) -> None:
+        event = AddEvent(run_id, time.time(), SPARK_PROGRESS_EVENT, data={"jobs": jobs})
+        try:
+            self.history.apply([event])
+        except Exception:  # a store must never fail the run
+            self.errors += 1
+            _LOGGER.exception("pysetl cannot write Spark progress to the history")
+            return
+        self.written += 1
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread (the sampler restarts with the next factory)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        self._stop.set()
+        self._wake.set()
+        if thread is not None:
+            thread.join(timeout)
+
+    def __enter__(self) -> Self:
+        """Use the sampler as a context manager that closes it."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the sampler."""
+        self.close()

@@ -1,0 +1,86 @@
+"""The recorder writes the run's graph and factory count at run start."""
+
+from __future__ import annotations
+
+from typing_extensions import Self
+
+from pysetl.monitoring.history import HistoryRecorder, InMemoryRunHistory
+from pysetl.monitoring.history._base import RUN_START_EVENT
+from pysetl.monitoring.history._recorder import pipeline_graph
+from pysetl.workflow import Deliverable, Delivery, Factory, HookManager, Pipeline, Stage
+
+
+class Source(Factory[int]):
+    def read(self) -> Self:
+        return self
+
+    def process(self) -> Self:
+        return self
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> int:
+        return 2
+
+
+class Other(Source):
+    delivery_id = "other"
+
+
+class Scale(Factory[int]):
+    number = Delivery[int](producer=Other, delivery_id="other")
+    factor = Delivery[str]()  # from outside the pipeline: not drawn
+
+    def read(self) -> Self:
+        return self
+
+    def process(self) -> Self:
+        return self
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> int:
+        return self.number.get() * 2
+
+
+def test_the_graph_names_every_factory_and_delivery(local_history):
+    recorder = HistoryRecorder(local_history, flush_interval=0.01)
+    pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="g")
+    pipeline.set_input_from_deliverable(Deliverable[str]("x"))
+    stage = Stage().add_factory(Source()).add_factory(Source()).add_factory(Other())
+    pipeline.add_stage(stage)
+    pipeline.add_stage_from_type(Scale)
+    try:
+        pipeline.run()
+    finally:
+        pipeline.hooks.close()
+        recorder.close()
+    run_id = pipeline.run_id
+    event = local_history.latest_event(run_id, RUN_START_EVENT)
+    assert event is not None
+    assert event.data["factories"] == 4
+    graph = event.data["graph"]
+    assert graph["nodes"] == [
+        {"id": "Source", "stage_id": 0},
+        {"id": "Source#2", "stage_id": 0},
+        {"id": "Other", "stage_id": 0},
+        {"id": "Scale", "stage_id": 1},
+    ]
+    assert graph["edges"] == [
+        {"source": "Other", "target": "Scale", "delivery": "number"}
+    ]
+    assert local_history.factory_counts([run_id])[run_id].total == 4
+
+
+def test_a_pipeline_that_never_ran_has_no_graph():
+    assert pipeline_graph(Pipeline()) is None
+
+
+def test_without_the_pipeline_argument_nothing_is_drawn():
+    history = InMemoryRunHistory()
+    with HistoryRecorder(history, flush_interval=0.01) as recorder:
+        recorder.before_pipeline_run(run_id="01G", pipeline_name="p", timestamp=0.0)
+        recorder.flush()
+    assert history.latest_event("01G", RUN_START_EVENT).data == {}

@@ -1,0 +1,125 @@
+"""The Spark progress sampler: live job figures of running factories, in the history."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import pytest
+from typing_extensions import Self
+
+from pysetl.monitoring.history import InMemoryRunHistory
+from pysetl.monitoring.metrics._progress import (
+    SPARK_PROGRESS_EVENT,
+    SparkProgressSampler,
+)
+from pysetl.workflow import Factory, HookManager, Pipeline
+
+
+def progress_events(history, run_id):
+    page = history.list_events(run_id, name=SPARK_PROGRESS_EVENT, limit=1000)
+    return [e.data["jobs"] for e in page.items]
+
+
+@pytest.mark.spark
+def test_a_running_factorys_jobs_are_sampled_then_cleared(spark):
+    class SlowJob(Factory[Any]):
+        def read(self) -> Self:
+            return self
+
+        def process(self) -> Self:
+            spark.range(100).repartition(2).selectExpr("id % 3 AS k").groupBy(
+                "k"
+            ).count().collect()
+            time.sleep(0.8)  # still running: the sampler sees the finished job
+            return self
+
+        def write(self) -> Self:
+            return self
+
+        def get(self) -> Any:
+            return None
+
+    history = InMemoryRunHistory()
+    with SparkProgressSampler(history, interval=0.05) as sampler:
+        hooks = HookManager(plugins=[sampler], inline=True)
+        pipeline = Pipeline(hooks=hooks, name="sampled").add_stage_from_type(SlowJob)
+        pipeline.run()
+        hooks.close()
+    samples = progress_events(history, pipeline.run_id)
+    jobs = [job for sample in samples for job in sample]
+    assert jobs, samples
+    assert {job["factory"] for job in jobs} == {"SlowJob"}
+    done = [job for job in jobs if job["status"] == "SUCCEEDED"]
+    assert done
+    last_done = done[-1]
+    assert last_done["num_tasks"] >= 1
+    assert last_done["completed_tasks"] == last_done["num_tasks"]
+    assert last_done["stages_done"] == last_done["stages_total"] >= 1
+    assert samples[-1] == []  # the run ended: nothing runs now
+    assert sampler.errors == 0
+    assert sampler.written == len(samples)
+    assert sampler._thread is None  # closed
+
+
+class Quick(Factory[int]):
+    def read(self) -> Self:
+        return self
+
+    def process(self) -> Self:
+        time.sleep(0.2)
+        return self
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> int:
+        return 1
+
+
+class TestNeverBreaksARun:
+    def test_a_broken_spark_context_is_counted_and_logged(self, caplog):
+        history = InMemoryRunHistory()
+        sampler = SparkProgressSampler(history, interval=0.02, spark_context=object())
+        hooks = HookManager(plugins=[sampler], inline=True)
+        with caplog.at_level(logging.ERROR):
+            Pipeline(hooks=hooks).add_stage_from_type(Quick).run()
+        hooks.close()
+        sampler.close()
+        assert sampler.errors >= 1
+        assert "cannot sample Spark progress" in caplog.text
+
+    def test_a_failing_store_is_counted(self, caplog):
+        class FailingHistory(InMemoryRunHistory):
+            def _apply(self, ops):  # noqa: ARG002 - the signature it overrides
+                raise OSError("disk full")
+
+        sampler = SparkProgressSampler(FailingHistory())
+        with caplog.at_level(logging.ERROR):
+            sampler._write("01R", [])
+        assert sampler.errors == 1
+        assert "cannot write Spark progress" in caplog.text
+
+    def test_nothing_running_nothing_sampled(self):
+        history = InMemoryRunHistory()
+        sampler = SparkProgressSampler(history)
+        sampler.sample()
+        sampler.after_pipeline_run(run_id="01R")  # no sample to close
+        assert sampler.written == 0
+        sampler.close()  # never started: fine
+
+    def test_close_stops_and_a_new_factory_restarts(self):
+        sampler = SparkProgressSampler(InMemoryRunHistory(), interval=0.01)
+        sampler.before_factory_run(run_id="01R", pipeline_name="p", factory_name="F")
+        first = sampler._thread
+        assert first is not None
+        assert first.is_alive()
+        sampler.close()
+        assert not first.is_alive()
+        sampler.before_factory_run(run_id="01R", pipeline_name="p", factory_name="G")
+        assert sampler._thread is not None
+        assert sampler._thread.is_alive()
+        sampler.on_factory_run_failed(run_id="01R", factory_name="G")
+        sampler.on_pipeline_run_failed(run_id="01R")
+        sampler.close()
