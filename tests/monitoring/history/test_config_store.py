@@ -167,6 +167,13 @@ class TestVersions:
         version = store.get_version(resolved.version)
         assert version.restorable
         assert enc in version.sources["prod/app.yaml"]
+        rotated = cipher.rotate(enc)
+        write(conf / "prod" / "app.yaml", PROD + f"  password: {rotated}\n")
+        store.record_version(load_config(conf, "prod", cipher=cipher))
+        assert rotated in store.get_version(resolved.version).sources["prod/app.yaml"]
+        write(conf / "prod" / "app.yaml", PROD + "  password: hunter2-again\n")
+        store.record_version(load_config(conf, "prod"))
+        assert store.get_version(resolved.version).restorable  # masked: not kept
 
     def test_the_store_needs_a_store_with_tables(self):
         with pytest.raises(RunHistoryError, match="cannot store config versions"):

@@ -272,10 +272,11 @@ class ConfigStore:
         """Store ``resolved`` as a version of its environment; return its hash.
 
         Recording the same hash for the same environment again keeps the
-        first record, except that restorable sources replace masked ones
-        (after ``pysetl config encrypt --in-place`` turned a literal secret
-        into an ``enc:`` value, the masked config, hence the hash, is the
-        same, but the files can now be restored).
+        first record (when, who), but restorable sources replace the stored
+        ones: the same masked config, hence the same hash, can come from
+        other files, e.g. after ``pysetl config encrypt --in-place`` turned a
+        literal secret into an ``enc:`` value, or after a key rotation
+        re-encrypted the ``enc:`` values; a rollback then writes the newest.
 
         Args:
             resolved: A loaded config (``load_config(...)``).
@@ -312,7 +313,7 @@ class ConfigStore:
             self.history.config_versions.setdefault(row["hash"], content)
             for version in tables.versions:
                 if version["env"] == row["env"] and version["hash"] == row["hash"]:
-                    if version["masked"] and not row["masked"]:
+                    if not row["masked"]:
                         version.update(sources=row["sources"], masked=False)
                     return
             tables.versions.append({**row, "id": len(tables.versions) + 1})
@@ -334,13 +335,13 @@ class ConfigStore:
                     )
                 )
             found = conn.execute(
-                sa.select(envs.c.id, envs.c.masked).where(
+                sa.select(envs.c.id).where(
                     envs.c.env == row["env"], envs.c.hash == row["hash"]
                 )
             ).first()
             if found is None:
                 conn.execute(envs.insert().values(**row))
-            elif found.masked and not row["masked"]:
+            elif not row["masked"]:
                 conn.execute(
                     envs.update()
                     .where(envs.c.id == found.id)
