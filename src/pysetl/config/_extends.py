@@ -41,8 +41,6 @@ EXTENDS_KEY = "extends"
 TEMPLATE_PREFIX = "_"
 """Top-level keys starting with it are templates, dropped after inheritance."""
 
-_MAX_EXPANSIONS = 10_000
-
 
 def resolve_extends(
     data: dict[str, Any], origins: Origins, *, root: Path, problems: list[Problem]
@@ -68,12 +66,9 @@ class _Extender:
     problems: list[Problem]
     done: set[KeyPath] = field(default_factory=set)
     stack: list[KeyPath] = field(default_factory=list)
-    count: int = 0
 
     def expand_tree(self, path: KeyPath) -> None:
         node = _get(self.data, path)
-        if not isinstance(node, dict):
-            return
         self.expand(path)
         for key in list(node):
             if isinstance(node.get(key), dict):
@@ -82,21 +77,12 @@ class _Extender:
     def _problem(self, path: KeyPath, msg: str) -> None:
         where = self._where(path)
         self.problems.append(
-            Problem(
-                msg,
-                file=None if where is None else where.file,
-                line=None if where is None else where.line,
-                key=path,
-                type="extends",
-            )
+            Problem(msg, file=where.file, line=where.line, key=path, type="extends")
         )
 
-    def _where(self, path: KeyPath) -> Provenance | None:
-        for end in range(len(path), 0, -1):
-            found = self.origins.get(path[:end])
-            if found:
-                return found[0]
-        return None
+    def _where(self, path: KeyPath) -> Provenance:
+        """Where the ``extends`` key at ``path`` was written (it has an origin)."""
+        return self.origins[path][0]
 
     def expand(self, path: KeyPath) -> None:
         node = _get(self.data, path)
@@ -104,11 +90,6 @@ class _Extender:
             self.done.add(path)
             return
         here = (*path, EXTENDS_KEY)
-        self.count += 1
-        if self.count > _MAX_EXPANSIONS:
-            self._problem(here, "too many extends: (a cycle through files?)")
-            node.pop(EXTENDS_KEY)
-            return
         self.stack.append(path)
         try:
             spec = node.pop(EXTENDS_KEY)
@@ -182,7 +163,7 @@ class _Extender:
         here = (*path, EXTENDS_KEY)
         where = self._where(here)
         candidates = [Path(target)] if Path(target).is_absolute() else []
-        if where is not None and where.file is not None:
+        if where.file is not None:
             candidates.append(where.file.parent / target)
         candidates.append(self.root / target)
         found = next((c for c in candidates if c.is_file()), None)
@@ -202,7 +183,7 @@ class _Extender:
                 )
             )
             parsed.data.pop(EXTENDS_KEY)
-        layer = "base" if where is None else where.layer
+        layer = where.layer
         template: dict[str, Any] = {}
         file_origins: Origins = {}
         merge_layer(

@@ -148,7 +148,7 @@ class _TooLargeError(Exception):
 def _check_data(
     value: Any, path: KeyPath, parsed: ParsedFile, seen: list[int], depth: int = 0
 ) -> Any:
-    """Check keys are strings and values JSON-able; dates become ISO strings.
+    """Check values are JSON-able (dates become ISO strings) and not too large.
 
     Raises:
         _TooLargeError: Too many values or too deep (a problem is recorded).
@@ -166,18 +166,8 @@ def _check_data(
         )
         raise _TooLargeError
     if isinstance(value, dict):
+        # Keys are strings: other keys were refused on the YAML nodes already.
         for key in list(value):
-            if not isinstance(key, str):
-                parsed.problems.append(
-                    Problem(
-                        f"keys must be strings, got {type(key).__name__} {key!r}",
-                        file=parsed.path,
-                        line=parsed.line_of(path),
-                        key=path,
-                        type="key_type",
-                    )
-                )
-                continue
             value[key] = _check_data(value[key], (*path, key), parsed, seen, depth + 1)
         return value
     if isinstance(value, list):
@@ -317,39 +307,46 @@ def _yaml_loader(yaml: Any) -> Any:
     return _Loader
 
 
+def _yaml_problem(exc: Any, text: str, parsed: ParsedFile) -> None:
+    """Record a pyyaml error with the line it happened on."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    position = getattr(exc, "position", None)  # a ReaderError (bad character)
+    line = None if mark is None else mark.line + 1
+    if line is None and isinstance(position, int):
+        line = text.count("\n", 0, position) + 1
+    problem = " ".join(
+        str(part)
+        for part in (getattr(exc, "context", None), getattr(exc, "problem", None))
+        if part
+    )
+    parsed.problems.append(
+        Problem(
+            f"invalid YAML: {problem or exc}",
+            file=parsed.path,
+            line=line,
+            type="parse",
+        )
+    )
+
+
 def _parse_yaml(text: str, parsed: ParsedFile) -> None:
     yaml = load_yaml_module()
-    loader = None
     try:
-        loader = _yaml_loader(yaml)(text)
+        loader = _yaml_loader(yaml)(text)  # checks for unprintable characters
+    except yaml.YAMLError as exc:
+        _yaml_problem(exc, text, parsed)
+        return
+    try:
         node = loader.get_single_node()
+        data = None
         if node is not None:
             _check_duplicates(node, (), parsed, yaml)
             if parsed.problems:
                 return
             data = loader.construct_document(node)
             _record_lines(node, (), parsed, yaml, [0])
-        else:
-            data = None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        position = getattr(exc, "position", None)  # a ReaderError (bad character)
-        line = None if mark is None else mark.line + 1
-        if line is None and isinstance(position, int):
-            line = text.count("\n", 0, position) + 1
-        problem = " ".join(
-            str(part)
-            for part in (getattr(exc, "context", None), getattr(exc, "problem", None))
-            if part
-        )
-        parsed.problems.append(
-            Problem(
-                f"invalid YAML: {problem or exc}",
-                file=parsed.path,
-                line=line,
-                type="parse",
-            )
-        )
+        _yaml_problem(exc, text, parsed)
         return
     except RecursionError:
         parsed.problems.append(
@@ -357,8 +354,7 @@ def _parse_yaml(text: str, parsed: ParsedFile) -> None:
         )
         return
     finally:
-        if loader is not None:
-            loader.dispose()
+        loader.dispose()
     if data is None:
         return
     if not isinstance(data, dict):
@@ -430,10 +426,9 @@ def _record_lines(
         return
     if not isinstance(node, yaml.MappingNode):
         return
-    for key_node, value_node in node.value:  # merged (<<) keys come first
-        key = _key_text(key_node, yaml)
-        if key is None or key == "<<":
-            continue
-        key_path = (*path, key)
+    # Constructing flattened the merge keys (<<) into plain keys; every key is
+    # a string scalar by now (anything else was refused).
+    for key_node, value_node in node.value:
+        key_path = (*path, str(key_node.value))
         parsed.lines[key_path] = key_node.start_mark.line + 1
         _record_lines(value_node, key_path, parsed, yaml, count)

@@ -65,12 +65,11 @@ def _data_path(data: Any, loc: Sequence[Any]) -> KeyPath:
                 path.append(str(part))
                 node = node.get(part)
             # else: a tag (``csv``), not a key: skip it
-        elif isinstance(node, list) and isinstance(part, int):
+        elif isinstance(node, list):
             path.append(str(part))
-            node = node[part] if 0 <= part < len(node) else None
+            node = node[part]  # pydantic's index is always in range
         else:
-            path.append(str(part))
-            node = None
+            break  # the rest names union members (``int``), not keys
     return tuple(path)
 
 

@@ -313,7 +313,7 @@ def _interpolate(
     if not isinstance(value, str):
         return value
     where = _winner(origins, path)
-    if where is not None and where.layer == ENVIRON:
+    if where.layer == ENVIRON:
         return value  # a variable's value is taken literally
     try:
         return interpolator.resolve(value, path)
@@ -321,8 +321,8 @@ def _interpolate(
         problems.append(
             Problem(
                 str(exc),
-                file=None if where is None else where.file,
-                line=None if where is None else where.line,
+                file=where.file,
+                line=where.line,
                 key=path,
                 type="interpolation",
             )
@@ -331,8 +331,9 @@ def _interpolate(
 
 
 def _winner(origins: Origins, path: KeyPath) -> Any:
+    """The winning origin of ``path`` or of its nearest ancestor (list items)."""
     for end in range(len(path), 0, -1):
         found = origins.get(path[:end])
         if found:
             return found[0]
-    return None
+    return None  # pragma: no cover - every top-level key has an origin

@@ -116,3 +116,10 @@ class TestExtends:
     def test_extends_must_name_templates(self, conf, spec):
         conf.write("base/a.yaml", f"_t: {{x: 1}}\nc: {{extends: {spec}}}\n")
         assert "template name" in _errors(conf)[0]["msg"]
+
+    def test_a_file_template_named_in_overrides_is_found_under_the_root(self, conf):
+        conf.write("t.yaml", "x: 1\n")
+        conf.write("base/a.yaml", "y: 2\n")
+        cfg = conf.load(overrides={"db": {"extends": "t.yaml", "z": 3}})
+        assert cfg.as_dict()["db"] == {"x": 1, "z": 3}
+        assert cfg.explain("db.x")[0].layer == "overrides"

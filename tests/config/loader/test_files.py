@@ -186,3 +186,47 @@ class TestTomlLines:
         }
         assert parsed.line_of(("a", "b", "zz")) == 2
         assert ParsedFile(path).line_of(("x",)) is None
+
+
+class TestEdgeCases:
+    def test_a_file_that_vanished_before_reading(self, tmp_path):
+        parsed = read_config_file(tmp_path / "gone.yaml")
+        (problem,) = parsed.problems
+        assert problem.type == "read"
+        assert problem.file == tmp_path / "gone.yaml"
+
+    def test_bool_tag_on_a_word_that_is_not_a_boolean(self, conf):
+        conf.write("base/a.yaml", "a: 1\nb: !!bool maybe\n")
+        (error,) = _errors(conf)
+        assert (error["line"], error["type"]) == (2, "parse")
+
+    def test_nan_is_a_float(self, conf):
+        import math
+
+        conf.write("base/a.yaml", "a: .nan\nb: .inf\n")
+        cfg = conf.load()
+        assert math.isnan(cfg.get("a"))
+        assert cfg.get("b") == float("inf")
+        assert len(cfg.version) == 64
+
+    def test_a_control_character_is_located(self, conf):
+        conf.write("base/a.yaml", "a: 1\nb: x\x07\n")
+        (error,) = _errors(conf)
+        assert (error["line"], error["type"]) == (2, "parse")
+
+    def test_absurd_nesting_is_refused(self, conf):
+        conf.write("base/a.yaml", "a: " + "[" * 3000 + "]" * 3000 + "\n")
+        (error,) = _errors(conf)
+        assert error["type"] in {"parse", "too_large"}
+
+    def test_deep_mappings_are_refused(self, conf):
+        text = "".join(f"{'  ' * i}k{i}:\n" for i in range(120)) + "  " * 120 + "x: 1\n"
+        conf.write("base/a.yaml", text)
+        (error,) = _errors(conf)
+        assert error["type"] == "too_large"
+        assert error["line"] is not None
+
+    def test_an_unknown_tag_is_located(self, conf):
+        conf.write("base/a.yaml", "a: 1\nb: !custom x\n")
+        (error,) = _errors(conf)
+        assert (error["line"], error["type"]) == (2, "parse")

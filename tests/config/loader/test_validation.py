@@ -247,3 +247,65 @@ class TestJsonSchema:
         schema = config_json_schema(App)
         assert schema["properties"]["workers"]["minimum"] == 1
         assert schema["$defs"]["Db"]["additionalProperties"] is False
+
+
+class TestEdgeCases:
+    def test_a_list_item_error_points_at_the_list(self, conf):
+        class Ports(BaseModel):
+            ports: list[int]
+
+        path = conf.write("base/a.yaml", "x: 1\nports:\n  - 1\n  - many\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(schema=Ports)
+        (error,) = caught.value.errors
+        assert (error["key"], error["file"], error["line"]) == (
+            "ports.1",
+            str(path),
+            2,
+        )
+
+    def test_a_connector_that_is_not_a_mapping(self, conf):
+        conf.write("base/a.yaml", "connectors:\n  x: 5\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load().connectors()
+        assert caught.value.errors[0]["key"] == "connectors.x"
+
+    def test_storage_names(self):
+        from pysetl.config.models import storage_of
+
+        assert storage_of("JDBC") is DbStorage.JDBC
+        assert storage_of("spark_sql") is DbStorage.SPARK_SQL
+        assert storage_of(FileStorage.ORC) is FileStorage.ORC
+        assert storage_of(DbStorage.DELTA) is None
+        assert storage_of(5) is None
+        assert storage_of("floppy") is None
+
+    def test_an_overrides_key_that_is_not_a_string(self, conf):
+        conf.write("base/a.yaml", "a: 1\n")
+        with pytest.raises(ConfigLoadError, match="overrides keys"):
+            conf.load(overrides={1: "x"})
+
+    def test_union_member_names_are_not_keys(self, conf):
+        class Flexible(BaseModel):
+            x: int | list[int]
+
+        conf.write("base/a.yaml", "x: abc\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(schema=Flexible)
+        assert {e["key"] for e in caught.value.errors} == {"x"}
+
+    def test_spark_settings_are_flattened(self, conf):
+        from pysetl.config.models import spark_settings
+
+        conf.write(
+            "base/a.yaml",
+            "spark:\n  app_name: x\n  sql: {shuffle: {partitions: 2}}\n"
+            "  spark.ui.enabled: false\n",
+        )
+        cfg = conf.load()
+        assert spark_settings(cfg) == {
+            "app_name": "x",
+            "sql.shuffle.partitions": 2,
+            "spark.ui.enabled": False,
+        }
+        assert spark_settings(cfg, "nope") == {}
