@@ -205,22 +205,20 @@ class ResolvedConfig(Mapping[str, Any]):
         )
 
     # ------------------------------------------------------------- access
-    def get(self, key: str | Sequence[str], default: Any = _MISSING) -> Any:
-        """The value at a dotted key path (``"connectors.orders.path"``).
+    def get(self, key: str | Sequence[str], default: Any = None) -> Any:
+        """The value at a dotted key path (``"connectors.orders.path"``) or ``default``.
+
+        As for any ``Mapping``, a missing key gives ``default`` (``None``);
+        use ``cfg["connectors"]`` or ``key in cfg`` to tell a missing key
+        from a ``null`` value.
 
         Args:
-            key: A dotted path or a tuple of keys.
+            key: A dotted path (a key that itself holds dots, such as
+                ``spark.sql.shuffle.partitions``, is found too) or a tuple of keys.
             default: Returned when the key is missing.
-
-        Raises:
-            KeyError: The key is missing and no ``default`` was given.
         """
         path = find_path(self._frozen, key)
-        if path is None:
-            if default is _MISSING:
-                raise KeyError(key)
-            return default
-        return _walk(self._frozen, path)
+        return default if path is None else _walk(self._frozen, path)
 
     def explain(self, key: str | Sequence[str]) -> list[Provenance]:
         """Where ``key``'s value came from: the winner first, then what it overrode.

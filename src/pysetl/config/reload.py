@@ -78,7 +78,8 @@ class ConfigWatcher:
         reloads: How many new configs were swapped in.
         rejected: How many reloads failed (the last good config was kept).
         subscriber_errors: How many subscriber calls raised.
-        last_error: The error of the last rejected reload, if any.
+        last_error: The error of the last rejected reload, if any (a
+            ``ConfigLoadError``, or whatever a custom rule raised).
 
     Raises:
         ConfigLoadError: The *first* load fails (there is no good config to keep).
@@ -109,7 +110,7 @@ class ConfigWatcher:
         self.reloads = 0
         self.rejected = 0
         self.subscriber_errors = 0
-        self.last_error: ConfigError | None = None
+        self.last_error: Exception | None = None
 
     @property
     def current(self) -> ResolvedConfig:
@@ -135,7 +136,7 @@ class ConfigWatcher:
         """
         try:
             new = load_config(self.root, self.env, **self._load_kwargs)
-        except ConfigError as exc:
+        except Exception as exc:
             with self._lock:
                 self.rejected += 1
                 self.last_error = exc
@@ -143,6 +144,7 @@ class ConfigWatcher:
                 "pysetl config reload rejected, keeping version %s: %s",
                 self._current.version[:12],
                 exc,
+                exc_info=not isinstance(exc, ConfigError),
             )
             return False
         with self._lock:

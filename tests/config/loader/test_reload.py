@@ -149,3 +149,20 @@ class TestManualReload:
         assert watcher.start() is watcher.start()
         watcher.stop()
         watcher.stop()
+
+    def test_a_rule_that_raises_is_a_rejected_reload(self, conf, caplog):
+        conf.write("base/db.yaml", "db:\n  host: a\n  port: 1\n")
+
+        def fragile(cfg):
+            if cfg.get("db.port") == 2:
+                msg = "rule bug"
+                raise RuntimeError(msg)
+            return iter(())
+
+        watcher = ConfigWatcher(conf.root, environ={}, rules=[fragile])
+        conf.write("base/db.yaml", "db:\n  host: a\n  port: 2\n")
+        with caplog.at_level(logging.WARNING, logger="pysetl.config.reload"):
+            assert watcher.reload() is False
+        assert isinstance(watcher.last_error, RuntimeError)
+        assert watcher.current.get("db.port") == 1
+        assert "rule bug" in caplog.text

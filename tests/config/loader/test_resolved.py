@@ -39,8 +39,9 @@ class TestAccess:
         assert cfg.get("a.c", None) is None
         assert cfg.get(("a", "c"), 5) == 5
         assert cfg.get("a.b.c", "d") == "d"
+        assert cfg.get("nope") is None
         with pytest.raises(KeyError):
-            cfg.get("nope")
+            cfg["nope"]
 
     def test_the_data_is_copied(self, conf):
         data = {"a": {"b": [1]}}
