@@ -238,15 +238,7 @@ def _code_layer(
 ) -> dict[str, Any]:
     """``overrides``/``defaults``: dotted top-level keys become nested mappings."""
     data: dict[str, Any] = {}
-    for key, value in given.items():
-        if not isinstance(key, str) or not key:
-            problems.append(
-                Problem(
-                    f"{kind} keys must be non-empty strings, got {key!r}",
-                    type="key_type",
-                )
-            )
-            continue
+    for key, value in _checked_keys(given, (), kind, problems).items():
         *parents, last = key.split(".")
         node = data
         for part in parents:
@@ -256,6 +248,27 @@ def _code_layer(
             node = child
         node[last] = value
     return data
+
+
+def _checked_keys(
+    mapping: Mapping[Any, Any], path: KeyPath, kind: str, problems: list[Problem]
+) -> dict[str, Any]:
+    """A copy of ``mapping`` without (and reporting) keys that are not strings."""
+    checked: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if not isinstance(key, str) or not key:
+            problems.append(
+                Problem(
+                    f"{kind} keys must be non-empty strings, not {key!r}",
+                    key=(*path, repr(key)),
+                    type="key_type",
+                )
+            )
+            continue
+        if isinstance(value, Mapping):
+            value = _checked_keys(value, (*path, key), kind, problems)  # noqa: PLW2901
+        checked[key] = value
+    return checked
 
 
 def _match_key(node: Any, part: str) -> str:

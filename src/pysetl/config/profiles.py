@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -44,20 +45,25 @@ ValidationRule: TypeAlias = Callable[["ResolvedConfig"], Iterable[tuple[str, str
 def masked(value: Any, key: object = "") -> Any:
     """``value`` as it may be shown: secrets, ``enc:`` and secret-named keys masked.
 
-    Deterministic (it ignores secrets registered with the process redactor),
-    so the same config always gives the same masked view and version.
+    The result is JSON-able: enum members become their value and any other
+    object (given in code) its ``str``. Deterministic (it ignores secrets
+    registered with the process redactor), so the same config always gives
+    the same masked view and version.
     """
-    if isinstance(value, SecretStr | SecretBytes):
-        return MASK
     if isinstance(value, Mapping):
         return {str(k): masked(v, k) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [masked(item, key) for item in value]
-    if value is not None and is_secret_key(key):
+    if isinstance(value, Enum):  # given in code (``overrides=``)
+        value = value.value
+    secret = isinstance(value, SecretStr | SecretBytes) or (
+        value is not None and is_secret_key(key)
+    )
+    if secret or (isinstance(value, str) and value.startswith("enc:")):
         return MASK
-    if isinstance(value, str):
-        return MASK if value.startswith("enc:") else _MASKER.redact_text(value)
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _MASKER.redact_text(str(value))  # text, or any object given in code
 
 
 @dataclass(frozen=True, slots=True)

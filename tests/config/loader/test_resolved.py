@@ -127,3 +127,22 @@ class TestVersion:
         one = conf.load(environ={"PW": "first-value"}).version
         two = conf.load(environ={"PW": "second-value"}).version
         assert one == two
+
+
+class TestValuesFromCode:
+    def test_enums_and_objects_given_in_code_are_shown_as_json(self, conf, tmp_path):
+        from pysetl.enums import FileStorage
+
+        conf.write("base/a.yaml", "a: 1\n")
+        cfg = conf.load(overrides={"storage": FileStorage.CSV, "where": tmp_path})
+        assert cfg.as_dict() == {"a": 1, "storage": "csv", "where": str(tmp_path)}
+        assert cfg.get("storage") is FileStorage.CSV
+        json.dumps(cfg.as_dict())
+
+    def test_nested_keys_given_in_code_must_be_strings(self, conf):
+        from pysetl.errors import ConfigLoadError
+
+        conf.write("base/a.yaml", "a: 1\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(defaults={"db": {"ok": 1, 2: "x", "": 3}})
+        assert [e["key"] for e in caught.value.errors] == ["db.2", "db.''"]
