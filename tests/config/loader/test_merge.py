@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pysetl.config._merge import DELETE, deep_merge
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pysetl.config._merge import DELETE, Source, deep_merge, merge_layer
 
 
 class TestDeepMerge:
@@ -90,3 +93,53 @@ class TestDeepMerge:
             """,
         )
         assert conf.load().as_dict()["db"] == {"fetchsize": 100, "user": "admin"}
+
+
+KEYS = st.sampled_from(["a", "b", "c", "d"])
+LEAVES = st.one_of(
+    st.none(), st.integers(), st.text(max_size=3), st.lists(st.integers(), max_size=2)
+)
+TREES = st.recursive(
+    LEAVES, lambda children: st.dictionaries(KEYS, children, max_size=3), max_leaves=10
+)
+MAPS = st.dictionaries(KEYS, TREES, max_size=4)
+
+
+def _leaves(tree, path=()):
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, (*path, key))
+        else:
+            yield (*path, key), value
+
+
+def _paths(tree, path=()):
+    for key, value in tree.items():
+        yield (*path, key), value
+        if isinstance(value, dict):
+            yield from _paths(value, (*path, key))
+
+
+class TestDeepMergeProperty:
+    @settings(max_examples=200, deadline=None)
+    @given(lower=MAPS, higher=MAPS)
+    def test_higher_leaves_win_and_untouched_lower_leaves_stay(self, lower, higher):
+        target: dict = {}
+        origins: dict = {}
+        merge_layer(target, lower, Source("base"), origins)
+        merge_layer(target, higher, Source("prod"), origins)
+        result = dict(_leaves(target))
+        for path, value in _leaves(higher):
+            if value == {}:
+                continue  # an empty mapping merges into the lower one: no change
+            assert result[path] == value
+            assert origins[path][0].layer == "prod"
+        touched = dict(_paths(higher))
+        for path, value in _leaves(lower):
+            blocked = any(
+                path[:end] in touched and not isinstance(touched[path[:end]], dict)
+                for end in range(1, len(path) + 1)
+            ) or (path in touched)
+            if not blocked:
+                assert result[path] == value
+                assert origins[path][0].layer == "base"
