@@ -455,3 +455,26 @@ class TestWatcher:
         assert entry.old_hash == old.version
         assert entry.changes == (ConfigChange("app.threads", "changed", 8, 12),)
         assert entry.note == "detected on reload"
+
+
+def test_a_planted_secret_never_reaches_the_sqlite_file(tmp_path, conf):
+    """Canary: a literal secret in a file, in a diff and in a note is not stored."""
+    from pysetl.config.diff import diff_configs
+    from pysetl.monitoring.history import SqliteRunHistory
+
+    canary = "canary-Zq81-hunter2"
+    old = load_config(conf, "prod")
+    write(conf / "prod" / "app.yaml", PROD + f"  password: {canary}\n")
+    new = load_config(conf, "prod")
+    db = tmp_path / "h.db"
+    with SqliteRunHistory(db) as history:
+        store = ConfigStore(history)
+        store.record_version(new)
+        store.record_audit(
+            "prod",
+            "reload",
+            changes=diff_configs(old.as_dict(masked=False), new.as_dict(masked=False)),
+            note=f"password={canary}",
+        )
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("h.db*"))
+    assert canary.encode() not in raw
