@@ -18,7 +18,8 @@ precedence order of :mod:`pysetl.config._precedence` (overrides >
 ``PYSETL_A__B`` variables > ``conf/<env>`` > ``conf/base`` > defaults). Then
 ``extends:`` is resolved (:mod:`pysetl.config._extends`), then
 ``${env:...}``, ``${secret:...}`` and ``enc:`` values
-(:mod:`pysetl.config._interpolate`), and finally the optional schema and
+(:mod:`pysetl.config._interpolate`; templates, dropped before, are never
+interpolated), and finally the optional schema and
 rules validate it (:meth:`ResolvedConfig.validate`).
 
 Nothing is raised before everything has been read: a
@@ -179,7 +180,9 @@ def _layer_files(
         folder = root / env
         if not folder.is_dir():
             known = sorted(
-                p.name for p in root.iterdir() if p.is_dir() and p.name != BASE
+                p.name
+                for p in root.iterdir()
+                if p.is_dir() and p.name != BASE and not p.name.startswith(".")
             )
             problems.append(
                 Problem(

@@ -50,6 +50,7 @@ class TestLayout:
 
     def test_a_missing_environment_lists_the_known_ones(self, conf):
         conf.write("dev/a.yaml", "a: 1\n")
+        (conf.root / ".git").mkdir()
         (error,) = _errors(conf, "prdo")
         assert error["file"] == str(conf.root / "prdo")
         assert "known: ['dev']" in error["msg"]
