@@ -31,21 +31,18 @@ Added in 0.3.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
-import os
 import re
-import socket
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from pysetl.config.diff import ConfigChange, diff_configs, mask_config_value
-from pysetl.errors import ConfigError, RunHistoryError
+from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import _schema as s
 from pysetl.monitoring.history._base import DEFAULT_LIMIT
 from pysetl.monitoring.history._checks import check_cursor, check_limit
@@ -55,6 +52,14 @@ from pysetl.monitoring.history._config_files import (
     read_sources,
     restore_sources,
 )
+from pysetl.monitoring.history._config_records import (
+    ConfigAuditRecord,
+    ConfigVersionRecord,
+    ResolvedConfigLike,
+    audit_record,
+    default_actor,
+)
+from pysetl.monitoring.history._config_rollback import RollbackResult, rollback_config
 from pysetl.monitoring.history._memory import InMemoryRunHistory
 from pysetl.monitoring.history._recorder import HistoryRecorder
 from pysetl.monitoring.history._records import Page
@@ -62,8 +67,7 @@ from pysetl.monitoring.history._sql import SqlRunHistory
 from pysetl.utils.redaction import redact_text, redact_value
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-    from pathlib import Path
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from pysetl.monitoring.history._base import BaseRunHistory
 
@@ -83,106 +87,6 @@ __all__ = [
 ]
 
 _HASH = re.compile(r"^[0-9a-f]{4,64}$")
-
-
-class ResolvedConfigLike(Protocol):
-    """What the store reads of a ``pysetl.config.profiles.ResolvedConfig``."""
-
-    @property
-    def env(self) -> str | None:
-        """The environment the config was resolved for."""
-
-    @property
-    def root(self) -> Path:
-        """The config root folder (``conf``)."""
-
-    @property
-    def files(self) -> Sequence[tuple[str, Path]]:
-        """The source files, ``(layer, path)`` in load order."""
-
-    @property
-    def version(self) -> str:
-        """The content hash of the masked resolved config."""
-
-    def as_dict(self, *, masked: bool = True) -> dict[str, Any]:
-        """The resolved config as JSON-able data."""
-
-    def items(self) -> Iterable[tuple[str, Any]]:
-        """The top-level keys and their (unmasked, lazy) values."""
-
-
-def default_actor() -> str:
-    """Who is acting: ``user@host`` of this process."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no login name (some containers)
-        user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
-# ------------------------------------------------------------------ records
-@dataclass(frozen=True, slots=True)
-class ConfigVersionRecord:
-    """One config version as recorded for one environment.
-
-    Attributes:
-        hash: The content hash (``ResolvedConfig.version``).
-        env: The environment it was recorded for.
-        recorded_at: When it was first recorded for ``env``.
-        actor: Who recorded it (``user@host``).
-        root: The config root it was loaded from.
-        config: The resolved config, secrets masked.
-        sources: The layer files, ``{path relative to the root: text}``,
-            literal secrets masked.
-        masked: Whether a literal secret was masked in ``sources`` (then the
-            files cannot be restored as they were).
-    """
-
-    hash: str
-    env: str
-    recorded_at: float
-    actor: str | None
-    root: str | None
-    config: dict[str, Any]
-    sources: dict[str, str] = field(default_factory=dict)
-    masked: bool = False
-
-    @property
-    def short(self) -> str:
-        """The first 12 characters of the hash."""
-        return self.hash[:12]
-
-    @property
-    def restorable(self) -> bool:
-        """Whether a rollback can write these sources back."""
-        return not self.masked
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigAuditRecord:
-    """One change of a config: who, when, what.
-
-    Attributes:
-        id: The entry's id (increasing).
-        ts: When it happened.
-        env: The environment changed.
-        action: ``record``, ``reload``, ``rollback``, ``encrypt``...
-        old_hash: The version before, when known.
-        new_hash: The version after, when known.
-        actor: Who did it (``user@host``).
-        changes: The key-by-key changes, secret values masked.
-        note: A free text, masked.
-    """
-
-    id: int
-    ts: float
-    env: str
-    action: str
-    old_hash: str | None
-    new_hash: str | None
-    actor: str | None
-    changes: tuple[ConfigChange, ...]
-    note: str | None = None
 
 
 # ------------------------------------------------------------ memory tables
@@ -494,7 +398,7 @@ class ConfigStore:
                 tables.audit.append(row)
         else:
             row["id"] = self._run("write to", self._audit_sql, sql, row)
-        return _audit(row)
+        return audit_record(row)
 
     def _audit_sql(self, sql: SqlRunHistory, row: dict[str, Any]) -> int:
         with self._write(sql) as conn:
@@ -526,7 +430,7 @@ class ConfigStore:
                 "read from", self._list_sql, s.CONFIG_AUDIT, env, limit, after
             )
         page, next_cursor = _page(rows, limit)
-        return Page(tuple(_audit(r) for r in page), next_cursor)
+        return Page(tuple(audit_record(r) for r in page), next_cursor)
 
     # ---------------------------------------------------------- SQL reads
     def _list_sql(
@@ -547,20 +451,6 @@ class ConfigStore:
             query = query.where(table.c.env == env)
         with self._engine().connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query.limit(50))]  # noqa: SLF001
-
-
-def _audit(row: Mapping[str, Any]) -> ConfigAuditRecord:
-    return ConfigAuditRecord(
-        id=int(row["id"]),
-        ts=float(row["ts"]),
-        env=row["env"],
-        action=row["action"],
-        old_hash=row["old_hash"],
-        new_hash=row["new_hash"],
-        actor=row["actor"],
-        changes=tuple(ConfigChange.from_dict(c) for c in row["changes"] or ()),
-        note=row["note"],
-    )
 
 
 # ------------------------------------------------------------------- glue
@@ -621,92 +511,3 @@ class ConfigAuditSubscriber:
             actor=self.actor,
             note="detected on reload",
         )
-
-
-# --------------------------------------------------------------- rollback
-@dataclass(frozen=True, slots=True)
-class RollbackResult:
-    """What a rollback did.
-
-    Attributes:
-        target: The version rolled back to.
-        old_hash: The version before (``None`` if the files did not load).
-        new_hash: The version the restored files load to.
-        files: What was written and removed.
-        changes: The changes from before to after (masked).
-        audit: The audit entry recorded.
-    """
-
-    target: ConfigVersionRecord
-    old_hash: str | None
-    new_hash: str
-    files: RestoredFiles
-    changes: tuple[ConfigChange, ...]
-    audit: ConfigAuditRecord
-
-    @property
-    def exact(self) -> bool:
-        """Whether the restored files load to the target version exactly."""
-        return self.new_hash == self.target.hash
-
-
-def rollback_config(
-    store: ConfigStore,
-    ref: str,
-    *,
-    root: str | os.PathLike[str],
-    env: str,
-    load: Callable[[], ResolvedConfigLike],
-    with_base: bool = False,
-    actor: str | None = None,
-) -> RollbackResult:
-    """Restore ``env``'s layer files as they were in version ``ref``; audit it.
-
-    The version must have been recorded for ``env``; the config as it was
-    before the rollback is recorded too. Only the ``env`` layer
-    (``conf/<env>/``) is written, unless ``with_base`` (then ``conf/base/``
-    too, which changes every environment). The restored files are loaded
-    (``load``), recorded as a version, and the rollback is audited. When the
-    base layer or the environment variables changed since, the restored
-    config can differ from the target: ``RollbackResult.exact`` says so.
-
-    Args:
-        store: The config store.
-        ref: The version's hash or a unique prefix.
-        root: The config root.
-        env: The environment to roll back.
-        load: Loads the config of ``env`` from ``root`` (``load_config``).
-        with_base: Restore the base layer too.
-        actor: Who; default ``user@host``.
-
-    Raises:
-        RunHistoryError: No such version for ``env``.
-        ConfigError: The version's files had literal secrets (masked), or
-            the restored files do not load.
-    """
-    target = store.get_version(ref, env=env)
-    try:
-        before: ResolvedConfigLike | None = load()
-    except ConfigError:  # rolling back a broken config is the point
-        before = None
-    if before is not None:  # kept, so that one can roll forward again
-        store.record_version(before, actor=actor)
-    layers = ("base", env) if with_base else (env,)
-    files = restore_sources(target.sources, root, layers, label=target.short)
-    after = load()
-    store.record_version(after, actor=actor)
-    changes = tuple(
-        diff_configs(before.as_dict(masked=True) if before else {}, after.as_dict())
-    )
-    entry = store.record_audit(
-        env,
-        "rollback",
-        old_hash=before.version if before else None,
-        new_hash=after.version,
-        changes=changes,
-        actor=actor,
-        note=f"rollback to {target.short}",
-    )
-    return RollbackResult(
-        target, before.version if before else None, after.version, files, changes, entry
-    )
