@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DELETE",
     "REPLACE_SUFFIX",
+    "SUBTREE",
     "Origins",
     "Source",
     "copy_value",
@@ -42,6 +43,9 @@ __all__ = [
 
 DELETE = "__delete__"
 """The value that removes a key from the lower layers."""
+
+SUBTREE = "{...}"
+"""How a nested mapping is shown in a mapping's provenance value."""
 
 REPLACE_SUFFIX = "!"
 """A key ending with it replaces the lower mapping instead of merging."""
@@ -75,12 +79,25 @@ class Source:
         return None
 
     def provenance(self, path: KeyPath, value: Any, rel: KeyPath = ()) -> Provenance:
-        """The ``Provenance`` of ``value`` (at ``rel`` in the file, ``path`` here)."""
+        """The ``Provenance`` of ``value`` (at ``rel`` in the file, ``path`` here).
+
+        A mapping is shown one level deep (nested mappings as ``{...}``): its
+        keys have provenance of their own, and copying whole subtrees at
+        every level would make loading quadratic in the nesting.
+        """
+        key = path[-1] if path else ""
+        if isinstance(value, Mapping):
+            shown: Any = {
+                str(k): SUBTREE if isinstance(v, Mapping) else masked(v, k)
+                for k, v in value.items()
+            }
+        else:
+            shown = masked(value, key)
         return Provenance(
             file=self.file,
             line=self.line_of(rel or path),
             layer=self.layer,
-            value=masked(value, path[-1] if path else ""),
+            value=shown,
             via=self.via,
         )
 

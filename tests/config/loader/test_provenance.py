@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pysetl.utils.redaction import MASK
+
 
 class TestExplain:
     def test_winner_first_then_what_it_overrode_with_files_and_lines(self, conf):
@@ -33,9 +35,13 @@ class TestExplain:
         assert (origin.file, origin.line, origin.layer) == (path, 3, "base")
 
     def test_mappings_have_provenance_too(self, conf):
-        path = conf.write("base/a.yaml", "x: 0\ndb:\n  host: a\n")
+        path = conf.write(
+            "base/a.yaml",
+            "x: 0\ndb:\n  host: a\n  password: pw-pw-pw\n  pool: {n: 1}\n",
+        )
         (origin,) = conf.load().explain("db")
         assert (origin.file, origin.line) == (path, 2)
+        assert origin.value == {"host": "a", "password": MASK, "pool": "{...}"}
 
     def test_an_environment_variable_is_named(self, conf):
         conf.write("base/a.yaml", "db:\n  host: a\n")
