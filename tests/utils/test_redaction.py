@@ -186,3 +186,32 @@ class TestDefault:
             assert redaction.redact_text("bytes-secret") == MASK
         finally:
             redaction.reset_default_redactor()
+
+
+class TestLazySecrets:
+    """Objects that fetch their value on demand are registered only once fetched."""
+
+    class _Lazy:
+        def __init__(self, value: str) -> None:
+            self.value = value
+            self.is_resolved = False
+            self.fetches = 0
+
+        def get_secret_value(self) -> str:
+            self.fetches += 1
+            self.is_resolved = True
+            return self.value
+
+    def test_an_unresolved_one_is_not_fetched(self, redactor):
+        canary = _canary()
+        lazy = self._Lazy(canary)
+        redactor.register_secret(lazy)
+        assert lazy.fetches == 0
+        assert redactor.redact_text(f"x {canary}") == f"x {canary}"
+
+    def test_a_resolved_one_is_registered(self, redactor):
+        canary = _canary()
+        lazy = self._Lazy(canary)
+        lazy.get_secret_value()
+        redactor.register_secret(lazy)
+        assert redactor.redact_text(f"x {canary}") == f"x {MASK}"

@@ -236,6 +236,11 @@ class Redactor:
                 ``get_secret_value()`` (pydantic's ``SecretStr``). Values
                 shorter than ``min_secret_length`` are ignored.
         """
+        if getattr(value, "is_resolved", True) is False:
+            # A lazy secret not fetched yet (pysetl.config.secrets.LazySecret):
+            # it registers itself when it is resolved; fetching it here only
+            # to mask it would be a needless call to its backend.
+            return
         getter = getattr(value, "get_secret_value", None)
         if callable(getter):
             value = getter()

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from pydantic import types as _pydantic_types
 from pydantic_core import core_schema
 
-from pysetl.utils.redaction import MASK, Redactor, register_secret
+from pysetl.utils.redaction import MASK, register_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,13 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["LazySecret"]
 
 # Callers that read a secret only to *display* it (pydantic's JSON serializer
-# shows "**********" for any non-empty value; the Redactor registers a value
-# to mask it later). Asking the backend for a secret just to print a mask would
-# be a network call, and a resolution nobody needs: these callers get a
-# placeholder while the secret is unresolved. Once resolved, they get the value.
-_PLACEHOLDERS: dict[object, str] = {
-    Redactor.register_secret.__code__: "",  # too short to register: ignored
-}
+# shows "**********" for any non-empty value). Asking the backend for a secret
+# just to print a mask would be a network call, and a resolution nobody needs:
+# these callers get a placeholder while the secret is unresolved. Once
+# resolved, they get the value. (The Redactor skips unresolved lazy secrets by
+# their ``is_resolved`` flag: they register themselves when resolved.)
+_PLACEHOLDERS: dict[object, str] = {}
 # A private pydantic helper (pydantic 2.x); tests pin that dumps never resolve,
 # so a rename upstream shows there instead of breaking this import.
 _pydantic_serializer = getattr(_pydantic_types, "_serialize_secret_field", None)
