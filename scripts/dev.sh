@@ -310,7 +310,7 @@ cmd_lint() {
 }
 
 # Pages of the site that other people write; a build before they land gets a stub.
-DOC_PAGES=(index installation getting-started config configuration dashboard storage workflow hooks history cli migration development reference)
+DOC_PAGES=(index installation getting-started config configuration secrets dashboard storage workflow hooks history cli migration development reference)
 
 cmd_docs() {
   ensure_venv
