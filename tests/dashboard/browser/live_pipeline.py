@@ -195,12 +195,17 @@ def main(history_path: str, control: Path) -> None:  # noqa: C901 - one script
 
 
 def spark_progress(history: SqliteRunHistory) -> list[object]:
-    """The dashboard's Spark progress sampler, when the backend provides one."""
-    try:
-        from pysetl.dashboard import SparkProgressSampler  # type: ignore[attr-defined]
+    """The sampler that writes Spark's job progress into the history."""
+    try:  # public once exported; the backend's tests use the module
+        from pysetl.monitoring.metrics import (  # type: ignore[attr-defined]
+            SparkProgressSampler,
+        )
     except ImportError:
-        return []
-    return [SparkProgressSampler(history)]  # pragma: no cover - depends on the backend
+        from pysetl.monitoring.metrics._progress import (
+            SparkProgressSampler,
+        )
+
+    return [SparkProgressSampler(history, interval=0.25)]
 
 
 if __name__ == "__main__":

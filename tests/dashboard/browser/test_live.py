@@ -113,10 +113,10 @@ def test_factory_states_change_live_and_the_error_shows(live, page, waiter, shot
     page.wait_for_function(
         "() => document.getElementById('run-progress').dataset.done === '1'"
     )
-    spark_progress = sampler_available()
-    if spark_progress:
-        page.wait_for_selector("#spark-panel .spark-job", timeout=30_000)
-        assert "Transform" in page.text_content("#spark-panel")
+    page.wait_for_selector("#spark-panel .spark-job", timeout=30_000)
+    job = page.text_content("#spark-panel .spark-job")
+    assert "Transform" in job
+    assert "0/8 tasks" in job  # every task waits for the file
     time.sleep(0.5)  # let the pulse animation settle for the screenshot
     shot(page, "live")
 
@@ -147,11 +147,3 @@ def test_factory_states_change_live_and_the_error_shows(live, page, waiter, shot
 
 def live_name():
     return '<img src=x onerror="window.__pwned=1">'
-
-
-def sampler_available():
-    try:
-        from pysetl.dashboard import SparkProgressSampler  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return False
-    return True

@@ -859,6 +859,11 @@
             const ok = h("span", { class: "fill-running" });
             ok.style.width = `${(j.completed_tasks / total) * 100}%`;
             bar.appendChild(ok);
+            if (j.active_tasks) {
+              const act = h("span", { class: "fill-active" });
+              act.style.width = `${(j.active_tasks / total) * 100}%`;
+              bar.appendChild(act);
+            }
             if (j.failed_tasks) {
               const bad = h("span", { class: "fill-failed" });
               bad.style.width = `${(j.failed_tasks / total) * 100}%`;
@@ -868,9 +873,10 @@
           return h("div", { class: "spark-job", "data-job": j.job_id },
             h("div", { class: "name-cell" }, h("strong", null, j.factory || "")),
             h("div", { class: "mono" }, `job ${j.job_id}`),
-            h("div", { tip: `${j.completed_tasks}/${total} tasks, ${j.failed_tasks || 0} failed` }, bar),
+            h("div", { tip: `${j.status}: ${j.completed_tasks}/${total} tasks done, ${j.active_tasks || 0} running, ${j.failed_tasks || 0} failed` }, bar),
             h("div", { class: "muted num" },
-              `${j.completed_tasks}/${total} tasks · ${j.stages_done}/${j.stages_total} stages`));
+              `${j.completed_tasks}/${total} tasks` + (j.active_tasks ? ` · ${j.active_tasks} running` : "") +
+              (j.failed_tasks ? ` · ${j.failed_tasks} failed` : "") + ` · ${j.stages_done}/${j.stages_total} stages`));
         })));
     }
 
