@@ -516,3 +516,11 @@ class TestFileEdit:
         with pytest.raises(ConfigError, match="not a plain value"):
             set_file_value(path, "a.b", "enc:x")
         assert path.read_text() == text
+
+
+def test_diff_finds_versions_of_any_env_whatever_pysetl_env(cli):
+    v_dev = cli("record", "--env", "dev").stdout.split()[-1]
+    v_prod = cli("record", "--env", "prod").stdout.split()[-1]
+    result = cli("diff", v_dev, v_prod, env={"PYSETL_ENV": "prod"})
+    assert result.exit_code == 0, result.output
+    assert "~ app.spark.shuffle_partitions: 1 -> 200" in result.stdout

@@ -348,12 +348,12 @@ def _diff(
     from pysetl.config.diff import diff_configs  # noqa: PLC0415 - lazy
 
     store = _store(ctx)
-    old = store.get_version(a, env=env)
+    old = store.get_version(a)  # same hash, same config: any env will do
     if b is None:
         current = _load(root, env if env is not None else old.env or None)
         new_name, new_config = "current files", current.as_dict(masked=True)
     else:
-        other = store.get_version(b, env=env)
+        other = store.get_version(b)
         new_name, new_config = other.short, other.config
     _say(f"--- {old.short} ({old.env or 'base'}, {_when(old.recorded_at)})")
     _say(f"+++ {new_name}")
