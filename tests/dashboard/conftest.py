@@ -66,6 +66,15 @@ def seed(history) -> None:
                 rid(1), "pysetl_factory_spark_input_records", 10, T0 + 2, "Extract"
             ),
             AddMetric(rid(1), "orders", 7, T0 + 2, "Extract", {"kind": "counter"}),
+            AddMetric(
+                rid(1),
+                "pysetl_factory_phase_duration_seconds",
+                1.5,
+                T0 + 2,
+                "Extract",
+                {"phase": "read", "stage": "0"},
+            ),
+            AddMetric(rid(1), "pysetl_run_duration_seconds", 3, T0 + 3),  # no factory
             StartAttempt(rid(1), 1, "Load", 1, T0 + 2),
             FinishAttempt(rid(1), 1, "Load", 1, "succeeded", T0 + 3, 1.0),
         ]

@@ -108,6 +108,10 @@ class TestRunDetail:
         assert extract["phases"] == {"read": 1.5}
         assert extract["metrics"]["pysetl_factory_cpu_seconds"] == 1.25
         assert extract["metrics"]["orders"] == 7
+        assert (
+            extract["metrics"]["pysetl_factory_phase_duration_seconds{phase=read}"]
+            == 1.5
+        )
         assert detail["graph"]["edges"] == [
             {"source": "Extract", "target": "Load", "delivery": "rows"}
         ]
@@ -270,3 +274,24 @@ class TestOpenApi:
         response = client.get("/api/nothing")
         assert response.status_code == 404
         assert response.json()["error"] == "not_found"
+
+
+class TestStoreDown:
+    def test_a_broken_store_answers_503_with_a_hint(self, tmp_path, client_of):
+        import sqlite3
+
+        from pysetl.monitoring.history import SqliteRunHistory
+
+        path = tmp_path / "h.db"
+        history = SqliteRunHistory(path)
+        history.start_run(rid(1), "p", started_at=T0)
+        with sqlite3.connect(path) as conn:
+            conn.execute("DROP TABLE pysetl_runs")
+        client = client_of(create_app(history))
+        response = client.get("/api/runs")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["error"] == "history_unavailable"
+        assert "pysetl_runs" in body["message"]
+        assert body["hint"]
+        history.close()

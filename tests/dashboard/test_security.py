@@ -80,7 +80,12 @@ class TestToken:
 
     def test_a_wrong_or_malformed_cookie_is_refused(self, memory_history, client_of):
         client = client_of(create_app(memory_history, token=TOKEN))
-        for cookie in [f"{COOKIE}=nope", f'{COOKIE}="\\', "garbage;;=="]:
+        for cookie in [
+            f"{COOKIE}=nope",
+            f'{COOKIE}="\\',
+            "garbage;;==",
+            f"{COOKIE}={TOKEN}; expires=x; $x=1",  # the parser refuses it all
+        ]:
             response = client.get("/api/runs", headers={"Cookie": cookie})
             assert response.status_code == 401, cookie
 
@@ -124,7 +129,7 @@ class TestHeaders:
             create_app(memory_history, allowed_hosts=["127.0.0.1", "localhost", "::1"])
         )
         assert client.get("/api/health").status_code == 200
-        for host in ["localhost:8765", "[::1]:8765", "LOCALHOST"]:
+        for host in ["localhost:8765", "[::1]:8765", "LOCALHOST", "::1", "[::1]"]:
             ok = client.get("/api/health", headers={"Host": host})
             assert ok.status_code == 200, host
         evil = client.get("/api/health", headers={"Host": "evil.example:8765"})

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from pysetl.monitoring.history._base import BaseRunHistory
     from pysetl.monitoring.history._records import (
         FactoryAttemptRecord,
-        FactoryCounts,
         MetricTotal,
         Page,
         RunRecord,
@@ -41,7 +40,6 @@ __all__ = [
     "factory_charts",
     "graph_of",
     "pipeline_charts",
-    "progress_of",
     "run_detail",
     "runs_page",
     "spark_of",
@@ -80,11 +78,6 @@ def runs_page(history: BaseRunHistory, **query: Any) -> dict[str, Any]:
         "items": [run_out(r, counts[r.run_id]) for r in page.items],
         "next_cursor": page.next_cursor,
     }
-
-
-def progress_of(counts: FactoryCounts) -> dict[str, int]:
-    """Finished factories out of all."""
-    return {"done": counts.succeeded + counts.failed, "total": counts.total}
 
 
 def graph_of(

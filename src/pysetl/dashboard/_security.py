@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -161,7 +161,7 @@ class Guard:
         cookie = SimpleCookie()
         try:
             cookie.load(headers.get(b"cookie", b"").decode("latin-1"))
-        except Exception:  # noqa: BLE001 - a malformed cookie header: no cookie
+        except CookieError:  # a malformed cookie header: no cookie
             return False
         morsel = cookie.get(COOKIE)
         return morsel is not None and hmac.compare_digest(
