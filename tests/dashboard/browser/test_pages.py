@@ -105,6 +105,16 @@ class TestRunsList:
         assert page.text_content("#run-id") == seeded.inventory[-1]
         no_script_errors(page)
 
+    def test_a_bad_filter_shows_the_api_message_and_hint(self, page, dashboard):
+        open_page(page, f"{dashboard.url}#/?status=<b>bogus</b>")
+        page.wait_for_selector(".notice.error")
+        text = page.text_content(".notice.error")
+        assert "Error 422" in text
+        assert "'status'" in text
+        assert "<b>bogus</b>" in text  # the API's message, shown as text
+        assert page.text_content(".notice.error .hint").startswith("use one of")
+        assert page.locator(".notice.error b").count() == 0
+
     def test_new_runs_appear_without_a_reload(self, page, serving, tmp_path):
         history = SqliteRunHistory(tmp_path / "fresh.db")
         with serving(history) as dashboard:
