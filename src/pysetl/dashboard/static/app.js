@@ -1240,7 +1240,7 @@
     const runs = opts.runs;
     const series = opts.series.filter((se) => se.values.some((v) => typeof v === "number"));
     if (!runs.length || !series.length) {
-      return replace(container, h("div", { class: "empty" }, "No data for these runs."));
+      return replace(container, h("div", { class: "empty" }, opts.empty || "No data for these runs."));
     }
     const width = Math.max(360, container.clientWidth || 560);
     const height = opts.height || 210;
@@ -1392,10 +1392,13 @@
       });
       chart(facs.holder, { id: "chart-factories", title: "Duration per factory", runs, yFormat: fmtDuration, series: facSeries, legend: true });
       chart(cpu.holder, { id: "chart-cpu", title: "CPU time", runs, yFormat: fmtDuration,
+        empty: "No CPU time recorded: observe the runs with a MetricsCollector.",
         series: [{ name: "CPU seconds", color: "#7a5af8", values: runs.map((r) => r.cpu_seconds) }] });
       chart(mem.holder, { id: "chart-memory", title: "Memory", runs, yFormat: fmtBytes,
+        empty: "No memory figures recorded: observe the runs with a MetricsCollector.",
         series: [{ name: "peak RSS", color: "#06aed4", values: runs.map((r) => r.rss_peak_bytes) }] });
       chart(rows.holder, { id: "chart-rows", title: "Rows processed", runs, legend: true,
+        empty: "No rows recorded: a MetricsCollector counts the rows that factories read and write with Spark.",
         series: [
           { name: "rows in", color: "#3b6fe0", values: runs.map((r) => r.rows_in) },
           { name: "rows out", color: "#16b364", values: runs.map((r) => r.rows_out) }] });
