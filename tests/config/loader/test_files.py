@@ -231,3 +231,31 @@ class TestEdgeCases:
         conf.write("base/a.yaml", "a: 1\nb: !custom x\n")
         (error,) = _errors(conf)
         assert (error["line"], error["type"]) == (2, "parse")
+
+
+class TestPurePythonParser:
+    """Without libyaml, pyyaml's own parser gives the same results and lines."""
+
+    @pytest.fixture(autouse=True)
+    def _pure(self, monkeypatch):
+        import yaml
+
+        monkeypatch.setattr(yaml, "CSafeLoader", None, raising=False)
+
+    def test_values_and_lines(self, conf):
+        path = conf.write("base/a.yaml", "db:\n  host: a\n  port: 012\n  ok: yes\n")
+        cfg = conf.load()
+        assert cfg.as_dict() == {"db": {"host": "a", "port": 12, "ok": "yes"}}
+        assert cfg.explain("db.port")[0].line == 3
+        assert cfg.explain("db.port")[0].file == path
+
+    def test_a_control_character_is_located(self, conf):
+        conf.write("base/a.yaml", "a: 1\nb: x\x07\n")
+        (error,) = _errors(conf)
+        assert (error["line"], error["type"]) == (2, "parse")
+
+    def test_absurd_nesting_is_refused(self, conf):
+        conf.write("base/a.yaml", "a: " + "[" * 3000 + "]" * 3000 + "\n")
+        (error,) = _errors(conf)
+        assert error["type"] == "parse"
+        assert "nested too deeply" in error["msg"]
