@@ -211,6 +211,16 @@
     return fmtNumber(value);
   }
 
+  /** One line about an error: its innermost cause (what went wrong), else itself. */
+  function errorSummary(err) {
+    if (!err) return "";
+    const causes = err.context && Array.isArray(err.context.causes) ? err.context.causes : [];
+    const root = causes.length ? causes[causes.length - 1] : null;
+    const type = root ? root.error_type || root.type || err.type : err.type;
+    const message = String((root ? root.message : err.message) || "").split("\n")[0];
+    return `${err.factory ? `${err.factory}: ` : ""}${type}: ${message}`;
+  }
+
   function badge(status) {
     const st = status || "pending";
     return h("span", { class: `badge status-${st}`, "data-status": st }, st);
@@ -460,8 +470,7 @@
           : (run.status === "running" ? fmtDuration(Date.now() / 1000 - run.started_at) : "–")),
         h("td", null, factoryMini(run.factories)),
         h("td", { class: "muted nowrap" }, run.host || ""),
-        h("td", { class: "err", tip: err ? `${err.type}: ${err.message}` : null },
-          err ? `${err.factory ? `${err.factory}: ` : ""}${err.type}: ${err.message}` : ""));
+        h("td", { class: "err", tip: err ? `${err.type}: ${err.message}` : null }, errorSummary(err)));
     }
 
     async function load() {
@@ -839,7 +848,7 @@
       const lines = [name, `status: ${status}`];
       if (f && f.started_at) lines.push(`started: ${fmtTime(f.started_at)}`);
       if (f && f.duration !== null && f.duration !== undefined) lines.push(`duration: ${fmtDuration(f.duration)}`);
-      if (f && f.error) lines.push(`${f.error.type}: ${f.error.message}`);
+      if (f && f.error) lines.push(errorSummary({ ...f.error, factory: null }));
       setTip(g, lines.join("\n"));
     }
 
