@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from pysetl.monitoring.history._base import BaseRunHistory
     from pysetl.monitoring.history._records import RunRecord
 
-__all__ = ["API_LIMIT", "ApiProblem", "router"]
+__all__ = ["API_LIMIT", "ApiProblem", "no_run", "router"]
 
 API_LIMIT = 500
 """The largest page the API returns."""
@@ -71,17 +71,23 @@ def _history(request: Request) -> BaseRunHistory:
     return history
 
 
+def no_run(run_id: str) -> ApiProblem:
+    """The 404 answer for a run the history does not hold."""
+    msg = f"No run {redact_text(run_id)!r} in the run history"
+    return ApiProblem(404, "not_found", msg, "pick a run from /api/runs")
+
+
 def _run(history: BaseRunHistory, run_id: str) -> RunRecord:
     run = history.find_run(run_id)
     if run is None:
-        msg = f"No run {redact_text(run_id)!r} in the run history"
-        raise ApiProblem(404, "not_found", msg, "pick a run from /api/runs")
+        raise no_run(run_id)
     return run
 
 
 def _id_cursor(name: str, value: str | None) -> str | None:
     if value is not None and not value.isdigit():
-        msg = f"Invalid query parameter {name!r}: {value!r} is not a cursor"
+        shown = redact_text(value)
+        msg = f"Invalid query parameter {name!r}: {shown!r} is not a cursor"
         raise ApiProblem(422, "invalid_parameter", msg, "pass the next_cursor or id")
     return value
 
@@ -173,8 +179,7 @@ def run_detail(request: Request, run_id: str) -> dict[str, Any]:
     """A run with its stages, factory attempts (in start order), graph, progress."""
     detail = reads.run_detail(_history(request), run_id)
     if detail is None:
-        _run(_history(request), run_id)  # raises the 404
-    assert detail is not None  # noqa: S101 - for the type checker
+        raise no_run(run_id)
     return detail
 
 

@@ -30,8 +30,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from pysetl.dashboard import _reads as reads
-from pysetl.dashboard._api import ApiProblem
-from pysetl.utils.redaction import redact_text
+from pysetl.dashboard._api import no_run
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -196,8 +195,7 @@ def stream(request: Request, run_id: str) -> StreamingResponse:
     """Server-sent events of a run: ``run``, ``factory``, ``spark``, ``end``."""
     hub: LiveHub = request.app.state.live
     if hub.history.find_run(run_id) is None:
-        msg = f"No run {redact_text(run_id)!r} in the run history"
-        raise ApiProblem(404, "not_found", msg, "pick a run from /api/runs")
+        raise no_run(run_id)
     return StreamingResponse(
         hub.stream(run_id),
         media_type="text/event-stream",
