@@ -252,6 +252,12 @@ class TestCharts:
         assert page.locator("svg#chart-duration .axis text").count() >= 4
         title = page.text_content("svg#chart-duration rect.barv title")
         assert title.startswith(seeded.nightly[0])
+        # One factory across runs: its duration (and its metrics, when the
+        # API gives them).
+        page.select_option("select[name=factory]", "CleanOrders")
+        page.wait_for_selector("svg#chart-factory-duration")
+        drawn = page.get_attribute("svg#chart-factory-duration", "data-points")
+        assert drawn == str(runs)
         page.hover("svg#chart-cpu circle.pt")
         assert page.is_visible(".tip")
         shot(page, "charts")

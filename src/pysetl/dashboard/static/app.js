@@ -1429,6 +1429,41 @@
           chart(b.holder, { id: `chart-kpi-${k}`, title: name, runs, series: [{ name, color: PALETTE[(k + 3) % PALETTE.length], values }] });
         });
       }
+      renderFactoryPanel(Object.keys(data.factories || {}));
+    }
+
+    /* One factory across runs: its duration and every metric recorded for it. */
+    function renderFactoryPanel(names) {
+      if (!names.length) return;
+      const sel = h("select", { "aria-label": "Factory", name: "factory" },
+        h("option", { value: "" }, "Pick a factory…"), names.map((n) => h("option", { value: n }, n)));
+      const grid = h("div", { class: "grid-2", id: "factory-charts" });
+      append(body, h("div", { class: "chart-title section-title" },
+        h("h3", null, "One factory"), h("label", { class: "muted" }, sel)), grid);
+      sel.addEventListener("change", () => showFactory(sel.value, grid));
+      if (st.factory && names.includes(st.factory)) { sel.value = st.factory; showFactory(st.factory, grid); }
+    }
+
+    async function showFactory(name, grid) {
+      st.factory = name;
+      clear(grid);
+      if (!name) return;
+      try {
+        const data = await api(`charts/factories/${encodeURIComponent(pipeline)}/${encodeURIComponent(name)}`, { limit: limitSel.value });
+        if (st.destroyed || st.factory !== name) return;
+        const points = data.points || [];
+        const runs = points.map((p) => ({ run_id: p.run_id, started_at: p.started_at, status: p.status }));
+        const names = [...new Set(points.flatMap((p) => shownMetrics(p.metrics).map(([k]) => k)))].slice(0, 7);
+        const boxes = [["duration", "chart-factory-duration"], ...names.map((m, k) => [m, `chart-factory-m${k}`])]
+          .map(([title, id]) => { const b = box(title === "duration" ? `${name}: duration` : shortMetric(title), id); grid.appendChild(b.el); return b; });
+        chart(boxes[0].holder, { id: "chart-factory-duration", runs, kind: "bar", statusBars: true, yFormat: fmtDuration,
+          series: [{ name: "duration", color: PALETTE[0], values: points.map((p) => p.duration) }] });
+        names.forEach((m, k) => chart(boxes[k + 1].holder, { id: `chart-factory-m${k}`, runs,
+          yFormat: (v) => fmtMetric(m, v),
+          series: [{ name: shortMetric(m), color: PALETTE[(k + 1) % PALETTE.length], values: points.map((p) => (p.metrics || {})[m] ?? null) }] }));
+      } catch (err) {
+        if (!st.destroyed) replace(grid, errorNotice(err));
+      }
     }
 
     function card(label, value, id) {
