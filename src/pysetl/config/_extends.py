@@ -13,7 +13,8 @@ Rules (resolved after every layer is merged, before interpolation):
   an error with file, line and key;
 * top-level keys starting with ``_`` are templates: they are removed from
   the resolved config once inheritance is done;
-* a file template cannot itself use ``extends``.
+* a file template cannot use ``extends`` (at any depth), so file
+  templates never form a cycle.
 
 Added in 0.3.
 """
@@ -51,6 +52,18 @@ def resolve_extends(
         del data[key]
 
 
+def _extends_keys(data: dict[str, Any], path: KeyPath) -> list[KeyPath]:
+    """Remove every ``extends`` key of ``data`` (nested too); return their paths."""
+    found: list[KeyPath] = []
+    if EXTENDS_KEY in data:
+        data.pop(EXTENDS_KEY)
+        found.append((*path, EXTENDS_KEY))
+    for key, value in data.items():
+        if isinstance(value, dict):
+            found.extend(_extends_keys(value, (*path, key)))
+    return found
+
+
 def _get(data: dict[str, Any], path: KeyPath) -> Any:
     node: Any = data
     for part in path:
@@ -69,6 +82,8 @@ class _Extender:
 
     def expand_tree(self, path: KeyPath) -> None:
         node = _get(self.data, path)
+        if not isinstance(node, dict):
+            return  # a template that is not a mapping: reported by the caller
         self.expand(path)
         for key in list(node):
             if isinstance(node.get(key), dict):
@@ -138,8 +153,11 @@ class _Extender:
                 here, f"extends {target!r}: a cycle (a template inherits from itself)"
             )
             return None
-        for end in range(1, len(tpath) + 1):
+        for end in range(1, len(tpath)):
             self.expand(tpath[:end])
+        # The whole template first: a copy must hold no ``extends`` left to
+        # resolve, or a template nesting itself would grow without end.
+        self.expand_tree(tpath)
         template = _get(self.data, tpath)
         if not isinstance(template, dict):
             self._problem(
@@ -172,17 +190,17 @@ class _Extender:
             return None
         parsed = read_config_file(found)
         self.problems.extend(parsed.problems)
-        if EXTENDS_KEY in parsed.data:
+        for key in _extends_keys(parsed.data, ()):
+            # A file may extend files (itself too): refused, so no cycle is possible.
             self.problems.append(
                 Problem(
-                    "a file template cannot itself use extends",
+                    "a file template cannot use extends (at any depth)",
                     file=found,
-                    line=parsed.line_of((EXTENDS_KEY,)),
-                    key=(EXTENDS_KEY,),
+                    line=parsed.line_of(key),
+                    key=key,
                     type="extends",
                 )
             )
-            parsed.data.pop(EXTENDS_KEY)
         layer = where.layer
         template: dict[str, Any] = {}
         file_origins: Origins = {}

@@ -78,6 +78,14 @@ class TestExtends:
         (error,) = _errors(conf)
         assert error["file"] == str(conf.root / "t.yaml")
 
+    def test_a_file_template_cannot_extend_at_any_depth(self, conf):
+        """A file extending itself from a nested mapping would grow forever."""
+        path = conf.write("base/t.yaml", "a:\n  b:\n    extends: t.yaml\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load()
+        errors = [(e["file"], e["line"], e["key"]) for e in caught.value.errors]
+        assert (str(path), 3, "a.b.extends") in errors
+
     def test_a_broken_file_template_is_reported(self, conf):
         conf.write("t.yaml", "x: [\n")
         conf.write("base/a.yaml", "db: {extends: t.yaml}\n")
@@ -107,6 +115,17 @@ class TestExtends:
         conf.write("base/a.yaml", "a:\n  b:\n    extends: a\n")
         (error,) = _errors(conf)
         assert (error["key"], error["line"]) == ("a.b.extends", 3)
+
+    def test_a_template_nesting_itself_is_a_cycle_not_an_endless_copy(self, conf):
+        conf.write("base/a.yaml", "a: {extends: b}\nb:\n  c: {extends: b}\n")
+        (error,) = _errors(conf)
+        assert (error["key"], error["line"]) == ("b.c.extends", 3)
+
+    def test_a_template_whose_children_inherit_is_copied_resolved(self, conf):
+        conf.write(
+            "base/a.yaml", "a: {extends: b}\nb:\n  c: {extends: _x}\n_x: {v: 1}\n"
+        )
+        assert conf.load().as_dict() == {"a": {"c": {"v": 1}}, "b": {"c": {"v": 1}}}
 
     def test_a_template_that_is_not_a_mapping(self, conf):
         conf.write("base/a.yaml", "_t: 5\nc: {extends: _t}\n")
