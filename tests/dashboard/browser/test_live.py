@@ -103,6 +103,8 @@ def test_factory_states_change_live_and_the_error_shows(live, page, waiter, shot
     (control / "extract").touch()
     page.wait_for_function(NODE, arg=["Extract", "succeeded"], timeout=30_000)
     page.wait_for_function(NODE, arg=["Transform", "running"], timeout=30_000)
+    # The log follows the run: Transform's first line arrives by itself.
+    page.wait_for_selector("#logs .line >> text=transforming 5000 rows")
     extract = factory_of(api, run_id, "Extract")
     seen = page.evaluate("window.__seen['Extract|succeeded']")
     latency = seen - extract["finished_at"]
