@@ -118,6 +118,15 @@ class TestStream:
         assert at - written < 1.0
         _, run = clients[0].next("run", where=lambda r: r["progress"]["done"] == 1)
         assert run["factories"]["succeeded"] == 1
+        # metrics written after the factory ended (the collector is late)
+        store.record_metric(rid(1), "rows_written", 5, factory="Extract")
+        _, factory = clients[0].next("factory", where=lambda f: f["metrics"])
+        assert factory["metrics"] == {"rows_written": 5.0}
+        store.record_metric(rid(1), "rows_read", 9, factory="Extract")
+        _, factory = clients[0].next(
+            "factory", where=lambda f: "rows_read" in f["metrics"]
+        )
+        assert factory["metrics"] == {"rows_written": 5.0, "rows_read": 9.0}
 
         job = {
             "factory": "Extract",

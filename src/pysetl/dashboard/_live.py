@@ -60,6 +60,7 @@ class _Watch:
     run: dict[str, Any] | None = None
     factories: dict[tuple[str, int, int], dict[str, Any]] = field(default_factory=dict)
     spark: dict[str, Any] | None = None
+    metrics: reads.MetricsSeen = field(default_factory=reads.MetricsSeen)
     ended: bool = False
     task: asyncio.Task[None] | None = None
 
@@ -112,12 +113,19 @@ class LiveHub:
         self.read_errors = 0
         self._watches: dict[str, _Watch] = {}
 
-    def read_state(self, run_id: str) -> dict[str, Any] | None:
-        """The run's state now (on a worker thread), ``None`` if it is unknown."""
+    def read_state(
+        self, run_id: str, metrics: reads.MetricsSeen | None = None
+    ) -> dict[str, Any] | None:
+        """The run's state now (on a worker thread), ``None`` if it is unknown.
+
+        Args:
+            run_id: The run.
+            metrics: The run's metrics read so far (only new ones are read).
+        """
         run = self.history.find_run(run_id)
         if run is None:
             return None
-        run_payload, factories, _ = reads.run_state(self.history, run)
+        run_payload, factories, _ = reads.run_state(self.history, run, metrics)
         counts = run_payload["factories"]
         run_payload = {
             **run_payload,
@@ -162,7 +170,9 @@ class LiveHub:
     async def _poll(self, watch: _Watch) -> None:
         while not watch.ended:
             try:
-                state = await anyio.to_thread.run_sync(self.read_state, watch.run_id)
+                state = await anyio.to_thread.run_sync(
+                    self.read_state, watch.run_id, watch.metrics
+                )
             except Exception:  # a broken store must not end the stream
                 self.read_errors += 1
                 _LOGGER.exception("dashboard live feed cannot read the history")

@@ -9,6 +9,7 @@ Added in 0.3.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pysetl.dashboard._convert import (
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_PAGES",
+    "MetricsSeen",
     "all_rows",
     "factory_charts",
     "graph_of",
@@ -57,10 +59,14 @@ _OURS = ("pysetl_", "factory_duration_seconds")
 _FAILED = frozenset({"failed", "crashed"})
 
 
-def all_rows(fetch: Callable[..., Page[Any]], *args: Any, **kwargs: Any) -> list[Any]:
-    """Every row of an id-paged query, at most ``MAX_PAGES`` pages."""
+def all_rows(
+    fetch: Callable[..., Page[Any]],
+    *args: Any,
+    cursor: str | None = None,
+    **kwargs: Any,
+) -> list[Any]:
+    """Every row of an id-paged query after ``cursor``, at most ``MAX_PAGES`` pages."""
     rows: list[Any] = []
-    cursor: str | None = None
     for _ in range(MAX_PAGES):
         page = fetch(*args, limit=MAX_LIMIT, cursor=cursor, **kwargs)
         rows.extend(page.items)
@@ -98,14 +104,38 @@ def graph_of(
     }
 
 
+@dataclass
+class MetricsSeen:
+    """The metrics of a run read so far, to read only the new ones next time."""
+
+    last_id: int | None = None
+    by_factory: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def read(self, history: BaseRunHistory, run_id: str) -> None:
+        """Add the metrics recorded since the last read."""
+        cursor = None if self.last_id is None else str(self.last_id)
+        rows = all_rows(history.list_metrics, run_id, cursor=cursor)
+        for factory, values in factory_metrics(rows).items():
+            self.by_factory.setdefault(factory, {}).update(values)
+        if rows:
+            self.last_id = rows[-1].id
+
+
 def run_state(
-    history: BaseRunHistory, run: RunRecord
+    history: BaseRunHistory, run: RunRecord, metrics: MetricsSeen | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[FactoryAttemptRecord]]:
-    """A run's ``RunOut``, its ``FactoryOut`` list and the raw attempts."""
+    """A run's ``RunOut``, its ``FactoryOut`` list and the raw attempts.
+
+    Args:
+        history: The store.
+        run: The run.
+        metrics: The metrics read by an earlier call, to read only new ones.
+    """
     attempts = all_rows(history.list_factory_attempts, run.run_id)
-    metrics = factory_metrics(all_rows(history.list_metrics, run.run_id))
+    seen = MetricsSeen() if metrics is None else metrics
+    seen.read(history, run.run_id)
+    factories = [factory_out(a, seen.by_factory.get(a.factory)) for a in attempts]
     counts = history.factory_counts([run.run_id])[run.run_id]
-    factories = [factory_out(a, metrics.get(a.factory)) for a in attempts]
     return run_out(run, counts), factories, attempts
 
 
