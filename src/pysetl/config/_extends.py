@@ -34,13 +34,17 @@ if TYPE_CHECKING:
     from pysetl.config._merge import Origins
     from pysetl.config.profiles import Provenance
 
-__all__ = ["EXTENDS_KEY", "TEMPLATE_PREFIX", "resolve_extends"]
+__all__ = ["EXTENDS_KEY", "MAX_COPIED", "TEMPLATE_PREFIX", "resolve_extends"]
 
 EXTENDS_KEY = "extends"
 """The key that names a mapping's templates."""
 
 TEMPLATE_PREFIX = "_"
 """Top-level keys starting with it are templates, dropped after inheritance."""
+
+MAX_COPIED = 100_000
+"""The most values inheritance may copy in one config (a guard against
+templates that double at every level, a "billion laughs" of ``extends``)."""
 
 
 def resolve_extends(
@@ -79,6 +83,7 @@ class _Extender:
     problems: list[Problem]
     done: set[KeyPath] = field(default_factory=set)
     stack: list[KeyPath] = field(default_factory=list)
+    copied: int = 0
 
     def expand_tree(self, path: KeyPath) -> None:
         node = _get(self.data, path)
@@ -166,14 +171,29 @@ class _Extender:
                 f"got {type(template).__name__}",
             )
             return None
+        under = self._under(tpath)
+        self.copied += len(under)
+        if self.copied > MAX_COPIED:
+            self._problem(
+                here,
+                f"extends {target!r}: inheritance copies more than {MAX_COPIED} "
+                "values (templates doubling at every level?)",
+            )
+            return None
         size = len(tpath)
         via = f"extends {target}"
         template_origins = {
-            (*path, *key[size:]): [replace(o, via=o.via or via) for o in found]
-            for key, found in self.origins.items()
-            if len(key) > size and key[:size] == tpath
+            (*path, *key[size:]): [
+                replace(o, via=o.via or via) for o in self.origins[key]
+            ]
+            for key in under
         }
         return copy_value(template), template_origins
+
+    def _under(self, tpath: KeyPath) -> list[KeyPath]:
+        """The key paths strictly under ``tpath`` that have provenance."""
+        size = len(tpath)
+        return [key for key in self.origins if len(key) > size and key[:size] == tpath]
 
     def _file_template(
         self, path: KeyPath, target: str

@@ -127,6 +127,15 @@ class TestExtends:
         )
         assert conf.load().as_dict() == {"a": {"c": {"v": 1}}, "b": {"c": {"v": 1}}}
 
+    def test_templates_doubling_at_every_level_are_stopped(self, conf):
+        lines = ["_t0: {v: 1}"] + [
+            f"_t{i}: {{a: {{extends: _t{i - 1}}}, b: {{extends: _t{i - 1}}}}}"
+            for i in range(1, 40)
+        ]
+        conf.write("base/a.yaml", "\n".join([*lines, "x: {extends: _t39}"]) + "\n")
+        errors = _errors(conf)
+        assert "copies more than" in errors[0]["msg"]
+
     def test_a_template_that_is_not_a_mapping(self, conf):
         conf.write("base/a.yaml", "_t: 5\nc: {extends: _t}\n")
         assert "expected a mapping" in _errors(conf)[0]["msg"]
