@@ -84,3 +84,19 @@ def test_without_the_pipeline_argument_nothing_is_drawn():
         recorder.before_pipeline_run(run_id="01G", pipeline_name="p", timestamp=0.0)
         recorder.flush()
     assert history.latest_event("01G", RUN_START_EVENT).data == {}
+
+
+def test_a_graph_that_cannot_be_read_is_left_out(caplog):
+    class Odd:
+        @property
+        def inspector(self):
+            raise RuntimeError("odd pipeline")
+
+    history = InMemoryRunHistory()
+    with HistoryRecorder(history, flush_interval=0.01) as recorder:
+        recorder.before_pipeline_run(
+            run_id="01G", pipeline_name="p", timestamp=0.0, pipeline=Odd()
+        )
+        recorder.flush()
+    assert history.latest_event("01G", RUN_START_EVENT).data == {}
+    assert "cannot record the graph" in caplog.text

@@ -306,7 +306,12 @@ class HistoryRecorder:
     ) -> None:
         """Record the run as running, with its graph and factory count."""
         self._start_run(run_id, pipeline_name, timestamp)
-        graph = None if pipeline is None else pipeline_graph(pipeline)
+        graph = None
+        if pipeline is not None:
+            try:
+                graph = pipeline_graph(pipeline)
+            except Exception:  # the graph is a nicety: never fail the run for it
+                _LOGGER.exception("pysetl run history cannot record the graph")
         data = (
             {} if graph is None else {"factories": len(graph["nodes"]), "graph": graph}
         )
