@@ -13,7 +13,8 @@ The syntax, inside any string value (lists included, keys excluded):
   kept (``postgresql://app:${secret:env:PG_PW}@db/shop``);
 * ``enc:<token>``: a value encrypted with ``pysetl config encrypt``, also
   a lazy ``SecretStr`` (the key comes from ``PYSETL_CONFIG_KEY`` or
-  ``PYSETL_CONFIG_KEY_FILE``);
+  ``PYSETL_CONFIG_KEY_FILE``); a value that starts with ``enc:`` once its
+  ``${env:...}`` tokens are substituted is decrypted too;
 * ``$${`` is a literal ``${`` (``$${env:HOME}`` stays ``${env:HOME}``).
 
 Any other ``${...}`` is an error. Interpolated values are strings; the
