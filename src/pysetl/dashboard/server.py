@@ -100,7 +100,7 @@ def serve(
         msg = f"The dashboard needs its extra ({exc.name!r} is missing)"
         raise DashboardError(msg, hint="pip install 'pysetl[dashboard]'") from exc
     # Without a token only loopback names may reach it (DNS rebinding).
-    allowed = None if token else LOOPBACK_NAMES
+    allowed = None if token else {*LOOPBACK_NAMES, host.strip("[]").lower()}
     app = create_app(history, token=token, allowed_hosts=allowed)
     # Open pages keep their live streams open: do not wait for them on exit.
     config = uvicorn.Config(
