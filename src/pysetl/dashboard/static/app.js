@@ -328,6 +328,7 @@
 
   function route() {
     if (current && current.destroy) current.destroy();
+    document.title = "pysetl dashboard";
     current = null;
     const { parts, query } = parseHash();
     const root = clear(app());
@@ -631,7 +632,7 @@
         for (const f of data.factories || []) keepLatest(f);
         renderAll();
         if (st.run.status === "running") startLive();
-        else setLive(false);
+        else { stopLive(); setLive(false); }
       } catch (err) {
         if (st.destroyed) return;
         replace(head);
@@ -650,6 +651,10 @@
       if (st.source || st.destroyed || typeof EventSource === "undefined") return;
       const source = new EventSource(`api/runs/${encodeURIComponent(runId)}/stream`, { withCredentials: true });
       st.source = source;
+      st.lastEvent = Date.now();
+      for (const name of ["open", "run", "factory", "spark", "log"]) {
+        source.addEventListener(name, () => { st.lastEvent = Date.now(); });
+      }
       setLive(true, "connecting…");
       logs.follow(true);
       source.addEventListener("open", () => setLive(true, "updates as they happen"));
@@ -729,6 +734,7 @@
     function renderHead() {
       const run = st.run;
       if (!run) return;
+      document.title = `${run.pipeline} · ${run.status} · pysetl`;
       const duration = run.duration !== null && run.duration !== undefined
         ? run.duration : Date.now() / 1000 - run.started_at;
       replace(head,
@@ -1061,6 +1067,14 @@
     st.timers.push(setInterval(() => {
       if (st.run && st.run.status === "running") renderTimeline();
     }, 2000));
+    // A safety net: if the stream stays silent (a proxy that buffers it, a
+    // dropped connection), read the run's state directly now and then.
+    st.timers.push(setInterval(() => {
+      if (st.source && st.run && st.run.status === "running" && Date.now() - st.lastEvent > 10000) {
+        st.lastEvent = Date.now();
+        load();
+      }
+    }, 3000));
     let resizeTimer = null;
     const onResize = () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(renderTimeline, 150); };
     window.addEventListener("resize", onResize);
