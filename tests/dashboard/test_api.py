@@ -230,6 +230,8 @@ class TestCharts:
             (rid(1), "succeeded"),
             (rid(2), "failed"),
         ]
+        assert body["points"][0]["metrics"]["pysetl_factory_cpu_seconds"] == 1.25
+        assert body["points"][1]["metrics"] == {}
 
 
 class TestRedaction:

@@ -245,16 +245,23 @@ def _latest_attempts(history: BaseRunHistory, ids: list[str]) -> list[Any]:
 def factory_charts(
     history: BaseRunHistory, pipeline: str, factory: str, limit: int
 ) -> dict[str, Any]:
-    """A ``FactoryCharts`` payload: one factory over the pipeline's last runs."""
+    """A ``FactoryCharts`` payload: one factory over the pipeline's last runs.
+
+    Each point holds the factory's latest attempt in that run and its
+    metrics summed over the run's attempts.
+    """
     runs = list(history.list_runs(pipeline=pipeline, limit=limit).items)[::-1]
     started = {r.run_id: r.started_at for r in runs}
+    by_run: dict[str, dict[str, float]] = {}
+    for total in history.metric_totals(list(started), factory=factory):
+        by_run.setdefault(total.run_id, {})[redact_text(total.name)] = total.total
     points = [
         {
             "run_id": a.run_id,
             "started_at": started[a.run_id],
             "status": a.status,
             "duration": a.duration,
-            "metrics": {},
+            "metrics": by_run.get(a.run_id, {}),
         }
         for a in _latest_attempts(history, list(started))
         if a.factory == factory

@@ -90,6 +90,9 @@ class TestMetricTotals:
             MetricTotal(rid(1), "rows", 10.0, 10.0, 1)
         ]
         assert history.metric_totals([rid(1)], names=[]) == []
+        assert history.metric_totals([rid(1), rid(2)], factory="B") == [
+            MetricTotal(rid(1), "cpu", 2.5, 2.5, 1)
+        ]
         assert history.metric_totals([]) == []
 
 

@@ -353,13 +353,18 @@ class BaseRunHistory(ABC):
 
     @final
     def metric_totals(
-        self, run_ids: Sequence[str], *, names: Sequence[str] | None = None
+        self,
+        run_ids: Sequence[str],
+        *,
+        names: Sequence[str] | None = None,
+        factory: str | None = None,
     ) -> list[MetricTotal]:
         """Each metric of the runs ``run_ids`` summed over the run (and its peak).
 
         Args:
             run_ids: At most ``MAX_LIMIT`` run ids.
             names: Only these metrics (default: every metric).
+            factory: Only the values of this factory (default: all).
 
         Added in 0.3.
         """
@@ -367,7 +372,7 @@ class BaseRunHistory(ABC):
         if not ids or (names is not None and not names):
             return []
         wanted = None if names is None else tuple(dict.fromkeys(names))
-        return self._call("read from", self._metric_totals, ids, wanted)
+        return self._call("read from", self._metric_totals, ids, wanted, factory)
 
     @final
     def latest_events(
@@ -575,7 +580,10 @@ class BaseRunHistory(ABC):
 
     @abstractmethod
     def _metric_totals(
-        self, run_ids: tuple[str, ...], names: tuple[str, ...] | None
+        self,
+        run_ids: tuple[str, ...],
+        names: tuple[str, ...] | None,
+        factory: str | None,
     ) -> list[MetricTotal]:
         """Sum, max and count per run and metric name, by run then name."""
 

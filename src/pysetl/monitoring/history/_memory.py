@@ -373,7 +373,10 @@ class InMemoryRunHistory(BaseRunHistory):
         ]
 
     def _metric_totals(
-        self, run_ids: tuple[str, ...], names: tuple[str, ...] | None
+        self,
+        run_ids: tuple[str, ...],
+        names: tuple[str, ...] | None,
+        factory: str | None,
     ) -> list[MetricTotal]:
         wanted = set(run_ids)
         named = None if names is None else set(names)
@@ -381,7 +384,11 @@ class InMemoryRunHistory(BaseRunHistory):
             metrics = list(self._metrics)
         found: dict[tuple[str, str], list[float]] = {}
         for m in metrics:
-            if m.run_id in wanted and (named is None or m.name in named):
+            if (
+                m.run_id in wanted
+                and (named is None or m.name in named)
+                and (factory is None or m.factory == factory)
+            ):
                 found.setdefault((m.run_id, m.name), []).append(m.value)
         return [
             MetricTotal(rid, name, sum(values), max(values), len(values))

@@ -438,7 +438,10 @@ class SqlRunHistory(BaseRunHistory):
             return [AttemptSummary(*row) for row in conn.execute(query)]
 
     def _metric_totals(
-        self, run_ids: tuple[str, ...], names: tuple[str, ...] | None
+        self,
+        run_ids: tuple[str, ...],
+        names: tuple[str, ...] | None,
+        factory: str | None,
     ) -> list[MetricTotal]:
         c = s.METRICS.c
         query = (
@@ -455,6 +458,8 @@ class SqlRunHistory(BaseRunHistory):
         )
         if names is not None:
             query = query.where(c.name.in_(names))
+        if factory is not None:
+            query = query.where(c.factory == factory)
         with self.engine.connect() as conn:
             return [
                 MetricTotal(rid, name, float(total), float(peak), int(count))
