@@ -200,7 +200,9 @@ class TestKeysFromTheEnvironment:
         assert ConfigCipher([key]).decrypt(token) == plain
 
     def test_no_key_anywhere_is_an_error_with_a_hint(self):
-        with pytest.raises(ConfigCryptoError, match="no config key") as caught:
+        with pytest.raises(
+            ConfigCryptoError, match="no decryption key is set"
+        ) as caught:
             ConfigCipher.from_env({})
         assert "generate_key" in (caught.value.hint or "")
 

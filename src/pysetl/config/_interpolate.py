@@ -161,9 +161,7 @@ class Interpolator:
                 return resolver.bind(reference, entry=dotted(entry))
             return resolver.bind_template(reference, entry=dotted(entry))
         except ConfigError as exc:
-            raise InterpolationError(
-                exc.message if hasattr(exc, "message") else str(exc)
-            ) from None
+            raise InterpolationError(_with_hint(exc)) from None
         except ImportError as exc:
             raise InterpolationError(str(exc)) from None
 
@@ -174,11 +172,17 @@ class Interpolator:
                 cipher = self.cipher = _default_cipher(self.environ)
             return cipher.lazy(value, entry=dotted(entry))
         except ConfigError as exc:
-            raise InterpolationError(
-                exc.message if hasattr(exc, "message") else str(exc)
-            ) from None
+            raise InterpolationError(_with_hint(exc)) from None
         except ImportError as exc:
             raise InterpolationError(str(exc)) from None
+
+
+def _with_hint(exc: ConfigError) -> str:
+    """The error's message and hint on one line, for a located problem."""
+    kind = type(exc).__name__
+    if exc.hint:
+        return f"{exc.message} [{kind}; hint: {exc.hint}]"
+    return f"{exc.message} [{kind}]"
 
 
 def _default_resolver(environ: Mapping[str, str]) -> SecretResolverLike:

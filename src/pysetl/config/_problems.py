@@ -61,13 +61,18 @@ class Problem:
         }
 
     def describe(self) -> str:
-        """``file:line key: msg`` (the parts that are known)."""
+        """``file:line [key] msg`` (the parts that are known).
+
+        The key is in brackets, not followed by a colon, so that the
+        redactor's ``password: value`` rule does not take the message for
+        the value of a secret-named key.
+        """
         where = "" if self.file is None else str(self.file)
         if self.line is not None:
             where += f":{self.line}"
-        key = dotted(self.key) if self.key else ""
+        key = f"[{dotted(self.key)}]" if self.key else ""
         head = " ".join(part for part in (where, key) if part)
-        return f"{head}: {self.msg}" if head else self.msg
+        return f"{head} {self.msg}" if head else self.msg
 
 
 def raise_problems(problems: Sequence[Problem], *, what: str, hint: str) -> None:

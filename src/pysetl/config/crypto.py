@@ -139,7 +139,7 @@ class ConfigCipher:
         path = env.get(KEY_FILE_ENV)
         if path:
             return cls.from_key_file(path)
-        msg = f"no config key: neither {KEY_ENV} nor {KEY_FILE_ENV} is set"
+        msg = f"no decryption key is set (neither {KEY_ENV} nor {KEY_FILE_ENV})"
         raise ConfigCryptoError(msg, hint=_KEY_HINT)
 
     @classmethod

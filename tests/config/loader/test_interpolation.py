@@ -45,7 +45,7 @@ class TestEnv:
         assert error["line"] == 3
         assert error["key"] == "db.user"
         assert "'DB_USER' is not set" in error["msg"]
-        assert f"{path}:3 db.user" in str(caught.value)
+        assert f"{path}:3 [db.user] environment variable" in str(caught.value)
 
     def test_every_missing_variable_is_reported_at_once(self, conf):
         conf.write("base/a.yaml", "a: ${env:ONE}\nb: ${env:TWO}\n")
@@ -115,6 +115,16 @@ class TestSecrets:
             conf.load()
         (error,) = caught.value.errors
         assert (error["file"], error["line"], error["key"]) == (str(path), 2, "token")
+
+    def test_a_backend_error_keeps_its_kind_and_hint_readable(self, conf):
+        conf.write("base/a.yaml", "db:\n  password: '${secret:nope:x}'\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load()
+        text = str(caught.value)
+        # The key is not followed by a colon, so the redactor's
+        # "password: value" rule leaves the message whole.
+        assert "[db.password] config entry 'db.password' references" in text
+        assert "SecretError; hint: use one of" in text
 
     def test_an_escaped_token_cannot_be_mixed_with_a_secret(self, conf):
         conf.write("base/a.yaml", "a: '$${x} ${secret:env:PW}'\n")
