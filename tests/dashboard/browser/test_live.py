@@ -119,6 +119,8 @@ def test_factory_states_change_live_and_the_error_shows(live, page, waiter, shot
     job = page.text_content("#spark-panel .spark-job")
     assert "Transform" in job
     assert "0/8 tasks" in job  # every task waits for the file
+    # local[2]: two of them run (and wait) at a time.
+    page.wait_for_selector("#spark-panel .spark-job >> text=2 running")
     time.sleep(0.5)  # let the pulse animation settle for the screenshot
     shot(page, "live")
 
@@ -126,25 +128,30 @@ def test_factory_states_change_live_and_the_error_shows(live, page, waiter, shot
     page.wait_for_function(NODE, arg=["Transform", "succeeded"], timeout=60_000)
     page.wait_for_function(NODE, arg=[live_name(), "failed"], timeout=30_000)
     page.wait_for_selector("#live-state[data-live=off]", timeout=30_000)
+    assert page.evaluate("window.__marker") == "same page"  # no reload
+    assert page.text_content("#run-id") == run_id
+    assert_failure_shown_as_text(page)
+    shot(page, "run-detail")
+    proc.communicate(timeout=90)
+    assert proc.returncode == 0
+    assert page.errors == []
+
+
+def assert_failure_shown_as_text(page):
+    """The failing factory's error, hint and logs, payloads as plain text."""
     page.wait_for_selector("#errors-panel .error-card")
     card = page.text_content("#errors-panel .error-card")
     assert "cannot parse row 7: <script>window.__pwned=1</script>" in card
     assert "Fix the input row; <b>bold</b> stays text" in card
-    assert page.evaluate("window.__marker") == "same page"  # no reload
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator("#app img, #app script").count() == 0
     assert page.locator("#app b", has_text="bold").count() == 0
-    assert page.text_content("#run-id") == run_id
     hints = page.eval_on_selector_all(
         "#errors-panel .error-card .hint", "els => els.map(e => e.textContent)"
     )
     # The cause's hint comes first: it says what to do.
     assert hints[0] == "Fix the input row; <b>bold</b> stays text"
     page.wait_for_function("() => document.querySelectorAll('#logs .line').length > 3")
-    shot(page, "run-detail")
-    proc.communicate(timeout=90)
-    assert proc.returncode == 0
-    assert page.errors == []
 
 
 def live_name():
