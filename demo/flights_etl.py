@@ -11,10 +11,12 @@ airports). The pipeline:
   per route; each writes Parquet through its own repository;
 * stage 2 ``Headlines``: reads both reports back and picks the headlines.
 
-Every delivery is wired by type (and delivery id) and checked before Spark
-starts. The run is recorded in the run history (``demo/output/history.db``),
-so ``pysetl --history sqlite:///demo/output/history.db runs show RUN`` shows
-it afterwards. Run it with ``bash scripts/dev.sh demo``; it takes well under a
+The data catalog is the project config in ``demo/conf`` (``base`` deep-merged
+with ``dev``, or the environment ``PYSETL_ENV`` names). Every delivery is
+wired by type (and delivery id) and checked before Spark starts. The run is
+recorded in the run history (``demo/output/history.db``) with its config
+version, so ``pysetl --history sqlite:///demo/output/history.db runs show RUN``
+shows it afterwards. Run it with ``bash scripts/dev.sh demo``; it takes well under a
 minute on two cores.
 """
 
@@ -36,9 +38,8 @@ from pyspark.sql.types import DoubleType, LongType, StringType
 from typedspark import Column, DataSet, Schema
 
 from pysetl import PySetl
-from pysetl.config import CsvConfig, ParquetConfig
-from pysetl.enums import SaveMode
-from pysetl.monitoring.history import HistoryRecorder, open_history
+from pysetl.config import ResolvedConfig, load_config
+from pysetl.monitoring.history import open_history, recorder_for_config
 from pysetl.storage.repository import SparkRepository
 from pysetl.workflow import Delivery, Factory, Pipeline, Stage
 from pysetl.workflow.hooks import HookManager, hook_impl
@@ -46,7 +47,8 @@ from pysetl.workflow.hooks import HookManager, hook_impl
 OUTPUT = Path(__file__).resolve().parent / "output"
 RAW = OUTPUT / "raw"
 ON_TIME_MINUTES = 15
-CSV_OPTIONS = {"inferSchema": "false", "header": "true", "nullValue": "NA"}
+# The project config: conf/base, deep-merged with conf/<env> (dev by default).
+CONF = Path(__file__).resolve().parent / "conf"
 
 
 class Flight(Schema):
@@ -354,21 +356,39 @@ class FactoryTimes:
 
 
 # ----------------------------------------------------------------- running
+def load_demo_config(
+    raw: dict[str, Path], output: Path, env: str | None = None
+) -> ResolvedConfig:
+    """Load ``demo/conf`` for ``env`` (default ``$PYSETL_ENV``, else ``dev``).
+
+    The catalog's paths read ``PYSETL_DEMO_RAW`` and ``PYSETL_DEMO_OUTPUT``,
+    set here from where the files were landed and where reports go.
+    """
+    environ = {
+        **os.environ,
+        "PYSETL_DEMO_RAW": str(raw["flights"].parent),
+        "PYSETL_DEMO_OUTPUT": str(output),
+    }
+    env = env or os.environ.get("PYSETL_ENV") or "dev"
+    return load_config(CONF, env, environ=environ)
+
+
 def build_pipeline(
     spark: SparkSession,
     raw: dict[str, Path],
     output: Path,
     hooks: HookManager | None = None,
+    *,
+    config: ResolvedConfig | None = None,
 ) -> Pipeline:
-    """Wire the demo's repositories and factories into a pipeline (not run yet)."""
-    configs = {
-        name: CsvConfig(path=str(raw[name]), **CSV_OPTIONS)
-        for name in ("flights", "airlines", "airports")
-    } | {
-        name: ParquetConfig(path=str(output / name), savemode=SaveMode.OVERWRITE)
-        for name in ("carrier_delays", "route_traffic")
-    }
-    builder = PySetl.builder().set_config(configs).set_spark_session(spark)
+    """Wire the demo's repositories and factories into a pipeline (not run yet).
+
+    ``config`` is the loaded project config (default: ``load_demo_config``).
+    """
+    if config is None:
+        config = load_demo_config(raw, output)
+    # The catalog's connector entries (demo/conf) become the PySetl configs.
+    builder = PySetl.builder().set_config(config.connectors()).set_spark_session(spark)
     if hooks is not None:
         builder = builder.set_hooks(hooks)
     context = builder.getOrCreate()
@@ -429,17 +449,24 @@ def main() -> int:
     raw = land_raw_files()
     spark = spark_session()
     history = open_history(f"sqlite:///{OUTPUT / 'history.db'}")
+    config = load_demo_config(raw, OUTPUT)
     times = FactoryTimes()
-    recorder = HistoryRecorder(history)
+    # Stores the config's version in the history; the run row names it.
+    recorder = recorder_for_config(history, config)
     try:
         with HookManager(plugins=[times, recorder]) as hooks:
-            pipeline = build_pipeline(spark, raw, OUTPUT, hooks).run()
+            pipeline = build_pipeline(spark, raw, OUTPUT, hooks, config=config).run()
             hooks.drain()
         print_summary(pipeline, times, OUTPUT)
         print(
             f"done in {time.perf_counter() - started:.1f} s; see the run with:\n"
             f"  .venv/bin/pysetl --history sqlite:///{OUTPUT / 'history.db'} "
-            f"runs show {pipeline.run_id}"
+            f"runs show {pipeline.run_id}\n"
+            f"config {config.env!r}, version {config.version[:12]}; explain a value:\n"
+            f"  .venv/bin/pysetl config explain connectors.carrier_delays.savemode "
+            f"--root demo/conf --env {config.env}\n"
+            f"or open the dashboard:\n"
+            f"  .venv/bin/pysetl --history sqlite:///{OUTPUT / 'history.db'} ui"
         )
     finally:
         recorder.close()

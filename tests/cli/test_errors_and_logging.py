@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pysetl.cli import commands
 from pysetl.cli.__main__ import PySetlGroup, app
-from pysetl.errors import FactoryError
+from pysetl.errors import ConfigLoadError, FactoryError
 from pysetl.logs import JsonFormatter
 from pysetl.monitoring.history import error_to_dict
 from pysetl.utils.redaction import MASK, register_secret
@@ -127,3 +127,20 @@ class TestLoggingOptions:
         assert result.exit_code == 0, result.output
         root = logging.getLogger()
         assert not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers)
+
+
+class TestConfigLoadErrors:
+    def test_every_located_problem_is_printed(self, runner):
+        error = ConfigLoadError(
+            "Cannot load config 'conf': 2 problems\n"
+            "  - conf/base/a.yaml:2 [db.port] Input should be a valid integer\n"
+            "  - conf/prod/b.yaml:7 [db.user] environment variable 'U' is not set",
+            hint="fix the listed files and keys",
+        )
+        result = runner.invoke(_demo(error), ["boom"])
+        assert result.exit_code == commands.EXIT_CONFIG
+        lines = result.output.splitlines()
+        assert lines[0] == "pysetl: error: Cannot load config 'conf': 2 problems"
+        assert "conf/base/a.yaml:2 [db.port]" in lines[1]
+        assert "conf/prod/b.yaml:7 [db.user]" in lines[2]
+        assert lines[3] == "  hint: fix the listed files and keys"

@@ -31,7 +31,7 @@ from pysetl.cli import commands
 from pysetl.cli._state import CliState, open_history_of
 from pysetl.cli.config_cmd import config_app
 from pysetl.cli.ui_cmd import ui
-from pysetl.errors import FactoryError, PySetlError
+from pysetl.errors import ConfigLoadError, FactoryError, PySetlError
 from pysetl.logs import configure_logging, debug_enabled, reset_logging
 from pysetl.utils.redaction import redact_text
 
@@ -91,8 +91,13 @@ def _report(error: Exception, *, debug: bool) -> int:
     if debug:
         say("".join(traceback.format_exception(error)))
     if isinstance(error, PySetlError):
-        first = error.message.strip().splitlines()[0] if error.message else ""
+        lines = error.message.strip().splitlines() if error.message else []
+        first = lines[0] if lines else ""
         say(f"pysetl: error: {first or type(error).__name__}")
+        if isinstance(error, ConfigLoadError):
+            # Every located problem, not just the summary line.
+            for line in lines[1:]:
+                say(line)
         if isinstance(error, FactoryError):
             say(f"  at: {_where(error)}")
             if error.error_class:
