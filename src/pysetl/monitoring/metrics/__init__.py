@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pysetl.monitoring.metrics import kpi
 from pysetl.monitoring.metrics._collector import MetricsCollector
+from pysetl.monitoring.metrics._progress import (
+    SPARK_PROGRESS_EVENT,
+    SparkProgressSampler,
+)
 from pysetl.monitoring.metrics._records import (
     METRIC_NAMES,
     FactoryMetrics,
@@ -15,11 +19,13 @@ from pysetl.monitoring.metrics._records import (
 
 __all__ = [
     "METRIC_NAMES",
+    "SPARK_PROGRESS_EVENT",
     "FactoryMetrics",
     "KpiValue",
     "MetricsCollector",
     "ProfileLine",
     "RunSummary",
     "SparkFigures",
+    "SparkProgressSampler",
     "kpi",
 ]
