@@ -40,6 +40,7 @@ from typedspark import Column, DataSet, Schema
 from pysetl import PySetl
 from pysetl.config import ResolvedConfig, load_config
 from pysetl.monitoring.history import open_history, recorder_for_config
+from pysetl.monitoring.metrics import MetricsCollector, SparkProgressSampler
 from pysetl.storage.repository import SparkRepository
 from pysetl.workflow import Delivery, Factory, Pipeline, Stage
 from pysetl.workflow.hooks import HookManager, hook_impl
@@ -453,8 +454,12 @@ def main() -> int:
     times = FactoryTimes()
     # Stores the config's version in the history; the run row names it.
     recorder = recorder_for_config(history, config)
+    # Per-factory metrics (time, CPU, memory, Spark figures, rows) and live
+    # Spark progress, both into the history: what `pysetl ui` shows.
+    collector = MetricsCollector(history=history)
+    sampler = SparkProgressSampler(history)
     try:
-        with HookManager(plugins=[times, recorder]) as hooks:
+        with HookManager(plugins=[times, recorder, collector, sampler]) as hooks:
             pipeline = build_pipeline(spark, raw, OUTPUT, hooks, config=config).run()
             hooks.drain()
         print_summary(pipeline, times, OUTPUT)
@@ -469,6 +474,8 @@ def main() -> int:
             f"  .venv/bin/pysetl --history sqlite:///{OUTPUT / 'history.db'} ui"
         )
     finally:
+        sampler.close()
+        collector.close()
         recorder.close()
         spark.stop()
     return 0
