@@ -33,7 +33,7 @@ from pysetl.monitoring.history import (
     HistoryRecorder,
     SqliteRunHistory,
 )
-from pysetl.monitoring.metrics import MetricsCollector
+from pysetl.monitoring.metrics import MetricsCollector, SparkProgressSampler
 from pysetl.workflow import Delivery, Factory, HookManager
 
 NAME_PAYLOAD = '<img src=x onerror="window.__pwned=1">'
@@ -196,15 +196,6 @@ def main(history_path: str, control: Path) -> None:  # noqa: C901 - one script
 
 def spark_progress(history: SqliteRunHistory) -> list[object]:
     """The sampler that writes Spark's job progress into the history."""
-    try:  # public once exported; the backend's tests use the module
-        from pysetl.monitoring.metrics import (  # type: ignore[attr-defined]
-            SparkProgressSampler,
-        )
-    except ImportError:
-        from pysetl.monitoring.metrics._progress import (
-            SparkProgressSampler,
-        )
-
     return [SparkProgressSampler(history, interval=0.25)]
 
 
