@@ -369,6 +369,25 @@ class TestLogHandler:
             None
         ]
 
+    def test_a_factorys_lines_carry_its_run_and_name_without_a_filter(
+        self, local_history
+    ):
+        """No ContextFilter: the run scope of the factory's thread names it."""
+        recorder = HistoryRecorder(local_history, flush_interval=0.01)
+        handler = HistoryLogHandler(recorder)
+        logger = logging.getLogger("jobs.produce")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            pipeline = run_pipeline(recorder, Produce)
+            recorder.flush()
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(logging.NOTSET)
+            recorder.close()
+        lines = local_history.search_logs(pipeline.run_id, text="produced").items
+        assert [(g.factory, g.message) for g in lines] == [("Produce", "produced 21")]
+
     def test_no_current_run_when_two_are_running(self):
         recorder = HistoryRecorder(InMemoryRunHistory())
         assert recorder.current_run() is None

@@ -9,6 +9,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from pysetl.monitoring.history._records import AddLog
+from pysetl.utils.run_scope import current_scope
 
 if TYPE_CHECKING:
     from pysetl.monitoring.history._recorder import HistoryRecorder
@@ -20,8 +21,10 @@ class HistoryLogHandler(logging.Handler):
     """A logging handler that stores log lines in the run history.
 
     The run and factory of a line come from the record's ``run_id`` and
-    ``factory`` attributes (``logger.info(..., extra={"run_id": ...})``),
-    else from the one run the recorder sees running.
+    ``factory`` attributes (``logs.ContextFilter``, or
+    ``logger.info(..., extra={"run_id": ...})``), else from the run scope of
+    the thread that logged (a factory's own thread), else from the one run
+    the recorder sees running.
 
     Args:
         recorder: The recorder whose writer thread stores the lines.
@@ -40,14 +43,20 @@ class HistoryLogHandler(logging.Handler):
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
             return
-        run_id = getattr(record, "run_id", None) or self.recorder.current_run()
+        # The record's own context (set by ``logs.ContextFilter`` or
+        # ``extra=``) first; else the run scope of the thread that logged,
+        # so lines carry their run and factory without configure_logging().
+        scope = current_scope()
+        run_id = (
+            getattr(record, "run_id", None)
+            or (scope.run_id if scope is not None else None)
+            or self.recorder.current_run()
+        )
+        factory = getattr(record, "factory", None) or (
+            scope.factory if scope is not None else None
+        )
         self.recorder.submit(
             AddLog(
-                record.created,
-                record.levelname,
-                message,
-                run_id,
-                getattr(record, "factory", None),
-                record.name,
+                record.created, record.levelname, message, run_id, factory, record.name
             )
         )
