@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pysetl.workflow import kpi
 from pysetl.workflow.deliverable import Deliverable
 from pysetl.workflow.delivery import Delivery
 from pysetl.workflow.delivery_type import DeliveryType
@@ -21,4 +22,5 @@ __all__ = [
     "Pipeline",
     "Stage",
     "hook_impl",
+    "kpi",
 ]

@@ -112,6 +112,12 @@ class Broken(Factory[int]):
         return 0
 
 
+class LongSleep(Sleep):
+    def process(self) -> LongSleep:
+        time.sleep(0.3)
+        return self
+
+
 def _run(collector: MetricsCollector, *types: type[Factory[Any]]) -> Pipeline:
     pipeline = Pipeline(hooks=HookManager(plugins=[collector], inline=True))
     for tp in types:
@@ -204,16 +210,18 @@ class TestFactoryMetrics:
 class TestSummary:
     def test_names_the_slowest_factories_and_phases(self):
         collector = MetricsCollector(spark=False, top=1)
-        pipeline = _run(collector, Extract, Sleep)
+        # Extract burns 20 ms of CPU: on a loaded machine its wall time can
+        # pass a short sleep, so the slow one sleeps well beyond that.
+        pipeline = _run(collector, Extract, LongSleep)
         summary = collector.summary(pipeline.run_id)
-        assert [m.factory for m in summary.slowest_factories] == ["Sleep"]
-        assert summary.slowest_phases[0][:2] == ("Sleep", "process")
+        assert [m.factory for m in summary.slowest_factories] == ["LongSleep"]
+        assert summary.slowest_phases[0][:2] == ("LongSleep", "process")
         assert summary.totals["factories"] == 2
         assert summary.totals["cpu_seconds"] > 0
         text = str(summary)
         assert pipeline.run_id in text
         assert "slowest factories:" in text
-        assert "Sleep" in text
+        assert "LongSleep" in text
         assert collector.run_ids == [pipeline.run_id]
 
     def test_an_unknown_run_is_a_key_error_that_says_why(self):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
-from pysetl.monitoring import kpi
 from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
-from pysetl.workflow import Factory, HookManager, Pipeline
+from pysetl.workflow import Factory, HookManager, Pipeline, kpi
 from pysetl.workflow.hooks import hook_impl
 
 
@@ -118,3 +119,29 @@ class TestValidation:
         assert metric.labels == {"n": "1"}
         assert repr(metric) == "Histogram('size', {'n': '1'})"
         assert kpi.KINDS == ("counter", "gauge", "histogram")
+
+
+class TestWhereItLives:
+    def test_the_old_name_is_the_same_api(self):
+        from pysetl.monitoring import kpi as old
+
+        assert old.counter is kpi.counter
+        assert old.EVENT == kpi.EVENT
+
+    def test_recording_needs_no_store(self):
+        """Without SQLAlchemy (no ``monitoring`` extra) factories can still record."""
+        probe = (
+            "import sys; sys.modules['sqlalchemy'] = None\n"
+            "from pysetl.workflow import kpi\n"
+            "kpi.counter('rows').inc(3)\n"
+            "print('ok')"
+        )
+        result = subprocess.run(  # noqa: S603 - our own interpreter and probe
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "ok"
