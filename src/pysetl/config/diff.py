@@ -12,9 +12,11 @@ as ``db.password``, shows ``**********``; registered secrets are masked in
 text), so a change list is always safe to print, log or store in the audit.
 
 Example:
-    >>> changes = diff_configs({"db": {"host": "a", "port": 1}}, {"db": {"host": "b"}})
-    >>> [str(change) for change in changes]
-    ["~ db.host: 'a' -> 'b'", '- db.port: 1']
+    >>> old, new = {"db": {"host": "a", "port": 1}}, {"db": {"host": "b"}}
+    >>> for change in diff_configs(old, new):
+    ...     print(change)
+    ~ db.host: 'a' -> 'b'
+    - db.port: 1
 
 Added in 0.3.
 """
