@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from pysetl.config._problems import KeyPath, Problem, raise_problems
 from pysetl.config.profiles import find_path
+from pysetl.utils.redaction import MASK, MIN_SECRET_LENGTH, is_secret_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -73,15 +74,44 @@ def _data_path(data: Any, loc: Sequence[Any]) -> KeyPath:
     return tuple(path)
 
 
+def _plain_secrets(data: Any, inside: bool = False) -> set[str]:
+    """The plain values held under secret-named keys (lazy secrets are skipped).
+
+    A validator may echo its input (``ValueError(f"weak password {v!r}")``):
+    these values are masked in every message.
+    """
+    found: set[str] = set()
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            found |= _plain_secrets(value, inside or is_secret_key(key))
+    elif isinstance(data, list | tuple):
+        for item in data:
+            found |= _plain_secrets(item, inside)
+    elif inside and isinstance(data, str | int | float) and not isinstance(data, bool):
+        text = str(data)
+        if len(text) >= MIN_SECRET_LENGTH:
+            found.add(text)
+    return found
+
+
+def _masked_msg(msg: str, secrets: Iterable[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        msg = msg.replace(secret, MASK)
+    return msg
+
+
 def rule_problems(
     resolved: ResolvedConfig, rules: Iterable[ValidationRule]
 ) -> list[Problem]:
     """The violations of custom ``rules``, located."""
     problems: list[Problem] = []
+    secrets: set[str] | None = None
     for rule in rules:
         for key, msg in rule(resolved):
+            if secrets is None:
+                secrets = _plain_secrets(resolved.as_dict(masked=False))
             path = find_path(resolved, key) or tuple(key.split("."))
-            problems.append(located(resolved, path, msg, "rule"))
+            problems.append(located(resolved, path, _masked_msg(msg, secrets), "rule"))
     return problems
 
 
@@ -122,9 +152,11 @@ def validate_section(
     try:
         result = model.model_validate(data, strict=False)
     except ValidationError as exc:
+        secrets = _plain_secrets(data, any(is_secret_key(part) for part in path))
         for error in exc.errors(include_url=False):
             where = (*path, *_data_path(data, error["loc"]))
-            problems.append(located(resolved, where, error["msg"], error["type"]))
+            msg = _masked_msg(error["msg"], secrets)
+            problems.append(located(resolved, where, msg, error["type"]))
     problems.extend(rule_problems(resolved, rules))
     raise_problems(problems, what=_what(resolved, model), hint=_HINT)
     assert result is not None  # noqa: S101 - raise_problems raised otherwise

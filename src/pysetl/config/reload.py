@@ -104,6 +104,7 @@ class ConfigWatcher:
         if on_change is not None:
             self._subscribers.append(on_change)
         self._lock = threading.Lock()
+        self._reloading = threading.Lock()
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -132,8 +133,14 @@ class ConfigWatcher:
     def reload(self) -> bool:
         """Reload now; returns whether a new config was swapped in.
 
-        An invalid config is logged and counted, never raised.
+        An invalid config is logged and counted, never raised. Reloads run
+        one at a time (the watcher's and any direct call), so an older load
+        is never swapped in over a newer one.
         """
+        with self._reloading:
+            return self._reload()
+
+    def _reload(self) -> bool:
         try:
             new = load_config(self.root, self.env, **self._load_kwargs)
         except Exception as exc:
@@ -150,6 +157,10 @@ class ConfigWatcher:
         with self._lock:
             old = self._current
             if new.version == old.version:
+                # same values; a renamed or moved file still changes where
+                # they come from: keep ``explain`` true, tell no one
+                if new.files != old.files:
+                    self._current = new
                 return False
             self._current = new
             self.reloads += 1

@@ -166,3 +166,78 @@ class TestManualReload:
         assert isinstance(watcher.last_error, RuntimeError)
         assert watcher.current.get("db.port") == 1
         assert "rule bug" in caplog.text
+
+
+class TestReviewedEdgeCases:
+    def test_reloads_run_one_at_a_time_so_an_older_load_never_wins(self, conf):
+        conf.write("base/db.yaml", "db:\n  host: a\n  port: 1\n")
+        entered, release = threading.Event(), threading.Event()
+
+        def slow_on_two(cfg):
+            if cfg.get("db.port") == 2:  # the older load: held up mid-way
+                entered.set()
+                release.wait(WAIT)
+            return iter(())
+
+        watcher = ConfigWatcher(conf.root, environ={}, rules=[slow_on_two])
+        conf.write("base/db.yaml", "db:\n  host: a\n  port: 2\n")
+        older = threading.Thread(target=watcher.reload)
+        older.start()
+        assert entered.wait(WAIT)
+        conf.write("base/db.yaml", "db:\n  host: a\n  port: 3\n")
+        newer = threading.Thread(target=watcher.reload)
+        newer.start()
+        newer.join(0.3)
+        assert newer.is_alive()  # waits for the older reload
+        release.set()
+        older.join(WAIT)
+        newer.join(WAIT)
+        assert watcher.current.get("db.port") == 3
+        assert watcher.reloads == 2
+
+    def test_a_renamed_then_deleted_file(self, watched):
+        conf, watcher = watched
+        conf.write("base/extra.yaml", "extra: 1\n")
+        assert _wait_for(lambda: watcher.current.get("extra") == 1)
+        (conf.root / "base" / "extra.yaml").rename(conf.root / "base" / "more.yml")
+        renamed = conf.root / "base" / "more.yml"
+        assert _wait_for(lambda: watcher.current.explain("extra")[0].file == renamed)
+        assert watcher.reloads == 1  # same values: no new version, no one told
+        (conf.root / "base" / "more.yml").unlink()
+        assert _wait_for(lambda: "extra" not in watcher.current)
+        assert watcher.current.get("db.port") == 1
+
+    def test_deleting_a_required_file_keeps_the_last_good_config(self, watched):
+        conf, watcher = watched
+        (conf.root / "base" / "db.yaml").unlink()
+        assert _wait_for(lambda: watcher.rejected >= 1)  # the schema needs db
+        assert watcher.current.get("db.port") == 1
+
+    def test_stop_ends_the_thread(self, conf):
+        conf.write("base/db.yaml", "a: 1\n")
+        before = set(threading.enumerate())
+        with ConfigWatcher(conf.root, environ={}, debounce_ms=50):
+            assert len(set(threading.enumerate()) - before) == 1
+        assert set(threading.enumerate()) <= before
+
+    def test_a_rejected_reload_never_logs_a_secret(self, conf, caplog):
+        from pydantic import field_validator
+
+        class Guarded(BaseModel):
+            password: str
+
+            @field_validator("password")
+            @classmethod
+            def strong(cls, value: str) -> str:
+                if value.startswith("canary"):
+                    msg = f"weak password {value}"
+                    raise ValueError(msg)
+                return value
+
+        conf.write("base/db.yaml", "password: good-one\n")
+        watcher = ConfigWatcher(conf.root, environ={}, schema=Guarded)
+        conf.write("base/db.yaml", "password: canary-reload-pw\n")
+        with caplog.at_level(logging.WARNING, logger="pysetl.config.reload"):
+            assert watcher.reload() is False
+        assert "weak password" in caplog.text
+        assert "canary-reload-pw" not in caplog.text

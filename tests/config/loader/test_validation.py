@@ -309,3 +309,52 @@ class TestEdgeCases:
             "spark.ui.enabled": False,
         }
         assert spark_settings(cfg, "nope") == {}
+
+
+class TestEchoedValuesAreMasked:
+    """A validator or rule that echoes a secret-named value never leaks it."""
+
+    def test_a_validator_echoing_its_input(self, conf):
+        class Db(BaseModel):
+            password: str
+
+            @field_validator("password")
+            @classmethod
+            def strong(cls, value: str) -> str:
+                msg = f"weak password {value!r}"
+                raise ValueError(msg)
+
+        conf.write("base/app.yaml", "db:\n  password: ${env:PW}\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(environ={"PW": "canary-hunter2"}).section("db", Db)
+        text = str(caught.value) + repr(caught.value.errors)
+        assert "canary-hunter2" not in text
+        assert "weak password '**********'" in text
+        assert caught.value.errors[0]["line"] == 2
+
+    def test_a_section_under_a_secret_named_key(self, conf):
+        class Creds(BaseModel):
+            user: str
+
+            @field_validator("user")
+            @classmethod
+            def known(cls, value: str) -> str:
+                msg = f"unknown user {value}"
+                raise ValueError(msg)
+
+        conf.write("base/app.yaml", "credentials:\n  user: canary-user-x\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load().section("credentials", Creds)
+        assert "canary-user-x" not in caught.value.errors[0]["msg"]
+        assert caught.value.errors[0]["key"] == "credentials.user"
+
+    def test_a_rule_echoing_a_secret(self, conf):
+        conf.write("base/app.yaml", "db:\n  token: canary-token-9\n")
+
+        def echo(cfg):
+            yield "db.token", f"token {cfg.get('db.token')} is revoked"
+
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(rules=[echo])
+        assert "canary-token-9" not in str(caught.value) + repr(caught.value.errors)
+        assert "token ********** is revoked" in caught.value.errors[0]["msg"]

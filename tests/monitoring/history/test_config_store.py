@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import tomllib
 from typing_extensions import Self
 
 from pysetl.config.crypto import ConfigCipher
@@ -218,6 +219,43 @@ class TestMaskedSources:
     def test_toml_pairs_are_masked_too(self):
         masked = mask_source('[db]\npassword = "hunter2-toml"\nhost = "h"\n')
         assert masked == f'[db]\npassword = "{MASK}"\nhost = "h"\n'
+
+    def test_yaml_block_scalars_under_secret_names_are_masked(self):
+        # overridden in another layer, so the resolved config does not hold it
+        text = (
+            "db:\n  password: |\n    canary-block-1\n    canary-block-2\n\n"
+            "  user: etl\n- token: >-\n    canary-folded\nnotes: |\n  kept\n"
+        )
+        masked = mask_source(text)
+        assert "canary" not in masked
+        assert masked == (
+            f"db:\n  password: |\n    {MASK}\n    {MASK}\n\n"
+            f"  user: etl\n- token: >-\n    {MASK}\nnotes: |\n  kept\n"
+        )
+
+    def test_toml_multi_line_strings_under_secret_names_are_masked(self):
+        text = textwrap.dedent(
+            '''\
+            [db]
+            password = """
+            canary-ml-1
+            canary-ml-2"""
+            user = "etl"
+            api_key = \'\'\'
+            canary-raw
+            \'\'\'
+            note = """
+            kept"""
+            '''
+        )
+        masked = mask_source(text)
+        assert "canary" not in masked
+        assert tomllib.loads(masked)["db"] == {
+            "password": f"{MASK}\n\n",
+            "user": "etl",
+            "api_key": f"{MASK}\n\n",
+            "note": "kept",
+        }
 
 
 class TestAudit:

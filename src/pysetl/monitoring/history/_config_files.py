@@ -122,7 +122,42 @@ def mask_source(text: str, secrets: Iterable[str] = ()) -> str:
     """
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, MASK)
-    return "".join(_mask_line(line) for line in text.splitlines(keepends=True))
+    out: list[str] = []
+    block: int | None = None  # the indent of a secret-named key whose block follows
+    closing: str | None = None  # the end of a secret's TOML multi-line string
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        if closing is not None:  # inside: everything up to the closing quotes
+            if closing in body:
+                out.append(body[body.index(closing) :] + line[len(body) :])
+                closing = None
+            else:
+                out.append(line[len(body) :])
+            continue
+        indent = len(body) - len(body.lstrip())
+        if block is not None and (not body.strip() or indent > block):
+            if body.strip():  # a line of a secret's block scalar
+                out.append(f"{body[:indent]}{MASK}{line[len(body) :]}")
+            else:
+                out.append(line)
+            continue
+        block = None
+        pair = _PAIR.match(body)
+        if (
+            pair is not None
+            and is_secret_key(pair["key"])
+            and pair["value"].split("#", 1)[0].strip()[:1] in {"|", ">"}
+        ):
+            block = len(pair["lead"])  # the column of the key
+        if pair is not None and is_secret_key(pair["key"]):
+            quotes = pair["value"][:3]
+            if quotes in {'"""', "'''"} and quotes not in pair["value"][3:]:
+                closing = quotes
+                value_at = body.index(pair["value"])
+                out.append(f"{body[:value_at]}{quotes}{MASK}{line[len(body) :]}")
+                continue
+        out.append(_mask_line(line))
+    return "".join(out)
 
 
 def _relative(path: Path, root: Path) -> str:
