@@ -382,6 +382,28 @@ class TestRollback:
         assert prod_file.read_text() == PROD
         assert store.list_audit().items == ()
 
+    def test_restored_files_that_do_not_load_are_audited_still(self, store, conf):
+        prod_file = write(conf / "prod" / "app.yaml", PROD + "flag: ${env:FLAG}\n")
+        v1 = store.record_version(load_config(conf, "prod", environ={"FLAG": "1"}))
+        write(prod_file, PROD)
+        before = load_config(conf, "prod", environ={}).version
+        with pytest.raises(ConfigError, match="FLAG"):
+            rollback_config(
+                store,
+                v1,
+                root=conf,
+                env="prod",
+                load=lambda: load_config(conf, "prod", environ={}),
+            )
+        assert "${env:FLAG}" in prod_file.read_text()  # the files were written
+        (entry,) = store.list_audit(env="prod").items
+        assert (entry.action, entry.old_hash, entry.new_hash) == (
+            "rollback",
+            before,
+            None,
+        )
+        assert entry.note == f"rollback to {v1[:12]}: the restored files do not load"
+
     def test_a_version_of_another_env_is_not_found(self, store, conf):
         v1 = store.record_version(load_config(conf, "dev"))
         with pytest.raises(RunHistoryError, match="for the environment 'prod'"):

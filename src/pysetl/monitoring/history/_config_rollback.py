@@ -95,7 +95,19 @@ def rollback_config(
         store.record_version(before, actor=actor)
     layers = ("base", env) if with_base else (env,)
     files = restore_sources(target.sources, root, layers, label=target.short)
-    after = load()
+    try:
+        after = load()
+    except ConfigError:  # the files were written: that change is audited too
+        store.record_audit(
+            env,
+            "rollback",
+            old_hash=before.version if before else None,
+            new_hash=None,
+            changes=(),
+            actor=actor,
+            note=f"rollback to {target.short}: the restored files do not load",
+        )
+        raise
     store.record_version(after, actor=actor)
     changes = tuple(
         diff_configs(before.as_dict(masked=True) if before else {}, after.as_dict())
