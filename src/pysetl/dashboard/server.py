@@ -5,8 +5,10 @@ Added in 0.3.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
+import threading
 from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import DashboardError
@@ -125,7 +127,7 @@ def serve(
 
         server.startup = startup  # type: ignore[method-assign]
     try:
-        server.run()
+        _run(server)
     except SystemExit as exc:  # uvicorn exits when it cannot bind
         if exc.code in (0, None):
             raise
@@ -133,3 +135,37 @@ def serve(
         raise DashboardError(
             msg, hint="another program uses that port: pick one with --port"
         ) from None
+
+
+def _run(server: Any) -> None:
+    """``server.run()``, in a thread of its own when this one runs an event loop.
+
+    uvicorn starts its own loop (``asyncio.run``), which a thread that already
+    runs one refuses: a notebook, or an async or greenlet-driven caller
+    (Playwright's sync API). There the server runs in a new thread, and this
+    one waits for it; Ctrl+C here stops it.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        server.run()
+        return
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            server.run()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            failures.append(exc)
+
+    thread = threading.Thread(target=target, name="pysetl-ui", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)
+    except KeyboardInterrupt:
+        server.should_exit = True
+        thread.join()
+        raise
+    if failures:
+        raise failures[0]
