@@ -117,6 +117,13 @@ def _split_marker(key: str) -> tuple[str, bool]:
     return key, False
 
 
+def _forget_below(origins: Origins, path: KeyPath) -> None:
+    """Drop the provenance of the keys under ``path`` (replaced or deleted)."""
+    size = len(path)
+    for key in [k for k in origins if len(k) > size and k[:size] == path]:
+        del origins[key]
+
+
 def merge_layer(
     target: dict[str, Any],
     data: Mapping[str, Any],
@@ -142,10 +149,12 @@ def merge_layer(
         origins.setdefault(where, []).insert(
             0, source.provenance(where, value, (*rel, raw_key))
         )
+        current = target.get(key)
+        if isinstance(current, dict) and (replace or not isinstance(value, Mapping)):
+            _forget_below(origins, where)  # replaced or deleted: the keys are gone
         if isinstance(value, str) and value == DELETE:
             target.pop(key, None)
             continue
-        current = target.get(key)
         if isinstance(value, Mapping):
             if replace or not isinstance(current, dict):
                 current = target[key] = {}

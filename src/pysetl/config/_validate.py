@@ -46,6 +46,8 @@ def _what(resolved: ResolvedConfig, model: type[BaseModel] | None = None) -> str
 def located(resolved: ResolvedConfig, path: KeyPath, msg: str, kind: str) -> Problem:
     """A problem about ``path`` with the file and line it (or an ancestor) came from."""
     where = resolved.locate(path)
+    if where is not None and where.file is None and where.via:
+        msg = f"{msg} (set by {where.via})"  # an environment variable
     return Problem(
         msg,
         file=resolved.root if where is None else where.file,

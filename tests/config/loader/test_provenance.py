@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pysetl.errors import ConfigLoadError
 from pysetl.utils.redaction import MASK
 
 
@@ -117,3 +118,41 @@ class TestExplain:
         assert cfg.locate(("db", "missing")).line == 1
         assert cfg.locate(("db", "missing")).file == path
         assert cfg.locate(("nothing",)) is None
+
+
+class TestReplacedKeysLoseTheirProvenance:
+    """Keys a higher layer replaced or deleted are not shown as overridden."""
+
+    def test_a_replaced_mapping_forgets_its_old_children(self, conf):
+        conf.write("base/a.yaml", "db:\n  host: a\n  port: 1\n")
+        prod = conf.write("prod/a.yaml", "db!:\n  host: b\n")
+        cfg = conf.load("prod")
+        assert cfg.locate(("db", "port")).file == prod  # the `db!` line, not base
+        assert cfg.locate(("db", "port")).line == 1
+        assert [o.value for o in cfg.explain("db.host")] == ["b"]
+
+    def test_a_deleted_then_re_added_key_shows_only_the_new_children(self, conf):
+        conf.write("base/a.yaml", "db:\n  host: a\n")
+        conf.write("prod/a.yaml", "db: __delete__\n")
+        cfg = conf.load("prod", environ={"PYSETL_DB__HOST": "c"})
+        assert [o.layer for o in cfg.explain("db.host")] == ["environ"]
+        assert [o.layer for o in cfg.explain("db")] == ["environ", "prod", "base"]
+
+    def test_a_scalar_over_a_mapping_forgets_its_children(self, conf):
+        conf.write("base/a.yaml", "db:\n  host: a\n")
+        conf.write("prod/a.yaml", "db: null\n")
+        cfg = conf.load("prod")
+        assert cfg.locate(("db", "host")).layer == "prod"
+
+    def test_a_problem_from_a_variable_names_the_variable(self, conf):
+        from pydantic import BaseModel
+
+        class Db(BaseModel):
+            port: int
+
+        conf.write("base/a.yaml", "db:\n  port: 1\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(environ={"PYSETL_DB__PORT": "lots"}).section("db", Db)
+        (error,) = caught.value.errors
+        assert (error["file"], error["line"], error["key"]) == (None, None, "db.port")
+        assert error["msg"].endswith("(set by PYSETL_DB__PORT)")
