@@ -137,20 +137,26 @@ class TestServe:
             "--port",
             str(port),
             "--open",
-            env={"PYSETL_UI_TOKEN": "env-token-1", "BROWSER": str(browser)},
+            # '+', '/' and '=' are valid token characters that a URL must escape
+            env={"PYSETL_UI_TOKEN": "env+token/1=", "BROWSER": str(browser)},
         )
         try:
             hint = proc.stdout.readline()
             assert "?token=<token>" in hint
-            assert "env-token-1" not in hint
+            assert "env+token/1=" not in hint
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
                 assert c.get("/api/health").status_code == 401
-                auth = {"Authorization": "Bearer env-token-1"}
+                auth = {"Authorization": "Bearer env+token/1="}
                 assert c.get("/api/health", headers=auth).status_code == 200
             deadline = time.monotonic() + 10
             while not opened.exists() or not opened.read_text():
                 assert time.monotonic() < deadline, "the browser was not opened"
                 time.sleep(0.05)
-            assert opened.read_text() == f"http://127.0.0.1:{port}/?token=env-token-1"
+            address = opened.read_text()
+            assert address == f"http://127.0.0.1:{port}/?token=env%2Btoken%2F1%3D"
+            with httpx.Client(timeout=10) as c:  # the opened address signs in
+                login = c.get(address)
+                assert login.status_code == 303, login.text
+                assert c.get(f"http://127.0.0.1:{port}/api/health").status_code == 200
         finally:
             self._stop(proc)

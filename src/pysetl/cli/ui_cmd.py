@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import webbrowser
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 
@@ -77,7 +78,8 @@ def ui(
         else:
             typer.echo("Ctrl+C to stop")
         if open_browser:
-            webbrowser.open(f"{url}?token={token}" if token else url)
+            # quoted: a '+' in the address would arrive as a space
+            webbrowser.open(f"{url}?token={quote(token, safe='')}" if token else url)
 
     try:
         serve(history, host=host, port=port, token=token, on_ready=ready)
