@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import threading
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from pysetl.dashboard import create_app
-from pysetl.dashboard._live import LiveHub, sse
+from pysetl.dashboard._live import LiveHub, publish, sse
 from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
 from pysetl.monitoring.history._records import (
     AddEvent,
@@ -164,6 +165,27 @@ class TestStream:
         again = Listener(f"{server.url}/api/runs/{rid(1)}/stream")
         again.next("end")
 
+    def test_clients_that_leave_stop_the_watcher(self, store, serve_app):
+        app = create_app(store, poll_interval=0.05)
+        server = serve_app(app)
+        hub: LiveHub = app.state.live
+        url = f"{server.url}/api/runs/{rid(1)}/stream"
+        with httpx.Client(timeout=10) as client:
+            streams = [client.stream("GET", url) for _ in range(3)]
+            readers = [s.__enter__().iter_lines() for s in streams]  # kept open
+            for lines in readers:  # each got the run's state
+                while not next(lines).startswith("event: run"):
+                    pass
+            assert len(hub._watches) == 1  # one watcher for three clients
+            task = hub._watches[rid(1)].task
+            assert len(hub._watches[rid(1)].clients) == 3
+            for stream in streams:  # the pages close
+                stream.__exit__(None, None, None)
+        deadline = time.monotonic() + 5
+        while hub._watches or not task.done():
+            assert time.monotonic() < deadline, "the watcher outlived its clients"
+            time.sleep(0.02)
+
     def test_keepalive_comments_while_nothing_changes(self, store, serve_app):
         server = serve_app(create_app(store, keepalive=0.2))
         client = Listener(f"{server.url}/api/runs/{rid(1)}/stream")
@@ -214,6 +236,29 @@ class TestHub:
         history.apply([StartAttempt(rid(1), 0, "A", 1, T0)])
         client.next("factory")
         assert "cannot read the history" in caplog.text
+
+    def test_a_client_that_stops_reading_is_closed_not_left_behind(self):
+        history = InMemoryRunHistory()
+        history.start_run(rid(1), "daily", started_at=time.time())
+        hub = LiveHub(history, poll_interval=60, keepalive=60)
+
+        async def scenario() -> list[str]:
+            slow = hub.stream(rid(1))
+            assert await anext(slow) == ": connected\n\n"
+            watch = hub._watches[rid(1)]
+            watch.update(hub.read_state(rid(1)))  # as the first poll does
+            (queue,) = watch.clients
+            for n in range(queue.maxsize + 5):  # more than it can hold
+                publish(watch, sse("factory", {"n": n}))
+            assert not watch.clients  # dropped from the fan-out
+            rest = [message async for message in slow]
+            assert not hub._watches  # its last client left: the watcher stopped
+            return rest
+
+        rest = asyncio.run(scenario())
+        # the stream ends with the resync comment, not after a thousand stale events
+        assert rest[-1] == ": resync\n\n"
+        assert len(rest) <= 3
 
     def test_sse_format(self):
         assert sse("run", {"a": "<b>"}) == 'event: run\ndata: {"a":"<b>"}\n\n'

@@ -10,6 +10,10 @@ that run, so ten open pages cost one poll. Messages:
 * ``event: end``: the run is over (the stream then closes);
 * ``: keepalive`` comments every ``keepalive`` seconds of silence.
 
+A client that stops reading until its queue is full has its stream closed
+(after a ``: resync`` comment) so that it reconnects to a whole snapshot
+instead of silently missing changes.
+
 A new client first gets the whole current state. The watcher stops when its
 last client leaves; a failing read is logged and retried at the next tick.
 
@@ -37,10 +41,11 @@ if TYPE_CHECKING:
 
     from pysetl.monitoring.history._base import BaseRunHistory
 
-__all__ = ["LiveHub", "router", "sse"]
+__all__ = ["LiveHub", "publish", "router", "sse"]
 
 _LOGGER = logging.getLogger(__name__)
 _END = "event: end\ndata: {}\n\n"
+_RESYNC = ": resync\n\n"
 _QUEUE_SIZE = 1000
 
 router = APIRouter()
@@ -92,6 +97,24 @@ class _Watch:
             self.ended = True
             messages.append(_END)
         return messages
+
+
+def publish(watch: _Watch, message: str) -> None:
+    """Queue ``message`` for every client of ``watch``.
+
+    A client whose queue is full (it stopped reading) loses its backlog and
+    gets ``_RESYNC``: its stream closes rather than silently missing a change
+    (or the ``end``), and the browser's ``EventSource`` reconnects and starts
+    again from a whole snapshot.
+    """
+    for queue in list(watch.clients):
+        if not queue.full():
+            queue.put_nowait(message)
+            continue
+        watch.clients.discard(queue)
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(_RESYNC)
 
 
 class LiveHub:
@@ -158,6 +181,8 @@ class LiveHub:
                     yield ": keepalive\n\n"
                     continue
                 yield message
+                if message is _RESYNC:
+                    return
                 if message is _END:
                     return
         finally:
@@ -179,9 +204,7 @@ class LiveHub:
                 state = None
             if state is not None:
                 for message in watch.update(state):
-                    for queue in list(watch.clients):
-                        with contextlib.suppress(asyncio.QueueFull):
-                            queue.put_nowait(message)
+                    publish(watch, message)
             if not watch.ended:
                 await asyncio.sleep(self.poll_interval)
 
