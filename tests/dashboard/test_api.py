@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 from pysetl import __version__
 from pysetl.dashboard import create_app
-from pysetl.monitoring.history import InMemoryRunHistory
-from pysetl.monitoring.history._records import AddEvent
+from pysetl.dashboard._convert import LOG_MESSAGE_MAX, is_stale
+from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
+from pysetl.monitoring.history._base import STALE_AFTER
+from pysetl.monitoring.history._records import (
+    AddEvent,
+    AddLog,
+    FinishAttempt,
+    RunRecord,
+    StartAttempt,
+)
 from pysetl.monitoring.metrics._progress import SPARK_PROGRESS_EVENT
 from pysetl.utils.redaction import register_secret, reset_default_redactor
 
@@ -89,6 +99,9 @@ class TestRuns:
             ({"limit": 501}, "limit"),
             ({"limit": "x"}, "limit"),
             ({"since": "yesterday"}, "since"),
+            ({"since": "nan"}, "since"),
+            ({"until": "inf"}, "until"),
+            ({"since": "-inf"}, "since"),
         ]:
             response = client.get("/api/runs", params=params)
             assert response.status_code == 422, params
@@ -96,6 +109,34 @@ class TestRuns:
             assert body["error"] == "invalid_parameter"
             assert f"'{name}'" in body["message"]
             assert body["hint"]
+
+
+class TestStaleRuns:
+    """A run whose process died stays 'running' in the history: it is shown stale."""
+
+    def test_a_running_run_without_heartbeat_is_stale(self, client_of):
+        history = InMemoryRunHistory()
+        now = time.time()
+        history.start_run(rid(1), "daily", started_at=now - 3600)  # dead long ago
+        history.start_run(rid(2), "daily", started_at=now - 3600)
+        history.heartbeat(rid(2), at=now)  # alive: it just beat
+        history.start_run(rid(3), "daily", started_at=now - 3600)
+        history.finish_run(rid(3), "failed", finished_at=now - 3500)
+        client = client_of(create_app(history))
+        runs = {r["run_id"]: r for r in client.get("/api/runs").json()["items"]}
+        assert runs[rid(1)]["stale"] is True
+        assert runs[rid(2)]["stale"] is False
+        assert runs[rid(3)]["stale"] is False  # finished runs are never stale
+        detail = client.get(f"/api/runs/{rid(1)}").json()
+        assert detail["run"]["stale"] is True
+        assert detail["run"]["status"] == "running"  # read-only: not rewritten
+
+    def test_is_stale_uses_the_heartbeat_or_the_start(self):
+        run = RunRecord(rid(1), "daily", "running", T0)
+        assert not is_stale(run, now=T0 + STALE_AFTER)
+        assert is_stale(run, now=T0 + STALE_AFTER + 1)
+        beating = RunRecord(rid(1), "daily", "running", T0, heartbeat_at=T0 + 100)
+        assert not is_stale(beating, now=T0 + 100 + STALE_AFTER)
 
 
 class TestRunDetail:
@@ -146,6 +187,7 @@ class TestLogs:
             "logger",
             "factory",
             "message",
+            "truncated",
         }
         last = page["items"][-1]["id"]
         tail = client.get(
@@ -153,6 +195,43 @@ class TestLogs:
         ).json()
         assert tail["items"][0]["message"] == "line 4"
         assert tail["next_cursor"] is None
+
+    def test_a_huge_line_is_cut_and_non_ascii_text_kept(self, client_of):
+        history = InMemoryRunHistory()
+        history.start_run(rid(1), "tägliche 日次", started_at=T0)
+        secret = "s3cr3t-at-the-very-end"  # noqa: S105 - a test value
+        register_secret(secret)
+        try:
+            history.add_logs(
+                [
+                    AddLog(T0, "INFO", "x" * 5_000_000 + secret, rid(1), "Fäbrik"),
+                    AddLog(T0 + 1, "INFO", "日本語 🚀 <b>ok</b>", rid(1), "Fäbrik"),
+                ]
+            )
+            client = client_of(create_app(history))
+            response = client.get(f"/api/runs/{rid(1)}/logs")
+            assert response.status_code == 200
+            assert len(response.content) < 2 * LOG_MESSAGE_MAX
+            assert secret not in response.text
+            huge, small = response.json()["items"]
+            assert huge["truncated"] is True
+            assert huge["message"].startswith("x" * LOG_MESSAGE_MAX)
+            assert huge["message"].endswith(
+                f"… [{5_000_000 - LOG_MESSAGE_MAX + 10} more characters]"
+            )  # the secret was masked (10 stars) before the cut
+            assert small == {
+                "id": small["id"],
+                "ts": T0 + 1,
+                "level": "INFO",
+                "logger": None,
+                "factory": "Fäbrik",
+                "message": "日本語 🚀 <b>ok</b>",
+                "truncated": False,
+            }
+            run = client.get(f"/api/runs/{rid(1)}").json()["run"]
+            assert run["pipeline"] == "tägliche 日次"
+        finally:
+            reset_default_redactor()
 
     def test_level_and_search(self, client):
         errors = client.get(f"/api/runs/{rid(1)}/logs", params={"level": "error"})
@@ -204,6 +283,29 @@ class TestSpark:
 
 
 class TestCharts:
+    def test_points_follow_the_runs_when_runs_overlap(self, tmp_path, client_of):
+        history = SqliteRunHistory(tmp_path / "h.db")
+        history.start_run(rid(1), "p", started_at=T0)
+        history.start_run(rid(2), "p", started_at=T0 + 1)
+        history.apply(  # the later run's factory starts (and is stored) first
+            [
+                StartAttempt(rid(2), 0, "F", 1, T0 + 2),
+                FinishAttempt(rid(2), 0, "F", 1, "succeeded", T0 + 3, 1.0),
+                StartAttempt(rid(1), 0, "F", 1, T0 + 5),
+                FinishAttempt(rid(1), 0, "F", 1, "failed", T0 + 9, 4.0),
+            ]
+        )
+        client = client_of(create_app(history))
+        charts = client.get("/api/charts/pipelines/p").json()
+        assert [r["run_id"] for r in charts["runs"]] == [rid(1), rid(2)]
+        assert [p["run_id"] for p in charts["factories"]["F"]] == [rid(1), rid(2)]
+        points = client.get("/api/charts/factories/p/F").json()["points"]
+        assert [(p["run_id"], p["duration"]) for p in points] == [
+            (rid(1), 4.0),
+            (rid(2), 1.0),
+        ]
+        history.close()
+
     def test_pipeline_charts(self, client):
         body = client.get("/api/charts/pipelines/daily").json()
         assert [r["run_id"] for r in body["runs"]] == [rid(1), rid(2), rid(3)]

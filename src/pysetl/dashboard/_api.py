@@ -150,8 +150,12 @@ def runs(
     *,
     pipeline: Annotated[str | None, Query(max_length=200)] = None,
     status: Annotated[str | None, Query(description=", ".join(STATUSES))] = None,
-    since: Annotated[float | None, Query(description="started at or after")] = None,
-    until: Annotated[float | None, Query(description="started before")] = None,
+    since: Annotated[
+        float | None, Query(description="started at or after", allow_inf_nan=False)
+    ] = None,
+    until: Annotated[
+        float | None, Query(description="started before", allow_inf_nan=False)
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:

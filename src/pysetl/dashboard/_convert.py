@@ -9,8 +9,10 @@ Added in 0.3.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
+from pysetl.monitoring.history._base import STALE_AFTER
 from pysetl.utils.redaction import redact_text, redact_value
 
 if TYPE_CHECKING:
@@ -27,16 +29,21 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "LOG_MESSAGE_MAX",
     "clean",
     "error_out",
     "event_out",
     "factory_metrics",
     "factory_out",
+    "is_stale",
     "log_out",
     "run_out",
     "stage_out",
     "text",
 ]
+
+LOG_MESSAGE_MAX = 16_384
+"""The most characters of a log line the API returns (a page stays small)."""
 
 _ERROR_FIELDS = ("error_type", "message", "hint", "factory", "stage", "phase")
 _ERROR_FIELDS_MORE = ("attempt", "error_class")
@@ -99,8 +106,23 @@ def error_out(error: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def run_out(run: RunRecord, counts: FactoryCounts) -> dict[str, Any]:
-    """A ``RunOut`` payload."""
+def is_stale(run: RunRecord, now: float | None = None) -> bool:
+    """Whether ``run`` says it is running but its process stopped beating.
+
+    Its last heartbeat (or its start) is older than ``STALE_AFTER``: the
+    process probably died. The dashboard only reads, so it shows this rather
+    than marking the run crashed (``reconcile_crashed`` does that).
+    """
+    if run.status != "running":
+        return False
+    seen = run.heartbeat_at or run.started_at
+    return (time.time() if now is None else now) - seen > STALE_AFTER
+
+
+def run_out(
+    run: RunRecord, counts: FactoryCounts, now: float | None = None
+) -> dict[str, Any]:
+    """A ``RunOut`` payload (``now``: the time ``stale`` is judged at)."""
     return {
         "run_id": run.run_id,
         "pipeline": redact_text(run.pipeline),
@@ -109,6 +131,7 @@ def run_out(run: RunRecord, counts: FactoryCounts) -> dict[str, Any]:
         "finished_at": run.finished_at,
         "duration": run.duration,
         "heartbeat_at": run.heartbeat_at,
+        "stale": is_stale(run, now),
         "host": text(run.host),
         "pid": run.pid,
         "config_version": text(run.config_version),
@@ -174,14 +197,24 @@ def factory_metrics(metrics: Iterable[MetricRecord]) -> dict[str, dict[str, floa
 
 
 def log_out(line: LogRecord) -> dict[str, Any]:
-    """A ``LogOut`` payload."""
+    """A ``LogOut`` payload; a message over ``LOG_MESSAGE_MAX`` characters is cut.
+
+    The message is masked whole before it is cut, so a cut never shows part
+    of a secret.
+    """
+    message = redact_text(line.message)
+    truncated = len(message) > LOG_MESSAGE_MAX
+    if truncated:
+        cut = len(message) - LOG_MESSAGE_MAX
+        message = f"{message[:LOG_MESSAGE_MAX]}… [{cut} more characters]"
     return {
         "id": line.id,
         "ts": line.ts,
         "level": line.level,
         "logger": text(line.logger),
         "factory": text(line.factory),
-        "message": redact_text(line.message),
+        "message": message,
+        "truncated": truncated,
     }
 
 

@@ -93,6 +93,11 @@ class RunOut(BaseModel):
     finished_at: float | None = None
     duration: float | None = None
     heartbeat_at: float | None = None
+    stale: bool = Field(
+        default=False,
+        description="Running, but no heartbeat for a minute: its process "
+        "probably died (the history marks it crashed at the next reconcile)",
+    )
     host: str | None = None
     pid: int | None = None
     config_version: str | None = None
@@ -198,6 +203,9 @@ class LogOut(BaseModel):
     logger: str | None = None
     factory: str | None = None
     message: str
+    truncated: bool = Field(
+        default=False, description="The message was cut (a very long line)"
+    )
 
 
 class LogPage(BaseModel):

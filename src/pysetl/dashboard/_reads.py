@@ -232,14 +232,19 @@ def pipeline_charts(
 
 
 def _latest_attempts(history: BaseRunHistory, ids: list[str]) -> list[Any]:
-    """The latest attempt of each factory of each run, in start order."""
+    """The latest attempt of each factory of each run, in the order of ``ids``.
+
+    Runs of a pipeline can overlap, so attempts in start order are not in
+    run order; a chart's points must be (``ids`` is oldest run first).
+    """
     latest: dict[tuple[str, str], Any] = {}
     for attempt in history.attempt_summaries(ids):
         key = (attempt.run_id, attempt.factory)
         known = latest.get(key)
         if known is None or attempt.attempt >= known.attempt:
             latest[key] = attempt
-    return list(latest.values())
+    order = {run_id: n for n, run_id in enumerate(ids)}
+    return sorted(latest.values(), key=lambda a: order[a.run_id])
 
 
 def factory_charts(

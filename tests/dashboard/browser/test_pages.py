@@ -8,6 +8,7 @@ as text, the token flow and the API page. The live view is in ``test_live.py``.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from typing_extensions import Self
@@ -179,6 +180,24 @@ class TestRunDetail:
         row.click()
         detail = page.locator("#factories-table tr.detail:not([hidden])")
         assert "peak_rss_bytes" in detail.text_content()
+        no_script_errors(page)
+
+    def test_a_run_whose_process_died_is_shown_stale(self, page, serving, tmp_path):
+        history = SqliteRunHistory(tmp_path / "stale.db")
+        started = time.time() - 7200
+        history.start_run("01STALE0000000000000000001", "dead", started_at=started)
+        history.heartbeat("01STALE0000000000000000001", at=started + 60)
+        with serving(history) as dashboard:
+            open_page(page, dashboard.url)
+            page.wait_for_selector("tr[data-run-id='01STALE0000000000000000001']")
+            assert page.locator("#runs-table [data-stale=true]").count() == 1
+            open_page(page, f"{dashboard.url}#/runs/01STALE0000000000000000001")
+            page.wait_for_selector("#run-stale")
+            assert "process probably died" in page.text_content("#run-stale")
+            # the clock stops at the last heartbeat: a minute, not two hours
+            page.wait_for_timeout(1200)
+            assert page.text_content("#run-duration") == "1m 00s"
+        history.close()
         no_script_errors(page)
 
     def test_unknown_run_says_so(self, page, dashboard):

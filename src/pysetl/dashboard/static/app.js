@@ -16,7 +16,7 @@
 
 (function (ui) {
   const { STATUSES, RANGES, RANGE_SECONDS, REFRESH_MS, h, append, clear, replace, initTooltip,
-    fmtTime, fmtAgo, fmtDuration, errorSummary, badge, ApiError, qs, api, errorNotice, runHref,
+    fmtTime, fmtAgo, fmtDuration, errorSummary, badge, staleMark, ApiError, qs, api, errorNotice, runHref,
     pipelineHref, runView, chartsView, pipelinesView } = ui;
 
   /* ------------------------------------------------------------ runs list */
@@ -113,13 +113,13 @@
         if (!(event.target instanceof Element) || !event.target.closest("a")) location.hash = runHref(run.run_id);
       };
       return h("tr", { "data-run-id": run.run_id, "data-status": run.status, class: "clickable", onclick: open },
-        h("td", null, badge(run.status)),
+        h("td", null, badge(run.status), run.stale ? staleMark(run) : null),
         h("td", { class: "mono" }, h("a", { href: runHref(run.run_id) }, run.run_id)),
         h("td", { class: "name-cell" }, h("a", { href: pipelineHref(run.pipeline) }, run.pipeline)),
         h("td", { class: "nowrap", tip: fmtAgo(run.started_at) }, fmtTime(run.started_at)),
         h("td", { class: "num" }, run.duration !== null && run.duration !== undefined
           ? fmtDuration(run.duration)
-          : (run.status === "running" ? fmtDuration(Date.now() / 1000 - run.started_at) : "–")),
+          : (run.status === "running" && !run.stale ? fmtDuration(Date.now() / 1000 - run.started_at) : "–")),
         h("td", null, factoryMini(run.factories)),
         h("td", { class: "muted nowrap" }, run.host || ""),
         h("td", { class: "err", tip: err ? `${err.type}: ${err.message}` : null }, errorSummary(err)));

@@ -220,6 +220,12 @@ window.pysetlUI = (function () {
     return h("span", { class: `badge status-${st}`, "data-status": st }, st);
   }
 
+  /* A running run whose process stopped beating (``stale`` in the API). */
+  function staleMark(run) {
+    const seen = run.heartbeat_at || run.started_at;
+    return h("span", { class: "badge stale", "data-stale": "true", tip: `No heartbeat since ${fmtTime(seen)}: its process probably died` }, "no heartbeat");
+  }
+
   function statusColor(status) {
     const v = getComputedStyle(document.documentElement).getPropertyValue(`--${status || "pending"}`);
     return v.trim() || "#98a2b3";
@@ -381,6 +387,7 @@ window.pysetlUI = (function () {
     fmtMetric,
     errorSummary,
     badge,
+    staleMark,
     statusColor,
     ApiError,
     qs,

@@ -35,7 +35,7 @@
         h("span", { class: "ts", tip: fmtTime(item.ts) }, fmtClock(item.ts)),
         h("span", { class: `lvl lvl-${item.level}` }, item.level),
         h("span", { class: "fac", tip: `${item.factory || ""}\n${item.logger || ""}` }, item.factory || item.logger || ""),
-        h("span", { class: "msg" }, highlight(item.message, q)));
+        h("span", { class: "msg", "data-truncated": item.truncated ? "true" : null }, highlight(item.message, q)));
     }
 
     function highlight(text, q) {

@@ -3,7 +3,7 @@
 
 (function (ui) {
   const { STATUSES, PHASES, h, s, append, clear, replace, setTip, fmtTime, fmtDuration,
-    fmtOffset, fmtMetric, errorSummary, badge, statusColor, api, errorNotice, pipelineHref,
+    fmtOffset, fmtMetric, errorSummary, badge, staleMark, statusColor, api, errorNotice, pipelineHref,
     orderedPhases, shortMetric, shownMetrics, truncate, niceTicks, logsPanel } = ui;
 
   /* ------------------------------------------------------------- run view */
@@ -177,8 +177,9 @@
       const run = st.run;
       if (!run) return;
       document.title = `${run.pipeline} · ${run.status} · pysetl`;
+      const seen = run.heartbeat_at || run.started_at;
       const duration = run.duration !== null && run.duration !== undefined
-        ? run.duration : Date.now() / 1000 - run.started_at;
+        ? run.duration : (run.stale ? seen : Date.now() / 1000) - run.started_at;
       replace(head,
         h("div", null,
           h("div", { class: "crumbs" }, h("a", { href: "#/" }, "Runs"), " / ",
@@ -186,10 +187,14 @@
           h("div", { class: "run-title" },
             h("h1", { id: "run-pipeline" }, run.pipeline),
             badge(run.status),
+            run.stale ? staleMark(run) : null,
             h("span", { class: "mono", id: "run-id" }, run.run_id)),
+          run.stale ? h("div", { class: "notice warn", id: "run-stale" },
+            `No heartbeat since ${fmtTime(seen)}: the run's process probably died. `
+            + "The history marks it crashed the next time 'pysetl runs' reconciles it.") : null,
           h("div", { class: "sub" },
             h("span", null, "Started ", h("strong", null, fmtTime(run.started_at))),
-            h("span", null, run.status === "running" ? "Running for " : "Took ",
+            h("span", null, run.status === "running" ? (run.stale ? "Ran for at least " : "Running for ") : "Took ",
               h("strong", { id: "run-duration", "data-start": run.started_at }, fmtDuration(duration))),
             run.host ? h("span", null, "Host ", h("strong", null, `${run.host}${run.pid ? ` (pid ${run.pid})` : ""}`)) : null,
             run.config_version ? h("span", null, "Config ", h("code", null, String(run.config_version).slice(0, 12))) : null)),
@@ -502,7 +507,7 @@
 
     // Keep the running clock and the live timeline moving.
     st.timers.push(setInterval(() => {
-      if (!st.run || st.run.status !== "running") return;
+      if (!st.run || st.run.status !== "running" || st.run.stale) return;
       const el = document.getElementById("run-duration");
       if (el) el.textContent = fmtDuration(Date.now() / 1000 - st.run.started_at);
     }, 1000));
