@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import queue
 import threading
 import time
@@ -232,10 +233,20 @@ class TestHub:
         while hub.read_errors == 0:
             assert time.monotonic() < deadline
             time.sleep(0.02)
+        while hub.read_errors < 5:  # the store stays down for a while
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
         history.failing = False
         history.apply([StartAttempt(rid(1), 0, "A", 1, T0)])
         client.next("factory")
-        assert "cannot read the history" in caplog.text
+        errors = [
+            r
+            for r in caplog.records
+            if r.levelno >= logging.ERROR and "cannot read" in r.getMessage()
+        ]
+        assert len(errors) == 1  # logged once, not at every poll
+        assert errors[0].exc_info is not None
+        assert "reads the history again" in caplog.text
 
     def test_a_client_that_stops_reading_is_closed_not_left_behind(self):
         history = InMemoryRunHistory()

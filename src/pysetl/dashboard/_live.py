@@ -193,6 +193,7 @@ class LiveHub:
                     watch.task.cancel()
 
     async def _poll(self, watch: _Watch) -> None:
+        failing = False  # log a failure once, not four times a second
         while not watch.ended:
             try:
                 state = await anyio.to_thread.run_sync(
@@ -200,8 +201,15 @@ class LiveHub:
                 )
             except Exception:  # a broken store must not end the stream
                 self.read_errors += 1
-                _LOGGER.exception("dashboard live feed cannot read the history")
-                state = None
+                if failing:
+                    _LOGGER.debug("live feed still cannot read", exc_info=True)
+                else:
+                    _LOGGER.exception("dashboard live feed cannot read the history")
+                failing, state = True, None
+            else:
+                if failing:
+                    _LOGGER.warning("dashboard live feed reads the history again")
+                failing = False
             if state is not None:
                 for message in watch.update(state):
                     publish(watch, message)
