@@ -72,7 +72,7 @@ class TestBuilderLoadConfig:
         assert configs["customers"].config.password.get_secret_value() == "pw-31337-x"
         app_name, settings = builder.spark_settings()
         assert app_name == "shop-prod"
-        assert settings == {"sql.shuffle.partitions": "3"}
+        assert settings == {"spark.sql.shuffle.partitions": "3"}
 
     def test_the_environment_comes_from_pysetl_env(self, project):
         builder = PySetl.builder().load_config(
@@ -146,3 +146,34 @@ class TestBuilderLoadConfig:
         ps.set_spark_repository_from_config(Citizen, "citizens")
         frame = ps.get_sparkrepository(Citizen, "citizens").load()
         assert sorted(row.name for row in frame.collect()) == ["ada", "bob"]
+
+
+class TestSparkSection:
+    """Nested Spark keys get their ``spark.`` prefix; secrets are read at build time."""
+
+    def test_nested_flat_secret_and_boolean_settings(self, tmp_path):
+        from pysetl.config.models import ProjectConfigModel
+
+        root = tmp_path / "conf"
+        (root / "base").mkdir(parents=True)
+        (root / "base" / "spark.yaml").write_text(
+            "spark:\n  app_name: lake\n  sql:\n    shuffle:\n      partitions: 3\n"
+            "  spark.hadoop.fs.s3a.secret.key: ${secret:env:S3_SK}\n"
+            "  spark.ui.enabled: false\n",
+            encoding="utf-8",
+        )
+        builder = PySetl.builder().load_config(
+            root, environ={"S3_SK": "canary-s3-key"}, schema=ProjectConfigModel
+        )
+        secret = builder.resolved_config.get("spark.spark.hadoop.fs.s3a.secret.key")
+        assert "canary-s3-key" not in repr(builder._configs()["spark"])
+        assert not secret.is_resolved  # validated and loaded, still not read
+        assert builder.spark_settings() == (
+            "lake",
+            {
+                "spark.sql.shuffle.partitions": "3",
+                "spark.hadoop.fs.s3a.secret.key": "canary-s3-key",
+                "spark.ui.enabled": "false",
+            },
+        )
+        assert secret.get_secret_value() == "canary-s3-key"

@@ -39,6 +39,17 @@ SPARK_CONFIG_KEY = "spark"
 APP_NAME_KEY = "app_name"
 
 
+def _setting(value: Any) -> str:
+    """A Spark setting's text; a secret is read here, when the session is built."""
+    from pydantic import SecretStr  # noqa: PLC0415 - keep ``import pysetl`` light
+
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as Spark writes them
+    return str(value)
+
+
 @dataclass(frozen=True)
 class _Request:
     """What an external input was registered with, to tell a repeat from a change."""
@@ -441,7 +452,7 @@ class PySetlBuilder(Builder[PySetl]):
         if spark_config is not None:
             params = dict(spark_config.params)
             app_name = str(params.pop(APP_NAME_KEY, "default_app_name"))
-            settings.update({key: str(value) for key, value in params.items()})
+            settings.update({key: _setting(value) for key, value in params.items()})
         if self.shuffle_partitions is not None:
             settings["spark.sql.shuffle.partitions"] = str(self.shuffle_partitions)
         return app_name, settings

@@ -42,6 +42,7 @@ from pydantic import (
     Discriminator,
     Field,
     RootModel,
+    SecretStr,
     Tag,
 )
 
@@ -56,6 +57,7 @@ from pysetl.config.parquet_config import ParquetConfig, ParquetConfigModel
 from pysetl.config.table_config import SparkTableConfig, SparkTableConfigModel
 from pysetl.enums import DbStorage, FileStorage
 
+_SPARK_PREFIX = "spark."
 _SPARK_HINT = "write Spark settings as key: value (spark.sql.shuffle.partitions: 8)"
 
 if TYPE_CHECKING:
@@ -154,7 +156,9 @@ class ProjectConfigModel(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    spark: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    spark: dict[str, str | int | float | bool | SecretStr | dict[str, Any]] = Field(
+        default_factory=dict
+    )
     connectors: dict[str, ConnectorConfigModel] = Field(default_factory=dict)
 
 
@@ -185,7 +189,11 @@ def spark_settings(resolved: ResolvedConfig, section: str = "spark") -> dict[str
     """The Spark section as flat settings: nested mappings become dotted keys.
 
     ``spark: {sql: {shuffle: {partitions: 8}}}`` and
-    ``spark: {spark.sql.shuffle.partitions: 8}`` give the same setting.
+    ``spark: {spark.sql.shuffle.partitions: 8}`` give the same setting,
+    ``spark.sql.shuffle.partitions`` (a nested key is prefixed with
+    ``spark.`` unless it starts with it; a top-level key is kept as written,
+    ``app_name`` included). A secret (``${secret:...}``, ``enc:``) stays a
+    lazy ``SecretStr``: it is read when the Spark session is built.
 
     Raises:
         ConfigLoadError: The section is not a mapping or holds a list.
@@ -200,8 +208,12 @@ def spark_settings(resolved: ResolvedConfig, section: str = "spark") -> dict[str
         if isinstance(node, Mapping):
             for key, value in node.items():
                 walk(value, (*path, key))
-        elif isinstance(node, str | int | float | bool):
-            flat[".".join(path[1:])] = node
+        elif isinstance(node, str | int | float | bool | SecretStr):
+            key = ".".join(path[1:])
+            nested = len(path) > 2  # noqa: PLR2004 - section, then 2+ levels
+            if nested and not key.startswith(_SPARK_PREFIX):
+                key = _SPARK_PREFIX + key
+            flat[key] = node
         else:
             bad.append(path)
 

@@ -305,7 +305,7 @@ class TestEdgeCases:
         cfg = conf.load()
         assert spark_settings(cfg) == {
             "app_name": "x",
-            "sql.shuffle.partitions": 2,
+            "spark.sql.shuffle.partitions": 2,
             "spark.ui.enabled": False,
         }
         assert spark_settings(cfg, "nope") == {}
