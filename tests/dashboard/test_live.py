@@ -25,6 +25,26 @@ from pysetl.monitoring.metrics._progress import SPARK_PROGRESS_EVENT
 from .conftest import T0, rid
 
 
+def run_loop(coroutine_function):
+    """``asyncio.run`` in a thread of its own: the test session's thread may
+    already run a loop (Playwright's sync API does), where it cannot start."""
+    outcome: list = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, asyncio.run(coroutine_function())))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
 class Listener:
     """Reads an SSE stream on a thread; events land in ``events`` with a time."""
 
@@ -266,7 +286,7 @@ class TestHub:
             assert not hub._watches  # its last client left: the watcher stopped
             return rest
 
-        rest = asyncio.run(scenario())
+        rest = run_loop(scenario)
         # the stream ends with the resync comment, not after a thousand stale events
         assert rest[-1] == ": resync\n\n"
         assert len(rest) <= 3
