@@ -17,7 +17,8 @@ The syntax, inside any string value (lists included, keys excluded):
   ``${env:...}`` tokens are substituted is decrypted too;
 * ``$${`` is a literal ``${`` (``$${env:HOME}`` stays ``${env:HOME}``).
 
-Any other ``${...}`` is an error. Interpolated values are strings; the
+Any other ``${...}``, an unclosed ``${`` and nested tokens
+(``${env:A:-${env:B}}``) are errors. Interpolated values are strings; the
 model a section is validated into converts them (see ``ResolvedConfig.validate``).
 
 Added in 0.3.
@@ -102,7 +103,7 @@ class Interpolator:
         unsafe = False  # text that would read as a token once handed on
         last = 0
         for match in _TOKEN.finditer(text):
-            plain.append(text[last : match.start()])
+            plain.append(_literal(text[last : match.start()]))
             last = match.end()
             body = match.group(1)
             if body is None:  # "$${": a literal "${"
@@ -123,7 +124,7 @@ class Interpolator:
                     "(write $${ for a literal ${)"
                 )
                 raise InterpolationError(msg)
-        plain.append(text[last:])
+        plain.append(_literal(text[last:]))
         value = "".join(plain)
         if secrets:
             if unsafe:
@@ -175,6 +176,17 @@ class Interpolator:
             raise InterpolationError(_with_hint(exc)) from None
         except ImportError as exc:
             raise InterpolationError(str(exc)) from None
+
+
+def _literal(text: str) -> str:
+    """Text between tokens; a ``${`` left in it was never closed (or nests)."""
+    if "${" in text:
+        msg = (
+            "an unterminated or nested ${ (the value is not shown); expected "
+            f"{_SYNTAX} (tokens do not nest; write $${{ for a literal ${{)"
+        )
+        raise InterpolationError(msg)
+    return text
 
 
 def _with_hint(exc: ConfigError) -> str:

@@ -70,6 +70,19 @@ class TestEnv:
             conf.load()
         assert caught.value.errors[0]["key"] == "a"
 
+    @pytest.mark.parametrize(
+        "text",
+        ["${env:A:-${env:B}}", "pre ${env:B", "canary-pw${", "${env:B} and ${"],
+    )
+    def test_an_unclosed_or_nested_token_is_an_error_not_a_literal(self, conf, text):
+        conf.write("base/a.yaml", f"x: 1\npassword: '{text}'\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(environ={"B": "b"})
+        (error,) = caught.value.errors
+        assert (error["key"], error["line"]) == ("password", 2)
+        assert "unterminated or nested" in error["msg"]
+        assert "canary" not in str(caught.value)  # the value is not echoed
+
     def test_values_of_environment_overrides_are_taken_literally(self, conf):
         conf.write("base/a.yaml", "db: {host: x}\n")
         cfg = conf.load(environ={"PYSETL_DB__HOST": "${env:NOT_READ}"})
