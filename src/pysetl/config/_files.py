@@ -221,15 +221,30 @@ def _parse_toml(text: str, parsed: ParsedFile) -> None:
         return
     parsed.data = data
     table: KeyPath = ()
+    quotes: str | None = None  # inside a multi-line string opened with these
     for number, line in enumerate(text.splitlines(), start=1):
+        if quotes is not None:
+            if line.count(quotes) % 2:
+                quotes = None
+            continue
         header = _TOML_HEADER.match(line)
         if header:
             table = _toml_parts(header.group(1))
-            parsed.lines.setdefault(table, number)
+            _set_lines(parsed, table, number)
             continue
         key = _TOML_KEY.match(line)
         if key:
-            parsed.lines.setdefault((*table, *_toml_parts(key.group(1))), number)
+            _set_lines(parsed, (*table, *_toml_parts(key.group(1))), number)
+            for opening in ('"""', "'''"):
+                if line[key.end() :].count(opening) % 2:
+                    quotes = opening
+                    break
+
+
+def _set_lines(parsed: ParsedFile, path: KeyPath, number: int) -> None:
+    """``path`` and its implicit parents (``a.b = 1``, ``[a.b]``) are at ``number``."""
+    for end in range(1, len(path) + 1):
+        parsed.lines.setdefault(path[:end], number)
 
 
 # -------------------------------------------------------------------- YAML

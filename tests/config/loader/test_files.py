@@ -178,15 +178,42 @@ class TestTomlLines:
         parsed = read_config_file(path)
         assert parsed.lines == {
             ("top",): 1,
+            ("a",): 2,  # implicit parents start where they are first named
             ("a", "b"): 2,
             ("a", "b", "c"): 3,
             ("a", "b", "d.e"): 4,
+            ("a", "b", "f"): 5,
             ("a", "b", "f", "g"): 5,
             ("rows",): 6,
             ("rows", "q"): 7,
         }
         assert parsed.line_of(("a", "b", "zz")) == 2
         assert ParsedFile(path).line_of(("x",)) is None
+
+    def test_lines_inside_multi_line_strings_are_not_keys(self, tmp_path):
+        path = tmp_path / "a.toml"
+        path.write_text(
+            '[s]\ntext = """\nafter = 99\n[fake]\n"""\n'
+            "raw = '''\nafter = 98\n'''\n"
+            'one = """x = 1"""\nafter = 4\n',
+            encoding="utf-8",
+        )
+        parsed = read_config_file(path)
+        assert parsed.data == {
+            "s": {
+                "text": "after = 99\n[fake]\n",
+                "raw": "after = 98\n",
+                "one": "x = 1",
+                "after": 4,
+            }
+        }
+        assert parsed.lines == {
+            ("s",): 1,
+            ("s", "text"): 2,
+            ("s", "raw"): 6,
+            ("s", "one"): 9,
+            ("s", "after"): 10,
+        }
 
 
 class TestEdgeCases:
