@@ -194,6 +194,21 @@ class TestValidateAndSchema:
         assert strict.exit_code == commands.EXIT_CONFIG
         assert "--strict: 4 file problem(s)" in strict.stdout
 
+    def test_a_config_directory_others_can_write_to_is_reported(self, cli, conf):
+        (conf / "prod").chmod(0o777)
+        try:
+            result = cli("validate", "--env", "prod")
+        finally:
+            (conf / "prod").chmod(0o755)
+        assert result.exit_code == 0, result.output
+        assert f"{conf}/prod (mode 0777) is a directory writable" in result.stderr
+        assert f"chmod go-w {conf}/prod" in result.stderr
+        (conf / "base").chmod(0o1777)  # sticky: others cannot swap files
+        try:
+            assert "directory" not in cli("validate", "--env", "prod").stderr
+        finally:
+            (conf / "base").chmod(0o755)
+
     def test_a_custom_schema_is_imported_by_module_and_name(self, cli):
         result = cli("validate", "--schema", "pysetl.config.models:ProjectConfigModel")
         assert result.exit_code == 0, result.output

@@ -9,6 +9,7 @@ import pytest
 from pysetl.config.permissions import (
     FilePermissionProblem,
     InsecureFileWarning,
+    check_dir_permissions,
     check_file_permissions,
 )
 from pysetl.errors import PySetlWarning
@@ -80,3 +81,25 @@ class TestCheckFilePermissions:
 
     def test_a_missing_file_has_no_problem(self, tmp_path):
         assert check_file_permissions(tmp_path / "missing.yaml", warn=True) == []
+
+
+class TestCheckDirPermissions:
+    @pytest.mark.parametrize("mode", [0o755, 0o700, 0o750, 0o1777, 0o1770])
+    def test_private_or_sticky_directories_are_fine(self, tmp_path, mode):
+        folder = tmp_path / "prod"
+        folder.mkdir()
+        folder.chmod(mode)
+        assert check_dir_permissions(folder) == []
+
+    @pytest.mark.parametrize("mode", [0o775, 0o757, 0o777])
+    def test_a_directory_others_can_write_to_is_reported(self, tmp_path, mode):
+        folder = tmp_path / "prod"
+        folder.mkdir()
+        folder.chmod(mode)
+        with pytest.warns(InsecureFileWarning, match="chmod go-w"):
+            (problem,) = check_dir_permissions(folder, warn=True)
+        assert problem.mode == mode
+        assert problem.fix == f"chmod go-w {folder}"
+
+    def test_a_missing_directory_has_no_problem(self, tmp_path):
+        assert check_dir_permissions(tmp_path / "nope") == []

@@ -169,11 +169,17 @@ def _config_files(root: Path, env: str | None) -> list[Path]:
     ]
 
 
-def _permission_problems(paths: Iterable[Path]) -> list[str]:
+def _permission_problems(
+    paths: Iterable[Path], folders: Iterable[Path] = ()
+) -> list[str]:
     from pysetl.config.crypto import KEY_FILE_ENV  # noqa: PLC0415 - lazy
-    from pysetl.config.permissions import check_file_permissions  # noqa: PLC0415
+    from pysetl.config.permissions import (  # noqa: PLC0415 - lazy
+        check_dir_permissions,
+        check_file_permissions,
+    )
 
-    found = [str(p) for path in paths for p in check_file_permissions(path)]
+    found = [str(p) for folder in folders for p in check_dir_permissions(folder)]
+    found += [str(p) for path in paths for p in check_file_permissions(path)]
     key_file = os.environ.get(KEY_FILE_ENV)
     if key_file:
         found += [str(p) for p in check_file_permissions(key_file, secret=True)]
@@ -236,7 +242,8 @@ def _validate(
     model = _import_schema(schema)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported below, not warned
-        problems = _permission_problems(_config_files(root, env))
+        folders = [root, root / "base", *([root / env] if env else [])]
+        problems = _permission_problems(_config_files(root, env), folders)
     for problem in problems:
         _say(f"warning: {problem}", err=True)
     try:

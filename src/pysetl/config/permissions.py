@@ -12,7 +12,9 @@ The rules (POSIX permission bits; nothing is reported on Windows):
 * every file: writable by the group or by others;
 * a config file: readable by others;
 * a secret file (``secret=True``: key files, secret files): readable by
-  the group or by others (it should be ``chmod 600`` or ``400``).
+  the group or by others (it should be ``chmod 600`` or ``400``);
+* a config directory (``check_dir_permissions``): writable by the group or
+  by others without the sticky bit, so they could add or swap its files.
 
 Added in 0.3.
 """
@@ -27,7 +29,12 @@ from pathlib import Path
 
 from pysetl.errors import PySetlWarning
 
-__all__ = ["FilePermissionProblem", "InsecureFileWarning", "check_file_permissions"]
+__all__ = [
+    "FilePermissionProblem",
+    "InsecureFileWarning",
+    "check_dir_permissions",
+    "check_file_permissions",
+]
 
 
 class InsecureFileWarning(PySetlWarning):
@@ -92,3 +99,36 @@ def check_file_permissions(
         for problem in problems:
             warnings.warn(str(problem), InsecureFileWarning, stacklevel=2)
     return problems
+
+
+def check_dir_permissions(
+    path: str | os.PathLike[str], *, warn: bool = False
+) -> list[FilePermissionProblem]:
+    """Report a config directory other users can add files to or replace files in.
+
+    Args:
+        path: A config directory (``conf``, ``conf/prod``).
+        warn: Also emit an ``InsecureFileWarning``.
+
+    Returns:
+        One problem when the group or others may write to it and the sticky
+        bit is not set; empty otherwise (or when it does not exist).
+    """
+    folder = Path(path)
+    if os.name == "nt":  # pragma: no cover - POSIX bits mean nothing there
+        return []
+    try:
+        mode = stat.S_IMODE(folder.stat().st_mode)
+    except OSError:
+        return []
+    if not mode & (stat.S_IWGRP | stat.S_IWOTH) or mode & stat.S_ISVTX:
+        return []
+    problem = FilePermissionProblem(
+        folder,
+        mode,
+        "a directory writable by the group or by others",
+        f"chmod go-w {folder}",
+    )
+    if warn:
+        warnings.warn(str(problem), InsecureFileWarning, stacklevel=2)
+    return [problem]
