@@ -329,8 +329,20 @@ class TestRollback:
         result = cli("rollback", v1, "--env", "dev")
         assert result.exit_code == 0
         assert "--with-base restores base too" in result.stderr
-        result = cli("rollback", v1, "--env", "dev", "--with-base")
+        result = cli("rollback", v1, "--env", "dev", "--with-base", "--yes")
         assert "warning" not in result.output
+        assert (conf / "base" / "app.yaml").read_text() == BASE_APP
+
+    def test_with_base_changes_prod_too_so_it_asks(self, cli, conf):
+        v1 = cli("record", "--env", "dev").stdout.split()[-1]
+        changed = BASE_APP.replace("orders", "billing")
+        write(conf / "base" / "app.yaml", changed)
+        result = cli("rollback", v1, "--env", "dev", "--with-base", input="n\n")
+        assert result.exit_code == commands.EXIT_INTERRUPTED
+        assert "this changes the protected environment(s) 'prod'" in result.output
+        assert (conf / "base" / "app.yaml").read_text() == changed
+        result = cli("rollback", v1, "--env", "dev", "--with-base", input="y\n")
+        assert result.exit_code == 0, result.output
         assert (conf / "base" / "app.yaml").read_text() == BASE_APP
 
     def test_a_version_with_literal_secrets_is_refused_with_the_reason(self, cli, conf):
@@ -433,6 +445,31 @@ class TestEncrypt:
         token = toml.read_text().split('password = "')[1].split('"')[0]
         assert ConfigCipher([key]).decrypt(token) == "new-pw-99"
         assert store_of(cli).list_audit(env="prod").items[0].action == "encrypt"
+
+    def test_in_place_in_base_asks_for_the_protected_envs_it_changes(self, cli, conf):
+        base = conf / "base" / "catalog.yaml"
+        text = base.read_text()
+        result = cli(
+            "encrypt",
+            "pw-77",
+            "--in-place",
+            str(base),
+            "connectors.orders.path",
+            input="n\n",
+        )
+        assert result.exit_code == commands.EXIT_INTERRUPTED
+        assert "this changes the protected environment(s) 'prod'" in result.output
+        assert base.read_text() == text
+        result = cli(
+            "encrypt",
+            "pw-77",
+            "--in-place",
+            str(base),
+            "connectors.orders.path",
+            "--yes",
+        )
+        assert result.exit_code == 0, result.output
+        assert base.read_text() != text
 
     def test_in_place_of_a_missing_key_or_mapping_fails_unchanged(self, cli, conf):
         dev = conf / "dev" / "app.yaml"

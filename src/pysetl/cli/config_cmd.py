@@ -98,11 +98,37 @@ def protected_envs(project_dir: str | os.PathLike[str] | None = None) -> frozens
     return frozenset(_DEFAULT_PROTECTED)
 
 
-def _confirm_protected(env: str, action: str, *, yes: bool) -> None:
-    if env in protected_envs() and not yes:
-        typer.confirm(
-            f"{env!r} is a protected environment. {action}?", abort=True, err=True
+def _envs_under(root: Path) -> list[str]:
+    """The environments of ``root``: every folder but ``base`` and hidden ones."""
+    if not root.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and p.name != "base" and not p.name.startswith(".")
+    )
+
+
+def _confirm_protected(
+    env: str, action: str, *, yes: bool, root: Path | None = None
+) -> None:
+    """Ask before changing a protected ``env`` (unless ``yes``).
+
+    ``root`` is given when ``conf/base`` changes, which changes every
+    environment of ``root``: then the protected ones among them ask too.
+    """
+    affected = [env]
+    if root is not None:
+        affected += _envs_under(root)
+    protected = sorted({e for e in affected if e in protected_envs()})
+    if protected and not yes:
+        names = ", ".join(repr(e) for e in protected)
+        what = (
+            f"{names} is a protected environment"
+            if protected == [env]
+            else f"this changes the protected environment(s) {names}"
         )
+        typer.confirm(f"{what}. {action}?", abort=True, err=True)
 
 
 def _import_schema(spec: str | None) -> Any:
@@ -387,7 +413,12 @@ def _rollback(
         raise typer.BadParameter(msg)
     store = _store(ctx)
     target = store.get_version(version, env=env)
-    _confirm_protected(env, f"Roll it back to {target.short}", yes=yes)
+    _confirm_protected(
+        env,
+        f"Roll it back to {target.short}",
+        yes=yes,
+        root=root if with_base else None,  # base changes every environment
+    )
     result = rollback_config(
         store,
         target.hash,
@@ -508,7 +539,12 @@ def _encrypt_in_place(
             msg = f"The value of {key!r} in {str(file)!r} is already a reference"
             raise ConfigError(msg, hint="nothing to encrypt")
     cipher = _cipher(key_file)
-    _confirm_protected(audited, f"Rewrite {key} in {file}", yes=yes)
+    _confirm_protected(
+        audited,
+        f"Rewrite {key} in {file}",
+        yes=yes,
+        root=root if layer == "base" else None,  # base changes every environment
+    )
     load_env = layer if layer not in {None, "base"} else env
     before = _try_load(root, load_env)
     set_file_value(file, key, cipher.encrypt(plain))
