@@ -145,6 +145,10 @@ class TestUrls:
             ("postgresql://u:secret@h/db", "postgresql://u:***@h/db"),
             ("postgresql://u@h/db", "postgresql://u@h/db"),
             ("sqlite:///x.db", "sqlite:///x.db"),
+            (
+                "postgresql://u@h/db?password=canary-q&sslmode=require",
+                "postgresql://u@h/db?password=**********&sslmode=require",
+            ),
         ],
     )
     def test_redact_url(self, url, shown):

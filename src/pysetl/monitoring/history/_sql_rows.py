@@ -21,6 +21,7 @@ from pysetl.monitoring.history._records import (
     StartStage,
     level_number,
 )
+from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
     from pysetl.monitoring.history._records import Op
@@ -39,8 +40,13 @@ _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 def redact_url(url: str) -> str:
-    """``url`` with the password between ``user:`` and ``@`` replaced by ``***``."""
-    return _PASSWORD.sub(r"\1***@", url)
+    """``url`` with its secrets masked.
+
+    The password between ``user:`` and ``@`` becomes ``***``; query
+    parameters that name a secret (``?password=...``, ``sslkey``...) and
+    registered secrets are masked by the process-wide redactor.
+    """
+    return redact_text(_PASSWORD.sub(r"\1***@", url))
 
 
 def parse_url(url: str | sa.URL) -> sa.URL:
