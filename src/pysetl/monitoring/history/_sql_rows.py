@@ -46,7 +46,7 @@ def redact_url(url: str) -> str:
     parameters that name a secret (``?password=...``, ``sslkey``...) and
     registered secrets are masked by the process-wide redactor.
     """
-    return redact_text(_PASSWORD.sub(r"\1***@", url))
+    return _PASSWORD.sub(r"\1***@", redact_text(url))
 
 
 def parse_url(url: str | sa.URL) -> sa.URL:
