@@ -48,10 +48,19 @@ templates that double at every level, a "billion laughs" of ``extends``)."""
 
 
 def resolve_extends(
-    data: dict[str, Any], origins: Origins, *, root: Path, problems: list[Problem]
+    data: dict[str, Any],
+    origins: Origins,
+    *,
+    root: Path,
+    problems: list[Problem],
+    cleared: set[KeyPath] | None = None,
 ) -> None:
-    """Resolve every ``extends:`` in ``data`` in place, then drop the templates."""
-    _Extender(data, origins, root, problems).expand_tree(())
+    """Resolve every ``extends:`` in ``data`` in place, then drop the templates.
+
+    ``cleared``: key paths a layer deleted or replaced; nothing is inherited
+    at or under them.
+    """
+    _Extender(data, origins, root, problems, cleared or set()).expand_tree(())
     for key in [key for key in data if key.startswith(TEMPLATE_PREFIX)]:
         del data[key]
 
@@ -81,6 +90,7 @@ class _Extender:
     origins: Origins
     root: Path
     problems: list[Problem]
+    cleared: set[KeyPath]
     done: set[KeyPath] = field(default_factory=set)
     stack: list[KeyPath] = field(default_factory=list)
     copied: int = 0
@@ -133,6 +143,7 @@ class _Extender:
                         *provenance,
                         *inherited_origins.get(key, []),
                     ]
+            self._keep_out(path, inherited, inherited_origins)
             merged = deep_merge(inherited, node)
             node.clear()
             node.update(merged)
@@ -142,6 +153,22 @@ class _Extender:
         finally:
             self.stack.pop()
             self.done.add(path)
+
+    def _keep_out(
+        self, path: KeyPath, inherited: dict[str, Any], inherited_origins: Origins
+    ) -> None:
+        """Drop what a layer deleted or replaced under ``path`` from ``inherited``."""
+        size = len(path)
+        for gone in self.cleared:
+            if len(gone) <= size or gone[:size] != path:
+                continue
+            node: Any = inherited
+            for part in gone[size:-1]:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node.pop(gone[-1], None)
+            for key in [k for k in inherited_origins if k[: len(gone)] == gone]:
+                del inherited_origins[key]
 
     def _template(
         self, path: KeyPath, target: str

@@ -14,6 +14,10 @@ lower one:
 * a key written with a trailing ``!`` (``orders!:``) replaces the lower
   mapping instead of merging into it.
 
+A deleted or replaced key is not filled in again by ``extends:``: a
+template's value does not come back under a deleted key, and a replaced
+mapping inherits nothing under it.
+
 Added in 0.3.
 """
 
@@ -132,6 +136,7 @@ def merge_layer(
     *,
     path: KeyPath = (),
     rel: KeyPath = (),
+    cleared: set[KeyPath] | None = None,
 ) -> None:
     """Merge ``data`` over ``target`` in place, following the module's rules.
 
@@ -142,6 +147,8 @@ def merge_layer(
         origins: Provenance per key path; the new values are put first.
         path: Where ``data`` sits in ``target`` (for nested calls).
         rel: Where ``data`` sits in ``source``'s file (for line numbers).
+        cleared: Collects the key paths deleted (``__delete__``) or replaced
+            (``key!:``), which ``extends:`` must not fill in again.
     """
     for raw_key, value in data.items():
         key, replace = _split_marker(raw_key)
@@ -152,6 +159,8 @@ def merge_layer(
         current = target.get(key)
         if isinstance(current, dict) and (replace or not isinstance(value, Mapping)):
             _forget_below(origins, where)  # replaced or deleted: the keys are gone
+        if cleared is not None and (replace or value == DELETE):
+            cleared.add(where)
         if isinstance(value, str) and value == DELETE:
             target.pop(key, None)
             continue
@@ -159,7 +168,13 @@ def merge_layer(
             if replace or not isinstance(current, dict):
                 current = target[key] = {}
             merge_layer(
-                current, value, source, origins, path=where, rel=(*rel, raw_key)
+                current,
+                value,
+                source,
+                origins,
+                path=where,
+                rel=(*rel, raw_key),
+                cleared=cleared,
             )
         else:
             target[key] = copy_value(value)

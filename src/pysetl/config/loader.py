@@ -133,13 +133,14 @@ def load_config(
     sources = _Sources(layer_files, env, overrides, defaults, environ, problems)
     tree: dict[str, Any] = {}
     origins: Origins = {}
+    cleared: set[KeyPath] = set()  # deleted or replaced: extends keeps out
     files: list[tuple[str, Path]] = []
     for kind in merge_order():
         for data, source in sources.inputs(kind, tree):
             if source.file is not None:
                 files.append((source.layer, source.file))
-            merge_layer(tree, data, source, origins)
-    resolve_extends(tree, origins, root=base, problems=problems)
+            merge_layer(tree, data, source, origins, cleared=cleared)
+    resolve_extends(tree, origins, root=base, problems=problems, cleared=cleared)
     interpolator = Interpolator(environ, secrets, cipher)
     tree = _interpolate(tree, (), origins, interpolator, problems)
     raise_problems(problems, what=what, hint=_HINT)

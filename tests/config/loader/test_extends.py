@@ -151,3 +151,35 @@ class TestExtends:
         cfg = conf.load(overrides={"db": {"extends": "t.yaml", "z": 3}})
         assert cfg.as_dict()["db"] == {"x": 1, "z": 3}
         assert cfg.explain("db.x")[0].layer == "overrides"
+
+
+class TestMarkersWinOverInheritance:
+    """``__delete__`` and ``key!:`` are not undone by ``extends:``."""
+
+    def test_a_deleted_key_is_not_inherited_again(self, conf):
+        conf.write(
+            "base/a.yaml", "_t:\n  fetchsize: 1000\n  user: u\nw:\n  extends: _t\n"
+        )
+        conf.write("prod/a.yaml", "w:\n  fetchsize: __delete__\n")
+        assert conf.load("prod").as_dict() == {"w": {"user": "u"}}
+        assert conf.load().as_dict() == {"w": {"fetchsize": 1000, "user": "u"}}
+
+    def test_a_replaced_mapping_inherits_nothing_under_it(self, conf):
+        conf.write(
+            "base/a.yaml",
+            "_t:\n  opts:\n    a: 1\n    c: 3\n  user: u\nw:\n  extends: _t\n",
+        )
+        prod = conf.write("prod/a.yaml", "w:\n  opts!:\n    b: 2\n")
+        cfg = conf.load("prod")
+        assert cfg.as_dict() == {"w": {"user": "u", "opts": {"b": 2}}}
+        assert [(o.file, o.line) for o in cfg.explain("w.opts")] == [(prod, 2)]
+        with pytest.raises(KeyError):
+            cfg.explain("w.opts.a")
+
+    def test_markers_in_the_same_file_as_extends(self, conf):
+        conf.write(
+            "base/a.yaml",
+            "_t:\n  opts: {a: 1}\n  size: 5\n"
+            "w:\n  extends: _t\n  size: __delete__\n  opts!: {b: 2}\n",
+        )
+        assert conf.load().as_dict() == {"w": {"opts": {"b": 2}}}
