@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pysetl.config._files import SUFFIXES
 from pysetl.config.loader import load_config
-from pysetl.errors import ConfigError
+from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
     import os
@@ -143,15 +143,14 @@ class ConfigWatcher:
     def _reload(self) -> bool:
         try:
             new = load_config(self.root, self.env, **self._load_kwargs)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - logged and counted, never raised
             with self._lock:
                 self.rejected += 1
                 self.last_error = exc
             _LOGGER.warning(
                 "pysetl config reload rejected, keeping version %s: %s",
                 self._current.version[:12],
-                exc,
-                exc_info=not isinstance(exc, ConfigError),
+                redact_text(f"{type(exc).__name__}: {exc}"),
             )
             return False
         with self._lock:

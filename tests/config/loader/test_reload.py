@@ -241,3 +241,20 @@ class TestReviewedEdgeCases:
             assert watcher.reload() is False
         assert "weak password" in caplog.text
         assert "canary-reload-pw" not in caplog.text
+
+    def test_a_failing_rule_is_logged_redacted_with_its_type(self, conf, caplog):
+        conf.write("base/db.yaml", "db:\n  host: a\n  port: 1\n")
+
+        def leaky(cfg):
+            if cfg.get("db.port") == 2:
+                msg = "cannot reach postgresql://etl:canary-rule-pw@db/shop"
+                raise RuntimeError(msg)
+            return iter(())
+
+        watcher = ConfigWatcher(conf.root, environ={}, rules=[leaky])
+        conf.write("base/db.yaml", "db:\n  host: a\n  port: 2\n")
+        with caplog.at_level(logging.WARNING, logger="pysetl.config.reload"):
+            assert watcher.reload() is False
+        assert "RuntimeError: cannot reach postgresql://etl:" in caplog.text
+        assert "canary-rule-pw" not in caplog.text
+        assert "canary-rule-pw" in str(watcher.last_error)  # kept for the caller
