@@ -54,6 +54,7 @@ from pysetl.config.jdbc_config import JdbcConfig, JdbcConfigModel
 from pysetl.config.json_config import JsonConfig, JsonConfigModel
 from pysetl.config.orc_config import OrcConfig, OrcConfigModel
 from pysetl.config.parquet_config import ParquetConfig, ParquetConfigModel
+from pysetl.config.profiles import masked
 from pysetl.config.table_config import SparkTableConfig, SparkTableConfigModel
 from pysetl.enums import DbStorage, FileStorage
 
@@ -231,7 +232,37 @@ def config_json_schema(schema: type[BaseModel] | None = None) -> dict[str, Any]:
     """The JSON Schema of ``schema`` (default: :class:`ProjectConfigModel`) for editors.
 
     ``pysetl config schema`` writes it; point your editor's YAML plugin at it.
-    Secret fields are ``writeOnly`` strings.
+    Secret fields are ``writeOnly`` strings; the defaults (and examples) of
+    secret-named fields are masked, so a default password never ends up in
+    the schema file.
     """
     model = ProjectConfigModel if schema is None else schema
-    return {"$schema": JSON_SCHEMA_DIALECT, **model.model_json_schema()}
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        **_masked_defaults(model.model_json_schema()),
+    }
+
+
+def _masked_defaults(node: Any, name: str = "") -> Any:
+    """The schema with secret values in defaults and examples masked.
+
+    A secret-named property's default is masked whole; any other default is
+    masked key by key (``{"password": ...}`` inside a model's default).
+    """
+    if isinstance(node, list):
+        return [_masked_defaults(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {
+                prop: _masked_defaults(schema, prop) for prop, schema in value.items()
+            }
+        elif key in {"default", "const"}:
+            out[key] = masked(value, name)
+        elif key in {"examples", "enum"} and isinstance(value, list):
+            out[key] = [masked(item, name) for item in value]
+        else:
+            out[key] = _masked_defaults(value)
+    return out

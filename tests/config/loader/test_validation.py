@@ -17,6 +17,7 @@ from pysetl.config import (
 from pysetl.config.secrets import LazySecret
 from pysetl.enums import DbStorage, FileStorage, SaveMode
 from pysetl.errors import ConfigError, ConfigLoadError
+from pysetl.utils.redaction import MASK
 
 
 class Db(BaseModel):
@@ -247,6 +248,25 @@ class TestJsonSchema:
         schema = config_json_schema(App)
         assert schema["properties"]["workers"]["minimum"] == 1
         assert schema["$defs"]["Db"]["additionalProperties"] is False
+
+    def test_secret_defaults_and_examples_never_reach_the_schema(self):
+        class Creds(BaseModel):
+            password: str = Field("canary-default-1", examples=["canary-ex-2"])
+            host: str = "db"
+
+        class Project(BaseModel):
+            creds: Creds = Creds()
+            api_token: SecretStr = SecretStr("canary-token-3")
+            threads: int = 4
+
+        schema = config_json_schema(Project)
+        assert "canary" not in json.dumps(schema)
+        assert schema["properties"]["creds"]["default"] == {
+            "password": MASK,
+            "host": "db",
+        }
+        assert schema["$defs"]["Creds"]["properties"]["password"]["examples"] == [MASK]
+        assert schema["properties"]["threads"]["default"] == 4
 
 
 class TestEdgeCases:
