@@ -335,6 +335,17 @@ class TestRollback:
         assert ConfigChange("app.threads", "changed", 32, 8) in result.changes
         assert store.list_audit(env="prod").items == (result.audit,)
 
+    def test_hidden_files_the_loader_ignores_are_left_alone(self, store, conf):
+        v1 = store.record_version(load_config(conf, "prod"))
+        hidden = write(conf / "prod" / ".local.yaml", "mine: 1\n")
+        extra = write(conf / "prod" / "extra.yaml", "feature: on\n")
+        result = rollback_config(
+            store, v1, root=conf, env="prod", load=lambda: load_config(conf, "prod")
+        )
+        assert result.files.removed == ("prod/extra.yaml",)
+        assert not extra.exists()
+        assert hidden.read_text() == "mine: 1\n"
+
     def test_the_config_before_a_rollback_is_kept_as_a_version(self, store, conf):
         v1 = store.record_version(load_config(conf, "prod"))
         write(conf / "prod" / "app.yaml", PROD.replace("8", "64"))

@@ -253,7 +253,8 @@ def restore_sources(
             continue
         for path in sorted(folder.iterdir()):
             rel = f"{layer}/{path.name}"
-            if path.suffix in _CONFIG_SUFFIXES and path.is_file() and rel not in wanted:
+            loaded = path.suffix in _CONFIG_SUFFIXES and not path.name.startswith(".")
+            if loaded and path.is_file() and rel not in wanted:  # as the loader sees
                 path.unlink()
                 removed.append(rel)
     written: list[str] = []
