@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pysetl.config._files import SUFFIXES
 from pysetl.config.loader import load_config
+from pysetl.errors import ConfigError
 from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ class ConfigWatcher:
         self.rejected = 0
         self.subscriber_errors = 0
         self.last_error: Exception | None = None
+        self._watch_errors: list[Exception] = []  # from the thread, for start()
 
     @property
     def current(self) -> ResolvedConfig:
@@ -189,7 +191,11 @@ class ConfigWatcher:
 
     # ----------------------------------------------------------- lifecycle
     def start(self, *, timeout: float = 10.0) -> Self:
-        """Start watching in a daemon thread; returns once the watch is active."""
+        """Start watching in a daemon thread; returns once the watch is active.
+
+        Raises:
+            ConfigError: The directory cannot be watched (it was removed).
+        """
         if self._thread is not None:
             return self
         watchfiles = _watchfiles()
@@ -201,11 +207,32 @@ class ConfigWatcher:
             name=f"pysetl-config-watcher-{self.root}",
             daemon=True,
         )
+        self._watch_errors.clear()
         self._thread.start()
         self._ready.wait(timeout)
+        if self._watch_errors:  # the watch could not start
+            error = self._watch_errors.pop()
+            self.stop()
+            msg = (
+                f"Cannot watch the config directory {str(self.root)!r}: "
+                f"{type(error).__name__}: {error}"
+            )
+            raise ConfigError(msg, hint="check that it exists and can be read")
         return self
 
     def _run(self, watchfiles: Any) -> None:
+        try:
+            self._watch(watchfiles)
+        except Exception as exc:  # noqa: BLE001 - reported by start(), or logged
+            self._watch_errors.append(exc)
+            _LOGGER.warning(
+                "pysetl config watcher stopped: %s",
+                redact_text(f"{type(exc).__name__}: {exc}"),
+            )
+        finally:
+            self._ready.set()
+
+    def _watch(self, watchfiles: Any) -> None:
         for changes in watchfiles.watch(
             self.root,
             watch_filter=_is_config_file,

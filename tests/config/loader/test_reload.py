@@ -258,3 +258,18 @@ class TestReviewedEdgeCases:
         assert "RuntimeError: cannot reach postgresql://etl:" in caplog.text
         assert "canary-rule-pw" not in caplog.text
         assert "canary-rule-pw" in str(watcher.last_error)  # kept for the caller
+
+    def test_a_directory_that_cannot_be_watched_raises_at_start(self, conf, caplog):
+        import shutil
+
+        from pysetl.errors import ConfigError
+
+        conf.write("base/db.yaml", "a: 1\n")
+        watcher = ConfigWatcher(conf.root, environ={})
+        shutil.rmtree(conf.root)
+        before = set(threading.enumerate())
+        with pytest.raises(ConfigError, match="Cannot watch the config directory"):
+            watcher.start()
+        assert set(threading.enumerate()) <= before
+        assert "pysetl config watcher stopped: FileNotFoundError" in caplog.text
+        assert watcher.current.get("a") == 1  # the last good config stays
