@@ -576,3 +576,13 @@ def test_diff_finds_versions_of_any_env_whatever_pysetl_env(cli):
     result = cli("diff", v_dev, v_prod, env={"PYSETL_ENV": "prod"})
     assert result.exit_code == 0, result.output
     assert "~ app.spark.shuffle_partitions: 1 -> 200" in result.stdout
+
+
+def test_a_missing_root_has_no_environments(tmp_path):
+    from pysetl.cli.config_cmd import _envs_under
+
+    assert _envs_under(tmp_path / "nope") == []
+    (tmp_path / "conf" / "base").mkdir(parents=True)
+    (tmp_path / "conf" / ".git").mkdir()
+    (tmp_path / "conf" / "qa").mkdir()
+    assert _envs_under(tmp_path / "conf") == ["qa"]

@@ -378,3 +378,15 @@ class TestEchoedValuesAreMasked:
             conf.load(rules=[echo])
         assert "canary-token-9" not in str(caught.value) + repr(caught.value.errors)
         assert "token ********** is revoked" in caught.value.errors[0]["msg"]
+
+    def test_short_values_and_several_rule_problems(self, conf):
+        conf.write("base/app.yaml", "db:\n  password: abc\n  token: canary-tok-5\n")
+
+        def two(cfg):
+            yield "db.password", "abc is too short"  # under 4 characters: kept
+            yield "db.token", f"token {cfg.get('db.token')} expired"
+
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(rules=[two])
+        msgs = [error["msg"] for error in caught.value.errors]
+        assert msgs == ["abc is too short", f"token {MASK} expired"]
