@@ -381,6 +381,33 @@ class TestRollback:
         assert result.exact
         assert (conf / "base" / "app.yaml").read_text() == BASE
 
+    def test_with_base_audits_the_other_environments_too(self, store, conf):
+        v1 = store.record_version(load_config(conf, "dev"))
+        write(conf / "base" / "app.yaml", BASE.replace("shop", "store"))
+        rollback_config(
+            store,
+            v1,
+            root=conf,
+            env="dev",
+            load=lambda: load_config(conf, "dev"),
+            with_base=True,
+            actor="ana@laptop",
+        )
+        (entry,) = store.list_audit(env="prod").items
+        assert (entry.action, entry.actor) == ("rollback-base", "ana@laptop")
+        assert entry.note == f"conf/base restored to {v1[:12]} by the rollback of 'dev'"
+        assert [e.action for e in store.list_audit(env="dev").items] == ["rollback"]
+        write(conf / "dev" / "app.yaml", "app:\n  threads: 3\n")
+        rollback_config(  # only dev changed: nothing more for prod
+            store,
+            v1,
+            root=conf,
+            env="dev",
+            load=lambda: load_config(conf, "dev"),
+            with_base=True,
+        )
+        assert len(store.list_audit(env="prod").items) == 1
+
     def test_a_version_with_masked_literal_secrets_is_refused(self, store, conf):
         prod_file = write(conf / "prod" / "app.yaml", PROD + "  password: hunter2-x\n")
         v1 = store.record_version(load_config(conf, "prod"))

@@ -6,6 +6,7 @@ Added in 0.3.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pysetl.config.diff import ConfigChange, diff_configs
@@ -67,7 +68,8 @@ def rollback_config(
     The version must have been recorded for ``env``; the config as it was
     before the rollback is recorded too. Only the ``env`` layer
     (``conf/<env>/``) is written, unless ``with_base`` (then ``conf/base/``
-    too, which changes every environment). The restored files are loaded
+    too, which changes every environment: each other environment gets a
+    ``rollback-base`` audit entry when base changed). The restored files are loaded
     (``load``), recorded as a version, and the rollback is audited. When the
     base layer or the environment variables changed since, the restored
     config can differ from the target: ``RollbackResult.exact`` says so.
@@ -112,6 +114,8 @@ def rollback_config(
     changes = tuple(
         diff_configs(before.as_dict(masked=True) if before else {}, after.as_dict())
     )
+    if any(rel.startswith("base/") for rel in files.written + files.removed):
+        _audit_base_change(store, root, env, target.short, actor)
     entry = store.record_audit(
         env,
         "rollback",
@@ -124,3 +128,29 @@ def rollback_config(
     return RollbackResult(
         target, before.version if before else None, after.version, files, changes, entry
     )
+
+
+def _audit_base_change(
+    store: ConfigStore,
+    root: str | os.PathLike[str],
+    env: str,
+    short: str,
+    actor: str | None,
+) -> None:
+    """One entry per other environment: ``conf/base`` changed under it too."""
+    folder = Path(root)
+    others = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_dir() and p.name not in {"base", env} and not p.name.startswith(".")
+    )
+    for other in others:
+        store.record_audit(
+            other,
+            "rollback-base",
+            old_hash=None,
+            new_hash=None,
+            changes=(),
+            actor=actor,
+            note=f"conf/base restored to {short} by the rollback of {env!r}",
+        )
