@@ -37,7 +37,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 
@@ -331,23 +331,10 @@ class ConfigStore:
         cursor: str | None = None,
     ) -> Page[ConfigVersionRecord]:
         """Recorded versions, newest first, optionally of one environment."""
-        limit, after = check_limit(limit), check_cursor(cursor)
-        sql = self._sql()
-        if sql is None:
-            tables = self._memory()
-            with tables.lock:
-                rows = [
-                    v
-                    for v in reversed(tables.versions)
-                    if (env is None or v["env"] == env)
-                    and (after is None or v["id"] < after)
-                ][: limit + 1]
-        else:
-            rows = self._run(
-                "read from", self._list_sql, s.CONFIG_ENV_VERSIONS, env, limit, after
-            )
-        page, next_cursor = _page(rows, limit)
-        return Page(tuple(self._version(r) for r in page), next_cursor)
+        rows, next_cursor = self._newest_first(
+            s.CONFIG_ENV_VERSIONS, "versions", env, limit, cursor
+        )
+        return Page(tuple(self._version(r) for r in rows), next_cursor)
 
     # -------------------------------------------------------------- audit
     def record_audit(
@@ -414,25 +401,35 @@ class ConfigStore:
         cursor: str | None = None,
     ) -> Page[ConfigAuditRecord]:
         """Audit entries, newest first, optionally of one environment."""
+        rows, next_cursor = self._newest_first(
+            s.CONFIG_AUDIT, "audit", env, limit, cursor
+        )
+        return Page(tuple(audit_record(r) for r in rows), next_cursor)
+
+    # ---------------------------------------------------------- SQL reads
+    def _newest_first(
+        self,
+        table: sa.Table,
+        memory: Literal["versions", "audit"],
+        env: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of ``table`` (or its in-memory list), newest first."""
         limit, after = check_limit(limit), check_cursor(cursor)
-        sql = self._sql()
-        if sql is None:
+        if self._sql() is None:
             tables = self._memory()
             with tables.lock:
                 rows = [
-                    a
-                    for a in reversed(tables.audit)
-                    if (env is None or a["env"] == env)
-                    and (after is None or a["id"] < after)
+                    row
+                    for row in reversed(getattr(tables, memory))
+                    if (env is None or row["env"] == env)
+                    and (after is None or row["id"] < after)
                 ][: limit + 1]
         else:
-            rows = self._run(
-                "read from", self._list_sql, s.CONFIG_AUDIT, env, limit, after
-            )
-        page, next_cursor = _page(rows, limit)
-        return Page(tuple(audit_record(r) for r in page), next_cursor)
+            rows = self._run("read from", self._list_sql, table, env, limit, after)
+        return _page(rows, limit)
 
-    # ---------------------------------------------------------- SQL reads
     def _list_sql(
         self, table: sa.Table, env: str | None, limit: int, after: int | None
     ) -> list[dict[str, Any]]:
