@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from pysetl import __version__
 from pysetl.dashboard import _reads as reads
-from pysetl.dashboard._convert import event_out, log_out
+from pysetl.dashboard._convert import event_out, log_out, page_out
 from pysetl.dashboard._models import (
     ErrorBody,
     EventPage,
@@ -212,10 +212,7 @@ def logs(
     page = history.search_logs(
         run_id, factory=factory, level=level, text=q, limit=limit, cursor=cursor
     )
-    return {
-        "items": [log_out(line) for line in page.items],
-        "next_cursor": page.next_cursor,
-    }
+    return page_out(page, log_out)
 
 
 @router.get(
@@ -236,10 +233,7 @@ def events(
     history = _history(request)
     _run(history, run_id)
     page = history.list_events(run_id, limit=limit, cursor=start)
-    return {
-        "items": [event_out(e) for e in page.items],
-        "next_cursor": page.next_cursor,
-    }
+    return page_out(page, event_out)
 
 
 @router.get(

@@ -16,7 +16,7 @@ from pysetl.monitoring.history._base import STALE_AFTER
 from pysetl.utils.redaction import redact_text, redact_value
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from pysetl.monitoring.history._records import (
         EventRecord,
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         FactoryCounts,
         LogRecord,
         MetricRecord,
+        Page,
         RunRecord,
         StageRecord,
     )
@@ -37,6 +38,7 @@ __all__ = [
     "factory_out",
     "is_stale",
     "log_out",
+    "page_out",
     "run_out",
     "stage_out",
     "text",
@@ -228,4 +230,12 @@ def event_out(event: EventRecord) -> dict[str, Any]:
         "factory": text(event.factory),
         "attempt": event.attempt,
         "data": clean(dict(event.data)),
+    }
+
+
+def page_out(page: Page[Any], convert: Callable[[Any], Any]) -> dict[str, Any]:
+    """A paged payload: ``items`` converted one by one, and ``next_cursor``."""
+    return {
+        "items": [convert(item) for item in page.items],
+        "next_cursor": page.next_cursor,
     }

@@ -16,6 +16,7 @@ from pysetl.dashboard._convert import (
     clean,
     factory_metrics,
     factory_out,
+    page_out,
     run_out,
     stage_out,
 )
@@ -80,10 +81,7 @@ def runs_page(history: BaseRunHistory, **query: Any) -> dict[str, Any]:
     """One page of runs with their factory counts."""
     page = history.list_runs(**query)
     counts = history.factory_counts([r.run_id for r in page.items])
-    return {
-        "items": [run_out(r, counts[r.run_id]) for r in page.items],
-        "next_cursor": page.next_cursor,
-    }
+    return page_out(page, lambda run: run_out(run, counts[run.run_id]))
 
 
 def graph_of(
