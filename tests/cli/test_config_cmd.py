@@ -172,6 +172,14 @@ class TestValidateAndSchema:
             f"{conf}/prod/app.yaml:2 connectors.bad: storage must be" in result.stderr
         )
 
+    def test_a_problem_under_a_secret_key_is_readable(self, cli, conf, key):
+        """The redactor leaves the prose after ``api.token:`` alone."""
+        token = ConfigCipher([key]).encrypt("tok-12345")
+        write(conf / "prod" / "app.yaml", f"api:\n  token: '{token}'\n")
+        result = cli("validate", "--env", "prod", env={"PYSETL_CONFIG_KEY": ""})
+        assert result.exit_code == commands.EXIT_CONFIG
+        assert "api.token: no decryption key is set" in result.stderr
+
     def test_a_file_that_does_not_parse_is_reported(self, cli, conf):
         write(conf / "prod" / "app.yaml", "app: [unclosed\n")
         result = cli("validate", "--env", "prod")

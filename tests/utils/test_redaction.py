@@ -130,6 +130,69 @@ class TestRedactText:
         assert redactor.redact_text("id ssn-1234") == f"id {MASK}"
 
 
+class TestKeyValuePairsInText:
+    """A secret-like key is masked when it is given a value, not in prose."""
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "api.token: no decryption key is set",
+            "connectors.warehouse.password: cannot connect to Vault at x",
+            "api.token: value is missing",
+            "password: cannot connect",
+            "  conf/base/a.yaml:3 api.token: no decryption key is set (see docs)",
+            "config entry 'db.password': cannot be read, use a secret",
+            "password: must be at least 12 characters\nuser: etl",
+        ],
+    )
+    def test_prose_after_a_key_and_a_colon_stays_readable(self, redactor, text):
+        assert redactor.redact_text(text) == text
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("password=hunter", "password=**********"),
+            ("password = hunter next", "password = ********** next"),
+            ("password:hunter next", "password:********** next"),
+            ("password: hunter", "password: **********"),
+            ("  password: hunter  # rotated\nuser: etl", None),
+            ("password: hunter\r\nuser: etl", None),
+            ("password: hunter2 was rejected", "password: ********** was rejected"),
+            ("password: p@ss word", "password: ********** word"),
+            (
+                "user=etl password: hunter host=db",
+                "user=etl password: ********** host=db",
+            ),
+            ("{password: hunter, user: etl}", "{password: **********, user: etl}"),
+            ('{"password": "correct horse"}', '{"password": "**********"}'),
+            ('{"password": "pa\\"ss word"}', '{"password": "**********"}'),
+            (
+                "{'password': 'it is', 'user': 1}",
+                "{'password': '**********', 'user': 1}",
+            ),
+            ("{'password': None}", "{'password': **********}"),
+            ('token: "no decryption key"', 'token: "**********"'),
+            ('password: "unclosed', 'password: "**********'),
+            ("https://x/y?token=abc&b=1", "https://x/y?token=**********&b=1"),
+            ("X-Api-Key: abcdef\r\nHost: x", "X-Api-Key: **********\r\nHost: x"),
+            ("Authorization: Bearer abc def", "Authorization: ********** def"),
+            ("Authorization: basic dXNlcjpwYXNz", "Authorization: **********"),
+        ],
+    )
+    def test_values_are_still_masked(self, redactor, text, expected):
+        masked = redactor.redact_text(text)
+        assert "hunter" not in masked
+        assert MASK in masked
+        if expected is not None:
+            assert masked == expected
+
+    def test_registered_secrets_are_masked_in_prose_too(self, redactor):
+        secret = _canary()
+        redactor.register_secret(secret)
+        text = f"password: cannot connect with {secret}"
+        assert redactor.redact_text(text) == f"password: cannot connect with {MASK}"
+
+
 class TestRedactValues:
     def test_mappings_by_key_name_at_any_depth(self, redactor):
         data = {

@@ -7,7 +7,9 @@ messages and the dashboard API all pass what they show through one
 * **by key name**: the value of any key whose name says it is a secret
   (``password``, ``secret``, ``token``, ``api_key``, ``credentials``, a bare
   ``key`` or ``*_key``...), at any depth of mappings and sequences, and
-  ``key=value`` / ``"key": "value"`` pairs inside free text;
+  ``key=value`` / ``"key": "value"`` / ``key: value`` pairs inside free
+  text (a ``key: word`` in running prose, such as "password: cannot
+  connect", is not a pair and stays readable);
 * **by value**: every secret registered with :func:`register_secret` (configs
   register their ``SecretStr`` values when they are resolved, the JDBC
   connector its password), wherever it appears in a text;
@@ -28,7 +30,7 @@ import functools
 import re
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 __all__ = [
     "MASK",
@@ -110,7 +112,52 @@ _KEY_WORDS = (
     r"[\w.-]*(?:password|passwd|passphrase|pwd|secret|token|credentials?|"
     r"api[_-]?key|access[_-]?key|private[_-]?key|authorization)[\w.-]*"
 )
-_DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
+# A value that is only letters (and ``.-'``) is a word, not a secret, unless
+# where it stands says it is a value.
+_WORD_CHARS = frozenset(".-'\u2019")
+# "key: value" followed by another "key=value" or "key: value" on its line.
+_NEXT_PAIR = re.compile(r"[ \t]+[\w.-]+[ \t]*(?:=|:(?:\s|$))")
+
+
+def _is_assignment(match: re.Match[str]) -> bool:
+    """Whether a secret-like key followed by ``:`` or ``=`` is given a value.
+
+    ``key=value`` always is, and so are ``key:value`` (no space), a quoted
+    value (``"key": "x"``, ``{'key': 'x'}``, ``key: "x"``) and
+    ``key: Bearer x``. A ``key: word`` with a space after the colon is
+    running prose ("password: cannot connect to Vault") unless the word
+    looks like a value (it has a digit or a symbol: ``hunter2``, ``p@ss``)
+    or its place says it is one: alone at the end of its line as in YAML
+    (``password: hunter`` or ``password: hunter  # old``), inside a
+    ``{...}`` mapping before ``,`` or ``}``, or before another
+    ``key=value`` / ``key: value`` pair.
+    """
+    separator, space, scheme, value = match.group("sep", "space", "scheme", "value")
+    if separator == "=" or match["quote"] or match["open"] or scheme or not space:
+        return True
+    if any(not (c.isalpha() or c in _WORD_CHARS) for c in value.rstrip(".:!?")):
+        return True
+    text, start, end = match.string, match.start(), match.end()
+    line_end = text.find("\n", end)
+    rest = text[end:] if line_end < 0 else text[end:line_end]
+    tail = rest.strip()
+    if not tail or tail.startswith("#"):
+        return True
+    before = text[text.rfind("\n", 0, start) + 1 : start]
+    if tail[0] in ",}" and before.count("{") > before.count("}"):
+        return True
+    return _NEXT_PAIR.match(rest) is not None
+
+
+def _mask_assignment(match: re.Match[str]) -> str:
+    """The replacement of a secret-like ``key: value``: its value masked, if any."""
+    if _is_assignment(match):
+        return f"{match['key']}{match['quote'] or match['open']}{MASK}"
+    return match[0]
+
+
+_Replacement: TypeAlias = str | Callable[[re.Match[str]], str]
+_DEFAULT_PATTERNS: tuple[tuple[str, _Replacement], ...] = (
     # PEM blocks (private keys, certificates): keep the armour, drop the body.
     (
         r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----",
@@ -130,13 +177,18 @@ _DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+", MASK),
     # The password of a URL: scheme://user:password@host.
     (r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]*):([^@\s/]+)@", rf"\1:{MASK}@"),
-    # key=value, key: value, "key": "value" where the key names a secret.
+    # key=value, key: value, "key": "value" where the key names a secret; a
+    # "key: word" in running prose is left alone (see _mask_assignment).
     (
         (
-            rf"(?i)([\"']?\b{_KEY_WORDS}[\"']?\s*[:=]\s*)([\"']?)"
-            r"(?:(?:bearer|basic)\s+)?[^\s\"'&;,)}\]]+"
+            rf"(?i)(?P<key>[\"']?\b{_KEY_WORDS}[\"']?\s*(?P<sep>[:=])(?P<space>\s*))"
+            # a quoted value, whole (spaces and escaped quotes included) ...
+            r"(?:(?P<quote>[\"'])(?!(?P=quote))(?:\\.|[^\n\\])+?(?=(?P=quote))"
+            # ... or an unquoted (or unclosed) one, up to a space or a delimiter.
+            r"|(?P<open>[\"']?)(?P<scheme>(?:bearer|basic)\s+)?"
+            r"(?![{\[])(?P<value>[^\s\"'&;,)}\]]+))"
         ),
-        rf"\1\2{MASK}",
+        _mask_assignment,
     ),
 )
 
@@ -190,7 +242,8 @@ class Redactor:
 
     Args:
         mask: The replacement of a secret.
-        patterns: ``(regex, replacement)`` pairs applied to every text;
+        patterns: ``(regex, replacement)`` pairs applied to every text (a
+            replacement is a ``re.sub`` template or a function of the match);
             default: the patterns listed in the module docstring.
         min_secret_length: Registered values shorter than this are ignored.
 
@@ -207,7 +260,7 @@ class Redactor:
         self,
         *,
         mask: str = MASK,
-        patterns: tuple[tuple[str, str], ...] = _DEFAULT_PATTERNS,
+        patterns: tuple[tuple[str, _Replacement], ...] = _DEFAULT_PATTERNS,
         min_secret_length: int = MIN_SECRET_LENGTH,
     ) -> None:
         """Create a redactor with no registered secret."""
