@@ -13,6 +13,9 @@ rules validate it), and:
 * a subscriber that raises is logged and counted in ``subscriber_errors``;
   the others are still called, and nothing is raised.
 
+Subscribers are given as ``on_change`` (one callable or a list of them) or
+added with ``subscribe``.
+
 Example:
     >>> with ConfigWatcher("conf", "prod", schema=ProjectConfigModel) as watcher:
     ...     watcher.subscribe(lambda old, new: print(old.version, "->", new.version))
@@ -26,7 +29,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -59,6 +62,43 @@ def _watchfiles() -> Any:
         raise ImportError(msg) from exc
 
 
+def _subscribers(
+    on_change: Subscriber | Iterable[Subscriber] | None,
+) -> list[Subscriber]:
+    """``on_change`` as a list of subscribers (one callable, several, or none).
+
+    Raises:
+        TypeError: ``on_change`` is neither a callable nor an iterable of
+            callables (checked now: it would fail at every reload).
+    """
+    if on_change is None:
+        return []
+    if callable(on_change):
+        return [on_change]
+    given: object = on_change  # untyped callers pass anything
+    if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+        _check_subscriber("on_change", given)  # not callable: raises
+    callbacks = list(on_change)
+    for index, callback in enumerate(callbacks):
+        _check_subscriber(f"on_change[{index}]", callback)
+    return callbacks
+
+
+def _check_subscriber(name: str, value: object) -> None:
+    """Raise a ``TypeError`` naming ``name`` unless ``value`` is callable."""
+    if callable(value):
+        return
+    fix = "a function such as `lambda old, new: ...`"
+    if name == "on_change":
+        fix += " or a list of them"
+    msg = (
+        f"ConfigWatcher {name} must be a subscriber, a callable taking the old "
+        f"and the new config; got {value!r} ({type(value).__name__}). "
+        f"Fix: pass {fix}"
+    )
+    raise TypeError(msg)
+
+
 def _is_config_file(_change: object, path: str) -> bool:
     name = Path(path).name
     return path.endswith(SUFFIXES) and not name.startswith(".")
@@ -70,7 +110,8 @@ class ConfigWatcher:
     Args:
         root: The config directory.
         env: The environment (default ``$PYSETL_ENV``).
-        on_change: A first subscriber.
+        on_change: The first subscribers: one callable or an iterable of
+            them (called in that order, each as if added with ``subscribe``).
         debounce_ms: How long changes are gathered before a reload.
         **load_kwargs: Passed to every ``load_config`` call (``schema``,
             ``rules``, ``environ``, ``secrets``, ``overrides``...).
@@ -84,6 +125,9 @@ class ConfigWatcher:
 
     Raises:
         ConfigLoadError: The *first* load fails (there is no good config to keep).
+        TypeError: ``on_change`` is neither a callable nor an iterable of them.
+
+    Changed in 0.4: ``on_change`` also takes an iterable of subscribers.
     """
 
     def __init__(
@@ -91,19 +135,18 @@ class ConfigWatcher:
         root: str | os.PathLike[str] = "conf",
         env: str | None = None,
         *,
-        on_change: Subscriber | None = None,
+        on_change: Subscriber | Iterable[Subscriber] | None = None,
         debounce_ms: int = 200,
         **load_kwargs: Any,
     ) -> None:
         """Load the config once (raising if invalid); nothing is watched yet."""
+        subscribers = _subscribers(on_change)  # before the (slower) first load
         self.root = Path(root)
         self.env = env
         self.debounce_ms = debounce_ms
         self._load_kwargs = load_kwargs
         self._current = load_config(self.root, env, **load_kwargs)
-        self._subscribers: list[Subscriber] = []
-        if on_change is not None:
-            self._subscribers.append(on_change)
+        self._subscribers: list[Subscriber] = subscribers
         self._lock = threading.Lock()
         self._reloading = threading.Lock()
         self._stop = threading.Event()
@@ -121,7 +164,12 @@ class ConfigWatcher:
         return self._current
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Call ``callback(old, new)`` after each swap; returns an undo function."""
+        """Call ``callback(old, new)`` after each swap; returns an undo function.
+
+        Raises:
+            TypeError: ``callback`` is not callable.
+        """
+        _check_subscriber("subscribe() callback", callback)
         with self._lock:
             self._subscribers.append(callback)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 
@@ -108,6 +109,36 @@ class TestConfigWatcher:
         assert watcher.current.get("db.host") == "b"
         assert "subscriber bug" in caplog.text
 
+    def test_a_list_of_subscribers_is_each_called_even_after_one_fails(
+        self, conf, caplog
+    ):
+        conf.write("base/db.yaml", "db:\n  host: a\n  port: 1\n")
+        seen = []
+        done = threading.Event()
+
+        def broken(old, new):
+            msg = "subscriber bug"
+            raise RuntimeError(msg)
+
+        def last(old, new):
+            seen.append(("last", new.get("db.port")))
+            done.set()
+
+        subscribers = [lambda _o, n: seen.append(("first", n.get("db.port"))), broken]
+        watcher = ConfigWatcher(
+            conf.root,
+            environ={},
+            debounce_ms=50,
+            on_change=(*subscribers, last),
+        )
+        with caplog.at_level(logging.WARNING, logger="pysetl.config.reload"), watcher:
+            conf.write("base/db.yaml", "db:\n  host: a\n  port: 2\n")
+            assert done.wait(WAIT)
+        assert seen == [("first", 2), ("last", 2)]
+        assert watcher.reloads == 1
+        assert watcher.subscriber_errors == 1
+        assert "subscriber bug" in caplog.text
+
     def test_a_new_file_in_the_profile_is_picked_up(self, conf):
         conf.write("base/db.yaml", "db:\n  host: a\n  port: 1\n")
         conf.write("prod/other.txt", "not config\n")
@@ -137,6 +168,32 @@ class TestManualReload:
         conf.write("base/db.yaml", "db:\n  host: a\n  port: 3\n")
         assert watcher.reload() is True
         assert (len(first), len(second)) == (2, 1)
+
+    def test_on_change_takes_any_iterable_of_subscribers(self, conf):
+        conf.write("base/db.yaml", "db:\n  host: a\n  port: 1\n")
+        calls = []
+        watcher = ConfigWatcher(
+            conf.root,
+            environ={},
+            on_change=(lambda _o, _n, i=i: calls.append(i) for i in range(3)),
+        )
+        conf.write("base/db.yaml", "db:\n  host: a\n  port: 2\n")
+        assert watcher.reload() is True
+        assert calls == [0, 1, 2]
+
+    @pytest.mark.parametrize(
+        ("on_change", "name"),
+        [("notify", "on_change"), (3, "on_change"), ([print, "x"], "on_change[1]")],
+    )
+    def test_a_subscriber_that_is_not_callable_is_rejected_at_once(
+        self, conf, on_change, name
+    ):
+        conf.write("base/db.yaml", "a: 1\n")
+        with pytest.raises(TypeError, match=rf"ConfigWatcher {re.escape(name)} "):
+            ConfigWatcher(conf.root, environ={}, on_change=on_change)
+        watcher = ConfigWatcher(conf.root, environ={})
+        with pytest.raises(TypeError, match=r"subscribe\(\) callback .* Fix: pass"):
+            watcher.subscribe("notify")
 
     def test_an_invalid_first_load_raises(self, conf):
         conf.write("base/db.yaml", "db: [\n")
