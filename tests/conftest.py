@@ -23,8 +23,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pysetl.settings import reset_settings
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+# Runs are recorded by default (into the project's .pysetl/history.db). The
+# suite runs in the repository, which it must not write to: tests of the
+# default runtime switch it back on, with a history in a temporary folder.
+os.environ["PYSETL_OBSERVE"] = "0"
 
 POSTGRES_JDBC_JAR = Path("/usr/share/java/postgresql.jar")
 PACKAGES_HINT = (
@@ -37,6 +44,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "spark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Every test reads the ``PYSETL_*`` variables anew (monkeypatch may set them)."""
+    reset_settings()
+    yield
+    reset_settings()
 
 
 @pytest.fixture(scope="session")

@@ -116,7 +116,7 @@ def test_a_canary_secret_appears_in_no_output(spark, tmp_path):
     )
     db = tmp_path / "history.db"
     history = SqliteRunHistory(db)
-    recorder = HistoryRecorder(history, flush_interval=0.05)
+    recorder = HistoryRecorder(history)
     json_out, console_out = io.StringIO(), io.StringIO()
     console = logging.StreamHandler(console_out)
     console.setFormatter(ConsoleFormatter(colors=True))

@@ -125,7 +125,7 @@ class TestInlineDelivery:
             _pipeline(hooks).run()
         assert threads == {
             "inline": threading.current_thread().name,
-            "queued": "pysetl-hooks",
+            "queued": "pysetl-writer",
         }
 
     def test_only_inline_plugins_still_enable_the_manager(self):

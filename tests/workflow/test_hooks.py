@@ -9,6 +9,7 @@ import pluggy
 import pytest
 
 from pysetl.errors import DependencyResolutionError, FactoryError
+from pysetl.settings import reset_settings
 from pysetl.workflow import Deliverable, Delivery, Pipeline, Stage, _hook_manager
 from pysetl.workflow.hooks import (
     EVENTS,
@@ -353,6 +354,7 @@ class TestEntryPoints:
 
     def test_default_manager_loads_entry_points(self, published, monkeypatch):
         monkeypatch.delenv(_hook_manager.DISABLE_ENV, raising=False)
+        reset_settings()
         reset_default_hook_manager()
         assert default_hook_manager().plugins == [published]
         assert default_hook_manager() is default_hook_manager()
@@ -360,12 +362,14 @@ class TestEntryPoints:
     @pytest.mark.usefixtures("published")
     def test_default_manager_can_disable_one(self, monkeypatch):
         monkeypatch.setenv(_hook_manager.DISABLE_ENV, "fake")
+        reset_settings()
         reset_default_hook_manager()
         assert default_hook_manager().plugins == []
 
     @pytest.mark.usefixtures("published")
     def test_default_manager_can_disable_all(self, monkeypatch):
         monkeypatch.setenv(_hook_manager.DISABLE_ENV, "all")
+        reset_settings()
         reset_default_hook_manager()
         assert default_hook_manager().plugins == []
 

@@ -4,12 +4,13 @@ Mechanism (why an observer can neither fail nor stall a run):
 
 * every observer call is wrapped: an exception is logged with its traceback
   and counted in ``failures[<plugin>.<event>]``, never raised;
-* by default events are delivered on one background thread ("pysetl-hooks"),
-  in the order they were emitted. The run only appends to a bounded queue, so
-  a slow observer costs the run nothing; when the queue is full the event is
-  dropped and counted in ``dropped``. At the end of ``Pipeline.run()`` the
-  pipeline waits at most ``drain_timeout`` seconds for the observers to catch
-  up, then moves on (and logs it);
+* by default events are delivered on the observers' one writer thread
+  (``pysetl.utils.writer``; the process-wide one unless ``writer=`` is
+  given), in the order they were emitted. The run only appends to a bounded
+  queue, so a slow observer costs the run nothing; when the queue is full
+  the event is dropped and counted in ``dropped``. At the end of
+  ``Pipeline.run()`` the pipeline waits at most ``drain_timeout`` seconds for
+  the writer to catch up (observers' own writes included), then moves on;
 * every call is timed; calls longer than ``slow_threshold`` seconds are
   logged and counted in ``slow[<plugin>.<event>]``;
 * ``inline=True`` delivers events synchronously in the thread that emits
@@ -23,11 +24,8 @@ With no observer registered, emitting an event is a dictionary lookup.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
-import os
-import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from pysetl.logs import debug_enabled
+from pysetl.settings import settings
+from pysetl.utils.writer import BackgroundWriter, shared_writer
 from pysetl.workflow._debug import DebugTracer
 from pysetl.workflow._hook_specs import ENTRY_POINT_GROUP, PROJECT_NAME, SPEC_CLASSES
 
@@ -69,8 +69,11 @@ class HookManager:
         disabled: Entry-point names not to load.
         inline: Deliver events synchronously (see the module docstring).
         slow_threshold: Seconds after which an observer call counts as slow.
-        queue_size: How many undelivered events may wait before new ones are dropped.
+        queue_size: How many undelivered events may wait before new ones are
+            dropped (checked per manager, on top of the writer's own bound).
         drain_timeout: Seconds ``drain()`` waits by default.
+        writer: The thread that delivers queued events (and does every
+            observer's slow work); default: the process-wide writer.
 
     Attributes:
         failures: Observer calls that raised, by ``<plugin>.<event>``.
@@ -88,6 +91,7 @@ class HookManager:
         slow_threshold: float = 1.0,
         queue_size: int = 10_000,
         drain_timeout: float = 5.0,
+        writer: BackgroundWriter | None = None,
     ) -> None:
         """Create the manager, register ``plugins`` and, optionally, entry points."""
         self._pm = pluggy.PluginManager(PROJECT_NAME)
@@ -107,13 +111,10 @@ class HookManager:
         self.dropped = 0
         self._calls: dict[str, tuple[_Call, ...]] = {}
         self._inline: dict[str, tuple[_Call, ...]] = {}
-        self._queue: queue.Queue[tuple[tuple[_Call, ...], dict[str, Any]] | None] = (
-            queue.Queue(maxsize=queue_size)
-        )
+        self.queue_size = queue_size
+        self._writer = writer
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._pending = 0
-        self._worker: threading.Thread | None = None
+        self._queued = 0  # events handed to the writer and not delivered yet
         for name in disabled:
             self._pm.set_blocked(name)
         for plugin in plugins:
@@ -204,6 +205,14 @@ class HookManager:
         """Whether any observer is registered (emitting is free otherwise)."""
         return bool(self._calls or self._inline)
 
+    @property
+    def writer(self) -> BackgroundWriter:
+        """The thread that delivers queued events (the process-wide one by default)."""
+        writer = self._writer
+        if writer is not None:
+            return writer
+        return shared_writer()  # looked up each time: a test may have reset it
+
     def emit(self, event: str, /, **kwargs: Any) -> None:
         """Publish ``event`` with its keyword arguments to every observer of it."""
         now = self._inline.get(event)
@@ -214,42 +223,33 @@ class HookManager:
         if not calls:
             return
         with self._lock:
-            self._pending += 1
-        try:
-            self._queue.put_nowait((calls, kwargs))
-        except queue.Full:
+            full = self._queued >= self.queue_size
+            if not full:
+                self._queued += 1
+        if full:
+            self._drop(event)
+        elif not self.writer.call(self._deliver_all, calls, kwargs, key="pysetl-hooks"):
             with self._lock:
-                self._pending -= 1
-                self.dropped += 1
+                self._queued -= 1
+            self._drop(event)
+
+    def _drop(self, event: str) -> None:
+        with self._lock:
+            self.dropped += 1
+        if self.dropped == 1 or self.dropped % 1000 == 0:
             _LOGGER.warning(
                 "pysetl observers are behind: dropped event %r (%d dropped so far)",
                 event,
                 self.dropped,
             )
-            return
-        if self._worker is None:
-            self._start_worker()
 
-    def _start_worker(self) -> None:
-        with self._lock:
-            if self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._work, name="pysetl-hooks", daemon=True
-                )
-                self._worker.start()
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            calls, kwargs = item
+    def _deliver_all(self, calls: tuple[_Call, ...], kwargs: dict[str, Any]) -> None:
+        try:
             for call in calls:
                 self._deliver(call, kwargs)
-            with self._idle:
-                self._pending -= 1
-                if self._pending == 0:
-                    self._idle.notify_all()
+        finally:
+            with self._lock:
+                self._queued -= 1
 
     def _deliver(self, call: _Call, kwargs: dict[str, Any]) -> None:
         names = call.argnames
@@ -275,15 +275,17 @@ class HookManager:
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every emitted event is delivered, at most ``timeout`` seconds.
 
+        It waits for the writer, so what the observers handed to the writer
+        while handling the events (history rows, metrics) is written too.
+
         Args:
             timeout: Seconds to wait; ``None`` uses ``drain_timeout``.
 
         Returns:
-            Whether every event was delivered in time.
+            Whether everything was delivered in time.
         """
         limit = self.drain_timeout if timeout is None else timeout
-        with self._idle:
-            done = self._idle.wait_for(lambda: self._pending == 0, timeout=limit)
+        done = self.writer.drain(limit)
         if not done:
             _LOGGER.warning(
                 "pysetl observers still busy after %.3f s; the run goes on", limit
@@ -291,13 +293,11 @@ class HookManager:
         return done
 
     def close(self) -> None:
-        """Deliver what is queued (within ``drain_timeout``) and stop the thread."""
+        """Deliver what is queued (within ``drain_timeout``); idempotent.
+
+        A writer given as ``writer=`` is left running (its owner closes it).
+        """
         self.drain()
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            with contextlib.suppress(queue.Full):
-                self._queue.put_nowait(None)
-            worker.join(timeout=self.drain_timeout)
 
     def __enter__(self) -> Self:
         """Use the manager as a context manager that closes it."""
@@ -337,9 +337,11 @@ def default_hook_manager() -> HookManager:
     and, in debug mode (``PYSETL_DEBUG=1``), the ``DebugTracer``.
     """
     if not _DEFAULT:
-        disabled = [n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",")]
-        load = "all" not in disabled
-        manager = HookManager(entry_points=load, disabled=[n for n in disabled if n])
+        current = settings()
+        manager = HookManager(
+            entry_points=not current.entry_points_disabled,
+            disabled=current.disabled_hooks,
+        )
         if debug_enabled():
             manager.register(DebugTracer(), name="pysetl-debug")
         _DEFAULT.append(manager)

@@ -196,7 +196,7 @@ class Seeded:
 def seed(path: Path) -> Seeded:
     """Fill the history at ``path`` with real runs (no Spark, a few seconds)."""
     history = SqliteRunHistory(path)
-    recorder = HistoryRecorder(history, flush_interval=0.02)
+    recorder = HistoryRecorder(history)
     collector = MetricsCollector(history=history, spark=False)
     handler = HistoryLogHandler(recorder)
     LOG.addHandler(handler)

@@ -166,7 +166,7 @@ def main(history_path: str, control: Path) -> None:  # noqa: C901 - one script
             return 1
 
     history = SqliteRunHistory(history_path)
-    recorder = HistoryRecorder(history, flush_interval=0.05, heartbeat_interval=1.0)
+    recorder = HistoryRecorder(history, heartbeat_interval=1.0)
     handler = HistoryLogHandler(recorder)
     logging.getLogger().addHandler(handler)
     logging.getLogger().setLevel(logging.INFO)

@@ -122,7 +122,7 @@ class TestRunsList:
             open_page(page, dashboard.url)
             page.wait_for_selector("#runs-table td.empty")
             page.evaluate("window.__marker = 'same page'")
-            recorder = HistoryRecorder(history, flush_interval=0.02)
+            recorder = HistoryRecorder(history)
             with HookManager(plugins=[recorder]) as hooks:
                 pipeline = Pipeline(hooks=hooks, name="fresh")
                 pipeline.add_stage_from_type(Noop).run()

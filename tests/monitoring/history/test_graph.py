@@ -46,7 +46,7 @@ class Scale(Factory[int]):
 
 
 def test_the_graph_names_every_factory_and_delivery(local_history):
-    recorder = HistoryRecorder(local_history, flush_interval=0.01)
+    recorder = HistoryRecorder(local_history)
     pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="g")
     pipeline.set_input_from_deliverable(Deliverable[str]("x"))
     stage = Stage().add_factory(Source()).add_factory(Source()).add_factory(Other())
@@ -80,7 +80,7 @@ def test_a_pipeline_that_never_ran_has_no_graph():
 
 def test_without_the_pipeline_argument_nothing_is_drawn():
     history = InMemoryRunHistory()
-    with HistoryRecorder(history, flush_interval=0.01) as recorder:
+    with HistoryRecorder(history) as recorder:
         recorder.before_pipeline_run(run_id="01G", pipeline_name="p", timestamp=0.0)
         recorder.flush()
     assert history.latest_event("01G", RUN_START_EVENT).data == {}
@@ -93,7 +93,7 @@ def test_a_graph_that_cannot_be_read_is_left_out(caplog):
             raise RuntimeError("odd pipeline")
 
     history = InMemoryRunHistory()
-    with HistoryRecorder(history, flush_interval=0.01) as recorder:
+    with HistoryRecorder(history) as recorder:
         recorder.before_pipeline_run(
             run_id="01G", pipeline_name="p", timestamp=0.0, pipeline=Odd()
         )

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -39,7 +40,7 @@ WORKER = textwrap.dedent(
 
     path, runs, sleep, stages = sys.argv[1], int(sys.argv[2]), sys.argv[3], 3
     recorder = HistoryRecorder(
-        SqliteRunHistory(path), flush_interval=0.02, heartbeat_interval=0.1
+        SqliteRunHistory(path), heartbeat_interval=0.1
     )
     for n in range(runs):
         pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name=f"w{n}")
@@ -112,7 +113,11 @@ class TestCrash:
         run = reopened.get_run(run.run_id)
         assert run.status == "crashed"
         assert f"process {proc.pid}" in run.error["message"]
-        names = [e.name for e in reopened.list_events(run.run_id).items]
+        events = reopened.list_events(run.run_id).items
+        # It ended at its last sign of life: never before what it recorded.
+        assert run.finished_at >= max(run.heartbeat_at, *(e.ts for e in events))
+        assert run.duration > 0
+        names = [e.name for e in events]
         assert names[:5] == [
             "before_pipeline_run",
             "before_stage_run",
@@ -125,6 +130,92 @@ class TestCrash:
         assert [a.status for a in attempts] == ["succeeded", "succeeded", "crashed"]
         stages = reopened.list_stage_runs(run.run_id).items
         assert [s.status for s in stages] == ["succeeded", "succeeded", "crashed"]
+        reopened.close()
+
+
+TICKING_WORKER = textwrap.dedent(
+    """
+    import logging, sys, time
+    from typing_extensions import Self
+    from pysetl.monitoring.history import (
+        HistoryLogHandler, HistoryRecorder, SqliteRunHistory
+    )
+    from pysetl.workflow import Factory, HookManager, Pipeline
+
+    log = logging.getLogger("worker")
+
+    class Ticking(Factory[int]):
+        def read(self) -> Self:
+            return self
+        def process(self) -> Self:
+            while True:
+                log.warning("tick")
+                time.sleep(0.1)
+        def write(self) -> Self:
+            return self  # pragma: no cover - killed in process()
+        def get(self) -> int:
+            return 1  # pragma: no cover - killed in process()
+
+    # The default heartbeat interval (10 s): no heartbeat lands before the kill.
+    recorder = HistoryRecorder(SqliteRunHistory(sys.argv[1]))
+    log.addHandler(HistoryLogHandler(recorder))
+    log.setLevel(logging.INFO)
+    pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="ticking")
+    pipeline.add_stage_from_type(Ticking).run()
+    """
+)
+
+
+class TestCrashDuration:
+    def test_a_run_killed_2_s_in_lasted_2_s_not_0(self, tmp_path, wait_for):
+        """Its end is its last sign of life (a log line), not its start."""
+        script, path = tmp_path / "ticking.py", tmp_path / "history.db"
+        script.write_text(TICKING_WORKER)
+        proc = subprocess.Popen(  # noqa: S603 - our interpreter, our script
+            [sys.executable, str(script), str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        history = SqliteRunHistory(path, migrate=False)
+        started: list[float] = []
+
+        def ticking():
+            runs = history.list_runs().items if path.exists() else ()
+            if runs and history.search_logs(runs[0].run_id, text="tick").items:
+                started.append(runs[0].started_at)
+            return bool(started)
+
+        try:
+            wait_for(ticking, timeout=60)
+            wait_for(lambda: time.time() - started[0] >= 2.0, timeout=10)
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed_at = time.time()
+            proc.communicate()
+        history.close()
+        assert proc.returncode == -signal.SIGKILL
+
+        shown = CliRunner().invoke(app, ["--history", str(path), "runs", "list"])
+        assert shown.exit_code == 0, shown.output
+        reopened = SqliteRunHistory(path)
+        run = reopened.list_runs().items[0]
+        assert run.status == "crashed"
+        assert run.heartbeat_at == run.started_at  # no heartbeat: a log line told
+        assert 1.5 < run.duration <= killed_at - run.started_at
+        assert f"{run.duration:.2f} s" in shown.output
+        assert "0.00 s" not in shown.output
+        (stage,) = reopened.list_stage_runs(run.run_id).items
+        (attempt,) = reopened.list_factory_attempts(run.run_id).items
+        assert (stage.status, attempt.status) == ("crashed", "crashed")
+        assert stage.finished_at == attempt.finished_at == run.finished_at
+        assert 1.4 < attempt.duration <= stage.duration <= run.duration
+        show = CliRunner().invoke(
+            app, ["--history", str(path), "runs", "show", run.run_id]
+        )
+        assert show.exit_code == 0, show.output
+        assert f"{attempt.duration:.2f} s" in show.output
+        assert "0.00 s" not in show.output
         reopened.close()
 
 
@@ -164,7 +255,7 @@ EXIT_SCRIPT = textwrap.dedent(
     from pysetl.monitoring.history import AddEvent, HistoryRecorder, SqliteRunHistory
 
     # A minute-long batch window: only the exit hook can write these in time.
-    recorder = HistoryRecorder(SqliteRunHistory(sys.argv[1]), flush_interval=60)
+    recorder = HistoryRecorder(SqliteRunHistory(sys.argv[1]))
     recorder.history.start_run("01EXIT", "p")
     recorder.submit(*[AddEvent("01EXIT", float(i), "custom") for i in range(50)])
     """

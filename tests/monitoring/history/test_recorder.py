@@ -15,6 +15,7 @@ from pysetl.monitoring.history import (
     HistoryRecorder,
     InMemoryRunHistory,
 )
+from pysetl.utils.writer import BackgroundWriter
 from pysetl.workflow import Delivery, Factory, HookManager, Pipeline, Stage
 
 
@@ -114,7 +115,7 @@ class SlowStore(InMemoryRunHistory):
 
 @pytest.fixture
 def recorder(history):
-    with HistoryRecorder(history, flush_interval=0.01) as rec:
+    with HistoryRecorder(history) as rec:
         yield rec
 
 
@@ -217,7 +218,7 @@ class TestRecordedRuns:
         ]
 
     def test_runs_in_parallel_stages_are_recorded(self, local_history):
-        with HistoryRecorder(local_history, flush_interval=0.01) as recorder:
+        with HistoryRecorder(local_history) as recorder:
             pipeline = Pipeline(
                 hooks=HookManager(plugins=[recorder], inline=True), parallel=True
             )
@@ -259,25 +260,31 @@ class TestRepeatedFactories:
 
 class TestWriter:
     def test_batches_respect_the_size(self, local_history):
-        with HistoryRecorder(local_history, batch_size=2) as recorder:
+        writer = BackgroundWriter(batch_size=2)
+        with HistoryRecorder(local_history, writer=writer) as recorder:
             run_pipeline(recorder, Produce, Double)
             assert recorder.written >= 20
             assert recorder.failed_batches == 0
+        writer.close()
 
     def test_a_failing_store_never_fails_the_run(self, caplog):
         store = BrokenStore(RunHistoryError("down"))
-        with HistoryRecorder(store, retries=1, flush_interval=0.01) as recorder:
+        writer = BackgroundWriter(retries=1, backoff=0.001)
+        with HistoryRecorder(store, writer=writer) as recorder:
             pipeline = run_pipeline(recorder, Produce, Double)
             assert pipeline.get_last_output() == 42
             assert recorder.failed_batches >= 1
         assert store.calls >= 2  # retried
-        assert "dropped" in caplog.text
+        assert "lost" in caplog.text
+        writer.close()
 
     def test_a_buggy_store_is_survived_too(self):
         store = BrokenStore(TypeError("bug"))
-        with HistoryRecorder(store, retries=0) as recorder:
+        writer = BackgroundWriter(retries=0)
+        with HistoryRecorder(store, writer=writer) as recorder:
             run_pipeline(recorder, Produce)
             assert recorder.failed_batches >= 1
+        writer.close()
 
     def test_flush_times_out_on_a_slow_store(self):
         recorder = HistoryRecorder(SlowStore(0.3))
@@ -288,20 +295,21 @@ class TestWriter:
         recorder.close()
 
     def test_a_full_queue_drops_new_operations(self, caplog):
-        recorder = HistoryRecorder(SlowStore(0.5), max_pending=5)
+        writer = BackgroundWriter(max_pending=5)
+        recorder = HistoryRecorder(SlowStore(0.5), writer=writer)
         recorder.history.start_run("01A", "p")
         recorder.submit(*[_event("01A")] * 4)
         recorder.submit(*[_event("01A")] * 2)
         recorder.submit(*[_event("01A")] * 3)
-        recorder.submit(_event("01A"))  # fits: 5 waiting at most
-        assert recorder.dropped == 5
-        assert caplog.text.count("dropping operations") == 1
+        assert recorder.dropped == 4
+        assert caplog.text.count("dropping work") == 1
         recorder.close()
         assert len(recorder.history.list_events("01A").items) == 5
+        writer.close()
 
     def test_close_is_idempotent_and_the_recorder_restarts(self):
         history = InMemoryRunHistory()
-        recorder = HistoryRecorder(history, flush_interval=0.01)
+        recorder = HistoryRecorder(history)
         recorder.close()
         recorder.submit(_event("01A"))
         recorder.close()
@@ -317,9 +325,7 @@ def _event(run_id):
 
 class TestHeartbeat:
     def test_a_running_run_beats_until_it_ends(self, local_history, wait_for):
-        recorder = HistoryRecorder(
-            local_history, heartbeat_interval=0.02, flush_interval=0.01
-        )
+        recorder = HistoryRecorder(local_history, heartbeat_interval=0.02)
         start = time.time() - 10
         recorder.before_pipeline_run(run_id="01HB", pipeline_name="p", timestamp=start)
 
@@ -338,7 +344,7 @@ class TestHeartbeat:
 
 class TestLogHandler:
     def test_lines_go_to_the_running_run_or_the_given_one(self, local_history):
-        recorder = HistoryRecorder(local_history, flush_interval=0.01)
+        recorder = HistoryRecorder(local_history)
         handler = HistoryLogHandler(recorder)
         logger = logging.getLogger("pysetl.tests.history")
         logger.addHandler(handler)
@@ -373,7 +379,7 @@ class TestLogHandler:
         self, local_history
     ):
         """No ContextFilter: the run scope of the factory's thread names it."""
-        recorder = HistoryRecorder(local_history, flush_interval=0.01)
+        recorder = HistoryRecorder(local_history)
         handler = HistoryLogHandler(recorder)
         logger = logging.getLogger("jobs.produce")
         logger.addHandler(handler)
@@ -398,12 +404,17 @@ class TestLogHandler:
 
 
 class TestThreads:
-    def test_threads_are_daemons_and_stop_on_close(self):
-        recorder = HistoryRecorder(InMemoryRunHistory(), heartbeat_interval=0.01)
+    def test_it_starts_no_thread_of_its_own_and_close_stops_the_heartbeat(self):
+        writer = BackgroundWriter()
+        before = set(threading.enumerate())
+        recorder = HistoryRecorder(
+            InMemoryRunHistory(), heartbeat_interval=0.01, writer=writer
+        )
         recorder.before_pipeline_run(run_id="01T", pipeline_name="p", timestamp=0.0)
-        names = {t.name for t in threading.enumerate()}
-        assert {"pysetl-history", "pysetl-heartbeat"} <= names
+        started = set(threading.enumerate()) - before
+        assert {t.name for t in started} == {"pysetl-writer"}
+        assert recorder._ticker is not None
         recorder.close()
-        time.sleep(0.05)
-        assert recorder._writer is None
-        assert recorder._heart is None
+        assert recorder._ticker is None
+        writer.close()
+        assert not any(t.name == "pysetl-writer" and t.is_alive() for t in started)

@@ -13,6 +13,7 @@ from pysetl.errors import FactoryError
 from pysetl.monitoring import MetricsCollector, kpi
 from pysetl.monitoring.history import InMemoryRunHistory
 from pysetl.monitoring.metrics import METRIC_NAMES
+from pysetl.utils.writer import BackgroundWriter
 from pysetl.workflow import Delivery, Factory, HookManager, Pipeline, Stage
 
 
@@ -325,17 +326,22 @@ class _NotASparkContext:
 
 class TestRobustness:
     def test_a_failing_store_or_spark_lookup_never_fails_the_run(self, caplog):
+        writer = BackgroundWriter(retries=1, backoff=0.001)
         collector = MetricsCollector(
-            history=_FailingHistory(), spark_context=_NotASparkContext()
+            history=_FailingHistory(),
+            spark_context=_NotASparkContext(),
+            writer=writer,
         )
         with caplog.at_level(logging.WARNING):
             pipeline = _run(collector, Extract, Load)
         summary = collector.summary(pipeline.run_id)
         assert len(summary.factories) == 2
         assert summary.factories[0].spark is None
-        assert collector.errors >= 2 + 1  # 2 lookups, at least one batch
-        assert "could not write to the run history" in caplog.text
+        assert collector.errors >= 2  # the two lookups
+        assert writer.failures["pysetl-history"] >= 1  # at least one batch
+        assert "pysetl observer pysetl-history failed" in caplog.text
         assert "Spark REST unreachable" in caplog.text
+        writer.close()
 
     def test_rows_of_an_output_that_cannot_count_are_left_out(self):
         collector = MetricsCollector(spark=False, count_rows={"Extract"})
@@ -345,24 +351,25 @@ class TestRobustness:
         assert collector.errors == 1
 
     def test_a_full_queue_drops_and_counts(self, caplog):
-        collector = MetricsCollector(spark=False, max_pending=1, count_rows=True)
+        collector = MetricsCollector(
+            spark=False, count_rows=True, writer=BackgroundWriter(max_pending=1)
+        )
         _SlowCount.gate.clear()
         with caplog.at_level(logging.WARNING):
             pipeline = _run(collector, Slow, Slow, Slow)
         _SlowCount.gate.set()
         assert collector.dropped >= 1
-        assert "dropped" in caplog.text
+        assert "dropping work" in caplog.text
         factories = collector.summary(pipeline.run_id).factories
         assert 1 <= len(factories) < 3
         assert factories[0].rows == 7
 
-    def test_close_stops_the_worker(self):
+    def test_close_waits_for_its_work_and_is_idempotent(self):
         collector = MetricsCollector(spark=False)
-        _run(collector, Sleep)
-        worker = collector._worker
-        assert worker is not None
+        pipeline = _run(collector, Sleep)
         collector.close()
-        assert not worker.is_alive()
+        assert collector.writer.pending == 0
+        assert collector.run_ids == [pipeline.run_id]
         collector.close()  # twice is fine
 
     def test_a_factory_seen_without_its_start_still_counts(self):

@@ -60,7 +60,7 @@ def test_a_running_factorys_jobs_are_sampled_then_cleared(spark):
     assert samples[-1] == []  # the run ended: nothing runs now
     assert sampler.errors == 0
     assert sampler.written == len(samples)
-    assert sampler._thread is None  # closed
+    assert sampler._ticker is None  # closed
 
 
 class Quick(Factory[int]):
@@ -112,14 +112,14 @@ class TestNeverBreaksARun:
     def test_close_stops_and_a_new_factory_restarts(self):
         sampler = SparkProgressSampler(InMemoryRunHistory(), interval=0.01)
         sampler.before_factory_run(run_id="01R", pipeline_name="p", factory_name="F")
-        first = sampler._thread
+        first = sampler._ticker
         assert first is not None
-        assert first.is_alive()
+        assert not first.cancelled
         sampler.close()
-        assert not first.is_alive()
+        assert first.cancelled
         sampler.before_factory_run(run_id="01R", pipeline_name="p", factory_name="G")
-        assert sampler._thread is not None
-        assert sampler._thread.is_alive()
+        assert sampler._ticker is not None
+        assert not sampler._ticker.cancelled
         sampler.on_factory_run_failed(run_id="01R", factory_name="G")
         sampler.on_pipeline_run_failed(run_id="01R")
         sampler.close()

@@ -92,6 +92,14 @@ class BaseRunHistory(ABC):
     url: str = ""
 
     # ---------------------------------------------------------------- writes
+    writer_key = "pysetl-history"
+    """The name a ``BackgroundWriter`` counts and logs this store's failures under."""
+
+    @final
+    def write_batch(self, ops: Sequence[Op], /) -> None:
+        """Write a batch handed over by the observers' writer (``apply``)."""
+        self.apply(ops)
+
     @final
     def apply(self, ops: Iterable[Op]) -> None:
         """Write a batch of operations atomically (all or nothing).

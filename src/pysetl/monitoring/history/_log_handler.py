@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from pysetl.monitoring.history._records import AddLog
 from pysetl.utils.run_scope import current_scope
+from pysetl.utils.writer import on_writer_thread
 
 if TYPE_CHECKING:
     from pysetl.monitoring.history._recorder import HistoryRecorder
@@ -37,7 +38,14 @@ class HistoryLogHandler(logging.Handler):
         self.recorder = recorder
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Queue the record as a log line (formatting errors are handled)."""
+        """Queue the record as a log line (formatting errors are handled).
+
+        Records logged on the observers' writer thread (a failing store, a
+        slow observer) are not stored: the recorder's own trouble must
+        never feed back into it.
+        """
+        if on_writer_thread():
+            return
         try:
             message = self.format(record)
         except Exception:  # noqa: BLE001 - logging must never raise

@@ -2,20 +2,19 @@
 
 Mechanism (why it costs a run almost nothing and survives a crash):
 
-* each event becomes a few write operations put on an in-memory queue; a
-  writer thread ("pysetl-history") applies them in batches of up to
-  ``batch_size`` operations or every ``flush_interval`` seconds, each batch
-  in one transaction, so a killed process leaves the store consistent and
-  loses at most the last ``flush_interval`` seconds of events;
-* while a run is running, a heartbeat thread stamps ``heartbeat_at`` every
-  ``heartbeat_interval`` seconds; ``BaseRunHistory.reconcile_crashed()``
-  later marks a run whose heartbeat stopped (or whose process is gone) as
-  crashed;
-* at the end of a run (succeeded or failed) the recorder waits for the
-  writer, so the history is complete when ``Pipeline.run()`` returns; it
-  also flushes at interpreter exit;
-* a failing store never fails the run: a batch is retried, then dropped and
-  counted in ``failed_batches`` (and logged).
+* each event becomes a few write operations handed to the observers' one
+  writer thread (``pysetl.utils.writer``); the writer gives the store all
+  the operations that arrived together in one ``apply`` (one transaction),
+  so a killed process leaves the store consistent and loses at most the
+  last batch;
+* while a run is running, a heartbeat (a periodic task of the same writer)
+  stamps ``heartbeat_at`` every ``heartbeat_interval`` seconds;
+  ``BaseRunHistory.reconcile_crashed()`` later marks a run whose heartbeat
+  stopped (or whose process is gone) as crashed;
+* at the end of a run (succeeded or failed) the pipeline waits for the
+  writer, so the history is complete when ``Pipeline.run()`` returns;
+* a failing store never fails the run: the writer retries a batch, then
+  drops it, counts it (``failed_batches``) and logs it, at a low rate.
 
 Usage::
 
@@ -27,10 +26,8 @@ Added in 0.2.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
-import queue
 import socket
 import threading
 import time
@@ -49,6 +46,7 @@ from pysetl.monitoring.history._records import (
     StartStage,
     error_to_dict,
 )
+from pysetl.utils.writer import shared_writer
 from pysetl.workflow.hooks import hook_impl
 
 if TYPE_CHECKING:
@@ -58,13 +56,12 @@ if TYPE_CHECKING:
 
     from pysetl.monitoring.history._base import BaseRunHistory
     from pysetl.monitoring.history._records import Op
+    from pysetl.utils.writer import BackgroundWriter, Ticker
     from pysetl.workflow.pipeline import Pipeline
 
 __all__ = ["HistoryRecorder", "pipeline_graph"]
 
 _LOGGER = logging.getLogger(__name__)
-_FLUSH = object()  # wakes the writer to write what it holds now
-_STOP = object()
 
 
 def pipeline_graph(pipeline: Pipeline) -> dict[str, Any] | None:
@@ -110,151 +107,85 @@ class HistoryRecorder:
 
     Args:
         history: The store to write to.
-        batch_size: At most this many operations per transaction.
-        flush_interval: Seconds the writer waits to fill a batch.
         heartbeat_interval: Seconds between heartbeats of a running run.
         config_version: The hash of the resolved config, stored with each run.
-        retries: How many times a failed batch is retried before it is dropped.
-        flush_timeout: Seconds the end of a run waits for the writer.
-
-        max_pending: How many operations may wait before new ones are dropped.
+        flush_timeout: Seconds ``flush()`` and the end of a run wait for the writer.
+        writer: The observers' writer thread; default: the process-wide one.
 
     Attributes:
         failed_batches: Batches dropped because the store kept failing.
-        dropped: Operations dropped because ``max_pending`` were waiting.
-        written: Operations written so far.
+        dropped: Operations (and other observers' work) the writer dropped.
+        written: Operations written so far (by every observer of the writer).
     """
+
+    writer_key = "pysetl-history"
 
     def __init__(
         self,
         history: BaseRunHistory,
         *,
-        batch_size: int = 500,
-        flush_interval: float = 0.2,
         heartbeat_interval: float = 10.0,
         config_version: str | None = None,
-        retries: int = 3,
         flush_timeout: float = 10.0,
-        max_pending: int = 100_000,
+        writer: BackgroundWriter | None = None,
     ) -> None:
-        """Create the recorder; its threads start with the first event."""
+        """Create the recorder; nothing runs until the first event."""
         self.history = history
-        self.batch_size = batch_size
-        self.flush_interval = flush_interval
         self.heartbeat_interval = heartbeat_interval
         self.config_version = config_version
-        self.retries = retries
         self.flush_timeout = flush_timeout
-        self.max_pending = max_pending
-        self.failed_batches = 0
-        self.dropped = 0
-        self.written = 0
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._writer = writer
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._pending = 0
         self._running: set[str] = set()
-        self._stop = threading.Event()
-        self._writer: threading.Thread | None = None
-        self._heart: threading.Thread | None = None
+        self._ticker: Ticker | None = None
         self._host = socket.gethostname()
 
     # ------------------------------------------------------------ the queue
-    def submit(self, *ops: Op) -> None:
-        """Queue write operations for the writer thread.
+    @property
+    def writer(self) -> BackgroundWriter:
+        """The writer thread the operations go through."""
+        return self._writer if self._writer is not None else shared_writer()
 
-        When ``max_pending`` operations already wait (the store is down or
-        too slow), the new ones are dropped and counted in ``dropped``.
-        """
-        with self._lock:
-            if self._pending + len(ops) > self.max_pending:
-                self.dropped += len(ops)
-                if self.dropped == len(ops):  # say it once, not per event
-                    _LOGGER.warning("pysetl run history is behind: dropping operations")
-                return
-            self._pending += len(ops)
-            if self._writer is None:
-                self._writer = threading.Thread(
-                    target=self._write_loop, name="pysetl-history", daemon=True
-                )
-                self._writer.start()
-                atexit.register(self.close)
+    @property
+    def failed_batches(self) -> int:
+        """Batches of this recorder's store that were dropped after retries."""
+        return self.writer.failures.get(self.history.writer_key, 0)
+
+    @property
+    def dropped(self) -> int:
+        """Work the writer dropped (queue full or closed)."""
+        return self.writer.dropped
+
+    @property
+    def written(self) -> int:
+        """Items the writer has written."""
+        return self.writer.written
+
+    def submit(self, *ops: Op) -> None:
+        """Hand write operations to the writer (dropped and counted when it is full)."""
+        writer = self.writer
+        history = self.history
         for op in ops:
-            self._queue.put(op)
+            writer.put(history, op)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued operation is written; ``False`` on timeout."""
-        self._queue.put(_FLUSH)
-        limit = self.flush_timeout if timeout is None else timeout
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout=limit)
+        return self.writer.drain(self.flush_timeout if timeout is None else timeout)
 
-    def _write_loop(self) -> None:
-        stop = False
-        while not stop:
-            batch: list[Op] = []
-            item = self._queue.get()
-            deadline = time.monotonic() + self.flush_interval
-            while True:
-                if item is _STOP:
-                    stop = True
-                    break
-                if item is not _FLUSH:
-                    batch.append(item)  # type: ignore[arg-type]
-                if item is _FLUSH or len(batch) >= self.batch_size:
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
-            self._write(batch)
-
-    def _write(self, batch: list[Op]) -> None:
-        if batch:
-            for attempt in range(self.retries + 1):
-                try:
-                    self.history.apply(batch)
-                except Exception:  # a store must never fail the run
-                    if attempt == self.retries:
-                        self.failed_batches += 1
-                        _LOGGER.exception(
-                            "pysetl run history dropped %d operations", len(batch)
-                        )
-                    else:
-                        time.sleep(0.05 * 2**attempt)
-                    continue
-                self.written += len(batch)
-                break
-        with self._idle:
-            self._pending -= len(batch)
-            if self._pending == 0:
-                self._idle.notify_all()
-
-    def _heartbeat_loop(self) -> None:
-        while not self._stop.wait(self.heartbeat_interval):
-            with self._lock:
-                running = sorted(self._running)
-            now = time.time()
-            for run_id in running:
-                self.submit(Heartbeat(run_id, now))
+    def _beat(self) -> None:
+        with self._lock:
+            running = sorted(self._running)
+        now = time.time()
+        self.submit(*(Heartbeat(run_id, now) for run_id in running))
 
     def close(self, timeout: float | None = None) -> None:
-        """Write what is queued and stop the threads (the recorder can restart)."""
-        atexit.unregister(self.close)
-        self.flush(timeout)
-        self._stop.set()
+        """Write what is queued and stop the heartbeat; idempotent."""
         with self._lock:
-            writer, self._writer = self._writer, None
-            heart, self._heart = self._heart, None
-        if writer is not None:
-            self._queue.put(_STOP)
-            writer.join(self.flush_timeout if timeout is None else timeout)
-        if heart is not None:
-            heart.join(self.flush_timeout if timeout is None else timeout)
-        self._stop = threading.Event()
+            ticker, self._ticker = self._ticker, None
+            self._running.clear()
+        if ticker is not None:
+            ticker.cancel()
+        self.flush(timeout)
 
     def __enter__(self) -> Self:
         """Use the recorder as a context manager that closes it."""
@@ -273,11 +204,11 @@ class HistoryRecorder:
     def _start_run(self, run_id: str, pipeline_name: str, timestamp: float) -> None:
         with self._lock:
             self._running.add(run_id)
-            if self._heart is None:
-                self._heart = threading.Thread(
-                    target=self._heartbeat_loop, name="pysetl-heartbeat", daemon=True
+            start = self._ticker is None
+            if start:
+                self._ticker = self.writer.every(
+                    self.heartbeat_interval, self._beat, key="pysetl-heartbeat"
                 )
-                self._heart.start()
         self.submit(
             StartRun(
                 run_id,
@@ -293,7 +224,13 @@ class HistoryRecorder:
         self.submit(*ops)
         with self._lock:
             self._running.discard(run_id)
-        self.flush()
+            ticker = self._ticker if not self._running else None
+            if ticker is not None:
+                self._ticker = None
+        if ticker is not None:
+            ticker.cancel()
+        if not self.writer.on_thread():  # inline delivery: wait here
+            self.flush()
 
     @hook_impl
     def before_pipeline_run(

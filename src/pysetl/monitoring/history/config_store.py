@@ -468,7 +468,7 @@ def recorder_for_config(
         history: The run history.
         resolved: The loaded config the runs use.
         actor: Who records the version; default ``user@host``.
-        **options: More ``HistoryRecorder`` options (``flush_interval``...).
+        **options: More ``HistoryRecorder`` options (``heartbeat_interval``...).
     """
     digest = ConfigStore(history).record_version(resolved, actor=actor)
     return HistoryRecorder(history, config_version=digest, **options)

@@ -11,13 +11,12 @@ Mechanism (what is measured where, and why the run barely notices):
   ``HookManager`` for inline delivery of its own events (``pysetl_inline``),
   whatever the other observers get; with ``inline=False`` its events come on
   the background thread and CPU time and profiles are left out;
-* everything slow happens on the collector's own thread ("pysetl-metrics"),
-  one batch of lookups per factory: the Spark figures of the factory's job
-  group (see ``_spark``), the row count when asked for (``count_rows``), the
-  profile's statistics. Rows for the run history are buffered and written in
-  one transaction whenever the thread is idle (or ``batch_size`` rows wait).
-  Its queue is bounded (``max_pending``); what does not fit is dropped and
-  counted in ``dropped``;
+* everything slow happens on the observers' one writer thread
+  (``pysetl.utils.writer``), one task per factory: the Spark figures of the
+  factory's job group (see ``_spark``), the row count when asked for
+  (``count_rows``), the profile's statistics. Rows for the run history go
+  to the same writer, which batches them with every other observer's rows
+  in one transaction;
 * a failing lookup or store never fails the run: it is logged and counted
   in ``errors``, and the figure is left out.
 
@@ -31,7 +30,6 @@ from __future__ import annotations
 
 import cProfile
 import logging
-import queue
 import threading
 import time
 import tracemalloc
@@ -56,6 +54,7 @@ from pysetl.monitoring.metrics._state import (
     wants,
 )
 from pysetl.utils.redaction import redact_labels
+from pysetl.utils.writer import on_writer_thread, shared_writer
 from pysetl.workflow._spark import active_spark_context, job_group
 from pysetl.workflow.hooks import hook_impl
 
@@ -64,12 +63,11 @@ if TYPE_CHECKING:
 
     from pysetl.monitoring.history._base import BaseRunHistory
     from pysetl.monitoring.metrics._state import Sample
+    from pysetl.utils.writer import BackgroundWriter
 
 __all__ = ["MetricsCollector"]
 
 _LOGGER = logging.getLogger(__name__)
-_HOOK_THREAD = "pysetl-hooks"  # HookManager's background delivery thread
-_STOP = object()
 _Key = tuple[str, int, str, int]  # run id, stage, factory, attempt
 
 
@@ -94,18 +92,16 @@ class MetricsCollector:
             counted for free in ``spark.output_records``.
         top: How many entries the summary's "slowest" lists hold.
         profile_lines: How many functions a profile keeps.
-        max_pending: How many factory attempts may wait for the worker.
         keep_runs: How many runs' summaries are kept (oldest forgotten first).
-        flush_timeout: Seconds ``summary()`` and ``close()`` wait for the worker.
-        batch_size: At most this many history rows per transaction; rows are
-            written when the worker has nothing else to do, or in batches.
+        flush_timeout: Seconds ``summary()`` and ``close()`` wait for the writer.
+        writer: The observers' writer thread; default: the process-wide one.
         inline: Ask for the events in the factory's thread (``pysetl_inline``),
             which CPU time and profiles need.
         cpu_clock: The thread CPU clock (injected for tests).
 
     Attributes:
         errors: Lookups or writes that failed (and were left out).
-        dropped: Factory attempts not completed because the queue was full.
+        dropped: Work the writer dropped because its queue was full.
     """
 
     def __init__(
@@ -120,14 +116,13 @@ class MetricsCollector:
         count_rows: bool | Collection[str] = False,
         top: int = 5,
         profile_lines: int = 10,
-        max_pending: int = 10_000,
         keep_runs: int = 100,
         flush_timeout: float = 10.0,
-        batch_size: int = 1000,
+        writer: BackgroundWriter | None = None,
         inline: bool = True,
         cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
-        """Create the collector; its worker thread starts with the first factory."""
+        """Create the collector; its work goes to the writer thread."""
         self.pysetl_inline = inline
         self.history = history
         self.spark = spark
@@ -141,7 +136,7 @@ class MetricsCollector:
         self.keep_runs = keep_runs
         self.flush_timeout = flush_timeout
         self.errors = 0
-        self.dropped = 0
+        self._writer = writer
         self._cpu_clock = cpu_clock
         self._runs: dict[str, RunState] = {}
         self._open: dict[_Key, Open] = {}
@@ -149,14 +144,18 @@ class MetricsCollector:
             _Key, dict[tuple[str, str, tuple[tuple[str, str], ...]], KpiValue]
         ] = {}
         self._attributed: dict[str, dict[str, set[int]]] = {}
-        self._queue: queue.Queue[Job | End | object] = queue.Queue(maxsize=max_pending)
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._pending = 0
-        self._worker: threading.Thread | None = None
-        self._buffer: list[AddMetric] = []
         self._json: tuple[Any, Any] | None = None
-        self.batch_size = batch_size
+
+    @property
+    def writer(self) -> BackgroundWriter:
+        """The writer thread the collector's slow work runs on."""
+        return self._writer if self._writer is not None else shared_writer()
+
+    @property
+    def dropped(self) -> int:
+        """Work the writer dropped (queue full or closed)."""
+        return self.writer.dropped
 
     # ------------------------------------------------------------------ events
     @hook_impl
@@ -185,7 +184,7 @@ class MetricsCollector:
     ) -> None:
         """Take the starting readings of a factory attempt."""
         here = threading.current_thread()
-        inline = here.name != _HOOK_THREAD
+        inline = not on_writer_thread()
         opened = Open(
             thread=here.ident if inline else None,
             cpu=self._cpu_clock() if inline else None,
@@ -316,39 +315,10 @@ class MetricsCollector:
 
     # ------------------------------------------------------------------ worker
     def _submit(self, item: Job | End) -> None:
-        with self._lock:
-            self._pending += 1
-            if self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._work, name="pysetl-metrics", daemon=True
-                )
-                self._worker.start()
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            with self._idle:
-                self._pending -= 1
-                self.dropped += 1
-            _LOGGER.warning("pysetl metrics are behind: dropped a factory's metrics")
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            try:
-                if isinstance(item, Job):
-                    self._complete(item)
-                elif isinstance(item, End):
-                    self._close_run(item)
-            except Exception as exc:  # noqa: BLE001 - the worker must survive anything
-                self._failed("pysetl metrics could not complete an item", exc)
-            if len(self._buffer) >= self.batch_size or self._queue.empty():
-                self._write_buffer()
-            with self._idle:
-                self._pending -= 1
-                if self._pending == 0:
-                    self._idle.notify_all()
+        if isinstance(item, Job):
+            self.writer.call(self._complete, item, key="pysetl-metrics")
+        else:
+            self.writer.call(self._close_run, item, key="pysetl-metrics")
 
     def _failed(self, message: str, exc: Exception) -> None:
         with self._lock:
@@ -421,23 +391,15 @@ class MetricsCollector:
             self._write(end.run_id, [(*sample, end.timestamp)])
 
     def _write(self, run_id: str, rows: list[Sample]) -> None:
-        if self.history is None:
+        history = self.history
+        if history is None:
             return
+        writer = self.writer
         # AddMetric masks secrets in labels (the one redaction point).
-        self._buffer.extend(
-            AddMetric(run_id, name, float(value), ts, factory, labels)
-            for name, value, labels, factory, ts in rows
-        )
-
-    def _write_buffer(self) -> None:
-        """Write the buffered rows in one transaction (worker thread only)."""
-        ops, self._buffer = self._buffer, []
-        if self.history is None or not ops:
-            return
-        try:
-            self.history.apply(ops)
-        except Exception as exc:  # noqa: BLE001 - a store must never fail the run
-            self._failed("pysetl metrics: could not write to the run history", exc)
+        for name, value, labels, factory, ts in rows:
+            writer.put(
+                history, AddMetric(run_id, name, float(value), ts, factory, labels)
+            )
 
     # ------------------------------------------------------------------ reading
     def flush(self, timeout: float | None = None) -> bool:
@@ -449,9 +411,7 @@ class MetricsCollector:
         Returns:
             Whether the worker caught up in time.
         """
-        limit = self.flush_timeout if timeout is None else timeout
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout=limit)
+        return self.writer.drain(self.flush_timeout if timeout is None else timeout)
 
     @property
     def run_ids(self) -> list[str]:
@@ -488,10 +448,5 @@ class MetricsCollector:
             )
 
     def close(self) -> None:
-        """Complete what is queued (within ``flush_timeout``) and stop the worker."""
+        """Complete what is queued (within ``flush_timeout``); idempotent."""
         self.flush()
-        with self._lock:
-            worker, self._worker = self._worker, None
-        if worker is not None:
-            self._queue.put(_STOP)
-            worker.join(timeout=self.flush_timeout)

@@ -2,7 +2,8 @@
 
 Mechanism: the engine sets the Spark job group ``pysetl:<run id>:<factory>``
 in the thread of each factory (see ``_spark``). While factories run, a
-sampler thread ("pysetl-spark-progress") asks Spark's status tracker every
+periodic task of the observers' writer thread (``pysetl.utils.writer``)
+asks Spark's status tracker every
 ``interval`` seconds for the jobs of their groups, and for each job its
 status and the task counts of its stages. When the jobs of a run differ
 from the last sample, it writes one ``spark_progress`` event (data:
@@ -13,7 +14,7 @@ run ends an empty sample closes it.
 Cost is bounded: only the factories running now are asked about, at most
 ``max_jobs`` jobs each, and a finished job is read once. Like every
 observer it never fails a run: a failing tracker or store is logged and
-counted in ``errors``, and ``close()`` stops the thread.
+counted in ``errors``, and ``close()`` stops the periodic task.
 
 Usage::
 
@@ -35,6 +36,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pysetl.monitoring.history._records import AddEvent
+from pysetl.utils.writer import shared_writer
 from pysetl.workflow._spark import active_spark_context, job_group
 from pysetl.workflow.hooks import hook_impl
 
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.utils.writer import BackgroundWriter, Ticker
 
 __all__ = ["SPARK_PROGRESS_EVENT", "SparkProgressSampler", "read_group_jobs"]
 
@@ -126,6 +129,7 @@ class SparkProgressSampler:
         interval: Seconds between two samples.
         spark_context: The SparkContext to ask (default: the running one).
         max_jobs: At most this many jobs per factory in a sample.
+        writer: The observers' writer thread; default: the process-wide one.
 
     Attributes:
         errors: Samples or writes that failed (each is logged).
@@ -139,8 +143,9 @@ class SparkProgressSampler:
         interval: float = 0.5,
         spark_context: Any = None,
         max_jobs: int = 50,
+        writer: BackgroundWriter | None = None,
     ) -> None:
-        """Create the sampler; its thread starts with the first factory."""
+        """Create the sampler; it starts sampling with the first factory."""
         self.history = history
         self.interval = interval
         self.spark_context = spark_context
@@ -151,9 +156,13 @@ class SparkProgressSampler:
         self._running: dict[str, dict[str, str]] = {}  # run id -> factory -> pipeline
         self._last: dict[str, list[dict[str, Any]]] = {}
         self._finished: dict[str, dict[int, dict[str, Any]]] = {}
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._writer = writer
+        self._ticker: Ticker | None = None
+
+    @property
+    def writer(self) -> BackgroundWriter:
+        """The writer thread the samples are taken on."""
+        return self._writer if self._writer is not None else shared_writer()
 
     # ----------------------------------------------------------------- hooks
     @hook_impl
@@ -163,12 +172,11 @@ class SparkProgressSampler:
         """Start sampling the factory's job group."""
         with self._lock:
             self._running.setdefault(run_id, {})[factory_name] = pipeline_name
-            if self._thread is None:
-                self._stop.clear()
-                self._thread = threading.Thread(
-                    target=self._loop, name="pysetl-spark-progress", daemon=True
+            start = self._ticker is None
+            if start:
+                self._ticker = self.writer.every(
+                    self.interval, self.sample, key="pysetl-spark-progress"
                 )
-                self._thread.start()
 
     @hook_impl
     def after_factory_run(self, *, run_id: str, factory_name: str) -> None:
@@ -193,22 +201,20 @@ class SparkProgressSampler:
     def _leave(self, run_id: str, factory: str) -> None:
         with self._lock:
             self._running.get(run_id, {}).pop(factory, None)
-        self._wake.set()
+        self.writer.call(self.sample, key="pysetl-spark-progress")  # its last state
 
     def _end(self, run_id: str) -> None:
         with self._lock:
             self._running.pop(run_id, None)
             last = self._last.pop(run_id, None)
             self._finished.pop(run_id, None)
+            ticker = None if self._running else self._ticker
+            if ticker is not None:
+                self._ticker = None
+        if ticker is not None:
+            ticker.cancel()
         if last:
-            self._write(run_id, [])
-
-    # ---------------------------------------------------------------- thread
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.sample()
-            self._wake.wait(self.interval)
-            self._wake.clear()
+            self.writer.call(self._write, run_id, [], key="pysetl-spark-progress")
 
     def sample(self) -> None:
         """Take one sample of every running factory now (and write changes)."""
@@ -259,13 +265,12 @@ class SparkProgressSampler:
         self.written += 1
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the thread (the sampler restarts with the next factory)."""
+        """Stop sampling (it starts again with the next factory); idempotent."""
         with self._lock:
-            thread, self._thread = self._thread, None
-        self._stop.set()
-        self._wake.set()
-        if thread is not None:
-            thread.join(timeout)
+            ticker, self._ticker = self._ticker, None
+        if ticker is not None:
+            ticker.cancel()
+        self.writer.drain(timeout)
 
     def __enter__(self) -> Self:
         """Use the sampler as a context manager that closes it."""

@@ -1,0 +1,164 @@
+"""Every ``PYSETL_*`` process setting, parsed once, in one model.
+
+The environment variables that change how pysetl behaves as a process (not
+the project config, which ``pysetl.config`` loads) are read here and nowhere
+else, so every entry point agrees on what ``PYSETL_DEBUG=0`` means:
+
+==========================  ==================================================
+variable                    meaning
+==========================  ==================================================
+``PYSETL_OBSERVE``          record runs (history, logs, metrics, progress);
+                            ``0``/``false``/``off`` is the one opt-out
+``PYSETL_HISTORY_URL``      where the run history lives (default: the
+                            project's ``.pysetl/history.db``)
+``PYSETL_ENV``              the config environment (``conf/<env>``)
+``PYSETL_DEBUG``            debug mode: tracebacks, DEBUG logs, step traces
+``PYSETL_LOG_FORMAT``       ``json``, ``console`` or ``auto``
+``PYSETL_LOG_LEVEL``        the lowest level logged
+``PYSETL_DISABLE_HOOKS``    entry-point observers not to load (``all``: none)
+``PYSETL_UI_TOKEN``         the dashboard's access token
+``PYSETL_PROTECTED_ENVS``   environments whose config changes ask first
+==========================  ==================================================
+
+Booleans accept ``1/true/yes/on`` and ``0/false/no/off`` (any case); an
+empty value means "not set". Anything else is a ``ConfigError`` that names
+the variable and the accepted values, raised when the settings are read.
+
+``settings()`` parses ``os.environ`` on first use and keeps the result;
+``reset_settings()`` forgets it (tests, or after changing the environment);
+``Settings.from_environ(mapping)`` parses any mapping without caching.
+
+Added in 0.4.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pysetl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "BOOLEAN_FALSE",
+    "BOOLEAN_TRUE",
+    "PREFIX",
+    "Settings",
+    "parse_bool",
+    "reset_settings",
+    "settings",
+]
+
+PREFIX = "PYSETL_"
+BOOLEAN_TRUE = frozenset({"1", "true", "yes", "on"})
+"""Texts read as true (compared in lower case)."""
+BOOLEAN_FALSE = frozenset({"0", "false", "no", "off"})
+"""Texts read as false (compared in lower case)."""
+
+
+def parse_bool(name: str, value: str | None, *, default: bool) -> bool:
+    """Read a boolean setting; ``None`` or blank gives ``default``.
+
+    Raises:
+        ConfigError: The text is neither true nor false; the message names
+            the variable and the accepted values.
+    """
+    if value is None or not value.strip():
+        return default
+    text = value.strip().lower()
+    if text in BOOLEAN_TRUE:
+        return True
+    if text in BOOLEAN_FALSE:
+        return False
+    msg = f"{name}={value!r} is not a boolean"
+    raise ConfigError(
+        msg,
+        hint=f"set {name} to one of 1/true/yes/on or 0/false/no/off, or unset it",
+    )
+
+
+def _text(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The process settings (see the module docstring for each variable).
+
+    Attributes:
+        observe: Record runs in the history (logs, metrics, progress too).
+        history_url: The run history's URL, if set.
+        env: The config environment, if set.
+        debug: Debug mode.
+        log_format: ``json``, ``console`` or ``auto``, if set.
+        log_level: The lowest level logged, if set.
+        disabled_hooks: Entry-point observers not to load (``all``: none).
+        ui_token: The dashboard's access token, if set (never printed).
+        protected_envs: Environments whose config changes ask first, if set.
+    """
+
+    observe: bool = True
+    history_url: str | None = None
+    env: str | None = None
+    debug: bool = False
+    log_format: str | None = None
+    log_level: str | None = None
+    disabled_hooks: tuple[str, ...] = ()
+    ui_token: str | None = field(default=None, repr=False)
+    protected_envs: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Parse the ``PYSETL_*`` variables of ``environ`` (default ``os.environ``).
+
+        Raises:
+            ConfigError: A boolean variable holds something else.
+        """
+        env = os.environ if environ is None else environ
+        protected = env.get("PYSETL_PROTECTED_ENVS")
+        return cls(
+            observe=parse_bool(
+                "PYSETL_OBSERVE", env.get("PYSETL_OBSERVE"), default=True
+            ),
+            history_url=_text(env.get("PYSETL_HISTORY_URL")),
+            env=_text(env.get("PYSETL_ENV")),
+            debug=parse_bool("PYSETL_DEBUG", env.get("PYSETL_DEBUG"), default=False),
+            log_format=_text(env.get("PYSETL_LOG_FORMAT")),
+            log_level=_text(env.get("PYSETL_LOG_LEVEL")),
+            disabled_hooks=_names(env.get("PYSETL_DISABLE_HOOKS")),
+            ui_token=_text(env.get("PYSETL_UI_TOKEN")),
+            protected_envs=None if protected is None else _names(protected),
+        )
+
+    @property
+    def entry_points_disabled(self) -> bool:
+        """Whether ``PYSETL_DISABLE_HOOKS=all`` turns every entry point off."""
+        return "all" in self.disabled_hooks
+
+
+_CACHE: list[Settings] = []
+
+
+def settings() -> Settings:
+    """The process settings, parsed from ``os.environ`` on first use.
+
+    Raises:
+        ConfigError: A variable holds a value of the wrong kind.
+    """
+    if not _CACHE:
+        _CACHE.append(Settings.from_environ())
+    return _CACHE[0]
+
+
+def reset_settings() -> None:
+    """Forget the parsed settings; the next ``settings()`` reads the environment."""
+    _CACHE.clear()

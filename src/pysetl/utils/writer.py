@@ -1,0 +1,468 @@
+"""``BackgroundWriter``: the one thread every observer does its slow work on.
+
+Observers (the hook deliveries, the run history, metrics, Spark progress,
+log capture) never start threads of their own. They hand work to one
+writer, which runs it on one daemon thread ("pysetl-writer"):
+
+* ``call(fn, *args, key=...)`` runs ``fn(*args)`` on the thread;
+* ``put(sink, item)`` buffers ``item`` for ``sink``; after each pass over
+  the queue the writer hands every sink its buffered items in one
+  ``sink.write_batch(items)`` call (one transaction for a store), so items
+  are batched by themselves when they arrive fast and written at once when
+  they arrive slowly;
+* ``every(seconds, fn)`` runs ``fn`` periodically on the thread (heartbeats,
+  progress samples) until the returned ``Ticker`` is cancelled.
+
+One failure policy for everything: a ``call`` or a tick that raises is
+logged and counted; a sink's batch that raises is retried ``retries`` times
+with a doubling backoff, then dropped and counted. The first failure of a
+key is logged at ERROR with its traceback, later ones at most once every
+``report_interval`` seconds with a count: a broken store cannot flood the
+logs (nor the log capture, which ignores this thread's own records).
+Nothing is ever raised into the caller.
+
+The queue is bounded (``max_pending``): what does not fit is dropped and
+counted in ``dropped``, never blocking the run. ``drain()`` waits (bounded)
+until everything submitted so far is done; called on the writer's own
+thread it returns at once instead of waiting for itself. ``close()`` is
+idempotent and bounded: it drains, stops the thread and, from then on,
+drops new work instead of starting a new thread, so a log line emitted
+from a ``__del__`` at interpreter exit cannot restart anything and exit is
+never held up (the thread is a daemon, too).
+
+Added in 0.4.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = [
+    "THREAD_NAME",
+    "BackgroundWriter",
+    "Sink",
+    "Ticker",
+    "on_writer_thread",
+    "reset_shared_writer",
+    "shared_writer",
+]
+
+THREAD_NAME = "pysetl-writer"
+_LOGGER = logging.getLogger(__name__)
+_STOP = object()
+_WRITER_THREADS: set[int] = set()
+
+
+def on_writer_thread() -> bool:
+    """Whether the calling thread is a writer's (its log records are not captured)."""
+    return threading.get_ident() in _WRITER_THREADS
+
+
+class Sink(Protocol):
+    """Where ``put`` items end up: written in batches, on the writer's thread."""
+
+    def write_batch(self, items: Sequence[Any], /) -> None:
+        """Write ``items`` (in the order they were put); raise to have them retried."""
+
+
+@dataclass(eq=False)
+class Ticker:
+    """A periodic task of a writer; ``cancel()`` stops it."""
+
+    interval: float
+    function: Callable[[], object]
+    key: str
+    due: float
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        """Stop calling the task (a call in progress finishes)."""
+        self.cancelled = True
+
+
+@dataclass
+class _Reports:
+    """Failures per key, and when each key was last logged."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    last_logged: dict[str, float] = field(default_factory=dict)
+    unreported: dict[str, int] = field(default_factory=dict)
+
+
+class BackgroundWriter:
+    """One bounded queue and one thread for every observer's slow work.
+
+    Args:
+        max_pending: How many calls and items may wait; more are dropped.
+        retries: How many times a failing sink batch is retried.
+        backoff: Seconds before the first retry (doubled each time).
+        batch_size: At most this many items per sink batch.
+        slow_threshold: Seconds after which a call or batch counts as slow.
+        report_interval: Seconds between two log lines about one failing key.
+        name: The thread's name.
+
+    Attributes:
+        dropped: Calls and items dropped (queue full, or writer closed).
+        failures: Failed calls, ticks and dropped batches, by key.
+        retried: Sink batches that were retried.
+        slow: Calls or batches slower than ``slow_threshold``, by key.
+        written: Items written by sinks.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_pending: int = 100_000,
+        retries: int = 3,
+        backoff: float = 0.05,
+        batch_size: int = 2_000,
+        slow_threshold: float = 1.0,
+        report_interval: float = 60.0,
+        name: str = THREAD_NAME,
+    ) -> None:
+        """Create the writer; its thread starts with the first piece of work."""
+        self.max_pending = max_pending
+        self.retries = retries
+        self.backoff = backoff
+        self.batch_size = batch_size
+        self.slow_threshold = slow_threshold
+        self.report_interval = report_interval
+        self.name = name
+        self.dropped = 0
+        self.retried = 0
+        self.written = 0
+        self.slow: dict[str, int] = {}
+        self._reports = _Reports()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._submitted = itertools.count(1)
+        self._last_submitted = 0
+        self._done = 0  # advanced by the writer's thread only
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._thread_id: int | None = None
+        self._tickers: list[Ticker] = []
+        self._closed = False
+
+    # ---------------------------------------------------------------- state
+    @property
+    def failures(self) -> dict[str, int]:
+        """Failed calls, ticks and dropped batches, by key."""
+        return dict(self._reports.counts)
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called (new work is dropped)."""
+        return self._closed
+
+    @property
+    def pending(self) -> int:
+        """Calls and items submitted and not done yet."""
+        return max(0, self._last_submitted - self._done)
+
+    def on_thread(self) -> bool:
+        """Whether the caller runs on this writer's thread."""
+        return self._thread_id is not None and threading.get_ident() == self._thread_id
+
+    # ----------------------------------------------------------- submitting
+    def call(self, function: Callable[..., object], *args: Any, key: str = "") -> bool:
+        """Run ``function(*args)`` on the writer's thread; ``False`` if dropped.
+
+        Args:
+            function: What to run; an exception it raises is logged and counted.
+            *args: Its arguments.
+            key: The name its failures are counted and logged under.
+        """
+        return self._submit((function, args, key or _name_of(function)))
+
+    def put(self, sink: Sink, item: object) -> bool:
+        """Buffer ``item`` for ``sink.write_batch``; ``False`` if dropped."""
+        return self._submit((sink, item))
+
+    def every(
+        self, seconds: float, function: Callable[[], object], *, key: str = ""
+    ) -> Ticker:
+        """Call ``function()`` on the writer's thread every ``seconds``.
+
+        The first call is ``seconds`` from now. Returns the ``Ticker`` to
+        cancel. A ticker of a closed writer never runs.
+        """
+        ticker = Ticker(
+            seconds, function, key or _name_of(function), time.monotonic() + seconds
+        )
+        with self._lock:
+            self._tickers.append(ticker)
+        self._start()
+        self._queue.put(None)  # wake the thread so that it sees the new due time
+        return ticker
+
+    def _submit(self, work: tuple[Any, ...]) -> bool:
+        if self._closed or sys.is_finalizing():
+            self.dropped += 1
+            return False
+        number = next(self._submitted)
+        if number - self._done > self.max_pending:
+            self._last_submitted = max(self._last_submitted, number)
+            self._done_one()  # the number is used up: count it as done
+            self.dropped += 1
+            if self.dropped == 1:
+                _LOGGER.warning(
+                    "pysetl observers are behind: dropping work (queue of %d full)",
+                    self.max_pending,
+                )
+            return False
+        self._last_submitted = max(self._last_submitted, number)
+        if self._thread is None:
+            self._start()
+        self._queue.put(work)
+        return True
+
+    def _done_one(self) -> None:
+        with self._idle:
+            self._done += 1
+            if self._done >= self._last_submitted:
+                self._idle.notify_all()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None or self._closed:
+                return
+            thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+            self._thread = thread
+        thread.start()
+
+    # -------------------------------------------------------------- waiting
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until everything submitted so far is done, at most ``timeout`` s.
+
+        Returns at once (``True`` when nothing waits) on the writer's own
+        thread, which cannot wait for itself.
+        """
+        if self.on_thread() or self._thread is None:
+            return self.pending == 0
+        target = self._last_submitted
+        self._queue.put(None)  # wake a thread that waits for its next tick
+        with self._idle:
+            return self._idle.wait_for(
+                lambda: self._done >= target or not self._alive(), timeout=timeout
+            )
+
+    def _alive(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Finish what is queued (within ``timeout``) and stop; idempotent.
+
+        Returns whether everything submitted was done. From now on new work
+        is dropped (and counted), so nothing restarts the thread.
+        """
+        with self._lock:
+            if self._closed:
+                return self.pending == 0
+        done = self.drain(timeout)
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+            for ticker in self._tickers:
+                ticker.cancel()
+            self._tickers.clear()
+        if thread is not None and not self.on_thread():
+            self._queue.put(_STOP)
+            thread.join(timeout=max(0.1, min(timeout, 1.0)))
+        return done
+
+    # --------------------------------------------------------------- thread
+    def _loop(self) -> None:
+        self._thread_id = threading.get_ident()
+        _WRITER_THREADS.add(self._thread_id)
+        try:
+            self._serve()
+        finally:
+            _WRITER_THREADS.discard(self._thread_id)
+
+    def _serve(self) -> None:
+        buffers: dict[Sink, list[Any]] = {}
+        while True:
+            try:
+                work = self._queue.get(timeout=self._wait())
+            except queue.Empty:
+                work = None
+            done = 0
+            waiting = 0
+            while True:
+                if work is _STOP:
+                    self._flush(buffers)
+                    self._finish(done)
+                    return
+                if work is not None:
+                    done += 1
+                    if len(work) == 2:  # noqa: PLR2004 - (sink, item)
+                        buffers.setdefault(work[0], []).append(work[1])
+                        waiting += 1
+                    else:
+                        self._run(*work)
+                if waiting >= self.batch_size:
+                    break
+                try:
+                    work = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            self._flush(buffers)
+            self._tick()
+            self._finish(done)
+
+    def _finish(self, count: int) -> None:
+        if count:
+            with self._idle:
+                self._done += count
+                self._idle.notify_all()
+
+    def _wait(self) -> float | None:
+        with self._lock:
+            dues = [t.due for t in self._tickers if not t.cancelled]
+        if not dues:
+            return None
+        return max(0.0, min(dues) - time.monotonic())
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._tickers = [t for t in self._tickers if not t.cancelled]
+            due = [t for t in self._tickers if t.due <= now]
+        for ticker in due:
+            ticker.due = now + ticker.interval
+            self._run(ticker.function, (), ticker.key)
+
+    def _run(
+        self, function: Callable[..., object], args: tuple[Any, ...], key: str
+    ) -> None:
+        start = time.perf_counter()
+        try:
+            function(*args)
+        except Exception:  # noqa: BLE001 - an observer never breaks anything
+            self._failed(key, 1)
+        self._timed(key, start)
+
+    def _flush(self, buffers: dict[Sink, list[Any]]) -> None:
+        for sink, items in buffers.items():
+            if items:
+                self._write(sink, items)
+        buffers.clear()
+
+    def _write(self, sink: Sink, items: list[Any]) -> None:
+        key = _name_of(sink)
+        start = time.perf_counter()
+        for attempt in range(self.retries + 1):
+            try:
+                sink.write_batch(items)
+            except Exception:  # noqa: BLE001 - retried, then dropped and counted
+                if attempt < self.retries:
+                    self.retried += 1
+                    time.sleep(self.backoff * 2**attempt)
+                    continue
+                self._failed(key, len(items))
+                break
+            self.written += len(items)
+            break
+        self._timed(key, start)
+
+    def _timed(self, key: str, start: float) -> None:
+        elapsed = time.perf_counter() - start
+        if elapsed > self.slow_threshold:
+            self.slow[key] = self.slow.get(key, 0) + 1
+            _LOGGER.warning(
+                "pysetl observer %s took %.3f s (threshold %.3f s)",
+                key,
+                elapsed,
+                self.slow_threshold,
+            )
+
+    def _failed(self, key: str, items: int) -> None:
+        reports = self._reports
+        count = reports.counts[key] = reports.counts.get(key, 0) + 1
+        now = time.monotonic()
+        last = reports.last_logged.get(key)
+        if last is None:
+            reports.last_logged[key] = now
+            _LOGGER.error(  # called from an except clause: the traceback is there
+                "pysetl observer %s failed (%d item(s) lost); the run goes on; "
+                "further failures are reported at most every %.0f s",
+                key,
+                items,
+                self.report_interval,
+                exc_info=sys.exc_info(),
+            )
+            return
+        reports.unreported[key] = reports.unreported.get(key, 0) + 1
+        if now - last >= self.report_interval:
+            reports.last_logged[key] = now
+            _LOGGER.error(
+                "pysetl observer %s failed %d more time(s) (%d in all); last error: %s",
+                key,
+                reports.unreported.pop(key),
+                count,
+                _last_error(),
+            )
+
+
+def _last_error() -> str:
+    error = sys.exc_info()[1]
+    return "" if error is None else f"{type(error).__name__}: {error}"
+
+
+def _name_of(thing: object) -> str:
+    name = getattr(thing, "writer_key", None)
+    if isinstance(name, str):
+        return name
+    qualname = getattr(thing, "__qualname__", None)
+    if isinstance(qualname, str):
+        return qualname
+    return type(thing).__name__
+
+
+_SHARED: list[BackgroundWriter] = []
+
+
+def shared_writer() -> BackgroundWriter:
+    """The process-wide writer that observers use when given none.
+
+    Created on first use; closed (within two seconds) at interpreter exit,
+    after which late work (a log line from a ``__del__``) is dropped.
+    """
+    if _SHARED and (_EXITING or not _SHARED[0].closed):
+        return _SHARED[0]  # at exit: the closed one, which drops late work
+    _SHARED[:] = [BackgroundWriter()]
+    if _EXITING:  # asked for during exit: a writer that drops everything
+        _SHARED[0].close()
+    if not _ATEXIT:
+        atexit.register(_close_shared_at_exit)
+        _ATEXIT.append(True)
+    return _SHARED[0]
+
+
+_ATEXIT: list[bool] = []
+_EXITING: list[bool] = []
+
+
+def _close_shared_at_exit() -> None:
+    _EXITING.append(True)
+    for writer in _SHARED:
+        writer.close(timeout=2.0)
+
+
+def reset_shared_writer() -> None:
+    """Close and forget the process-wide writer (for tests)."""
+    while _SHARED:
+        _SHARED.pop().close(timeout=2.0)
