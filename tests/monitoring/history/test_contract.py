@@ -13,6 +13,7 @@ from pysetl.monitoring.history import LATEST_VERSION, AddLog, BaseRunHistory
 from pysetl.monitoring.history import _base as base
 from pysetl.monitoring.history._records import (
     AddEvent,
+    AddMetric,
     FinishAttempt,
     FinishStage,
     SaveConfigVersion,
@@ -389,6 +390,56 @@ class TestCrashes:
         for alive in (3, 4, 5):
             assert history.get_run(run_id(alive)).status == "running"
         assert history.reconcile_crashed(now=now, host=host) == []
+
+    @pytest.mark.parametrize(
+        ("last", "seen"),
+        [
+            (AddEvent(run_id(1), T0 + 1.5, "before_factory_run"), T0 + 1.5),
+            (AddLog(T0 + 2.25, "INFO", "tick", run_id(1)), T0 + 2.25),
+            (AddMetric(run_id(1), "rows", 1.0, T0 + 1.75), T0 + 1.75),
+            (StartAttempt(run_id(1), 0, "Busy", 2, T0 + 2.5), T0 + 2.5),
+            (None, T0 + 1.0),  # the stage start
+        ],
+    )
+    def test_a_dead_run_ends_at_its_last_sign_of_life(
+        self, history, dead_pid, last, seen
+    ):
+        """Killed before its first heartbeat, it lasted until its last record."""
+        rid = run_id(1)
+        history.start_run(rid, "p", started_at=T0, pid=dead_pid)
+        history.apply(
+            [
+                StartStage(rid, 0, T0 + 1),
+                StartAttempt(rid, 0, "Busy", 1, T0 + 1),
+                AddLog(T0 + 99, "INFO", "another run", run_id(2)),
+                *([last] if last is not None else []),
+            ]
+        )
+        assert history.reconcile_crashed(now=T0 + 10) == [rid]
+        run = history.get_run(rid)
+        assert run.status == "crashed"
+        assert run.finished_at == seen
+        assert run.duration == seen - T0
+        (stage,) = history.list_stage_runs(rid).items
+        assert (stage.status, stage.finished_at) == ("crashed", seen)
+        assert stage.duration == seen - (T0 + 1)
+        attempts = history.list_factory_attempts(rid).items
+        assert {a.finished_at for a in attempts} == {seen}
+        assert attempts[0].duration == seen - (T0 + 1)
+
+    def test_a_later_heartbeat_or_at_wins_over_older_records(self, history, dead_pid):
+        rid, stale = run_id(1), run_id(2)
+        history.start_run(rid, "p", started_at=T0, pid=dead_pid)
+        history.start_run(stale, "p", started_at=T0, host="elsewhere")
+        history.apply([AddEvent(rid, T0 + 1, "x"), AddEvent(stale, T0 + 1, "x")])
+        history.heartbeat(rid, at=T0 + 3)
+        history.reconcile_crashed(stale_after=60, now=T0 + 100)
+        assert history.get_run(rid).duration == 3
+        assert history.get_run(stale).duration == 1
+        history.start_run(run_id(3), "p", started_at=T0)
+        history.apply([AddEvent(run_id(3), T0 + 1, "x")])
+        history.mark_crashed(run_id(3), at=T0 + 7)
+        assert history.get_run(run_id(3)).duration == 7
 
     def test_reconcile_pages_through_many_running_runs(self, history, monkeypatch):
         monkeypatch.setattr(base, "MAX_LIMIT", 10)  # pages of 10, not 1000

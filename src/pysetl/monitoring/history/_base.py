@@ -156,7 +156,16 @@ class BaseRunHistory(ABC):
     def mark_crashed(
         self, run_id: str, *, at: float | None = None, reason: str = "process died"
     ) -> None:
-        """Mark a running run, its running stages and attempts, as crashed."""
+        """Mark a running run, its running stages and attempts, as crashed.
+
+        They end at their last sign of life: the later of ``at`` (default:
+        now) and the last thing the store recorded for the run (its
+        heartbeat, events, metrics, log lines, stage and attempt times), so
+        a crashed run's duration is how long it was seen alive.
+
+        Changed in 0.4: the end is never before the run's last record; the
+        crashed stages and attempts get a duration.
+        """
         self.apply([MarkCrashed(run_id, time.time() if at is None else at, reason)])
 
     def record_metric(
@@ -462,7 +471,9 @@ class BaseRunHistory(ABC):
 
         A run is crashed when its last heartbeat (or start) is older than
         ``stale_after`` seconds, or, for a run of this host, when its process
-        is gone.
+        is gone. It ends at its last sign of life (see :meth:`mark_crashed`),
+        not at its start: a run killed 2 s in, before its first heartbeat,
+        lasted 2 s.
         """
         now = time.time() if now is None else now
         host = socket.gethostname() if host is None else host

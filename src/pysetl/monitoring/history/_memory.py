@@ -60,6 +60,11 @@ def _page(rows: Iterable[T], limit: int, key: Callable[[T], object]) -> Page[T]:
     return Page(tuple(items), None)
 
 
+def _since(part: StageRecord | FactoryAttemptRecord, at: float) -> float | None:
+    """Seconds from the start of a stage or attempt to ``at``, if it started."""
+    return None if part.started_at is None else at - part.started_at
+
+
 class InMemoryRunHistory(BaseRunHistory):
     """A run history kept in memory (nothing survives the object).
 
@@ -214,18 +219,37 @@ class InMemoryRunHistory(BaseRunHistory):
         run = self._runs.get(op.run_id)
         if run is None or run.status != "running":
             return
-        error = op.error()
-        self._update_run(op.run_id, status="crashed", finished_at=op.at, error=error)
+        at = max(op.at, self._last_seen(run))
+        self._update_run(op.run_id, status="crashed", finished_at=at, error=op.error())
         for key, stage in self._stages.items():
             if stage.run_id == op.run_id and stage.status == "running":
                 self._stages[key] = dataclasses.replace(
-                    stage, status="crashed", finished_at=op.at
+                    stage, status="crashed", finished_at=at, duration=_since(stage, at)
                 )
         for key4, attempt in self._attempts.items():
             if attempt.run_id == op.run_id and attempt.status == "running":
                 self._attempts[key4] = dataclasses.replace(
-                    attempt, status="crashed", finished_at=op.at
+                    attempt,
+                    status="crashed",
+                    finished_at=at,
+                    duration=_since(attempt, at),
                 )
+
+    def _last_seen(self, run: RunRecord) -> float:
+        """The latest time anything was recorded for ``run`` (its last sign of life)."""
+        rid = run.run_id
+        times = [run.started_at, run.heartbeat_at]
+        times += [e.ts for e in self._events if e.run_id == rid]
+        times += [m.ts for m in self._metrics if m.run_id == rid]
+        times += [line.ts for line in self._logs if line.run_id == rid]
+        parts: list[StageRecord | FactoryAttemptRecord] = [
+            *self._stages.values(),
+            *self._attempts.values(),
+        ]
+        for part in parts:
+            if part.run_id == rid:
+                times += [part.started_at, part.finished_at]
+        return max(t for t in times if t is not None)
 
     # ----------------------------------------------------------------- reads
     def _get_run(self, run_id: str) -> RunRecord | None:

@@ -40,6 +40,7 @@ from pysetl.monitoring.history._records import (
 from pysetl.monitoring.history._sql_rows import (
     escape_like,
     insert_row,
+    last_seen,
     log_record,
     mapping,
     parse_url,
@@ -258,11 +259,13 @@ class SqlRunHistory(BaseRunHistory):
 
     @staticmethod
     def _mark_crashed(conn: sa.Connection, op: MarkCrashed) -> None:
-        error = op.error()
+        # It ended when it was last seen alive: a heartbeat, or anything it
+        # recorded later (a run killed before its first heartbeat is not 0 s).
+        at = max(op.at, last_seen(conn, op.run_id) or op.at)
         result = conn.execute(
             s.RUNS.update()
             .where(s.RUNS.c.run_id == op.run_id, s.RUNS.c.status == "running")
-            .values(status="crashed", finished_at=op.at, error=error)
+            .values(status="crashed", finished_at=at, error=op.error())
         )
         if result.rowcount == 0:
             return
@@ -270,7 +273,11 @@ class SqlRunHistory(BaseRunHistory):
             conn.execute(
                 table.update()
                 .where(table.c.run_id == op.run_id, table.c.status == "running")
-                .values(status="crashed", finished_at=op.at)
+                .values(
+                    status="crashed",
+                    finished_at=at,
+                    duration=sa.literal(at, sa.Double) - table.c.started_at,
+                )
             )
 
     # ----------------------------------------------------------------- reads

@@ -1,4 +1,8 @@
-"""Row helpers of ``SqlRunHistory``: op to row, row to record, URL redaction."""
+"""Row helpers of ``SqlRunHistory``: op to row, row to record, URL redaction.
+
+Also the query of a run's last sign of life (``last_seen``), which marks
+when a crashed run ended.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "escape_like",
     "insert_row",
+    "last_seen",
     "log_record",
     "mapping",
     "parse_url",
@@ -148,3 +153,32 @@ def log_record(row: sa.Row[Any]) -> LogRecord:
     data = mapping(row)
     del data["levelno"]
     return LogRecord(**data)
+
+
+def last_seen(conn: sa.Connection, run_id: str) -> float | None:
+    """The latest time anything was recorded for a run (its last sign of life).
+
+    The latest of its start, heartbeat, events, metrics, log lines and the
+    starts and ends of its stages and attempts; ``None`` for an unknown run.
+    """
+    columns = (
+        s.RUNS.c.started_at,
+        s.RUNS.c.heartbeat_at,
+        s.EVENTS.c.ts,
+        s.METRICS.c.ts,
+        s.LOGS.c.ts,
+        s.STAGES.c.started_at,
+        s.STAGES.c.finished_at,
+        s.ATTEMPTS.c.started_at,
+        s.ATTEMPTS.c.finished_at,
+    )
+    query = sa.select(
+        *(
+            sa.select(sa.func.max(column))
+            .where(column.table.c.run_id == run_id)
+            .scalar_subquery()
+            for column in columns
+        )
+    )
+    row = conn.execute(query).one()
+    return max((t for t in row if t is not None), default=None)
