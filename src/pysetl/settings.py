@@ -8,7 +8,8 @@ else, so every entry point agrees on what ``PYSETL_DEBUG=0`` means:
 variable                    meaning
 ==========================  ==================================================
 ``PYSETL_OBSERVE``          record runs (history, logs, metrics, progress);
-                            ``0``/``false``/``off`` is the one opt-out
+                            ``0``/``false``/``off`` turns it off, ``1`` on
+                            whatever the config says
 ``PYSETL_HISTORY_URL``      where the run history lives (default: the
                             project's ``.pysetl/history.db``)
 ``PYSETL_ENV``              the config environment (``conf/<env>``)
@@ -80,6 +81,12 @@ def parse_bool(name: str, value: str | None, *, default: bool) -> bool:
     )
 
 
+def _optional_bool(name: str, value: str | None) -> bool | None:
+    if value is None or not value.strip():
+        return None
+    return parse_bool(name, value, default=False)
+
+
 def _text(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
 
@@ -95,7 +102,8 @@ class Settings:
     """The process settings (see the module docstring for each variable).
 
     Attributes:
-        observe: Record runs in the history (logs, metrics, progress too).
+        observe: Record runs in the history (logs, metrics, progress too);
+            ``None`` when unset (on, unless the config turns it off).
         history_url: The run history's URL, if set.
         env: The config environment, if set.
         debug: Debug mode.
@@ -106,7 +114,7 @@ class Settings:
         protected_envs: Environments whose config changes ask first, if set.
     """
 
-    observe: bool = True
+    observe: bool | None = None
     history_url: str | None = None
     env: str | None = None
     debug: bool = False
@@ -126,9 +134,7 @@ class Settings:
         env = os.environ if environ is None else environ
         protected = env.get("PYSETL_PROTECTED_ENVS")
         return cls(
-            observe=parse_bool(
-                "PYSETL_OBSERVE", env.get("PYSETL_OBSERVE"), default=True
-            ),
+            observe=_optional_bool("PYSETL_OBSERVE", env.get("PYSETL_OBSERVE")),
             history_url=_text(env.get("PYSETL_HISTORY_URL")),
             env=_text(env.get("PYSETL_ENV")),
             debug=parse_bool("PYSETL_DEBUG", env.get("PYSETL_DEBUG"), default=False),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -170,10 +171,16 @@ def explain(
         ``(error_class, message_parameters, hint)``; ``hint`` is ``None``
         when nothing specific is known.
     """
-    # Lazy: importing pysetl.storage starts pyspark; only failures pay for it.
-    from pysetl.storage._spark_errors import spark_error_details  # noqa: PLC0415
+    error_class: str | None = None
+    params: dict[str, str] = {}
+    # A Spark error means pyspark is imported already; otherwise importing
+    # pysetl.storage would start pyspark (about a second) for nothing.
+    if "pyspark" in sys.modules:
+        from pysetl.storage._spark_errors import (  # noqa: PLC0415 - see above
+            spark_error_details,
+        )
 
-    error_class, params = spark_error_details(exc)
+        error_class, params = spark_error_details(exc)
     hint: str | None = None
     try:
         if error_class is not None:

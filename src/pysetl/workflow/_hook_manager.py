@@ -326,6 +326,8 @@ def _keyword_names(function: Callable[..., object]) -> tuple[frozenset[str], boo
 
 
 _DEFAULT: list[HookManager] = []
+_RUNTIMES: list[object] = []
+RUNTIME_GROUP = "pysetl.runtime"
 
 
 def default_hook_manager() -> HookManager:
@@ -335,6 +337,12 @@ def default_hook_manager() -> HookManager:
     entry points, except those named in the comma-separated environment
     variable ``PYSETL_DISABLE_HOOKS`` (``all`` disables every entry point),
     and, in debug mode (``PYSETL_DEBUG=1``), the ``DebugTracer``.
+
+    Unless ``PYSETL_OBSERVE`` is off, the default runtime is attached to it:
+    the entry point ``default`` of the group ``pysetl.runtime`` (pysetl's own
+    is ``pysetl.runtime:attach_default``, which records every run in the
+    project's history). ``workflow`` knows nothing of what it attaches; a
+    runtime that cannot be loaded (its extra is missing) is skipped.
     """
     if not _DEFAULT:
         current = settings()
@@ -345,10 +353,33 @@ def default_hook_manager() -> HookManager:
         if debug_enabled():
             manager.register(DebugTracer(), name="pysetl-debug")
         _DEFAULT.append(manager)
+        if current.observe is not False:
+            _attach_runtime(manager)
     return _DEFAULT[0]
 
 
+def _attach_runtime(manager: HookManager) -> None:
+    from importlib.metadata import entry_points  # noqa: PLC0415 - first use only
+
+    for entry in entry_points(group=RUNTIME_GROUP, name="default"):
+        try:
+            attach = entry.load()
+            _RUNTIMES.append(attach(manager))
+        except ImportError as exc:  # its extra is not installed: record nothing
+            _LOGGER.debug("pysetl runtime %r not loaded: %s", entry.value, exc)
+        except Exception:  # a runtime never stops a pipeline from running
+            _LOGGER.exception(
+                "pysetl runtime %r failed; runs are not recorded", entry.value
+            )
+        return
+
+
 def reset_default_hook_manager() -> None:
-    """Close and forget the process-wide manager (for tests)."""
+    """Close and forget the process-wide manager and its runtime (for tests)."""
+    while _RUNTIMES:
+        runtime = _RUNTIMES.pop()
+        close = getattr(runtime, "close", None)
+        if callable(close):
+            close()
     while _DEFAULT:
         _DEFAULT.pop().close()

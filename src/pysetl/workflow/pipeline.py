@@ -80,7 +80,7 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         """Create an empty pipeline."""
         super().__init__()
         self.benchmarked = benchmark
-        self.hooks = hooks if hooks is not None else default_hook_manager()
+        self._hooks = hooks
         self.parallel = parallel
         self.max_workers = max_workers
         self.pipeline_name = name
@@ -91,6 +91,22 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         self.run_id: str | None = None
         self._inputs: list[Deliverable[Any]] = []
         self._benchmarks: list[BenchmarkResult] = []
+
+    @property
+    def hooks(self) -> HookManager:
+        """The observers; the process-wide manager (looked up at each use) by default.
+
+        The default manager carries the default runtime, which records every
+        run in the project's history (see ``pysetl.runtime``); it is only
+        created when a pipeline first needs it, so building a pipeline
+        opens nothing.
+        """
+        hooks = self._hooks
+        return hooks if hooks is not None else default_hook_manager()
+
+    @hooks.setter
+    def hooks(self, hooks: HookManager) -> None:
+        self._hooks = hooks
 
     @property
     def dispatcher(self) -> Dispatcher:
