@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pysetl import logs
+from pysetl.errors import ConfigError
 from pysetl.logs import (
     ConsoleFormatter,
     ContextFilter,
@@ -22,6 +23,7 @@ from pysetl.logs import (
     debug_enabled,
     reset_logging,
 )
+from pysetl.settings import reset_settings
 from pysetl.utils.redaction import MASK, register_secret
 from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
 
@@ -250,7 +252,7 @@ class TestConfigureLogging:
         reset_logging()
         assert logging.getLogger("noisy").level == before
 
-    def test_debug_mode(self, monkeypatch):
+    def test_debug_mode(self):
         assert not debug_enabled()
         configure_logging("json", debug=True, stream=io.StringIO())
         assert debug_enabled()
@@ -259,10 +261,56 @@ class TestConfigureLogging:
         assert logging.getLogger().level == logging.DEBUG
         reset_logging()
         assert not debug_enabled()
-        monkeypatch.setenv(logs.DEBUG_ENV, "1")
-        assert debug_enabled()
-        monkeypatch.setenv(logs.DEBUG_ENV, "0")
+
+    @pytest.mark.parametrize(
+        ("value", "on"),
+        [
+            ("1", True),
+            ("TRUE", True),
+            (" on ", True),
+            ("0", False),
+            ("false", False),
+            ("off", False),
+            ("no", False),
+            ("", False),
+        ],
+    )
+    def test_debug_variable(self, monkeypatch, value, on):
+        """``PYSETL_DEBUG=0`` is off: the variable is parsed by ``pysetl.settings``."""
+        monkeypatch.setenv(logs.DEBUG_ENV, value)
+        assert debug_enabled() is on
+
+    def test_a_bad_debug_variable_is_a_config_error(self, monkeypatch):
+        monkeypatch.setenv(logs.DEBUG_ENV, "maybe")
+        with pytest.raises(ConfigError, match="PYSETL_DEBUG"):
+            debug_enabled()
+
+    def test_the_variables_are_read_once(self, monkeypatch):
+        """Settings are cached: a change is seen after ``reset_settings()``."""
         assert not debug_enabled()
+        monkeypatch.setenv(logs.DEBUG_ENV, "1")
+        assert not debug_enabled()
+        reset_settings()
+        assert debug_enabled()
+
+    @pytest.mark.parametrize(
+        ("name", "value", "match"),
+        [
+            (logs.FORMAT_ENV, "xml", r"'xml' \(from PYSETL_LOG_FORMAT\)"),
+            (logs.LEVEL_ENV, "LOUD", r"'LOUD' \(from PYSETL_LOG_LEVEL\)"),
+        ],
+    )
+    def test_a_bad_variable_is_named(self, monkeypatch, name, value, match):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ValueError, match=match):
+            configure_logging(stream=io.StringIO())
+
+    def test_arguments_win_over_the_variables(self, monkeypatch):
+        monkeypatch.setenv(logs.FORMAT_ENV, "xml")
+        monkeypatch.setenv(logs.LEVEL_ENV, "LOUD")
+        (handler,) = configure_logging("json", "error", stream=io.StringIO())
+        assert isinstance(handler.formatter, JsonFormatter)
+        assert logging.getLogger().level == logging.ERROR
 
     @pytest.mark.usefixtures("scope")
     def test_dict_config(self):

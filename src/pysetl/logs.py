@@ -36,8 +36,13 @@ logging, with :func:`configure_logging` or ``logging.config.dictConfig``::
 Environment: ``PYSETL_LOG_FORMAT`` (``json``, ``console`` or ``auto``),
 ``PYSETL_LOG_LEVEL`` (``INFO``...) and ``PYSETL_DEBUG=1`` (debug mode: level
 ``DEBUG`` for pysetl and a tracer of every lifecycle step, see
-:mod:`pysetl.workflow._debug`). This module sits below every layer: it
-imports neither pyspark nor any other pysetl layer but ``utils``.
+:mod:`pysetl.workflow._debug`), read through :func:`pysetl.settings.settings`
+like every process setting (so ``PYSETL_DEBUG=0`` is off, and a value that
+is not a boolean is a ``ConfigError``). This module sits below every layer:
+it imports neither pyspark nor any other pysetl layer but ``utils`` and
+``settings``.
+
+Changed in 0.4: the variables are parsed once, by ``pysetl.settings``.
 
 Added in 0.2.
 """
@@ -46,12 +51,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from pysetl.settings import settings
 from pysetl.utils.redaction import default_redactor
 from pysetl.utils.run_scope import current_scope
 
@@ -82,7 +87,6 @@ DEBUG_ENV = "PYSETL_DEBUG"
 CONTEXT_FIELDS = ("run_id", "pipeline", "stage", "factory", "attempt", "phase")
 """The run context fields that :class:`ContextFilter` adds to every record."""
 
-_FALSE = frozenset({"", "0", "false", "no", "off"})
 # Attributes of every LogRecord: what is not among them came from ``extra=``.
 _STANDARD = frozenset(
     {
@@ -271,19 +275,23 @@ class ConsoleFormatter(logging.Formatter):
 _STATE: dict[str, Any] = {"handlers": [], "debug": False, "levels": {}}
 
 
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.strip().lower() not in _FALSE
-
-
 def debug_enabled() -> bool:
-    """Whether debug mode is on (``PYSETL_DEBUG=1`` or ``configure_logging``)."""
-    return bool(_STATE["debug"]) or _truthy(os.environ.get(DEBUG_ENV))
+    """Whether debug mode is on (``PYSETL_DEBUG=1`` or ``configure_logging``).
+
+    Raises:
+        ConfigError: ``PYSETL_DEBUG`` is not a boolean.
+    """
+    return bool(_STATE["debug"]) or settings().debug
 
 
 def _resolve_format(fmt: str | None, stream: IO[str]) -> str:
-    chosen = (fmt or os.environ.get(FORMAT_ENV) or "auto").strip().lower()
+    chosen = (fmt or settings().log_format or "auto").strip().lower()
     if chosen not in {"json", "console", "auto"}:
-        msg = f"Unknown log format {chosen!r}; expected 'json', 'console' or 'auto'"
+        where = "" if fmt else f" (from {FORMAT_ENV})"
+        msg = (
+            f"Unknown log format {chosen!r}{where}; "
+            "expected 'json', 'console' or 'auto'"
+        )
         raise ValueError(msg)
     if chosen == "auto":
         isatty = getattr(stream, "isatty", None)
@@ -291,12 +299,14 @@ def _resolve_format(fmt: str | None, stream: IO[str]) -> str:
     return chosen
 
 
-def _level(level: str | int) -> int:
+def _level(level: str | int, where: str = "") -> int:
     if isinstance(level, int):
         return level
     number = logging.getLevelName(level.strip().upper())
     if not isinstance(number, int):
-        msg = f"Unknown log level {level!r}; expected DEBUG, INFO, WARNING, ERROR"
+        msg = (
+            f"Unknown log level {level!r}{where}; expected DEBUG, INFO, WARNING, ERROR"
+        )
         raise ValueError(msg)  # noqa: TRY004 - a bad value, not a bad type
     return number
 
@@ -353,13 +363,16 @@ def configure_logging(
         The handlers installed on the root logger.
 
     Raises:
-        ValueError: Unknown format or level.
+        ValueError: Unknown format or level (a ``ConfigError``, also a
+            ``ValueError``, when a ``PYSETL_*`` variable holds a bad value).
     """
     out = stream if stream is not None else sys.stderr
     chosen = _resolve_format(format, out)
     on = debug_enabled() if debug is None else debug
     default = "DEBUG" if on else "INFO"
-    root_level = _level(level or os.environ.get(LEVEL_ENV) or default)
+    from_env = settings().log_level if not level else None
+    where = f" (from {LEVEL_ENV})" if from_env else ""
+    root_level = _level(level or from_env or default, where)
     wanted = {"py4j": logging.INFO, "pysetl": logging.DEBUG} if on else {}
     wanted |= {name: _level(value) for name, value in (levels or {}).items()}
 

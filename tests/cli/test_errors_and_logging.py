@@ -14,6 +14,7 @@ from pysetl.cli.__main__ import PySetlGroup, app
 from pysetl.errors import ConfigLoadError, FactoryError
 from pysetl.logs import JsonFormatter
 from pysetl.monitoring.history import error_to_dict
+from pysetl.settings import settings
 from pysetl.utils.redaction import MASK, register_secret
 
 
@@ -144,3 +145,98 @@ class TestConfigLoadErrors:
         assert "conf/base/a.yaml:2 [db.port]" in lines[1]
         assert "conf/prod/b.yaml:7 [db.user]" in lines[2]
         assert lines[3] == "  hint: fix the listed files and keys"
+
+
+class TestProcessSettings:
+    """``PYSETL_*`` variables are parsed once per invocation, by ``pysetl.settings``."""
+
+    @pytest.fixture
+    def show_missing(self, runner, tmp_path):
+        """Run ``pysetl runs show nope`` (a run history error) with ``env``."""
+        db = tmp_path / "h.db"
+
+        def run(env: dict[str, str], *options: str):
+            args = [*options, "--history", str(db), "runs", "show", "nope"]
+            return runner.invoke(app, args, env=env)
+
+        return run
+
+    @pytest.mark.parametrize("value", ["0", "false", "off", "No", ""])
+    def test_a_false_debug_variable_shows_no_traceback(self, show_missing, value):
+        result = show_missing({"PYSETL_DEBUG": value})
+        assert result.exit_code == commands.EXIT_HISTORY
+        assert "pysetl: error: No run 'nope'" in result.output
+        assert "Traceback" not in result.output
+
+    @pytest.mark.parametrize("value", ["1", "true", "ON"])
+    def test_a_true_debug_variable_shows_the_traceback(self, show_missing, value):
+        result = show_missing({"PYSETL_DEBUG": value})
+        assert result.exit_code == commands.EXIT_HISTORY
+        assert "Traceback" in result.output
+
+    def test_the_debug_option_wins_over_a_false_variable(self, show_missing):
+        result = show_missing({"PYSETL_DEBUG": "0"}, "--debug")
+        assert "Traceback" in result.output
+
+    def test_a_bad_boolean_is_a_usage_error_naming_the_variable(self, show_missing):
+        result = show_missing({"PYSETL_DEBUG": "maybe"})
+        assert result.exit_code == commands.EXIT_USAGE == 2
+        assert "PYSETL_DEBUG='maybe' is not a boolean" in result.output
+        assert "Traceback" not in result.output
+
+    def test_a_bad_log_format_variable_is_named(self, show_missing):
+        result = show_missing({"PYSETL_LOG_FORMAT": "xml"})
+        assert result.exit_code == 2
+        assert "PYSETL_LOG_FORMAT" in result.output
+
+    def test_options_win_over_the_variables(self, runner, tmp_path):
+        env = {
+            "PYSETL_LOG_FORMAT": "xml",
+            "PYSETL_LOG_LEVEL": "LOUD",
+            "PYSETL_HISTORY_URL": "nosuchdb://nowhere",
+        }
+        args = ["--log-format", "json", "--log-level", "warning"]
+        args += ["--history", str(tmp_path / "h.db"), "runs", "list"]
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 0, result.output
+
+    def test_the_history_variable_is_the_default(self, runner, tmp_path):
+        env = {"PYSETL_HISTORY_URL": "memory://"}
+        result = runner.invoke(app, ["runs", "show", "nope"], env=env)
+        assert result.exit_code == commands.EXIT_HISTORY
+        assert "memory" in result.output
+        assert not (tmp_path / ".pysetl").exists()
+
+    def test_each_invocation_reads_the_environment_anew(self, show_missing):
+        assert "Traceback" in show_missing({"PYSETL_DEBUG": "1"}).output
+        assert "Traceback" not in show_missing({"PYSETL_DEBUG": "0"}).output
+
+    def test_the_settings_are_forgotten_after_the_command(
+        self, show_missing, monkeypatch
+    ):
+        """An invocation leaves no settings behind that a later caller would see."""
+        monkeypatch.delenv("PYSETL_DEBUG", raising=False)
+        show_missing({"PYSETL_DEBUG": "1"})
+        assert settings().debug is False
+
+
+class TestHandlerWithoutTheRootCallback:
+    """A group of ours whose callback sets no state reads ``PYSETL_DEBUG`` itself."""
+
+    @pytest.mark.parametrize(
+        ("value", "traceback"), [("0", False), ("off", False), ("1", True)]
+    )
+    def test_the_variable_decides(self, runner, value, traceback):
+        result = runner.invoke(
+            _demo(RuntimeError("boom")), ["boom"], env={"PYSETL_DEBUG": value}
+        )
+        assert result.exit_code == commands.EXIT_INTERNAL
+        assert ("Traceback" in result.output) is traceback
+
+    def test_a_bad_variable_shows_no_traceback(self, runner):
+        result = runner.invoke(
+            _demo(RuntimeError("boom")), ["boom"], env={"PYSETL_DEBUG": "maybe"}
+        )
+        assert result.exit_code == commands.EXIT_INTERNAL
+        assert "internal error: RuntimeError: boom" in result.output
+        assert "Traceback" not in result.output

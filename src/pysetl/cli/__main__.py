@@ -5,15 +5,18 @@ message and a documented exit code (see ``commands``); a failing factory is
 shown with its run, stage, factory, phase, Spark error class and hint;
 ``--debug`` adds the traceback. Everything printed goes through the
 redaction point. The root callback is the one place that configures logging
-(``--log-format``, ``--log-level``, ``--debug``; see ``pysetl.logs``).
+(``--log-format``, ``--log-level``, ``--debug``; see ``pysetl.logs``) and
+reads the ``PYSETL_*`` process settings, once per invocation, through
+``pysetl.settings`` (an option given on the command line wins over its
+variable; a variable with a bad value is a usage error, exit code 2).
 Nothing here imports pyspark, so ``pysetl --help`` needs no JVM.
 
-Added in 0.2.
+Added in 0.2. Changed in 0.4: ``PYSETL_DEBUG=0`` means off; every variable
+is parsed by ``pysetl.settings``.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,8 +35,9 @@ from pysetl.cli._config_keys import keygen, rotate_key
 from pysetl.cli._state import CliState, open_history_of
 from pysetl.cli.config_cmd import config_app
 from pysetl.cli.ui_cmd import ui
-from pysetl.errors import ConfigLoadError, FactoryError, PySetlError
-from pysetl.logs import configure_logging, debug_enabled, reset_logging
+from pysetl.errors import ConfigError, ConfigLoadError, FactoryError, PySetlError
+from pysetl.logs import configure_logging, reset_logging
+from pysetl.settings import reset_settings, settings
 from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -42,8 +46,6 @@ if TYPE_CHECKING:
     from pysetl.monitoring.history import BaseRunHistory
 
 __all__ = ["PySetlGroup", "app", "main"]
-
-DEBUG_ENV = "PYSETL_DEBUG"
 
 # Typer raises click's exceptions (vendored by recent typer releases): usage
 # errors and exits pass through our handler to typer's own.
@@ -66,8 +68,20 @@ class PySetlGroup(TyperGroup):
             Console(stderr=True).print("Aborted.")
             raise typer.Exit(commands.EXIT_INTERRUPTED) from None
         except Exception as error:  # noqa: BLE001 - the one top-level handler
-            debug = bool(ctx.params.get("debug")) or bool(os.environ.get(DEBUG_ENV))
-            raise typer.Exit(_report(error, debug=debug)) from None
+            raise typer.Exit(_report(error, debug=_debug_of(ctx))) from None
+
+
+def _debug_of(ctx: Any) -> bool:
+    """Whether to show tracebacks: what the root callback decided, if it ran."""
+    state = ctx.find_object(CliState)
+    if state is not None:
+        return bool(state.debug)
+    if ctx.params.get("debug"):
+        return True
+    try:
+        return settings().debug
+    except ConfigError:  # reported by the root callback, as a usage error
+        return False
 
 
 def _where(error: FactoryError) -> str:
@@ -145,9 +159,8 @@ def _root(
         str | None,
         typer.Option(
             "--history",
-            envvar="PYSETL_HISTORY_URL",
-            show_envvar=True,
-            help="The run history URL (default: .pysetl/history.db in the project).",
+            help="The run history URL (default: PYSETL_HISTORY_URL, else "
+            ".pysetl/history.db in the project).",
         ),
     ] = None,
     debug: Annotated[
@@ -155,25 +168,23 @@ def _root(
         typer.Option(
             "--debug",
             help="Show tracebacks of errors; log at DEBUG and trace each "
-            "lifecycle step with timings and input shapes.",
+            "lifecycle step with timings and input shapes (also PYSETL_DEBUG=1).",
         ),
     ] = False,
     log_format: Annotated[
         str | None,
         typer.Option(
             "--log-format",
-            envvar="PYSETL_LOG_FORMAT",
-            show_envvar=True,
-            help="Log format: json, console, or auto (console on a terminal).",
+            help="Log format: json, console, or auto (console on a terminal); "
+            "default: PYSETL_LOG_FORMAT, else auto.",
         ),
     ] = None,
     log_level: Annotated[
         str | None,
         typer.Option(
             "--log-level",
-            envvar="PYSETL_LOG_LEVEL",
-            show_envvar=True,
-            help="Lowest level logged (DEBUG, INFO, WARNING...).",
+            help="Lowest level logged (DEBUG, INFO, WARNING...); "
+            "default: PYSETL_LOG_LEVEL, else INFO (DEBUG under --debug).",
         ),
     ] = None,
     version: Annotated[  # noqa: ARG001 - handled by its callback
@@ -183,13 +194,20 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    debug = debug or debug_enabled()
+    reset_settings()  # one parse per invocation, of the environment as it is now
+    ctx.call_on_close(reset_settings)
+    try:
+        current = settings()
+    except ConfigError as error:
+        msg = f"{error.message}; {error.hint}" if error.hint else error.message
+        raise typer.BadParameter(msg) from None
+    debug = debug or current.debug
     try:
         configure_logging(log_format, log_level, debug=debug)  # type: ignore[arg-type]
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     ctx.call_on_close(reset_logging)
-    ctx.obj = CliState(history_url=history, debug=debug)
+    ctx.obj = CliState(history_url=history or current.history_url, debug=debug)
 
 
 def _open(ctx: typer.Context) -> BaseRunHistory:

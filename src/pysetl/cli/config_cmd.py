@@ -10,7 +10,8 @@ in ``PYSETL_PROTECTED_ENVS`` (comma-separated), or in ``protected_envs`` of
 printed goes through the redaction point; errors go through the top-level
 handler (exit code 3 for config errors, 4 for run history errors).
 
-Added in 0.3.
+Added in 0.3. Changed in 0.4: ``PYSETL_ENV`` and ``PYSETL_PROTECTED_ENVS`` come
+from ``pysetl.settings``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import typer
 
 from pysetl.cli._state import open_history_of
 from pysetl.errors import ConfigError, ConfigLoadError
+from pysetl.settings import settings
 from pysetl.utils.redaction import MASK, redact_text
 
 if TYPE_CHECKING:
@@ -47,10 +49,19 @@ config_app = typer.Typer(
     no_args_is_help=True,
 )
 
+
+def _env_or_setting(value: str | None) -> str | None:
+    # The one parse of PYSETL_ENV (pysetl.settings), not a second one by click.
+    return value if value is not None else settings().env
+
+
 _Env = Annotated[
     str | None,
     typer.Option(
-        "--env", "-e", envvar="PYSETL_ENV", show_envvar=True, help="The environment."
+        "--env",
+        "-e",
+        callback=_env_or_setting,
+        help="The environment (default: PYSETL_ENV).",
     ),
 ]
 _Root = Annotated[
@@ -78,9 +89,9 @@ def _say(text: str = "", *, err: bool = False) -> None:
 
 def protected_envs(project_dir: str | os.PathLike[str] | None = None) -> frozenset[str]:
     """The environments whose changes need confirmation (see the module docstring)."""
-    listed = os.environ.get(PROTECTED_ENVS_VAR)
+    listed = settings().protected_envs
     if listed is not None:
-        return frozenset(e.strip() for e in listed.split(",") if e.strip())
+        return frozenset(listed)
     from pysetl.monitoring.history import find_project_dir  # noqa: PLC0415 - lazy
 
     pyproject = find_project_dir(project_dir) / "pyproject.toml"

@@ -3,8 +3,9 @@
 The dashboard binds 127.0.0.1 by default. Binding any other address needs a
 token (``--token`` or ``PYSETL_UI_TOKEN``): without one the command refuses
 to start. Without the ``dashboard`` extra it says which extra to install.
+The variable is read through ``pysetl.settings`` (never shown in ``--help``).
 
-Added in 0.3.
+Added in 0.3. Changed in 0.4: ``PYSETL_UI_TOKEN`` comes from ``pysetl.settings``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ import typer
 
 from pysetl.cli._state import open_history_of
 from pysetl.errors import DashboardError
+from pysetl.settings import settings
 
 __all__ = ["TOKEN_ENV", "require_extra", "ui"]
 
 TOKEN_ENV = "PYSETL_UI_TOKEN"  # noqa: S105 - a variable name, not a token
 _EXTRA = ("fastapi", "uvicorn")
+
+
+def _token_or_setting(value: str | None) -> str | None:
+    # The one parse of PYSETL_UI_TOKEN (pysetl.settings), not a second by click.
+    return value if value is not None else settings().ui_token
 
 
 def require_extra() -> None:
@@ -54,10 +61,10 @@ def ui(
         str | None,
         typer.Option(
             "--token",
-            envvar=TOKEN_ENV,
-            show_envvar=True,
+            callback=_token_or_setting,
             show_default=False,
-            help="Token every request must carry; required off loopback.",
+            help="Token every request must carry; required off loopback "
+            "(default: PYSETL_UI_TOKEN).",
         ),
     ] = None,
     open_browser: Annotated[

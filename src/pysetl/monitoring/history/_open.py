@@ -3,7 +3,8 @@
 Where the history lives, first match wins:
 
 1. the ``url`` argument (the CLI's ``--history``);
-2. the environment variable ``PYSETL_HISTORY_URL``;
+2. the environment variable ``PYSETL_HISTORY_URL`` (read through
+   :func:`pysetl.settings.settings`, like every process setting);
 3. ``.pysetl/history.db`` (SQLite) in the project folder: the nearest
    folder, from the working directory up, that holds a ``.pysetl`` folder or
    a ``pyproject.toml``; the working directory if none does.
@@ -12,12 +13,11 @@ A URL starting with ``postgresql`` opens a ``PostgresRunHistory``, ``sqlite``
 (or a plain file path) a ``SqliteRunHistory``, ``memory://`` an empty
 ``InMemoryRunHistory``; any other SQLAlchemy URL a ``SqlRunHistory``.
 
-Added in 0.2.
+Added in 0.2. Changed in 0.4: the variable is read through ``pysetl.settings``.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,8 +25,11 @@ from pysetl.monitoring.history._memory import InMemoryRunHistory
 from pysetl.monitoring.history._postgres import PostgresRunHistory
 from pysetl.monitoring.history._sql import SqlRunHistory
 from pysetl.monitoring.history._sqlite import SqliteRunHistory
+from pysetl.settings import settings
 
 if TYPE_CHECKING:
+    import os
+
     from pysetl.monitoring.history._base import BaseRunHistory
 
 __all__ = [
@@ -71,8 +74,9 @@ def open_history(
 
     Raises:
         RunHistoryError: The store cannot be opened or migrated.
+        ConfigError: A ``PYSETL_*`` variable holds a bad value.
     """
-    target = url or os.environ.get(HISTORY_URL_ENV) or None
+    target = url or settings().history_url
     if target is None:
         return SqliteRunHistory(default_history_path(project_dir))
     if target.startswith("memory://"):

@@ -1,0 +1,208 @@
+"""``pysetl.settings``: every ``PYSETL_*`` process variable parsed once, in a model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pysetl.errors import ConfigError
+from pysetl.settings import (
+    BOOLEAN_FALSE,
+    BOOLEAN_TRUE,
+    Settings,
+    parse_bool,
+    reset_settings,
+    settings,
+)
+
+TOKEN = "canary-ui-token"  # noqa: S105 - a test value
+FULL = {
+    "PYSETL_OBSERVE": "0",
+    "PYSETL_HISTORY_URL": "sqlite:///runs.db",
+    "PYSETL_ENV": "prod",
+    "PYSETL_DEBUG": "yes",
+    "PYSETL_LOG_FORMAT": "json",
+    "PYSETL_LOG_LEVEL": "WARNING",
+    "PYSETL_DISABLE_HOOKS": "a, b",
+    "PYSETL_UI_TOKEN": TOKEN,
+    "PYSETL_PROTECTED_ENVS": "live,staging",
+}
+
+
+class TestFromEnviron:
+    def test_every_field(self):
+        parsed = Settings.from_environ(FULL)
+        assert parsed == Settings(
+            observe=False,
+            history_url="sqlite:///runs.db",
+            env="prod",
+            debug=True,
+            log_format="json",
+            log_level="WARNING",
+            disabled_hooks=("a", "b"),
+            ui_token=TOKEN,
+            protected_envs=("live", "staging"),
+        )
+
+    def test_nothing_set_gives_the_defaults(self):
+        assert Settings.from_environ({}) == Settings()
+        assert Settings() == Settings(
+            observe=None,
+            history_url=None,
+            env=None,
+            debug=False,
+            log_format=None,
+            log_level=None,
+            disabled_hooks=(),
+            ui_token=None,
+            protected_envs=None,
+        )
+
+    def test_other_variables_are_ignored(self):
+        environ = {"PYSETL_DB__HOST": "h", "PYSETL_CONFIG_KEY": "k", "HOME": "/"}
+        assert Settings.from_environ(environ) == Settings()
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "PYSETL_HISTORY_URL",
+            "PYSETL_ENV",
+            "PYSETL_LOG_FORMAT",
+            "PYSETL_LOG_LEVEL",
+            "PYSETL_UI_TOKEN",
+        ],
+    )
+    @pytest.mark.parametrize("blank", ["", "  ", "\t"])
+    def test_a_blank_text_is_unset(self, name, blank):
+        assert Settings.from_environ({name: blank}) == Settings()
+
+    def test_texts_are_stripped(self):
+        parsed = Settings.from_environ({"PYSETL_ENV": " dev \n"})
+        assert parsed.env == "dev"
+
+    @pytest.mark.parametrize("blank", ["", "  "])
+    def test_a_blank_boolean_is_unset(self, blank):
+        parsed = Settings.from_environ({"PYSETL_DEBUG": blank, "PYSETL_OBSERVE": blank})
+        assert parsed.debug is False
+        assert parsed.observe is None
+
+    @pytest.mark.parametrize("text", sorted(BOOLEAN_TRUE | {"TRUE", " Yes ", "On"}))
+    def test_true_booleans(self, text):
+        parsed = Settings.from_environ({"PYSETL_DEBUG": text, "PYSETL_OBSERVE": text})
+        assert parsed.debug is True
+        assert parsed.observe is True
+
+    @pytest.mark.parametrize("text", sorted(BOOLEAN_FALSE | {"FALSE", " No ", "Off"}))
+    def test_false_booleans(self, text):
+        parsed = Settings.from_environ({"PYSETL_DEBUG": text, "PYSETL_OBSERVE": text})
+        assert parsed.debug is False
+        assert parsed.observe is False
+
+    @pytest.mark.parametrize("name", ["PYSETL_DEBUG", "PYSETL_OBSERVE"])
+    @pytest.mark.parametrize("text", ["maybe", "2", "enabled", "-1"])
+    def test_a_bad_boolean_names_the_variable(self, name, text):
+        with pytest.raises(ConfigError) as info:
+            Settings.from_environ({name: text})
+        assert info.value.message == f"{name}={text!r} is not a boolean"
+        assert info.value.hint is not None
+        assert name in info.value.hint
+        assert "0/false/no/off" in info.value.hint
+
+    def test_the_error_is_a_value_error(self):
+        with pytest.raises(ValueError, match="PYSETL_DEBUG"):
+            Settings.from_environ({"PYSETL_DEBUG": "maybe"})
+
+    @pytest.mark.parametrize(
+        ("text", "names"),
+        [
+            ("a", ("a",)),
+            ("a,b", ("a", "b")),
+            (" a , b ,, ", ("a", "b")),
+            ("", ()),
+            (" , ", ()),
+        ],
+    )
+    def test_lists(self, text, names):
+        parsed = Settings.from_environ(
+            {"PYSETL_DISABLE_HOOKS": text, "PYSETL_PROTECTED_ENVS": text}
+        )
+        assert parsed.disabled_hooks == names
+        assert parsed.protected_envs == names
+
+    def test_protected_envs_unset_is_none_and_set_empty_is_none_protected(self):
+        """Unset: the defaults apply (``None``); set but empty: nothing is protected."""
+        assert Settings.from_environ({}).protected_envs is None
+        assert Settings.from_environ({"PYSETL_PROTECTED_ENVS": ""}).protected_envs == ()
+
+    @pytest.mark.parametrize(
+        ("text", "disabled"),
+        [("all", True), ("x,all", True), ("x", False), ("", False)],
+    )
+    def test_entry_points_disabled(self, text, disabled):
+        parsed = Settings.from_environ({"PYSETL_DISABLE_HOOKS": text})
+        assert parsed.entry_points_disabled is disabled
+
+    def test_the_default_environ_is_os_environ(self, monkeypatch):
+        monkeypatch.setenv("PYSETL_ENV", "from-os")
+        assert Settings.from_environ().env == "from-os"
+
+
+class TestModel:
+    def test_frozen(self):
+        parsed = Settings()
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            parsed.debug = True  # type: ignore[misc]
+
+    def test_the_token_is_not_in_the_repr(self):
+        parsed = Settings.from_environ(FULL)
+        assert TOKEN not in repr(parsed)
+        assert "ui_token" not in repr(parsed)
+        assert "history_url='sqlite:///runs.db'" in repr(parsed)
+
+
+class TestParseBool:
+    @pytest.mark.parametrize("value", [None, "", "   "])
+    @pytest.mark.parametrize("default", [True, False])
+    def test_unset_gives_the_default(self, value, default):
+        assert parse_bool("X", value, default=default) is default
+
+    def test_values(self):
+        assert parse_bool("X", "1", default=False) is True
+        assert parse_bool("X", "0", default=True) is False
+
+    def test_a_bad_value(self):
+        with pytest.raises(ConfigError, match=r"X='nah' is not a boolean"):
+            parse_bool("X", "nah", default=False)
+
+
+class TestCache:
+    def test_parsed_once(self, monkeypatch):
+        monkeypatch.setenv("PYSETL_ENV", "one")
+        first = settings()
+        monkeypatch.setenv("PYSETL_ENV", "two")
+        assert settings() is first
+        assert settings().env == "one"
+
+    def test_reset_reads_the_environment_again(self, monkeypatch):
+        monkeypatch.setenv("PYSETL_ENV", "one")
+        first = settings()
+        reset_settings()
+        monkeypatch.setenv("PYSETL_ENV", "two")
+        assert settings() is not first
+        assert settings().env == "two"
+
+    def test_reset_is_idempotent(self):
+        reset_settings()
+        reset_settings()
+        assert isinstance(settings(), Settings)
+
+    def test_a_bad_value_raises_on_every_read_until_fixed(self, monkeypatch):
+        """A failed parse is not cached: the next read sees the fixed variable."""
+        monkeypatch.setenv("PYSETL_DEBUG", "maybe")
+        with pytest.raises(ConfigError):
+            settings()
+        with pytest.raises(ConfigError):
+            settings()
+        monkeypatch.setenv("PYSETL_DEBUG", "1")
+        assert settings().debug is True
