@@ -11,13 +11,19 @@ airports). The pipeline:
   per route; each writes Parquet through its own repository;
 * stage 2 ``Headlines``: reads both reports back and picks the headlines.
 
-The data catalog is the project config in ``demo/conf`` (``base`` deep-merged
-with ``dev``, or the environment ``PYSETL_ENV`` names). Every delivery is
-wired by type (and delivery id) and checked before Spark starts. The run is
-recorded in the run history (``demo/output/history.db``) with its config
-version, so ``pysetl --history sqlite:///demo/output/history.db runs show RUN``
-shows it afterwards. Run it with ``bash scripts/dev.sh demo``; it takes well under a
-minute on two cores.
+The data catalog and the Spark settings are the project config in
+``demo/conf`` (``base`` deep-merged with ``dev``, or the environment
+``PYSETL_ENV`` names). Every delivery is wired by type (and delivery id) and
+checked before Spark starts.
+
+Nothing here wires observability: ``PySetl.builder()`` builds the runtime
+(``pysetl.runtime.Session``) that records the run, its log lines, metrics,
+Spark progress and config version in the project's history
+(``.pysetl/history.db`` at the repository root), so ``pysetl runs list``
+shows it afterwards. The same pipeline runs with ``pysetl run flights``
+(registered in ``[tool.pysetl.pipelines]`` of the repository's
+``pyproject.toml``). Run it with ``bash scripts/dev.sh demo``; it takes well
+under a minute on two cores.
 """
 
 from __future__ import annotations
@@ -32,24 +38,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F  # noqa: N812 - Spark's usual alias
 from pyspark.sql.types import DoubleType, LongType, StringType
 from typedspark import Column, DataSet, Schema
 
 from pysetl import PySetl
-from pysetl.config import ResolvedConfig, load_config
-from pysetl.monitoring.history import open_history, recorder_for_config
-from pysetl.monitoring.metrics import MetricsCollector, SparkProgressSampler
 from pysetl.storage.repository import SparkRepository
 from pysetl.workflow import Delivery, Factory, Pipeline, Stage
-from pysetl.workflow.hooks import HookManager, hook_impl
+from pysetl.workflow.hooks import hook_impl
 
-OUTPUT = Path(__file__).resolve().parent / "output"
-RAW = OUTPUT / "raw"
 ON_TIME_MINUTES = 15
 # The project config: conf/base, deep-merged with conf/<env> (dev by default).
 CONF = Path(__file__).resolve().parent / "conf"
+# The demo runs on this machine only: bind Spark to loopback, which also
+# spares a warning about the host name resolving to 127.0.0.1.
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
 class Flight(Schema):
@@ -142,35 +146,16 @@ def data_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
-def land_raw_files() -> dict[str, Path]:
-    """Copy the CSV files to ``demo/output/raw`` (unzipping the flights)."""
+def land_raw_files(raw: Path) -> None:
+    """Copy the CSV files to ``raw`` (unzipping the flights), where the catalog reads."""
     source = data_dir()
-    RAW.mkdir(parents=True, exist_ok=True)
+    raw.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(source / "flights.csv.zip") as archive:
         member = next(n for n in archive.namelist() if n.endswith(".csv"))
-        with archive.open(member) as src, (RAW / "flights.csv").open("wb") as dst:
+        with archive.open(member) as src, (raw / "flights.csv").open("wb") as dst:
             shutil.copyfileobj(src, dst)
     for name in ("airlines", "airports"):
-        shutil.copyfile(source / f"{name}.csv", RAW / f"{name}.csv")
-    return {name: RAW / f"{name}.csv" for name in ("flights", "airlines", "airports")}
-
-
-def spark_session() -> SparkSession:
-    """A small local session: two cores, few shuffle partitions, quiet logs."""
-    # The demo runs on this machine only: bind Spark to loopback, which also
-    # spares a warning about the host name resolving to 127.0.0.1.
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("pysetl-flights-demo")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+        shutil.copyfile(source / f"{name}.csv", raw / f"{name}.csv")
 
 
 def clean_flights(flights: DataFrame) -> DataFrame:
@@ -357,42 +342,15 @@ class FactoryTimes:
 
 
 # ----------------------------------------------------------------- running
-def load_demo_config(
-    raw: dict[str, Path], output: Path, env: str | None = None
-) -> ResolvedConfig:
-    """Load ``demo/conf`` for ``env`` (default ``$PYSETL_ENV``, else ``dev``).
+def build(context: PySetl) -> Pipeline:
+    """The flights pipeline on ``context``'s configs (not run yet).
 
-    The catalog's paths read ``PYSETL_DEMO_RAW`` and ``PYSETL_DEMO_OUTPUT``,
-    set here from where the files were landed and where reports go.
+    ``pysetl run flights`` calls it with a ``PySetl`` built from ``demo/conf``;
+    ``main`` does the same by hand. It lands the raw files where the catalog
+    reads them, then wires the repositories and factories.
     """
-    environ = {
-        **os.environ,
-        "PYSETL_DEMO_RAW": str(raw["flights"].parent),
-        "PYSETL_DEMO_OUTPUT": str(output),
-    }
-    env = env or os.environ.get("PYSETL_ENV") or "dev"
-    return load_config(CONF, env, environ=environ)
-
-
-def build_pipeline(
-    spark: SparkSession,
-    raw: dict[str, Path],
-    output: Path,
-    hooks: HookManager | None = None,
-    *,
-    config: ResolvedConfig | None = None,
-) -> Pipeline:
-    """Wire the demo's repositories and factories into a pipeline (not run yet).
-
-    ``config`` is the loaded project config (default: ``load_demo_config``).
-    """
-    if config is None:
-        config = load_demo_config(raw, output)
-    # The catalog's connector entries (demo/conf) become the PySetl configs.
-    builder = PySetl.builder().set_config(config.connectors()).set_spark_session(spark)
-    if hooks is not None:
-        builder = builder.set_hooks(hooks)
-    context = builder.getOrCreate()
+    context.spark.sparkContext.setLogLevel("ERROR")
+    land_raw_files(Path(context.config_dict["flights"].params["path"]).parent)
     schemas = {
         "flights": Flight,
         "airlines": Airline,
@@ -415,7 +373,7 @@ def build_pipeline(
     )
 
 
-def print_summary(pipeline: Pipeline, times: FactoryTimes, output: Path) -> None:
+def print_summary(pipeline: Pipeline, times: FactoryTimes) -> None:
     """Print the run: factories with their durations, rows written, headlines."""
     headline: Headline = pipeline.get_last_output()
     print(f"run {pipeline.run_id} of pipeline 'flights'")
@@ -441,43 +399,36 @@ def print_summary(pipeline: Pipeline, times: FactoryTimes, output: Path) -> None
             f"  {route.origin} -> {route.dest} ({route.dest_name}): "
             f"{route.flights:,} flights, {route.avg_arr_delay} min late on average"
         )
-    print(f"Parquet written to {output}")
 
 
 def main() -> int:
     """Run the ETL and print a summary; return the process exit code."""
-    started = time.perf_counter()
-    raw = land_raw_files()
-    spark = spark_session()
-    history = open_history(f"sqlite:///{OUTPUT / 'history.db'}")
-    config = load_demo_config(raw, OUTPUT)
+    env = os.environ.get("PYSETL_ENV") or "dev"
     times = FactoryTimes()
-    # Stores the config's version in the history; the run row names it.
-    recorder = recorder_for_config(history, config)
-    # Per-factory metrics (time, CPU, memory, Spark figures, rows) and live
-    # Spark progress, both into the history: what `pysetl ui` shows.
-    collector = MetricsCollector(history=history)
-    sampler = SparkProgressSampler(history)
-    try:
-        with HookManager(plugins=[times, recorder, collector, sampler]) as hooks:
-            pipeline = build_pipeline(spark, raw, OUTPUT, hooks, config=config).run()
-            hooks.drain()
-        print_summary(pipeline, times, OUTPUT)
+    # The builder builds the runtime too: history, log lines, metrics, Spark
+    # progress and the config's version, closed at the end of the block.
+    with PySetl.builder().load_config(CONF, env).getOrCreate() as context:
+        context.hooks.register(times)  # our own observer, next to pysetl's
+        pipeline = build(context)
+        started = time.perf_counter()
+        pipeline.run()
+        seconds = time.perf_counter() - started
+        print_summary(pipeline, times)
+        history = context.runtime.history if context.runtime else None
+        config = context.resolved_config
+    print(f"Pipeline.run() took {seconds:.1f} s (the run's duration in the history)")
+    if history is not None and config is not None:
         print(
-            f"done in {time.perf_counter() - started:.1f} s; see the run with:\n"
-            f"  .venv/bin/pysetl --history sqlite:///{OUTPUT / 'history.db'} "
-            f"runs show {pipeline.run_id}\n"
+            f"recorded in {history.url}; see the run with:\n"
+            f"  .venv/bin/pysetl runs show {pipeline.run_id}\n"
+            f"  .venv/bin/pysetl logs {pipeline.run_id}\n"
             f"config {config.env!r}, version {config.version[:12]}; explain a value:\n"
             f"  .venv/bin/pysetl config explain connectors.carrier_delays.savemode "
             f"--root demo/conf --env {config.env}\n"
-            f"or open the dashboard:\n"
-            f"  .venv/bin/pysetl --history sqlite:///{OUTPUT / 'history.db'} ui"
+            f"run it again with pysetl run, or open the dashboard:\n"
+            f"  .venv/bin/pysetl run flights --env {config.env}\n"
+            f"  .venv/bin/pysetl ui"
         )
-    finally:
-        sampler.close()
-        collector.close()
-        recorder.close()
-        spark.stop()
     return 0
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from pysetl.config import Config, ResolvedConfig
+    from pysetl.runtime import Session
     from pysetl.storage.repository import SparkRepository
     from pysetl.workflow.hooks import HookManager
 
@@ -75,6 +76,9 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         owns_session: Whether ``spark`` was started for this object.
         resolved_config: The project config the configs were loaded from
             (``PySetl.builder().load_config(...)``), if any.
+        runtime: The ``pysetl.runtime.Session`` that observes its pipelines
+            (built by ``PySetlBuilder`` when no hooks are set), closed by
+            ``stop()`` and at the end of the ``with`` block.
 
     Example:
         >>> builder = PySetl.builder().set_config({"orders": CsvConfig(path=p)})
@@ -92,10 +96,12 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         hooks: HookManager | None = None,
         owns_session: bool = False,
         resolved_config: ResolvedConfig | None = None,
+        runtime: Session | None = None,
     ) -> None:
         """Hold the session, configs and defaults; no inputs yet."""
         super().__init__()
         self.resolved_config = resolved_config
+        self.runtime = runtime
         self.spark = spark
         self.config_dict = dict(config_dict)
         self.benchmark = benchmark
@@ -295,8 +301,14 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
 
     # -------------------------------------------------------------- lifecycle
     def stop(self) -> None:
-        """Stop the SparkSession."""
+        """Close the observability runtime (writing what is pending), stop Spark."""
+        self.close_runtime()
         self.spark.stop()
+
+    def close_runtime(self) -> None:
+        """Write what the observers hold and close the runtime (idempotent)."""
+        if self.runtime is not None:
+            self.runtime.close()
 
     def __enter__(self) -> Self:
         """Enter the context; nothing to start."""
@@ -308,9 +320,11 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Stop the SparkSession if this object's builder started it."""
+        """Close the runtime; stop the SparkSession if this object's builder made it."""
         if self.owns_session:
             self.stop()
+        else:
+            self.close_runtime()
 
     def __repr__(self) -> str:
         """``PySetl(configs=[...], inputs=[...], pipelines=n)``."""
@@ -331,7 +345,11 @@ class PySetlBuilder(Builder[PySetl]):
         spark_master: The Spark master (``"local"`` by default).
         spark_session: A session to use instead of building one.
         spark_config: A ``SparkConf`` to start from.
-        hooks: The observers of the pipelines.
+        hooks: The observers of the pipelines; default: those of a new
+            ``pysetl.runtime.Session`` (run history, logs, metrics, Spark
+            progress and the config's version, unless observing is off).
+        observe: Record the runs; default: ``PYSETL_OBSERVE``, then the
+            config's ``monitoring.enabled``, then on.
     """
 
     def __init__(  # noqa: PLR0917 - the old API's positional signature
@@ -344,6 +362,7 @@ class PySetlBuilder(Builder[PySetl]):
         spark_config: SparkConf | None = None,
         *,
         hooks: HookManager | None = None,
+        observe: bool | None = None,
     ) -> None:
         """Remember the settings; nothing is started yet."""
         self.benchmark = benchmark
@@ -353,6 +372,7 @@ class PySetlBuilder(Builder[PySetl]):
         self.spark_session = spark_session
         self.spark_config = spark_config
         self.hooks = hooks
+        self.observe = observe
         self.resolved_config: ResolvedConfig | None = None
         self._loaded: dict[str, Config[Any]] = {}
         self._pysetl: PySetl | None = None
@@ -396,11 +416,31 @@ class PySetlBuilder(Builder[PySetl]):
             >>> with PySetl.builder().load_config("conf", "prod").getOrCreate() as ps:
             ...     ps.set_spark_repository_from_config(Orders, "orders")
         """
-        from pysetl.config import Config  # noqa: PLC0415 - keep ``import pysetl`` light
         from pysetl.config.loader import load_config  # noqa: PLC0415
+
+        return self.set_resolved_config(
+            load_config(root, env, **load_kwargs),
+            section=section,
+            spark_section=spark_section,
+        )
+
+    def set_resolved_config(
+        self,
+        resolved: ResolvedConfig,
+        *,
+        section: str = "connectors",
+        spark_section: str = "spark",
+    ) -> Self:
+        """Use an already loaded project config, as ``load_config`` does.
+
+        Raises:
+            ConfigLoadError: A connector entry or the Spark section is invalid.
+
+        Added in 0.4.
+        """
+        from pysetl.config import Config  # noqa: PLC0415 - keep ``import pysetl`` light
         from pysetl.config.models import spark_settings  # noqa: PLC0415
 
-        resolved = load_config(root, env, **load_kwargs)
         loaded: dict[str, Config[Any]] = dict(resolved.connectors(section))
         spark = spark_settings(resolved, spark_section)
         if spark:
@@ -434,8 +474,16 @@ class PySetlBuilder(Builder[PySetl]):
         return self
 
     def set_hooks(self, hooks: HookManager) -> Self:
-        """Set the observers of the pipelines."""
+        """Set the observers of the pipelines (no runtime is built then)."""
         self.hooks = hooks
+        return self
+
+    def set_observe(self, observe: bool) -> Self:
+        """Record the runs of the pipelines, or not (the opt-out argument).
+
+        Added in 0.4.
+        """
+        self.observe = observe
         return self
 
     def spark_settings(self) -> tuple[str, dict[str, str]]:
@@ -522,15 +570,28 @@ class PySetlBuilder(Builder[PySetl]):
             running = active_spark_context() is not None
             spark = self.build_spark_session()
             owns = not running
+        hooks, runtime = self.hooks, None
+        if hooks is None:
+            runtime = self._runtime(spark)
+            hooks = runtime.hooks if runtime is not None else None
         self._pysetl = PySetl(
             spark,
             self._configs(),
             self.benchmark,
-            hooks=self.hooks,
+            hooks=hooks,
             owns_session=owns,
             resolved_config=self.resolved_config,
+            runtime=runtime,
         )
         return self
+
+    def _runtime(self, spark: SparkSession) -> Session | None:
+        """The composition root of the pipelines (``None`` without pysetl.runtime)."""
+        try:
+            from pysetl.runtime import Session  # noqa: PLC0415 - an upper layer
+        except ImportError:  # pragma: no cover - pysetl.runtime needs pydantic only
+            return None
+        return Session(config=self.resolved_config, spark=spark, observe=self.observe)
 
     def get(self) -> PySetl:
         """The built ``PySetl``.

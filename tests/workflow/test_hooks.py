@@ -85,7 +85,7 @@ class Slow:
         self.calls = 0
 
     @hook_impl
-    def after_factory_run(self, *, duration):  # noqa: ARG002 - asks for an argument
+    def after_factory_run(self, *, duration):
         self.calls += 1
         time.sleep(self.seconds)
 

@@ -34,6 +34,7 @@ from pysetl.cli import commands
 from pysetl.cli._config_keys import keygen, rotate_key
 from pysetl.cli._state import CliState, open_history_of
 from pysetl.cli.config_cmd import config_app
+from pysetl.cli.run_cmd import run
 from pysetl.cli.ui_cmd import ui
 from pysetl.errors import ConfigError, ConfigLoadError, FactoryError, PySetlError
 from pysetl.logs import configure_logging, reset_logging
@@ -143,6 +144,7 @@ config_app.command("keygen")(keygen)
 config_app.command("rotate-key")(rotate_key)
 app.add_typer(config_app, name="config")
 app.command("ui")(ui)
+app.command("run")(run)
 
 
 def _version(value: bool) -> None:

@@ -23,7 +23,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import PySetlError
-from pysetl.monitoring.history import HistoryLogHandler
 from pysetl.utils.run_scope import current_scope
 from pysetl.workflow.hooks import hook_impl
 
@@ -63,6 +62,10 @@ class RunLogCapture:
 
     def __init__(self, recorder: HistoryRecorder, level: str | int = "INFO") -> None:
         """Create the handler; ``install()`` puts it on the root logger."""
+        from pysetl.monitoring.history import (  # noqa: PLC0415 - the monitoring extra
+            HistoryLogHandler,
+        )
+
         number = logging.getLevelName(level) if isinstance(level, str) else level
         self.level = number if isinstance(number, int) else logging.INFO
         self.handler = HistoryLogHandler(recorder, self.level)

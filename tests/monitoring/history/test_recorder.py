@@ -98,7 +98,7 @@ class BrokenStore(InMemoryRunHistory):
         self.error = error
         self.calls = 0
 
-    def _apply(self, ops):  # noqa: ARG002 - it fails whatever it gets
+    def _apply(self, ops):
         self.calls += 1
         raise self.error
 

@@ -313,7 +313,7 @@ class TestRedaction:
 
 
 class _FailingHistory(InMemoryRunHistory):
-    def apply(self, ops: Any) -> None:  # noqa: ARG002 - a store that is down
+    def apply(self, ops: Any) -> None:
         msg = "store down"
         raise OSError(msg)
 

@@ -92,7 +92,7 @@ class TestNeverBreaksARun:
 
     def test_a_failing_store_is_counted(self, caplog):
         class FailingHistory(InMemoryRunHistory):
-            def _apply(self, ops):  # noqa: ARG002 - the signature it overrides
+            def _apply(self, ops):
                 raise OSError("disk full")
 
         sampler = SparkProgressSampler(FailingHistory())
