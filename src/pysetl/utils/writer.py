@@ -36,7 +36,6 @@ Added in 0.4.
 from __future__ import annotations
 
 import atexit
-import itertools
 import logging
 import queue
 import sys
@@ -145,9 +144,8 @@ class BackgroundWriter:
         self.slow: dict[str, int] = {}
         self._reports = _Reports()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._submitted = itertools.count(1)
         self._last_submitted = 0
-        self._done = 0  # advanced by the writer's thread only
+        self._done = 0  # advanced under the lock
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
@@ -208,31 +206,33 @@ class BackgroundWriter:
         return ticker
 
     def _submit(self, work: tuple[Any, ...]) -> bool:
-        if self._closed or sys.is_finalizing():
-            self.dropped += 1
-            return False
-        number = next(self._submitted)
-        if number - self._done > self.max_pending:
-            self._last_submitted = max(self._last_submitted, number)
-            self._done_one()  # the number is used up: count it as done
-            self.dropped += 1
-            if self.dropped == 1:
+        # Numbered and queued under the lock, so that the queue's order is the
+        # numbers' order and ``drain`` can wait for a number: submitters on
+        # several threads neither lose a number (``drain`` would return
+        # early) nor queue work behind the stop marker of a concurrent
+        # ``close`` (never done). Dropped work takes no number.
+        with self._lock:
+            if self._closed or sys.is_finalizing():
+                self.dropped += 1
+                return False
+            full = self._last_submitted - self._done >= self.max_pending
+            if full:
+                self.dropped += 1
+                first_drop = self.dropped == 1
+            else:
+                self._last_submitted += 1
+                self._queue.put(work)
+            start = self._thread is None
+        if full:
+            if first_drop:
                 _LOGGER.warning(
                     "pysetl observers are behind: dropping work (queue of %d full)",
                     self.max_pending,
                 )
             return False
-        self._last_submitted = max(self._last_submitted, number)
-        if self._thread is None:
+        if start:
             self._start()
-        self._queue.put(work)
         return True
-
-    def _done_one(self) -> None:
-        with self._idle:
-            self._done += 1
-            if self._done >= self._last_submitted:
-                self._idle.notify_all()
 
     def _start(self) -> None:
         with self._lock:
@@ -278,22 +278,29 @@ class BackgroundWriter:
             for ticker in self._tickers:
                 ticker.cancel()
             self._tickers.clear()
-        if thread is not None and not self.on_thread():
+        if thread is not None:
+            # On its own thread (a task closing its writer) the loop stops
+            # after the current pass instead of being joined.
             self._queue.put(_STOP)
-            thread.join(timeout=max(0.1, min(timeout, 1.0)))
+            if not self.on_thread():
+                thread.join(timeout=max(0.1, min(timeout, 1.0)))
         return done
 
     # --------------------------------------------------------------- thread
     def _loop(self) -> None:
-        self._thread_id = threading.get_ident()
-        _WRITER_THREADS.add(self._thread_id)
+        ident = threading.get_ident()
+        self._thread_id = ident
+        _WRITER_THREADS.add(ident)
         try:
             self._serve()
         finally:
-            _WRITER_THREADS.discard(self._thread_id)
+            # The ident may be reused by a later thread: it is no writer's.
+            _WRITER_THREADS.discard(ident)
+            self._thread_id = None
 
     def _serve(self) -> None:
-        buffers: dict[Sink, list[Any]] = {}
+        # Keyed by id: a sink need not be hashable (a dataclass with eq).
+        buffers: dict[int, tuple[Sink, list[Any]]] = {}
         while True:
             try:
                 work = self._queue.get(timeout=self._wait())
@@ -309,7 +316,8 @@ class BackgroundWriter:
                 if work is not None:
                     done += 1
                     if len(work) == 2:  # noqa: PLR2004 - (sink, item)
-                        buffers.setdefault(work[0], []).append(work[1])
+                        sink, item = work
+                        buffers.setdefault(id(sink), (sink, []))[1].append(item)
                         waiting += 1
                     else:
                         self._run(*work)
@@ -355,26 +363,27 @@ class BackgroundWriter:
             self._failed(key, 1)
         self._timed(key, start)
 
-    def _flush(self, buffers: dict[Sink, list[Any]]) -> None:
-        for sink, items in buffers.items():
-            if items:
-                self._write(sink, items)
+    def _flush(self, buffers: dict[int, tuple[Sink, list[Any]]]) -> None:
+        for sink, items in buffers.values():
+            self._write(sink, items)
         buffers.clear()
 
     def _write(self, sink: Sink, items: list[Any]) -> None:
         key = _name_of(sink)
         start = time.perf_counter()
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:  # one try at least, even with ``retries`` below zero
             try:
                 sink.write_batch(items)
             except Exception:  # noqa: BLE001 - retried, then dropped and counted
                 if attempt < self.retries:
                     self.retried += 1
                     time.sleep(self.backoff * 2**attempt)
+                    attempt += 1
                     continue
                 self._failed(key, len(items))
-                break
-            self.written += len(items)
+            else:
+                self.written += len(items)
             break
         self._timed(key, start)
 
