@@ -95,7 +95,7 @@ class TestOnByDefault:
         assert "the numbers are wrong" in errors[0].message
         assert "hint:" in errors[0].message
         metrics = {m.name for m in history.list_metrics(run_id).items}
-        assert "pysetl_factory_duration_seconds" in metrics
+        assert "pysetl_factory_cpu_seconds" in metrics
         history.close()
         assert (project / ".pysetl" / "history.db").is_file()
 

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 from pysetl.monitoring.history._base import RUN_START_EVENT
 from pysetl.monitoring.history._records import (
     AddEvent,
-    AddMetric,
     FinishAttempt,
     FinishRun,
     FinishStage,
@@ -383,7 +382,6 @@ class HistoryRecorder:
         phases: dict[str, float],
     ) -> None:
         """Record the attempt as succeeded, with its duration per phase."""
-        labels = {"stage": str(stage_id)}
         self.submit(
             FinishAttempt(
                 run_id,
@@ -403,14 +401,6 @@ class HistoryRecorder:
                 factory_name,
                 attempt,
                 {"duration": duration, "phases": dict(phases)},
-            ),
-            AddMetric(
-                run_id,
-                "factory_duration_seconds",
-                duration,
-                timestamp,
-                factory_name,
-                labels,
             ),
         )
 

@@ -11,6 +11,7 @@ Added in 0.2.
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -38,8 +39,8 @@ from pysetl.monitoring.history._records import (
     StageRecord,
 )
 from pysetl.monitoring.history._sql_rows import (
+    coalesce,
     escape_like,
-    insert_row,
     last_seen,
     log_record,
     mapping,
@@ -51,6 +52,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from pysetl.monitoring.history._records import Op
+
+# ASCII escapes, as SQLAlchemy writes JSON: a lone surrogate stays storable.
+_JSON = json.JSONEncoder(separators=(",", ":"))
 
 __all__ = ["SqlRunHistory"]
 
@@ -87,6 +91,8 @@ class SqlRunHistory(BaseRunHistory):
         self._engine: sa.Engine | None = None
         self._migrated = False
         self._lock = threading.Lock()
+        # Compiled bulk inserts by (table, columns); see _insert_many.
+        self._prepared: dict[tuple[str, tuple[str, ...]], Any] = {}
         if migrate:
             self._open()
 
@@ -166,22 +172,56 @@ class SqlRunHistory(BaseRunHistory):
 
     # ---------------------------------------------------------------- writes
     def _apply(self, ops: Sequence[Op]) -> None:
+        inserts, later = coalesce(ops)
         with self._begin_write() as conn:
-            # Consecutive inserts into one table go in one executemany.
-            table: sa.Table | None = None
-            rows: list[dict[str, Any]] = []
-            for op in ops:
-                insert = insert_row(op)
-                if insert is not None and insert[0] is table:
-                    rows.append(insert[1])
-                    continue
-                if table is not None:
-                    conn.execute(table.insert(), rows)
-                table, rows = (None, []) if insert is None else (insert[0], [insert[1]])
-                if insert is None:
-                    self._apply_one(conn, op)
-            if table is not None:
-                conn.execute(table.insert(), rows)
+            # One executemany per table (no table refers to another, so the
+            # order between tables does not matter), then the updates in order.
+            for table, rows in inserts.items():
+                self._insert_many(conn, table, rows)
+            for op in later:
+                self._apply_one(conn, op)
+
+    def _insert_many(
+        self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
+    ) -> None:
+        """Insert ``rows`` (all of one shape) in one DBAPI ``executemany``.
+
+        The statement is compiled once per table and shape; JSON columns are
+        serialised here (SQL NULL for ``None``, as when a column is left
+        out). This skips SQLAlchemy's per-row parameter processing, which
+        cost about 20 us a row, most of the cost of recording a factory.
+        """
+        names = tuple(rows[0])
+        key = (table.name, names)
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            compiled = table.insert().compile(
+                dialect=conn.dialect, column_keys=list(names)
+            )
+            order = compiled.positiontup
+            json = frozenset(n for n in names if isinstance(table.c[n].type, sa.JSON))
+            prepared = self._prepared[key] = (str(compiled), order, json)
+        sql, order, json = prepared
+        encode = _JSON.encode
+        if order is not None:  # positional paramstyle (SQLite: qmark)
+            params: list[Any] = [
+                tuple(
+                    (None if row[n] is None else encode(row[n]))
+                    if n in json
+                    else row[n]
+                    for n in order
+                )
+                for row in rows
+            ]
+        else:  # named paramstyle (psycopg: pyformat)
+            params = [
+                {
+                    n: (None if v is None else encode(v)) if n in json else v
+                    for n, v in row.items()
+                }
+                for row in rows
+            ]
+        conn.exec_driver_sql(sql, params)
 
     def _apply_one(self, conn: sa.Connection, op: Op) -> None:
         if isinstance(op, FinishRun):

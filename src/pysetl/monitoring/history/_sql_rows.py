@@ -18,6 +18,8 @@ from pysetl.monitoring.history._records import (
     AddEvent,
     AddLog,
     AddMetric,
+    FinishAttempt,
+    FinishStage,
     LogRecord,
     RunRecord,
     StartAttempt,
@@ -28,9 +30,12 @@ from pysetl.monitoring.history._records import (
 from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pysetl.monitoring.history._records import Op
 
 __all__ = [
+    "coalesce",
     "escape_like",
     "insert_row",
     "last_seen",
@@ -76,6 +81,59 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def coalesce(
+    ops: Sequence[Op],
+) -> tuple[dict[sa.Table, list[dict[str, Any]]], list[Op]]:
+    """The rows a batch inserts, by table, and the other operations, in order.
+
+    A stage or factory attempt that starts and ends within the batch becomes
+    one finished row instead of an insert and an update: a run of many short
+    factories is written with a few ``executemany`` calls, not one statement
+    per event.
+    """
+    inserts: dict[sa.Table, list[dict[str, Any]]] = {}
+    later: list[Op] = []
+    started: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for op in ops:
+        if isinstance(op, FinishAttempt | FinishStage):
+            key = _finish_key(op)
+            row = started.pop(key, None)
+            if row is not None:
+                row.update(_finish_values(op))
+                continue
+            later.append(op)
+            continue
+        insert = insert_row(op)
+        if insert is None:
+            later.append(op)
+            continue
+        table, row = insert
+        inserts.setdefault(table, []).append(row)
+        if isinstance(op, StartAttempt):
+            started["attempt", op.run_id, op.stage_id, op.factory, op.attempt] = row
+        elif isinstance(op, StartStage):
+            started["stage", op.run_id, op.stage_id] = row
+    return inserts, later
+
+
+def _finish_key(op: FinishAttempt | FinishStage) -> tuple[Any, ...]:
+    if isinstance(op, FinishAttempt):
+        return ("attempt", op.run_id, op.stage_id, op.factory, op.attempt)
+    return ("stage", op.run_id, op.stage_id)
+
+
+def _finish_values(op: FinishAttempt | FinishStage) -> dict[str, Any]:
+    values = {
+        "status": op.status,
+        "finished_at": op.finished_at,
+        "duration": op.duration,
+        "error": op.error,
+    }
+    if isinstance(op, FinishAttempt):
+        values |= {"phases": dict(op.phases), "phase": op.phase}
+    return values
+
+
 def insert_row(op: Op) -> tuple[sa.Table, dict[str, Any]] | None:  # noqa: PLR0911
     """The table and row that ``op`` inserts, or ``None`` if it is not an insert."""
     if isinstance(op, StartRun):
@@ -95,6 +153,11 @@ def insert_row(op: Op) -> tuple[sa.Table, dict[str, Any]] | None:  # noqa: PLR09
             "stage_id": op.stage_id,
             "status": "running",
             "started_at": op.started_at,
+            # Every column a finish may set, so that rows of a batch (some
+            # finished by ``coalesce``) share one shape for executemany.
+            "finished_at": None,
+            "duration": None,
+            "error": None,
         }
     if isinstance(op, StartAttempt):
         return s.ATTEMPTS, {
@@ -105,6 +168,10 @@ def insert_row(op: Op) -> tuple[sa.Table, dict[str, Any]] | None:  # noqa: PLR09
             "status": "running",
             "started_at": op.started_at,
             "phases": {},
+            "finished_at": None,
+            "duration": None,
+            "phase": None,
+            "error": None,
         }
     if isinstance(op, AddEvent):
         return s.EVENTS, {

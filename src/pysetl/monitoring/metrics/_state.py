@@ -130,17 +130,29 @@ def profile_lines(profiler: cProfile.Profile, limit: int) -> tuple[ProfileLine, 
     return tuple(lines[:limit])
 
 
+ON_THE_ATTEMPT = frozenset(
+    {"pysetl_factory_duration_seconds", "pysetl_factory_phase_duration_seconds"}
+)
+"""Figures the factory attempt's row already holds (``duration``, ``phases``).
+
+Changed in 0.4: they are no longer copied into the metrics table of the
+history (they stay in ``FactoryMetrics.samples()`` and in summaries).
+"""
+
+
 def samples(metrics: FactoryMetrics) -> list[Sample]:
     """The history rows of ``metrics``: name, value, labels, factory, time.
 
     The run and the factory are columns of the row; the pipeline and the
     stage are those of the run's factory attempt in the history, so they are
     not repeated as labels (every label is masked for secrets, which costs).
-    ``attempt`` is a label from the second attempt on.
+    ``attempt`` is a label from the second attempt on. Durations are left
+    out: the attempt's row holds them (``ON_THE_ATTEMPT``).
     """
     base = {} if metrics.attempt == 1 else {"attempt": str(metrics.attempt)}
     ts = metrics.started_at + metrics.duration_seconds
     return [
         (name, value, base | labels, metrics.factory, ts)
         for name, value, labels in metrics.samples()
+        if name not in ON_THE_ATTEMPT
     ]
