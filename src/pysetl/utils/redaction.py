@@ -237,6 +237,9 @@ def _is_secret_name(key: str) -> bool:
     return len(tokens) == 1 or tokens[-2] not in _PLAIN_KEY_PREFIXES
 
 
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
 class Redactor:
     """Masks secrets in texts, mappings and metric labels.
 
@@ -352,7 +355,7 @@ class Redactor:
             cache[original] = text
         return text
 
-    def redact_value(self, value: Any, key: object = None) -> Any:
+    def redact_value(self, value: Any, key: object = None) -> Any:  # noqa: PLR0911
         """A copy of ``value`` safe to show.
 
         Mappings are masked by key name at any depth (everything under a
@@ -366,6 +369,8 @@ class Redactor:
         """
         if key is not None and self.is_secret_key(key):
             return self._mask_all(value)
+        if type(value) in _PLAIN:  # numbers and None: nothing to mask, no lookup
+            return value
         if isinstance(value, str):
             return self.redact_text(value)
         if isinstance(value, Mapping):

@@ -151,6 +151,10 @@ class BackgroundWriter:
         self._thread: threading.Thread | None = None
         self._thread_id: int | None = None
         self._tickers: list[Ticker] = []
+        # The items of the current pass, by sink; the writer's thread only.
+        # Keyed by id: a sink need not be hashable (a dataclass with eq).
+        self._buffers: dict[int, tuple[Sink, list[Any]]] = {}
+        self._buffered = 0
         self._closed = False
 
     # ---------------------------------------------------------------- state
@@ -185,7 +189,16 @@ class BackgroundWriter:
         return self._submit((function, args, key or _name_of(function)))
 
     def put(self, sink: Sink, item: object) -> bool:
-        """Buffer ``item`` for ``sink.write_batch``; ``False`` if dropped."""
+        """Buffer ``item`` for ``sink.write_batch``; ``False`` if dropped.
+
+        Called on the writer's own thread (an observer handling an event),
+        the item joins the current pass's buffer directly: it is written
+        with the batch being built, without a trip through the queue.
+        """
+        if self._thread_id is not None and threading.get_ident() == self._thread_id:
+            self._buffers.setdefault(id(sink), (sink, []))[1].append(item)
+            self._buffered += 1
+            return True
         return self._submit((sink, item))
 
     def every(
@@ -299,15 +312,13 @@ class BackgroundWriter:
             self._thread_id = None
 
     def _serve(self) -> None:
-        # Keyed by id: a sink need not be hashable (a dataclass with eq).
-        buffers: dict[int, tuple[Sink, list[Any]]] = {}
+        buffers = self._buffers
         while True:
             try:
                 work = self._queue.get(timeout=self._wait())
             except queue.Empty:
                 work = None
             done = 0
-            waiting = 0
             while True:
                 if work is _STOP:
                     self._flush(buffers)
@@ -318,10 +329,10 @@ class BackgroundWriter:
                     if len(work) == 2:  # noqa: PLR2004 - (sink, item)
                         sink, item = work
                         buffers.setdefault(id(sink), (sink, []))[1].append(item)
-                        waiting += 1
+                        self._buffered += 1
                     else:
                         self._run(*work)
-                if waiting >= self.batch_size:
+                if self._buffered >= self.batch_size:
                     break
                 try:
                     work = self._queue.get_nowait()
@@ -364,9 +375,12 @@ class BackgroundWriter:
         self._timed(key, start)
 
     def _flush(self, buffers: dict[int, tuple[Sink, list[Any]]]) -> None:
-        for sink, items in buffers.values():
-            self._write(sink, items)
-        buffers.clear()
+        while buffers:  # a sink's write may buffer more (it runs on this thread)
+            batch = list(buffers.values())
+            buffers.clear()
+            self._buffered = 0
+            for sink, items in batch:
+                self._write(sink, items)
 
     def _write(self, sink: Sink, items: list[Any]) -> None:
         key = _name_of(sink)

@@ -12,6 +12,7 @@ Added in 0.2.
 from __future__ import annotations
 
 import json
+import operator
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -55,6 +56,16 @@ if TYPE_CHECKING:
 
 # ASCII escapes, as SQLAlchemy writes JSON: a lone surrogate stays storable.
 _JSON = json.JSONEncoder(separators=(",", ":"))
+
+
+def _encode_json(value: Any) -> str | None:
+    """A JSON column's text; SQL NULL for ``None`` (as a column left out)."""
+    if value is None:
+        return None
+    if not value and isinstance(value, dict):
+        return "{}"  # most labels and event data: skip the encoder
+    return _JSON.encode(value)
+
 
 __all__ = ["SqlRunHistory"]
 
@@ -198,29 +209,27 @@ class SqlRunHistory(BaseRunHistory):
             compiled = table.insert().compile(
                 dialect=conn.dialect, column_keys=list(names)
             )
+            # Positional paramstyles (SQLite's qmark) take tuples in the
+            # statement's order; named ones (psycopg's pyformat) take dicts.
             order = compiled.positiontup
-            json = frozenset(n for n in names if isinstance(table.c[n].type, sa.JSON))
-            prepared = self._prepared[key] = (str(compiled), order, json)
-        sql, order, json = prepared
-        encode = _JSON.encode
-        if order is not None:  # positional paramstyle (SQLite: qmark)
-            params: list[Any] = [
-                tuple(
-                    (None if row[n] is None else encode(row[n]))
-                    if n in json
-                    else row[n]
-                    for n in order
-                )
-                for row in rows
+            columns = list(order) if order is not None else list(names)
+            json = [
+                i for i, n in enumerate(columns) if isinstance(table.c[n].type, sa.JSON)
             ]
-        else:  # named paramstyle (psycopg: pyformat)
-            params = [
-                {
-                    n: (None if v is None else encode(v)) if n in json else v
-                    for n, v in row.items()
-                }
-                for row in rows
-            ]
+            prepared = (str(compiled), columns, json, order is not None)
+            self._prepared[key] = prepared
+        sql, columns, json, positional = prepared
+        values = operator.itemgetter(*columns)
+        encode = _encode_json
+        params: list[Any] = []
+        for row in rows:
+            found = values(row)
+            record = list(found) if len(columns) > 1 else [found]
+            for i in json:
+                record[i] = encode(record[i])
+            params.append(
+                tuple(record) if positional else dict(zip(columns, record, strict=True))
+            )
         conn.exec_driver_sql(sql, params)
 
     def _apply_one(self, conn: sa.Connection, op: Op) -> None:

@@ -135,29 +135,39 @@ def _finish_values(op: FinishAttempt | FinishStage) -> dict[str, Any]:
 
 
 def insert_row(op: Op) -> tuple[sa.Table, dict[str, Any]] | None:  # noqa: PLR0911
-    """The table and row that ``op`` inserts, or ``None`` if it is not an insert."""
-    if isinstance(op, StartRun):
-        return s.RUNS, {
+    """The table and row that ``op`` inserts, or ``None`` if it is not an insert.
+
+    The most frequent operations are tested first (one run writes many
+    metrics, events and log lines per factory, and one run row).
+    """
+    if isinstance(op, AddMetric):
+        return s.METRICS, {
             "run_id": op.run_id,
-            "pipeline": op.pipeline,
-            "status": "running",
-            "started_at": op.started_at,
-            "heartbeat_at": op.started_at,
-            "pid": op.pid,
-            "host": op.host,
-            "config_version": op.config_version,
+            "factory": op.factory,
+            "name": op.name,
+            "value": op.value,
+            "labels": op.labels,
+            "ts": op.ts,
         }
-    if isinstance(op, StartStage):
-        return s.STAGES, {
+    if isinstance(op, AddEvent):
+        return s.EVENTS, {
             "run_id": op.run_id,
+            "ts": op.ts,
+            "name": op.name,
             "stage_id": op.stage_id,
-            "status": "running",
-            "started_at": op.started_at,
-            # Every column a finish may set, so that rows of a batch (some
-            # finished by ``coalesce``) share one shape for executemany.
-            "finished_at": None,
-            "duration": None,
-            "error": None,
+            "factory": op.factory,
+            "attempt": op.attempt,
+            "data": op.data,
+        }
+    if isinstance(op, AddLog):
+        return s.LOGS, {
+            "ts": op.ts,
+            "level": op.level.upper(),
+            "levelno": level_number(op.level),
+            "logger": op.logger,
+            "run_id": op.run_id,
+            "factory": op.factory,
+            "message": op.message,
         }
     if isinstance(op, StartAttempt):
         return s.ATTEMPTS, {
@@ -173,34 +183,28 @@ def insert_row(op: Op) -> tuple[sa.Table, dict[str, Any]] | None:  # noqa: PLR09
             "phase": None,
             "error": None,
         }
-    if isinstance(op, AddEvent):
-        return s.EVENTS, {
+    if isinstance(op, StartStage):
+        return s.STAGES, {
             "run_id": op.run_id,
-            "ts": op.ts,
-            "name": op.name,
             "stage_id": op.stage_id,
-            "factory": op.factory,
-            "attempt": op.attempt,
-            "data": dict(op.data),
+            "status": "running",
+            "started_at": op.started_at,
+            # Every column a finish may set, so that rows of a batch (some
+            # finished by ``coalesce``) share one shape for executemany.
+            "finished_at": None,
+            "duration": None,
+            "error": None,
         }
-    if isinstance(op, AddMetric):
-        return s.METRICS, {
+    if isinstance(op, StartRun):
+        return s.RUNS, {
             "run_id": op.run_id,
-            "factory": op.factory,
-            "name": op.name,
-            "value": op.value,
-            "labels": dict(op.labels),
-            "ts": op.ts,
-        }
-    if isinstance(op, AddLog):
-        return s.LOGS, {
-            "ts": op.ts,
-            "level": op.level.upper(),
-            "levelno": level_number(op.level),
-            "logger": op.logger,
-            "run_id": op.run_id,
-            "factory": op.factory,
-            "message": op.message,
+            "pipeline": op.pipeline,
+            "status": "running",
+            "started_at": op.started_at,
+            "heartbeat_at": op.started_at,
+            "pid": op.pid,
+            "host": op.host,
+            "config_version": op.config_version,
         }
     return None
 

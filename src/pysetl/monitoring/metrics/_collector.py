@@ -358,9 +358,12 @@ class MetricsCollector:
         if metrics.kpis:  # users' labels may carry secrets: mask them once, here
             changes["kpis"] = tuple(
                 replace(kpi, labels=tuple(redact_labels(dict(kpi.labels)).items()))
+                if kpi.labels
+                else kpi
                 for kpi in metrics.kpis
             )
-        metrics = replace(metrics, **changes)
+        if changes:
+            metrics = replace(metrics, **changes)
         with self._lock:
             run = self._run(metrics.run_id, metrics.pipeline)
             run.factories.append(metrics)
