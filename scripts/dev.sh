@@ -329,6 +329,12 @@ cmd_docs() {
   NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --site-dir "${PYSETL_SITE_DIR:-site}"
 }
 
+run_smoke() {
+  log "pysetl run flights (the demo as a project), then pysetl runs list"
+  "$VENV/bin/pysetl" run flights --env dev
+  "$VENV/bin/pysetl" runs list --pipeline flights --status succeeded --limit 2
+}
+
 cmd_ci() {
   local status=0
   cmd_setup
@@ -341,6 +347,8 @@ cmd_ci() {
   bash "$ROOT/scripts/dev.sh" test || status=1
   # The README's first command, end to end (about half a minute).
   bash "$ROOT/scripts/dev.sh" demo || status=1
+  # The same pipeline as a project, through `pysetl run`: recorded, exit 0.
+  run_smoke || status=1
   if ((status)); then
     die "ci failed (see above)"
   fi

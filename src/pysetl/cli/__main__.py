@@ -205,11 +205,16 @@ def _root(
         raise typer.BadParameter(msg) from None
     debug = debug or current.debug
     try:
-        configure_logging(log_format, log_level, debug=debug)  # type: ignore[arg-type]
+        handlers = configure_logging(log_format, log_level, debug=debug)  # type: ignore[arg-type]
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     ctx.call_on_close(reset_logging)
-    ctx.obj = CliState(history_url=history or current.history_url, debug=debug)
+    ctx.obj = CliState(
+        history_url=history or current.history_url,
+        debug=debug,
+        log_handlers=tuple(handlers),
+        log_level_set=bool(log_level or current.log_level),
+    )
 
 
 def _open(ctx: typer.Context) -> BaseRunHistory:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import logging
+
     import typer
 
     from pysetl.monitoring.history import BaseRunHistory
@@ -21,10 +23,21 @@ __all__ = ["CliState", "open_history_of"]
 
 @dataclass
 class CliState:
-    """The root options: the history URL and whether debug output is on."""
+    """The root options: the history URL, debug, and the console log handlers.
+
+    Attributes:
+        history_url: The ``--history`` option (or ``PYSETL_HISTORY_URL``).
+        debug: Whether debug output is on.
+        log_handlers: The handlers the root callback put on the root logger.
+        log_level_set: Whether the user chose a log level (``--log-level``
+            or ``PYSETL_LOG_LEVEL``); commands with their own output (``run``)
+            keep the console quieter otherwise.
+    """
 
     history_url: str | None
     debug: bool
+    log_handlers: tuple[logging.Handler, ...] = ()
+    log_level_set: bool = False
 
 
 def open_history_of(ctx: typer.Context) -> BaseRunHistory:

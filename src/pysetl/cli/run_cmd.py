@@ -12,6 +12,7 @@ Added in 0.4.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,6 +23,7 @@ from rich.live import Live
 from rich.table import Table
 
 from pysetl.cli._state import CliState
+from pysetl.runtime import RUN_LOGGER
 
 if TYPE_CHECKING:
     from pysetl.runtime.project import RunReport
@@ -79,6 +81,24 @@ class _Board:
                     f"{seconds:.1f} s",
                 )
         return table
+
+
+class _NotTheRunsOwn(logging.Filter):
+    """Leaves out the run's own lines: the progress and the summary say it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name != RUN_LOGGER
+
+
+def _quiet(handlers: tuple[logging.Handler, ...]) -> None:
+    """Console handlers show warnings and errors only, not the run's lines.
+
+    Every line still goes to the run history (``pysetl logs RUN``);
+    ``--log-level`` or ``--debug`` keep the console as configured.
+    """
+    for handler in handlers:
+        handler.setLevel(max(handler.level, logging.WARNING))
+        handler.addFilter(_NotTheRunsOwn())
 
 
 def _plain(console: Console) -> Any:
@@ -168,7 +188,9 @@ def run(
 
     params = parse_params(param or [])
     state = ctx.find_object(CliState)
-    console = Console(highlight=False)
+    if state is not None and not (state.debug or state.log_level_set):
+        _quiet(state.log_handlers)
+    console = Console(highlight=False, soft_wrap=True)  # long paths stay whole
     board = _Board()
     live = console.is_terminal
     on_event = board.update if live else _plain(console)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pysetl.runtime._default import attach_default
-from pysetl.runtime._logs import RunLogCapture, RunLogger
+from pysetl.runtime._logs import RUN_LOGGER, RunLogCapture, RunLogger
 from pysetl.runtime._monitoring import (
     LogsSection,
     MetricsSection,
@@ -15,6 +15,7 @@ from pysetl.runtime._session import MONITORING_SECTION, Session, close_open_sess
 
 __all__ = [
     "MONITORING_SECTION",
+    "RUN_LOGGER",
     "LogsSection",
     "MetricsSection",
     "MonitoringSection",

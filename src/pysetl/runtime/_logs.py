@@ -29,9 +29,10 @@ from pysetl.workflow.hooks import hook_impl
 if TYPE_CHECKING:
     from pysetl.monitoring.history import HistoryRecorder
 
-__all__ = ["RunLogCapture", "RunLogger"]
+__all__ = ["RUN_LOGGER", "RunLogCapture", "RunLogger"]
 
 RUN_LOGGER = "pysetl.run"
+"""The logger of the run's own lines (start, end, failed factories)."""
 _CHATTY = ("py4j",)  # their INFO lines are every JVM call: WARNING and up only
 
 
