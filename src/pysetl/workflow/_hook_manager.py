@@ -89,7 +89,7 @@ class HookManager:
         disabled: Iterable[str] = (),
         inline: bool = False,
         slow_threshold: float = 1.0,
-        queue_size: int = 10_000,
+        queue_size: int = 100_000,
         drain_timeout: float = 5.0,
         writer: BackgroundWriter | None = None,
     ) -> None:

@@ -15,6 +15,7 @@ from pysetl.monitoring.metrics._progress import (
     SparkProgressSampler,
 )
 from pysetl.workflow import Factory, HookManager, Pipeline
+from pysetl.workflow._spark import active_spark_context
 
 
 def progress_events(history, run_id):
@@ -109,8 +110,21 @@ class TestNeverBreaksARun:
         assert sampler.written == 0
         sampler.close()  # never started: fine
 
-    def test_close_stops_and_a_new_factory_restarts(self):
+    def test_without_spark_a_factory_is_not_sampled(self):
         sampler = SparkProgressSampler(InMemoryRunHistory(), interval=0.01)
+        if sampler.spark_context is None and active_spark_context() is not None:
+            pytest.skip("a SparkContext of another test is running")
+        sampler.before_factory_run(run_id="01R", pipeline_name="p", factory_name="F")
+        assert sampler._ticker is None
+        assert sampler._running == {}
+        sampler.after_factory_run(run_id="01R", factory_name="F")
+        assert sampler.writer.pending == 0 or sampler.writer.drain(5)
+        sampler.close()
+
+    def test_close_stops_and_a_new_factory_restarts(self, spark):
+        sampler = SparkProgressSampler(
+            InMemoryRunHistory(), interval=0.01, spark_context=spark.sparkContext
+        )
         sampler.before_factory_run(run_id="01R", pipeline_name="p", factory_name="F")
         first = sampler._ticker
         assert first is not None

@@ -169,7 +169,9 @@ class SparkProgressSampler:
     def before_factory_run(
         self, *, run_id: str, pipeline_name: str, factory_name: str
     ) -> None:
-        """Start sampling the factory's job group."""
+        """Start sampling the factory's job group (nothing to do without Spark)."""
+        if self.spark_context is None and active_spark_context() is None:
+            return
         with self._lock:
             self._running.setdefault(run_id, {})[factory_name] = pipeline_name
             start = self._ticker is None
@@ -200,7 +202,9 @@ class SparkProgressSampler:
 
     def _leave(self, run_id: str, factory: str) -> None:
         with self._lock:
-            self._running.get(run_id, {}).pop(factory, None)
+            running = self._running.get(run_id)
+            if running is None or running.pop(factory, None) is None:
+                return  # not sampled (no Spark when it started)
         self.writer.call(self.sample, key="pysetl-spark-progress")  # its last state
 
     def _end(self, run_id: str) -> None:
