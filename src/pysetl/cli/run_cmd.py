@@ -203,15 +203,9 @@ def run(
         "on_event": on_event,
     }
     if live:
-        with Live(board.table(), console=console, refresh_per_second=4) as view:
-
-            def refresh(kind: str, data: dict[str, Any]) -> None:
-                board.update(kind, data)
-                view.update(board.table())
-
-            options["on_event"] = refresh
+        # The table is rebuilt at each refresh, so running times tick.
+        with Live(console=console, refresh_per_second=4, get_renderable=board.table):
             report = run_project(pipeline, **options)
-            view.update(board.table())
     else:
         report = run_project(pipeline, **options)
     print_report(report, console)
