@@ -147,7 +147,7 @@ def data_dir() -> Path:
 
 
 def land_raw_files(raw: Path) -> None:
-    """Copy the CSV files to ``raw`` (unzipping the flights), where the catalog reads."""
+    """Copy the CSV files to ``raw`` (the flights unzipped), where the catalog reads."""
     source = data_dir()
     raw.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(source / "flights.csv.zip") as archive:
