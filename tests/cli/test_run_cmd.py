@@ -67,6 +67,10 @@ def asks_too_much(context, rocket):
 
 def not_a_pipeline():
     return 42
+
+
+def raises(params):
+    raise ValueError("no such day: " + params.get("day", "?"))
 """
 
 
@@ -82,6 +86,7 @@ def project(tmp_path, monkeypatch):
         f'numbers = "{module}:build"\n'
         f'greedy = "{module}:asks_too_much"\n'
         f'odd = "{module}:not_a_pipeline"\n'
+        f'raising = "{module}:raises"\n'
         f'missing = "{module}:nowhere"\n'
     )
     monkeypatch.chdir(tmp_path)
@@ -148,6 +153,7 @@ class TestRun:
             (["run", "odd"], "returned int, not a Pipeline"),
             (["run", "missing"], "cannot be imported"),
             (["run", "-p", "novalue"], "'novalue' is not key=value"),
+            (["run", "raising", "-p", "day=x"], "raised ValueError: no such day: x"),
         ],
     )
     def test_bad_input_is_named(self, project, runner, args, expected):

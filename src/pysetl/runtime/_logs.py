@@ -133,7 +133,7 @@ class RunLogger:
             "run %s of pipeline %r started",
             run_id,
             pipeline_name,
-            extra={"run_id": run_id, "event": "run_started"},
+            extra={"run_id": run_id, "pipeline": pipeline_name, "event": "run_started"},
         )
 
     @hook_impl
@@ -146,7 +146,12 @@ class RunLogger:
             run_id,
             pipeline_name,
             duration,
-            extra={"run_id": run_id, "event": "run_finished", "status": "succeeded"},
+            extra={
+                "run_id": run_id,
+                "pipeline": pipeline_name,
+                "event": "run_finished",
+                "status": "succeeded",
+            },
         )
 
     @hook_impl
@@ -160,7 +165,12 @@ class RunLogger:
             pipeline_name,
             duration,
             type(error).__name__,
-            extra={"run_id": run_id, "event": "run_finished", "status": "failed"},
+            extra={
+                "run_id": run_id,
+                "pipeline": pipeline_name,
+                "event": "run_finished",
+                "status": "failed",
+            },
         )
 
     @hook_impl

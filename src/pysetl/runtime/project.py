@@ -214,7 +214,8 @@ class RunReport:
         pipeline: The pipeline's name.
         run_id: The run id (``None`` when the pre-flight check failed first).
         status: ``succeeded`` or ``failed``.
-        seconds: Wall time of ``Pipeline.run()``.
+        seconds: The run's duration as recorded (what ``pysetl runs list``
+            shows), else the wall time of ``Pipeline.run()``.
         factories: Each factory attempt, in the order they finished.
         error: The error of a failed run.
         history_url: Where the run was recorded (``None``: not recorded).
@@ -342,7 +343,7 @@ def run_project(
         "params": lambda: dict(params or {}),
     }
     try:
-        pipeline = function(**_arguments(function, available))
+        pipeline = _build(chosen, function, _arguments(function, available))
         if not hasattr(pipeline, "run"):
             msg = (
                 f"The pipeline function of {chosen!r} returned "
@@ -364,7 +365,7 @@ def run_project(
             pipeline=pipeline.pipeline_name,
             run_id=pipeline.run_id,
             status="failed" if error is not None else "succeeded",
-            seconds=seconds,
+            seconds=_recorded_duration(session, pipeline.run_id) or seconds,
             factories=tuple(_with_rows(progress.finished, session, pipeline.run_id)),
             error=error,
             history_url=getattr(session.history, "url", None),
@@ -375,6 +376,31 @@ def run_project(
         for built in context_cache:
             if getattr(built, "owns_session", False):
                 built.stop()
+
+
+def _build(name: str, function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+    """Call the pipeline function; what it raises becomes a ``PipelineError``."""
+    try:
+        return function(**arguments)
+    except PySetlError:
+        raise
+    except Exception as exc:
+        msg = (
+            f"The pipeline function of {name!r} ({function.__qualname__}) raised "
+            f"{type(exc).__name__}: {exc}"
+        )
+        raise PipelineError(
+            msg, hint="fix the function that builds the pipeline (see --debug)"
+        ) from exc
+
+
+def _recorded_duration(session: Session, run_id: str | None) -> float | None:
+    """The run's duration as the history has it (what ``runs list`` shows)."""
+    history = session.history
+    if history is None or run_id is None:
+        return None
+    run = history.find_run(run_id)
+    return run.duration if run is not None else None
 
 
 def _with_rows(
