@@ -107,6 +107,9 @@ class BackgroundWriter:
         retries: How many times a failing sink batch is retried.
         backoff: Seconds before the first retry (doubled each time).
         batch_size: At most this many items per sink batch.
+        flush_interval: Seconds a pass waits for more items before writing
+            a small batch (fewer, larger transactions); ``drain()``,
+            ``close()`` and a full batch write at once.
         slow_threshold: Seconds after which a call or batch counts as slow.
         report_interval: Seconds between two log lines about one failing key.
         name: The thread's name.
@@ -126,6 +129,7 @@ class BackgroundWriter:
         retries: int = 3,
         backoff: float = 0.05,
         batch_size: int = 2_000,
+        flush_interval: float = 0.1,
         slow_threshold: float = 1.0,
         report_interval: float = 60.0,
         name: str = THREAD_NAME,
@@ -135,6 +139,7 @@ class BackgroundWriter:
         self.retries = retries
         self.backoff = backoff
         self.batch_size = batch_size
+        self.flush_interval = flush_interval
         self.slow_threshold = slow_threshold
         self.report_interval = report_interval
         self.name = name
@@ -313,18 +318,23 @@ class BackgroundWriter:
 
     def _serve(self) -> None:
         buffers = self._buffers
+        get = self._queue.get
         while True:
             try:
-                work = self._queue.get(timeout=self._wait())
+                work = get(timeout=self._wait())
             except queue.Empty:
                 work = None
             done = 0
+            deadline = time.monotonic() + self.flush_interval
             while True:
                 if work is _STOP:
                     self._flush(buffers)
                     self._finish(done)
                     return
-                if work is not None:
+                if work is None:  # drain() or every(): write what we hold now
+                    if done:
+                        break
+                else:
                     done += 1
                     if len(work) == 2:  # noqa: PLR2004 - (sink, item)
                         sink, item = work
@@ -334,8 +344,11 @@ class BackgroundWriter:
                         self._run(*work)
                 if self._buffered >= self.batch_size:
                     break
+                # Items arriving together make one batch; a small batch waits
+                # up to flush_interval for company (one transaction, not many).
+                wait = deadline - time.monotonic() if self._buffered else 0.0
                 try:
-                    work = self._queue.get_nowait()
+                    work = get(timeout=wait) if wait > 0 else get_nowait(self._queue)
                 except queue.Empty:
                     break
             self._flush(buffers)
@@ -438,6 +451,11 @@ class BackgroundWriter:
                 count,
                 _last_error(),
             )
+
+
+def get_nowait(items: queue.SimpleQueue[Any]) -> Any:
+    """The next item, or ``queue.Empty`` at once."""
+    return items.get_nowait()
 
 
 def _last_error() -> str:

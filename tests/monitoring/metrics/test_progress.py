@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -15,7 +17,6 @@ from pysetl.monitoring.metrics._progress import (
     SparkProgressSampler,
 )
 from pysetl.workflow import Factory, HookManager, Pipeline
-from pysetl.workflow._spark import active_spark_context
 
 
 def progress_events(history, run_id):
@@ -111,15 +112,27 @@ class TestNeverBreaksARun:
         sampler.close()  # never started: fine
 
     def test_without_spark_a_factory_is_not_sampled(self):
-        sampler = SparkProgressSampler(InMemoryRunHistory(), interval=0.01)
-        if sampler.spark_context is None and active_spark_context() is not None:
-            pytest.skip("a SparkContext of another test is running")
-        sampler.before_factory_run(run_id="01R", pipeline_name="p", factory_name="F")
-        assert sampler._ticker is None
-        assert sampler._running == {}
-        sampler.after_factory_run(run_id="01R", factory_name="F")
-        assert sampler.writer.pending == 0 or sampler.writer.drain(5)
-        sampler.close()
+        """In a process without Spark (this one may run a test SparkContext)."""
+        code = (
+            "from pysetl.monitoring.history import InMemoryRunHistory\n"
+            "from pysetl.monitoring.metrics import SparkProgressSampler\n"
+            "s = SparkProgressSampler(InMemoryRunHistory(), interval=0.01)\n"
+            "s.before_factory_run(run_id='R', pipeline_name='p', factory_name='F')\n"
+            "assert s._ticker is None and s._running == {}\n"
+            "s.after_factory_run(run_id='R', factory_name='F')\n"
+            "assert s.writer.pending == 0\n"
+            "s.close()\n"
+            "print('not sampled')\n"
+        )
+        done = subprocess.run(  # noqa: S603 - our interpreter, our code
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "not sampled"
 
     def test_close_stops_and_a_new_factory_restarts(self, spark):
         sampler = SparkProgressSampler(
