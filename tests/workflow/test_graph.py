@@ -154,6 +154,29 @@ class TestInspector:
         assert pipeline.inspector is not None
         assert len(pipeline.inspector.graph.nodes) == 2
 
+    def test_does_not_keep_the_pipeline_alive(self, hooks):
+        import gc
+        import weakref
+
+        pipeline = (
+            Pipeline(hooks=hooks)
+            .set_input_from_deliverable(Deliverable[str]("hello", delivery_id="in"))
+            .add_stage_from_type(P)
+        )
+        inspector = pipeline.run().inspector
+        assert inspector is not None
+        assert inspector.pipeline is pipeline
+        assert len(inspector.graph.nodes) == 1
+        gone = weakref.ref(pipeline)
+        del pipeline
+        gc.collect()
+        assert gone() is None
+        assert len(inspector.graph.nodes) == 1  # the graph of the run it saw
+        with pytest.raises(PipelineError, match="no longer exists"):
+            _ = inspector.pipeline
+        with pytest.raises(PipelineError, match="no longer exists"):
+            inspector.inspect()
+
     def test_inspect_rebuilds(self, pipeline):
         inspector = Inspector(pipeline)
         pipeline.add_stage(Stage().add_factory_from_type(make_factory("R", float)))

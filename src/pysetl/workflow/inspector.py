@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
+from pysetl.errors import PipelineError
 from pysetl.workflow.dag import DAG
 from pysetl.workflow.external import External
 from pysetl.workflow.flow import Flow
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from pysetl.workflow._inject import Plan
     from pysetl.workflow.factory import Factory
     from pysetl.workflow.pipeline import Pipeline
+    from pysetl.workflow.stage import Stage
 
 __all__ = ["Inspector"]
 
@@ -37,20 +40,42 @@ class Inspector:
 
     def __init__(self, pipeline: Pipeline, plan: Plan | None = None) -> None:
         """Inspect ``pipeline`` (lazily when ``plan`` is given)."""
-        self.pipeline = pipeline
+        # A weak reference: the pipeline keeps its inspector, and a cycle
+        # between them would leave every run's objects to the garbage
+        # collector instead of freeing them with the pipeline.
+        self._pipeline = weakref.ref(pipeline)
         self._plan = plan
+        self._stages: list[Stage] = pipeline.stages
         self._nodes: dict[int, Node] | None = None
         self._flows: list[Flow] = []
         if plan is None:
             self.inspect()
 
+    @property
+    def pipeline(self) -> Pipeline:
+        """The inspected pipeline.
+
+        Raises:
+            PipelineError: The pipeline no longer exists.
+        """
+        pipeline = self._pipeline()
+        if pipeline is None:
+            msg = "The inspected pipeline no longer exists"
+            raise PipelineError(
+                msg, hint="keep a reference to the pipeline while inspecting it"
+            )
+        return pipeline
+
     def inspect(self) -> Self:
         """Resolve the pipeline again and rebuild the graph.
 
         Raises:
-            PipelineError: One factory instance is in two stages.
+            PipelineError: One factory instance is in two stages, or the
+                pipeline no longer exists.
         """
-        self._plan = self.pipeline.resolve()
+        pipeline = self.pipeline
+        self._plan = pipeline.resolve()
+        self._stages = pipeline.stages
         self._nodes = None
         self._build()
         return self
@@ -62,7 +87,7 @@ class Inspector:
         assert plan is not None  # noqa: S101 - set by __init__ or inspect()
         nodes: dict[int, Node] = {}
         position = 0
-        stages = self.pipeline.stages
+        stages = self._stages
         for stage in stages:
             for factory in stage.factories:
                 nodes[id(factory)] = Node.from_factory(
