@@ -111,6 +111,26 @@ class TestPerInstanceSlots:
         WithDefault.number.set(7)
         assert WithDefault().number.get() == 7
 
+    def test_slot_is_one_small_object(self):
+        slot = Consumer().number
+        assert not hasattr(slot, "__dict__")
+        assert slot.__orig_class__ is Delivery[int]
+
+    def test_slot_of_a_subclass_keeps_its_extra_attributes(self):
+        class Tagged(Delivery[int]):  # no __slots__: instances have a __dict__
+            pass
+
+        declaration = Tagged(delivery_id="n")
+        declaration.tag = "mine"
+
+        class WithTag(Producer):
+            number = declaration
+
+        slot = WithTag().number
+        assert type(slot) is Tagged
+        assert slot.tag == "mine"
+        assert slot.consumer is WithTag
+
     def test_delivery_outside_a_class_is_a_plain_object(self):
         delivery = Delivery[int]()
         holder = type("Holder", (), {})()

@@ -27,6 +27,8 @@ __all__ = ["Delivery"]
 T = TypeVar("T")
 
 _UNSET: Any = object()
+_new = object.__new__
+_setattr = object.__setattr__
 
 
 class Delivery(Generic[T]):
@@ -48,6 +50,20 @@ class Delivery(Generic[T]):
         ...     def write(self): return self
         ...     def get(self): return self.n
     """
+
+    # Slots: a run makes one slot per delivery of every factory, so each is
+    # one small object (no instance dict for the garbage collector to scan).
+    # ``__orig_class__`` is where ``Delivery[T](...)`` records ``T``.
+    __slots__ = (
+        "__orig_class__",
+        "__weakref__",
+        "_name",
+        "_payload_type",
+        "_value",
+        "consumer",
+        "delivery_id",
+        "producer",
+    )
 
     def __init__(
         self,
@@ -72,10 +88,14 @@ class Delivery(Generic[T]):
 
     def __get__(self, instance: object | None, owner: type[Any]) -> Self:
         """The declaration through the class; the instance's own slot otherwise."""
-        if instance is None or self._name is None:
+        name = self._name
+        if instance is None or name is None:
             return self
         slot = self.bind(type(instance))
-        instance.__dict__[self._name] = slot
+        # Stored as the instance's own attribute, which shadows this (non-data)
+        # descriptor from now on; like a write to ``__dict__``, it bypasses a
+        # custom or frozen ``__setattr__``.
+        _setattr(instance, name, slot)
         return slot
 
     def bind(self, consumer: type[Any]) -> Self:
@@ -84,9 +104,19 @@ class Delivery(Generic[T]):
         A value set on the declaration (``MyFactory.slot.set(v)``) is carried
         over as a default; setting the slot never changes the declaration.
         """
-        slot = object.__new__(type(self))
-        slot.__dict__.update(self.__dict__)
+        slot = _new(type(self))
+        slot.producer = self.producer
+        slot.delivery_id = self.delivery_id
         slot.consumer = consumer
+        slot._value = self._value  # noqa: SLF001 - same class
+        slot._name = self._name  # noqa: SLF001
+        slot._payload_type = self._payload_type  # noqa: SLF001
+        orig = getattr(self, "__orig_class__", None)
+        if orig is not None:
+            slot.__orig_class__ = orig  # type: ignore[attr-defined]
+        extra = getattr(self, "__dict__", None)  # a subclass without __slots__
+        if extra:
+            slot.__dict__.update(extra)
         return slot
 
     # ------------------------------------------------------------------ type
@@ -103,7 +133,7 @@ class Delivery(Generic[T]):
         """``T`` wrapped as a ``DeliveryType``."""
         cached = self._payload_type
         if cached is None:
-            orig = self.__dict__.get("__orig_class__")
+            orig = getattr(self, "__orig_class__", None)
             if orig is None:
                 msg = (
                     f"{type(self).__name__!r} object has no attribute "

@@ -13,7 +13,6 @@ from pysetl.errors import DependencyResolutionError
 from pysetl.utils._pretty import pretty
 from pysetl.utils.mixins import HasLogger, HasRegistry
 from pysetl.workflow._inject import choose
-from pysetl.workflow.delivery import Delivery
 from pysetl.workflow.delivery_type import DeliveryType
 from pysetl.workflow.external import External
 
@@ -133,8 +132,5 @@ class Dispatcher(HasRegistry["Deliverable[Any]"], HasLogger):
                     msg,
                     hint="register it with add_deliverable() before dispatching",
                 )
-            slot = factory.__dict__.get(name)
-            if not isinstance(slot, Delivery):
-                slot = getattr(factory, name)
-            slot.set(chosen.payload)
+            getattr(factory, name).set(chosen.payload)
         return self
