@@ -64,6 +64,40 @@ class TestIsIdentifiable:
         assert isinstance(obj.uuid, UUID)
 
 
+class TestRandomUuid:
+    """``_uuid4`` makes what ``uuid.uuid4`` makes, from read-ahead random bytes."""
+
+    def test_is_a_version_4_uuid_like_any_other(self):
+        for _ in range(600):  # more than one pool of bytes
+            made = mixins._uuid4()
+            assert type(made) is UUID
+            assert made.version == 4
+            assert made.variant == "specified in RFC 4122"
+            assert made.is_safe is mixins.SafeUUID.unknown
+            assert UUID(str(made)) == made
+            assert hash(UUID(bytes=made.bytes)) == hash(made)
+
+    def test_never_repeats(self):
+        made = {mixins._uuid4() for _ in range(5000)}
+        assert len(made) == 5000
+
+    def test_pickles_and_copies(self):
+        import copy
+        import pickle
+
+        made = mixins._uuid4()
+        assert pickle.loads(pickle.dumps(made)) == made  # noqa: S301 - our own bytes
+        assert copy.deepcopy(made) == made
+
+    def test_a_forked_child_does_not_reuse_the_parents_bytes(self, monkeypatch):
+        monkeypatch.setattr(mixins, "_pool", [b"\x00" * 4096, 0])
+        first = mixins._uuid4()
+        mixins._forget_pool()  # what a forked child runs first
+        assert mixins._pool[1] == 0
+        assert mixins._pool[0] == b""
+        assert mixins._uuid4() != first
+
+
 class TestHasRegistry:
     def test_starts_empty(self):
         registry = Registry()
