@@ -49,3 +49,78 @@ class TestScaling:
         small, large = chain(250), chain(2000)
         ratio = best_time(large, hooks) / best_time(small, hooks)
         assert ratio < 20  # linear is 8, the old quadratic engine was ~64
+
+
+class TestNothingLeftForTheCollector:
+    """A run makes no reference cycle: dropping the pipeline frees it at once.
+
+    Objects in cycles wait for a full collection, which walks every object of
+    the process: with thousands of factories that cost more than the run.
+    """
+
+    def test_a_dropped_pipeline_is_freed_without_the_collector(self, hooks):
+        import weakref
+
+        classes = chain(50)
+        gc.collect()
+        gc.disable()
+        try:
+            pipeline = Pipeline(hooks=hooks)
+            for cls in classes:
+                pipeline.add_stage_from_type(cls)
+            pipeline.run()
+            _ = pipeline.inspector.graph  # built on demand: no cycle either
+            stage = weakref.ref(pipeline.stages[-1])
+            factory = weakref.ref(pipeline.stages[-1].factories[0])
+            gone = weakref.ref(pipeline)
+            del pipeline
+            assert gone() is None
+            assert stage() is None
+            assert factory() is None  # all freed with the collector paused
+        finally:
+            gc.enable()
+
+
+class TestPlan:
+    def test_keeps_one_source_per_factory_with_its_inputs(self, hooks):
+        classes = chain(3)
+        pipeline = Pipeline(hooks=hooks)
+        for cls in classes:
+            pipeline.add_stage_from_type(cls)
+        plan = pipeline.resolve()
+        assert [s.name for s in plan.sources] == ["L0", "L1", "L2"]
+        assert plan.stage_starts == [0, 1, 2]
+        assert [[s.name for s in ss] for ss in plan.stage_sources] == [
+            ["L0"],
+            ["L1"],
+            ["L2"],
+        ]
+        assert plan.sources_of(2) == [plan.sources[2]]
+        first, second, third = plan.sources
+        assert first.inputs == first.wires == ()
+        (wire,) = third.wires
+        assert (wire.name, wire.source) == ("p", second)
+        assert wire.delivery.delivery_id == "n1"
+        assert third.inputs == ("p", wire.delivery, second)
+        assert plan.wires_of(2, 0) == third.wires
+        assert [[len(w) for w in ws] for ws in plan.stage_wires] == [[0], [1], [1]]
+
+    def test_stages_of_several_factories_and_empty_stages(self, hooks):
+        from pysetl.workflow import Stage
+
+        classes = chain(2)
+        wide = (
+            Stage().add_factory_from_type(classes[1]).add_factory_from_type(classes[1])
+        )
+        pipeline = (
+            Pipeline(hooks=hooks)
+            .add_stage_from_type(classes[0])
+            .add_stage(Stage())
+            .add_stage(wide)
+        )
+        plan = pipeline.resolve()
+        assert plan.stage_starts == [0, 1, 1]
+        assert [len(ss) for ss in plan.stage_sources] == [1, 0, 2]
+        assert [s.name for s in plan.sources_of(2)] == ["L1", "L1#2"]
+        assert plan.sources_of(1) == []
+        assert pipeline.run().get_last_output() == 1

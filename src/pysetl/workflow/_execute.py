@@ -13,10 +13,9 @@ from pysetl.utils.redaction import redact_mapping, redact_text
 from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
 from pysetl.workflow import _spark
 from pysetl.workflow._error_context import explain
-from pysetl.workflow.delivery import Delivery
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from pysetl.workflow._hook_manager import HookManager
     from pysetl.workflow._inject import Plan, Source, Wire
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["FactoryRun", "Job", "RunContext", "run_factories", "run_factory"]
 
 _perf = time.perf_counter
+_NO_EVENT: dict[str, Any] = {}  # shared, never filled: no observer, no event
 
 
 @dataclass(slots=True)
@@ -85,7 +85,11 @@ class FactoryRun:
 
 @dataclass(slots=True)
 class Job:
-    """One factory to run: whether it writes, its wires and its plan source."""
+    """One factory to run: whether it writes, and its plan source.
+
+    The plan source's ``inputs`` say what fills the factory's deliveries;
+    ``wires`` serve a job made without a plan.
+    """
 
     factory: Factory[Any]
     write: bool
@@ -94,13 +98,24 @@ class Job:
 
 
 def inject(factory: Factory[Any], wires: Sequence[Wire]) -> None:
-    """Fill the factory's deliveries from their sources' outputs."""
-    slots = factory.__dict__
+    """Fill the factory's deliveries from their sources' outputs.
+
+    ``getattr`` returns the instance's slot, made on first access by the
+    ``Delivery`` descriptor (``pysetl.workflow.delivery``).
+    """
     for wire in wires:
-        slot = slots.get(wire.name)
-        if not isinstance(slot, Delivery):
-            slot = getattr(factory, wire.name)
-        slot.set(wire.source.output)
+        getattr(factory, wire.name).set(wire.source.output)
+
+
+def _fill(factory: Factory[Any], job: Job) -> None:
+    """``inject`` the job's wires, and its plan source's flat inputs."""
+    source = job.source
+    if source is not None and source.inputs:
+        it = iter(source.inputs)  # (name, delivery, source) after one another
+        for name, _, origin in zip(it, it, it, strict=True):
+            getattr(factory, name).set(origin.output)
+    for wire in job.wires:
+        getattr(factory, wire.name).set(wire.source.output)
 
 
 def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
@@ -115,7 +130,7 @@ def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
     source = job.source
     name = source.name if source is not None else type(factory).name()
     sc = context.spark_context
-    common: dict[str, Any] = {}
+    common: dict[str, Any] = _NO_EVENT
     if observed:
         common = {
             "run_id": context.run_id,
@@ -128,15 +143,17 @@ def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
         }
         hooks.emit("before_factory_run", timestamp=time.time(), **common)
     phase = "read"  # filling the deliveries is part of reading
-    scope = RunScope(context.run_id, context.pipeline_name, stage_id, name, 1, phase)
-    scope.emit = hooks.emit  # users' KPIs reach the observers (pysetl.monitoring.kpi)
+    # ``emit``: users' KPIs reach the observers (pysetl.monitoring.kpi).
+    scope = RunScope(
+        context.run_id, context.pipeline_name, stage_id, name, 1, phase, hooks.emit
+    )
     token = bind_scope(scope)
     start = _perf()
     read = process = written = None
     try:
         if sc is not None:
             _spark.set_job_group(sc, context.run_id, context.pipeline_name, name)
-        inject(factory, job.wires)
+        _fill(factory, job)
         factory.read()
         read = _perf()
         phase = scope.phase = "process"
@@ -243,7 +260,7 @@ def _run_in_pool(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
 def run_factories(
     context: RunContext,
     stage_id: int,
-    jobs: Sequence[Job],
+    jobs: Iterable[Job],
     *,
     parallel: bool,
     max_workers: int | None,
@@ -258,7 +275,10 @@ def run_factories(
     Raises:
         FactoryError: A factory failed.
     """
-    if not parallel or len(jobs) < 2:  # noqa: PLR2004 - one factory: no pool
+    if not parallel:
+        return [run_factory(context, stage_id, job) for job in jobs]
+    jobs = list(jobs)
+    if len(jobs) < 2:  # noqa: PLR2004 - one factory: no pool
         return [run_factory(context, stage_id, job) for job in jobs]
     with ThreadPoolExecutor(
         max_workers=max_workers, thread_name_prefix=f"pysetl-stage{stage_id}"

@@ -55,6 +55,16 @@ class Source:
     origin: Any  # the Deliverable, or the Factory instance
     output: Any = None  # the payload; set for a factory when it has run
     name: str = ""  # the producer's name, looked up once
+    # What feeds the factory, flat: (attribute name, Delivery, Source) for
+    # each resolved delivery. One tuple per factory, where ``Wire`` objects
+    # would be one more object per delivery for the garbage collector.
+    inputs: tuple[Any, ...] = ()
+
+    @property
+    def wires(self) -> tuple[Wire, ...]:
+        """The resolved deliveries of the factory, as ``Wire`` objects."""
+        it = iter(self.inputs)
+        return tuple(Wire(*triple) for triple in zip(it, it, it, strict=True))
 
     @property
     def external(self) -> bool:
@@ -74,9 +84,13 @@ class Source:
         return text
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, frozen=True)
 class Wire:
-    """One resolved delivery: the slot ``name`` of a factory, fed by ``source``."""
+    """One resolved delivery: the slot ``name`` of a factory, fed by ``source``.
+
+    Made on demand from ``Source.inputs``: two wires are equal when they
+    name the same slot, delivery and source.
+    """
 
     name: str
     delivery: Delivery[Any]
@@ -112,17 +126,39 @@ class Problem:
 
 @dataclass(slots=True)
 class Plan:
-    """The outcome of ``resolve``: every wire, and every problem found."""
+    """The outcome of ``resolve``: every wire, and every problem found.
+
+    The sources of the factories are kept in one list, stage after stage
+    (``sources``; ``stage_starts[i]`` is where stage ``i`` begins), and each
+    holds its factory's inputs: a run of N factories costs N sources and N
+    tuples, not lists and wires besides (``stage_wires`` makes them when asked).
+    """
 
     pipeline: str
-    stage_sources: list[list[Source]] = field(default_factory=list)
-    stage_wires: list[list[list[Wire]]] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    stage_starts: list[int] = field(default_factory=list)
     externals: list[Source] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
-    def wires_of(self, stage_id: int, position: int) -> list[Wire]:
+    def sources_of(self, stage_id: int) -> list[Source]:
+        """The sources of the factories of stage ``stage_id``, in order."""
+        starts = self.stage_starts
+        end = starts[stage_id + 1] if stage_id + 1 < len(starts) else None
+        return self.sources[starts[stage_id] : end]
+
+    @property
+    def stage_sources(self) -> list[list[Source]]:
+        """The sources of each stage's factories (a new list on each call)."""
+        return [self.sources_of(i) for i in range(len(self.stage_starts))]
+
+    @property
+    def stage_wires(self) -> list[list[tuple[Wire, ...]]]:
+        """The wires of each factory of each stage (a new list on each call)."""
+        return [[s.wires for s in sources] for sources in self.stage_sources]
+
+    def wires_of(self, stage_id: int, position: int) -> tuple[Wire, ...]:
         """The wires of the factory at ``position`` in stage ``stage_id``."""
-        return self.stage_wires[stage_id][position]
+        return self.sources[self.stage_starts[stage_id] + position].wires
 
     def raise_for_problems(self) -> None:
         """Raise one error listing every problem, if there is any.
@@ -168,11 +204,15 @@ def choose(
 
 
 class _Index:
-    """Sources indexed by type and id, and by type, id and producer."""
+    """Sources indexed by type and id, and by type, id and producer.
+
+    ``by_key[type key][delivery_id]`` is one source, or a list of them when
+    there are several: most keys have one, and a run indexes thousands.
+    """
 
     def __init__(self) -> None:
         self.sources: list[Source] = []
-        self.by_key: dict[tuple[Any, str], list[Source]] = {}
+        self.by_key: dict[Any, dict[str, Source | list[Source]]] = {}
         # Built on first use: most pipelines never declare a producer.
         self._by_producer: dict[tuple[Any, str, type[Any]], list[Source]]
         self._by_producer = {}
@@ -180,12 +220,17 @@ class _Index:
 
     def add(self, source: Source) -> None:
         self.sources.append(source)
-        key = (source.delivery_type.key, source.delivery_id)
-        found = self.by_key.get(key)
+        key = source.delivery_type.key
+        ids = self.by_key.get(key)
+        if ids is None:
+            ids = self.by_key[key] = {}
+        found = ids.get(source.delivery_id)
         if found is None:
-            self.by_key[key] = [source]
-        else:
+            ids[source.delivery_id] = source
+        elif isinstance(found, list):
             found.append(source)
+        else:
+            ids[source.delivery_id] = [found, source]
 
     def by_producer(self) -> dict[tuple[Any, str, type[Any]], list[Source]]:
         index = self._by_producer
@@ -199,11 +244,18 @@ class _Index:
     def same_type(self, dtype: DeliveryType) -> list[Source]:
         return [s for s in self.sources if s.delivery_type == dtype]
 
+    def find(self, delivery: Delivery[Any]) -> Source | list[Source] | None:
+        """The candidates by type and id (one, several, or none), any producer."""
+        ids = self.by_key.get(delivery.delivery_type().key)
+        return None if ids is None else ids.get(delivery.delivery_id)
+
     def lookup(self, delivery: Delivery[Any]) -> list[Source]:
-        dtype = delivery.delivery_type().key
         if delivery.producer is External:
-            return self.by_key.get((dtype, delivery.delivery_id), [])
-        key = (dtype, delivery.delivery_id, delivery.producer)
+            found = self.find(delivery)
+            if found is None:
+                return []
+            return found if isinstance(found, list) else [found]
+        key = (delivery.delivery_type().key, delivery.delivery_id, delivery.producer)
         return self.by_producer().get(key, [])
 
 
@@ -240,51 +292,55 @@ def resolve(
         plan.externals.append(source)
         index.add(source)
     # One sweep, stage by stage: a stage's deliveries are resolved against the
-    # sources of the stages before it, then its own sources join the index. A
-    # producer is looked up right after it was indexed, while it is still in
-    # the CPU caches. Failures are explained once the index is complete.
+    # sources of the stages before it, then its own sources join the index.
+    # Failures are explained once the index is complete.
+    sources = plan.sources
+    starts = plan.stage_starts
     seen: dict[int, int] = {}
     # Several instances of one class in a run get distinct names (``Fan``,
     # ``Fan#2``...): names key the run history, events and Spark job groups.
     uses: dict[str, int] = {}
     failed: list[tuple[Factory[Any], int, str, Delivery[Any]]] = []
     for stage_id, factories in enumerate(stages):
-        stage_wires: list[list[Wire]] = []
+        first = len(sources)
+        starts.append(first)
         for factory in factories:
-            cls = type(factory)
-            found: list[Wire] = []
-            for name, delivery in factory_info(cls).deliveries:
-                remaining, _ = choose(index.lookup(delivery), cls, delivery.producer)
-                if len(remaining) == 1:
-                    found.append(Wire(name, delivery, remaining[0]))
-                else:
-                    failed.append((factory, stage_id, name, delivery))
-            stage_wires.append(found)
-        plan.stage_wires.append(stage_wires)
-        stage_sources: list[Source] = []
-        for factory in factories:
-            if id(factory) in seen:
-                msg = (
-                    f"Multiple factories found: {factory!r} is in stage "
-                    f"{seen[id(factory)]} and in stage {stage_id}"
-                )
-                raise PipelineError(msg, hint="add a new instance to each stage")
-            seen[id(factory)] = stage_id
             cls = type(factory)
             info = factory_info(cls)
+            inputs: tuple[Any, ...] = ()
+            if info.deliveries:
+                found: list[Any] = []
+                for name, delivery in info.deliveries:
+                    chosen = _choose_one(index, delivery, cls)
+                    if chosen is None:
+                        failed.append((factory, stage_id, name, delivery))
+                    else:
+                        found += (name, delivery, chosen)
+                inputs = tuple(found)
+            key = id(factory)
+            if key in seen:
+                msg = (
+                    f"Multiple factories found: {factory!r} is in stage "
+                    f"{seen[key]} and in stage {stage_id}"
+                )
+                raise PipelineError(msg, hint="add a new instance to each stage")
+            seen[key] = stage_id
             count = uses[info.name] = uses.get(info.name, 0) + 1
-            source = Source(
-                info.delivery_type,
-                factory.delivery_id,
-                cls,
-                factory.consumers,
-                stage_id,
-                factory,
-                name=info.name if count == 1 else f"{info.name}#{count}",
+            sources.append(
+                Source(
+                    info.delivery_type,
+                    factory.delivery_id,
+                    cls,
+                    factory.consumers,
+                    stage_id,
+                    factory,
+                    None,
+                    info.name if count == 1 else f"{info.name}#{count}",
+                    inputs,
+                )
             )
-            stage_sources.append(source)
-            index.add(source)
-        plan.stage_sources.append(stage_sources)
+        for i in range(first, len(sources)):
+            index.add(sources[i])
     for factory, stage_id, name, delivery in failed:
         candidates = index.lookup(delivery)
         early = [c for c in candidates if c.stage < stage_id]
@@ -303,6 +359,24 @@ def resolve(
             )
         )
     return plan
+
+
+def _choose_one(
+    index: _Index, delivery: Delivery[Any], consumer: type[Any]
+) -> Source | None:
+    """The one source for ``delivery`` among those indexed, or ``None``."""
+    if delivery.producer is External:
+        found = index.find(delivery)
+        if found is None:
+            return None
+        if not isinstance(found, list):  # one candidate: the common case
+            consumers = found.consumers
+            return found if not consumers or consumer in consumers else None
+        candidates = found
+    else:
+        candidates = index.lookup(delivery)
+    remaining, _ = choose(candidates, consumer, delivery.producer)
+    return remaining[0] if len(remaining) == 1 else None
 
 
 def _problem(  # noqa: PLR0917 - one internal call site passes everything

@@ -91,6 +91,7 @@ class DeliveryType:
 
     Attributes:
         tp: The wrapped type.
+        key: The hashable key that equality and hashing use (see ``type_key``).
 
     Example:
         >>> DeliveryType(list[int]) == typing.List[int]
@@ -99,28 +100,23 @@ class DeliveryType:
         False
     """
 
-    __slots__ = ("_hash", "_key", "tp")
+    __slots__ = ("_hash", "key", "tp")
 
     def __init__(self, tp: Any) -> None:
         """Wrap ``tp``, unwrapping a ``DeliveryType``."""
         if isinstance(tp, DeliveryType):
             self.tp: Any = tp.tp
-            self._key: Any = tp._key  # noqa: SLF001 - same class
+            self.key: Any = tp.key
         else:
             self.tp = tp
-            self._key = type_key(tp)
-        self._hash = hash(self._key)
-
-    @property
-    def key(self) -> Any:
-        """The hashable key that equality and hashing use."""
-        return self._key
+            self.key = type_key(tp)
+        self._hash = hash(self.key)
 
     def __eq__(self, other: object) -> bool:
         """Match against another ``DeliveryType`` or a raw type."""
         if isinstance(other, DeliveryType):
-            return bool(self._key == other._key)
-        return bool(self._key == type_key(other))
+            return bool(self.key == other.key)
+        return bool(self.key == type_key(other))
 
     def __hash__(self) -> int:
         """Hash consistently with ``==``."""

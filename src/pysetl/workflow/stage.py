@@ -14,7 +14,13 @@ from pysetl.utils.mixins import (
     IsWritable,
 )
 from pysetl.workflow import _spark
-from pysetl.workflow._execute import FactoryRun, Job, RunContext, run_factories
+from pysetl.workflow._execute import (
+    FactoryRun,
+    Job,
+    RunContext,
+    run_factories,
+    run_factory,
+)
 from pysetl.workflow._hook_manager import default_hook_manager
 from pysetl.workflow._run_id import new_run_id
 from pysetl.workflow.node import Node
@@ -46,9 +52,23 @@ class Stage(
             follows the pipeline's ``parallel`` option.
         max_workers: Size of the thread pool (``None``: Python's default).
 
+    Attributes:
+        stage_id: The stage's index in its pipeline (set by the pipeline).
+        end: Whether this is the last stage of its pipeline (set by the pipeline).
+
     How to customise execution: subclass and override ``_run(context)``;
     ``run()`` is the template that emits the events and records the results.
     """
+
+    # Class defaults until a pipeline or a run sets them: a chain of N stages
+    # does not pay for N times six attributes, and the pipeline sets the two
+    # public ones without a property call.
+    stage_id: int = 0
+    end: bool = True
+    _runs: list[FactoryRun] = _EMPTY
+    _deliverables: list[Deliverable[Any]] | None = None
+    _benchmarks: list[BenchmarkResult] = _EMPTY  # replaced, never appended to
+    _last_benchmarks: list[BenchmarkResult] = _EMPTY
 
     def __init__(
         self,
@@ -62,12 +82,6 @@ class Stage(
         self.benchmarked = benchmark
         self.parallel = parallel
         self.max_workers = max_workers
-        self._stage_id = 0
-        self._end = True
-        self._runs: list[FactoryRun] = _EMPTY
-        self._deliverables: list[Deliverable[Any]] | None = None
-        self._benchmarks: list[BenchmarkResult] = []
-        self._last_benchmarks: list[BenchmarkResult] = _EMPTY
 
     # ----------------------------------------------------------- composition
     def add_factory(self, factory: Factory[Any]) -> Self:
@@ -76,9 +90,15 @@ class Stage(
         Raises:
             AlreadyRegisteredError: The same instance is already in the stage.
         """
-        if "uuid" not in factory.__dict__:  # a subclass __init__ skipped super()
-            factory.uuid = uuid4()
-        return self.register(factory)
+        uuid = getattr(factory, "uuid", None)
+        if uuid is None:  # an __init__ skipped super()
+            uuid = factory.uuid = uuid4()
+        registry = self._registry
+        size = len(registry)
+        registry.setdefault(uuid, factory)  # one hash of the UUID, not two
+        if len(registry) == size:  # it was there already
+            return self.register(factory)  # raises the registry's error
+        return self
 
     def add_factory_from_type(
         self, factory_type: type[Factory[Any]], *args: Any, **kwargs: Any
@@ -108,27 +128,9 @@ class Stage(
         return self._deliverables
 
     @property
-    def stage_id(self) -> int:
-        """The stage's index in its pipeline."""
-        return self._stage_id
-
-    @stage_id.setter
-    def stage_id(self, value: int) -> None:
-        self._stage_id = value
-
-    @property
-    def end(self) -> bool:
-        """Whether this is the last stage of its pipeline."""
-        return self._end
-
-    @end.setter
-    def end(self, value: bool) -> None:
-        self._end = value
-
-    @property
     def start(self) -> bool:
         """Whether this is the first stage."""
-        return self._stage_id == 0
+        return self.stage_id == 0
 
     def should_write(self, factory: Factory[Any]) -> bool:
         """Whether ``factory.write()`` runs: both stage and factory are writable."""
@@ -155,70 +157,70 @@ class Stage(
                 spark_session=_spark.active_session(),
             )
         hooks = context.hooks
-        observed = hooks.enabled
         parallel = context.parallel if self.parallel is None else self.parallel
-        common: dict[str, Any] = {}
-        if observed:
-            common = {
-                "run_id": context.run_id,
-                "pipeline": context.pipeline,
-                "pipeline_name": context.pipeline_name,
-                "stage": self,
-                "stage_id": self._stage_id,
-            }
-            hooks.emit(
-                "before_stage_run", timestamp=time.time(), parallel=parallel, **common
-            )
+        if not hooks.enabled:  # nothing observes: no event, no clock
+            self._record(context, self._run(context, parallel=parallel))
+            return self
+        common: dict[str, Any] = {
+            "run_id": context.run_id,
+            "pipeline": context.pipeline,
+            "pipeline_name": context.pipeline_name,
+            "stage": self,
+            "stage_id": self.stage_id,
+        }
+        hooks.emit(
+            "before_stage_run", timestamp=time.time(), parallel=parallel, **common
+        )
         start = time.perf_counter()
         try:
             runs = self._run(context, parallel=parallel)
         except Exception as error:
-            if observed:
-                hooks.emit(
-                    "on_stage_run_failed",
-                    timestamp=time.time(),
-                    duration=time.perf_counter() - start,
-                    error=error,
-                    **common,
-                )
+            hooks.emit(
+                "on_stage_run_failed",
+                timestamp=time.time(),
+                duration=time.perf_counter() - start,
+                error=error,
+                **common,
+            )
             raise
+        self._record(context, runs)
+        hooks.emit(
+            "after_stage_run",
+            timestamp=time.time(),
+            duration=time.perf_counter() - start,
+            **common,
+        )
+        return self
+
+    def _record(self, context: RunContext, runs: list[FactoryRun]) -> None:
+        """Keep the runs; time them if this stage or the pipeline benchmarks."""
         self._runs = runs
         self._deliverables = None  # built on first use
         if self.benchmarked or context.benchmark:
             self._last_benchmarks = [r.benchmark() for r in runs]
-            self._benchmarks.extend(self._last_benchmarks)
+            self._benchmarks = [*self._benchmarks, *self._last_benchmarks]
         else:
             self._last_benchmarks = _EMPTY
-        if observed:
-            hooks.emit(
-                "after_stage_run",
-                timestamp=time.time(),
-                duration=time.perf_counter() - start,
-                **common,
-            )
-        return self
 
     def _run(self, context: RunContext, *, parallel: bool) -> list[FactoryRun]:
         """Run the factories; results in declaration order."""
         stage_write = self.is_writable
-        factories = self._registry.values()
+        sid = self.stage_id
         plan = context.plan
         if plan is None:
-            jobs = [Job(f, stage_write and f.is_writable) for f in factories]
-        else:
-            sid = self._stage_id
             jobs = [
-                Job(f, stage_write and f.is_writable, wires, source)
-                for f, wires, source in zip(
-                    factories,
-                    plan.stage_wires[sid],
-                    plan.stage_sources[sid],
-                    strict=True,
-                )
+                Job(f, stage_write and f.is_writable) for f in self._registry.values()
             ]
+        else:
+            jobs = [
+                Job(s.origin, stage_write and s.origin.is_writable, (), s)
+                for s in plan.sources_of(sid)
+            ]
+            if not parallel:  # what run_factories does, one frame less each
+                return [run_factory(context, sid, job) for job in jobs]
         return run_factories(
             context,
-            self._stage_id,
+            sid,
             jobs,
             parallel=parallel,
             max_workers=self.max_workers or context.max_workers,
@@ -236,7 +238,7 @@ class Stage(
 
     def create_nodes(self) -> list[Node]:
         """One DAG node per factory."""
-        return [Node.from_factory(f, self._stage_id, self._end) for f in self.factories]
+        return [Node.from_factory(f, self.stage_id, self.end) for f in self.factories]
 
     def __str__(self) -> str:
         """The factories, one per line."""
