@@ -31,7 +31,7 @@ from pysetl.workflow.external import External
 from pysetl.workflow.factory import factory_info
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from pysetl.workflow.deliverable import Deliverable
     from pysetl.workflow.delivery import Delivery
@@ -260,14 +260,14 @@ class _Index:
 
 
 def resolve(
-    stages: Sequence[Sequence[Factory[Any]]],
+    stages: Iterable[Sequence[Factory[Any]]],
     externals: Sequence[Deliverable[Any]],
     pipeline: str = "pipeline",
 ) -> Plan:
     """Resolve every delivery of every factory; collect the problems.
 
     Args:
-        stages: The factories of each stage, in order.
+        stages: The factories of each stage, in order (iterated once).
         externals: The deliverables given to the pipeline.
         pipeline: The pipeline's name, for messages.
 

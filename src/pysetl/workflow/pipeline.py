@@ -183,7 +183,7 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
             PipelineError: One factory instance is in two stages.
         """
         return resolve(
-            [stage.factories for stage in self.stages],
+            (stage.factories for stage in self.stages),  # one list at a time
             self._inputs,
             self.pipeline_name,
         )

@@ -211,13 +211,21 @@ class Stage(
             jobs = [
                 Job(f, stage_write and f.is_writable) for f in self._registry.values()
             ]
+        elif not parallel:  # what run_factories does, with no list of jobs:
+            # each job is made as its factory starts and gone when it ends.
+            return [
+                run_factory(
+                    context,
+                    sid,
+                    Job(s.origin, stage_write and s.origin.is_writable, (), s),
+                )
+                for s in plan.sources_of(sid)
+            ]
         else:
             jobs = [
                 Job(s.origin, stage_write and s.origin.is_writable, (), s)
                 for s in plan.sources_of(sid)
             ]
-            if not parallel:  # what run_factories does, one frame less each
-                return [run_factory(context, sid, job) for job in jobs]
         return run_factories(
             context,
             sid,
