@@ -73,7 +73,7 @@ TARGET_US = 20.0  # pysetl CPU us per factory at the biggest size
 TARGET_GROWTH = 11.0  # t(biggest) / t(the size before), linear = 10
 TARGET_VS_HAMILTON = 0.5  # pysetl / Hamilton, at every size
 TARGET_SIZE = 10_000
-LOOP_FACTORIES = 2_000  # a sample runs at least this many factories
+LOOP_FACTORIES = 20_000  # a sample runs at least this many factories
 SHAPES = ("chain", "fan-out")
 
 
