@@ -209,6 +209,8 @@ class Session:
                     profile=monitoring.metrics.profile,
                     count_rows=monitoring.metrics.count_rows,
                     spark_wait=monitoring.metrics.spark_wait,
+                    # The history keeps the figures; none stay in memory.
+                    keep_runs=0,
                     writer=self.writer,
                 )
             )

@@ -267,6 +267,18 @@ class TestProfiling:
 
 
 class TestHistory:
+    def test_keep_runs_zero_keeps_nothing_in_memory_and_writes_everything(self):
+        history = InMemoryRunHistory()
+        collector = MetricsCollector(spark=False, history=history, keep_runs=0)
+        pipeline = _run(collector, Extract, Load)
+        collector.flush()
+        assert collector.run_ids == []
+        with pytest.raises(KeyError, match="No metrics for run"):
+            collector.summary(pipeline.run_id)
+        names = {m.name for m in history.list_metrics(pipeline.run_id).items}
+        assert {"pysetl_factory_cpu_seconds", "pysetl_run_duration_seconds"} <= names
+        assert "rows_rejected" in names
+
     def test_metrics_are_written_with_their_labels(self):
         history = InMemoryRunHistory()
         collector = MetricsCollector(spark=False, history=history)

@@ -92,7 +92,10 @@ class MetricsCollector:
             counted for free in ``spark.output_records``.
         top: How many entries the summary's "slowest" lists hold.
         profile_lines: How many functions a profile keeps.
-        keep_runs: How many runs' summaries are kept (oldest forgotten first).
+        keep_runs: How many runs' summaries are kept (oldest forgotten first);
+            ``0`` keeps none (the history has the figures): no factory's
+            figures stay in memory, which spares the garbage collector a
+            long-lived object per factory on large runs.
         flush_timeout: Seconds ``summary()`` and ``close()`` wait for the writer.
         writer: The observers' writer thread; default: the process-wide one.
         inline: Ask for the events in the factory's thread (``pysetl_inline``),
@@ -268,7 +271,8 @@ class MetricsCollector:
         run = self._runs.get(run_id)
         if run is None:
             run = self._runs[run_id] = RunState(pipeline)
-            while len(self._runs) > self.keep_runs:
+            # keep_runs=0: runs are dropped when they end, never while running.
+            while self.keep_runs and len(self._runs) > self.keep_runs:
                 self._runs.pop(next(iter(self._runs)))
         return run
 
@@ -366,7 +370,8 @@ class MetricsCollector:
             metrics = replace(metrics, **changes)
         with self._lock:
             run = self._run(metrics.run_id, metrics.pipeline)
-            run.factories.append(metrics)
+            if self.keep_runs:
+                run.factories.append(metrics)
         self._write(metrics.run_id, list(samples(metrics)))
 
     def _mapper(self, spark_context: Any) -> Any:
@@ -387,6 +392,8 @@ class MetricsCollector:
             run = self._runs.get(end.run_id)
             if run is not None:
                 run.status, run.duration = end.status, end.duration
+                if not self.keep_runs:
+                    del self._runs[end.run_id]
             self._attributed.pop(end.run_id, None)
         if run is not None:
             labels = {"pipeline": run.pipeline, "status": end.status}
