@@ -359,7 +359,8 @@ class MetricsCollector:
                 self._failed(f"pysetl metrics: could not count {metrics.factory}", exc)
         if job.profiler is not None:
             changes["profile"] = profile_lines(job.profiler, self.profile_lines)
-        if metrics.kpis:  # users' labels may carry secrets: mask them once, here
+        if any(kpi.labels for kpi in metrics.kpis):
+            # Users' labels may carry secrets: mask them once, here.
             changes["kpis"] = tuple(
                 replace(kpi, labels=tuple(redact_labels(dict(kpi.labels)).items()))
                 if kpi.labels
