@@ -174,6 +174,75 @@ class Logs(HasLogger):
     pass
 
 
+class TestLazyUuid:
+    """The UUID is made on first read; registries do not make it."""
+
+    def test_made_on_first_read_and_kept(self):
+        item = Item()
+        assert item._uuid is None
+        first = item.uuid
+        assert isinstance(first, UUID)
+        assert item.uuid is first
+
+    def test_assigning_replaces_it(self):
+        item = Item()
+        item.uuid = UUID(int=7)
+        assert item.uuid == UUID(int=7)
+
+    def test_an_init_that_skips_super_still_has_one(self):
+        class Rude(IsIdentifiable):
+            def __init__(self):
+                pass
+
+        assert isinstance(Rude().uuid, UUID)
+
+    def test_first_reads_from_threads_agree(self):
+        import threading
+
+        item, seen = Item(), []
+        threads = [
+            threading.Thread(target=lambda: seen.append(item.uuid)) for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(seen)) == 1
+
+    @pytest.mark.parametrize("count", [1, 3, 20])
+    def test_registering_makes_no_uuid(self, count):
+        registry, items = Registry(), [Item() for _ in range(count)]
+        registry.register_items(items)
+        assert all(i._uuid is None for i in items)
+        assert registry.size == count
+        assert registry.last_registered_item is items[-1]
+        assert registry.registered() == items
+        assert registry.is_registered(items[0])
+        assert not registry.is_registered(Item())
+        with pytest.raises(AlreadyRegisteredError, match="already exists"):
+            registry.register(items[-1])
+        assert list(registry.get_registry()) == [i.uuid for i in items]
+
+    def test_a_copy_with_the_same_uuid_is_a_duplicate(self):
+        import copy
+
+        registry, item = Registry(), Item()
+        registry.register(item)
+        _ = item.uuid
+        with pytest.raises(AlreadyRegisteredError, match=str(item.uuid)):
+            registry.register(copy.copy(item))
+
+    def test_the_live_dict_stays_the_registry(self):
+        registry, a, b = Registry(), Item(), Item()
+        registry.register(a)
+        live = registry.get_registry()
+        registry.register(b)
+        assert list(live.values()) == [a, b]
+        del live[a.uuid]
+        assert registry.registered() == [b]
+        assert registry.size == 1
+
+
 class TestHasLogger:
     def test_logger_is_named_after_the_class_module(self):
         assert Logs().logger.name == __name__

@@ -88,13 +88,52 @@ def _uuid4() -> UUID:
     return uuid
 
 
+_uuid_lock = threading.Lock()
+
+
+class _LazyUUID:
+    """``IsIdentifiable.uuid``: made on first read, kept in ``_uuid``.
+
+    Most factories and stages of a run are never asked for their UUID: making
+    it on first read spares them two objects each (the UUID and its int),
+    which the garbage collector would scan for as long as they live. The
+    value is made once, under a lock (two threads reading a new instance's
+    UUID at once see the same one); assigning ``obj.uuid`` replaces it.
+    """
+
+    def __get__(self, instance: Any, owner: type[Any]) -> Any:
+        if instance is None:
+            return self
+        uuid = instance._uuid  # noqa: SLF001 - the descriptor's own storage
+        if uuid is None:
+            with _uuid_lock:
+                uuid = instance._uuid  # noqa: SLF001
+                if uuid is None:
+                    uuid = _uuid4()
+                    _setattr(instance, "_uuid", uuid)
+        return uuid
+
+    def __set__(self, instance: Any, value: UUID) -> None:
+        _setattr(instance, "_uuid", value)
+
+
 class IsIdentifiable:
-    """Gives each instance a random ``uuid`` and each class a ``name()``."""
+    """Gives each instance a random ``uuid`` and each class a ``name()``.
+
+    Changed in 0.2: the UUID is made when it is first read, not in
+    ``__init__`` (a subclass whose ``__init__`` skips ``super().__init__()``
+    has one too).
+    """
+
+    if TYPE_CHECKING:
+        uuid: UUID
+    else:
+        uuid = _LazyUUID()
+    _uuid: UUID | None = None  # the instance's UUID, once read or assigned
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Assign a fresh UUID, then continue the cooperative ``__init__`` chain."""
+        """Continue the cooperative ``__init__`` chain (the UUID is made on read)."""
         super().__init__(*args, **kwargs)
-        self.uuid: UUID = _uuid4()
 
     @classmethod
     def name(cls) -> str:
@@ -103,15 +142,57 @@ class IsIdentifiable:
 
 
 _I = TypeVar("_I", bound=IsIdentifiable)
+_MISSING: Any = object()
+_SMALL = 8  # up to this many items, duplicates are found by a scan
+
+
+def _made_uuid(item: Any) -> UUID | None:
+    """The item's UUID if it exists already (without making a lazy one)."""
+    uuid = getattr(item, "_uuid", _MISSING)
+    return item.uuid if uuid is _MISSING else uuid  # type: ignore[no-any-return]
 
 
 class HasRegistry(Generic[_I]):
-    """An insertion-ordered registry of identifiable items, keyed by UUID."""
+    """An insertion-ordered registry of identifiable items, keyed by UUID.
+
+    The items are kept in a list until the dict keyed by UUID is asked for
+    (``get_registry``, ``get_item``, ``clear_registry``), or an item that
+    has its UUID already is registered: from then on that dict is the
+    registry. Until then no item's UUID is made (see ``IsIdentifiable``), and
+    an item without one is registered already only if it is the same instance.
+    """
+
+    _by_uuid: dict[UUID, _I] | None = None  # the registry, once asked for
+    _ids: set[int] | None = None  # ids of the listed items, past _SMALL of them
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Start with an empty registry."""
         super().__init__(*args, **kwargs)
-        self._registry: dict[UUID, _I] = {}
+        self._items: list[_I] | None = []
+
+    @property
+    def _registry(self) -> dict[UUID, _I]:
+        """The dict keyed by UUID, made (once) from the list if need be."""
+        registry = self._by_uuid
+        if registry is None:
+            items = self._items or []
+            registry = self._by_uuid = {item.uuid: item for item in items}
+            self._items = self._ids = None
+        return registry
+
+    def _listed(self, item: _I, items: list[_I]) -> bool:
+        """Whether the very instance ``item`` is in the list."""
+        ids = self._ids
+        if ids is not None:
+            return id(item) in ids
+        return any(x is item for x in items)
+
+    def _already(self, item: _I) -> AlreadyRegisteredError:
+        uuid = item.uuid
+        msg = f"The item {uuid} of type {item.name()} already exists"
+        return AlreadyRegisteredError(
+            msg, hint="Register each instance once; create a new instance instead."
+        )
 
     def register(self, item: _I) -> Self:
         """Add ``item``.
@@ -119,13 +200,22 @@ class HasRegistry(Generic[_I]):
         Raises:
             AlreadyRegisteredError: The item is already registered.
         """
-        uuid = item.uuid
+        items = self._items
+        if items is not None and _made_uuid(item) is None:
+            # No UUID yet: the same UUID can only be the same instance.
+            if items and self._listed(item, items):
+                raise self._already(item)
+            items.append(item)
+            ids = self._ids
+            if ids is not None:
+                ids.add(id(item))
+            elif len(items) > _SMALL:
+                self._ids = {id(x) for x in items}
+            return self
         registry = self._registry
+        uuid = item.uuid
         if uuid in registry:
-            msg = f"The item {uuid} of type {item.name()} already exists"
-            raise AlreadyRegisteredError(
-                msg, hint="Register each instance once; create a new instance instead."
-            )
+            raise self._already(item)
         registry[uuid] = item
         return self
 
@@ -137,7 +227,15 @@ class HasRegistry(Generic[_I]):
 
     def is_registered(self, item: _I) -> bool:
         """Whether ``item`` is registered."""
-        return item.uuid in self._registry
+        items = self._items
+        if items is None or _made_uuid(item) is not None:
+            return item.uuid in self._registry
+        return bool(items) and self._listed(item, items)
+
+    def registered(self) -> list[_I]:
+        """The items, in the order they were registered (a new list)."""
+        items = self._items
+        return list(items if items is not None else self._registry.values())
 
     def get_registry(self) -> dict[UUID, _I]:
         """The live registry dict."""
@@ -155,12 +253,16 @@ class HasRegistry(Generic[_I]):
     @property
     def last_registered_item(self) -> _I | None:
         """The most recently registered item, or ``None``."""
+        items = self._items
+        if items is not None:
+            return items[-1] if items else None
         return next(reversed(self._registry.values()), None)
 
     @property
     def size(self) -> int:
         """How many items are registered."""
-        return len(self._registry)
+        items = self._items
+        return len(items) if items is not None else len(self._registry)
 
 
 class HasLogger:

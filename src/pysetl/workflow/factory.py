@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
-from uuid import uuid4
 
 from typing_extensions import Self, get_original_bases
 
@@ -60,9 +59,11 @@ class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
     delivery_id: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        """Give dataclass subclasses a uuid (their ``__init__`` skips ours)."""
-        if "uuid" not in self.__dict__:
-            self.uuid = uuid4()
+        """Nothing to do: kept for dataclass subclasses that call it.
+
+        Changed in 0.2: the uuid is made on first read (see ``IsIdentifiable``),
+        so dataclass subclasses, whose ``__init__`` skips ours, have one too.
+        """
 
     @abstractmethod
     def read(self) -> Self:

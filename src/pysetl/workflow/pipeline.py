@@ -125,7 +125,7 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
     @property
     def stages(self) -> list[Stage]:
         """The stages, in order."""
-        return list(self._registry.values())
+        return self.registered()
 
     def set_input_from_deliverable(self, deliverable: Deliverable[Any]) -> Self:
         """Offer an external input to the pipeline's factories.
@@ -143,15 +143,13 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         Raises:
             AlreadyRegisteredError: The stage is already in the pipeline.
         """
-        registry = self._registry
-        if stage.uuid in registry:
-            return self.register(stage)  # raises the registry's error
         last = self.last_registered_item
+        size = self.size
+        self.register(stage)  # raises if it is there already
         if last is not None:
             last.end = False
-        stage.stage_id = len(registry)
+        stage.stage_id = size
         stage.end = True
-        registry[stage.uuid] = stage  # checked above: one lookup, not two
         return self
 
     def add_stage_from_factory(self, factory: Factory[Any]) -> Self:

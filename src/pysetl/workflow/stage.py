@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any, final
-from uuid import uuid4
 
 from pysetl.utils.mixins import (
     HasBenchmark,
@@ -90,15 +89,7 @@ class Stage(
         Raises:
             AlreadyRegisteredError: The same instance is already in the stage.
         """
-        uuid = getattr(factory, "uuid", None)
-        if uuid is None:  # an __init__ skipped super()
-            uuid = factory.uuid = uuid4()
-        registry = self._registry
-        size = len(registry)
-        registry.setdefault(uuid, factory)  # one hash of the UUID, not two
-        if len(registry) == size:  # it was there already
-            return self.register(factory)  # raises the registry's error
-        return self
+        return self.register(factory)
 
     def add_factory_from_type(
         self, factory_type: type[Factory[Any]], *args: Any, **kwargs: Any
@@ -116,7 +107,7 @@ class Stage(
     @property
     def factories(self) -> list[Factory[Any]]:
         """The factories, in the order they were added."""
-        return list(self._registry.values())
+        return self.registered()
 
     @property
     def deliverable(self) -> list[Deliverable[Any]]:
@@ -208,9 +199,7 @@ class Stage(
         sid = self.stage_id
         plan = context.plan
         if plan is None:
-            jobs = [
-                Job(f, stage_write and f.is_writable) for f in self._registry.values()
-            ]
+            jobs = [Job(f, stage_write and f.is_writable) for f in self.registered()]
         elif not parallel:  # what run_factories does, with no list of jobs:
             # each job is made as its factory starts and gone when it ends.
             return [
