@@ -124,3 +124,30 @@ class TestPlan:
         assert [s.name for s in plan.sources_of(2)] == ["L1", "L1#2"]
         assert plan.sources_of(1) == []
         assert pipeline.run().get_last_output() == 1
+
+
+class TestFewObjectsPerFactory:
+    """What a plain run keeps per chain factory, for the collector to scan."""
+
+    def test_a_plain_run_keeps_the_plan_sources_as_its_records(self, hooks):
+        from pysetl.workflow._execute import FactoryRun
+
+        classes = chain(3)
+        pipeline = Pipeline(hooks=hooks)
+        for cls in classes:
+            pipeline.add_stage_from_type(cls)
+        pipeline.run()
+        stage = pipeline.stages[-1]
+        assert not any(isinstance(r, FactoryRun) for r in stage._runs)
+        assert [d.payload for d in stage.deliverable] == [2]
+        assert stage.factories[0]._uuid is None  # no UUID made by the run
+        assert stage._uuid is None
+
+    def test_a_timed_run_keeps_its_marks(self, hooks):
+        classes = chain(3)
+        pipeline = Pipeline(benchmark=True, hooks=hooks)
+        for cls in classes:
+            pipeline.add_stage_from_type(cls)
+        pipeline.run()
+        assert len(pipeline.get_benchmarks()) == 3
+        assert [d.payload for d in pipeline.stages[-1].deliverable] == [2]

@@ -118,8 +118,14 @@ def _fill(factory: Factory[Any], job: Job) -> None:
         getattr(factory, wire.name).set(wire.source.output)
 
 
-def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
+def run_factory(
+    context: RunContext, stage_id: int, job: Job, *, record: bool = True
+) -> FactoryRun:
     """Run one factory: inject, read, process, write (if ``write``), get.
+
+    With ``record=False`` (a planned job: the output is kept in its plan
+    source) and nothing observing, no ``FactoryRun`` is made: the job's
+    source is returned in its place, with ``factory`` and ``output``.
 
     Raises:
         FactoryError: The factory raised; the original is chained as ``__cause__``.
@@ -187,6 +193,8 @@ def run_factory(context: RunContext, stage_id: int, job: Job) -> FactoryRun:
             _spark.clear_job_group(sc)
     if source is not None:
         source.output = output
+        if not (record or observed):
+            return source  # type: ignore[return-value]  # factory and output
     result = FactoryRun(factory, output, (start, read, process, written, end))
     if observed:
         hooks.emit(

@@ -61,6 +61,11 @@ class Source:
     inputs: tuple[Any, ...] = ()
 
     @property
+    def factory(self) -> Any:
+        """The factory (or deliverable) that offers the value."""
+        return self.origin
+
+    @property
     def wires(self) -> tuple[Wire, ...]:
         """The resolved deliveries of the factory, as ``Wire`` objects."""
         it = iter(self.inputs)

@@ -202,14 +202,26 @@ class Stage(
             jobs = [Job(f, stage_write and f.is_writable) for f in self.registered()]
         elif not parallel:  # what run_factories does, with no list of jobs:
             # each job is made as its factory starts and gone when it ends.
-            return [
+            # Unless timed or observed, the plan's sources are the records:
+            # no ``FactoryRun`` per factory, nor a list of them per stage.
+            sources = plan.sources_of(sid)
+            if self.benchmarked or context.benchmark:  # timed: keep the marks
+                return [
+                    run_factory(
+                        context,
+                        sid,
+                        Job(s.origin, stage_write and s.origin.is_writable, (), s),
+                    )
+                    for s in sources
+                ]
+            for s in sources:
                 run_factory(
                     context,
                     sid,
                     Job(s.origin, stage_write and s.origin.is_writable, (), s),
+                    record=False,
                 )
-                for s in plan.sources_of(sid)
-            ]
+            return sources  # type: ignore[return-value]  # factory and output
         else:
             jobs = [
                 Job(s.origin, stage_write and s.origin.is_writable, (), s)
