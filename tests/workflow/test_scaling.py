@@ -151,3 +151,17 @@ class TestFewObjectsPerFactory:
         pipeline.run()
         assert len(pipeline.get_benchmarks()) == 3
         assert [d.payload for d in pipeline.stages[-1].deliverable] == [2]
+
+    def test_stages_keep_their_attributes_without_a_dict(self, hooks):
+        """CPython keeps late-set names of many instances in a dict each."""
+        classes = chain(200)
+        pipeline = Pipeline(hooks=hooks)
+        for cls in classes:
+            pipeline.add_stage_from_type(cls)
+        pipeline.run()
+        with_dict = [
+            s
+            for s in pipeline.stages
+            if any(type(r) is dict for r in gc.get_referents(s))
+        ]
+        assert with_dict == []

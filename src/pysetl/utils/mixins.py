@@ -134,6 +134,9 @@ class IsIdentifiable:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Continue the cooperative ``__init__`` chain (the UUID is made on read)."""
         super().__init__(*args, **kwargs)
+        # Set now, though it is the class default: a name an instance first
+        # sets late may give every instance a dict (see ``Stage.__init__``).
+        self._uuid = None
 
     @classmethod
     def name(cls) -> str:
@@ -169,6 +172,8 @@ class HasRegistry(Generic[_I]):
         """Start with an empty registry."""
         super().__init__(*args, **kwargs)
         self._items: list[_I] | None = []
+        self._by_uuid = None  # set now: see ``IsIdentifiable.__init__``
+        self._ids = None
 
     @property
     def _registry(self) -> dict[UUID, _I]:

@@ -59,9 +59,12 @@ class Stage(
     ``run()`` is the template that emits the events and records the results.
     """
 
-    # Class defaults until a pipeline or a run sets them: a chain of N stages
-    # does not pay for N times six attributes, and the pipeline sets the two
-    # public ones without a property call.
+    # Class defaults, and set in ``__init__`` all the same: CPython 3.11+
+    # keeps an instance's attributes without a dict only for the names its
+    # class's instances set early (each new instance shrinks the room for
+    # more names). A name first set after a thousand stages exist (a run sets
+    # ``_deliverables``) gave each stage a dict: one more object for the
+    # garbage collector per stage.
     stage_id: int = 0
     end: bool = True
     _runs: list[FactoryRun] = _EMPTY
@@ -81,6 +84,12 @@ class Stage(
         self.benchmarked = benchmark
         self.parallel = parallel
         self.max_workers = max_workers
+        self.stage_id = 0
+        self.end = True
+        self._runs = _EMPTY
+        self._deliverables = None
+        self._benchmarks = _EMPTY
+        self._last_benchmarks = _EMPTY
 
     # ----------------------------------------------------------- composition
     def add_factory(self, factory: Factory[Any]) -> Self:
