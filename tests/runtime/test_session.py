@@ -283,3 +283,35 @@ def test_repr_names_the_history_without_secrets(tmp_path: Path):
     with Session(history=url, observe=True) as session:
         assert "h.db" in repr(session)
         assert "observing=True" in repr(session)
+
+
+class TestLogCaptureNesting:
+    def test_overlapping_sessions_keep_capturing_until_the_last_leaves(self, tmp_path):
+        root = logging.getLogger()
+        level, handlers = root.level, list(root.handlers)
+        first = Session(history=f"sqlite:///{tmp_path / 'a.db'}", observe=True)
+        second = Session(history=f"sqlite:///{tmp_path / 'b.db'}", observe=True)
+        first.close()  # the first to leave must not undo the second's capture
+        assert root.level <= logging.INFO
+        pipeline = second.pipeline("later").add_stage_from_type(Extract).run()
+        history = second.history
+        assert history is not None
+        second.writer.drain()
+        lines = history.search_logs(pipeline.run_id).items
+        assert ("Extract", "reading the numbers") in [
+            (g.factory, g.message) for g in lines
+        ]
+        second.close()
+        assert root.level == level
+        assert root.handlers == handlers
+
+    def test_a_lower_root_level_is_never_raised(self, tmp_path):
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.DEBUG)
+        try:
+            with Session(history=f"sqlite:///{tmp_path / 'h.db'}", observe=True):
+                assert root.level == logging.DEBUG
+            assert root.level == logging.DEBUG
+        finally:
+            root.setLevel(level)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import PySetlError
@@ -53,6 +55,31 @@ class _RunLinesOnly(logging.Filter):
         )
 
 
+@dataclass
+class _RootState:
+    """What the captures changed on the root logger, to undo when the last goes.
+
+    Several captures can be installed at once (the default runtime of bare
+    pipelines and a ``Session``): the first one saves the root's level and
+    pins its handlers, the root's level is the lowest capture level while
+    any is installed, and the last one to leave restores everything.
+    """
+
+    captures: list[RunLogCapture] = field(default_factory=list)
+    level: int = logging.NOTSET
+    pinned: list[logging.Handler] = field(default_factory=list)
+    fallback: logging.Handler | None = None
+
+
+_ROOT = _RootState()
+_ROOT_LOCK = threading.Lock()
+
+
+def _lowest() -> int:
+    """The root's level while captures are installed: it is never raised."""
+    return min(_ROOT.level, *(c.level for c in _ROOT.captures))
+
+
 class RunLogCapture:
     """Stores the log lines of runs in the history while installed.
 
@@ -71,46 +98,53 @@ class RunLogCapture:
         self.level = number if isinstance(number, int) else logging.INFO
         self.handler = HistoryLogHandler(recorder, self.level)
         self.handler.addFilter(_RunLinesOnly(recorder))
-        self._fallback: logging.Handler | None = None
-        self._previous_level: int | None = None
-        self._pinned: list[logging.Handler] = []
 
     def install(self) -> None:
         """Add the handler to the root logger (idempotent)."""
         root = logging.getLogger()
-        if self.handler in root.handlers:
-            return
+        with _ROOT_LOCK:
+            if self in _ROOT.captures:
+                return
+            if not _ROOT.captures:
+                self._save(root)
+            _ROOT.captures.append(self)
+            root.setLevel(_lowest())
+            root.addHandler(self.handler)
+
+    @staticmethod
+    def _save(root: logging.Logger) -> None:
+        """The first capture: keep what the root printed, for when it lowers it."""
+        _ROOT.level = old = root.level
         if not root.handlers:  # Python's last resort stops once a handler exists
             fallback = logging.StreamHandler(sys.stderr)
-            fallback.setLevel(logging.WARNING)
+            fallback.setLevel(logging.WARNING)  # as the last resort prints
             fallback.setFormatter(
                 logging.Formatter("%(levelname)s %(name)s: %(message)s")
             )
-            self._fallback = fallback
+            _ROOT.fallback = fallback
             root.addHandler(fallback)
-        if root.level > self.level or root.level == logging.NOTSET:
-            self._previous_level = root.level
-            old = root.level or logging.WARNING
-            for handler in root.handlers:
-                if handler.level == logging.NOTSET:
-                    handler.setLevel(old)  # prints what it printed before
-                    self._pinned.append(handler)
-            root.setLevel(self.level)
-        root.addHandler(self.handler)
+        for handler in root.handlers:
+            if handler.level == logging.NOTSET:
+                handler.setLevel(old)  # prints what it printed before
+                _ROOT.pinned.append(handler)
 
     def uninstall(self) -> None:
-        """Remove what ``install()`` added and restore the levels (idempotent)."""
+        """Remove the handler; the last capture restores the root (idempotent)."""
         root = logging.getLogger()
-        root.removeHandler(self.handler)
-        if self._fallback is not None:
-            root.removeHandler(self._fallback)
-            self._fallback = None
-        for handler in self._pinned:
-            handler.setLevel(logging.NOTSET)
-        self._pinned = []
-        if self._previous_level is not None:
-            root.setLevel(self._previous_level)
-            self._previous_level = None
+        with _ROOT_LOCK:
+            if self not in _ROOT.captures:
+                return
+            _ROOT.captures.remove(self)
+            root.removeHandler(self.handler)
+            if _ROOT.captures:
+                root.setLevel(_lowest())
+                return
+            if _ROOT.fallback is not None:
+                root.removeHandler(_ROOT.fallback)
+            for handler in _ROOT.pinned:
+                handler.setLevel(logging.NOTSET)
+            root.setLevel(_ROOT.level)
+            _ROOT.pinned, _ROOT.fallback = [], None
 
 
 class RunLogger:
