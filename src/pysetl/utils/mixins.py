@@ -206,9 +206,13 @@ class HasRegistry(Generic[_I]):
             AlreadyRegisteredError: The item is already registered.
         """
         items = self._items
-        if items is not None and _made_uuid(item) is None:
-            # No UUID yet: the same UUID can only be the same instance.
-            if items and self._listed(item, items):
+        # No UUID yet (``_made_uuid`` is None): the same UUID can only be the
+        # same instance.
+        if items is not None and getattr(item, "_uuid", _MISSING) is None:
+            if not items:  # the first: a stage of one factory
+                items.append(item)
+                return self
+            if self._listed(item, items):
                 raise self._already(item)
             items.append(item)
             ids = self._ids

@@ -143,8 +143,12 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         Raises:
             AlreadyRegisteredError: The stage is already in the pipeline.
         """
-        last = self.last_registered_item
-        size = self.size
+        stages = self._items  # the list, until the registry dict is asked for
+        if stages is not None:
+            size = len(stages)
+            last = stages[-1] if size else None
+        else:
+            size, last = self.size, self.last_registered_item
         self.register(stage)  # raises if it is there already
         if last is not None:
             last.end = False
