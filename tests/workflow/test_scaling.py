@@ -102,6 +102,10 @@ class TestPlan:
         assert (wire.name, wire.source) == ("p", second)
         assert wire.delivery.delivery_id == "n1"
         assert third.inputs == ("p", wire.delivery, second)
+        assert len(plan.inputs) == 6  # one flat list for the plan
+        assert plan.inputs[3:] == ["p", wire.delivery, second]
+        assert plan.inputs[2] is first
+        assert third.flat is plan.inputs
         assert plan.wires_of(2, 0) == third.wires
         assert [[len(w) for w in ws] for ws in plan.stage_wires] == [[0], [1], [1]]
 
@@ -139,6 +143,7 @@ class TestFewObjectsPerFactory:
         pipeline.run()
         stage = pipeline.stages[-1]
         assert not any(isinstance(r, FactoryRun) for r in stage._runs)
+        assert stage._records == []  # read from the plan: no list per stage
         assert [d.payload for d in stage.deliverable] == [2]
         assert stage.factories[0]._uuid is None  # no UUID made by the run
         assert stage._uuid is None

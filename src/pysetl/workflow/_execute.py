@@ -110,10 +110,10 @@ def inject(factory: Factory[Any], wires: Sequence[Wire]) -> None:
 def _fill(factory: Factory[Any], job: Job) -> None:
     """``inject`` the job's wires, and its plan source's flat inputs."""
     source = job.source
-    if source is not None and source.inputs:
-        it = iter(source.inputs)  # (name, delivery, source) after one another
-        for name, _, origin in zip(it, it, it, strict=True):
-            getattr(factory, name).set(origin.output)
+    if source is not None:
+        flat = source.flat  # (name, delivery, source) after one another
+        for i in range(source.at, source.end, 3):
+            getattr(factory, flat[i]).set(flat[i + 2].output)  # type: ignore[index]
     for wire in job.wires:
         getattr(factory, wire.name).set(wire.source.output)
 

@@ -55,10 +55,19 @@ class Source:
     origin: Any  # the Deliverable, or the Factory instance
     output: Any = None  # the payload; set for a factory when it has run
     name: str = ""  # the producer's name, looked up once
-    # What feeds the factory, flat: (attribute name, Delivery, Source) for
-    # each resolved delivery. One tuple per factory, where ``Wire`` objects
-    # would be one more object per delivery for the garbage collector.
-    inputs: tuple[Any, ...] = ()
+    # What feeds the factory: ``flat[at:end]`` holds (attribute name,
+    # Delivery, Source) for each resolved delivery, in one list for the whole
+    # plan: no tuple, nor ``Wire`` objects, per factory for the garbage
+    # collector to scan.
+    flat: list[Any] | None = None
+    at: int = 0
+    end: int = 0
+
+    @property
+    def inputs(self) -> tuple[Any, ...]:
+        """(attribute name, Delivery, Source) of each resolved delivery, flat."""
+        flat = self.flat
+        return () if flat is None else tuple(flat[self.at : self.end])
 
     @property
     def factory(self) -> Any:
@@ -135,12 +144,14 @@ class Plan:
 
     The sources of the factories are kept in one list, stage after stage
     (``sources``; ``stage_starts[i]`` is where stage ``i`` begins), and each
-    holds its factory's inputs: a run of N factories costs N sources and N
-    tuples, not lists and wires besides (``stage_wires`` makes them when asked).
+    says where its factory's inputs are in ``inputs``, one flat list for the
+    plan: a run of N factories costs N sources, not tuples, lists and wires
+    besides (``stage_wires`` makes wires when asked).
     """
 
     pipeline: str
     sources: list[Source] = field(default_factory=list)
+    inputs: list[Any] = field(default_factory=list)  # every Source.flat
     stage_starts: list[int] = field(default_factory=list)
     externals: list[Source] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -300,6 +311,7 @@ def resolve(
     # sources of the stages before it, then its own sources join the index.
     # Failures are explained once the index is complete.
     sources = plan.sources
+    flat = plan.inputs
     starts = plan.stage_starts
     seen: dict[int, int] = {}
     # Several instances of one class in a run get distinct names (``Fan``,
@@ -312,16 +324,13 @@ def resolve(
         for factory in factories:
             cls = type(factory)
             info = factory_info(cls)
-            inputs: tuple[Any, ...] = ()
-            if info.deliveries:
-                found: list[Any] = []
-                for name, delivery in info.deliveries:
-                    chosen = _choose_one(index, delivery, cls)
-                    if chosen is None:
-                        failed.append((factory, stage_id, name, delivery))
-                    else:
-                        found += (name, delivery, chosen)
-                inputs = tuple(found)
+            at = len(flat)
+            for name, delivery in info.deliveries:
+                chosen = _choose_one(index, delivery, cls)
+                if chosen is None:
+                    failed.append((factory, stage_id, name, delivery))
+                else:
+                    flat += (name, delivery, chosen)
             key = id(factory)
             if key in seen:
                 msg = (
@@ -341,7 +350,9 @@ def resolve(
                     factory,
                     None,
                     info.name if count == 1 else f"{info.name}#{count}",
-                    inputs,
+                    flat,
+                    at,
+                    len(flat),
                 )
             )
         for i in range(first, len(sources)):

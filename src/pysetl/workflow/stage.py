@@ -21,6 +21,7 @@ from pysetl.workflow._execute import (
     run_factory,
 )
 from pysetl.workflow._hook_manager import default_hook_manager
+from pysetl.workflow._inject import Source
 from pysetl.workflow._run_id import new_run_id
 from pysetl.workflow.node import Node
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from pysetl.utils._benchmark import BenchmarkResult
+    from pysetl.workflow._inject import Plan
     from pysetl.workflow.deliverable import Deliverable
     from pysetl.workflow.factory import Factory
 
@@ -67,7 +69,9 @@ class Stage(
     # garbage collector per stage.
     stage_id: int = 0
     end: bool = True
-    _runs: list[FactoryRun] = _EMPTY
+    _records: list[FactoryRun] = _EMPTY
+    _plan: Plan | None = None  # when the records are the plan's sources
+    _plan_stage: int = 0  # and this stage's place in it
     _deliverables: list[Deliverable[Any]] | None = None
     _benchmarks: list[BenchmarkResult] = _EMPTY  # replaced, never appended to
     _last_benchmarks: list[BenchmarkResult] = _EMPTY
@@ -86,7 +90,9 @@ class Stage(
         self.max_workers = max_workers
         self.stage_id = 0
         self.end = True
-        self._runs = _EMPTY
+        self._records = _EMPTY
+        self._plan = None
+        self._plan_stage = 0
         self._deliverables = None
         self._benchmarks = _EMPTY
         self._last_benchmarks = _EMPTY
@@ -126,6 +132,14 @@ class Stage(
                 r.factory.make_deliverable(r.output) for r in self._runs
             ]
         return self._deliverables
+
+    @property
+    def _runs(self) -> list[FactoryRun]:
+        """The records of the last run, one per factory (factory and output)."""
+        plan = self._plan
+        if plan is None:
+            return self._records
+        return plan.sources_of(self._plan_stage)  # type: ignore[return-value]
 
     @property
     def start(self) -> bool:
@@ -194,7 +208,15 @@ class Stage(
 
     def _record(self, context: RunContext, runs: list[FactoryRun]) -> None:
         """Keep the runs; time them if this stage or the pipeline benchmarks."""
-        self._runs = runs
+        plan = context.plan
+        first: Any = runs[0] if runs else None
+        if plan is not None and type(first) is Source:
+            # The plan's sources of this stage: read again from the plan
+            # when asked, rather than kept in one more list per stage.
+            self._plan, self._records = plan, _EMPTY
+            self._plan_stage = self.stage_id
+        else:
+            self._plan, self._records = None, runs
         self._deliverables = None  # built on first use
         if self.benchmarked or context.benchmark:
             self._last_benchmarks = [r.benchmark() for r in runs]
