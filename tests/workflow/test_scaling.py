@@ -170,3 +170,18 @@ class TestFewObjectsPerFactory:
             if any(type(r) is dict for r in gc.get_referents(s))
         ]
         assert with_dict == []
+
+    def test_builtin_payload_types_are_shared_between_classes(self):
+        from pysetl.workflow.delivery_type import DeliveryType, shared_delivery_type
+
+        first, second = chain(3)[1:]
+        assert (
+            first.delivery_type() is second.delivery_type() is shared_delivery_type(int)
+        )
+        (_, delivery), (_, other) = (
+            first.declared_deliveries()[0],
+            second.declared_deliveries()[0],
+        )
+        assert delivery.delivery_type() is other.delivery_type()
+        assert shared_delivery_type(list[int]) == DeliveryType(list[int])
+        assert shared_delivery_type(list[int]) is not shared_delivery_type(list[int])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pysetl.errors import DependencyResolutionError
 from pysetl.utils._pretty import pretty
-from pysetl.workflow.delivery_type import DeliveryType
+from pysetl.workflow.delivery_type import DeliveryType, shared_delivery_type
 from pysetl.workflow.external import External
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ class Delivery(Generic[T]):
                     "'__orig_class__': write Delivery[T](...), not Delivery(...)"
                 )
                 raise AttributeError(msg)
-            cached = self._payload_type = DeliveryType(orig.__args__[0])
+            cached = self._payload_type = shared_delivery_type(orig.__args__[0])
         return cached
 
     # ----------------------------------------------------------------- value

@@ -21,7 +21,7 @@ import types
 import typing
 from typing import Any
 
-__all__ = ["DeliveryType"]
+__all__ = ["DeliveryType", "shared_delivery_type"]
 
 _ALIAS_TYPES: tuple[type, ...] = (
     types.GenericAlias,
@@ -125,3 +125,23 @@ class DeliveryType:
     def __repr__(self) -> str:
         """The wrapped type's ``repr``."""
         return repr(self.tp)
+
+
+# One ``DeliveryType`` per builtin type (``int``, ``str``...), shared by every
+# factory class and delivery that names it: thousands of classes would
+# otherwise keep two each, for the garbage collector to scan. Builtins only,
+# so the cache stays small and keeps no user class alive.
+_SHARED: dict[type, DeliveryType] = {}
+
+
+def shared_delivery_type(tp: Any) -> DeliveryType:
+    """``DeliveryType(tp)``, the same object each time for a builtin type.
+
+    A ``DeliveryType`` is never changed once made, so sharing one is safe.
+    """
+    if type(tp) is type and tp.__module__ == "builtins":
+        shared = _SHARED.get(tp)
+        if shared is None:
+            shared = _SHARED[tp] = DeliveryType(tp)
+        return shared
+    return DeliveryType(tp)

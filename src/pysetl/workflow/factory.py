@@ -34,7 +34,7 @@ from pysetl.utils._pretty import pretty
 from pysetl.utils.mixins import HasLogger, IsIdentifiable, IsWritable
 from pysetl.workflow.deliverable import Deliverable
 from pysetl.workflow.delivery import Delivery
-from pysetl.workflow.delivery_type import DeliveryType
+from pysetl.workflow.delivery_type import DeliveryType, shared_delivery_type
 
 __all__ = ["Factory", "FactoryInfo", "factory_info"]
 
@@ -91,7 +91,7 @@ class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
         """
         cached = cls.__dict__.get(_TYPE_CACHE)
         if cached is None:
-            cached = DeliveryType(_output_type(cls))
+            cached = shared_delivery_type(_output_type(cls))
             setattr(cls, _TYPE_CACHE, cached)
         return cached
 
