@@ -223,6 +223,20 @@ class TestLazyUuid:
             registry.register(items[-1])
         assert list(registry.get_registry()) == [i.uuid for i in items]
 
+    def test_one_item_then_two(self):
+        registry, a, b = Registry(), Item(), Item()
+        registry.register(a)
+        assert registry._items is None  # one item: no list
+        assert registry.registered() == [a]
+        with pytest.raises(AlreadyRegisteredError):
+            registry.register(a)
+        registry.register(b)
+        assert registry.registered() == [a, b]
+        assert registry.last_registered_item is b
+        with pytest.raises(AlreadyRegisteredError):
+            registry.register(a)
+        assert registry.size == 2
+
     def test_a_copy_with_the_same_uuid_is_a_duplicate(self):
         import copy
 

@@ -167,22 +167,36 @@ class HasRegistry(Generic[_I]):
 
     _by_uuid: dict[UUID, _I] | None = None  # the registry, once asked for
     _ids: set[int] | None = None  # ids of the listed items, past _SMALL of them
+    _one: _I | None = None  # the only item, while there is one
+    _items: list[_I] | None = None  # the items, once there are two
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Start with an empty registry."""
         super().__init__(*args, **kwargs)
-        self._items: list[_I] | None = []
-        self._by_uuid = None  # set now: see ``IsIdentifiable.__init__``
+        # All set now: see ``IsIdentifiable.__init__``. No list for one item
+        # (a stage of one factory): one object less for the collector.
+        self._one = self._items = None
+        self._by_uuid = None
         self._ids = None
+
+    def _listed_items(self) -> list[_I] | None:
+        """The items while they are listed (to read only), ``None`` once in a dict."""
+        if self._by_uuid is not None:
+            return None
+        items = self._items
+        if items is not None:
+            return items
+        one = self._one
+        return [] if one is None else [one]
 
     @property
     def _registry(self) -> dict[UUID, _I]:
         """The dict keyed by UUID, made (once) from the list if need be."""
         registry = self._by_uuid
         if registry is None:
-            items = self._items or []
+            items = self._listed_items() or []
             registry = self._by_uuid = {item.uuid: item for item in items}
-            self._items = self._ids = None
+            self._one = self._items = self._ids = None
         return registry
 
     def _listed(self, item: _I, items: list[_I]) -> bool:
@@ -205,12 +219,18 @@ class HasRegistry(Generic[_I]):
         Raises:
             AlreadyRegisteredError: The item is already registered.
         """
-        items = self._items
         # No UUID yet (``_made_uuid`` is None): the same UUID can only be the
         # same instance.
-        if items is not None and getattr(item, "_uuid", _MISSING) is None:
-            if not items:  # the first: a stage of one factory
-                items.append(item)
+        if self._by_uuid is None and getattr(item, "_uuid", _MISSING) is None:
+            items = self._items
+            if items is None:
+                one = self._one
+                if one is None:  # the first: a stage of one factory
+                    self._one = item
+                    return self
+                if one is item:
+                    raise self._already(item)
+                self._items, self._one = [one, item], None
                 return self
             if self._listed(item, items):
                 raise self._already(item)
@@ -236,14 +256,14 @@ class HasRegistry(Generic[_I]):
 
     def is_registered(self, item: _I) -> bool:
         """Whether ``item`` is registered."""
-        items = self._items
+        items = self._listed_items()
         if items is None or _made_uuid(item) is not None:
             return item.uuid in self._registry
         return bool(items) and self._listed(item, items)
 
     def registered(self) -> list[_I]:
         """The items, in the order they were registered (a new list)."""
-        items = self._items
+        items = self._listed_items()
         return list(items if items is not None else self._registry.values())
 
     def get_registry(self) -> dict[UUID, _I]:
@@ -262,7 +282,7 @@ class HasRegistry(Generic[_I]):
     @property
     def last_registered_item(self) -> _I | None:
         """The most recently registered item, or ``None``."""
-        items = self._items
+        items = self._listed_items()
         if items is not None:
             return items[-1] if items else None
         return next(reversed(self._registry.values()), None)
@@ -270,7 +290,7 @@ class HasRegistry(Generic[_I]):
     @property
     def size(self) -> int:
         """How many items are registered."""
-        items = self._items
+        items = self._listed_items()
         return len(items) if items is not None else len(self._registry)
 
 

@@ -143,7 +143,7 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         Raises:
             AlreadyRegisteredError: The stage is already in the pipeline.
         """
-        stages = self._items  # the list, until the registry dict is asked for
+        stages = self._listed_items()  # None once the registry dict is made
         if stages is not None:
             size = len(stages)
             last = stages[-1] if size else None
