@@ -46,13 +46,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import PySetlError
-from pysetl.logs import debug_enabled
 from pysetl.runtime._monitoring import MonitoringSection, load_observer
 from pysetl.settings import settings
 from pysetl.utils.redaction import redact_text
 from pysetl.utils.writer import BackgroundWriter, shared_writer
 from pysetl.workflow import HookManager, Pipeline
-from pysetl.workflow._debug import DebugTracer
+from pysetl.workflow.hooks import configured_hook_manager
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -128,14 +127,9 @@ class Session:
             self.hooks = hooks
         else:
             self.writer = writer or BackgroundWriter()
-            disabled = (*current.disabled_hooks, *self.monitoring.disable)
-            self.hooks = HookManager(
-                entry_points=not current.entry_points_disabled,
-                disabled=disabled,
-                writer=self.writer,
+            self.hooks = configured_hook_manager(
+                disabled=self.monitoring.disable, writer=self.writer
             )
-            if debug_enabled():
-                self.hooks.register(DebugTracer(), name="pysetl-debug")
         self.history: BaseRunHistory | None = None
         self.recorder: HistoryRecorder | None = None
         self._capture: RunLogCapture | None = None
@@ -157,9 +151,9 @@ class Session:
         """Open the history and register the recording observers."""
         try:
             from pysetl.monitoring.history import (  # noqa: PLC0415 - optional extra
-                ConfigStore,
                 HistoryRecorder,
                 open_history,
+                recorder_for_config,
             )
             from pysetl.monitoring.metrics import (  # noqa: PLC0415
                 MetricsCollector,
@@ -184,9 +178,16 @@ class Session:
                 self._owns_history = True
             else:
                 self.history = history
-            version = None
-            if self.config is not None:
-                version = ConfigStore(self.history).record_version(self.config)
+            options: dict[str, Any] = {
+                "heartbeat_interval": monitoring.heartbeat_interval,
+                "writer": self.writer,
+            }
+            # With a config, its version is stored first and named by every run.
+            recorder = (
+                HistoryRecorder(self.history, **options)
+                if self.config is None
+                else recorder_for_config(self.history, self.config, **options)
+            )
         except PySetlError as error:
             _LOGGER.warning(
                 "pysetl records no runs: the run history cannot be opened: %s",
@@ -194,12 +195,6 @@ class Session:
             )
             self._close_history()
             return False
-        recorder = HistoryRecorder(
-            self.history,
-            heartbeat_interval=monitoring.heartbeat_interval,
-            config_version=version,
-            writer=self.writer,
-        )
         self.recorder = recorder
         observers: list[object] = [RunLogger(), recorder]
         if monitoring.metrics.enabled:

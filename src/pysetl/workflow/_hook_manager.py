@@ -45,7 +45,12 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-__all__ = ["HookManager", "default_hook_manager", "reset_default_hook_manager"]
+__all__ = [
+    "HookManager",
+    "configured_hook_manager",
+    "default_hook_manager",
+    "reset_default_hook_manager",
+]
 
 _LOGGER = logging.getLogger(__name__)
 DISABLE_ENV = "PYSETL_DISABLE_HOOKS"
@@ -345,17 +350,38 @@ def default_hook_manager() -> HookManager:
     runtime that cannot be loaded (its extra is missing) is skipped.
     """
     if not _DEFAULT:
-        current = settings()
-        manager = HookManager(
-            entry_points=not current.entry_points_disabled,
-            disabled=current.disabled_hooks,
-        )
-        if debug_enabled():
-            manager.register(DebugTracer(), name="pysetl-debug")
+        manager = configured_hook_manager()
         _DEFAULT.append(manager)
-        if current.observe is not False:
+        if settings().observe is not False:
             _attach_runtime(manager)
     return _DEFAULT[0]
+
+
+def configured_hook_manager(
+    *, disabled: Iterable[str] = (), writer: BackgroundWriter | None = None
+) -> HookManager:
+    """A new manager as the process settings configure it.
+
+    It holds the observers of the ``pysetl.hooks`` entry points, except those
+    named in ``PYSETL_DISABLE_HOOKS`` (``all``: none) or in ``disabled``, and,
+    in debug mode, the ``DebugTracer``. The default manager and every
+    ``pysetl.runtime.Session`` start from one.
+
+    Args:
+        disabled: More entry-point names not to load.
+        writer: The thread that delivers queued events (see ``HookManager``).
+
+    Added in 0.4.
+    """
+    current = settings()
+    manager = HookManager(
+        entry_points=not current.entry_points_disabled,
+        disabled=(*current.disabled_hooks, *disabled),
+        writer=writer,
+    )
+    if debug_enabled():
+        manager.register(DebugTracer(), name="pysetl-debug")
+    return manager
 
 
 def _attach_runtime(manager: HookManager) -> None:

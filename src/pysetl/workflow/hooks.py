@@ -31,6 +31,7 @@ from __future__ import annotations
 from pysetl.workflow._debug import DebugTracer
 from pysetl.workflow._hook_manager import (
     HookManager,
+    configured_hook_manager,
     default_hook_manager,
     reset_default_hook_manager,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "MetricSpecs",
     "PipelineSpecs",
     "StageSpecs",
+    "configured_hook_manager",
     "default_hook_manager",
     "hook_impl",
     "hook_spec",
