@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 import warnings
 
 import pytest
@@ -99,10 +100,29 @@ class TestMessageAndHint:
         assert error.hint is None
         assert error.args == ("Something failed",)
 
-    def test_str_with_hint_adds_a_hint_line(self):
+    def test_str_with_hint_is_still_the_message(self):
+        """Old code compares error texts: the hint stays on its attribute."""
         error = PySetlError("Something failed", hint="Do this instead.")
-        assert str(error) == "Something failed\n  hint: Do this instead."
+        assert str(error) == "Something failed"
+        assert error.args == ("Something failed",)
         assert error.hint == "Do this instead."
+
+    def test_hint_is_a_note_that_tracebacks_show(self):
+        error = PySetlError("Something failed", hint="Do this instead.")
+        assert error.__notes__ == ["hint: Do this instead."]
+        text = "".join(traceback.format_exception(error))
+        assert text.endswith("PySetlError: Something failed\nhint: Do this instead.\n")
+
+    def test_changing_the_hint_replaces_its_note(self):
+        error = PySetlError("m", hint="first")
+        error.add_note("a note of the caller")
+        error.hint = "second"
+        assert error.__notes__ == ["a note of the caller", "hint: second"]
+        error.hint = None
+        assert error.__notes__ == ["a note of the caller"]
+
+    def test_an_error_without_hint_has_no_note(self):
+        assert PySetlError("m").__notes__ == []
 
     def test_empty_hint_is_not_rendered(self):
         assert str(PySetlError("m", hint="")) == "m"
@@ -112,7 +132,9 @@ class TestMessageAndHint:
 
     @pytest.mark.parametrize("error", ERRORS)
     def test_every_error_takes_a_hint(self, error):
-        assert str(error("m", hint="h")) == "m\n  hint: h"
+        made = error("m", hint="h")
+        assert str(made) == "m"
+        assert made.hint == "h"
 
     def test_hint_is_keyword_only(self):
         with pytest.raises(TypeError):

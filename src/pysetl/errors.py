@@ -76,22 +76,46 @@ class PySetlError(Exception):
         message: What went wrong, naming the object involved.
         hint: What the user can do about it, when we know.
 
+    ``str(error)`` and ``error.args[0]`` are the message alone, so code that
+    compares error texts (the old ``pysetl`` messages are part of its API)
+    keeps working. The hint is an attribute, shown by the CLI, the logs, the
+    run history and the dashboard; it is also added as a PEP 678 note
+    (``__notes__``), so an uncaught error's traceback shows it.
+
     Attributes:
-        message: The message without the hint.
+        message: The message, the same as ``str(error)``.
         hint: The hint, or ``None``.
+
+    Changed in 0.2: ``str(error)`` no longer appends the hint.
     """
 
     def __init__(self, message: str = "", *, hint: str | None = None) -> None:
         """Store the message and the optional hint."""
         self.message = message
+        self._hint_note: str | None = None
         self.hint = hint
         super().__init__(message)
 
     def __str__(self) -> str:
-        """Render the message, then the hint on its own line."""
-        if self.hint:
-            return f"{self.message}\n  hint: {self.hint}"
+        """The message alone; the hint stays on ``.hint``."""
         return self.message
+
+    @property
+    def hint(self) -> str | None:
+        """What the user can do about the error, or ``None``."""
+        return self._hint
+
+    @hint.setter
+    def hint(self, value: str | None) -> None:
+        self._hint = value
+        # Keep exactly one note for the hint, in step with the attribute.
+        notes: list[str] = list(getattr(self, "__notes__", []))
+        if self._hint_note is not None and self._hint_note in notes:
+            notes.remove(self._hint_note)
+        self._hint_note = f"hint: {value}" if value else None
+        if self._hint_note is not None:
+            notes.append(self._hint_note)
+        self.__notes__ = notes
 
     @property
     def context(self) -> dict[str, Any]:

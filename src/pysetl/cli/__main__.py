@@ -36,7 +36,13 @@ from pysetl.cli._state import CliState, open_history_of
 from pysetl.cli.config_cmd import config_app
 from pysetl.cli.run_cmd import run
 from pysetl.cli.ui_cmd import ui
-from pysetl.errors import ConfigError, ConfigLoadError, FactoryError, PySetlError
+from pysetl.errors import (
+    ConfigError,
+    ConfigLoadError,
+    DependencyResolutionError,
+    FactoryError,
+    PySetlError,
+)
 from pysetl.logs import configure_logging, reset_logging
 from pysetl.settings import reset_settings, settings
 from pysetl.utils.redaction import redact_text
@@ -97,6 +103,26 @@ def _where(error: FactoryError) -> str:
     return ", ".join(f"{name} {value}" for name, value in fields if value is not None)
 
 
+def _error_lines(error: PySetlError) -> list[str]:
+    """The one-line message, the error's context, then its hint."""
+    lines = error.message.strip().splitlines() if error.message else []
+    first = lines[0] if lines else ""
+    out = [f"pysetl: error: {first or type(error).__name__}"]
+    if isinstance(error, ConfigLoadError):
+        # Every located problem, not just the summary line.
+        out += lines[1:]
+    if isinstance(error, DependencyResolutionError):
+        # str(error) is the old pysetl's text for the first problem only.
+        out += [f"  - {problem}" for problem in error.problems]
+    if isinstance(error, FactoryError):
+        out.append(f"  at: {_where(error)}")
+        if error.error_class:
+            out.append(f"  spark error class: {error.error_class}")
+    if error.hint:
+        out.append(f"  hint: {error.hint}")
+    return out
+
+
 def _report(error: Exception, *, debug: bool) -> int:
     err = Console(stderr=True, highlight=False)
 
@@ -107,19 +133,8 @@ def _report(error: Exception, *, debug: bool) -> int:
     if debug:
         say("".join(traceback.format_exception(error)))
     if isinstance(error, PySetlError):
-        lines = error.message.strip().splitlines() if error.message else []
-        first = lines[0] if lines else ""
-        say(f"pysetl: error: {first or type(error).__name__}")
-        if isinstance(error, ConfigLoadError):
-            # Every located problem, not just the summary line.
-            for line in lines[1:]:
-                say(line)
-        if isinstance(error, FactoryError):
-            say(f"  at: {_where(error)}")
-            if error.error_class:
-                say(f"  spark error class: {error.error_class}")
-        if error.hint:
-            say(f"  hint: {error.hint}")
+        for line in _error_lines(error):
+            say(line)
     else:
         say(f"pysetl: internal error: {type(error).__name__}: {error}")
         if not debug:

@@ -125,6 +125,8 @@ class Problem:
     candidates: list[str]
     hint: str
     detail: str = ""
+    # The old pysetl's text for this failure (its contract message).
+    legacy: str = ""
 
     def __str__(self) -> str:
         """One line naming the consumer, the delivery, the candidates and a hint."""
@@ -187,16 +189,19 @@ class Plan:
         lines = [str(p) for p in self.problems]
         count = len(lines)
         noun = "delivery" if count == 1 else "deliveries"
-        msg = f"{count} {noun} of pipeline {self.pipeline!r} cannot be resolved:\n" + (
-            "\n".join(f"  - {line}" for line in lines)
-        )
+        listing = f"{count} {noun} of pipeline {self.pipeline!r} cannot be resolved:\n"
+        listing += "\n".join(f"  - {line}" for line in lines)
         candidates = sorted({c for p in self.problems for c in p.candidates})
-        raise DependencyResolutionError(
-            msg,
+        # str(error) is the old pysetl's text for the first problem (code and
+        # tests compare it); every problem is on .problems and in a note.
+        error = DependencyResolutionError(
+            self.problems[0].legacy or listing,
             hint="fix every wiring listed above; nothing has run yet",
             problems=lines,
             candidates=candidates,
         )
+        error.__notes__ = [listing, *error.__notes__]
+        raise error
 
 
 def choose(
@@ -333,11 +338,12 @@ def resolve(
                     flat += (name, delivery, chosen)
             key = id(factory)
             if key in seen:
-                msg = (
-                    f"Multiple factories found: {factory!r} is in stage "
-                    f"{seen[key]} and in stage {stage_id}"
+                msg = "Multiple factories found"
+                hint = (
+                    f"{factory!r} is in stage {seen[key]} and in stage {stage_id}: "
+                    "add a new instance to each stage"
                 )
-                raise PipelineError(msg, hint="add a new instance to each stage")
+                raise PipelineError(msg, hint=hint)
             seen[key] = stage_id
             count = uses[info.name] = uses.get(info.name, 0) + 1
             sources.append(
@@ -411,7 +417,9 @@ def _problem(  # noqa: PLR0917 - one internal call site passes everything
     producer = pretty(delivery.producer)
     consumer = pretty(cls)
 
-    def make(kind: str, found: list[Source], hint: str, detail: str = "") -> Problem:
+    def make(
+        kind: str, found: list[Source], hint: str, detail: str = "", legacy: str = ""
+    ) -> Problem:
         return Problem(
             kind,
             consumer,
@@ -423,6 +431,7 @@ def _problem(  # noqa: PLR0917 - one internal call site passes everything
             [s.describe() for s in found],
             hint,
             detail,
+            legacy or f"Cannot find type {delivery.payload_type}",
         )
 
     if remaining:
@@ -432,6 +441,7 @@ def _problem(  # noqa: PLR0917 - one internal call site passes everything
             "give each candidate its own delivery_id, or declare "
             "Delivery(producer=...) to pick one",
             "Find multiple deliveries having the sametype, producer and consumer.",
+            "Find multiple deliveries having the sametype, producer and consumer",
         )
     if early:
         return make(
@@ -439,6 +449,7 @@ def _problem(  # noqa: PLR0917 - one internal call site passes everything
             early,
             f"add {consumer} to the producer's consumers, or consume another delivery",
             f"Can't find {consumer} in consumer list.",
+            f"Can't find {consumer} in consumer list",
         )
     if candidates:
         late = [c for c in candidates if not c.external and c not in allowed]
@@ -475,7 +486,7 @@ def _problem(  # noqa: PLR0917 - one internal call site passes everything
             "add a factory that produces it to an earlier stage, or register it "
             "with Pipeline.set_input_from_deliverable(Deliverable[...](...))"
         )
-    return make("missing", others, hint, detail)
+    return make("missing", others, hint, detail, detail)
 
 
 def _find_cycle(

@@ -160,12 +160,12 @@ class Delivery(Generic[T]):
         """
         value = self._value
         if value is _UNSET:
-            msg = f"Delivery with no value: {self!r} was never filled"
+            msg = "Delivery with no value"
             raise DependencyResolutionError(
                 msg,
                 hint=(
-                    "run the factory inside a Pipeline, which fills its deliveries, "
-                    "or call .set(value) first"
+                    f"{self!r} was never filled: run the factory inside a Pipeline, "
+                    "which fills its deliveries, or call .set(value) first"
                 ),
             )
         return value  # type: ignore[no-any-return]

@@ -99,15 +99,15 @@ class Dispatcher(HasRegistry["Deliverable[Any]"], HasLogger):
             return remaining[0]  # type: ignore[no-any-return]
         found = [c.describe() for c in remaining or candidates]
         if len(remaining) > 1:
-            msg = (
-                "Find multiple deliveries having the sametype, producer and consumer: "
-                f"{found} for {pretty(consumer)}"
+            msg = "Find multiple deliveries having the sametype, producer and consumer"
+            hint = (
+                f"{pretty(consumer)} matches {found}: give each a delivery_id, "
+                "or declare Delivery(producer=...)"
             )
-            hint = "give each a delivery_id, or declare Delivery(producer=...)"
             raise DependencyResolutionError(msg, hint=hint, candidates=found)
         if candidates and not allowed:
-            msg = f"Can't find {pretty(consumer)} in consumer list of {found}"
-            hint = f"add {pretty(consumer)} to the producer's consumers"
+            msg = f"Can't find {pretty(consumer)} in consumer list"
+            hint = f"add {pretty(consumer)} to the consumers of {found}"
             raise DependencyResolutionError(msg, hint=hint, candidates=found)
         return None
 
@@ -123,14 +123,14 @@ class Dispatcher(HasRegistry["Deliverable[Any]"], HasLogger):
             candidates = self._index.get(key, [])
             chosen = self.get_deliverable(candidates, cls, delivery.producer)
             if chosen is None:
-                msg = (
-                    f"Cannot find type {delivery.payload_type} for "
-                    f"{pretty(cls)}.{name} (delivery_id={delivery.delivery_id!r}, "
-                    f"producer={pretty(delivery.producer)})"
-                )
+                msg = f"Cannot find type {delivery.payload_type}"
                 raise DependencyResolutionError(
                     msg,
-                    hint="register it with add_deliverable() before dispatching",
+                    hint=(
+                        f"{pretty(cls)}.{name} (delivery_id={delivery.delivery_id!r}, "
+                        f"producer={pretty(delivery.producer)}) needs it: register "
+                        "it with add_deliverable() before dispatching"
+                    ),
                 )
             getattr(factory, name).set(chosen.payload)
         return self

@@ -359,6 +359,7 @@
       // A wrapped error's own hint is generic; its causes' hints say what to do.
       const hints = [];
       for (const c of causes) {
+        if (c.hint && !hints.includes(c.hint)) hints.push(c.hint);
         for (const line of String(c.message || "").split("\n").slice(1)) {
           const m = /^\s*hint:\s*(.+)$/.exec(line);
           if (m && !hints.includes(m[1])) hints.push(m[1]);

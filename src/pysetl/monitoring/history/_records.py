@@ -106,7 +106,10 @@ def error_to_dict(error: BaseException) -> dict[str, Any]:
     cause = _cause(error)
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        causes.append({"error_type": type(cause).__name__, "message": str(cause)})
+        entry = {"error_type": type(cause).__name__, "message": str(cause)}
+        if isinstance(cause, PySetlError) and cause.hint:
+            entry["hint"] = cause.hint  # str() of our errors is the message alone
+        causes.append(entry)
         cause = _cause(cause)
     data["causes"] = causes
     # The outermost error is still propagating (observers run on their own
