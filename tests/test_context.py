@@ -236,6 +236,27 @@ class TestRepositories:
         pysetl_ctx.set_spark_repository_from_config(Citizen, "citizens")
         assert pysetl_ctx.list_inputs()["citizens"] is first
 
+    def test_set_again_without_consumers_keeps_the_first_consumers(self, pysetl_ctx):
+        """As in the old pysetl: leaving consumers out does not open the input."""
+        pysetl_ctx.set_spark_repository_from_config(
+            Citizen, "citizens", consumers={LoadCitizens}, delivery_id="c"
+        )
+        first = pysetl_ctx.list_inputs()["citizens"]
+        pysetl_ctx.set_spark_repository_from_config(
+            Citizen, "citizens", delivery_id="c"
+        )
+        assert pysetl_ctx.list_inputs()["citizens"] is first
+        assert first.consumers == {LoadCitizens}
+
+    def test_set_again_with_other_consumers_replaces_them(self, pysetl_ctx):
+        pysetl_ctx.set_spark_repository_from_config(
+            Citizen, "citizens", consumers={LoadCitizens}, delivery_id="c"
+        )
+        pysetl_ctx.set_spark_repository_from_config(
+            Citizen, "citizens", consumers=set(), delivery_id="c"
+        )
+        assert pysetl_ctx.list_inputs()["citizens"].consumers == set()
+
     def test_set_replaces_a_different_registration(self, pysetl_ctx):
         """Changed: the old set_ silently kept the old registration."""
         pysetl_ctx.set_spark_repository_from_config(Citizen, "citizens")
@@ -268,6 +289,13 @@ class TestRepositories:
         assert first.payload is repository
         pysetl_ctx.set_spark_repository(repository, "mine", delivery_id="m")
         assert pysetl_ctx.list_inputs()["mine"] is first
+        pysetl_ctx.set_spark_repository(
+            repository, "mine", consumers={LoadCitizens}, delivery_id="m"
+        )
+        with_consumers = pysetl_ctx.list_inputs()["mine"]
+        assert with_consumers.consumers == {LoadCitizens}
+        pysetl_ctx.set_spark_repository(repository, "mine", delivery_id="m")
+        assert pysetl_ctx.list_inputs()["mine"] is with_consumers
         pysetl_ctx.reset_spark_repository(repository, "mine")
         assert pysetl_ctx.list_inputs()["mine"] is not first
         assert pysetl_ctx.list_inputs()["mine"].delivery_id == ""

@@ -6,7 +6,7 @@ pyspark and ``pysetl.storage`` are imported inside methods only, so
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pysetl.errors import BuilderError, ConfigError
@@ -183,6 +183,10 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
     ) -> Self:
         """Like ``reset_...``, but keeps an identical registration as it is.
 
+        Leaving ``consumers`` out (``None``) keeps the consumers of a
+        registration of the same schema, id and cache under ``config_key``:
+        registering it again without consumers does not open it to everyone.
+
         Changed in 0.2: when ``config_key`` is registered with *other*
         arguments, it is replaced (it used to be silently kept).
 
@@ -192,7 +196,7 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         request = _Request(
             ("config", schema_type), frozenset(consumers or ()), delivery_id, cache
         )
-        if self._requests.get(config_key) == request:
+        if self._same_request(config_key, request, consumers):
             return self
         return self.reset_spark_repository_from_config(
             schema_type, config_key, consumers, delivery_id, cache
@@ -221,16 +225,34 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         consumers: set[type[Any]] | None = None,
         delivery_id: str = "",
     ) -> Self:
-        """Like ``reset_spark_repository``, but keeps an identical registration."""
+        """Like ``reset_spark_repository``, but keeps an identical registration.
+
+        Leaving ``consumers`` out (``None``) keeps the consumers of a
+        registration of the same repository and id under ``repository_id``.
+        """
         request = _Request(
             ("repository", id(repository)),
             frozenset(consumers or ()),
             delivery_id,
             cache=False,
         )
-        if self._requests.get(repository_id) == request:
+        if self._same_request(repository_id, request, consumers):
             return self
         return self._register(repository_id, repository, request)
+
+    def _same_request(
+        self, key: str, request: _Request, consumers: set[type[Any]] | None
+    ) -> bool:
+        """Whether ``request`` asks for what is registered under ``key``.
+
+        Consumers left out (``None``) match any registered consumers.
+        """
+        registered = self._requests.get(key)
+        if registered is None:
+            return False
+        if consumers is None:
+            return replace(registered, consumers=frozenset()) == request
+        return registered == request
 
     def _register(
         self, key: str, repository: SparkRepository[Any], request: _Request

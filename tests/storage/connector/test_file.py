@@ -92,10 +92,15 @@ class TestPaths:
         assert CsvConnector(CsvConfig(path="/data/part-*")).has_wildcard
         assert not CsvConnector(CsvConfig(path="/data/*/part")).has_wildcard
 
-    def test_s3_without_credentials_is_rejected(self):
+    def test_s3_without_credentials_is_rejected_on_first_use(self):
+        """As in the old pysetl: the connector is made, its filesystem is not."""
         config = ParquetConfig(path="s3://127.0.0.1:9000/bucket/data")
-        with pytest.raises(InvalidConfigException, match="No S3 credentials provided"):
-            ParquetConnector(config)
+        connector = ParquetConnector(config)
+        for use in ("filesystem", "absolute_path", "is_local"):
+            with pytest.raises(InvalidConfigException) as info:
+                getattr(connector, use)
+            assert str(info.value) == "No S3 credentials provided"
+            assert "aws_credentials" in str(info.value.hint)
 
     def test_s3_with_credentials_uses_an_s3_filesystem_at_the_uri_endpoint(self):
         config = ParquetConfig(

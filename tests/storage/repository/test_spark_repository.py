@@ -7,10 +7,11 @@ import shutil
 import pytest
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F  # noqa: N812
+from pyspark.sql.types import IntegerType, StringType
 from tests.storage.conftest import PEOPLE, Person
-from typedspark import DataSet
+from typedspark import Column, DataSet, Schema
 
-from pysetl.config import ParquetConfig
+from pysetl.config import CsvConfig, JsonConfig, ParquetConfig
 from pysetl.enums import SaveMode
 from pysetl.errors import BuilderError, ConnectorError
 from pysetl.storage import SparkRepositoryBuilder
@@ -78,6 +79,57 @@ class TestTyping:
         assert repo.cache is True
         assert repo.set_cache(False) is repo
         assert repo.cache is False
+
+
+class Scored(Schema):
+    name: Column[StringType]
+    score: Column[IntegerType]
+
+
+SCORED = [("007", 3), ("Ada", 41)]
+
+
+class TestSchemaOnRead:
+    """JSON and CSV read back with the declared types, not Spark's inferred ones."""
+
+    @pytest.mark.parametrize("config", [JsonConfig, CsvConfig])
+    def test_a_saved_dataset_loads_with_its_declared_types(
+        self, spark, tmp_path, config
+    ):
+        data = spark.createDataFrame(SCORED, "name string, score int")
+        repository = SparkRepositoryBuilder[Scored](
+            config(path=str(tmp_path / "scored"), savemode=SaveMode.OVERWRITE)
+        ).getOrCreate()
+        loaded = repository.save(data).load()
+        assert loaded.schema["score"].dataType == IntegerType()
+        assert loaded.schema["name"].dataType == StringType()
+        assert sorted(loaded.collect()) == sorted(data.collect())
+        found = repository.find(score=41)
+        assert found.schema["score"].dataType == IntegerType()
+
+    def test_csv_columns_are_matched_by_the_header_names(self, spark, tmp_path):
+        path = tmp_path / "scored.csv"
+        path.write_text("score,name\n7,007\n")
+        config = CsvConfig(path=str(path))
+        loaded = SparkRepositoryBuilder[Scored](config).getOrCreate().load()
+        assert loaded.collect()[0].asDict() == {"score": 7, "name": "007"}
+
+    def test_a_csv_without_header_is_read_by_position(self, spark, tmp_path):
+        path = tmp_path / "scored.csv"
+        path.write_text("007,7\n")
+        config = CsvConfig(path=str(path), header="false")
+        loaded = SparkRepositoryBuilder[Scored](config).getOrCreate().load()
+        assert loaded.collect()[0].asDict() == {"name": "007", "score": 7}
+
+    def test_parquet_keeps_its_stored_types(self, spark, tmp_path):
+        """Typed formats are not cast: a mismatch still fails, as before."""
+        data = spark.createDataFrame([("a", 1)], "name string, score long")
+        ParquetConnector(ParquetConfig(path=str(tmp_path / "p"))).write(data)
+        repository = SparkRepositoryBuilder[Scored](
+            ParquetConfig(path=str(tmp_path / "p"))
+        ).getOrCreate()
+        with pytest.raises(TypeError):
+            repository.load()
 
 
 class TestCaching:

@@ -21,6 +21,7 @@ from pysetl.utils.mixins import CanDrop, CanPartition, HasReader, HasWriter
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, DataFrameReader, DataFrameWriter
+    from pyspark.sql.types import StructType
 
     from pysetl.config.config import Config
     from pysetl.enums import FileStorage
@@ -40,15 +41,16 @@ class FileConnector(Connector, HasReader, HasWriter, CanDrop, CanPartition):
         options: A ``FileConfig`` (or subclass); validated here.
 
     Raises:
-        ConfigError: The config is invalid, is for another storage, or points
-            at ``s3://`` without ``aws_credentials``.
+        ConfigError: The config is invalid or is for another storage. A path
+            on ``s3://`` without ``aws_credentials`` raises on first use of
+            ``filesystem`` (a read, a write, ``absolute_path``...), as the old
+            pysetl did, not here.
 
     Attributes:
         config: The validated ``FileConfigModel``.
         reader_config: Options passed to the Spark reader.
         writer_config: Options passed to the Spark writer.
         uri: The parsed ``path``.
-        filesystem: The pyarrow filesystem holding the data.
     """
 
     #: The storage this class accepts; ``None`` accepts any file storage.
@@ -77,7 +79,19 @@ class FileConnector(Connector, HasReader, HasWriter, CanDrop, CanPartition):
         self.reader_config: dict[str, Any] = options.reader_config
         self.writer_config: dict[str, Any] = options.writer_config
         self.uri: ParseResult = urlparse(model.path)
-        self.filesystem: fs.FileSystem = self._make_filesystem()
+        self._filesystem: fs.FileSystem | None = None
+
+    @property
+    def filesystem(self) -> fs.FileSystem:
+        """The pyarrow filesystem holding the data, made on first use.
+
+        Raises:
+            ConfigError: The path is on ``s3://`` and the config has no
+                ``aws_credentials`` ("No S3 credentials provided").
+        """
+        if self._filesystem is None:
+            self._filesystem = self._make_filesystem()
+        return self._filesystem
 
     def _make_filesystem(self) -> fs.FileSystem:
         if self.uri.scheme == "s3":
@@ -162,6 +176,48 @@ class FileConnector(Connector, HasReader, HasWriter, CanDrop, CanPartition):
         """Read the whole dataset."""
         self.log_debug(f"Reading {self.format} from {self._spark_path}")
         return self._reader.load(self._spark_path)
+
+    def read_with_schema(self, schema: StructType) -> DataFrame:
+        """Read the whole dataset, parsing schema-on-read formats with ``schema``.
+
+        JSON and CSV files carry no column types: Spark infers them (a JSON
+        integer becomes ``long``, a CSV ``007`` becomes ``7``). Here Spark
+        parses them with the declared types instead. JSON fields are matched
+        by name. CSV columns are matched by the header's names when the
+        config has ``header`` on (columns the schema does not declare are read
+        as strings), else by position. Other formats store their types and
+        are read as with :meth:`read`.
+
+        Args:
+            schema: The declared columns, for example ``Orders.get_structtype()``.
+
+        Added in 0.2.
+        """
+        if self.format == "json":
+            return self._reader.schema(schema).load(self._spark_path)
+        if self.format != "csv":
+            return self.read()
+        header = str(self.reader_config.get("header", "false")).lower() == "true"
+        if header:
+            from pyspark.sql.types import (  # noqa: PLC0415 - only with a CSV header
+                StringType,
+                StructField,
+                StructType,
+            )
+
+            # Only the header line is read here (no inference pass).
+            names = self._reader.option("inferSchema", "false").load(self._spark_path)
+            declared = {field.name: field for field in schema.fields}
+            schema = StructType(
+                [
+                    declared.get(name, StructField(name, StringType()))
+                    for name in names.columns
+                ]
+            )
+        self.log_debug(
+            f"Reading csv from {self._spark_path} with {schema.simpleString()}"
+        )
+        return self._reader.schema(schema).load(self._spark_path)
 
     def write(self, data: DataFrame) -> None:
         """Write ``data``, selecting the ``data_schema`` columns first if set.

@@ -15,6 +15,7 @@ from pyspark.sql import functions as F  # noqa: N812 - the usual Spark spelling
 from typedspark import DataSet, Schema
 
 from pysetl.errors import ConnectorError
+from pysetl.storage.connector._file import FileConnector
 from pysetl.storage.repository._base import BaseRepository
 from pysetl.utils._pretty import pretty
 from pysetl.utils.mixins import CanDrop, CanPartition, HasLogger, HasSparkSession
@@ -32,6 +33,10 @@ T = TypeVar("T", bound=Schema)
 
 class SparkRepository(BaseRepository[T], HasLogger, HasSparkSession):
     """Typed reads and writes through a connector, with optional caching.
+
+    ``load()`` and ``find()`` of JSON and CSV files parse them with the
+    column types of ``T`` (see ``FileConnector.read_with_schema``), so an
+    ``IntegerType`` column reads back as ``IntegerType``.
 
     With ``cache=True`` the first ``load()`` persists the data and later
     loads return it, until a ``save()`` marks it stale: the next ``load()``
@@ -114,12 +119,19 @@ class SparkRepository(BaseRepository[T], HasLogger, HasSparkSession):
 
     def _read(self) -> DataFrame:
         if not self._cache:
-            return self._connector.read()
+            return self._read_connector()
         if self.flush or self._cached is None:
             if self._cached is not None:
                 self._cached.unpersist()
-            self._cached = self._connector.read().persist(self.storage_level)
+            self._cached = self._read_connector().persist(self.storage_level)
         return self._cached
+
+    def _read_connector(self) -> DataFrame:
+        # Schema-on-read files (JSON, CSV) are parsed with T's column types,
+        # not the ones Spark would infer (an int column read back as long).
+        if isinstance(self._connector, FileConnector):
+            return self._connector.read_with_schema(self.schema.get_structtype())
+        return self._connector.read()
 
     def load(self) -> DataSet[T]:
         """Load the data as ``DataSet[T]`` (from the cache when fresh).
