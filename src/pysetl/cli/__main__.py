@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 try:
     import typer
     from rich.console import Console
-    from typer.core import TyperGroup
+    from typer.core import TyperGroup, TyperOption
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     msg = "The pysetl command needs its extra: pip install 'pysetl[cli]'"
     raise ImportError(msg) from exc
@@ -53,6 +53,30 @@ if TYPE_CHECKING:
     from pysetl.monitoring.history import BaseRunHistory
 
 __all__ = ["PySetlGroup", "app", "main"]
+
+
+
+def _flags_without_type() -> None:
+    """Show flags as flags in ``--help`` (``--debug``, not ``--debug <bool>``).
+
+    Recent typer releases print a type after every option in their rich
+    help, flags included (typer's plain help already leaves it out for
+    flags); a flag takes no value, so its type column stays empty. Idempotent.
+    """
+    show = getattr(TyperOption, "display_type_rich", None)
+    if show is None or show.__module__ == __name__:
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False) or getattr(self, "count", False):
+            return None
+        result: str | None = show(self, ctx)
+        return result
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_without_type()
 
 # Typer raises click's exceptions (vendored by recent typer releases): usage
 # errors and exits pass through our handler to typer's own.
