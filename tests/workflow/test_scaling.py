@@ -103,9 +103,10 @@ class TestPlan:
         assert wire.delivery.delivery_id == "n1"
         assert third.inputs == ("p", wire.delivery, second)
         assert len(plan.inputs) == 6  # one flat list for the plan
-        assert plan.inputs[3:] == ["p", wire.delivery, second]
-        assert plan.inputs[2] is first
-        assert third.flat is plan.inputs
+        assert plan.inputs[3:] == ["p", wire.delivery, second.position]
+        assert plan.inputs[2] == first.position  # positions, not objects
+        assert plan.input_ends == [0, 3, 6]
+        assert plan.origins[2] is third.origin
         assert plan.wires_of(2, 0) == third.wires
         assert [[len(w) for w in ws] for ws in plan.stage_wires] == [[0], [1], [1]]
 

@@ -22,7 +22,14 @@ if TYPE_CHECKING:
     from pysetl.workflow.factory import Factory
     from pysetl.workflow.pipeline import Pipeline
 
-__all__ = ["FactoryRun", "Job", "RunContext", "run_factories", "run_factory"]
+__all__ = [
+    "FactoryRun",
+    "Job",
+    "RunContext",
+    "run_factories",
+    "run_factory",
+    "run_planned",
+]
 
 _perf = time.perf_counter
 _NO_EVENT: dict[str, Any] = {}  # shared, never filled: no observer, no event
@@ -111,9 +118,11 @@ def _fill(factory: Factory[Any], job: Job) -> None:
     """``inject`` the job's wires, and its plan source's flat inputs."""
     source = job.source
     if source is not None:
-        flat = source.flat  # (name, delivery, source) after one another
-        for i in range(source.at, source.end, 3):
-            getattr(factory, flat[i]).set(flat[i + 2].output)  # type: ignore[index]
+        plan = source.plan
+        flat, outputs = plan.inputs, plan.outputs  # (name, delivery, position)...
+        at, end = plan.input_span(source.position)
+        for i in range(at, end, 3):
+            getattr(factory, flat[i]).set(outputs[flat[i + 2]])
     for wire in job.wires:
         getattr(factory, wire.name).set(wire.source.output)
 
@@ -206,6 +215,57 @@ def run_factory(
             **common,
         )
     return result
+
+
+def run_planned(
+    context: RunContext, stage_id: int, plan: Plan, span: tuple[int, int], write: bool
+) -> None:
+    """Run a stage's planned factories in order, with nothing observing or timing.
+
+    What ``run_factory(..., record=False)`` does for each source of the
+    plan in ``range(*span)``, less what only an observer or a clock would
+    read: no event, no clock reading, no ``Job`` nor ``Source``; each output
+    is kept in the plan. ``write`` says whether the stage writes; each
+    factory's own switch is read before it starts, as ``Job.write`` is.
+
+    Raises:
+        FactoryError: A factory raised; the original is chained as ``__cause__``.
+    """
+    run_id, pipeline_name = context.run_id, context.pipeline_name
+    emit = context.hooks.emit
+    sc = context.spark_context
+    origins, names, outputs = plan.origins, plan.names, plan.outputs
+    flat, ends = plan.inputs, plan.input_ends
+    first, last = span
+    at = ends[first - 1] if first else 0
+    for k in range(first, last):
+        factory = origins[k]
+        name = names[k]
+        writes = write and factory.is_writable
+        scope = RunScope(run_id, pipeline_name, stage_id, name, 1, "read", emit)
+        token = bind_scope(scope)
+        try:
+            if sc is not None:
+                _spark.set_job_group(sc, run_id, pipeline_name, name)
+            end = ends[k]  # (name, delivery, position) after one another
+            for i in range(at, end, 3):
+                getattr(factory, flat[i]).set(outputs[flat[i + 2]])
+            at = end
+            factory.read()
+            scope.phase = "process"
+            factory.process()
+            if writes:
+                scope.phase = "write"
+                factory.write()
+            scope.phase = "get"
+            outputs[k] = factory.get()
+        except Exception as exc:
+            phase = scope.phase or "read"
+            raise _wrap(exc, context, stage_id, name, phase, factory) from exc
+        finally:
+            reset_scope(token)
+            if sc is not None:
+                _spark.clear_job_group(sc)
 
 
 def _partial(

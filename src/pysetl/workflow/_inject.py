@@ -22,57 +22,108 @@ returns a ``Plan``; ``Plan.raise_for_problems`` raises one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from pysetl.errors import DependencyResolutionError, PipelineError
 from pysetl.utils._pretty import pretty
 from pysetl.workflow.external import External
-from pysetl.workflow.factory import factory_info
+from pysetl.workflow.factory import class_record
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable
 
     from pysetl.workflow.deliverable import Deliverable
     from pysetl.workflow.delivery import Delivery
     from pysetl.workflow.delivery_type import DeliveryType
     from pysetl.workflow.factory import Factory
 
-__all__ = ["Plan", "Problem", "Source", "Wire", "choose", "resolve"]
+__all__ = [
+    "Plan",
+    "Problem",
+    "Source",
+    "StageSources",
+    "Wire",
+    "choose",
+    "resolve",
+]
 
 MAX_HINT_CANDIDATES = 5
 
 
-@dataclass(slots=True, eq=False)
 class Source:
-    """Something that offers a value: an external deliverable or a factory."""
+    """One source of a plan's values: an external deliverable or a factory.
 
-    delivery_type: DeliveryType
-    delivery_id: str
-    producer: type[Any]
-    consumers: set[type[Any]] | frozenset[type[Any]]
-    stage: int  # -1 for external inputs
-    origin: Any  # the Deliverable, or the Factory instance
-    output: Any = None  # the payload; set for a factory when it has run
-    name: str = ""  # the producer's name, looked up once
-    # What feeds the factory: ``flat[at:end]`` holds (attribute name,
-    # Delivery, Source) for each resolved delivery, in one list for the whole
-    # plan: no tuple, nor ``Wire`` objects, per factory for the garbage
-    # collector to scan.
-    flat: list[Any] | None = None
-    at: int = 0
-    end: int = 0
+    A view of the ``Plan``'s arrays at ``position``, made when asked for: the
+    plan keeps what each source is in one list per field (factory, output,
+    name...), so a run of N factories keeps no object per factory for the
+    garbage collector to scan. Two views of one position are equal.
+    """
+
+    __slots__ = ("plan", "position")
+
+    def __init__(self, plan: Plan, position: int) -> None:
+        """View the source at ``position`` of ``plan``."""
+        self.plan = plan
+        self.position = position
+
+    @property
+    def delivery_type(self) -> DeliveryType:
+        """The type of the value."""
+        return self.plan.types[self.position]
+
+    @property
+    def delivery_id(self) -> str:
+        """The id of the value."""
+        return self.plan.ids[self.position]
+
+    @property
+    def producer(self) -> type[Any]:
+        """The factory class, or the deliverable's producer."""
+        return self.plan.producers[self.position]
+
+    @property
+    def consumers(self) -> set[type[Any]] | frozenset[type[Any]]:
+        """The classes it serves (empty: any)."""
+        return self.plan.consumers[self.position]
+
+    @property
+    def stage(self) -> int:
+        """The stage of the factory; -1 for an external input."""
+        return self.plan.stages[self.position]
+
+    @property
+    def origin(self) -> Any:
+        """The Deliverable, or the Factory instance."""
+        return self.plan.origins[self.position]
+
+    factory = origin
+
+    @property
+    def output(self) -> Any:
+        """The payload; set for a factory once it has run."""
+        return self.plan.outputs[self.position]
+
+    @output.setter
+    def output(self, value: Any) -> None:
+        self.plan.outputs[self.position] = value
+
+    @property
+    def name(self) -> str:
+        """The producer's name in the run (``Fan``, ``Fan#2``...); empty if external."""
+        return self.plan.names[self.position]
 
     @property
     def inputs(self) -> tuple[Any, ...]:
         """(attribute name, Delivery, Source) of each resolved delivery, flat."""
-        flat = self.flat
-        return () if flat is None else tuple(flat[self.at : self.end])
-
-    @property
-    def factory(self) -> Any:
-        """The factory (or deliverable) that offers the value."""
-        return self.origin
+        plan, position = self.plan, self.position
+        flat = plan.inputs
+        at, end = plan.input_span(position)
+        found: list[Any] = []
+        for i in range(at, end, 3):
+            found += (flat[i], flat[i + 1], Source(plan, flat[i + 2]))
+        return tuple(found)
 
     @property
     def wires(self) -> tuple[Wire, ...]:
@@ -96,6 +147,22 @@ class Source:
             only = ", ".join(sorted(pretty(c) for c in self.consumers))
             text += f", only for {only}"
         return text
+
+    def __eq__(self, other: object) -> bool:
+        """Whether ``other`` views the same source of the same plan."""
+        return (
+            type(other) is Source
+            and other.plan is self.plan
+            and other.position == self.position
+        )
+
+    def __hash__(self) -> int:
+        """Hash consistently with ``==``."""
+        return hash((id(self.plan), self.position))
+
+    def __repr__(self) -> str:
+        """``Source(<position>: <describe()>)``."""
+        return f"Source({self.position}: {self.describe()})"
 
 
 @dataclass(slots=True, frozen=True)
@@ -144,25 +211,86 @@ class Problem:
 class Plan:
     """The outcome of ``resolve``: every wire, and every problem found.
 
-    The sources of the factories are kept in one list, stage after stage
-    (``sources``; ``stage_starts[i]`` is where stage ``i`` begins), and each
-    says where its factory's inputs are in ``inputs``, one flat list for the
-    plan: a run of N factories costs N sources, not tuples, lists and wires
-    besides (``stage_wires`` makes wires when asked).
+    The plan keeps each field of its sources in one list (``origins``,
+    ``outputs``, ``names``...), external inputs first, then the factories
+    stage after stage (``stage_starts[i]`` is where stage ``i`` begins among
+    the factories); ``inputs`` is one flat list of (attribute name,
+    Delivery, source position) for every factory, ``input_ends[k]`` where
+    the inputs of source ``k`` end. A run of N factories costs the plan no
+    object per factory (positions and names are not scanned by the garbage
+    collector); ``Source`` views are made when asked for.
     """
 
     pipeline: str
-    sources: list[Source] = field(default_factory=list)
-    inputs: list[Any] = field(default_factory=list)  # every Source.flat
+    inputs: list[Any] = field(default_factory=list)
     stage_starts: list[int] = field(default_factory=list)
-    externals: list[Source] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    types: list[DeliveryType] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    producers: list[type[Any]] = field(default_factory=list)
+    consumers: list[set[type[Any]] | frozenset[type[Any]]] = field(default_factory=list)
+    stages: list[int] = field(default_factory=list)
+    origins: list[Any] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    input_ends: list[int] = field(default_factory=list)
+    first_factory: int = 0  # the position of the first factory's source
+
+    def add(  # noqa: PLR0917 - one source, field by field
+        self,
+        delivery_type: DeliveryType,
+        delivery_id: str,
+        producer: type[Any],
+        consumers: set[type[Any]] | frozenset[type[Any]],
+        stage: int,
+        origin: Any,
+        output: Any = None,
+        name: str = "",
+    ) -> int:
+        """Append a source without inputs; its position."""
+        self.types.append(delivery_type)
+        self.ids.append(delivery_id)
+        self.producers.append(producer)
+        self.consumers.append(consumers)
+        self.stages.append(stage)
+        self.origins.append(origin)
+        self.outputs.append(output)
+        self.names.append(name)
+        self.input_ends.append(len(self.inputs))
+        return len(self.origins) - 1
+
+    def input_span(self, position: int) -> tuple[int, int]:
+        """Where the inputs of the source at ``position`` are in ``inputs``."""
+        ends = self.input_ends
+        return (ends[position - 1] if position else 0), ends[position]
+
+    def source(self, position: int) -> Source:
+        """A view of the source at ``position``."""
+        return Source(self, position)
+
+    @property
+    def externals(self) -> list[Source]:
+        """The external inputs, in the order given."""
+        return [Source(self, k) for k in range(self.first_factory)]
+
+    @property
+    def sources(self) -> list[Source]:
+        """The factories' sources, stage after stage (a new list on each call)."""
+        return [Source(self, k) for k in range(self.first_factory, len(self.origins))]
+
+    def stage_span(self, stage_id: int) -> tuple[int, int]:
+        """The positions of the sources of stage ``stage_id``: ``range(*span)``."""
+        starts = self.stage_starts
+        first = self.first_factory
+        end = starts[stage_id + 1] if stage_id + 1 < len(starts) else None
+        return (
+            first + starts[stage_id],
+            len(self.origins) if end is None else first + end,
+        )
 
     def sources_of(self, stage_id: int) -> list[Source]:
         """The sources of the factories of stage ``stage_id``, in order."""
-        starts = self.stage_starts
-        end = starts[stage_id + 1] if stage_id + 1 < len(starts) else None
-        return self.sources[starts[stage_id] : end]
+        return [Source(self, k) for k in range(*self.stage_span(stage_id))]
 
     @property
     def stage_sources(self) -> list[list[Source]]:
@@ -176,7 +304,7 @@ class Plan:
 
     def wires_of(self, stage_id: int, position: int) -> tuple[Wire, ...]:
         """The wires of the factory at ``position`` in stage ``stage_id``."""
-        return self.sources[self.stage_starts[stage_id] + position].wires
+        return Source(self, self.stage_span(stage_id)[0] + position).wires
 
     def raise_for_problems(self) -> None:
         """Raise one error listing every problem, if there is any.
@@ -204,6 +332,39 @@ class Plan:
         raise error
 
 
+class StageSources(Sequence[Source]):
+    """The sources of one stage of a plan: views made when read.
+
+    What a stage run with nothing observing or timing returns as its
+    records: no object per factory while the stage runs.
+    """
+
+    __slots__ = ("first", "last", "plan", "stage_id")
+
+    def __init__(self, plan: Plan, stage_id: int) -> None:
+        """The sources of stage ``stage_id`` of ``plan``."""
+        self.plan = plan
+        self.stage_id = stage_id
+        self.first, self.last = plan.stage_span(stage_id)
+
+    def __len__(self) -> int:
+        """How many factories the stage has."""
+        return self.last - self.first
+
+    @overload
+    def __getitem__(self, index: int) -> Source: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Source]: ...
+
+    def __getitem__(self, index: int | slice) -> Source | list[Source]:
+        """The view of the ``index``-th factory's source (or a list of them)."""
+        positions = range(self.first, self.last)[index]
+        if isinstance(positions, range):
+            return [Source(self.plan, k) for k in positions]
+        return Source(self.plan, positions)
+
+
 def choose(
     candidates: Sequence[Any], consumer: type[Any], producer: type[Any]
 ) -> tuple[list[Any], list[Any]]:
@@ -227,60 +388,73 @@ def choose(
 class _Index:
     """Sources indexed by type and id, and by type, id and producer.
 
-    ``by_key[type key][delivery_id]`` is one source, or a list of them when
-    there are several: most keys have one, and a run indexes thousands.
+    ``by_key[type key][delivery_id]`` is one source position, or a list of
+    them when there are several: most keys have one, and a run indexes
+    thousands.
     """
 
-    def __init__(self) -> None:
-        self.sources: list[Source] = []
-        self.by_key: dict[Any, dict[str, Source | list[Source]]] = {}
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.by_key: dict[Any, dict[str, int | list[int]]] = {}
         # Built on first use: most pipelines never declare a producer.
-        self._by_producer: dict[tuple[Any, str, type[Any]], list[Source]]
-        self._by_producer = {}
-        self._indexed = 0
+        self._by_producer: dict[tuple[Any, str, type[Any]], list[int]] = {}
+        self._indexed = 0  # positions below this are in _by_producer
+        self.size = 0  # positions below this are indexed
 
-    def add(self, source: Source) -> None:
-        self.sources.append(source)
-        key = source.delivery_type.key
-        ids = self.by_key.get(key)
-        if ids is None:
-            ids = self.by_key[key] = {}
-        found = ids.get(source.delivery_id)
-        if found is None:
-            ids[source.delivery_id] = source
-        elif isinstance(found, list):
-            found.append(source)
-        else:
-            ids[source.delivery_id] = [found, source]
+    def add_upto(self, end: int) -> None:
+        """Index the plan's sources up to position ``end``."""
+        plan = self.plan
+        types, ids = plan.types, plan.ids
+        by_key = self.by_key
+        for k in range(self.size, end):
+            key = types[k].key
+            found_ids = by_key.get(key)
+            if found_ids is None:
+                found_ids = by_key[key] = {}
+            delivery_id = ids[k]
+            found = found_ids.get(delivery_id)
+            if found is None:
+                found_ids[delivery_id] = k
+            elif type(found) is int:
+                found_ids[delivery_id] = [found, k]
+            else:
+                found.append(k)  # type: ignore[union-attr]
+        self.size = end
 
-    def by_producer(self) -> dict[tuple[Any, str, type[Any]], list[Source]]:
+    def by_producer(self) -> dict[tuple[Any, str, type[Any]], list[int]]:
         index = self._by_producer
-        sources = self.sources
-        for source in sources[self._indexed :]:
-            key = (source.delivery_type.key, source.delivery_id, source.producer)
-            index.setdefault(key, []).append(source)
-        self._indexed = len(sources)
+        plan = self.plan
+        for k in range(self._indexed, self.size):
+            key = (plan.types[k].key, plan.ids[k], plan.producers[k])
+            index.setdefault(key, []).append(k)
+        self._indexed = self.size
         return index
 
-    def same_type(self, dtype: DeliveryType) -> list[Source]:
-        return [s for s in self.sources if s.delivery_type == dtype]
+    def views(self, positions: Iterable[int]) -> list[Source]:
+        plan = self.plan
+        return [Source(plan, k) for k in positions]
 
-    def find(self, delivery: Delivery[Any]) -> Source | list[Source] | None:
-        """The candidates by type and id (one, several, or none), any producer."""
-        ids = self.by_key.get(delivery.delivery_type().key)
-        return None if ids is None else ids.get(delivery.delivery_id)
+    def same_type(self, dtype: DeliveryType) -> list[Source]:
+        types = self.plan.types
+        return self.views(k for k in range(self.size) if types[k] == dtype)
+
+    def find(self, key: Any, delivery_id: str) -> int | list[int] | None:
+        """The candidates by type key and id (one, several, or none), any producer."""
+        ids = self.by_key.get(key)
+        return None if ids is None else ids.get(delivery_id)
 
     def lookup(self, delivery: Delivery[Any]) -> list[Source]:
+        key = delivery.delivery_type().key
         if delivery.producer is External:
-            found = self.find(delivery)
+            found = self.find(key, delivery.delivery_id)
             if found is None:
                 return []
-            return found if isinstance(found, list) else [found]
-        key = (delivery.delivery_type().key, delivery.delivery_id, delivery.producer)
-        return self.by_producer().get(key, [])
+            return self.views(found if type(found) is list else [found])  # type: ignore[list-item]
+        triple = (key, delivery.delivery_id, delivery.producer)
+        return self.views(self.by_producer().get(triple, ()))
 
 
-def resolve(
+def resolve(  # noqa: C901, PLR0915 - the hot loop over every factory, in one frame
     stages: Iterable[Sequence[Factory[Any]]],
     externals: Sequence[Deliverable[Any]],
     pipeline: str = "pipeline",
@@ -299,9 +473,8 @@ def resolve(
         PipelineError: One factory instance is in two stages.
     """
     plan = Plan(pipeline=pipeline)
-    index = _Index()
     for deliverable in externals:
-        source = Source(
+        plan.add(
             deliverable.payload_type,
             deliverable.delivery_id,
             deliverable.producer,
@@ -310,32 +483,50 @@ def resolve(
             deliverable,
             deliverable.payload,
         )
-        plan.externals.append(source)
-        index.add(source)
+    plan.first_factory = first_factory = len(plan.origins)
+    index = _Index(plan)
+    index.add_upto(first_factory)
     # One sweep, stage by stage: a stage's deliveries are resolved against the
     # sources of the stages before it, then its own sources join the index.
-    # Failures are explained once the index is complete.
-    sources = plan.sources
+    # Failures are explained once the index is complete. Each field of a
+    # source goes to its own list (see ``Plan``).
     flat = plan.inputs
     starts = plan.stage_starts
+    add_type, add_id = plan.types.append, plan.ids.append
+    add_producer, add_consumers = plan.producers.append, plan.consumers.append
+    add_stage, add_origin = plan.stages.append, plan.origins.append
+    add_name, add_end = plan.names.append, plan.input_ends.append
+    origins = plan.origins
+    consumers_of = plan.consumers
+    by_key = index.by_key
     seen: dict[int, int] = {}
     # Several instances of one class in a run get distinct names (``Fan``,
     # ``Fan#2``...): names key the run history, events and Spark job groups.
     uses: dict[str, int] = {}
     failed: list[tuple[Factory[Any], int, str, Delivery[Any]]] = []
     for stage_id, factories in enumerate(stages):
-        first = len(sources)
-        starts.append(first)
+        starts.append(len(origins) - first_factory)
         for factory in factories:
             cls = type(factory)
-            info = factory_info(cls)
-            at = len(flat)
-            for name, delivery in info.deliveries:
-                chosen = _choose_one(index, delivery, cls)
-                if chosen is None:
-                    failed.append((factory, stage_id, name, delivery))
+            record = class_record(cls)
+            for i in range(2, len(record), 3):  # (attribute, delivery, type key)
+                delivery = record[i + 1]
+                chosen: int | None = None
+                if delivery.producer is External:
+                    ids = by_key.get(record[i + 2])
+                    found = None if ids is None else ids.get(delivery.delivery_id)
+                    if type(found) is int:  # one candidate: the common case
+                        only = consumers_of[found]
+                        if not only or cls in only:
+                            chosen = found
+                    elif found is not None:
+                        chosen = _choose_one(index, delivery, cls)
                 else:
-                    flat += (name, delivery, chosen)
+                    chosen = _choose_one(index, delivery, cls)
+                if chosen is None:
+                    failed.append((factory, stage_id, record[i], delivery))
+                else:
+                    flat += (record[i], delivery, chosen)
             key = id(factory)
             if key in seen:
                 msg = "Multiple factories found"
@@ -345,60 +536,52 @@ def resolve(
                 )
                 raise PipelineError(msg, hint=hint)
             seen[key] = stage_id
-            count = uses[info.name] = uses.get(info.name, 0) + 1
-            sources.append(
-                Source(
-                    info.delivery_type,
-                    factory.delivery_id,
-                    cls,
-                    factory.consumers,
-                    stage_id,
-                    factory,
-                    None,
-                    info.name if count == 1 else f"{info.name}#{count}",
-                    flat,
-                    at,
-                    len(flat),
-                )
-            )
-        for i in range(first, len(sources)):
-            index.add(sources[i])
-    for factory, stage_id, name, delivery in failed:
-        candidates = index.lookup(delivery)
-        early = [c for c in candidates if c.stage < stage_id]
-        remaining, allowed = choose(early, type(factory), delivery.producer)
-        plan.problems.append(
-            _problem(
-                index,
-                factory,
-                stage_id,
-                name,
-                delivery,
-                candidates,
-                remaining,
-                allowed,
-                early,
-            )
-        )
+            name = record[1]
+            count = uses[name] = uses.get(name, 0) + 1
+            add_type(record[0])
+            add_id(factory.delivery_id)
+            add_producer(cls)
+            add_consumers(factory.consumers)
+            add_stage(stage_id)
+            add_origin(factory)
+            add_name(name if count == 1 else f"{name}#{count}")
+            add_end(len(flat))
+        index.add_upto(len(origins))
+    plan.outputs += [None] * (len(origins) - first_factory)
+    plan.problems += (_explain(index, *failure) for failure in failed)
     return plan
+
+
+def _explain(
+    index: _Index,
+    factory: Factory[Any],
+    stage_id: int,
+    name: str,
+    delivery: Delivery[Any],
+) -> Problem:
+    """The problem of a delivery that did not resolve, once every source is known."""
+    candidates = index.lookup(delivery)
+    early = [c for c in candidates if c.stage < stage_id]
+    remaining, allowed = choose(early, type(factory), delivery.producer)
+    return _problem(
+        index,
+        factory,
+        stage_id,
+        name,
+        delivery,
+        candidates,
+        remaining,
+        allowed,
+        early,
+    )
 
 
 def _choose_one(
     index: _Index, delivery: Delivery[Any], consumer: type[Any]
-) -> Source | None:
-    """The one source for ``delivery`` among those indexed, or ``None``."""
-    if delivery.producer is External:
-        found = index.find(delivery)
-        if found is None:
-            return None
-        if not isinstance(found, list):  # one candidate: the common case
-            consumers = found.consumers
-            return found if not consumers or consumer in consumers else None
-        candidates = found
-    else:
-        candidates = index.lookup(delivery)
-    remaining, _ = choose(candidates, consumer, delivery.producer)
-    return remaining[0] if len(remaining) == 1 else None
+) -> int | None:
+    """The position of the one source for ``delivery`` among those indexed."""
+    remaining, _ = choose(index.lookup(delivery), consumer, delivery.producer)
+    return remaining[0].position if len(remaining) == 1 else None
 
 
 def _problem(  # noqa: PLR0917 - one internal call site passes everything

@@ -36,14 +36,13 @@ from pysetl.workflow.deliverable import Deliverable
 from pysetl.workflow.delivery import Delivery
 from pysetl.workflow.delivery_type import DeliveryType, shared_delivery_type
 
-__all__ = ["Factory", "FactoryInfo", "factory_info"]
+__all__ = ["Factory", "FactoryInfo", "class_record", "factory_info"]
 
 T = TypeVar("T")
 
 _TYPE_CACHE = "_pysetl_delivery_type"
-_DELIVERIES_CACHE = "_pysetl_deliveries"
 _NAME_CACHE = "_pysetl_name"
-_INFO_CACHE = "_pysetl_info"
+_RECORD_CACHE = "_pysetl_record"
 
 
 class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
@@ -115,19 +114,15 @@ class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
 
     @classmethod
     def declared_deliveries(cls) -> list[tuple[str, Delivery[Any]]]:
-        """``(attribute name, delivery)`` pairs, ordered by attribute name."""
-        cached = cls.__dict__.get(_DELIVERIES_CACHE)
-        if cached is None:
-            found: dict[str, Delivery[Any]] = {}
-            for klass in reversed(cls.__mro__):
-                for attr, value in vars(klass).items():
-                    if isinstance(value, Delivery):
-                        found[attr] = value
-                    else:
-                        found.pop(attr, None)
-            cached = [(attr, found[attr].bind(cls)) for attr in sorted(found)]
-            setattr(cls, _DELIVERIES_CACHE, cached)
-        return cached
+        """``(attribute name, delivery)`` pairs, ordered by attribute name.
+
+        Changed in 0.2: a new list on each call (the deliveries are cached).
+        """
+        try:
+            record = class_record(cls)
+        except NotImplementedError:  # no output type: nothing to cache
+            return _declared(cls)
+        return [(record[i], record[i + 1]) for i in range(2, len(record), 3)]
 
     # ---------------------------------------------------------------- output
     @property
@@ -181,17 +176,52 @@ class FactoryInfo(NamedTuple):
 
 
 def factory_info(cls: type[Factory[Any]]) -> FactoryInfo:
-    """The ``FactoryInfo`` of ``cls``, cached on the class.
-
-    One dictionary lookup per class and run, where three class-method calls
-    would each walk the class hierarchy: that matters with thousands of
-    factory classes.
+    """The ``FactoryInfo`` of ``cls`` (made from its ``class_record``).
 
     Raises:
         NotImplementedError: No base of the class gives its output type.
     """
-    info = cls.__dict__.get(_INFO_CACHE)
-    if info is None:
-        info = FactoryInfo(cls.delivery_type(), cls.name(), cls.declared_deliveries())
-        setattr(cls, _INFO_CACHE, info)
-    return info
+    record = class_record(cls)
+    return FactoryInfo(record[0], record[1], cls.declared_deliveries())
+
+
+def _declared(cls: type[Factory[Any]]) -> list[tuple[str, Delivery[Any]]]:
+    """``(attribute name, this class's copy of the delivery)``, by name."""
+    found: dict[str, Delivery[Any]] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            if isinstance(value, Delivery):
+                found[attr] = value
+            else:
+                found.pop(attr, None)
+    return [(attr, found[attr].bind(cls)) for attr in sorted(found)]
+
+
+def class_record(cls: type[Factory[Any]]) -> tuple[Any, ...]:
+    """What the engine needs of a factory class, in one tuple cached on the class.
+
+    ``(output delivery type, name, attribute, delivery, type key, attribute,
+    delivery, type key...)``: the output type, the short name, then each
+    declared delivery (this class's own copy, ``consumer`` set to the class)
+    with the key its type is indexed by (``None`` if the delivery was not
+    subscripted), ordered by attribute name. One
+    dictionary lookup per class and run, where class-method calls would each
+    walk the class hierarchy (CPython's type-attribute cache holds 4,096
+    names: with thousands of factory classes most lookups miss it); and one
+    object per class (and its deliveries) for the garbage collector to scan.
+
+    Raises:
+        NotImplementedError: No base of the class gives its output type.
+    """
+    record = cls.__dict__.get(_RECORD_CACHE)
+    if record is None:
+        flat: list[Any] = [cls.delivery_type(), cls.name()]
+        for attr, delivery in _declared(cls):
+            try:
+                key = delivery.delivery_type().key
+            except AttributeError:  # not subscripted: resolving it says so
+                key = None
+            flat += (attr, delivery, key)
+        record = tuple(flat)
+        setattr(cls, _RECORD_CACHE, record)
+    return record

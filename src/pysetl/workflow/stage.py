@@ -19,9 +19,10 @@ from pysetl.workflow._execute import (
     RunContext,
     run_factories,
     run_factory,
+    run_planned,
 )
 from pysetl.workflow._hook_manager import default_hook_manager
-from pysetl.workflow._inject import Source
+from pysetl.workflow._inject import Source, StageSources
 from pysetl.workflow._run_id import new_run_id
 from pysetl.workflow.node import Node
 
@@ -206,8 +207,16 @@ class Stage(
         )
         return self
 
-    def _record(self, context: RunContext, runs: list[FactoryRun]) -> None:
+    def _record(
+        self, context: RunContext, runs: list[FactoryRun] | StageSources
+    ) -> None:
         """Keep the runs; time them if this stage or the pipeline benchmarks."""
+        if isinstance(runs, StageSources):  # a plain run: the plan has the records
+            self._plan, self._records = runs.plan, _EMPTY
+            self._plan_stage = runs.stage_id
+            self._deliverables = None
+            self._last_benchmarks = _EMPTY
+            return
         plan = context.plan
         first: Any = runs[0] if runs else None
         if plan is not None and type(first) is Source:
@@ -235,6 +244,10 @@ class Stage(
             # each job is made as its factory starts and gone when it ends.
             # Unless timed or observed, the plan's sources are the records:
             # no ``FactoryRun`` per factory, nor a list of them per stage.
+            if not (self.benchmarked or context.benchmark or context.hooks.enabled):
+                span = plan.stage_span(sid)
+                run_planned(context, sid, plan, span, stage_write)
+                return StageSources(plan, sid)  # type: ignore[return-value]
             sources = plan.sources_of(sid)
             if self.benchmarked or context.benchmark:  # timed: keep the marks
                 return [
