@@ -212,10 +212,7 @@ class Stage(
     ) -> None:
         """Keep the runs; time them if this stage or the pipeline benchmarks."""
         if isinstance(runs, StageSources):  # a plain run: the plan has the records
-            self._plan, self._records = runs.plan, _EMPTY
-            self._plan_stage = runs.stage_id
-            self._deliverables = None
-            self._last_benchmarks = _EMPTY
+            self._use_plan(runs.plan, runs.stage_id)
             return
         plan = context.plan
         first: Any = runs[0] if runs else None
@@ -232,6 +229,17 @@ class Stage(
             self._benchmarks = [*self._benchmarks, *self._last_benchmarks]
         else:
             self._last_benchmarks = _EMPTY
+
+    def _use_plan(self, plan: Plan, stage_id: int) -> None:
+        """Take the plan's sources of stage ``stage_id`` as the last run's records.
+
+        After a run with nothing observing or timing: read again from the
+        plan when asked, rather than kept in one more list per stage.
+        """
+        self._plan, self._records = plan, _EMPTY
+        self._plan_stage = stage_id
+        self._deliverables = None
+        self._last_benchmarks = _EMPTY
 
     def _run(self, context: RunContext, *, parallel: bool) -> list[FactoryRun]:
         """Run the factories; results in declaration order."""
