@@ -55,7 +55,6 @@ if TYPE_CHECKING:
 __all__ = ["PySetlGroup", "app", "main"]
 
 
-
 def _flags_without_type() -> None:
     """Show flags as flags in ``--help`` (``--debug``, not ``--debug <bool>``).
 
