@@ -122,7 +122,11 @@ class IsIdentifiable:
 
     Changed in 0.2: the UUID is made when it is first read, not in
     ``__init__`` (a subclass whose ``__init__`` skips ``super().__init__()``
-    has one too).
+    has one too), and the mixin has no ``__init__``: creating a factory
+    runs no Python code of pysetl's (with thousands of factory classes,
+    each call through the class hierarchy missed CPython's type-attribute
+    cache). A class with many instances sets ``_uuid`` in its own
+    ``__init__`` (see ``Stage.__init__``).
     """
 
     if TYPE_CHECKING:
@@ -130,13 +134,6 @@ class IsIdentifiable:
     else:
         uuid = _LazyUUID()
     _uuid: UUID | None = None  # the instance's UUID, once read or assigned
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Continue the cooperative ``__init__`` chain (the UUID is made on read)."""
-        super().__init__(*args, **kwargs)
-        # Set now, though it is the class default: a name an instance first
-        # sets late may give every instance a dict (see ``Stage.__init__``).
-        self._uuid = None
 
     @classmethod
     def name(cls) -> str:
@@ -173,8 +170,10 @@ class HasRegistry(Generic[_I]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Start with an empty registry."""
         super().__init__(*args, **kwargs)
-        # All set now: see ``IsIdentifiable.__init__``. No list for one item
-        # (a stage of one factory): one object less for the collector.
+        # All set now, though they are the class defaults: a name an
+        # instance first sets late may give every instance a dict (see
+        # ``Stage.__init__``). No list for one item (a stage of one
+        # factory): one object less for the collector.
         self._one = self._items = None
         self._by_uuid = None
         self._ids = None

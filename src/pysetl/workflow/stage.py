@@ -86,6 +86,7 @@ class Stage(
     ) -> None:
         """Create an empty, writable stage."""
         super().__init__()
+        self._uuid = None
         self.benchmarked = benchmark
         self.parallel = parallel
         self.max_workers = max_workers
