@@ -5,11 +5,11 @@ log capture) never start threads of their own. They hand work to one
 writer, which runs it on one daemon thread ("pysetl-writer"):
 
 * ``call(fn, *args, key=...)`` runs ``fn(*args)`` on the thread;
-* ``put(sink, item)`` buffers ``item`` for ``sink``; after each pass over
-  the queue the writer hands every sink its buffered items in one
-  ``sink.write_batch(items)`` call (one transaction for a store), so items
-  are batched by themselves when they arrive fast and written at once when
-  they arrive slowly;
+* ``put(sink, item)`` (or ``put_many(sink, items)``) buffers items for
+  ``sink``; after each pass over the queue the writer hands every sink its
+  buffered items in one ``sink.write_batch(items)`` call (one transaction
+  for a store), so items are batched by themselves when they arrive fast
+  and written at once when they arrive slowly;
 * ``every(seconds, fn)`` runs ``fn`` periodically on the thread (heartbeats,
   progress samples) until the returned ``Ticker`` is cancelled.
 
@@ -69,7 +69,14 @@ def on_writer_thread() -> bool:
 
 
 class Sink(Protocol):
-    """Where ``put`` items end up: written in batches, on the writer's thread."""
+    """Where ``put`` items end up: written in batches, on the writer's thread.
+
+    A sink may also have ``pack(item) -> object``: ``put`` calls it on the
+    caller's thread and queues what it returns, which ``write_batch`` then
+    gets. A store packs an operation into a tuple of plain values, which
+    the garbage collector stops tracking (see ``SqlRunHistory.pack``); a
+    ``pack`` that raises loses that item alone (logged and counted).
+    """
 
     def write_batch(self, items: Sequence[Any], /) -> None:
         """Write ``items`` (in the order they were put); raise to have them retried."""
@@ -88,6 +95,10 @@ class Ticker:
     def cancel(self) -> None:
         """Stop calling the task (a call in progress finishes)."""
         self.cancelled = True
+
+
+_MANY = True  # third member of a queued ``put_many``: ``(slot, items, _MANY)``
+_FAILED = object()  # what a sink's ``pack`` that raised leaves (nothing is queued)
 
 
 @dataclass
@@ -156,9 +167,13 @@ class BackgroundWriter:
         self._thread: threading.Thread | None = None
         self._thread_id: int | None = None
         self._tickers: list[Ticker] = []
-        # The items of the current pass, by sink; the writer's thread only.
-        # Keyed by id: a sink need not be hashable (a dataclass with eq).
+        # The items of the current pass, by sink slot; the writer's thread
+        # only. Slots are numbers given to sinks by id (a sink need not be
+        # hashable: a dataclass with eq), forgotten when nothing is queued.
         self._buffers: dict[int, tuple[Sink, list[Any]]] = {}
+        self._slots: dict[int, int] = {}
+        self._sinks: dict[int, Sink] = {}
+        self._next_slot = 0
         self._buffered = 0
         self._closed = False
 
@@ -196,15 +211,61 @@ class BackgroundWriter:
     def put(self, sink: Sink, item: object) -> bool:
         """Buffer ``item`` for ``sink.write_batch``; ``False`` if dropped.
 
-        Called on the writer's own thread (an observer handling an event),
-        the item joins the current pass's buffer directly: it is written
-        with the batch being built, without a trip through the queue.
+        A sink with a ``pack(item)`` method has it called here, on the
+        caller's thread, and its result queued instead (a store turns an
+        operation into a plain row; see ``Sink``). Called on the writer's own
+        thread (an observer handling an event), the item joins the current
+        pass's buffer directly, without a trip through the queue.
         """
+        packed = self._pack(sink, item)
+        if packed is _FAILED:
+            return False
         if self._thread_id is not None and threading.get_ident() == self._thread_id:
-            self._buffers.setdefault(id(sink), (sink, []))[1].append(item)
+            self._buffer(sink).append(packed)
             self._buffered += 1
             return True
-        return self._submit((sink, item))
+        return self._submit(None, sink, packed)
+
+    def put_many(self, sink: Sink, items: Sequence[object]) -> bool:
+        """Buffer ``items`` for ``sink.write_batch`` as one submission.
+
+        Like ``put`` for each item, in order, at the cost of one: they are
+        queued, counted and dropped together (``dropped`` counts one).
+        """
+        packed = tuple(self._pack(sink, item) for item in items)
+        packed = tuple(item for item in packed if item is not _FAILED)
+        if not packed:
+            return True
+        if self._thread_id is not None and threading.get_ident() == self._thread_id:
+            self._buffer(sink).extend(packed)
+            self._buffered += len(packed)
+            return True
+        return self._submit(_MANY, sink, packed)
+
+    def _pack(self, sink: Sink, item: object) -> object:
+        pack = getattr(sink, "pack", None)
+        if pack is None:
+            return item
+        try:
+            return pack(item)
+        except Exception:  # noqa: BLE001 - that item is lost, never its neighbours
+            self._failed(_name_of(sink), 1)
+            return _FAILED
+
+    def _buffer(self, sink: Sink) -> list[Any]:
+        """The current pass's buffer of ``sink`` (on the writer's thread)."""
+        with self._lock:
+            slot = self._slot(sink)
+        return self._buffers.setdefault(slot, (sink, []))[1]
+
+    def _slot(self, sink: Sink) -> int:
+        """The number that stands for ``sink`` in the queue (lock held)."""
+        slot = self._slots.get(id(sink))
+        if slot is None:
+            slot = self._slots[id(sink)] = self._next_slot
+            self._sinks[slot] = sink
+            self._next_slot += 1
+        return slot
 
     def every(
         self, seconds: float, function: Callable[[], object], *, key: str = ""
@@ -223,12 +284,15 @@ class BackgroundWriter:
         self._queue.put(None)  # wake the thread so that it sees the new due time
         return ticker
 
-    def _submit(self, work: tuple[Any, ...]) -> bool:
+    def _submit(self, work: Any, sink: Sink | None = None, item: Any = None) -> bool:
         # Numbered and queued under the lock, so that the queue's order is the
         # numbers' order and ``drain`` can wait for a number: submitters on
         # several threads neither lose a number (``drain`` would return
         # early) nor queue work behind the stop marker of a concurrent
-        # ``close`` (never done). Dropped work takes no number.
+        # ``close`` (never done). Dropped work takes no number. Items go in
+        # as ``(slot, item)`` or ``(slot, items, _MANY)``: a sink is named
+        # by a number, so that a queued tuple of plain values refers to no
+        # object the garbage collector must keep tracking.
         with self._lock:
             if self._closed or sys.is_finalizing():
                 self.dropped += 1
@@ -239,6 +303,9 @@ class BackgroundWriter:
                 first_drop = self.dropped == 1
             else:
                 self._last_submitted += 1
+                if sink is not None:
+                    slot = self._slot(sink)
+                    work = (slot, item) if work is None else (slot, item, _MANY)
                 self._queue.put(work)
             start = self._thread is None
         if full:
@@ -336,12 +403,7 @@ class BackgroundWriter:
                         break
                 else:
                     done += 1
-                    if len(work) == 2:  # noqa: PLR2004 - (sink, item)
-                        sink, item = work
-                        buffers.setdefault(id(sink), (sink, []))[1].append(item)
-                        self._buffered += 1
-                    else:
-                        self._run(*work)
+                    self._take(work)
                 if self._buffered >= self.batch_size:
                     break
                 # Items arriving together make one batch; a small batch waits
@@ -355,10 +417,31 @@ class BackgroundWriter:
             self._tick()
             self._finish(done)
 
+    def _take(self, work: tuple[Any, ...]) -> None:
+        """Buffer a queued item (or items) for its sink, or run a queued call."""
+        slot = work[0]
+        if slot.__class__ is not int:
+            self._run(*work)
+            return
+        buffer = self._buffers.get(slot)
+        if buffer is None:
+            buffer = self._buffers[slot] = (self._sinks[slot], [])
+        if len(work) == 2:  # noqa: PLR2004 - (slot, item)
+            buffer[1].append(work[1])
+            self._buffered += 1
+        else:  # (slot, items, _MANY)
+            buffer[1].extend(work[1])
+            self._buffered += len(work[1])
+
     def _finish(self, count: int) -> None:
         if count:
             with self._idle:
                 self._done += count
+                if self._done >= self._last_submitted and not self._buffers:
+                    # Nothing queued names a sink now: forget them (a closed
+                    # store is not kept alive by the writer).
+                    self._slots.clear()
+                    self._sinks.clear()
                 self._idle.notify_all()
 
     def _wait(self) -> float | None:

@@ -186,6 +186,9 @@ def run_factory(
         duration = failed_at - start
         error = _wrap(exc, context, stage_id, name, phase, factory)
         if observed:
+            # Chained as ``raise ... from`` will: observers delivered here,
+            # before the raise, see the cause and its traceback.
+            error.__cause__, error.__suppress_context__ = exc, True
             hooks.emit(
                 "on_factory_run_failed",
                 timestamp=time.time(),
@@ -235,13 +238,14 @@ def run_planned(
     emit = context.hooks.emit
     sc = context.spark_context
     origins, names, outputs = plan.origins, plan.names, plan.outputs
-    flat, ends = plan.inputs, plan.input_ends
+    flat, ends, plain = plan.inputs, plan.input_ends, plan.plain_writable
     first, last = span
     at = ends[first - 1] if first else 0
     for k in range(first, last):
         factory = origins[k]
         name = names[k]
-        writes = write and factory.is_writable
+        # ``is_writable``, read from ``_write`` when it is IsWritable's own.
+        writes = write and (factory._write if plain[k] else factory.is_writable)  # noqa: SLF001
         scope = RunScope(run_id, pipeline_name, stage_id, name, 1, "read", emit)
         token = bind_scope(scope)
         try:

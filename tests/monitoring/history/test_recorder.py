@@ -154,12 +154,8 @@ class TestRecordedRuns:
         assert events == [
             "before_pipeline_run",
             "before_stage_run",
-            "before_factory_run",
-            "after_factory_run",
             "after_stage_run",
             "before_stage_run",
-            "before_factory_run",
-            "after_factory_run",
             "after_stage_run",
             "after_pipeline_run",
         ]
@@ -262,7 +258,7 @@ class TestWriter:
         writer = BackgroundWriter(batch_size=2)
         with HistoryRecorder(local_history, writer=writer) as recorder:
             run_pipeline(recorder, Produce, Double)
-            assert recorder.written >= 20
+            assert recorder.written >= 16  # run, 2 stages, 2 attempts, events
             assert recorder.failed_batches == 0
         writer.close()
 

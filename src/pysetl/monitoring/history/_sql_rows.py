@@ -6,6 +6,7 @@ when a crashed run ended.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -30,17 +31,19 @@ from pysetl.monitoring.history._records import (
 from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
-    from pysetl.monitoring.history._records import Op
 
 __all__ = [
+    "INSERTS",
     "coalesce",
+    "encode_json",
     "escape_like",
-    "insert_row",
+    "finish_values",
     "last_seen",
     "log_record",
     "mapping",
+    "pack",
     "parse_url",
     "redact_url",
     "run_record",
@@ -81,132 +84,266 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def coalesce(
-    ops: Sequence[Op],
-) -> tuple[dict[sa.Table, list[dict[str, Any]]], list[Op]]:
-    """The rows a batch inserts, by table, and the other operations, in order.
+# ------------------------------------------------------------ packed rows
+# A write operation "packed" for a SQL store is a tuple of plain values
+# (JSON already text): a code, then the row's values in the order of
+# ``INSERTS[code]``. ``pack`` builds them on the thread that records, so the
+# writer's queue holds tuples that refer to no other object: the garbage
+# collector stops tracking them at its first look, and a queue of thousands
+# of rows costs its collections nothing (operation objects are tracked, and
+# a queue of them was what the collector spent most of its time on).
+# Lower-case codes insert a row; "A" and "S" finish an attempt or a stage.
 
-    A stage or factory attempt that starts and ends within the batch becomes
-    one finished row instead of an insert and an update: a run of many short
-    factories is written with a few ``executemany`` calls, not one statement
-    per event.
+_JSON = json.JSONEncoder(separators=(",", ":"))  # ASCII escapes, as SQLAlchemy
+
+
+def encode_json(value: Any) -> str | None:
+    """A JSON column's text; SQL NULL for ``None`` (as a column left out)."""
+    if value is None:
+        return None
+    if not value and isinstance(value, dict):
+        return "{}"  # most labels and event data: skip the encoder
+    return _JSON.encode(value)
+
+
+_LABELS: dict[tuple[tuple[str, str], ...], str] = {}
+_LABELS_CACHED = 4096
+
+
+def labels_json(labels: Mapping[str, str]) -> str:
+    """The JSON text of metric labels (strings), from a cache: few sets repeat."""
+    if not labels:
+        return "{}"
+    key = tuple(labels.items())
+    text = _LABELS.get(key)
+    if text is None:
+        if len(_LABELS) >= _LABELS_CACHED:
+            _LABELS.clear()
+        text = _LABELS[key] = _JSON.encode(labels)
+    return text
+
+
+INSERTS: dict[str, tuple[sa.Table, tuple[str, ...]]] = {
+    "m": (s.METRICS, ("run_id", "factory", "name", "value", "labels", "ts")),
+    "l": (
+        s.LOGS,
+        ("ts", "level", "levelno", "logger", "run_id", "factory", "message"),
+    ),
+    "e": (
+        s.EVENTS,
+        ("run_id", "ts", "name", "stage_id", "factory", "attempt", "data"),
+    ),
+    "a": (
+        s.ATTEMPTS,
+        (
+            "run_id",
+            "stage_id",
+            "factory",
+            "attempt",
+            "status",
+            "started_at",
+            "finished_at",
+            "duration",
+            "phases",
+            "phase",
+            "error",
+        ),
+    ),
+    "s": (
+        s.STAGES,
+        (
+            "run_id",
+            "stage_id",
+            "status",
+            "started_at",
+            "finished_at",
+            "duration",
+            "error",
+        ),
+    ),
+    "r": (
+        s.RUNS,
+        (
+            "run_id",
+            "pipeline",
+            "status",
+            "started_at",
+            "heartbeat_at",
+            "pid",
+            "host",
+            "config_version",
+        ),
+    ),
+}
+"""The table and columns of each insert code (a packed row's values follow them)."""
+
+
+def pack(op: object) -> object:  # noqa: PLR0911 - one case per operation
+    """``op`` as a packed row, or ``op`` itself when it is not one that packs.
+
+    The most frequent operations are tested first (a run writes metrics,
+    log lines and attempts per factory, and one run row).
     """
-    inserts: dict[sa.Table, list[dict[str, Any]]] = {}
-    later: list[Op] = []
-    started: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for op in ops:
-        if isinstance(op, FinishAttempt | FinishStage):
-            key = _finish_key(op)
-            row = started.pop(key, None)
-            if row is not None:
-                row.update(_finish_values(op))
-                continue
-            later.append(op)
+    if type(op) is AddMetric:
+        return (
+            "m",
+            op.run_id,
+            op.factory,
+            op.name,
+            op.value,
+            labels_json(op.labels),
+            op.ts,
+        )
+    if type(op) is AddLog:
+        return (
+            "l",
+            op.ts,
+            op.level.upper(),
+            level_number(op.level),
+            op.logger,
+            op.run_id,
+            op.factory,
+            op.message,
+        )
+    if type(op) is StartAttempt:
+        return (
+            "a",
+            op.run_id,
+            op.stage_id,
+            op.factory,
+            op.attempt,
+            "running",
+            op.started_at,
+            None,
+            None,
+            "{}",
+            None,
+            None,
+        )
+    if type(op) is FinishAttempt:
+        return (
+            "A",
+            op.run_id,
+            op.stage_id,
+            op.factory,
+            op.attempt,
+            op.status,
+            op.finished_at,
+            op.duration,
+            encode_json(dict(op.phases)),
+            op.phase,
+            encode_json(op.error),
+        )
+    if type(op) is AddEvent:
+        return (
+            "e",
+            op.run_id,
+            op.ts,
+            op.name,
+            op.stage_id,
+            op.factory,
+            op.attempt,
+            encode_json(op.data),
+        )
+    if type(op) is StartStage:
+        return ("s", op.run_id, op.stage_id, "running", op.started_at, None, None, None)
+    if type(op) is FinishStage:
+        return (
+            "S",
+            op.run_id,
+            op.stage_id,
+            op.status,
+            op.finished_at,
+            op.duration,
+            encode_json(op.error),
+        )
+    if type(op) is StartRun:
+        return (
+            "r",
+            op.run_id,
+            op.pipeline,
+            "running",
+            op.started_at,
+            op.started_at,
+            op.pid,
+            op.host,
+            op.config_version,
+        )
+    return op
+
+
+def coalesce(
+    items: Sequence[object],
+) -> tuple[dict[str, list[Sequence[Any]]], list[object]]:
+    """The rows a batch inserts, by insert code, and the rest, in order.
+
+    ``items`` are packed rows or operations (packed here). A stage or
+    factory attempt that starts and ends within the batch becomes one
+    finished row instead of an insert and an update: a run of many short
+    factories is written with a few ``executemany`` calls, not one
+    statement per event. What is left (``later``) are finishes of rows
+    inserted by an earlier batch (packed) and operations that update.
+    """
+    inserts: dict[str, list[Sequence[Any]]] = {}
+    later: list[object] = []
+    attempts: dict[tuple[Any, ...], list[Any]] = {}
+    stages: dict[tuple[Any, ...], list[Any]] = {}
+    for item in items:
+        row = item if item.__class__ is tuple else pack(item)
+        if row.__class__ is not tuple:
+            later.append(row)
             continue
-        insert = insert_row(op)
-        if insert is None:
-            later.append(op)
+        code = row[0]
+        if code == "A":
+            started = attempts.pop(row[1:5], None)
+            if started is None:
+                later.append(row)
+            else:  # status, then finished_at .. error
+                started[4] = row[5]
+                started[6:11] = row[6:11]
             continue
-        table, row = insert
-        inserts.setdefault(table, []).append(row)
-        if isinstance(op, StartAttempt):
-            started["attempt", op.run_id, op.stage_id, op.factory, op.attempt] = row
-        elif isinstance(op, StartStage):
-            started["stage", op.run_id, op.stage_id] = row
+        if code == "S":
+            started = stages.pop(row[1:3], None)
+            if started is None:
+                later.append(row)
+            else:  # status, then finished_at .. error
+                started[2] = row[3]
+                started[4:7] = row[4:7]
+            continue
+        values: Sequence[Any]
+        if code == "a":  # a finish in this batch fills it in
+            attempts[row[1:5]] = values = list(row[1:])
+        elif code == "s":
+            stages[row[1:3]] = values = list(row[1:])
+        else:
+            values = row[1:]
+        inserts.setdefault(code, []).append(values)
     return inserts, later
 
 
-def _finish_key(op: FinishAttempt | FinishStage) -> tuple[Any, ...]:
-    if isinstance(op, FinishAttempt):
-        return ("attempt", op.run_id, op.stage_id, op.factory, op.attempt)
-    return ("stage", op.run_id, op.stage_id)
-
-
-def _finish_values(op: FinishAttempt | FinishStage) -> dict[str, Any]:
+def finish_values(row: Sequence[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The key and the values of a packed finish ("A" or "S") that updates."""
+    if row[0] == "A":
+        key = dict(
+            zip(("run_id", "stage_id", "factory", "attempt"), row[1:5], strict=True)
+        )
+        values = {
+            "status": row[5],
+            "finished_at": row[6],
+            "duration": row[7],
+            "phases": json.loads(row[8]),
+            "phase": row[9],
+            "error": None if row[10] is None else json.loads(row[10]),
+        }
+        return key, values
+    key = {"run_id": row[1], "stage_id": row[2]}
     values = {
-        "status": op.status,
-        "finished_at": op.finished_at,
-        "duration": op.duration,
-        "error": op.error,
+        "status": row[3],
+        "finished_at": row[4],
+        "duration": row[5],
+        "error": None if row[6] is None else json.loads(row[6]),
     }
-    if isinstance(op, FinishAttempt):
-        values |= {"phases": dict(op.phases), "phase": op.phase}
-    return values
-
-
-def insert_row(op: Op) -> tuple[sa.Table, dict[str, Any]] | None:  # noqa: PLR0911
-    """The table and row that ``op`` inserts, or ``None`` if it is not an insert.
-
-    The most frequent operations are tested first (one run writes many
-    metrics, events and log lines per factory, and one run row).
-    """
-    if isinstance(op, AddMetric):
-        return s.METRICS, {
-            "run_id": op.run_id,
-            "factory": op.factory,
-            "name": op.name,
-            "value": op.value,
-            "labels": op.labels,
-            "ts": op.ts,
-        }
-    if isinstance(op, AddEvent):
-        return s.EVENTS, {
-            "run_id": op.run_id,
-            "ts": op.ts,
-            "name": op.name,
-            "stage_id": op.stage_id,
-            "factory": op.factory,
-            "attempt": op.attempt,
-            "data": op.data,
-        }
-    if isinstance(op, AddLog):
-        return s.LOGS, {
-            "ts": op.ts,
-            "level": op.level.upper(),
-            "levelno": level_number(op.level),
-            "logger": op.logger,
-            "run_id": op.run_id,
-            "factory": op.factory,
-            "message": op.message,
-        }
-    if isinstance(op, StartAttempt):
-        return s.ATTEMPTS, {
-            "run_id": op.run_id,
-            "stage_id": op.stage_id,
-            "factory": op.factory,
-            "attempt": op.attempt,
-            "status": "running",
-            "started_at": op.started_at,
-            "phases": {},
-            "finished_at": None,
-            "duration": None,
-            "phase": None,
-            "error": None,
-        }
-    if isinstance(op, StartStage):
-        return s.STAGES, {
-            "run_id": op.run_id,
-            "stage_id": op.stage_id,
-            "status": "running",
-            "started_at": op.started_at,
-            # Every column a finish may set, so that rows of a batch (some
-            # finished by ``coalesce``) share one shape for executemany.
-            "finished_at": None,
-            "duration": None,
-            "error": None,
-        }
-    if isinstance(op, StartRun):
-        return s.RUNS, {
-            "run_id": op.run_id,
-            "pipeline": op.pipeline,
-            "status": "running",
-            "started_at": op.started_at,
-            "heartbeat_at": op.started_at,
-            "pid": op.pid,
-            "host": op.host,
-            "config_version": op.config_version,
-        }
-    return None
+    return key, values
 
 
 def mapping(row: sa.Row[Any]) -> dict[str, Any]:

@@ -14,9 +14,10 @@ Mechanism (what is measured where, and why the run barely notices):
 * everything slow happens on the observers' one writer thread
   (``pysetl.utils.writer``), one task per factory: the Spark figures of the
   factory's job group (see ``_spark``), the row count when asked for
-  (``count_rows``), the profile's statistics. Rows for the run history go
-  to the same writer, which batches them with every other observer's rows
-  in one transaction;
+  (``count_rows``), the profile's statistics. A factory with none of these
+  (no Spark running, not counted, not profiled) is completed in its own
+  thread at once. Rows for the run history go to the same writer, which
+  batches them with every other observer's rows in one transaction;
 * a failing lookup or store never fails the run: it is logged and counted
   in ``errors``, and the figure is left out.
 
@@ -308,7 +309,14 @@ class MetricsCollector:
             **readings,
         )
         counted = output if wants(self.count_rows, factory) else None
-        self._submit(Job(metrics, counted, profiler))
+        job = Job(metrics, counted, profiler)
+        if counted is None and profiler is None and self._spark_context() is None:
+            # Nothing slow to do (no Spark figures to wait for, no rows to
+            # count, no profile to read): complete it here; its rows still
+            # go to the writer, without a task of their own.
+            self._complete(job)
+        else:
+            self._submit(job)
 
     def _end(
         self, run_id: str, pipeline: str, status: str, duration: float, ts: float
@@ -359,8 +367,9 @@ class MetricsCollector:
                 self._failed(f"pysetl metrics: could not count {metrics.factory}", exc)
         if job.profiler is not None:
             changes["profile"] = profile_lines(job.profiler, self.profile_lines)
-        if any(kpi.labels for kpi in metrics.kpis):
-            # Users' labels may carry secrets: mask them once, here.
+        if self.keep_runs and any(kpi.labels for kpi in metrics.kpis):
+            # Users' labels may carry secrets: mask them in the summary
+            # (the history's rows are masked by ``AddMetric``).
             changes["kpis"] = tuple(
                 replace(kpi, labels=tuple(redact_labels(dict(kpi.labels)).items()))
                 if kpi.labels
@@ -373,7 +382,7 @@ class MetricsCollector:
             run = self._run(metrics.run_id, metrics.pipeline)
             if self.keep_runs:
                 run.factories.append(metrics)
-        self._write(metrics.run_id, list(samples(metrics)))
+        self._write(metrics.run_id, samples(metrics))
 
     def _mapper(self, spark_context: Any) -> Any:
         """One JVM JSON mapper per SparkContext (worker thread only)."""
@@ -405,12 +414,14 @@ class MetricsCollector:
         history = self.history
         if history is None:
             return
-        writer = self.writer
         # AddMetric masks secrets in labels (the one redaction point).
-        for name, value, labels, factory, ts in rows:
-            writer.put(
-                history, AddMetric(run_id, name, float(value), ts, factory, labels)
-            )
+        self.writer.put_many(
+            history,
+            [
+                AddMetric(run_id, name, float(value), ts, factory, labels)
+                for name, value, labels, factory, ts in rows
+            ],
+        )
 
     # ------------------------------------------------------------------ reading
     def flush(self, timeout: float | None = None) -> bool:

@@ -136,6 +136,10 @@ class SparkProgressSampler:
         written: Samples written.
     """
 
+    # Its events only note which factories run (samples are taken on the
+    # writer's thread): delivered where they happen, nothing is queued.
+    pysetl_inline = True
+
     def __init__(
         self,
         history: BaseRunHistory,

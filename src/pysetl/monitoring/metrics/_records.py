@@ -179,15 +179,22 @@ class FactoryMetrics:
     profile: tuple[ProfileLine, ...] = ()
     started_at: float = 0.0
 
-    def samples(self) -> Iterator[tuple[str, float, dict[str, str]]]:
+    def samples(
+        self, *, durations: bool = True
+    ) -> Iterator[tuple[str, float, dict[str, str]]]:
         """The figures as ``(metric name, value, extra labels)`` samples.
 
         Spark figures that are zero and a memory growth of zero are left out
         (absent means zero), which keeps the history small.
+
+        Args:
+            durations: Include the attempt's duration and phase durations
+                (the run history has them on the attempt's row).
         """
-        yield f"{_PREFIX}duration_seconds", self.duration_seconds, {}
-        for phase, seconds in self.phases.items():
-            yield f"{_PREFIX}phase_duration_seconds", seconds, {"phase": phase}
+        if durations:
+            yield f"{_PREFIX}duration_seconds", self.duration_seconds, {}
+            for phase, seconds in self.phases.items():
+                yield f"{_PREFIX}phase_duration_seconds", seconds, {"phase": phase}
         optional = (
             ("cpu_seconds", self.cpu_seconds),
             ("peak_rss_bytes", self.peak_rss_bytes),

@@ -149,10 +149,15 @@ def samples(metrics: FactoryMetrics) -> list[Sample]:
     ``attempt`` is a label from the second attempt on. Durations are left
     out: the attempt's row holds them (``ON_THE_ATTEMPT``).
     """
-    base = {} if metrics.attempt == 1 else {"attempt": str(metrics.attempt)}
     ts = metrics.started_at + metrics.duration_seconds
+    factory = metrics.factory
+    if metrics.attempt == 1:
+        return [
+            (name, value, labels, factory, ts)
+            for name, value, labels in metrics.samples(durations=False)
+        ]
+    base = {"attempt": str(metrics.attempt)}
     return [
-        (name, value, base | labels, metrics.factory, ts)
-        for name, value, labels in metrics.samples()
-        if name not in ON_THE_ATTEMPT
+        (name, value, base | labels, factory, ts)
+        for name, value, labels in metrics.samples(durations=False)
     ]
