@@ -218,18 +218,21 @@ class HasRegistry(Generic[_I]):
         Raises:
             AlreadyRegisteredError: The item is already registered.
         """
+        if self._one is None and self._items is None and self._by_uuid is None:
+            # The first item (a stage of one factory) cannot be there already,
+            # UUID or not; its UUID is looked at if a second item has one.
+            self._one = item
+            return self
         # No UUID yet (``_made_uuid`` is None): the same UUID can only be the
         # same instance.
         if self._by_uuid is None and getattr(item, "_uuid", _MISSING) is None:
             items = self._items
             if items is None:
                 one = self._one
-                if one is None:  # the first: a stage of one factory
-                    self._one = item
-                    return self
                 if one is item:
                     raise self._already(item)
-                self._items, self._one = [one, item], None
+                # ``one`` is set: the first item returned above.
+                self._items, self._one = [one, item], None  # type: ignore[list-item]
                 return self
             if self._listed(item, items):
                 raise self._already(item)

@@ -234,6 +234,8 @@ class Plan:
     outputs: list[Any] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     input_ends: list[int] = field(default_factory=list)
+    # Whether the factory's class reads ``is_writable`` from ``_write``.
+    plain_writable: list[bool] = field(default_factory=list)
     first_factory: int = 0  # the position of the first factory's source
 
     def add(  # noqa: PLR0917 - one source, field by field
@@ -257,6 +259,7 @@ class Plan:
         self.outputs.append(output)
         self.names.append(name)
         self.input_ends.append(len(self.inputs))
+        self.plain_writable.append(False)
         return len(self.origins) - 1
 
     def input_span(self, position: int) -> tuple[int, int]:
@@ -496,6 +499,7 @@ def resolve(  # noqa: C901, PLR0915 - the hot loop over every factory, in one fr
     add_producer, add_consumers = plan.producers.append, plan.consumers.append
     add_stage, add_origin = plan.stages.append, plan.origins.append
     add_name, add_end = plan.names.append, plan.input_ends.append
+    add_plain = plan.plain_writable.append
     origins = plan.origins
     consumers_of = plan.consumers
     by_key = index.by_key
@@ -509,7 +513,7 @@ def resolve(  # noqa: C901, PLR0915 - the hot loop over every factory, in one fr
         for factory in factories:
             cls = type(factory)
             record = class_record(cls)
-            for i in range(2, len(record), 3):  # (attribute, delivery, type key)
+            for i in range(3, len(record), 3):  # (attribute, delivery, type key)
                 delivery = record[i + 1]
                 chosen: int | None = None
                 if delivery.producer is External:
@@ -546,6 +550,7 @@ def resolve(  # noqa: C901, PLR0915 - the hot loop over every factory, in one fr
             add_origin(factory)
             add_name(name if count == 1 else f"{name}#{count}")
             add_end(len(flat))
+            add_plain(record[2])
         index.add_upto(len(origins))
     plan.outputs += [None] * (len(origins) - first_factory)
     plan.problems += (_explain(index, *failure) for failure in failed)

@@ -43,6 +43,7 @@ T = TypeVar("T")
 _TYPE_CACHE = "_pysetl_delivery_type"
 _NAME_CACHE = "_pysetl_name"
 _RECORD_CACHE = "_pysetl_record"
+_IS_WRITABLE = IsWritable.__dict__["is_writable"]
 
 
 class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
@@ -122,7 +123,7 @@ class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
             record = class_record(cls)
         except NotImplementedError:  # no output type: nothing to cache
             return _declared(cls)
-        return [(record[i], record[i + 1]) for i in range(2, len(record), 3)]
+        return [(record[i], record[i + 1]) for i in range(3, len(record), 3)]
 
     # ---------------------------------------------------------------- output
     @property
@@ -200,8 +201,9 @@ def _declared(cls: type[Factory[Any]]) -> list[tuple[str, Delivery[Any]]]:
 def class_record(cls: type[Factory[Any]]) -> tuple[Any, ...]:
     """What the engine needs of a factory class, in one tuple cached on the class.
 
-    ``(output delivery type, name, attribute, delivery, type key, attribute,
-    delivery, type key...)``: the output type, the short name, then each
+    ``(output delivery type, name, plain writable, attribute, delivery, type
+    key, attribute, delivery, type key...)``: the output type, the short
+    name, whether ``is_writable`` is ``IsWritable``'s own, then each
     declared delivery (this class's own copy, ``consumer`` set to the class)
     with the key its type is indexed by (``None`` if the delivery was not
     subscripted), ordered by attribute name. One
@@ -215,7 +217,11 @@ def class_record(cls: type[Factory[Any]]) -> tuple[Any, ...]:
     """
     record = cls.__dict__.get(_RECORD_CACHE)
     if record is None:
-        flat: list[Any] = [cls.delivery_type(), cls.name()]
+        # Whether ``is_writable`` is IsWritable's, which reads ``_write``: the
+        # engine then reads ``_write`` itself (one walk of the class
+        # hierarchy instead of two, and no call).
+        plain = getattr(cls, "is_writable", None) is _IS_WRITABLE
+        flat: list[Any] = [cls.delivery_type(), cls.name(), plain]
         for attr, delivery in _declared(cls):
             try:
                 key = delivery.delivery_type().key
