@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
 from pysetl.cli import commands
@@ -250,6 +252,74 @@ class TestRunsShow:
         )
         assert result.exit_code == commands.EXIT_HISTORY
         assert "Traceback" in result.output
+
+
+class TestRunsShowFactoryNames:
+    """``runs show`` never cuts a factory name with an ellipsis (issue 10)."""
+
+    LONG = "CarrierDelaysPerMonthAndAirportReportFactory"
+
+    @pytest.fixture
+    def long_names(self, history):
+        now = time.time()
+        history.start_run("01L", "flights", started_at=now - 10)
+        history.apply(
+            [
+                StartAttempt("01L", 0, name, 1, now - 10)
+                for name in (self.LONG, "CarrierDelaysReport")
+            ]
+            + [
+                FinishAttempt(
+                    "01L",
+                    0,
+                    name,
+                    1,
+                    "succeeded",
+                    now - 5,
+                    5.0,
+                    {"read": 0.48, "process": 0.49, "write": 4.79, "get": 0.17},
+                )
+                for name in (self.LONG, "CarrierDelaysReport")
+            ]
+        )
+        history.finish_run("01L", "succeeded", finished_at=now - 5)
+        return history
+
+    @staticmethod
+    def rows(out, name):
+        return [line for line in out.splitlines() if name in line]
+
+    def test_not_a_terminal_shows_each_row_whole_on_one_line(
+        self, runner, db, long_names
+    ):
+        result = invoke(runner, db, "runs", "show", "01L", env={"COLUMNS": "40"})
+        assert result.exit_code == 0, result.output
+        (row,) = self.rows(result.output, self.LONG)
+        assert "read 0.48 s, process 0.49 s, write 4.79 s, get 0.17 s" in row
+        assert "…" not in result.output
+
+    @pytest.mark.parametrize("width", [80, 120])
+    def test_a_terminal_wide_enough_keeps_the_name_whole(self, long_names, width):
+        name = self.LONG if width == 120 else "CarrierDelaysReport"
+        out = io.StringIO()
+        console = Console(file=out, width=width, force_terminal=True, no_color=True)
+        commands.show_run(long_names, "01L", console=console)
+        assert self.rows(out.getvalue(), name)
+        assert "…" not in out.getvalue()
+
+    def test_a_narrow_terminal_folds_the_name_instead_of_cutting_it(self, long_names):
+        out = io.StringIO()
+        console = Console(file=out, width=60, force_terminal=True, no_color=True)
+        commands.show_run(long_names, "01L", console=console)
+        text = out.getvalue()
+        assert not self.rows(text, self.LONG)  # folded over several lines
+        lines = text.splitlines()
+        first = next(i for i, line in enumerate(lines) if self.LONG[:6] in line)
+        column = lines[first].index(self.LONG[:6])
+        pieces = [line[column:].split(" ")[0] for line in lines[first:]]
+        folded = "".join(pieces[: pieces.index("")])
+        assert folded == self.LONG
+        assert "…" not in text
 
 
 class TestRunsPrune:

@@ -150,8 +150,20 @@ def _reconcile(history: BaseRunHistory) -> None:
         history.reconcile_crashed()
 
 
+# Output that is not a terminal (a pipe, a file, a test's runner) is laid out
+# as wide as its content: a table cell is never wrapped or cut there, so a
+# factory name stays whole and one row stays on one line for grep.
+_UNWRAPPED_WIDTH = 10_000
+# What the attempts table needs besides the factory column: stage, attempt,
+# status and duration unwrapped, phases wrapped to about 12, the padding.
+_ATTEMPT_COLUMNS_WIDTH = 60
+
+
 def _console(console: Console | None) -> Console:
-    return console if console is not None else Console(highlight=False)
+    if console is not None:
+        return console
+    out = Console(highlight=False)
+    return out if out.is_terminal else Console(highlight=False, width=_UNWRAPPED_WIDTH)
 
 
 def list_runs(
@@ -260,10 +272,14 @@ def show_run(
         run_id: The run's id.
         limit: At most this many stages and attempts.
         traceback: Also show the stored traceback of the error.
-        console: Where to render; default: stdout.
+        console: Where to render; default: stdout, as wide as the content
+            when it is not a terminal.
 
     Raises:
         RunHistoryError: No such run.
+
+    Changed in 0.4: factory names are never cut; they fold on a narrow
+    terminal, and output that is not a terminal is not wrapped.
     """
     out = _console(console)
     _reconcile(history)
@@ -298,8 +314,20 @@ def show_run(
         table = Table(
             title="Factory attempts", title_justify="left", box=box.SIMPLE_HEAD
         )
-        for column in ("stage", "factory", "attempt", "status", "duration", "phases"):
-            table.add_column(column)
+        # The phases wrap first: a factory name keeps its whole width while
+        # the terminal has room for it, and a narrower one folds the name
+        # onto more lines rather than cutting it with an ellipsis.
+        longest = max(len(attempt.factory) for attempt in attempts.items)
+        room = out.width - _ATTEMPT_COLUMNS_WIDTH
+        table.add_column("stage", no_wrap=True)
+        table.add_column(
+            "factory",
+            overflow="fold",
+            min_width=min(longest, room) if room > 0 else None,
+        )
+        for column in ("attempt", "status", "duration"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("phases", overflow="fold")
         for attempt in attempts.items:
             table.add_row(
                 str(attempt.stage_id),
