@@ -172,6 +172,9 @@ class BackgroundWriter:
         # hashable: a dataclass with eq), forgotten when nothing is queued.
         self._buffers: dict[int, tuple[Sink, list[Any]]] = {}
         self._slots: dict[int, int] = {}
+        # Each sink's ``pack`` (or None), looked up once; the sink is kept
+        # with it, so its id cannot stand for another sink meanwhile.
+        self._packers: dict[int, tuple[Sink, Callable[[Any], object] | None]] = {}
         self._sinks: dict[int, Sink] = {}
         self._next_slot = 0
         self._buffered = 0
@@ -243,7 +246,10 @@ class BackgroundWriter:
         return self._submit(_MANY, sink, packed)
 
     def _pack(self, sink: Sink, item: object) -> object:
-        pack = getattr(sink, "pack", None)
+        known = self._packers.get(id(sink))
+        if known is None or known[0] is not sink:  # the id of a sink gone since
+            known = self._packers[id(sink)] = (sink, getattr(sink, "pack", None))
+        pack = known[1]
         if pack is None:
             return item
         try:
@@ -304,7 +310,9 @@ class BackgroundWriter:
             else:
                 self._last_submitted += 1
                 if sink is not None:
-                    slot = self._slot(sink)
+                    slot = self._slots.get(id(sink))
+                    if slot is None:
+                        slot = self._slot(sink)
                     work = (slot, item) if work is None else (slot, item, _MANY)
                 self._queue.put(work)
             start = self._thread is None
@@ -442,6 +450,7 @@ class BackgroundWriter:
                     # store is not kept alive by the writer).
                     self._slots.clear()
                     self._sinks.clear()
+                    self._packers.clear()
                 self._idle.notify_all()
 
     def _wait(self) -> float | None:

@@ -186,6 +186,9 @@ def run_factory(
         duration = failed_at - start
         error = _wrap(exc, context, stage_id, name, phase, factory)
         if observed:
+            # Chained as ``raise ... from`` will: observers delivered here,
+            # before the raise, see the cause and its traceback.
+            error.__cause__, error.__suppress_context__ = exc, True
             hooks.emit(
                 "on_factory_run_failed",
                 timestamp=time.time(),

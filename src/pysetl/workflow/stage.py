@@ -257,7 +257,6 @@ class Stage(
                 span = plan.stage_span(sid)
                 run_planned(context, sid, plan, span, stage_write)
                 return StageSources(plan, sid)  # type: ignore[return-value]
-            sources = plan.sources_of(sid)
             if self.benchmarked or context.benchmark:  # timed: keep the marks
                 return [
                     run_factory(
@@ -265,16 +264,21 @@ class Stage(
                         sid,
                         Job(s.origin, stage_write and s.origin.is_writable, (), s),
                     )
-                    for s in sources
+                    for s in plan.sources_of(sid)
                 ]
-            for s in sources:
+            # Observed: a view of each source while its factory runs, none
+            # kept (10,000 views held to the stage's end were promoted to
+            # the collector's oldest generation: one more full collection).
+            source = plan.source
+            for position in range(*plan.stage_span(sid)):
+                s = source(position)
                 run_factory(
                     context,
                     sid,
                     Job(s.origin, stage_write and s.origin.is_writable, (), s),
                     record=False,
                 )
-            return sources  # type: ignore[return-value]  # factory and output
+            return StageSources(plan, sid)  # type: ignore[return-value]
         else:
             jobs = [
                 Job(s.origin, stage_write and s.origin.is_writable, (), s)

@@ -47,7 +47,10 @@ class HistoryLogHandler(logging.Handler):
         if on_writer_thread():
             return
         try:
-            message = self.format(record)
+            if self.formatter is None and not (record.exc_info or record.stack_info):
+                message = record.getMessage()  # what the default format gives
+            else:
+                message = self.format(record)
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
             return

@@ -16,7 +16,8 @@ Mechanism (what is measured where, and why the run barely notices):
   factory's job group (see ``_spark``), the row count when asked for
   (``count_rows``), the profile's statistics. A factory with none of these
   (no Spark running, not counted, not profiled) is completed in its own
-  thread at once. Rows for the run history go to the same writer, which
+  thread at once (with ``keep_runs=0``, the runtime's default, without a
+  ``FactoryMetrics``). Rows for the run history go to the same writer, which
   batches them with every other observer's rows in one transaction;
 * a failing lookup or store never fails the run: it is logged and counted
   in ``errors``, and the figure is left out.
@@ -42,6 +43,7 @@ from pysetl.monitoring.metrics._records import (
     FactoryMetrics,
     KpiValue,
     RunSummary,
+    figure_samples,
 )
 from pysetl.monitoring.metrics._spark import json_mapper, read_spark_figures
 from pysetl.monitoring.metrics._state import (
@@ -51,6 +53,7 @@ from pysetl.monitoring.metrics._state import (
     RunState,
     max_rss,
     profile_lines,
+    rows_of,
     samples,
     wants,
 )
@@ -294,6 +297,18 @@ class MetricsCollector:
         readings, profiler = (
             ({}, None) if opened is None else opened.finish(self._cpu_clock)
         )
+        if (
+            profiler is None
+            and not self.keep_runs
+            and self._spark_context() is None
+            and not wants(self.count_rows, factory)
+        ):
+            # Nothing slow to do (no Spark figures to wait for, no rows to
+            # count, no profile to read) and no summary kept: its rows go
+            # straight to the writer, without a task or a FactoryMetrics.
+            figures = figure_samples(**readings, kpis=kpis.values())
+            self._write(run_id, rows_of(figures, factory, attempt, timestamp))
+            return
         metrics = FactoryMetrics(
             run_id=run_id,
             pipeline=pipeline,
@@ -309,14 +324,7 @@ class MetricsCollector:
             **readings,
         )
         counted = output if wants(self.count_rows, factory) else None
-        job = Job(metrics, counted, profiler)
-        if counted is None and profiler is None and self._spark_context() is None:
-            # Nothing slow to do (no Spark figures to wait for, no rows to
-            # count, no profile to read): complete it here; its rows still
-            # go to the writer, without a task of their own.
-            self._complete(job)
-        else:
-            self._submit(job)
+        self._submit(Job(metrics, counted, profiler))
 
     def _end(
         self, run_id: str, pipeline: str, status: str, duration: float, ts: float

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
 __all__ = [
     "METRIC_NAMES",
@@ -23,6 +23,7 @@ __all__ = [
     "ProfileLine",
     "RunSummary",
     "SparkFigures",
+    "figure_samples",
 ]
 
 _PREFIX = "pysetl_factory_"
@@ -195,25 +196,52 @@ class FactoryMetrics:
             yield f"{_PREFIX}duration_seconds", self.duration_seconds, {}
             for phase, seconds in self.phases.items():
                 yield f"{_PREFIX}phase_duration_seconds", seconds, {"phase": phase}
-        optional = (
-            ("cpu_seconds", self.cpu_seconds),
-            ("peak_rss_bytes", self.peak_rss_bytes),
-            ("rss_growth_bytes", self.rss_growth_bytes),
-            ("python_peak_bytes", self.python_peak_bytes),
-            ("rows", self.rows),
+        yield from figure_samples(
+            cpu_seconds=self.cpu_seconds,
+            peak_rss_bytes=self.peak_rss_bytes,
+            rss_growth_bytes=self.rss_growth_bytes,
+            python_peak_bytes=self.python_peak_bytes,
+            rows=self.rows,
+            spark=self.spark,
+            kpis=self.kpis,
         )
-        for name, value in optional:
-            if value is not None and (value or name != "rss_growth_bytes"):
-                yield f"{_PREFIX}{name}", value, {}
-        if self.spark is not None:
-            for name, value in self.spark.items():
-                if value or name == "jobs":
-                    yield f"{_PREFIX}spark_{name}", value, {}
-        for kpi in self.kpis:
-            labels = dict(kpi.labels) | {"kind": kpi.kind}
-            yield kpi.name, kpi.value, labels
-            if kpi.kind == "histogram":
-                yield f"{kpi.name}_count", kpi.count, labels
+
+
+def figure_samples(
+    *,
+    cpu_seconds: float | None = None,
+    peak_rss_bytes: int | None = None,
+    rss_growth_bytes: int | None = None,
+    python_peak_bytes: int | None = None,
+    rows: int | None = None,
+    spark: SparkFigures | None = None,
+    kpis: Iterable[KpiValue] = (),
+) -> Iterator[tuple[str, float, dict[str, str]]]:
+    """The samples of an attempt's figures other than its durations.
+
+    What ``FactoryMetrics.samples`` yields after the durations; the
+    collector also writes them straight from its readings when it keeps no
+    ``FactoryMetrics`` (see ``MetricsCollector``).
+    """
+    optional = (
+        ("cpu_seconds", cpu_seconds),
+        ("peak_rss_bytes", peak_rss_bytes),
+        ("rss_growth_bytes", rss_growth_bytes),
+        ("python_peak_bytes", python_peak_bytes),
+        ("rows", rows),
+    )
+    for name, value in optional:
+        if value is not None and (value or name != "rss_growth_bytes"):
+            yield f"{_PREFIX}{name}", value, {}
+    if spark is not None:
+        for name, value in spark.items():
+            if value or name == "jobs":
+                yield f"{_PREFIX}spark_{name}", value, {}
+    for kpi in kpis:
+        labels = dict(kpi.labels) | {"kind": kpi.kind}
+        yield kpi.name, kpi.value, labels
+        if kpi.kind == "histogram":
+            yield f"{kpi.name}_count", kpi.count, labels
 
 
 METRIC_NAMES: tuple[str, ...] = (

@@ -13,7 +13,7 @@ from pysetl.monitoring.metrics._records import FactoryMetrics, ProfileLine
 
 if TYPE_CHECKING:
     import cProfile
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable, Collection, Iterable
 
 __all__ = [
     "End",
@@ -23,6 +23,7 @@ __all__ = [
     "Sample",
     "max_rss",
     "profile_lines",
+    "rows_of",
     "samples",
     "wants",
 ]
@@ -149,15 +150,24 @@ def samples(metrics: FactoryMetrics) -> list[Sample]:
     ``attempt`` is a label from the second attempt on. Durations are left
     out: the attempt's row holds them (``ON_THE_ATTEMPT``).
     """
-    ts = metrics.started_at + metrics.duration_seconds
-    factory = metrics.factory
-    if metrics.attempt == 1:
-        return [
-            (name, value, labels, factory, ts)
-            for name, value, labels in metrics.samples(durations=False)
-        ]
-    base = {"attempt": str(metrics.attempt)}
+    return rows_of(
+        metrics.samples(durations=False),
+        metrics.factory,
+        metrics.attempt,
+        metrics.started_at + metrics.duration_seconds,
+    )
+
+
+def rows_of(
+    figures: Iterable[tuple[str, float, dict[str, str]]],
+    factory: str,
+    attempt: int,
+    ts: float,
+) -> list[Sample]:
+    """History rows of an attempt's ``figures`` (see ``samples``)."""
+    if attempt == 1:
+        return [(name, value, labels, factory, ts) for name, value, labels in figures]
+    base = {"attempt": str(attempt)}
     return [
-        (name, value, base | labels, factory, ts)
-        for name, value, labels in metrics.samples(durations=False)
+        (name, value, base | labels, factory, ts) for name, value, labels in figures
     ]
