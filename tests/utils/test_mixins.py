@@ -246,6 +246,19 @@ class TestLazyUuid:
         with pytest.raises(AlreadyRegisteredError, match=str(item.uuid)):
             registry.register(copy.copy(item))
 
+    def test_a_first_item_with_a_uuid_still_catches_its_copy(self):
+        """The first item is kept without reading its UUID; a copy still clashes."""
+        import copy
+
+        registry, item = Registry(), Item()
+        _ = item.uuid
+        registry.register(item)
+        assert registry._one is item  # kept as is: no dict for one item
+        registry.register(Item())
+        with pytest.raises(AlreadyRegisteredError, match=str(item.uuid)):
+            registry.register(copy.copy(item))
+        assert registry.size == 2
+
     def test_the_live_dict_stays_the_registry(self):
         registry, a, b = Registry(), Item(), Item()
         registry.register(a)

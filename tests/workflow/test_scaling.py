@@ -149,6 +149,25 @@ class TestFewObjectsPerFactory:
         assert stage.factories[0]._uuid is None  # no UUID made by the run
         assert stage._uuid is None
 
+    def test_a_plain_run_makes_no_object_per_factory_in_the_plan(self, hooks):
+        """Sources are views made when asked for; the plan holds positions."""
+        from pysetl.workflow._inject import Source
+
+        classes = chain(5)
+        pipeline = Pipeline(hooks=hooks)
+        for cls in classes:
+            pipeline.add_stage_from_type(cls)
+        pipeline.run()
+        plan = pipeline.inspector._plan
+        assert not [o for o in gc.get_objects() if type(o) is Source]
+        assert all(type(p) is int for p in plan.inputs[2::3])
+        assert plan.outputs == [0, 1, 2, 3, 4]
+        assert [s.output for s in plan.sources] == [0, 1, 2, 3, 4]
+
+    def test_creating_a_factory_runs_no_python_init(self):
+        """With thousands of classes each call through the hierarchy is slow."""
+        assert all(cls.__init__ is object.__init__ for cls in chain(3))
+
     def test_a_timed_run_keeps_its_marks(self, hooks):
         classes = chain(3)
         pipeline = Pipeline(benchmark=True, hooks=hooks)
