@@ -186,7 +186,9 @@ class Session:
             recorder = (
                 HistoryRecorder(self.history, **options)
                 if self.config is None
-                else recorder_for_config(self.history, self.config, **options)
+                else recorder_for_config(
+                    self.history, self.config, background=True, **options
+                )
             )
         except PySetlError as error:
             _LOGGER.warning(

@@ -24,11 +24,14 @@ With no observer registered, emitting an event is a dictionary lookup.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -155,7 +158,12 @@ class HookManager:
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> int:
         """Register the observers published in the entry-point ``group``."""
-        count = self._pm.load_setuptools_entrypoints(group)
+        count = 0
+        for name, plugin in _published(group):
+            if self._pm.get_plugin(name) is not None or self._pm.is_blocked(name):
+                continue
+            self._pm.register(plugin, name=name)
+            count += 1
         for _, plugin in self._pm.list_name_plugin():
             self._validate(plugin)
         self._rebuild()
@@ -327,7 +335,60 @@ class HookManager:
 
 
 def _keyword_names(function: Callable[..., object]) -> tuple[frozenset[str], bool]:
-    """The keyword-only parameter names of ``function``, and whether it takes **kw."""
+    """The keyword-only parameter names of ``function``, and whether it takes **kw.
+
+    Read once per function (a method's, whatever instance it is bound to):
+    ``inspect.signature`` cost a session a few milliseconds per start.
+    """
+    plain = getattr(function, "__func__", function)
+    try:
+        return _SIGNATURES[plain]
+    except (KeyError, TypeError):  # not seen yet, or not hashable
+        pass
+    found = _read_keyword_names(function)
+    with contextlib.suppress(TypeError):
+        _SIGNATURES[plain] = found
+    return found
+
+
+_PUBLISHED: dict[tuple[str, object], list[tuple[str, object]]] = {}
+_PUBLISHED_LOCK = threading.Lock()
+
+
+def _published(group: str) -> list[tuple[str, object]]:
+    """The loaded entry points of ``group``, as (name, object), once a process.
+
+    Reading every installed distribution's entry points cost each new
+    manager (each ``Session``) about 10 ms. The list is kept per group and
+    per ``importlib.metadata.distributions`` (a test that fakes it sees its
+    own). An entry point that fails to load raises, as pluggy's loader did,
+    and is tried again by the next manager.
+    """
+    key = (group, metadata.distributions)
+    with _PUBLISHED_LOCK:
+        found = _PUBLISHED.get(key)
+        if found is not None:
+            return found
+        found = []
+        seen: set[str] = set()
+        for dist in metadata.distributions():
+            for entry in dist.entry_points:
+                if entry.group != group or entry.name in seen:
+                    continue
+                seen.add(entry.name)
+                found.append((entry.name, entry.load()))
+        _PUBLISHED[key] = found
+        return found
+
+
+_SIGNATURES: weakref.WeakKeyDictionary[object, tuple[frozenset[str], bool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _read_keyword_names(
+    function: Callable[..., object],
+) -> tuple[frozenset[str], bool]:
     names: set[str] = set()
     var_kw = False
     for param in inspect.signature(function).parameters.values():

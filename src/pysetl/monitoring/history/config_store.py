@@ -31,6 +31,7 @@ Added in 0.3.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import threading
@@ -456,6 +457,7 @@ def recorder_for_config(
     resolved: ResolvedConfigLike,
     *,
     actor: str | None = None,
+    background: bool = False,
     **options: Any,
 ) -> HistoryRecorder:
     """A ``HistoryRecorder`` whose runs record the version of ``resolved``.
@@ -468,10 +470,24 @@ def recorder_for_config(
         history: The run history.
         resolved: The loaded config the runs use.
         actor: Who records the version; default ``user@host``.
+        background: Store the version on the recorder's writer thread, ahead
+            of everything the recorder queues (a ``Session`` starts without
+            waiting for it); a failure is then logged and counted by the
+            writer, and the runs are recorded all the same.
         **options: More ``HistoryRecorder`` options (``heartbeat_interval``...).
+
+    Changed in 0.4: ``background``.
     """
-    digest = ConfigStore(history).record_version(resolved, actor=actor)
-    return HistoryRecorder(history, config_version=digest, **options)
+    if not background:
+        digest = ConfigStore(history).record_version(resolved, actor=actor)
+        return HistoryRecorder(history, config_version=digest, **options)
+    recorder = HistoryRecorder(history, config_version=resolved.version, **options)
+    store = ConfigStore(history)
+    recorder.writer.call(
+        functools.partial(store.record_version, resolved, actor=actor),
+        key="pysetl-config-version",
+    )
+    return recorder
 
 
 class ConfigAuditSubscriber:
