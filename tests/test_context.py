@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -207,6 +208,82 @@ class TestLifecycle:
         assert repr(PySetl(FakeSession(), {"a": Config()})) == (
             "PySetl(configs=['a'], inputs=[], pipelines=0)"
         )
+
+
+QUIET_SPARK = """
+import logging, os, sys, time
+logging.basicConfig(level=logging.INFO, format="pysetl-log %(message)s")
+from pysetl import PySetlBuilder
+from pysetl.config import Config
+spark_config = Config(app_name="quiet", **{"spark.ui.enabled": "false"})
+builder = PySetlBuilder(config={"spark": spark_config}, spark_master="local[1]")
+with builder.getOrCreate() as context:
+    spark = context.spark
+    # A stage of over half a second: Spark would draw a progress bar.
+    spark.range(0, 2, 1, 1).rdd.map(lambda x: time.sleep(1) or x).count()
+    logger = spark.sparkContext._jvm.org.apache.logging.log4j.LogManager
+    print("root level", logger.getRootLogger().getLevel())
+print("SPARK_LOCAL_IP set after:", "SPARK_LOCAL_IP" in os.environ)
+"""
+
+
+@pytest.mark.spark
+class TestQuietSpark:
+    """Spark's console output when pysetl starts the JVM (issue 10).
+
+    Each test starts a JVM in a fresh interpreter: the shared session of the
+    test run is already started, and a running session is left as it is.
+    """
+
+    @staticmethod
+    def start(**variables):
+        environ = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in {"SPARK_LOCAL_IP", "SPARK_SUBMIT_OPTS", "SPARK_REMOTE"}
+            and not name.startswith("PYSETL_")
+        }
+        environ |= {"PYSETL_OBSERVE": "0", **variables}
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", QUIET_SPARK],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=environ,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout, done.stderr
+
+    def test_quiet_by_default(self):
+        out, err = self.start()
+        assert "root level WARN" in out
+        for noise in (
+            "resolves to a loopback address",  # the one line below says it
+            "Set SPARK_LOCAL_IP",
+            "Using Spark's default log4j profile",
+            "Setting default log level",
+            "NativeCodeLoader",
+            "[Stage ",  # stderr is a pipe: no progress bars
+            " INFO ",
+        ):
+            assert noise not in err, err
+        assert err.count("pysetl-log spark_binds_to_loopback") == 1, err
+        assert "SPARK_LOCAL_IP set after: False" in out
+
+    def test_louder_with_pysetl_spark_log_level(self):
+        out, err = self.start(PYSETL_SPARK_LOG_LEVEL="info")
+        assert "root level INFO" in out
+        assert "INFO SparkContext: Running Spark version" in err
+        assert "Setting default log level" not in err
+
+    def test_a_running_session_is_left_as_it_is(self, spark):
+        root = spark.sparkContext._jvm.org.apache.logging.log4j.LogManager
+        before = str(root.getRootLogger().getLevel())
+        built = PySetlBuilder(spark_log_level="TRACE").build_spark_session()
+        assert built is spark
+        assert str(root.getRootLogger().getLevel()) == before
+        assert "SPARK_LOCAL_IP" not in os.environ
 
 
 class TestRepositories:

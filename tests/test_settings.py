@@ -10,8 +10,10 @@ from pysetl.errors import ConfigError
 from pysetl.settings import (
     BOOLEAN_FALSE,
     BOOLEAN_TRUE,
+    SPARK_LOG_LEVELS,
     Settings,
     parse_bool,
+    parse_spark_log_level,
     reset_settings,
     settings,
 )
@@ -24,6 +26,7 @@ FULL = {
     "PYSETL_DEBUG": "yes",
     "PYSETL_LOG_FORMAT": "json",
     "PYSETL_LOG_LEVEL": "WARNING",
+    "PYSETL_SPARK_LOG_LEVEL": "info",
     "PYSETL_DISABLE_HOOKS": "a, b",
     "PYSETL_UI_TOKEN": TOKEN,
     "PYSETL_PROTECTED_ENVS": "live,staging",
@@ -40,6 +43,7 @@ class TestFromEnviron:
             debug=True,
             log_format="json",
             log_level="WARNING",
+            spark_log_level="INFO",
             disabled_hooks=("a", "b"),
             ui_token=TOKEN,
             protected_envs=("live", "staging"),
@@ -54,6 +58,7 @@ class TestFromEnviron:
             debug=False,
             log_format=None,
             log_level=None,
+            spark_log_level=None,
             disabled_hooks=(),
             ui_token=None,
             protected_envs=None,
@@ -70,6 +75,7 @@ class TestFromEnviron:
             "PYSETL_ENV",
             "PYSETL_LOG_FORMAT",
             "PYSETL_LOG_LEVEL",
+            "PYSETL_SPARK_LOG_LEVEL",
             "PYSETL_UI_TOKEN",
         ],
     )
@@ -174,6 +180,31 @@ class TestParseBool:
     def test_a_bad_value(self):
         with pytest.raises(ConfigError, match=r"X='nah' is not a boolean"):
             parse_bool("X", "nah", default=False)
+
+
+class TestSparkLogLevel:
+    @pytest.mark.parametrize("level", SPARK_LOG_LEVELS)
+    def test_every_log4j_level_in_any_case(self, level):
+        for text in (level, level.lower(), f" {level.title()} "):
+            parsed = Settings.from_environ({"PYSETL_SPARK_LOG_LEVEL": text})
+            assert parsed.spark_log_level == level
+
+    def test_python_s_warning_is_log4j_s_warn(self):
+        assert parse_spark_log_level("X", "warning") == "WARN"
+
+    @pytest.mark.parametrize("value", [None, "", "  "])
+    def test_unset(self, value):
+        assert parse_spark_log_level("X", value) is None
+
+    @pytest.mark.parametrize("text", ["loud", "10", "CRITICAL"])
+    def test_a_bad_level_names_the_variable_and_the_levels(self, text):
+        with pytest.raises(ConfigError) as info:
+            Settings.from_environ({"PYSETL_SPARK_LOG_LEVEL": text})
+        error = info.value
+        assert error.message == f"PYSETL_SPARK_LOG_LEVEL={text!r} is not a log4j level"
+        assert error.hint is not None
+        assert "PYSETL_SPARK_LOG_LEVEL" in error.hint
+        assert "ERROR, WARN, INFO" in error.hint
 
 
 class TestCache:

@@ -6,6 +6,7 @@ pyspark and ``pysetl.storage`` are imported inside methods only, so
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -372,6 +373,9 @@ class PySetlBuilder(Builder[PySetl]):
             progress and the config's version, unless observing is off).
         observe: Record the runs; default: ``PYSETL_OBSERVE``, then the
             config's ``monitoring.enabled``, then on.
+        spark_log_level: Spark's log4j level when this starts Spark;
+            default: ``PYSETL_SPARK_LOG_LEVEL``, else ``WARN`` (see
+            ``set_spark_log_level``).
     """
 
     def __init__(  # noqa: PLR0917 - the old API's positional signature
@@ -385,6 +389,7 @@ class PySetlBuilder(Builder[PySetl]):
         *,
         hooks: HookManager | None = None,
         observe: bool | None = None,
+        spark_log_level: str | None = None,
     ) -> None:
         """Remember the settings; nothing is started yet."""
         self.benchmark = benchmark
@@ -395,6 +400,7 @@ class PySetlBuilder(Builder[PySetl]):
         self.spark_config = spark_config
         self.hooks = hooks
         self.observe = observe
+        self.spark_log_level = spark_log_level
         self.resolved_config: ResolvedConfig | None = None
         self._loaded: dict[str, Config[Any]] = {}
         self._pysetl: PySetl | None = None
@@ -527,15 +533,51 @@ class PySetlBuilder(Builder[PySetl]):
             settings["spark.sql.shuffle.partitions"] = str(self.shuffle_partitions)
         return app_name, settings
 
+    def set_spark_log_level(self, level: str | None) -> Self:
+        """Spark's log4j level when pysetl starts Spark (``None``: the default).
+
+        The default is ``PYSETL_SPARK_LOG_LEVEL``, else ``WARN``; see
+        ``pysetl.utils._spark_console`` for what else is kept quiet.
+
+        Added in 0.4.
+        """
+        self.spark_log_level = level
+        return self
+
     def build_spark_session(self) -> SparkSession:
-        """Get or create the SparkSession from the layered settings."""
-        from pyspark.sql import SparkSession  # noqa: PLC0415 - no JVM at import
+        """Get or create the SparkSession from the layered settings.
+
+        When this starts Spark's driver JVM, Spark's console output is quiet
+        (log level, progress bars, loopback warning; see
+        ``set_spark_log_level``). A running session is returned as it is.
+
+        Changed in 0.4: Spark's console output is quiet by default.
+        """
+        from pyspark import SparkContext  # noqa: PLC0415 - no JVM at import
+        from pyspark.sql import SparkSession  # noqa: PLC0415
+
+        from pysetl.utils._spark_console import spark_console  # noqa: PLC0415
 
         app_name, settings = self.spark_settings()
+        starting = SparkContext._active_spark_context is None  # noqa: SLF001
+        quiet = spark_console(
+            settings,
+            master=settings.get("spark.master", self.spark_master),
+            level=self.spark_log_level,
+        )
+        if starting:  # nothing the user set is replaced
+            settings = {**quiet.settings, **settings}
         builder = SparkSession.builder.master(self.spark_master).appName(app_name)
         for key, value in settings.items():
             builder = builder.config(key, value)
-        return builder.getOrCreate()
+        if not starting:
+            return builder.getOrCreate()
+        jvm_started = SparkContext._gateway is not None  # noqa: SLF001
+        with contextlib.nullcontext() if jvm_started else quiet.starting():
+            session = builder.getOrCreate()
+        if quiet.level_asked:  # also over a log4j config of the user's own
+            session.sparkContext.setLogLevel(quiet.level)
+        return session
 
     def validate(self) -> None:
         """Check the settings before anything starts.

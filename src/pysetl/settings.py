@@ -16,6 +16,10 @@ variable                    meaning
 ``PYSETL_DEBUG``            debug mode: tracebacks, DEBUG logs, step traces
 ``PYSETL_LOG_FORMAT``       ``json``, ``console`` or ``auto``
 ``PYSETL_LOG_LEVEL``        the lowest level logged
+``PYSETL_SPARK_LOG_LEVEL``  the log4j level of the Spark that pysetl starts
+                            (``OFF``, ``FATAL``, ``ERROR``, ``WARN``,
+                            ``INFO``, ``DEBUG``, ``TRACE``, ``ALL``; default
+                            ``WARN``)
 ``PYSETL_DISABLE_HOOKS``    entry-point observers not to load (``all``: none)
 ``PYSETL_UI_TOKEN``         the dashboard's access token
 ``PYSETL_PROTECTED_ENVS``   environments whose config changes ask first
@@ -46,9 +50,13 @@ if TYPE_CHECKING:
 __all__ = [
     "BOOLEAN_FALSE",
     "BOOLEAN_TRUE",
+    "DEFAULT_SPARK_LOG_LEVEL",
     "PREFIX",
+    "SPARK_LOG_LEVELS",
+    "VERBOSE_SPARK_LOG_LEVEL",
     "Settings",
     "parse_bool",
+    "parse_spark_log_level",
     "reset_settings",
     "settings",
 ]
@@ -58,6 +66,12 @@ BOOLEAN_TRUE = frozenset({"1", "true", "yes", "on"})
 """Texts read as true (compared in lower case)."""
 BOOLEAN_FALSE = frozenset({"0", "false", "no", "off"})
 """Texts read as false (compared in lower case)."""
+DEFAULT_SPARK_LOG_LEVEL = "WARN"
+"""Spark's log4j level unless ``PYSETL_SPARK_LOG_LEVEL`` or ``--verbose`` says."""
+VERBOSE_SPARK_LOG_LEVEL = "INFO"
+"""Spark's log4j level under ``pysetl --verbose``."""
+SPARK_LOG_LEVELS = ("OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL")
+"""The log4j levels ``PYSETL_SPARK_LOG_LEVEL`` takes (any case; ``WARNING`` too)."""
 
 
 def parse_bool(name: str, value: str | None, *, default: bool) -> bool:
@@ -91,6 +105,26 @@ def _text(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
 
 
+def parse_spark_log_level(name: str, value: str | None) -> str | None:
+    """Read a log4j level (upper case); ``None`` or blank gives ``None``.
+
+    Raises:
+        ConfigError: The text is not a log4j level; the message names the
+            variable and the accepted levels.
+    """
+    text = _text(value)
+    if text is None:
+        return None
+    level = text.upper()
+    level = "WARN" if level == "WARNING" else level
+    if level in SPARK_LOG_LEVELS:
+        return level
+    msg = f"{name}={value!r} is not a log4j level"
+    raise ConfigError(
+        msg, hint=f"set {name} to one of {', '.join(SPARK_LOG_LEVELS)}, or unset it"
+    )
+
+
 def _names(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
@@ -109,6 +143,8 @@ class Settings:
         debug: Debug mode.
         log_format: ``json``, ``console`` or ``auto``, if set.
         log_level: The lowest level logged, if set.
+        spark_log_level: The log4j level of the Spark pysetl starts, if set
+            (upper case).
         disabled_hooks: Entry-point observers not to load (``all``: none).
         ui_token: The dashboard's access token, if set (never printed).
         protected_envs: Environments whose config changes ask first, if set.
@@ -120,6 +156,7 @@ class Settings:
     debug: bool = False
     log_format: str | None = None
     log_level: str | None = None
+    spark_log_level: str | None = None
     disabled_hooks: tuple[str, ...] = ()
     ui_token: str | None = field(default=None, repr=False)
     protected_envs: tuple[str, ...] | None = None
@@ -129,7 +166,8 @@ class Settings:
         """Parse the ``PYSETL_*`` variables of ``environ`` (default ``os.environ``).
 
         Raises:
-            ConfigError: A boolean variable holds something else.
+            ConfigError: A boolean variable holds something else, or
+                ``PYSETL_SPARK_LOG_LEVEL`` is not a log4j level.
         """
         env = os.environ if environ is None else environ
         protected = env.get("PYSETL_PROTECTED_ENVS")
@@ -140,6 +178,9 @@ class Settings:
             debug=parse_bool("PYSETL_DEBUG", env.get("PYSETL_DEBUG"), default=False),
             log_format=_text(env.get("PYSETL_LOG_FORMAT")),
             log_level=_text(env.get("PYSETL_LOG_LEVEL")),
+            spark_log_level=parse_spark_log_level(
+                "PYSETL_SPARK_LOG_LEVEL", env.get("PYSETL_SPARK_LOG_LEVEL")
+            ),
             disabled_hooks=_names(env.get("PYSETL_DISABLE_HOOKS")),
             ui_token=_text(env.get("PYSETL_UI_TOKEN")),
             protected_envs=None if protected is None else _names(protected),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import ClassVar
 
 import pytest
 from typer.testing import CliRunner
@@ -65,6 +66,10 @@ def asks_too_much(context, rocket):
     return Pipeline()
 
 
+def uses_context(context):
+    return Pipeline().add_stage_from_type(Extract)
+
+
 def not_a_pipeline():
     return 42
 
@@ -86,6 +91,7 @@ def project(tmp_path, monkeypatch):
         f'numbers = "{module}:build"\n'
         f'greedy = "{module}:asks_too_much"\n'
         f'odd = "{module}:not_a_pipeline"\n'
+        f'with_context = "{module}:uses_context"\n'
         f'raising = "{module}:raises"\n'
         f'missing = "{module}:nowhere"\n'
     )
@@ -192,3 +198,49 @@ class TestProject:
         assert [line.name for line in report.factories] == ["Extract", "Broken"]
         assert report.slowest(1)[0].name in {"Extract", "Broken"}
         assert report.history_url is not None
+
+
+class FakeBuilder:
+    """``PySetl.builder()`` without Spark: records the Spark log level asked for."""
+
+    levels: ClassVar[list[str | None]] = []
+
+    def set_hooks(self, _hooks):
+        return self
+
+    def set_resolved_config(self, _config):
+        return self
+
+    def set_spark_log_level(self, level):
+        self.levels.append(level)
+        return self
+
+    def getOrCreate(self):
+        return object()
+
+
+class TestVerbose:
+    """``pysetl --verbose`` lets the Spark that ``run`` starts log at INFO."""
+
+    @pytest.fixture
+    def levels(self, monkeypatch):
+        from pysetl import _context
+
+        FakeBuilder.levels = []
+        monkeypatch.setattr(_context.PySetl, "builder", staticmethod(FakeBuilder))
+        return FakeBuilder.levels
+
+    @pytest.mark.usefixtures("project")
+    @pytest.mark.parametrize(
+        ("options", "expected"),
+        [((), None), (("--verbose",), "INFO"), (("-v",), "INFO")],
+    )
+    def test_the_level_reaches_the_builder(self, runner, levels, options, expected):
+        """``None``: the builder uses PYSETL_SPARK_LOG_LEVEL, else WARN."""
+        result = runner.invoke(app, [*options, "run", "with_context"])
+        assert result.exit_code == 0, result.output
+        assert levels == [expected]
+
+    def test_it_is_in_the_help(self, runner):
+        result = runner.invoke(app, ["--help"])
+        assert "--verbose" in result.output

@@ -5,7 +5,8 @@ message and a documented exit code (see ``commands``); a failing factory is
 shown with its run, stage, factory, phase, Spark error class and hint;
 ``--debug`` adds the traceback. Everything printed goes through the
 redaction point. The root callback is the one place that configures logging
-(``--log-format``, ``--log-level``, ``--debug``; see ``pysetl.logs``) and
+(``--log-format``, ``--log-level``, ``--debug``; see ``pysetl.logs``; and
+``--verbose`` for the Spark that ``run`` starts) and
 reads the ``PYSETL_*`` process settings, once per invocation, through
 ``pysetl.settings`` (an option given on the command line wins over its
 variable; a variable with a bad value is a usage error, exit code 2).
@@ -44,7 +45,7 @@ from pysetl.errors import (
     PySetlError,
 )
 from pysetl.logs import configure_logging, reset_logging
-from pysetl.settings import reset_settings, settings
+from pysetl.settings import VERBOSE_SPARK_LOG_LEVEL, reset_settings, settings
 from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -227,6 +228,15 @@ def _root(
             "default: PYSETL_LOG_LEVEL, else INFO (DEBUG under --debug).",
         ),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Let the Spark that pysetl starts log at INFO (default: "
+            "PYSETL_SPARK_LOG_LEVEL, else WARN).",
+        ),
+    ] = False,
     version: Annotated[  # noqa: ARG001 - handled by its callback
         bool,
         typer.Option(
@@ -252,6 +262,7 @@ def _root(
         debug=debug,
         log_handlers=tuple(handlers),
         log_level_set=bool(log_level or current.log_level),
+        spark_log_level=VERBOSE_SPARK_LOG_LEVEL if verbose else None,
     )
 
 

@@ -32,12 +32,16 @@ class CliState:
         log_level_set: Whether the user chose a log level (``--log-level``
             or ``PYSETL_LOG_LEVEL``); commands with their own output (``run``)
             keep the console quieter otherwise.
+        spark_log_level: Spark's log4j level asked for on the command line
+            (``--verbose``: ``INFO``), else ``None`` (``PYSETL_SPARK_LOG_LEVEL``,
+            else ``WARN``).
     """
 
     history_url: str | None
     debug: bool
     log_handlers: tuple[logging.Handler, ...] = ()
     log_level_set: bool = False
+    spark_log_level: str | None = None
 
 
 def open_history_of(ctx: typer.Context) -> BaseRunHistory:

@@ -201,6 +201,7 @@ def run(
         "history": state.history_url if state else None,
         "observe": observe,
         "on_event": on_event,
+        "spark_log_level": state.spark_log_level if state else None,
     }
     if live:
         # The table is rebuilt at each refresh, so running times tick.

@@ -287,6 +287,7 @@ def run_project(
     history: str | None = None,
     observe: bool | None = None,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    spark_log_level: str | None = None,
 ) -> RunReport:
     """Run pipeline ``name`` of the project with the whole observability stack.
 
@@ -299,6 +300,9 @@ def run_project(
         observe: Record the run (default: ``PYSETL_OBSERVE``, then the config).
         on_event: Called with ``("started" | "succeeded" | "failed", data)``
             as factories start and end (on the observers' thread).
+        spark_log_level: Spark's log4j level if pysetl starts Spark
+            (default: ``PYSETL_SPARK_LOG_LEVEL``, else ``WARN``; ``pysetl
+            --verbose`` passes ``INFO``). Added in 0.4.
 
     Returns:
         The report; a failed run is a report with ``status == "failed"``.
@@ -329,7 +333,11 @@ def run_project(
 
     def context() -> Any:
         if not context_cache:
-            builder = PySetl.builder().set_hooks(session.hooks)
+            builder = (
+                PySetl.builder()
+                .set_hooks(session.hooks)
+                .set_spark_log_level(spark_log_level)
+            )
             if config is not None:
                 builder = builder.set_resolved_config(config)
             context_cache.append(builder.getOrCreate())
