@@ -97,6 +97,7 @@ class Ticker:
         self.cancelled = True
 
 
+_NOTHING = object()  # no work taken from the queue (it was empty)
 _MANY = True  # third member of a queued ``put_many``: ``(slot, items, _MANY)``
 _FAILED = object()  # what a sink's ``pack`` that raised leaves (nothing is queued)
 
@@ -164,6 +165,8 @@ class BackgroundWriter:
         self._done = 0  # advanced under the lock
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
+        # Cuts short the wait of a small batch for company (drain, close, every).
+        self._urgent = threading.Event()
         self._thread: threading.Thread | None = None
         self._thread_id: int | None = None
         self._tickers: list[Ticker] = []
@@ -288,6 +291,7 @@ class BackgroundWriter:
             self._tickers.append(ticker)
         self._start()
         self._queue.put(None)  # wake the thread so that it sees the new due time
+        self._urgent.set()
         return ticker
 
     def _submit(self, work: Any, sink: Sink | None = None, item: Any = None) -> bool:
@@ -346,6 +350,7 @@ class BackgroundWriter:
             return self.pending == 0
         target = self._last_submitted
         self._queue.put(None)  # wake a thread that waits for its next tick
+        self._urgent.set()  # or for company for a small batch
         with self._idle:
             return self._idle.wait_for(
                 lambda: self._done >= target or not self._alive(), timeout=timeout
@@ -375,6 +380,7 @@ class BackgroundWriter:
             # On its own thread (a task closing its writer) the loop stops
             # after the current pass instead of being joined.
             self._queue.put(_STOP)
+            self._urgent.set()
             if not self.on_thread():
                 thread.join(timeout=max(0.1, min(timeout, 1.0)))
         return done
@@ -402,44 +408,71 @@ class BackgroundWriter:
             done = 0
             deadline = time.monotonic() + self.flush_interval
             while True:
-                if work is _STOP:
+                taken, urgent, stop = self._take_queued(work)
+                done += taken
+                if stop:
                     self._flush(buffers)
                     self._finish(done)
                     return
-                if work is None:  # drain() or every(): write what we hold now
-                    if done:
-                        break
-                else:
-                    done += 1
-                    self._take(work)
-                if self._buffered >= self.batch_size:
-                    break
                 # Items arriving together make one batch; a small batch waits
                 # up to flush_interval for company (one transaction, not many).
-                wait = deadline - time.monotonic() if self._buffered else 0.0
-                try:
-                    work = get(timeout=wait) if wait > 0 else get_nowait(self._queue)
-                except queue.Empty:
+                # It sleeps meanwhile, in slices, instead of waking at every
+                # item: only drain(), close() and every() cut it short.
+                left = deadline - time.monotonic()
+                if urgent or not self._buffered or left <= 0:
                     break
+                if self._buffered >= self.batch_size:
+                    break
+                self._urgent.wait(min(left, self.flush_interval / 5))
+                self._urgent.clear()
+                try:
+                    work = get_nowait(self._queue)
+                except queue.Empty:
+                    work = _NOTHING
             self._flush(buffers)
             self._tick()
             self._finish(done)
 
-    def _take(self, work: tuple[Any, ...]) -> None:
-        """Buffer a queued item (or items) for its sink, or run a queued call."""
-        slot = work[0]
-        if slot.__class__ is not int:
-            self._run(*work)
-            return
-        buffer = self._buffers.get(slot)
-        if buffer is None:
-            buffer = self._buffers[slot] = (self._sinks[slot], [])
-        if len(work) == 2:  # noqa: PLR2004 - (slot, item)
-            buffer[1].append(work[1])
-            self._buffered += 1
-        else:  # (slot, items, _MANY)
-            buffer[1].extend(work[1])
-            self._buffered += len(work[1])
+    def _take_queued(self, work: Any) -> tuple[int, bool, bool]:
+        """Take ``work`` and all that is queued now, without waiting.
+
+        Returns how many submissions were taken, whether a marker asked to
+        write at once (``drain()``, ``every()``) and whether to stop.
+        """
+        taken, urgent = 0, False
+        buffers, sinks, limit = self._buffers, self._sinks, self.batch_size
+        buffered = self._buffered
+        try:
+            while True:
+                if work is _STOP:
+                    return taken, True, True
+                if work is None:  # drain() or every(): write what we hold now
+                    urgent = True
+                elif work is not _NOTHING:
+                    taken += 1
+                    slot = work[0]
+                    if slot.__class__ is int:  # an item (or items) for a sink
+                        entry = buffers.get(slot)
+                        if entry is None:
+                            entry = buffers[slot] = (sinks[slot], [])
+                        if len(work) == 2:  # noqa: PLR2004 - (slot, item)
+                            entry[1].append(work[1])
+                            buffered += 1
+                        else:  # (slot, items, _MANY)
+                            entry[1].extend(work[1])
+                            buffered += len(work[1])
+                    else:  # a call: it may put items on this thread
+                        self._buffered = buffered
+                        self._run(*work)
+                        buffered = self._buffered
+                if buffered >= limit:
+                    return taken, urgent, False
+                try:
+                    work = get_nowait(self._queue)
+                except queue.Empty:
+                    return taken, urgent, False
+        finally:
+            self._buffered = buffered
 
     def _finish(self, count: int) -> None:
         if count:

@@ -118,7 +118,11 @@ class TestCrash:
         assert run.finished_at >= max(run.heartbeat_at, *(e.ts for e in events))
         assert run.duration > 0
         names = [e.name for e in events]
-        assert names[:3] == ["before_pipeline_run", "before_stage_run", "after_stage_run"]
+        assert names[:3] == [
+            "before_pipeline_run",
+            "before_stage_run",
+            "after_stage_run",
+        ]
         assert names.count("before_stage_run") == 3
         attempts = reopened.list_factory_attempts(run.run_id).items
         assert run.finished_at >= max(a.started_at for a in attempts)

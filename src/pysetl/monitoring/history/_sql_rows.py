@@ -272,6 +272,9 @@ def pack(op: object) -> object:  # noqa: PLR0911 - one case per operation
     return op
 
 
+_PLAIN = frozenset({"m", "l", "e", "r"})  # insert codes no finish fills in
+
+
 def coalesce(
     items: Sequence[object],
 ) -> tuple[dict[str, list[Sequence[Any]]], list[object]]:
@@ -294,6 +297,9 @@ def coalesce(
             later.append(row)
             continue
         code = row[0]
+        if code in _PLAIN:  # metrics, log lines, events, runs: most rows
+            inserts.setdefault(code, []).append(row[1:])
+            continue
         if code == "A":
             started = attempts.pop(row[1:5], None)
             if started is None:
@@ -310,13 +316,11 @@ def coalesce(
                 started[2] = row[3]
                 started[4:7] = row[4:7]
             continue
-        values: Sequence[Any]
-        if code == "a":  # a finish in this batch fills it in
-            attempts[row[1:5]] = values = list(row[1:])
-        elif code == "s":
-            stages[row[1:3]] = values = list(row[1:])
+        values = list(row[1:])  # a finish in this batch fills it in
+        if code == "a":
+            attempts[row[1:5]] = values
         else:
-            values = row[1:]
+            stages[row[1:3]] = values
         inserts.setdefault(code, []).append(values)
     return inserts, later
 
