@@ -33,9 +33,15 @@ def active_spark_context() -> Any | None:
     """The running classic SparkContext, or ``None`` (no JVM is ever started)."""
     if "pyspark" not in sys.modules:
         return None
+    if _CONTEXT_CLASS:
+        return _CONTEXT_CLASS[0]._active_spark_context  # noqa: SLF001 - no accessor
     from pyspark import SparkContext  # noqa: PLC0415 - only when already loaded
 
+    _CONTEXT_CLASS.append(SparkContext)  # asked per factory: import once
     return SparkContext._active_spark_context  # noqa: SLF001 - no public accessor
+
+
+_CONTEXT_CLASS: list[Any] = []
 
 
 def active_session() -> Any | None:

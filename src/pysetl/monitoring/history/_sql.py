@@ -170,13 +170,12 @@ class SqlRunHistory(BaseRunHistory):
         return super()._call(action, function, *args, **kwargs)
 
     # ---------------------------------------------------------------- writes
-    def pack(self, op: Op) -> object:
-        """``op`` as the writer should queue it: a packed row (see ``_sql_rows``).
+    pack = staticmethod(pack)
+    """``op`` as the writer should queue it: a packed row (see ``_sql_rows``).
 
-        Called on the thread that records (``BackgroundWriter.put``); the
-        batch of packed rows and operations comes back to ``write_batch``.
-        """
-        return pack(op)
+    Called on the thread that records (``BackgroundWriter.put``); the batch
+    of packed rows and operations comes back to ``write_batch``.
+    """
 
     def _apply(self, ops: Sequence[object]) -> None:
         inserts, later = coalesce(ops)

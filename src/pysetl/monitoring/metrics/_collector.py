@@ -190,14 +190,13 @@ class MetricsCollector:
         self, *, run_id: str, stage_id: int, factory_name: str, attempt: int
     ) -> None:
         """Take the starting readings of a factory attempt."""
-        here = threading.current_thread()
         inline = not on_writer_thread()
         opened = Open(
-            thread=here.ident if inline else None,
-            cpu=self._cpu_clock() if inline else None,
-            rss=max_rss(),
+            threading.get_ident() if inline else None,
+            self._cpu_clock() if inline else None,
+            max_rss(),
         )
-        if inline and wants(self.profile, factory_name):
+        if inline and self.profile is not False and wants(self.profile, factory_name):
             if tracemalloc.is_tracing():
                 tracemalloc.reset_peak()
             else:
