@@ -37,6 +37,20 @@ class HistoryLogHandler(logging.Handler):
         super().__init__(level)
         self.recorder = recorder
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Filter and emit ``record`` without the handler's lock.
+
+        ``emit`` only queues (``BackgroundWriter.put`` is thread-safe), so
+        the lock ``logging.Handler.handle`` takes around it for every record
+        would guard nothing.
+        """
+        passed: object = self.filter(record)  # a LogRecord from 3.12 on
+        if isinstance(passed, logging.LogRecord):  # a filter may return a copy
+            record = passed
+        if passed:
+            self.emit(record)
+        return bool(passed)
+
     def emit(self, record: logging.LogRecord) -> None:
         """Queue the record as a log line (formatting errors are handled).
 
