@@ -186,9 +186,6 @@ def run_factory(
         duration = failed_at - start
         error = _wrap(exc, context, stage_id, name, phase, factory)
         if observed:
-            # Chained as ``raise ... from`` will: observers delivered here,
-            # before the raise, see the cause and its traceback.
-            error.__cause__, error.__suppress_context__ = exc, True
             hooks.emit(
                 "on_factory_run_failed",
                 timestamp=time.time(),
@@ -221,7 +218,12 @@ def run_factory(
 
 
 def run_planned(
-    context: RunContext, stage_id: int, plan: Plan, span: tuple[int, int], write: bool
+    context: RunContext,
+    stage_id: int,
+    plan: Plan,
+    span: tuple[int, int],
+    *,
+    write: bool,
 ) -> None:
     """Run a stage's planned factories in order, with nothing observing or timing.
 

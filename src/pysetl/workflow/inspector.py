@@ -45,7 +45,9 @@ class Inspector:
         # collector instead of freeing them with the pipeline.
         self._pipeline = weakref.ref(pipeline)
         self._plan = plan
-        self._stages: list[Stage] = pipeline.stages
+        # Read when the graph is built: a run's inspector asks for no stage
+        # (see ``pysetl.workflow._lazy_stages``).
+        self._stages: list[Stage] | None = None
         self._nodes: dict[int, Node] | None = None
         self._flows: list[Flow] = []
         if plan is None:
@@ -87,7 +89,7 @@ class Inspector:
         assert plan is not None  # noqa: S101 - set by __init__ or inspect()
         nodes: dict[int, Node] = {}
         position = 0
-        stages = self._stages
+        stages = self._planned_stages(plan)
         for stage in stages:
             for factory in stage.factories:
                 nodes[id(factory)] = Node.from_factory(
@@ -111,6 +113,13 @@ class Inspector:
         self._nodes = nodes
         self._flows = flows
         return nodes
+
+    def _planned_stages(self, plan: Plan) -> list[Stage]:
+        """The stages the plan was made of (read once, when first needed)."""
+        stages = self._stages
+        if stages is None:
+            stages = self._stages = self.pipeline.stages[: len(plan.stage_starts)]
+        return stages
 
     @property
     def nodes(self) -> set[Node]:

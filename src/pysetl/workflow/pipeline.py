@@ -11,7 +11,6 @@ from pysetl.utils.mixins import (
     HasBenchmark,
     HasDiagram,
     HasLogger,
-    HasRegistry,
     IsIdentifiable,
 )
 from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
@@ -19,6 +18,7 @@ from pysetl.workflow import _spark
 from pysetl.workflow._execute import RunContext, run_planned
 from pysetl.workflow._hook_manager import HookManager, default_hook_manager
 from pysetl.workflow._inject import Plan, resolve
+from pysetl.workflow._lazy_stages import LazyStages, is_stage
 from pysetl.workflow._run_id import new_run_id
 from pysetl.workflow.delivery_type import DeliveryType
 from pysetl.workflow.dispatcher import Dispatcher
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["Pipeline"]
 
 
-class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
+class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
     """Stages run in order; each factory's deliveries come from earlier stages.
 
     ``run()`` first resolves every delivery of every factory (the pre-flight
@@ -86,7 +86,7 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         self.pipeline_name = name
         self.spark = spark
         self._dispatcher = Dispatcher()
-        self._uncollected: list[Stage] = []
+        self._uncollected: list[int] = []  # positions of stages that ran
         self.inspector: Inspector | None = None
         self.run_id: str | None = None
         self._inputs: list[Deliverable[Any]] = []
@@ -112,8 +112,10 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
     def dispatcher(self) -> Dispatcher:
         """The inputs and, after a run, the outputs of every stage that ran."""
         pending, self._uncollected = self._uncollected, []
-        for stage in pending:
-            self._dispatcher.collect_stage_deliverables(stage)
+        if pending:
+            stages = self.stages
+            for position in pending:
+                self._dispatcher.collect_stage_deliverables(stages[position])
         return self._dispatcher
 
     @dispatcher.setter
@@ -143,30 +145,37 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         Raises:
             AlreadyRegisteredError: The stage is already in the pipeline.
         """
-        stages = self._listed_items()  # None once the registry dict is made
-        if stages is not None:
-            size = len(stages)
-            last = stages[-1] if size else None
-        else:
-            size, last = self.size, self.last_registered_item
+        entries = self._entries()  # stages and lone factories, as they are
+        size = len(entries)
+        lone = self._lone
         self.register(stage)  # raises if it is there already
-        if last is not None:
-            last.end = False
+        if size:
+            if lone and not self._lone:  # registering made the lone ones stages
+                entries = self._entries()
+            self._clear_end(size - 1, entries[size - 1])
         stage.stage_id = size
         stage.end = True
         return self
 
     def add_stage_from_factory(self, factory: Factory[Any]) -> Self:
-        """Append a new stage holding ``factory``."""
-        return self.add_stage(Stage().add_factory(factory))
+        """Append a new stage holding ``factory``.
+
+        Changed in 0.2: the ``Stage`` is made when the stages are asked for
+        (see ``pysetl.workflow._lazy_stages``).
+        """
+        if not self._add_lone(factory):
+            self.add_stage(Stage().add_factory(factory))
+        return self
 
     def add_stage_from_type(
         self, factory_type: type[Factory[Any]], *args: Any, **kwargs: Any
     ) -> Self:
-        """Append a new stage holding ``factory_type(*args, **kwargs)``."""
-        return self.add_stage(
-            Stage().add_factory_from_type(factory_type, *args, **kwargs)
-        )
+        """Append a new stage holding ``factory_type(*args, **kwargs)``.
+
+        Changed in 0.2: the ``Stage`` is made when the stages are asked for
+        (see ``pysetl.workflow._lazy_stages``).
+        """
+        return self.add_stage_from_factory(factory_type(*args, **kwargs))
 
     def reset_end_stage(self) -> Self:
         """Mark only the last stage as the end stage."""
@@ -185,7 +194,7 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
             PipelineError: One factory instance is in two stages.
         """
         return resolve(
-            (stage.factories for stage in self.stages),  # one list at a time
+            self._entry_factories(),  # one list at a time
             self._inputs,
             self.pipeline_name,
         )
@@ -246,7 +255,7 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
             hooks.emit("before_pipeline_run", timestamp=time.time(), **common)
         token = bind_scope(RunScope(run_id, self.pipeline_name))
         try:
-            self._run_stages(self.stages, context, plan)
+            self._run_stages(list(self._entries()), context, plan)
         except FactoryError as error:
             self._emit_failed(common, start, error)
             raise
@@ -275,32 +284,58 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
             )
             self.hooks.drain()
 
-    def _run_stages(self, stages: list[Stage], context: RunContext, plan: Plan) -> None:
-        """Run the stages in order.
+    def _run_stages(self, entries: list[Any], context: RunContext, plan: Plan) -> None:
+        """Run the stages (``entries``: stages and lone factories) in order.
 
         A plain ``Stage`` run with nothing observing or timing, one factory
         after another, is what its ``run()`` would do, done here: its
         factories run straight from the plan (``run_planned``), which keeps
         their outputs as the stage's records; a stage per factory (a chain)
-        costs no call through ``Stage.run`` and ``Stage._run``.
+        costs no call through ``Stage.run`` and ``Stage._run``. A lone
+        factory (see ``_lazy_stages``) runs so without its ``Stage`` being
+        made; when a run is observed, timed or parallel the stages are made.
         """
         uncollected = self._uncollected  # collected when the dispatcher is read
         benchmarks = self._benchmarks
         hooks, timed, parallel = context.hooks, context.benchmark, context.parallel
-        for stage in stages:
-            if (
-                not (timed or hooks.enabled)  # an observer may join mid-run
-                and type(stage) is Stage
-                and not stage.benchmarked
-                and not (parallel if stage.parallel is None else stage.parallel)
-            ):
-                sid = stage.stage_id
-                run_planned(context, sid, plan, plan.stage_span(sid), stage.is_writable)
-                stage._use_plan(plan, sid)  # noqa: SLF001 - same package
-            else:
-                stage.run(context=context)
-                benchmarks.extend(stage._last_benchmarks)  # noqa: SLF001
-            uncollected.append(stage)
+        made = self._made
+        position = 0
+        try:
+            for position, entry in enumerate(entries):
+                plain = not (timed or hooks.enabled)  # an observer may join mid-run
+                stage = entry
+                if type(entry) is not Stage and not is_stage(entry):  # lone
+                    if plain and not parallel and made == self._made:
+                        span = plan.stage_span(position)
+                        run_planned(context, position, plan, span, write=True)
+                        uncollected.append(position)
+                        continue
+                    if self._lone:
+                        self._make_stages()
+                    stage = self._entries()[position]
+                if (
+                    plain
+                    and type(stage) is Stage
+                    and not stage.benchmarked
+                    and not (parallel if stage.parallel is None else stage.parallel)
+                ):
+                    sid = stage.stage_id
+                    write = stage.is_writable
+                    span = plan.stage_span(sid)
+                    run_planned(context, sid, plan, span, write=write)
+                    stage._use_plan(plan, sid)  # noqa: SLF001 - same package
+                else:
+                    stage.run(context=context)
+                    benchmarks.extend(stage._last_benchmarks)  # noqa: SLF001
+                uncollected.append(position)
+        except BaseException:
+            if self._lone:  # the lone factories that ran keep this run's records
+                stages = self._entries()
+                for done in self._make_stages():
+                    if done < position:
+                        stages[done]._use_plan(plan, done)  # noqa: SLF001
+            raise
+        self._ran = (plan, len(entries))
 
     def _spark_session(self) -> Any:
         if self.spark is not None:
@@ -346,10 +381,14 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
     # ------------------------------------------------------------- results
     def get_last_output(self) -> Any:
         """``get()`` of the last factory of the last stage, or ``None``."""
-        last = self.last_registered_item
-        if last is None or not last.factories:
+        entries = self._entries()
+        if not entries:
             return None
-        return last.factories[-1].get()
+        last = entries[-1]
+        if not is_stage(last):  # a lone factory
+            return last.get()
+        factories = last.factories
+        return factories[-1].get() if factories else None
 
     def get_output(self, factory_type: type[Factory[Any]]) -> Any:
         """``get()`` of the first factory that is a ``factory_type``.
@@ -357,8 +396,8 @@ class Pipeline(HasRegistry[Stage], IsIdentifiable, HasBenchmark, HasDiagram, Has
         Raises:
             PipelineError: No factory of that class is in the pipeline.
         """
-        for stage in self.stages:
-            for factory in stage.factories:
+        for factories in self._entry_factories():
+            for factory in factories:
                 if isinstance(factory, factory_type):
                     return factory.get()
         msg = f"There isn't any class {factory_type.__name__}"

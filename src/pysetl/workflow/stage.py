@@ -255,7 +255,7 @@ class Stage(
             # no ``FactoryRun`` per factory, nor a list of them per stage.
             if not (self.benchmarked or context.benchmark or context.hooks.enabled):
                 span = plan.stage_span(sid)
-                run_planned(context, sid, plan, span, stage_write)
+                run_planned(context, sid, plan, span, write=stage_write)
                 return StageSources(plan, sid)  # type: ignore[return-value]
             if self.benchmarked or context.benchmark:  # timed: keep the marks
                 return [
