@@ -33,7 +33,6 @@ from __future__ import annotations
 import cProfile
 import logging
 import threading
-import time
 import tracemalloc
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -55,6 +54,7 @@ from pysetl.monitoring.metrics._state import (
     profile_lines,
     rows_of,
     samples,
+    thread_readings,
     wants,
 )
 from pysetl.utils.redaction import redact_labels
@@ -73,6 +73,7 @@ __all__ = ["MetricsCollector"]
 
 _LOGGER = logging.getLogger(__name__)
 _Key = tuple[str, int, str, int]  # run id, stage, factory, attempt
+_PEAK = "pysetl_factory_peak_rss_bytes"
 
 
 class MetricsCollector:
@@ -104,7 +105,8 @@ class MetricsCollector:
         writer: The observers' writer thread; default: the process-wide one.
         inline: Ask for the events in the factory's thread (``pysetl_inline``),
             which CPU time and profiles need.
-        cpu_clock: The thread CPU clock (injected for tests).
+        cpu_clock: A thread CPU clock to use instead of ``getrusage``'s
+            thread times (with the peak RSS read apart).
 
     Attributes:
         errors: Lookups or writes that failed (and were left out).
@@ -127,7 +129,7 @@ class MetricsCollector:
         flush_timeout: float = 10.0,
         writer: BackgroundWriter | None = None,
         inline: bool = True,
-        cpu_clock: Callable[[], float] = time.thread_time,
+        cpu_clock: Callable[[], float] | None = None,
     ) -> None:
         """Create the collector; its work goes to the writer thread."""
         self.pysetl_inline = inline
@@ -144,7 +146,12 @@ class MetricsCollector:
         self.flush_timeout = flush_timeout
         self.errors = 0
         self._writer = writer
-        self._cpu_clock = cpu_clock
+        self._read: Callable[[], tuple[float, int | None]] = (
+            thread_readings if cpu_clock is None else lambda: (cpu_clock(), max_rss())
+        )
+        # The peak RSS last written per run: it is a high-water mark, so a
+        # factory that did not raise it writes no row (absent: unchanged).
+        self._peaks: dict[str, float] = {}
         self._runs: dict[str, RunState] = {}
         self._open: dict[_Key, Open] = {}
         self._kpis: dict[
@@ -190,12 +197,12 @@ class MetricsCollector:
         self, *, run_id: str, stage_id: int, factory_name: str, attempt: int
     ) -> None:
         """Take the starting readings of a factory attempt."""
-        inline = not on_writer_thread()
-        opened = Open(
-            threading.get_ident() if inline else None,
-            self._cpu_clock() if inline else None,
-            max_rss(),
-        )
+        if on_writer_thread():  # not the factory's thread: no CPU time
+            opened = Open(None, None, max_rss())
+        else:
+            cpu, rss = self._read()
+            opened = Open(threading.get_ident(), cpu, rss)
+        inline = opened.thread is not None
         if inline and self.profile is not False and wants(self.profile, factory_name):
             if tracemalloc.is_tracing():
                 tracemalloc.reset_peak()
@@ -293,9 +300,7 @@ class MetricsCollector:
         with self._lock:
             opened = self._open.pop(key, None)
             kpis = self._kpis.pop(key, {})
-        readings, profiler = (
-            ({}, None) if opened is None else opened.finish(self._cpu_clock)
-        )
+        readings, profiler = ({}, None) if opened is None else opened.finish(self._read)
         if (
             profiler is None
             and not self.keep_runs
@@ -412,6 +417,7 @@ class MetricsCollector:
                 if not self.keep_runs:
                     del self._runs[end.run_id]
             self._attributed.pop(end.run_id, None)
+            self._peaks.pop(end.run_id, None)
         if run is not None:
             labels = {"pipeline": run.pipeline, "status": end.status}
             sample = ("pysetl_run_duration_seconds", end.duration, labels, None)
@@ -421,12 +427,20 @@ class MetricsCollector:
         history = self.history
         if history is None:
             return
+        peak = self._peaks.get(run_id)
+        kept = []
+        for row in rows:
+            if row[0] == _PEAK:
+                if row[1] == peak:
+                    continue  # unchanged since the run's last factory
+                peak = self._peaks[run_id] = row[1]
+            kept.append(row)
         # AddMetric masks secrets in labels (the one redaction point).
         self.writer.put_many(
             history,
             [
                 AddMetric(run_id, name, float(value), ts, factory, labels)
-                for name, value, labels, factory, ts in rows
+                for name, value, labels, factory, ts in kept
             ],
         )
 
