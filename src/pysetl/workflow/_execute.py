@@ -309,7 +309,7 @@ def _wrap(  # noqa: PLR0917 - the error path: everything the error carries
         f"{context.pipeline_name!r}, run {context.run_id}): "
         f"{type(exc).__name__}: {exc}"
     )
-    return FactoryError(
+    error = FactoryError(
         msg,
         hint=redact_text(hint)
         if hint
@@ -323,6 +323,10 @@ def _wrap(  # noqa: PLR0917 - the error path: everything the error carries
         error_class=error_class,
         message_parameters=redact_mapping(params),
     )
+    # Chained now, as ``raise ... from exc`` will: observers delivered inline,
+    # before the raise, see the cause and its traceback.
+    error.__cause__ = exc
+    return error
 
 
 def _run_in_pool(context: RunContext, stage_id: int, job: Job) -> FactoryRun:

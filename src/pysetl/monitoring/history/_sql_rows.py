@@ -230,7 +230,7 @@ def pack(op: object) -> object:  # noqa: PLR0911 - one case per operation
             op.status,
             op.finished_at,
             op.duration,
-            encode_json(dict(op.phases)),
+            encode_json(op.phases),
             op.phase,
             encode_json(op.error),
         )
