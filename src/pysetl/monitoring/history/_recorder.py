@@ -85,20 +85,20 @@ def pipeline_graph(pipeline: Pipeline) -> dict[str, Any] | None:
     plan = getattr(inspector, "_plan", None)
     if plan is None:
         return None
-    nodes = [
-        {"id": source.name, "stage_id": source.stage}
-        for sources in plan.stage_sources
-        for source in sources
-    ]
-    edges = [
-        {"source": wire.source.name, "target": consumer.name, "delivery": wire.name}
-        for stage_wires, sources in zip(
-            plan.stage_wires, plan.stage_sources, strict=False
-        )
-        for wires, consumer in zip(stage_wires, sources, strict=False)
-        for wire in wires
-        if not wire.source.external
-    ]
+    # Read from the plan's lists (a Source view per factory would cost a
+    # 10,000-factory run 10,000 objects): inputs are (slot, delivery,
+    # producer's position) triples, an input from outside has a stage < 0.
+    names, stages, flat, ends = plan.names, plan.stages, plan.inputs, plan.input_ends
+    first = plan.first_factory
+    nodes = [{"id": names[k], "stage_id": stages[k]} for k in range(first, len(names))]
+    edges = []
+    for k in range(first, len(names)):
+        for i in range(ends[k - 1] if k else 0, ends[k], 3):
+            producer = flat[i + 2]
+            if stages[producer] >= 0:
+                edges.append(
+                    {"source": names[producer], "target": names[k], "delivery": flat[i]}
+                )
     return {"nodes": nodes, "edges": edges}
 
 
