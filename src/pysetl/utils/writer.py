@@ -238,8 +238,8 @@ class BackgroundWriter:
         Like ``put`` for each item, in order, at the cost of one: they are
         queued, counted and dropped together (``dropped`` counts one).
         """
-        packed = tuple(self._pack(sink, item) for item in items)
-        packed = tuple(item for item in packed if item is not _FAILED)
+        pack = self._pack
+        packed = tuple(p for p in (pack(sink, i) for i in items) if p is not _FAILED)
         if not packed:
             return True
         if self._thread_id is not None and threading.get_ident() == self._thread_id:
@@ -314,9 +314,7 @@ class BackgroundWriter:
             else:
                 self._last_submitted += 1
                 if sink is not None:
-                    slot = self._slots.get(id(sink))
-                    if slot is None:
-                        slot = self._slot(sink)
+                    slot = self._slot(sink)
                     work = (slot, item) if work is None else (slot, item, _MANY)
                 self._queue.put(work)
             start = self._thread is None
