@@ -73,7 +73,6 @@ __all__ = ["MetricsCollector"]
 
 _LOGGER = logging.getLogger(__name__)
 _Key = tuple[str, int, str, int]  # run id, stage, factory, attempt
-_PEAK = "pysetl_factory_peak_rss_bytes"
 
 
 class MetricsCollector:
@@ -149,9 +148,6 @@ class MetricsCollector:
         self._read: Callable[[], tuple[float, int | None]] = (
             thread_readings if cpu_clock is None else lambda: (cpu_clock(), max_rss())
         )
-        # The peak RSS last written per run: it is a high-water mark, so a
-        # factory that did not raise it writes no row (absent: unchanged).
-        self._peaks: dict[str, float] = {}
         self._runs: dict[str, RunState] = {}
         self._open: dict[_Key, Open] = {}
         self._kpis: dict[
@@ -417,7 +413,6 @@ class MetricsCollector:
                 if not self.keep_runs:
                     del self._runs[end.run_id]
             self._attributed.pop(end.run_id, None)
-            self._peaks.pop(end.run_id, None)
         if run is not None:
             labels = {"pipeline": run.pipeline, "status": end.status}
             sample = ("pysetl_run_duration_seconds", end.duration, labels, None)
@@ -427,20 +422,12 @@ class MetricsCollector:
         history = self.history
         if history is None:
             return
-        peak = self._peaks.get(run_id)
-        kept = []
-        for row in rows:
-            if row[0] == _PEAK:
-                if row[1] == peak:
-                    continue  # unchanged since the run's last factory
-                peak = self._peaks[run_id] = row[1]
-            kept.append(row)
         # AddMetric masks secrets in labels (the one redaction point).
         self.writer.put_many(
             history,
             [
                 AddMetric(run_id, name, float(value), ts, factory, labels)
-                for name, value, labels, factory, ts in kept
+                for name, value, labels, factory, ts in rows
             ],
         )
 
