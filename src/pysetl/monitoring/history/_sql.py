@@ -24,9 +24,7 @@ from pysetl.monitoring.history._records import (
     AttemptSummary,
     EventRecord,
     FactoryAttemptRecord,
-    FinishAttempt,
     FinishRun,
-    FinishStage,
     Heartbeat,
     LogRecord,
     MarkCrashed,
@@ -258,6 +256,7 @@ class SqlRunHistory(BaseRunHistory):
         conn.exec_driver_sql(sql, params)
 
     def _apply_one(self, conn: sa.Connection, op: Op) -> None:
+        # Finishes of stages and attempts come packed (``finish_values``).
         if isinstance(op, FinishRun):
             conn.execute(
                 s.RUNS.update()
@@ -272,37 +271,6 @@ class SqlRunHistory(BaseRunHistory):
             )
         elif isinstance(op, MarkCrashed):
             self._mark_crashed(conn, op)
-        elif isinstance(op, FinishStage):
-            self._upsert(
-                conn,
-                s.STAGES,
-                {"run_id": op.run_id, "stage_id": op.stage_id},
-                {
-                    "status": op.status,
-                    "finished_at": op.finished_at,
-                    "duration": op.duration,
-                    "error": op.error,
-                },
-            )
-        elif isinstance(op, FinishAttempt):
-            self._upsert(
-                conn,
-                s.ATTEMPTS,
-                {
-                    "run_id": op.run_id,
-                    "stage_id": op.stage_id,
-                    "factory": op.factory,
-                    "attempt": op.attempt,
-                },
-                {
-                    "status": op.status,
-                    "finished_at": op.finished_at,
-                    "duration": op.duration,
-                    "phases": dict(op.phases),
-                    "phase": op.phase,
-                    "error": op.error,
-                },
-            )
         elif isinstance(op, SaveConfigVersion):
             self._save_config(conn, op)
 
