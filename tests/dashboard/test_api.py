@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+
+import pytest
 
 from pysetl import __version__
 from pysetl.dashboard import create_app
@@ -109,6 +112,75 @@ class TestRuns:
             assert body["error"] == "invalid_parameter"
             assert f"'{name}'" in body["message"]
             assert body["hint"]
+
+
+class TestHostileInput:
+    """Out-of-range cursors and NUL bytes are the documented 422, never 500/503."""
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            f"/api/runs/{rid(1)}/logs?cursor=9223372036854775808",  # 2**63
+            f"/api/runs/{rid(1)}/events?after=" + "9" * 60,
+            f"/api/runs/{rid(1)}/events?cursor=%C2%B2",  # '²' passes isdigit()
+            f"/api/runs/{rid(1)}/logs?cursor=%C2%B2",
+            f"/api/runs/{rid(1)}/logs?cursor=%D9%A3",  # an Arabic-Indic 3
+        ],
+    )
+    def test_a_cursor_out_of_range_is_422(self, client, url):
+        response = client.get(url)
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert body["error"] == "invalid_parameter"
+        assert "9223372036854775807" in body["message"]  # says what is expected
+        assert body["hint"]
+
+    def test_the_largest_row_id_is_a_cursor(self, client):
+        url = f"/api/runs/{rid(1)}/logs?cursor=9223372036854775807"
+        assert client.get(url).json() == {"items": [], "next_cursor": None}
+
+    @pytest.mark.parametrize(
+        ("url", "name"),
+        [
+            ("/api/runs?pipeline=da%00ily", "pipeline"),
+            ("/api/runs?status=running%00", "status"),
+            (f"/api/runs/{rid(1)}/logs?q=li%00ne", "q"),
+            (f"/api/runs/{rid(1)}/logs?factory=%00", "factory"),
+            ("/api/runs/01RUN%00", "run_id"),
+            ("/api/runs/01RUN%00/stream", "run_id"),
+            ("/api/charts/pipelines/dai%00ly", "pipeline"),
+        ],
+    )
+    def test_a_nul_byte_in_a_parameter_is_422_naming_it(self, client, url, name):
+        response = client.get(url)
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert body["error"] == "invalid_parameter"
+        assert f"{name!r}" in body["message"]
+        assert "NUL" in body["message"]
+        assert body["hint"]
+
+
+class TestSlashInNames:
+    def test_a_pipeline_named_with_a_slash_gets_its_charts(self, tmp_path, client_of):
+        """``team%2Fdaily`` is one name, not two path segments."""
+        history = SqliteRunHistory(tmp_path / "h.db")
+        history.start_run(rid(1), "team/daily", started_at=T0)
+        history.apply(
+            [
+                StartAttempt(rid(1), 0, "Extract", 1, T0),
+                FinishAttempt(rid(1), 0, "Extract", 1, "succeeded", T0 + 2, 2.0),
+            ]
+        )
+        history.finish_run(rid(1), "succeeded", finished_at=T0 + 2)
+        client = client_of(create_app(history))
+        response = client.get("/api/charts/pipelines/team%2Fdaily")
+        assert response.status_code == 200, response.text
+        assert [r["run_id"] for r in response.json()["runs"]] == [rid(1)]
+        response = client.get("/api/charts/factories/team%2Fdaily/Extract")
+        assert response.status_code == 200, response.text
+        assert [p["duration"] for p in response.json()["points"]] == [2.0]
+        history.close()
 
 
 class TestStaleRuns:
@@ -382,10 +454,6 @@ class TestOpenApi:
 
 class TestStoreDown:
     def test_a_broken_store_answers_503_with_a_hint(self, tmp_path, client_of):
-        import sqlite3
-
-        from pysetl.monitoring.history import SqliteRunHistory
-
         path = tmp_path / "h.db"
         history = SqliteRunHistory(path)
         history.start_run(rid(1), "p", started_at=T0)
@@ -398,4 +466,30 @@ class TestStoreDown:
         assert body["error"] == "history_unavailable"
         assert "pysetl_runs" in body["message"]
         assert body["hint"]
+        history.close()
+
+    def test_health_reports_a_corrupt_store_as_unhealthy(self, tmp_path, client_of):
+        path = tmp_path / "h.db"
+        history = SqliteRunHistory(path)
+        history.start_run(rid(1), "p", started_at=T0)
+        history.close()
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            size = conn.execute("PRAGMA page_size").fetchone()[0]
+            pages = conn.execute(
+                "SELECT rootpage FROM sqlite_master WHERE tbl_name = 'pysetl_runs'"
+            ).fetchall()
+        data = bytearray(path.read_bytes())
+        for (page,) in pages:  # the runs table's pages: it still opens
+            data[(page - 1) * size : page * size] = b"\x13" * size
+        path.write_bytes(bytes(data))
+        history = SqliteRunHistory(path)
+        client = client_of(create_app(history))
+        response = client.get("/api/health")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "unhealthy"
+        assert "malformed" in body["problem"]
+        assert body["hint"]
+        assert body["version"] == __version__
         history.close()

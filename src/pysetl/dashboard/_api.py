@@ -10,9 +10,10 @@ Added in 0.3.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import unquote_to_bytes
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from pysetl import __version__
 from pysetl.dashboard import _reads as reads
@@ -30,6 +31,7 @@ from pysetl.dashboard._models import (
     SparkOut,
 )
 from pysetl.dashboard._static import CONTENT_TYPES, PLACEHOLDER, resolve_static
+from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history._records import LEVELS, STATUSES
 from pysetl.monitoring.history._sql_rows import redact_url
 from pysetl.utils.redaction import redact_text
@@ -40,12 +42,12 @@ if TYPE_CHECKING:
     from pysetl.monitoring.history._base import BaseRunHistory
     from pysetl.monitoring.history._records import RunRecord
 
-__all__ = ["API_LIMIT", "ApiProblem", "no_run", "router"]
+__all__ = ["API_LIMIT", "MAX_ROW_ID", "ApiProblem", "no_nul", "no_run", "router"]
 
 API_LIMIT = 500
 """The largest page the API returns."""
-
-router = APIRouter()
+MAX_ROW_ID = 2**63 - 1
+"""The largest row id a cursor may name (a signed 64-bit SQL integer)."""
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such run"},
     422: {"model": ErrorBody, "description": "A bad parameter"},
@@ -64,6 +66,28 @@ class ApiProblem(Exception):  # noqa: N818 - an HTTP answer, not an error of our
         super().__init__(message)
         self.status = status
         self.body = {"error": error, "message": message, "hint": hint}
+
+
+def no_nul(request: Request) -> None:
+    """Refuse a query or path parameter that holds a NUL byte (422).
+
+    No history holds one (PostgreSQL cannot even be asked about one), so
+    such a parameter is a mistake or a probe, never a lookup.
+
+    Raises:
+        ApiProblem: 422 naming the parameter.
+    """
+    given = [*request.query_params.multi_items(), *request.path_params.items()]
+    for name, value in given:
+        if "\x00" in name or "\x00" in str(value):
+            msg = (
+                f"Invalid parameter {redact_text(name)!r}: it holds a NUL byte "
+                "(%00), which no run, pipeline or text can contain"
+            )
+            raise ApiProblem(422, "invalid_parameter", msg, "remove the %00 from it")
+
+
+router = APIRouter(dependencies=[Depends(no_nul)])
 
 
 def _history(request: Request) -> BaseRunHistory:
@@ -85,11 +109,36 @@ def _run(history: BaseRunHistory, run_id: str) -> RunRecord:
 
 
 def _id_cursor(name: str, value: str | None) -> str | None:
-    if value is not None and not value.isdigit():
+    """``value`` if it is a row id cursor: ASCII digits up to ``MAX_ROW_ID``.
+
+    (``str.isdigit`` alone lets through ``'²'`` and other Unicode digits.)
+    """
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ROW_ID:
         shown = redact_text(value)
-        msg = f"Invalid query parameter {name!r}: {shown!r} is not a cursor"
+        msg = (
+            f"Invalid query parameter {name!r}: {shown!r} is not a cursor "
+            f"(expected a row id from 0 to {MAX_ROW_ID})"
+        )
         raise ApiProblem(422, "invalid_parameter", msg, "pass the next_cursor or id")
     return value
+
+
+def _raw_names(request: Request, prefix: str, given: tuple[str, ...]) -> list[str]:
+    """The path's names after ``prefix``, each ``%2F`` kept inside its name.
+
+    The server decodes ``%2F`` before routing, so ``team%2Fdaily`` arrives
+    as two segments; the raw path still tells them apart. Falls back to
+    ``given`` (the routed values) when the raw path does not split into
+    as many names.
+    """
+    raw: bytes = request.scope.get("raw_path") or b""
+    head, _, tail = raw.partition(b"?")[0].partition(prefix.encode())
+    parts = tail.split(b"/")
+    if head or len(parts) != len(given):
+        return list(given)
+    return [unquote_to_bytes(part).decode("utf-8", "replace") for part in parts]
 
 
 # ------------------------------------------------------------------ page
@@ -118,12 +167,35 @@ def static(request: Request, path: str) -> Response:
 
 
 # ------------------------------------------------------------------- api
-@router.get("/api/health", response_model=Health, tags=["meta"])
-def health(request: Request) -> dict[str, Any]:
-    """The dashboard is up: the pysetl version and the history's (redacted) URL."""
+@router.get(
+    "/api/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The history cannot be read"}},
+    tags=["meta"],
+)
+def health(request: Request) -> Any:
+    """Whether the history can be read: status, pysetl version, (redacted) URL.
+
+    It reads the schema version and the newest run, so a store that is
+    corrupt, gone or locked answers ``503`` with ``"status": "unhealthy"``
+    and why, and a load balancer stops sending users to it.
+    """
     history = _history(request)
     url = redact_text(redact_url(history.url))
-    return {"status": "ok", "version": __version__, "history": url}
+    body: dict[str, Any] = {"status": "ok", "version": __version__, "history": url}
+    try:
+        _ = history.schema_version
+        history.list_runs(limit=1)
+    except RunHistoryError as exc:
+        body |= {
+            "status": "unhealthy",
+            "problem": redact_text(exc.message),
+            "hint": exc.hint,
+        }
+        return JSONResponse(
+            body, status_code=503, headers={"cache-control": "no-store"}
+        )
+    return body
 
 
 @router.get("/api/pipelines", response_model=PipelinesOut, tags=["runs"])
@@ -249,7 +321,7 @@ def spark(request: Request, run_id: str) -> dict[str, Any]:
 
 
 @router.get(
-    "/api/charts/pipelines/{pipeline}",
+    "/api/charts/pipelines/{pipeline:path}",
     response_model=PipelineCharts,
     responses=_ERRORS,
     tags=["charts"],
@@ -259,12 +331,16 @@ def pipeline_charts(
     pipeline: str,
     limit: Annotated[int, Query(ge=1, le=API_LIMIT)] = 100,
 ) -> dict[str, Any]:
-    """A pipeline's last runs (oldest first): durations, failures, resources, KPIs."""
+    """A pipeline's last runs (oldest first): durations, failures, resources, KPIs.
+
+    A name with a ``/`` travels as ``%2F`` (``team%2Fdaily``).
+    """
+    (pipeline,) = _raw_names(request, "/api/charts/pipelines/", (pipeline,))
     return reads.pipeline_charts(_history(request), pipeline, limit)
 
 
 @router.get(
-    "/api/charts/factories/{pipeline}/{factory}",
+    "/api/charts/factories/{pipeline:path}/{factory}",
     response_model=FactoryCharts,
     responses=_ERRORS,
     tags=["charts"],
@@ -275,5 +351,11 @@ def factory_charts(
     factory: str,
     limit: Annotated[int, Query(ge=1, le=API_LIMIT)] = 100,
 ) -> dict[str, Any]:
-    """One factory's duration and status over a pipeline's last runs."""
+    """One factory's duration and status over a pipeline's last runs.
+
+    Names with a ``/`` travel as ``%2F`` (``team%2Fdaily/Extract``).
+    """
+    pipeline, factory = _raw_names(
+        request, "/api/charts/factories/", (pipeline, factory)
+    )
     return reads.factory_charts(_history(request), pipeline, factory, limit)

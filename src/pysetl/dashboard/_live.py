@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from pysetl.dashboard import _reads as reads
-from pysetl.dashboard._api import no_run
+from pysetl.dashboard._api import no_nul, no_run
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -48,7 +48,7 @@ _END = "event: end\ndata: {}\n\n"
 _RESYNC = ": resync\n\n"
 _QUEUE_SIZE = 1000
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(no_nul)])
 
 
 def sse(event: str, data: Any) -> str:

@@ -53,11 +53,15 @@ class ErrorBody(BaseModel):
 
 
 class Health(BaseModel):
-    """The dashboard is up; which pysetl and which history it serves."""
+    """Whether the history can be read; which pysetl and which history it serves."""
 
-    status: str
+    status: str = Field(description="ok, or unhealthy (answered with a 503)")
     version: str
     history: str = Field(description="The history's URL, password redacted")
+    problem: str | None = Field(
+        default=None, description="Why the history cannot be read (unhealthy)"
+    )
+    hint: str | None = Field(default=None, description="What to do about it")
 
 
 class ErrorOut(BaseModel):
