@@ -116,6 +116,37 @@ class TestMissing:
         )
         assert "nothing has run yet" in error.hint
 
+    def test_a_delivery_nobody_produces_is_missing_not_a_cycle(self, hooks):
+        """The consumer's own output is no producer of its input (was ``[cyclic]``)."""
+        needs_int = make_factory("NeedsInt", int, n=Delivery[int]())
+        pipeline = Pipeline(hooks=hooks).add_stage_from_type(needs_int)
+        with pytest.raises(DependencyResolutionError) as info:
+            pipeline.run()
+        error = info.value
+        (problem,) = error.problems
+        assert problem.startswith("[missing] NeedsInt.n (stage 0) needs int")
+        assert "cycl" not in problem.lower()
+        assert "NeedsInt produces int itself" in problem
+        assert "Candidates: none." in problem
+        assert str(error) == (
+            "Deliverable of type int with deliveryId  produced by External "
+            "is expected in NeedsInt."
+        )
+
+    def test_a_missing_delivery_still_lists_other_candidates(self, hooks):
+        needs_int = make_factory(
+            "NeedsInt", int, delivery_id="n", n=Delivery[int](delivery_id="n")
+        )
+        pipeline = (
+            Pipeline(hooks=hooks)
+            .set_input_from_deliverable(Deliverable[int](1, delivery_id="m"))
+            .add_stage_from_type(needs_int)
+        )
+        (problem,) = problems_of(pipeline)
+        assert problem.startswith("[missing] NeedsInt.n (stage 0)")
+        assert "int (delivery_id='m') from External as an external input" in problem
+        assert "NeedsInt produces int itself" in problem
+
     def test_validate_alone(self, hooks):
         needy = make_factory("Needy", int, x=Delivery[str]())
         pipeline = Pipeline(hooks=hooks).add_stage_from_type(needy)
@@ -234,13 +265,27 @@ class TestCyclesAndOrder:
         assert problem.startswith("[cyclic] A.y (stage 0)")
         assert "Cycle: A -> B -> A." in problem
 
-    def test_a_factory_needing_its_own_output(self, hooks):
+    def test_a_factory_needing_its_own_output_is_missing_it(self, hooks):
+        """No other factory produces it: missing, not a cycle of one factory."""
         a = make_factory("A", int)
         a.me = Delivery[int](producer=a)
         a.me.__set_name__(a, "me")
         (problem,) = problems_of(Pipeline(hooks=hooks).add_stage_from_type(a))
-        assert "[cyclic]" in problem
-        assert "Cycle: A -> A." in problem
+        assert problem.startswith("[missing] A.me (stage 0) needs int")
+        assert "producer=A" in problem
+        assert "A produces int itself" in problem
+
+    def test_a_sibling_producer_is_an_order_problem_not_a_cycle(self, hooks):
+        """The consumer's own output does not make a same-stage producer a cycle."""
+        a = make_factory("A", int)
+        needs_int = make_factory("NeedsInt", int, n=Delivery[int]())
+        pipeline = Pipeline(hooks=hooks).add_stage(
+            Stage().add_factory_from_type(a).add_factory_from_type(needs_int)
+        )
+        (problem,) = problems_of(pipeline)
+        assert problem.startswith("[order] NeedsInt.n (stage 0)")
+        assert "int (delivery_id='') from A in stage 0" in problem
+        assert "from NeedsInt" not in problem
 
     def test_longer_cycle_through_three_factories(self, hooks):
         a = make_factory("A", int, delivery_id="a", x=Delivery[int](delivery_id="c"))

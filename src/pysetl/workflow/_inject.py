@@ -564,8 +564,14 @@ def _explain(
     name: str,
     delivery: Delivery[Any],
 ) -> Problem:
-    """The problem of a delivery that did not resolve, once every source is known."""
-    candidates = index.lookup(delivery)
+    """The problem of a delivery that did not resolve, once every source is known.
+
+    The consumer's own output is no candidate: a factory never consumes what
+    it produces, so an input that only the consumer itself would produce is
+    missing (not a cycle of one factory).
+    """
+    found = index.lookup(delivery)
+    candidates = [c for c in found if c.origin is not factory]
     early = [c for c in candidates if c.stage < stage_id]
     remaining, allowed = choose(early, type(factory), delivery.producer)
     return _problem(
@@ -575,9 +581,8 @@ def _explain(
         name,
         delivery,
         candidates,
-        remaining,
-        allowed,
-        early,
+        (remaining, allowed, early),
+        itself=len(candidates) < len(found),
     )
 
 
@@ -596,10 +601,17 @@ def _problem(  # noqa: PLR0917 - one internal call site passes everything
     name: str,
     delivery: Delivery[Any],
     candidates: list[Source],
-    remaining: list[Source],
-    allowed: list[Source],
-    early: list[Source],
+    chosen: tuple[list[Source], list[Source], list[Source]],
+    *,
+    itself: bool,
 ) -> Problem:
+    """Classify a failed delivery: ambiguous, wrong consumer, cyclic, order, missing.
+
+    ``chosen`` is what ``choose`` left of the earlier candidates, what the
+    consumer rule allowed, and the earlier candidates; ``itself`` says
+    whether the consumer would have been a candidate of its own.
+    """
+    remaining, allowed, early = chosen
     cls = type(factory)
     type_name = pretty(delivery.payload_type)
     producer = pretty(delivery.producer)
@@ -674,15 +686,21 @@ def _problem(  # noqa: PLR0917 - one internal call site passes everything
             "add a factory that produces it to an earlier stage, or register it "
             "with Pipeline.set_input_from_deliverable(Deliverable[...](...))"
         )
+    if itself:
+        hint = (
+            f"{consumer} produces {type_name} itself, but a factory never "
+            f"consumes its own output; {hint}"
+        )
     return make("missing", others, hint, detail, detail)
 
 
 def _find_cycle(
     index: _Index, start: Factory[Any], target: Factory[Any]
 ) -> list[Factory[Any]] | None:
-    """A path of factories from ``start`` back to ``target`` through wanted inputs."""
-    if start is target:
-        return [target]
+    """A path of factories from ``start`` back to ``target`` through wanted inputs.
+
+    ``start`` is another factory than ``target`` (see ``_explain``).
+    """
     stack: list[tuple[Factory[Any], list[Factory[Any]]]] = [(start, [start])]
     seen = {id(start)}
     while stack:
