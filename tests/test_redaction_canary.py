@@ -4,10 +4,14 @@ The canary is the JDBC password of a config and a connector (embedded
 Derby). The factory logs the config, its params, the secret itself and an
 ``extra=`` with it, writes and reads through the connector (Py4J logs every
 JVM command at DEBUG, password included), records a metric with the secret
-in its labels, and fails with the secret in its message. Then: JSON logs,
+in its labels, and fails with a ``KeyError`` that holds the secret (so the
+message and the hint quote it in its ``repr()`` form). Then: JSON logs,
 console logs, the history database (file bytes and every table), the
 error's str/repr/context and the ``pysetl runs show`` / ``pysetl logs``
-output are all searched for it.
+output are all searched for it, in every form it can take there: plain,
+``repr()``, JSON-escaped and URL-encoded. The canary comes in several
+shapes: plain, and with a backslash, quotes, a tab, a newline and
+non-ASCII characters, each of which has forms that differ from the plain.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import logging
 import sqlite3
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any
@@ -78,8 +83,10 @@ def _leaky_factory(
                     {"note": f"db {canary}", "password": canary},
                 )
             )
+            # A KeyError's str() is the repr() of its key: what a factory that
+            # looks the password up in a mapping raises.
             msg = f"login failed for user etl with password {canary}"
-            raise RuntimeError(msg)
+            raise KeyError(msg)
 
         def write(self) -> Leaky:
             return self  # pragma: no cover - process() fails first
@@ -104,8 +111,69 @@ def _database_texts(db: Path) -> list[bytes]:
     return texts
 
 
-def test_a_canary_secret_appears_in_no_output(spark, tmp_path):
-    canary = f"canary-{uuid.uuid4().hex}"
+def _repr_bodies(text: str) -> set[str]:
+    """The inside of ``repr(text)``, between single and between double quotes."""
+    body = repr(text)[1:-1]
+    if repr(text).startswith('"'):  # text has a ' and no "
+        return {body, body.replace("'", "\\'")}
+    return {body, body.replace("\\'", "'").replace('"', '\\"')}
+
+
+def _forms(canary: str) -> set[str]:
+    """Every way the canary can be written in an output: the leaks to look for."""
+    return {
+        canary,
+        *_repr_bodies(canary),
+        json.dumps(canary)[1:-1],
+        json.dumps(canary, ensure_ascii=False)[1:-1],
+        urllib.parse.quote(canary, safe=""),
+        urllib.parse.quote_plus(canary),
+    }
+
+
+def _cli_outputs(db: Path, run_id: str) -> dict[str, str]:
+    """What ``pysetl runs show --traceback`` and ``pysetl logs`` print of the run."""
+    runner = CliRunner()
+    show = runner.invoke(
+        app, ["--history", str(db), "runs", "show", run_id, "--traceback"]
+    )
+    logs = runner.invoke(app, ["--history", str(db), "logs", run_id])
+    assert show.exit_code == 0, show.output
+    assert logs.exit_code == 0, logs.output
+    assert "login failed" in show.output
+    assert "connecting with" in logs.output
+    return {"pysetl runs show": show.output, "pysetl logs": logs.output}
+
+
+def _assert_no_form_in(
+    outputs: dict[str, str], blobs: list[bytes], forms: set[str]
+) -> None:
+    for name, text in outputs.items():
+        for form in forms:
+            assert form not in text, f"the canary leaked into the {name}: {form!r}"
+    for blob in blobs:
+        for form in forms:
+            assert form.encode() not in blob, (
+                f"the canary leaked into the history: {form!r}"
+            )
+
+
+_SHAPES = {
+    "plain": "canary-{}",
+    "backslash": "Canary\\Pw-{}",
+    "quotes": "can'a\"ry-{}",
+    "tab": "canary\tpw-{}",
+    "newline": "canary\npw-{}",
+    "non-ascii": "cänäry-pässwört-€-{}",
+}
+
+
+@pytest.mark.parametrize("shape", list(_SHAPES))
+def test_a_canary_secret_appears_in_no_output(spark, tmp_path, shape):
+    canary = _SHAPES[shape].format(uuid.uuid4().hex)
+    forms = _forms(canary)
+    if shape != "plain":
+        assert len(forms) > 1  # the shape is one whose forms differ
     table = f"CANARY_{uuid.uuid4().hex[:8].upper()}"
     config = JdbcConfig(
         url=f"jdbc:derby:memory:canary_{uuid.uuid4().hex[:8]};create=true",
@@ -150,7 +218,10 @@ def test_a_canary_secret_appears_in_no_output(spark, tmp_path):
     assert "connecting with **********" in console_text
     assert error.factory == "Leaky"
     assert error.phase == "process"
-    assert canary in str(error.__cause__)  # the original is kept, unchanged
+    assert isinstance(error.__cause__, KeyError)
+    assert canary in error.__cause__.args[0]  # the original is kept, unchanged
+    assert error.hint is not None
+    assert "is missing from a mapping" in error.hint
 
     # ... and the canary is in none of its outputs.
     outputs = {
@@ -161,20 +232,9 @@ def test_a_canary_secret_appears_in_no_output(spark, tmp_path):
         "error context": json.dumps(error.context),
         "error history dict": json.dumps(error_to_dict(error)),
     }
-    runner = CliRunner()
-    show = runner.invoke(
-        app, ["--history", str(db), "runs", "show", run_id, "--traceback"]
-    )
-    logs = runner.invoke(app, ["--history", str(db), "logs", run_id])
-    assert show.exit_code == 0, show.output
-    assert logs.exit_code == 0, logs.output
-    assert "login failed" in show.output
-    assert "connecting with" in logs.output
-    outputs |= {"pysetl runs show": show.output, "pysetl logs": logs.output}
-    for name, text in outputs.items():
-        assert canary not in text, f"the canary leaked into the {name}"
-    for blob in _database_texts(db):
-        assert canary.encode() not in blob, "the canary leaked into the history"
+    outputs |= _cli_outputs(db, run_id)
+    outputs["error hint"] = error.hint
+    _assert_no_form_in(outputs, _database_texts(db), forms)
     with sqlite3.connect(db) as conn:
         (labels,) = conn.execute("select labels from pysetl_metrics").fetchone()
     assert MASK in labels

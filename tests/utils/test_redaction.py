@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import urllib.parse
 import uuid
 
 import pytest
@@ -191,6 +194,51 @@ class TestKeyValuePairsInText:
         redactor.register_secret(secret)
         text = f"password: cannot connect with {secret}"
         assert redactor.redact_text(text) == f"password: cannot connect with {MASK}"
+
+
+class TestTransformedForms:
+    """A registered secret is masked in every form an output writes it in."""
+
+    @pytest.mark.parametrize(
+        "secret",
+        [
+            "Canary\\Pw-7731",
+            "can'a\"ry-7731",
+            "canary\tpw-7731",
+            "canary\r\npw-7731",
+            "cänäry-pässwört-€-7731",
+        ],
+    )
+    def test_repr_json_url_and_py4j_forms(self, redactor, secret):
+        redactor.register_secret(secret)
+        shown = [
+            str(KeyError(secret)),
+            repr(KeyError(secret)),
+            repr([secret, "'"]),
+            repr(repr(secret)),
+            json.dumps({"msg": secret}),
+            json.dumps({"msg": secret}, ensure_ascii=False),
+            json.dumps({"msg": repr(secret)}),
+            urllib.parse.quote(secret, safe=""),
+            re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(), urllib.parse.quote(secret)),
+            urllib.parse.urlencode({"password": secret, "user": "etl"}),
+            repr(secret.encode()),
+            # Py4J's command protocol escapes backslashes and line breaks only.
+            secret.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n"),
+        ]
+        for text in shown:
+            assert MASK in redactor.redact_text(f"x {text} y"), text
+        assert "7731" not in " ".join(redactor.redact_text(t) for t in shown)
+        assert redactor.secrets == {secret}
+
+    def test_a_plain_secret_has_one_form(self):
+        assert redaction.secret_forms("s3cret-pw_1.x~") == {"s3cret-pw_1.x~"}
+
+    def test_text_around_a_form_is_kept(self, redactor):
+        redactor.register_secret("Canary\\Pw-7731")
+        assert redactor.redact_text("KeyError('Canary\\\\Pw-7731')") == (
+            f"KeyError('{MASK}')"
+        )
 
 
 class TestRedactValues:

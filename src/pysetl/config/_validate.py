@@ -21,7 +21,12 @@ from pydantic import BaseModel, ValidationError
 
 from pysetl.config._problems import KeyPath, Problem, raise_problems
 from pysetl.config.profiles import find_path
-from pysetl.utils.redaction import MASK, MIN_SECRET_LENGTH, is_secret_key
+from pysetl.utils.redaction import (
+    MASK,
+    MIN_SECRET_LENGTH,
+    is_secret_key,
+    secret_forms,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -97,8 +102,10 @@ def _plain_secrets(data: Any, inside: bool = False) -> set[str]:
 
 
 def _masked_msg(msg: str, secrets: Iterable[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        msg = msg.replace(secret, MASK)
+    """``msg`` without any form of ``secrets`` (plain, ``repr``, JSON, URL)."""
+    forms = {form for secret in secrets for form in secret_forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):
+        msg = msg.replace(form, MASK)
     return msg
 
 

@@ -1,4 +1,4 @@
-"""The one redaction point: every output of pysetl masks secrets through it.
+r"""The one redaction point: every output of pysetl masks secrets through it.
 
 Log lines, run history rows (errors, events, logs), metric labels, exception
 messages and the dashboard API all pass what they show through one
@@ -12,7 +12,11 @@ messages and the dashboard API all pass what they show through one
   connect", is not a pair and stays readable);
 * **by value**: every secret registered with :func:`register_secret` (configs
   register their ``SecretStr`` values when they are resolved, the JDBC
-  connector its password), wherever it appears in a text;
+  connector its password), wherever it appears in a text, in each of the
+  forms it takes on its way out (:func:`secret_forms`): plain, the inside
+  of its ``repr()`` (``KeyError(password)`` shows ``'a\\b'``), JSON-escaped,
+  backslash-escaped as Py4J sends it to the JVM, URL-encoded, and one escape
+  of each of these again (a ``repr()`` inside a JSON log line);
 * **by pattern**: AWS access key ids, PEM blocks, ``Bearer`` tokens, JSON Web
   Tokens and the password of ``scheme://user:password@host`` URLs.
 
@@ -27,8 +31,10 @@ Added in 0.2.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import threading
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
@@ -44,6 +50,7 @@ __all__ = [
     "redact_value",
     "register_secret",
     "reset_default_redactor",
+    "secret_forms",
 ]
 
 MASK = "**********"
@@ -240,6 +247,62 @@ def _is_secret_name(key: str) -> bool:
 _PLAIN = frozenset({int, float, bool, type(None)})
 
 
+def _repr_bodies(text: str) -> set[str]:
+    """The inside of ``repr(text)``, between single and between double quotes.
+
+    ``repr`` picks one quote; a text printed inside another one's ``repr``
+    (or by ``%r`` of a container) may be quoted either way.
+    """
+    quoted = repr(text)
+    body = quoted[1:-1]
+    if quoted.startswith('"'):  # text has a ' and no ": the ' is not escaped
+        return {body, body.replace("'", "\\'")}
+    return {body, body.replace("\\'", "'").replace('"', '\\"')}
+
+
+def _escapes(text: str) -> set[str]:
+    """``text`` as the escaping outputs write it (repr, JSON, Py4J, bytes)."""
+    return {
+        *_repr_bodies(text),
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+        # Py4J's command protocol: backslashes doubled, line breaks escaped.
+        text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n"),
+        repr(text.encode("utf-8"))[2:-1],
+    }
+
+
+def _url_encodings(text: str) -> set[str]:
+    """``text`` percent-encoded, as a URL or a form writes it (either hex case)."""
+    found = {
+        urllib.parse.quote(text, safe=""),
+        urllib.parse.quote(text),
+        urllib.parse.quote_plus(text),
+    }
+    lower = {re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), form) for form in found}
+    return found | lower
+
+
+def secret_forms(secret: str) -> frozenset[str]:
+    r"""Every form of ``secret`` the redactor masks (see the module docstring).
+
+    A secret of letters, digits and ``-_.~`` has one form, itself; one with a
+    backslash, a quote, a control character or non-ASCII characters has
+    several, and each of them is a leak if shown.
+
+    Example:
+        >>> secret_forms("s3cret-pw")
+        frozenset({'s3cret-pw'})
+        >>> sorted(secret_forms(r"pw\1234"))[:3]
+        ['pw%5C1234', 'pw%5c1234', 'pw\\1234']
+
+    Added in 0.4.
+    """
+    once = _escapes(secret)
+    twice = {form for escaped in once for form in _escapes(escaped)}
+    return frozenset({secret, *once, *twice, *_url_encodings(secret)})
+
+
 class Redactor:
     """Masks secrets in texts, mappings and metric labels.
 
@@ -274,6 +337,7 @@ class Redactor:
             for regex, repl in patterns
         )
         self._secrets: frozenset[str] = frozenset()
+        self._forms: frozenset[str] = frozenset()  # the secrets' forms
         self._secret_re: re.Pattern[str] | None = None
         self._lock = threading.Lock()
         self._cache: dict[str, str] = {}
@@ -281,7 +345,7 @@ class Redactor:
     # ----------------------------------------------------------- registration
     @property
     def secrets(self) -> frozenset[str]:
-        """The values registered so far."""
+        """The values registered so far (as given; their forms are masked too)."""
         return self._secrets
 
     def register_secret(self, value: object) -> None:
@@ -306,12 +370,14 @@ class Redactor:
             return
         if value in self._secrets:
             return
+        forms = secret_forms(value)
         with self._lock:
             if value in self._secrets or len(self._secrets) >= _MAX_SECRETS:
                 return
             secrets = self._secrets | {value}
+            self._forms = self._forms | forms
             # Longest first, so a secret that contains another is masked whole.
-            alternatives = sorted(secrets, key=len, reverse=True)
+            alternatives = sorted(self._forms, key=len, reverse=True)
             self._secret_re = re.compile("|".join(map(re.escape, alternatives)))
             self._secrets = secrets
             self._cache = {}  # a new dict: texts redacted before are stale

@@ -352,6 +352,24 @@ class TestEchoedValuesAreMasked:
         assert "weak password '**********'" in text
         assert caught.value.errors[0]["line"] == 2
 
+    @pytest.mark.parametrize("secret", ["canary\\hunter2", "can'ary\"hunt\t3"])
+    def test_a_validator_echoing_the_repr_of_an_escaped_secret(self, conf, secret):
+        class Db(BaseModel):
+            password: str
+
+            @field_validator("password")
+            @classmethod
+            def strong(cls, value: str) -> str:
+                msg = f"weak password {value!r}"
+                raise ValueError(msg)
+
+        conf.write("base/app.yaml", "db:\n  password: ${env:PW}\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(environ={"PW": secret}).section("db", Db)
+        text = caught.value.errors[0]["msg"]
+        assert text.endswith(f"weak password '{MASK}'")
+        assert "hunt" not in str(caught.value) + repr(caught.value.errors)
+
     def test_a_section_under_a_secret_named_key(self, conf):
         class Creds(BaseModel):
             user: str
