@@ -246,7 +246,7 @@ postgres_server_present() {
 ensure_test_services() {
   # The tests start their own throw-away PostgreSQL server from these binaries
   # (tests/conftest.py) and talk to it through the JDBC driver and psycopg,
-  # and their own browser; nothing is started here.
+  # their own browser and monitoring servers; nothing is started here.
   local missing=()
   postgres_server_present || missing+=(postgresql)
   [[ -f "$POSTGRES_JDBC_JAR" ]] || missing+=(libpostgresql-jdbc-java)
@@ -254,11 +254,16 @@ ensure_test_services() {
   # (no browser download); fonts so that screenshots show text.
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   [[ -d /usr/share/fonts/truetype/dejavu ]] || missing+=(fonts-dejavu-core)
+  # The exporter and alerting tests start Debian's Prometheus, Pushgateway and
+  # Alertmanager on free loopback ports (promtool comes with prometheus).
+  [[ -x /usr/bin/prometheus ]] || missing+=(prometheus)
+  [[ -x /usr/bin/prometheus-pushgateway ]] || missing+=(prometheus-pushgateway)
+  [[ -x /usr/bin/prometheus-alertmanager ]] || missing+=(prometheus-alertmanager)
   ((${#missing[@]} == 0)) && return 0
   if can_apt; then
     apt_install "${missing[@]}"
   else
-    warn "PostgreSQL and browser tests need: ${missing[*]} (sudo apt-get install -y ${missing[*]})"
+    warn "PostgreSQL, browser and monitoring-server tests need: ${missing[*]} (sudo apt-get install -y ${missing[*]})"
   fi
 }
 
