@@ -15,9 +15,17 @@ from typer.testing import CliRunner
 
 from pysetl.cli.__main__ import app
 from pysetl.cli.commands import EXIT_OTHER
-from pysetl.dashboard.server import check_bind, is_loopback
+from pysetl.dashboard.app import TOKEN_PATTERN
+from pysetl.dashboard.server import (
+    check_bind,
+    generate_token,
+    is_loopback,
+    token_weakness,
+)
 from pysetl.errors import DashboardError
 from pysetl.monitoring.history import SqliteRunHistory
+
+STRONG = "Str0ng-Token_for.tests"
 
 
 @pytest.fixture
@@ -55,6 +63,20 @@ class TestRefusals:
         assert "without a token" in result.output
         assert "--token" in result.output
 
+    def test_a_weak_token_off_loopback_is_refused(self, runner, monkeypatch):
+        """A one-character token used to be accepted on 0.0.0.0."""
+        monkeypatch.setenv("PYSETL_UI_TOKEN", "Q")
+        result = runner.invoke(app, ["ui", "--host", "0.0.0.0"])  # noqa: S104
+        assert result.exit_code == EXIT_OTHER
+        assert "weak token (it has 1 characters, at least 16 needed)" in result.output
+        assert "--generate-token" in result.output
+
+    def test_a_token_and_generate_token_together_are_refused(self, runner):
+        result = runner.invoke(app, ["ui", "--token", STRONG, "--generate-token"])
+        assert result.exit_code == EXIT_OTHER
+        assert "both a token and --generate-token" in result.output
+        assert STRONG not in result.output
+
     def test_a_port_in_use_is_a_clear_error(self, runner, history_url):
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
@@ -81,7 +103,29 @@ class TestLoopback:
         assert not is_loopback(host)
         with pytest.raises(DashboardError, match="without a token"):
             check_bind(host, None)
-        check_bind(host, "a-token")  # a token allows it
+        check_bind(host, STRONG)  # a strong token allows it
+
+    @pytest.mark.parametrize(
+        ("token", "why"),
+        [
+            ("x", "it has 1 characters, at least 16"),
+            ("abcdefghijklmno", "it has 15 characters"),
+            ("abababababababab", "it has 2 different characters, at least 8"),
+        ],
+    )
+    def test_a_weak_token_is_refused_off_loopback_only(self, token, why):
+        with pytest.raises(DashboardError, match="weak token") as info:
+            check_bind("0.0.0.0", token)  # noqa: S104
+        assert why in str(info.value)
+        assert token not in str(info.value)
+        assert "--generate-token" in info.value.hint
+        check_bind("127.0.0.1", token)  # loopback: the user's own choice
+
+    def test_a_generated_token_is_strong(self):
+        token = generate_token()
+        assert token_weakness(token) is None
+        assert TOKEN_PATTERN.fullmatch(token)
+        assert generate_token() != token
 
     def test_a_name_is_resolved(self):
         assert is_loopback(socket.gethostname()) in {True, False}
@@ -120,6 +164,24 @@ class TestServe:
         finally:
             self._stop(proc)
         assert proc.returncode in {0, 130, -signal.SIGINT}
+
+    def test_a_generated_token_is_printed_once_and_required(self, history_url):
+        port = free_port()
+        proc, _ = self._start(
+            "--history", history_url, "ui", "--port", str(port), "--generate-token"
+        )
+        try:
+            shown = proc.stdout.readline()
+            assert shown.startswith("generated token (shown once, not logged): ")
+            token = shown.rsplit(" ", 1)[1].strip()
+            assert token_weakness(token) is None
+            assert "?token=<token>" in proc.stdout.readline()
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+                assert c.get("/api/health").status_code == 401
+                auth = {"Authorization": f"Bearer {token}"}
+                assert c.get("/api/health", headers=auth).status_code == 200
+        finally:
+            self._stop(proc)
 
     def test_the_token_from_the_environment_is_required(self, history_url, tmp_path):
         port = free_port()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 
 from pysetl.dashboard import create_app
 from pysetl.dashboard._security import COOKIE, CSP
+from pysetl.dashboard._throttle import AuthThrottle
 from pysetl.errors import DashboardError
 
 from .conftest import rid
@@ -93,6 +95,85 @@ class TestToken:
         with pytest.raises(DashboardError, match="cannot carry") as info:
             create_app(memory_history, token="a b;c")  # noqa: S106 - a bad one
         assert "token_urlsafe" in info.value.hint
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestBruteForce:
+    """Wrong tokens are logged (address, never the guess) and slowed per client."""
+
+    GUESS = "guess-Zq81xQ"  # the tests look for it in every log line
+
+    def test_wrong_tokens_are_logged_and_then_answered_429(
+        self, memory_history, client_of, caplog
+    ):
+        clock = FakeClock()
+        throttle = AuthThrottle(burst=3, refill_seconds=5.0, clock=clock)
+        client = client_of(create_app(memory_history, token=TOKEN, throttle=throttle))
+        wrong = {"Authorization": f"Bearer {self.GUESS}"}
+        right = {"Authorization": f"Bearer {TOKEN}"}
+        caplog.set_level(logging.WARNING, "pysetl.dashboard")
+        for _ in range(3):
+            assert client.get("/api/runs", headers=wrong).status_code == 401
+        refused = client.get("/api/runs", headers=right)  # not even compared
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "5"
+        assert refused.json()["error"] == "too_many_attempts"
+        assert "5 s" in refused.json()["message"]
+        assert client.get("/", params={"token": TOKEN}).status_code == 429
+        lines = [r.getMessage() for r in caplog.records]
+        assert len(lines) == 3  # one per wrong token, none per 429
+        assert all("dashboard_token_refused" in line for line in lines)
+        assert all("client='127.0.0.1'" in line for line in lines)
+        assert "tries_left=0" in lines[-1]
+        assert not any(self.GUESS in line or TOKEN in line for line in caplog.text)
+        clock.now += 5  # one more try after the refill
+        assert client.get("/api/runs", headers=right).status_code == 200
+
+    def test_a_guesser_does_not_lock_out_another_client(
+        self, memory_history, serve_app
+    ):
+        clock = FakeClock()
+        throttle = AuthThrottle(burst=1, refill_seconds=60.0, clock=clock)
+        server = serve_app(create_app(memory_history, token=TOKEN, throttle=throttle))
+        other = httpx.HTTPTransport(local_address="127.0.0.2")
+        with (
+            httpx.Client(base_url=server.url, timeout=10) as guesser,
+            httpx.Client(base_url=server.url, timeout=10, transport=other) as user,
+        ):
+            for status in (401, 429, 429):
+                response = guesser.get("/", params={"token": self.GUESS})
+                assert response.status_code == status
+            auth = {"Authorization": f"Bearer {TOKEN}"}
+            assert user.get("/api/runs", headers=auth).status_code == 200
+
+    def test_each_kind_of_wrong_token_counts_and_a_wrong_cookie_is_cleared(
+        self, memory_history, client_of, caplog
+    ):
+        throttle = AuthThrottle(burst=10, clock=FakeClock())
+        client = client_of(create_app(memory_history, token=TOKEN, throttle=throttle))
+        caplog.set_level(logging.WARNING, "pysetl.dashboard")
+        assert client.get("/api/runs").status_code == 401  # no token: not a guess
+        assert len(throttle) == 0
+        response = client.get("/api/runs", headers={"Cookie": f"{COOKIE}=x1"})
+        assert response.status_code == 401
+        cleared = response.headers["set-cookie"]
+        assert cleared.startswith(f"{COOKIE}=;")
+        assert "Max-Age=0" in cleared
+        client.get("/", params={"token": "x2"})
+        client.get("/api/runs", headers={"Authorization": "Basic x3"})
+        kinds = [
+            r.getMessage().split("credential=")[1].split()[0] for r in caplog.records
+        ]
+        assert kinds == ["cookie", "address", "bearer"]
+        assert "tries_left=7" in caplog.records[-1].getMessage()
+        assert "9 more wrong tries" in response.json()["hint"]
 
 
 class TestReadOnly:
@@ -193,8 +274,12 @@ class TestStatic:
             request = client.build_request("GET", server.url)
             request.url = request.url.copy_with(raw_path=path.encode())
             response = client.send(request)
-        assert response.status_code == 404, path
         assert "TOP SECRET" not in response.text
+        if "%00" in path:  # a NUL byte is refused before any lookup
+            assert response.status_code == 422, path
+            assert response.json()["error"] == "invalid_parameter"
+            return
+        assert response.status_code == 404, path
         assert response.json()["error"] == "not_found"
 
     def test_absolute_path_resolution_refused(self, static_dir):

@@ -1,11 +1,14 @@
 """``pysetl ui``: serve the web dashboard over the run history.
 
 The dashboard binds 127.0.0.1 by default. Binding any other address needs a
-token (``--token`` or ``PYSETL_UI_TOKEN``): without one the command refuses
-to start. Without the ``dashboard`` extra it says which extra to install.
-The variable is read through ``pysetl.settings`` (never shown in ``--help``).
+strong token (``--token`` or ``PYSETL_UI_TOKEN``, at least 16 characters, or
+``--generate-token`` for a random one, printed once): without one the
+command refuses to start. Without the ``dashboard`` extra it says which
+extra to install. The variable is read through ``pysetl.settings`` (never
+shown in ``--help``).
 
-Added in 0.3. Changed in 0.4: ``PYSETL_UI_TOKEN`` comes from ``pysetl.settings``.
+Added in 0.3. Changed in 0.4: ``PYSETL_UI_TOKEN`` comes from ``pysetl.settings``;
+a non-loopback bind needs a strong token; ``--generate-token``.
 """
 
 from __future__ import annotations
@@ -70,16 +73,36 @@ def ui(
     open_browser: Annotated[
         bool, typer.Option("--open", help="Open the dashboard in a browser.")
     ] = False,
+    generate: Annotated[
+        bool,
+        typer.Option(
+            "--generate-token",
+            help="Generate a random token for this session and print it once.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the web dashboard over the run history (read-only)."""
     require_extra()
-    from pysetl.dashboard.server import check_bind, serve  # noqa: PLC0415 - extra
+    from pysetl.dashboard.server import (  # noqa: PLC0415 - needs the extra
+        check_bind,
+        generate_token,
+        serve,
+    )
 
+    if generate:
+        if token:
+            msg = "pysetl ui got both a token and --generate-token"
+            raise DashboardError(
+                msg, hint="drop --generate-token, or --token and PYSETL_UI_TOKEN"
+            )
+        token = generate_token()
     check_bind(host, token)
     history = open_history_of(ctx)
 
     def ready(url: str) -> None:
         typer.echo(f"pysetl dashboard: {url} (history {history.url})")
+        if generate:  # the one place it is shown: the user needs it to sign in
+            typer.echo(f"generated token (shown once, not logged): {token}")
         if token:
             typer.echo(f"open {url}?token=<token> once to sign in (Ctrl+C to stop)")
         else:

@@ -7,21 +7,29 @@ One pure ASGI middleware (it does not buffer, so the live stream flows):
   ``pysetl_ui_token`` cookie; ``GET /?token=<token>`` sets that cookie
   (HttpOnly, SameSite=Strict) and redirects to ``/`` so the token leaves the
   address bar. Tokens are compared with ``hmac.compare_digest``;
+* a wrong token (header, cookie or address) is logged with the client's
+  address and the path, never the guess, and costs the client one try of
+  its ``AuthThrottle`` bucket; a client out of tries gets ``429`` with
+  ``Retry-After`` before its token is compared. A wrong cookie is also
+  cleared, so a browser stops sending a stale one;
 * with ``allowed_hosts``, a request whose ``Host`` header names another host
   is refused (a DNS-rebinding page cannot read a loopback dashboard);
 * every answer carries a strict Content-Security-Policy, ``nosniff``, no
   referrer and no framing.
 
-Added in 0.3.
+Added in 0.3. Changed in 0.4: wrong tokens are logged and throttled.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
+
+from pysetl.dashboard._throttle import AuthThrottle, client_key
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Collection, MutableMapping
@@ -48,6 +56,11 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cross-origin-resource-policy", b"same-origin"),
 )
 _READ_ONLY = frozenset({"GET", "HEAD"})
+_LOGGER = logging.getLogger(__name__)
+_CLEAR_COOKIE = (
+    b"set-cookie",
+    f"{COOKIE}=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/".encode(),
+)
 
 
 class Guard:
@@ -58,6 +71,8 @@ class Guard:
         token: The token every request must carry, or ``None`` for none.
         allowed_hosts: Host names (without port) the ``Host`` header may
             name, or ``None`` for any.
+        throttle: The budget of wrong tokens per client (default: 10 in a
+            row, then one every 2 s).
     """
 
     def __init__(
@@ -66,6 +81,7 @@ class Guard:
         *,
         token: str | None = None,
         allowed_hosts: Collection[str] | None = None,
+        throttle: AuthThrottle | None = None,
     ) -> None:
         """Wrap ``app``."""
         self.app = app
@@ -73,6 +89,7 @@ class Guard:
         self.allowed_hosts = (
             None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
         )
+        self.throttle = AuthThrottle() if throttle is None else throttle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer refused requests here; pass the others on with our headers."""
@@ -80,14 +97,10 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
-        if self.token is not None and scope["path"] == "/":
-            given = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            token = given.get("token", [""])[0].encode()
-            if token and hmac.compare_digest(token, self.token):
-                refusal = self._refuse(scope, headers, check_token=False)
-                if refusal is None:
-                    await _send_login(send, token)
-                    return
+        if self.token is not None and await self._throttled_or_login(
+            scope, headers, send
+        ):
+            return
         refusal = self._refuse(scope, headers)
         if refusal is not None:
             await _send_json(send, *refusal)
@@ -106,6 +119,26 @@ class Guard:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _throttled_or_login(
+        self, scope: Scope, headers: dict[bytes, bytes], send: Send
+    ) -> bool:
+        """Answer a throttled client (429) or a right ``/?token=``; whether done."""
+        assert self.token is not None  # noqa: S101 - checked by the caller
+        wait = self.throttle.retry_after(_client(scope))
+        if wait:
+            await _send_json(send, *_too_many(wait))
+            return True
+        if scope["path"] != "/":
+            return False
+        given = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        token = given.get("token", [""])[0].encode()
+        if not token or not hmac.compare_digest(token, self.token):
+            return False
+        if self._refuse(scope, headers, check_token=False) is not None:
+            return False
+        await _send_login(send, token)
+        return True
 
     def _refuse(
         self, scope: Scope, headers: dict[bytes, bytes], *, check_token: bool = True
@@ -133,40 +166,69 @@ class Guard:
                 ),
                 [(b"allow", b"GET, HEAD")],
             )
-        if not check_token or self.token is None or self._authorised(headers):
+        if not check_token or self.token is None:
             return None
+        wrong = self._wrong_credential(headers)
+        if wrong is None:
+            return None
+        extra = [(b"www-authenticate", b"Bearer")]
         if scope["path"] == "/" and b"token=" in scope.get("query_string", b""):
-            message = "The token in the address is wrong"
+            message, wrong = "The token in the address is wrong", "address"
         else:
             message = f"Request to {scope['path']!r} needs the dashboard's token"
-        return (
-            401,
-            _body(
-                "unauthorized",
-                message,
-                "open /?token=<token> once (it sets a cookie) or send "
-                "'Authorization: Bearer <token>'",
-            ),
-            [(b"www-authenticate", b"Bearer")],
+        if wrong == "cookie":
+            extra.append(_CLEAR_COOKIE)
+        hint = (
+            "open /?token=<token> once (it sets a cookie) or send "
+            "'Authorization: Bearer <token>'"
         )
+        if wrong:
+            client = _client(scope)
+            left = self.throttle.failed(client)
+            # The guess itself is never logged: it may be a near-miss of the
+            # token, or the token of another dashboard.
+            _LOGGER.warning(
+                "dashboard_token_refused client=%r path=%r credential=%s tries_left=%d",
+                client,
+                scope["path"],
+                wrong,
+                left,
+            )
+            hint = f"check the token ({left} more wrong tries before a wait); {hint}"
+        return (401, _body("unauthorized", message, hint), extra)
 
-    def _authorised(self, headers: dict[bytes, bytes]) -> bool:
+    def _wrong_credential(self, headers: dict[bytes, bytes]) -> str | None:
+        """``None`` when authorised, else which credential failed.
+
+        ``""`` means none was sent (a first visit, not a guess);
+        ``"bearer"`` or ``"cookie"`` names the one that was wrong.
+        """
         assert self.token is not None  # noqa: S101 - checked by the caller
-        auth = headers.get(b"authorization", b"")
-        scheme, _, given = auth.partition(b" ")
-        if scheme.lower() == b"bearer" and hmac.compare_digest(
-            given.strip(), self.token
-        ):
-            return True
+        wrong = ""
+        auth = headers.get(b"authorization")
+        if auth is not None:
+            scheme, _, given = auth.partition(b" ")
+            if scheme.lower() == b"bearer" and hmac.compare_digest(
+                given.strip(), self.token
+            ):
+                return None
+            wrong = "bearer"
         cookie = SimpleCookie()
         try:
             cookie.load(headers.get(b"cookie", b"").decode("latin-1"))
         except CookieError:  # a malformed cookie header: no cookie
-            return False
+            return wrong
         morsel = cookie.get(COOKIE)
-        return morsel is not None and hmac.compare_digest(
-            morsel.value.encode(), self.token
-        )
+        if morsel is None:
+            return wrong
+        if hmac.compare_digest(morsel.value.encode(), self.token):
+            return None
+        return "cookie"
+
+
+def _client(scope: Scope) -> str:
+    """The key of the client's throttle bucket (its address or network)."""
+    return client_key((scope.get("client") or (None,))[0])
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -183,6 +245,18 @@ def _host_name(host: str) -> str:
 
 def _body(error: str, message: str, hint: str) -> dict[str, str]:
     return {"error": error, "message": message, "hint": hint}
+
+
+def _too_many(wait: int) -> tuple[int, dict[str, str], list[tuple[bytes, bytes]]]:
+    return (
+        429,
+        _body(
+            "too_many_attempts",
+            f"Too many wrong tokens from this address: try again in {wait} s",
+            "check the token 'pysetl ui' was given; wait before the next try",
+        ),
+        [(b"retry-after", str(wait).encode())],
+    )
 
 
 async def _send_json(

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from fastapi import Request
 
+    from pysetl.dashboard._throttle import AuthThrottle
     from pysetl.monitoring.history._base import BaseRunHistory
 
 __all__ = ["TOKEN_PATTERN", "create_app"]
@@ -56,6 +57,7 @@ def create_app(
     keepalive: float = 15.0,
     allowed_hosts: Collection[str] | None = None,
     static_dir: str | Path | None = None,
+    throttle: AuthThrottle | None = None,
 ) -> FastAPI:
     """The dashboard app over ``history``.
 
@@ -66,6 +68,8 @@ def create_app(
         keepalive: Seconds of silence before the live feed sends a comment.
         allowed_hosts: Host names the ``Host`` header may name (``None``: any).
         static_dir: The page's folder (default: the one shipped in the package).
+        throttle: The budget of wrong tokens per client (default:
+            ``AuthThrottle()``, 10 in a row then one every 2 s).
 
     Raises:
         DashboardError: The token holds characters a cookie cannot carry.
@@ -104,7 +108,9 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RunHistoryError, _history_error)
-    app.add_middleware(Guard, token=token, allowed_hosts=allowed_hosts)
+    app.add_middleware(
+        Guard, token=token, allowed_hosts=allowed_hosts, throttle=throttle
+    )
     return app
 
 

@@ -1,12 +1,17 @@
 """``serve``: run the dashboard with uvicorn, loopback-only unless a token is set.
 
-Added in 0.3.
+Off loopback the token must be strong (``MIN_TOKEN_LENGTH`` characters, at
+least ``MIN_TOKEN_DISTINCT`` different ones): ``generate_token()`` makes
+one.
+
+Added in 0.3. Changed in 0.4: a non-loopback bind needs a strong token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import secrets
 import socket
 import threading
 from typing import TYPE_CHECKING, Any
@@ -22,15 +27,53 @@ __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "LOOPBACK_NAMES",
+    "MIN_TOKEN_DISTINCT",
+    "MIN_TOKEN_LENGTH",
     "check_bind",
+    "generate_token",
     "is_loopback",
     "serve",
+    "token_weakness",
 ]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 """The host names a loopback-only dashboard answers to (``Host`` header)."""
+MIN_TOKEN_LENGTH = 16
+"""The fewest characters of a token that guards a non-loopback bind."""
+MIN_TOKEN_DISTINCT = 8
+"""The fewest different characters in it (``aaaa...`` is not a secret)."""
+_GENERATE_HINT = (
+    'start with --generate-token, or export PYSETL_UI_TOKEN="$(python -c '
+    "'import secrets; print(secrets.token_urlsafe())')\""
+)
+
+
+def generate_token() -> str:
+    """A new random token: 43 URL-safe characters (256 bits).
+
+    Added in 0.4.
+    """
+    return secrets.token_urlsafe(32)
+
+
+def token_weakness(token: str) -> str | None:
+    """Why ``token`` is too weak to guard a non-loopback bind, else ``None``.
+
+    The reason counts characters; it never quotes the token.
+
+    Added in 0.4.
+    """
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"it has {len(token)} characters, at least {MIN_TOKEN_LENGTH} needed"
+    distinct = len(set(token))
+    if distinct < MIN_TOKEN_DISTINCT:
+        return (
+            f"it has {distinct} different characters, at least "
+            f"{MIN_TOKEN_DISTINCT} needed"
+        )
+    return None
 
 
 def is_loopback(host: str) -> bool:
@@ -53,21 +96,34 @@ def is_loopback(host: str) -> bool:
 
 
 def check_bind(host: str, token: str | None) -> None:
-    """Refuse to bind a non-loopback ``host`` without a token.
+    """Refuse to bind a non-loopback ``host`` without a strong token.
 
     Raises:
         DashboardError: ``host`` is reachable from other machines and no
-            token protects the dashboard.
+            token, or a weak one (see ``token_weakness``), protects the
+            dashboard.
+
+    Changed in 0.4: the token must be strong.
     """
-    if not token and not is_loopback(host):
+    if is_loopback(host):
+        return
+    if not token:
         msg = (
             f"Refusing to serve the dashboard on {host!r} without a token: "
             "other machines could read the run history"
         )
         raise DashboardError(
             msg,
-            hint="pass --token (or set PYSETL_UI_TOKEN), or bind 127.0.0.1",
+            hint="pass --token (or set PYSETL_UI_TOKEN) or --generate-token, "
+            "or bind 127.0.0.1",
         )
+    weakness = token_weakness(token)
+    if weakness is not None:
+        msg = (
+            f"Refusing to serve the dashboard on {host!r} with a weak token "
+            f"({weakness}): other machines could guess it"
+        )
+        raise DashboardError(msg, hint=_GENERATE_HINT)
 
 
 def serve(
