@@ -165,9 +165,16 @@ class TestRunsList:
         assert "01A" in beyond.output
 
     def test_no_runs(self, runner, db):
+        SqliteRunHistory(db).close()
         result = invoke(runner, db, "runs", "list")
         assert result.exit_code == 0
         assert "No runs." in result.output
+
+    def test_a_missing_history_has_no_runs_and_is_not_created(self, runner, db):
+        result = invoke(runner, db, "runs", "list")
+        assert result.exit_code == 0
+        assert "No runs." in result.output
+        assert not db.exists()
 
     def test_a_bad_status_is_a_usage_error(self, runner, db):
         result = invoke(runner, db, "runs", "list", "--status", "paused")

@@ -267,7 +267,8 @@ def _root(
 
 
 def _open(ctx: typer.Context) -> BaseRunHistory:
-    return open_history_of(ctx)
+    # runs and logs read an existing history: they create no folder, file or table
+    return open_history_of(ctx, create=False)
 
 
 def _check_status(value: str | None) -> str | None:

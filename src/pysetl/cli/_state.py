@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from pysetl.monitoring.history import BaseRunHistory
 
-__all__ = ["CliState", "open_history_of"]
+__all__ = ["READ_ONLY_COMMANDS", "CliState", "open_history_of"]
 
 
 @dataclass
@@ -44,9 +44,22 @@ class CliState:
     spark_log_level: str | None = None
 
 
-def open_history_of(ctx: typer.Context) -> BaseRunHistory:
-    """Open the run history that the root ``--history`` option names."""
+READ_ONLY_COMMANDS = frozenset({"ui"})
+"""Commands that only read the history, besides ``runs`` and ``logs`` (which say so)."""
+
+
+def open_history_of(
+    ctx: typer.Context, *, create: bool | None = None
+) -> BaseRunHistory:
+    """Open the run history that the root ``--history`` option names.
+
+    ``create=False`` opens an existing history only: no folder, database
+    file or table is created (``open_history``). By default, commands named
+    in ``READ_ONLY_COMMANDS`` open it so, and the others may create it.
+    """
     from pysetl.monitoring.history import open_history  # noqa: PLC0415 - lazy
 
+    if create is None:
+        create = ctx.info_name not in READ_ONLY_COMMANDS
     state = ctx.find_object(CliState)
-    return open_history(state.history_url if state else None)
+    return open_history(state.history_url if state else None, create=create)

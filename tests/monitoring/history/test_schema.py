@@ -103,6 +103,27 @@ class TestMigrations:
             make_store(migrate=False).migrate()
         assert info.value.hint == "upgrade pysetl to read this history"
 
+    def test_a_newer_schema_is_refused_when_the_store_opens(self, make_store):
+        """Before: the store opened, read and wrote it as if it were current."""
+        store = make_store()
+        with store.engine.begin() as conn:
+            conn.execute(
+                s.SCHEMA_VERSION.insert().values(
+                    version=LATEST_VERSION + 1, description="future", applied_at=0
+                )
+            )
+        store.close()
+        with pytest.raises(RunHistoryError, match="has schema version") as info:
+            make_store()
+        assert info.value.hint == "upgrade pysetl to read this history"
+        lazy = make_store(migrate=False)
+        with pytest.raises(RunHistoryError, match="has schema version"):
+            lazy.list_runs()
+        with pytest.raises(RunHistoryError, match="has schema version"):
+            lazy.start_run("01A", "p")
+        with pytest.raises(RunHistoryError, match="has schema version"):
+            make_store(create=False)
+
     def test_a_lazy_store_migrates_on_first_use(self, make_store):
         store = make_store(migrate=False)
         assert store.list_runs().items == ()

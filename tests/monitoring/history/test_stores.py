@@ -24,6 +24,73 @@ from pysetl.monitoring.history import (
 )
 
 
+class TestOpenWithoutCreate:
+    """``create=False``: what the read-only commands open; nothing is written."""
+
+    def test_opens_an_existing_current_history(self, tmp_path):
+        path = tmp_path / "h.db"
+        SqliteRunHistory(path).start_run("01A", "p")
+        store = SqliteRunHistory(path, create=False)
+        assert store.get_run("01A").pipeline == "p"
+        assert store.url == f"sqlite:///{path}"
+        copy = pickle.loads(pickle.dumps(store))  # noqa: S301 - our own bytes
+        assert copy.create is False
+        assert copy.get_run("01A").pipeline == "p"
+        store.close()
+        copy.close()
+
+    def test_a_missing_file_is_an_error_and_is_not_created(self, tmp_path):
+        path = tmp_path / "sub" / "h.db"
+        with pytest.raises(RunHistoryError, match="No run history at") as info:
+            SqliteRunHistory(path, create=False)
+        assert "run a pipeline first" in info.value.hint
+        assert not (tmp_path / "sub").exists()
+
+    def test_a_folder_is_named_as_one(self, tmp_path):
+        with pytest.raises(RunHistoryError, match="a folder, not a file"):
+            SqliteRunHistory(tmp_path, create=False)
+
+    def test_another_applications_database_gets_no_table(self, tmp_path):
+        path = tmp_path / "app.db"
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE orders (id INTEGER)")
+        with pytest.raises(RunHistoryError, match="holds no pysetl run history"):
+            SqliteRunHistory(path, create=False)
+        with sqlite3.connect(path) as conn:
+            names = conn.execute("SELECT name FROM sqlite_master").fetchall()
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        assert names == [("orders",)]
+        assert mode == "delete"
+
+    def test_an_older_history_is_refused_with_a_hint(self, tmp_path):
+        path = tmp_path / "h.db"
+        SqliteRunHistory(path, migrate=False).migrate(target=1)
+        with pytest.raises(RunHistoryError, match="older schema version 1") as info:
+            SqliteRunHistory(path, create=False)
+        assert "upgrade" in info.value.hint
+
+    @pytest.mark.postgres
+    def test_postgres_gets_no_table(self, pg_url):
+        with pytest.raises(RunHistoryError, match="holds no pysetl run history"):
+            PostgresRunHistory(pg_url, create=False)
+        engine = sa.create_engine(pg_url.replace("postgresql+psycopg", "postgresql"))
+        with engine.connect() as conn:
+            assert sa.inspect(conn).get_table_names() == []
+        engine.dispose()
+
+    def test_open_history_of_a_missing_file_is_empty_and_creates_nothing(
+        self, tmp_path
+    ):
+        path = tmp_path / ".pysetl" / "history.db"
+        store = open_history(str(path), create=False)
+        assert store.list_runs().items == ()
+        assert store.url == f"sqlite:///{path}"
+        assert not path.parent.exists()
+        default = open_history(project_dir=tmp_path, create=False)
+        assert default.list_runs().items == ()
+        assert not path.parent.exists()
+
+
 class TestSqlite:
     def test_runs_in_wal_mode_with_a_busy_timeout(self, tmp_path):
         store = SqliteRunHistory(tmp_path / "h.db", busy_timeout=2.5)
@@ -58,6 +125,22 @@ class TestSqlite:
         with pytest.raises(RunHistoryError, match="Cannot open") as info:
             SqliteRunHistory(tmp_path)
         assert "writable SQLite file" in info.value.hint
+
+    def test_a_new_file_is_readable_by_its_owner_only(self, tmp_path):
+        """Before: the file took the umask's mode (0644: anyone could read logs)."""
+        path = tmp_path / "h.db"
+        store = SqliteRunHistory(path)
+        store.start_run("01A", "p")
+        for name in ("h.db", "h.db-wal", "h.db-shm"):
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
+        store.close()
+
+    def test_an_existing_files_mode_is_left_alone(self, tmp_path):
+        path = tmp_path / "h.db"
+        path.touch(mode=0o640)
+        path.chmod(0o640)
+        SqliteRunHistory(path).close()
+        assert path.stat().st_mode & 0o777 == 0o640
 
     def test_a_held_lock_says_so(self, tmp_path):
         path = tmp_path / "h.db"

@@ -33,6 +33,8 @@ class PostgresRunHistory(SqlRunHistory):
             (version 3) driver is used unless the URL names another one.
         engine_options: Extra keyword arguments for ``sqlalchemy.create_engine``.
         migrate: Create or migrate the schema now (``False``: on first use).
+        create: Create or migrate a missing or older schema (``False``: open
+            a current pysetl history only; see ``SqlRunHistory``).
 
     Example:
         >>> history = PostgresRunHistory("postgresql://etl:pw@db/etl")
@@ -44,12 +46,15 @@ class PostgresRunHistory(SqlRunHistory):
         *,
         engine_options: Mapping[str, Any] | None = None,
         migrate: bool = True,
+        create: bool = True,
     ) -> None:
         """Choose the driver, then open the store."""
         parsed = parse_url(url)
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        super().__init__(parsed, engine_options=engine_options, migrate=migrate)
+        super().__init__(
+            parsed, engine_options=engine_options, migrate=migrate, create=create
+        )
 
     def _create_engine(self, url: sa.URL, options: dict[str, Any]) -> sa.Engine:
         return sa.create_engine(url, **{"pool_pre_ping": True, **options})

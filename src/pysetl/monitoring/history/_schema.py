@@ -47,6 +47,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STAGES",
     "Migration",
+    "check_not_newer",
     "current_version",
     "migrate",
 ]
@@ -300,6 +301,25 @@ def current_version(conn: sa.Connection) -> int:
     return int(found or 0)
 
 
+def check_not_newer(version: int, where: str = "") -> None:
+    """Refuse a schema newer than this pysetl knows (it could not read it safely).
+
+    Args:
+        version: The store's schema version.
+        where: The store's (redacted) URL, named in the message.
+
+    Raises:
+        RunHistoryError: ``version`` is above ``LATEST_VERSION``.
+    """
+    if version > LATEST_VERSION:
+        shown = f" {where!r}" if where else ""
+        msg = (
+            f"The run history{shown} has schema version {version!r}; this pysetl "
+            f"knows versions up to {LATEST_VERSION!r}"
+        )
+        raise RunHistoryError(msg, hint="upgrade pysetl to read this history")
+
+
 def migrate(conn: sa.Connection, *, target: int = LATEST_VERSION) -> int:
     """Apply the missing migrations up to ``target`` on ``conn``; return the version.
 
@@ -310,12 +330,7 @@ def migrate(conn: sa.Connection, *, target: int = LATEST_VERSION) -> int:
     """
     SCHEMA_VERSION.create(conn, checkfirst=True)
     version = current_version(conn)
-    if version > LATEST_VERSION:
-        msg = (
-            f"The run history has schema version {version!r}; this pysetl "
-            f"knows versions up to {LATEST_VERSION!r}"
-        )
-        raise RunHistoryError(msg, hint="upgrade pysetl to read this history")
+    check_not_newer(version)
     for migration in MIGRATIONS[version:target]:
         migration.apply(conn)
         conn.execute(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import _schema as s
 from pysetl.monitoring.history._base import RUN_START_EVENT, BaseRunHistory
 from pysetl.monitoring.history._records import (
@@ -95,9 +96,17 @@ class SqlRunHistory(BaseRunHistory):
         url: A SQLAlchemy URL (``postgresql+psycopg://user:pw@host/db``).
         engine_options: Extra keyword arguments for ``sqlalchemy.create_engine``.
         migrate: Create or migrate the schema now (``False``: on first use).
+        create: Create or migrate the schema when it is missing or older;
+            ``False`` opens an existing, current pysetl history only, and
+            adds no table to the database (what read-only commands use).
 
     Raises:
-        RunHistoryError: The store cannot be reached or migrated.
+        RunHistoryError: The store cannot be reached or migrated; its schema
+            is newer than this pysetl knows; with ``create=False``, it holds
+            no pysetl history or an older one.
+
+    Changed in 0.5: ``create``; a newer schema is refused when the store
+    opens, not read.
     """
 
     foreign_errors: ClassVar[tuple[type[Exception], ...]] = (sa_exc.SQLAlchemyError,)
@@ -108,10 +117,12 @@ class SqlRunHistory(BaseRunHistory):
         *,
         engine_options: Mapping[str, Any] | None = None,
         migrate: bool = True,
+        create: bool = True,
     ) -> None:
         """Parse the URL and open the store (creating or migrating its schema)."""
         self._url = parse_url(url)
         self._engine_options = dict(engine_options or {})
+        self.create = create
         self.url = self._url.render_as_string(hide_password=True)
         self._engine: sa.Engine | None = None
         self._migrated = False
@@ -119,9 +130,17 @@ class SqlRunHistory(BaseRunHistory):
         # Compiled bulk inserts by (table, columns); see _insert_many.
         self._prepared: dict[str, Any] = {}
         if migrate:
-            self._open()
+            self._open_or_close()
 
     # ------------------------------------------------------------ connection
+    def _open_or_close(self) -> None:
+        """Open the store; if it cannot be, release its connections and raise."""
+        try:
+            self._open()
+        except BaseException:
+            self.close()  # nobody holds the half-built store to close it
+            raise
+
     @property
     def engine(self) -> sa.Engine:
         """The SQLAlchemy engine, created on first use."""
@@ -149,12 +168,34 @@ class SqlRunHistory(BaseRunHistory):
 
     def _migrate_now(self) -> None:
         with self.engine.connect() as conn:  # fast path: no write lock
-            up_to_date = s.current_version(conn) >= s.LATEST_VERSION
-        if not up_to_date:
+            version = s.current_version(conn)
+        s.check_not_newer(version, self.url)
+        if version < s.LATEST_VERSION:
+            if not self.create:
+                raise self._not_current(version)
             with self._begin_write() as conn:
                 self._write_lock(conn)
                 s.migrate(conn)
         self._migrated = True
+
+    def _not_current(self, version: int) -> RunHistoryError:
+        """The error of opening, without ``create``, a store that is not current."""
+        if version == 0:
+            msg = (
+                f"{self.url!r} holds no pysetl run history "
+                "(no pysetl_schema_version table)"
+            )
+            hint = (
+                "point --history (or PYSETL_HISTORY_URL) at a pysetl history; "
+                "a pipeline run creates one"
+            )
+        else:
+            msg = (
+                f"The run history {self.url!r} has the older schema version "
+                f"{version!r}; this pysetl reads version {s.LATEST_VERSION!r}"
+            )
+            hint = "run any pipeline with this history once to upgrade it"
+        return RunHistoryError(msg, hint=hint)
 
     def migrate(self, *, target: int = s.LATEST_VERSION) -> int:
         """Apply the missing migrations up to ``target``; return the version."""
@@ -180,12 +221,17 @@ class SqlRunHistory(BaseRunHistory):
         return {
             "url": self._url.render_as_string(hide_password=False),
             "engine_options": self._engine_options,
+            "create": self.create,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Rebuild the store from its URL and options, lazily."""
         type(self).__init__(
-            self, state["url"], engine_options=state["engine_options"], migrate=False
+            self,
+            state["url"],
+            engine_options=state["engine_options"],
+            migrate=False,
+            create=state.get("create", True),
         )
 
     def _call(

@@ -7,14 +7,22 @@ timeout, so many processes can write one file at once. Write transactions
 start with ``BEGIN IMMEDIATE``: a writer takes the lock up front and waits
 for it, instead of failing when it upgrades a read lock.
 
+A new history file is created readable and writable by its owner only
+(``0600``): log lines and errors can hold what other users should not
+read. With ``create=False`` (the read-only commands) nothing is created: no
+folder, no file (SQLite opens it with ``mode=rw``), no table, and the
+journal mode of the file is left as it is.
+
 Added in 0.2.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -23,10 +31,9 @@ from pysetl.monitoring.history._sql import SqlRunHistory
 from pysetl.monitoring.history._sql_rows import parse_url
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Iterator, Mapping
 
-__all__ = ["SqliteRunHistory"]
+__all__ = ["SqliteRunHistory", "history_file"]
 
 _WRITE = "pysetl_write"
 
@@ -34,11 +41,19 @@ _WRITE = "pysetl_write"
 class SqliteRunHistory(SqlRunHistory):
     """A run history in one SQLite file (created with its folder if missing).
 
+    Changed in 0.5: a new file is created with mode ``0600``; ``create``.
+
     Args:
         path: The database file, or a ``sqlite:///...`` URL.
         busy_timeout: Seconds a writer waits for the lock before failing.
         engine_options: Extra keyword arguments for ``sqlalchemy.create_engine``.
         migrate: Create or migrate the schema now (``False``: on first use).
+        create: Create the folder, the file and the schema when missing
+            (``False``: open an existing, current pysetl history only).
+
+    Raises:
+        RunHistoryError: The folder or file cannot be created; with
+            ``create=False``, there is no history file at ``path``.
 
     Example:
         >>> history = SqliteRunHistory(".pysetl/history.db")
@@ -53,25 +68,33 @@ class SqliteRunHistory(SqlRunHistory):
         busy_timeout: float = 30.0,
         engine_options: Mapping[str, Any] | None = None,
         migrate: bool = True,
+        create: bool = True,
     ) -> None:
-        """Create the folder of the file, then open the store."""
+        """Create the folder and the file (owner only), then open the store."""
         text = str(path)
         url = parse_url(text) if "://" in text else _file_url(Path(text))
-        if url.database:
-            try:
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                msg = f"Cannot create the folder of the run history {text!r}: {exc}"
-                raise RunHistoryError(
-                    msg, hint="point PYSETL_HISTORY_URL (or --history) elsewhere"
-                ) from exc
+        shown = url
+        file = _plain_file(url)
+        if file is not None:
+            if create:
+                _create_file(file, text)
+            else:
+                url = _existing_file_url(file, url, text)
         self.busy_timeout = busy_timeout
-        super().__init__(url, engine_options=engine_options, migrate=migrate)
+        super().__init__(
+            url, engine_options=engine_options, migrate=False, create=create
+        )
+        self.url = shown.render_as_string(hide_password=True)
+        self._shown = shown
+        if migrate:
+            self._open_or_close()
 
     def _create_engine(self, url: sa.URL, options: dict[str, Any]) -> sa.Engine:
         connect_args = {"timeout": self.busy_timeout, **options.pop("connect_args", {})}
         engine = sa.create_engine(url, connect_args=connect_args, **options)
         busy_ms = int(self.busy_timeout * 1000)
+
+        create = self.create
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -80,7 +103,8 @@ class SqliteRunHistory(SqlRunHistory):
             cursor = dbapi_conn.cursor()
             try:
                 cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-                cursor.execute("PRAGMA journal_mode = WAL")
+                if create:  # a reader leaves the file's journal mode alone
+                    cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA synchronous = NORMAL")
             finally:
                 cursor.close()
@@ -112,7 +136,11 @@ class SqliteRunHistory(SqlRunHistory):
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle the path and options; the engine is rebuilt on use."""
-        return {**super().__getstate__(), "busy_timeout": self.busy_timeout}
+        return {
+            **super().__getstate__(),
+            "url": self._shown.render_as_string(hide_password=False),
+            "busy_timeout": self.busy_timeout,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Rebuild the store from its path and options, lazily."""
@@ -122,8 +150,64 @@ class SqliteRunHistory(SqlRunHistory):
             busy_timeout=state["busy_timeout"],
             engine_options=state["engine_options"],
             migrate=False,
+            create=state.get("create", True),
         )
 
 
 def _file_url(path: Path) -> sa.URL:
     return sa.URL.create("sqlite", database=str(path))
+
+
+def history_file(path: str | os.PathLike[str]) -> Path | None:
+    """The file a SQLite history path or URL names (``None``: memory, ``file:`` URI)."""
+    text = str(path)
+    return _plain_file(parse_url(text) if "://" in text else _file_url(Path(text)))
+
+
+def _plain_file(url: sa.URL) -> Path | None:
+    """The file of a SQLite URL, ``None`` for memory and ``file:`` URI databases."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _create_file(file: Path, text: str) -> None:
+    """Create ``file`` (mode 0600) and its folder when missing."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"Cannot create the folder of the run history {text!r}: {exc}"
+        raise RunHistoryError(
+            msg, hint="point PYSETL_HISTORY_URL (or --history) elsewhere"
+        ) from exc
+    if file.exists():
+        return
+    # SQLite would create it with the umask's mode (often world-readable);
+    # an empty file is an empty database, and its -wal and -shm files take
+    # the file's mode.
+    try:
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process created it meanwhile
+        return
+    except OSError as exc:
+        msg = f"Cannot create the run history file {text!r}: {exc}"
+        raise RunHistoryError(
+            msg, hint="point PYSETL_HISTORY_URL (or --history) elsewhere"
+        ) from exc
+
+
+def _existing_file_url(file: Path, url: sa.URL, text: str) -> sa.URL:
+    """A URL that opens ``file`` only if it exists (SQLite's ``mode=rw``)."""
+    if not file.is_file():
+        what = "a folder, not a file" if file.is_dir() else "missing"
+        msg = f"No run history at {text!r}: it is {what}"
+        raise RunHistoryError(
+            msg,
+            hint=(
+                "run a pipeline first (it creates the history), or point "
+                "--history (or PYSETL_HISTORY_URL) at an existing one"
+            ),
+        )
+    query = {**url.query, "mode": "rw", "uri": "true"}
+    return url.set(database=f"file:{quote(str(file))}", query=query)
