@@ -186,6 +186,20 @@ class TestMonitoringSection:
             session.hooks.drain()
         assert sorted(c.count for c in counters) == [1, 5]
 
+    def test_an_observer_that_asks_gets_the_session_with_its_history(self, project):
+        class Exporter:
+            session: Session | None = None
+            history_seen: object = None
+
+            def pysetl_attach(self, session: Session) -> None:
+                self.session, self.history_seen = session, session.history
+
+        exporter = Exporter()
+        with Session(plugins=[exporter]) as session:
+            assert exporter.session is session
+            assert exporter.history_seen is session.history is not None
+            assert exporter in session.hooks.plugins
+
     def test_an_observer_that_cannot_be_imported_names_itself(self, tmp_path):
         conf = tmp_path / "conf"
         (conf / "base").mkdir(parents=True)

@@ -232,6 +232,16 @@ class Session:
         return None
 
     def _register(self, observer: object) -> None:
+        """Register ``observer``; first hand it the session if it asks for it.
+
+        An observer with a ``pysetl_attach(session)`` method (an exporter that
+        reads the run history, or writes through the session's writer) gets
+        this session before its first event; it runs after the history is
+        open, so ``session.history`` is set when the session records runs.
+        """
+        attach = getattr(observer, "pysetl_attach", None)
+        if callable(attach):
+            attach(self)
         self.hooks.register(observer)
         self._closers.append(observer)
 
