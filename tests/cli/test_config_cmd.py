@@ -180,6 +180,29 @@ class TestValidateAndSchema:
         assert result.exit_code == commands.EXIT_CONFIG
         assert "api.token: no decryption key is set" in result.stderr
 
+    def test_a_value_the_key_cannot_decrypt_fails_validation(self, cli, conf, key):
+        """The key-rotation guide's last step: validate with the new key alone."""
+        old = ConfigCipher.generate_key()
+        token = ConfigCipher([old]).encrypt("tok-12345")
+        write(
+            conf / "prod" / "app.yaml", f"app:\n  name: x\napi:\n  token: '{token}'\n"
+        )
+        result = cli("validate", "--env", "prod")
+        assert result.exit_code == commands.EXIT_CONFIG, result.output
+        assert "OK" not in result.stdout
+        assert (
+            f"{conf}/prod/app.yaml:4 api.token: cannot decrypt config entry "
+            "'api.token': it was encrypted with a key that is not among the 1 "
+            "configured"
+        ) in result.stderr
+        assert "keep the old ones after it" in result.stderr
+        assert "tok-12345" not in result.output
+        both = cli(
+            "validate", "--env", "prod", env={"PYSETL_CONFIG_KEY": f"{key},{old}"}
+        )
+        assert both.exit_code == 0, both.output
+        assert both.stdout.startswith("OK: prod")
+
     def test_a_file_that_does_not_parse_is_reported(self, cli, conf):
         write(conf / "prod" / "app.yaml", "app: [unclosed\n")
         result = cli("validate", "--env", "prod")

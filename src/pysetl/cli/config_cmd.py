@@ -285,6 +285,7 @@ def _validate(
         _say(f"warning: {problem}", err=True)
     try:
         resolved = _load(root, env, schema=model)
+        resolved.check_encrypted()  # loading alone never decrypts
     except ConfigLoadError as error:
         errors = error.errors or [{"msg": error.message}]
         _say(f"{len(errors)} problem(s) in the config of {env or 'base'!r}:", err=True)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from pysetl.config._problems import KeyPath, Problem, raise_problems
 from pysetl.config.profiles import find_path
+from pysetl.errors import ConfigError
 from pysetl.utils.redaction import (
     MASK,
     MIN_SECRET_LENGTH,
@@ -33,7 +34,13 @@ if TYPE_CHECKING:
 
     from pysetl.config.profiles import ResolvedConfig, ValidationRule
 
-__all__ = ["check_rules", "located", "validate_section"]
+__all__ = [
+    "check_encrypted",
+    "check_rules",
+    "encrypted_value_problems",
+    "located",
+    "validate_section",
+]
 
 M = TypeVar("M", bound=BaseModel)
 _HINT = (
@@ -170,3 +177,65 @@ def validate_section(
     raise_problems(problems, what=_what(resolved, model), hint=_HINT)
     assert result is not None  # noqa: S101 - raise_problems raised otherwise
     return result
+
+
+_ENC_PREFIX = "enc:"
+_DECRYPT_HINT = (
+    "set PYSETL_CONFIG_KEY (or PYSETL_CONFIG_KEY_FILE) to the keys the values "
+    "were encrypted with, newest first; while rotating keys, keep the old key "
+    "after the new one until `pysetl config rotate-key` has re-encrypted them"
+)
+
+
+def _encrypted(data: Any, path: KeyPath) -> Iterable[tuple[KeyPath, Any]]:
+    """``(path, lazy secret)`` of every ``enc:`` value, in document order."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            yield from _encrypted(value, (*path, str(key)))
+    elif isinstance(data, list | tuple):
+        for index, item in enumerate(data):
+            yield from _encrypted(item, (*path, str(index)))
+    elif str(getattr(data, "reference", "")).startswith(_ENC_PREFIX):
+        yield path, data
+
+
+def encrypted_value_problems(resolved: ResolvedConfig) -> list[Problem]:
+    """Decrypt every ``enc:`` value of ``resolved``; one problem per failure.
+
+    Loading a config never decrypts (an ``enc:`` value is a lazy secret,
+    decrypted on first use), so a wrong key would otherwise show only when
+    a pipeline reads the value. The decrypted values are registered with
+    the redactor, as on any use.
+
+    Added in 0.4.
+    """
+    found = (
+        (path, _decryption_error(secret))
+        for path, secret in _encrypted(resolved.as_dict(masked=False), ())
+    )
+    return [
+        located(resolved, path, msg, "decrypt")
+        for path, msg in found
+        if msg is not None
+    ]
+
+
+def _decryption_error(secret: Any) -> str | None:
+    """Why ``secret`` cannot be decrypted (its message and hint), or ``None``."""
+    try:
+        secret.get_secret_value()
+    except ConfigError as exc:
+        return exc.message if not exc.hint else f"{exc.message} (hint: {exc.hint})"
+    return None
+
+
+def check_encrypted(resolved: ResolvedConfig) -> None:
+    """Decrypt every ``enc:`` value of ``resolved`` (see ``encrypted_value_problems``).
+
+    Raises:
+        ConfigLoadError: Listing every value the configured keys cannot
+            decrypt, with file, line and key path (never a value).
+    """
+    raise_problems(
+        encrypted_value_problems(resolved), what=_what(resolved), hint=_DECRYPT_HINT
+    )

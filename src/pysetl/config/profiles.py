@@ -309,6 +309,22 @@ class ResolvedConfig(Mapping[str, Any]):
 
         return validate_section(self, (), schema, rules=rules)
 
+    def check_encrypted(self) -> None:
+        """Decrypt every ``enc:`` value now, rather than on first use.
+
+        ``pysetl config validate`` calls it, so a key that cannot decrypt
+        the values fails validation (after a key rotation, say).
+
+        Raises:
+            ConfigLoadError: Listing every value that cannot be decrypted,
+                with file, line and key path.
+
+        Added in 0.4.
+        """
+        from pysetl.config._validate import check_encrypted  # noqa: PLC0415
+
+        check_encrypted(self)
+
     def connectors(self, section: str = "connectors") -> dict[str, Config[Any]]:
         """The ``Config`` objects of the connector section, by name.
 

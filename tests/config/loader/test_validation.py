@@ -14,6 +14,7 @@ from pysetl.config import (
     ProjectConfigModel,
     config_json_schema,
 )
+from pysetl.config.crypto import ConfigCipher
 from pysetl.config.secrets import LazySecret
 from pysetl.enums import DbStorage, FileStorage, SaveMode
 from pysetl.errors import ConfigError, ConfigLoadError
@@ -408,3 +409,35 @@ class TestEchoedValuesAreMasked:
             conf.load(rules=[two])
         msgs = [error["msg"] for error in caught.value.errors]
         assert msgs == ["abc is too short", f"token {MASK} expired"]
+
+
+class TestCheckEncrypted:
+    """``ResolvedConfig.check_encrypted`` decrypts every ``enc:`` value now."""
+
+    def test_every_value_no_key_opens_is_listed_with_file_and_line(self, conf):
+        old, new = ConfigCipher.generate_key(), ConfigCipher.generate_key()
+        bad = ConfigCipher([old]).encrypt("canary-old-1")
+        good = ConfigCipher([new]).encrypt("canary-new-2")
+        text = (
+            f"db:\n  password: '{good}'\n  hosts:\n    - '{bad}'\n"
+            f"api:\n  token: '{bad}'\n"
+        )
+        path = conf.write("base/app.yaml", text)
+        cfg = conf.load(environ={"PYSETL_CONFIG_KEY": new})
+        with pytest.raises(ConfigLoadError) as caught:
+            cfg.check_encrypted()
+        errors = caught.value.errors
+        assert [(e["key"], e["line"], e["type"]) for e in errors] == [
+            ("db.hosts.0", 3, "decrypt"),  # a list item: its list's line
+            ("api.token", 6, "decrypt"),
+        ]
+        assert all(e["file"] == str(path) for e in errors)
+        assert "cannot decrypt config entry 'api.token'" in errors[1]["msg"]
+        assert "PYSETL_CONFIG_KEY" in caught.value.hint
+        assert "canary-old-1" not in str(caught.value) + repr(errors)
+        # the value that decrypts is decrypted (and so masked from now on)
+        assert cfg.get("db.password").is_resolved
+
+    def test_a_config_without_encrypted_values_passes(self, conf):
+        conf.write("base/app.yaml", "db:\n  password: ${env:PW}\n")
+        conf.load(environ={"PW": "canary-pw-3"}).check_encrypted()
