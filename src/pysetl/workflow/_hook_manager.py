@@ -61,11 +61,45 @@ DISABLE_ENV = "PYSETL_DISABLE_HOOKS"
 
 @dataclass(frozen=True, slots=True)
 class _Call:
-    """One observer method, with the argument names it accepts."""
+    """One observer method, and how to call it with an event's arguments."""
 
     key: str
     function: Callable[..., object]
-    argnames: frozenset[str] | None  # None: it takes **kwargs, give it everything
+    # ``invoke(function, kwargs)`` calls it with the arguments it accepts.
+    invoke: Callable[[Callable[..., object], dict[str, Any]], object]
+
+
+def _give_all(function: Callable[..., object], kwargs: dict[str, Any]) -> object:
+    """Call an observer that takes ``**kwargs`` with every argument."""
+    return function(**kwargs)
+
+
+_INVOKERS: dict[tuple[str, ...], Callable[..., object]] = {}
+
+
+def _invoker(
+    names: frozenset[str] | None,
+) -> Callable[[Callable[..., object], dict[str, Any]], object]:
+    """A function that calls an observer with the arguments ``names`` only.
+
+    Building a filtered dict and unpacking it (``function(**{k: kw[k] ...})``)
+    cost each delivery about 0.6 us more than a call that names its
+    arguments, and a factory's run makes seven deliveries. So one such call
+    is generated per set of names (as ``dataclasses`` generates ``__init__``)
+    and kept: the names are parameter names read from a signature, so they
+    are identifiers. ``None`` (the observer takes ``**kwargs``) gets them all.
+    """
+    if names is None:
+        return _give_all
+    key = tuple(sorted(names))
+    invoke = _INVOKERS.get(key)
+    if invoke is None:
+        arguments = ", ".join(f"{name}=kwargs[{name!r}]" for name in key)
+        source = f"def invoke(function, kwargs):\n    return function({arguments})\n"
+        namespace: dict[str, Any] = {}
+        exec(source, namespace)  # noqa: S102 - identifiers from a signature only
+        invoke = _INVOKERS[key] = namespace["invoke"]
+    return invoke
 
 
 class HookManager:
@@ -202,7 +236,7 @@ class HookManager:
                 call = _Call(
                     key=f"{hookimpl.plugin_name}.{name}",
                     function=hookimpl.function,
-                    argnames=None if var_kw else frozenset(names),
+                    invoke=_invoker(None if var_kw else names),
                 )
                 alone = getattr(hookimpl.plugin, "pysetl_inline", False) is True
                 (now if self.inline or alone else queued).append(call)
@@ -270,11 +304,8 @@ class HookManager:
 
     def _deliver(self, call: _Call, kwargs: dict[str, Any], start: float) -> float:
         """Call one observer from ``start`` (a clock reading); return the next."""
-        names = call.argnames
         try:
-            call.function(
-                **(kwargs if names is None else {k: kwargs[k] for k in names})
-            )
+            call.invoke(call.function, kwargs)
         except Exception:
             with self._lock:
                 self.failures[call.key] = self.failures.get(call.key, 0) + 1
