@@ -16,6 +16,7 @@ from pysetl.errors import (
     ConnectorUnavailableError,
     DependencyResolutionError,
     FactoryError,
+    FactoryOutputError,
     PipelineError,
     PySetlDeprecationWarning,
     PySetlError,
@@ -36,6 +37,7 @@ ERRORS = [
     StageError,
     PipelineError,
     FactoryError,
+    FactoryOutputError,
     RunHistoryError,
 ]
 
@@ -50,6 +52,7 @@ PARENTS = {
     StageError: PySetlError,
     PipelineError: PySetlError,
     FactoryError: PipelineError,
+    FactoryOutputError: FactoryError,
     RunHistoryError: PySetlError,
 }
 

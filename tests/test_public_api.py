@@ -94,6 +94,7 @@ PINNED = {
         "DashboardError",
         "DependencyResolutionError",
         "FactoryError",
+        "FactoryOutputError",
         "PipelineError",
         "PySetlDeprecationWarning",
         "PySetlError",

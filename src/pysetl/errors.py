@@ -23,6 +23,7 @@ The tree (old ``pysetl`` names, kept as aliases, in brackets)::
     ├── StageError
     ├── PipelineError                        [PipelineException]
     │   └── FactoryError
+    │       └── FactoryOutputError           (``get()`` returned the wrong type)
     ├── RunHistoryError
     └── DashboardError
 
@@ -55,6 +56,7 @@ __all__ = [
     "DashboardError",
     "DependencyResolutionError",
     "FactoryError",
+    "FactoryOutputError",
     "PipelineError",
     "PySetlDeprecationWarning",
     "PySetlError",
@@ -372,6 +374,39 @@ class FactoryError(PipelineError):
             "error_class": self.error_class,
             "message_parameters": self.message_parameters,
         }
+
+
+class FactoryOutputError(FactoryError):
+    """A factory's ``get()`` returned ``None``, or a value that is not a ``T``.
+
+    Raised in the ``get`` phase, with the context of ``FactoryError``; there
+    is no chained cause. Turn the check off for one factory class with
+    ``class F(Factory[T], check_output=False)``.
+
+    Attributes:
+        expected: The declared output type, as written (``DataSet[Orders]``).
+        got: The class name of what ``get()`` returned (``NoneType`` for ``None``).
+
+    Added in 0.2.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        expected: str | None = None,
+        got: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Store the message, the declared type, what came back and the context."""
+        super().__init__(message, **kwargs)
+        self.expected = expected
+        self.got = got
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Add the declared type and what came back to the factory's context."""
+        return {**super().context, "expected": self.expected, "got": self.got}
 
 
 class RunHistoryError(PySetlError):

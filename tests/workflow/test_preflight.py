@@ -287,6 +287,24 @@ class TestCyclesAndOrder:
         assert "int (delivery_id='') from A in stage 0" in problem
         assert "from NeedsInt" not in problem
 
+    def test_the_cycle_search_passes_over_external_inputs(self, hooks):
+        a = make_factory("A", int, delivery_id="a", y=Delivery[int](delivery_id="b"))
+        b = make_factory(
+            "B",
+            int,
+            delivery_id="b",
+            s=Delivery[str](),
+            x=Delivery[int](delivery_id="a"),
+        )
+        pipeline = (
+            Pipeline(hooks=hooks)
+            .set_input_from_deliverable(Deliverable[str]("text"))
+            .add_stage_from_type(a)
+            .add_stage_from_type(b)
+        )
+        (problem,) = problems_of(pipeline)
+        assert "Cycle: A -> B -> A." in problem
+
     def test_longer_cycle_through_three_factories(self, hooks):
         a = make_factory("A", int, delivery_id="a", x=Delivery[int](delivery_id="c"))
         b = make_factory("B", int, delivery_id="b", x=Delivery[int](delivery_id="a"))

@@ -7,7 +7,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import IntegerType, StringType
 from typedspark import Column, DataSet, Schema
 
-from pysetl.errors import PySetlError
+from pysetl.errors import FactoryOutputError, PySetlError
 from pysetl.workflow import Deliverable, Delivery, Factory, Pipeline, Stage
 from pysetl.workflow._spark import job_group
 from pysetl.workflow.delivery_type import DeliveryType
@@ -153,6 +153,30 @@ class TestTypedSpark:
     def test_non_dataset_classes_are_unaffected(self):
         assert NodeOutput(int).get_fields() == []
         assert DeliveryType(int) != DataSet[Person]
+
+
+class TestOutputCheck:
+    """``get()`` is checked against ``Factory[T]`` for Spark types as well."""
+
+    def test_dataframe_and_dataset_outputs_pass(self, spark, hooks):
+        frame = spark.createDataFrame([("a", 1)], "name string, age int")
+        people = DataSet[Person](frame)
+        frames = make_factory("Frames", DataFrame, compute=lambda: frame)
+        # A new DataSet[Person] class each time: the origin class is checked.
+        typed = make_factory("Typed", DataSet[Person], compute=lambda: people)
+        pipeline = Pipeline(hooks=hooks).add_stage(
+            Stage().add_factory_from_type(frames).add_factory_from_type(typed)
+        )
+        assert pipeline.run().get_output(typed) is people
+
+    def test_a_plain_dataframe_for_a_declared_dataset_fails(self, spark, hooks):
+        frame = spark.createDataFrame([("a", 1)], "name string, age int")
+        untyped = make_factory("Untyped", DataSet[Person], compute=lambda: frame)
+        with pytest.raises(FactoryOutputError) as info:
+            Pipeline(hooks=hooks).add_stage_from_type(untyped).run()
+        assert info.value.expected == "DataSet[Person]"
+        assert info.value.got == "DataFrame"
+        assert "Factory 'Untyped' returned a DataFrame from get()" in str(info.value)
 
 
 class TestSessions:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pysetl.errors import FactoryError
 from pysetl.utils._benchmark import BenchmarkResult
@@ -13,6 +13,8 @@ from pysetl.utils.redaction import redact_mapping, redact_text
 from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
 from pysetl.workflow import _spark
 from pysetl.workflow._error_context import explain
+from pysetl.workflow._output import output_error
+from pysetl.workflow.factory import class_record
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -127,7 +129,7 @@ def _fill(factory: Factory[Any], job: Job) -> None:
         getattr(factory, wire.name).set(wire.source.output)
 
 
-def run_factory(
+def run_factory(  # noqa: C901, PLR0915 - the hot path of a factory, in one frame
     context: RunContext, stage_id: int, job: Job, *, record: bool = True
 ) -> FactoryRun:
     """Run one factory: inject, read, process, write (if ``write``), get.
@@ -181,6 +183,9 @@ def run_factory(
         phase = scope.phase = "get"
         output = factory.get()
         end = _perf()
+        check = class_record(type(factory))[3]  # the output check, made once
+        if check is not None and not isinstance(output, check):
+            _wrong_output(context, stage_id, name, factory, output)
     except Exception as exc:
         failed_at = _perf()
         duration = failed_at - start
@@ -195,6 +200,8 @@ def run_factory(
                 error=error,
                 **common,
             )
+        if error is exc:  # ours already (a wrong output): no cause to chain
+            raise
         raise error from exc
     finally:
         reset_scope(token)
@@ -241,6 +248,7 @@ def run_planned(
     sc = context.spark_context
     origins, names, outputs = plan.origins, plan.names, plan.outputs
     flat, ends, plain = plan.inputs, plan.input_ends, plan.plain_writable
+    checks = plan.output_checks
     first, last = span
     at = ends[first - 1] if first else 0
     for k in range(first, last):
@@ -264,14 +272,33 @@ def run_planned(
                 scope.phase = "write"
                 factory.write()
             scope.phase = "get"
-            outputs[k] = factory.get()
+            output = factory.get()
+            check = checks[k]
+            if check is not None and not isinstance(output, check):
+                _wrong_output(context, stage_id, name, factory, output)
+            outputs[k] = output
         except Exception as exc:
             phase = scope.phase or "read"
-            raise _wrap(exc, context, stage_id, name, phase, factory) from exc
+            error = _wrap(exc, context, stage_id, name, phase, factory)
+            if error is exc:  # ours already (a wrong output): no cause to chain
+                raise
+            raise error from exc
         finally:
             reset_scope(token)
             if sc is not None:
                 _spark.clear_job_group(sc)
+
+
+def _wrong_output(
+    context: RunContext, stage_id: int, name: str, factory: Factory[Any], output: Any
+) -> NoReturn:
+    """Fail a factory whose output is not of its declared type.
+
+    Raises:
+        FactoryOutputError: Always.
+    """
+    run_id, pipeline_name = context.run_id, context.pipeline_name
+    raise output_error(factory, output, name, stage_id, pipeline_name, run_id)
 
 
 def _partial(

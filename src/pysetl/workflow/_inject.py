@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, overload
 from pysetl.errors import DependencyResolutionError, PipelineError
 from pysetl.utils._pretty import pretty
 from pysetl.workflow.external import External
-from pysetl.workflow.factory import class_record
+from pysetl.workflow.factory import FIRST_DELIVERY, class_record
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -236,6 +236,8 @@ class Plan:
     input_ends: list[int] = field(default_factory=list)
     # Whether the factory's class reads ``is_writable`` from ``_write``.
     plain_writable: list[bool] = field(default_factory=list)
+    # The classes the factory's output must be an instance of (None: any).
+    output_checks: list[tuple[type, ...] | None] = field(default_factory=list)
     first_factory: int = 0  # the position of the first factory's source
 
     def add(  # noqa: PLR0917 - one source, field by field
@@ -260,6 +262,7 @@ class Plan:
         self.names.append(name)
         self.input_ends.append(len(self.inputs))
         self.plain_writable.append(False)
+        self.output_checks.append(None)
         return len(self.origins) - 1
 
     def input_span(self, position: int) -> tuple[int, int]:
@@ -500,6 +503,7 @@ def resolve(  # noqa: C901, PLR0915 - the hot loop over every factory, in one fr
     add_stage, add_origin = plan.stages.append, plan.origins.append
     add_name, add_end = plan.names.append, plan.input_ends.append
     add_plain = plan.plain_writable.append
+    add_check = plan.output_checks.append
     origins = plan.origins
     consumers_of = plan.consumers
     by_key = index.by_key
@@ -513,7 +517,7 @@ def resolve(  # noqa: C901, PLR0915 - the hot loop over every factory, in one fr
         for factory in factories:
             cls = type(factory)
             record = class_record(cls)
-            for i in range(3, len(record), 3):  # (attribute, delivery, type key)
+            for i in range(FIRST_DELIVERY, len(record), 3):  # attr, delivery, key
                 delivery = record[i + 1]
                 chosen: int | None = None
                 if delivery.producer is External:
@@ -551,6 +555,7 @@ def resolve(  # noqa: C901, PLR0915 - the hot loop over every factory, in one fr
             add_name(name if count == 1 else f"{name}#{count}")
             add_end(len(flat))
             add_plain(record[2])
+            add_check(record[3])
         index.add_upto(len(origins))
     plan.outputs += [None] * (len(origins) - first_factory)
     plan.problems += (_explain(index, *failure) for failure in failed)

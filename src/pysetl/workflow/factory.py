@@ -21,6 +21,13 @@ the four methods. The pipeline fills the deliveries, then calls ``read``,
 
         def get(self) -> int:
             return self.count
+
+What ``get()`` returns is checked against ``T`` after each run (see
+``pysetl.workflow._output``): ``None``, or a value of another type, fails the
+factory with a ``FactoryOutputError``. Allow ``None`` with
+``Factory[T | None]``; skip the check for one class with
+``class F(Factory[T], check_output=False)``; for types only known at run
+time, override ``output_classes``.
 """
 
 from __future__ import annotations
@@ -32,11 +39,18 @@ from typing_extensions import Self, get_original_bases
 
 from pysetl.utils._pretty import pretty
 from pysetl.utils.mixins import HasLogger, IsIdentifiable, IsWritable
+from pysetl.workflow import _output
 from pysetl.workflow.deliverable import Deliverable
 from pysetl.workflow.delivery import Delivery
 from pysetl.workflow.delivery_type import DeliveryType, shared_delivery_type
 
-__all__ = ["Factory", "FactoryInfo", "class_record", "factory_info"]
+__all__ = [
+    "FIRST_DELIVERY",
+    "Factory",
+    "FactoryInfo",
+    "class_record",
+    "factory_info",
+]
 
 T = TypeVar("T")
 
@@ -44,6 +58,8 @@ _TYPE_CACHE = "_pysetl_delivery_type"
 _NAME_CACHE = "_pysetl_name"
 _RECORD_CACHE = "_pysetl_record"
 _IS_WRITABLE = IsWritable.__dict__["is_writable"]
+FIRST_DELIVERY = 4
+"""Where the deliveries start in a ``class_record``."""
 
 
 class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
@@ -53,10 +69,25 @@ class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
         consumers: The factory classes allowed to consume the output; empty
             (the default) means any.
         delivery_id: The id of the output.
+        check_output: Whether the engine checks what ``get()`` returns
+            against ``T`` (default ``True``). Set it as a class attribute or
+            with the class keyword: ``class F(Factory[T], check_output=False)``.
+            It is read once per class, when the class first runs.
+
+    Changed in 0.2: the output check (``check_output``, ``output_classes``).
     """
 
     consumers: ClassVar[set[type[Factory[Any]]]] = set()
     delivery_id: ClassVar[str] = ""
+    check_output: ClassVar[bool] = True
+
+    def __init_subclass__(
+        cls, *, check_output: bool | None = None, **kwargs: Any
+    ) -> None:
+        """Take the ``check_output`` class keyword (``None``: inherit it)."""
+        super().__init_subclass__(**kwargs)
+        if check_output is not None:
+            cls.check_output = check_output
 
     def __post_init__(self) -> None:
         """Nothing to do: kept for dataclass subclasses that call it.
@@ -96,6 +127,29 @@ class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
         return cached
 
     @classmethod
+    def output_classes(cls) -> tuple[type, ...] | None:
+        """The classes ``get()``'s output must be an instance of; ``None``: any.
+
+        Made from ``T`` (see ``pysetl.workflow._output``); ``None`` when
+        ``check_output`` is off or ``T`` cannot be checked. Override it for a
+        type known only at run time; the engine asks once per class.
+
+        Example:
+            >>> class Rows(Factory[Any]):
+            ...     @classmethod
+            ...     def output_classes(cls):
+            ...         return (list, tuple)
+
+        Raises:
+            NotImplementedError: No base of the class gives ``T``.
+
+        Added in 0.2.
+        """
+        if not cls.check_output:
+            return None
+        return _output.output_classes(cls.delivery_type().tp)
+
+    @classmethod
     def name(cls) -> str:
         """The class's short name (see ``pretty``), computed once per class."""
         cached = cls.__dict__.get(_NAME_CACHE)
@@ -123,7 +177,9 @@ class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
             record = class_record(cls)
         except NotImplementedError:  # no output type: nothing to cache
             return _declared(cls)
-        return [(record[i], record[i + 1]) for i in range(3, len(record), 3)]
+        return [
+            (record[i], record[i + 1]) for i in range(FIRST_DELIVERY, len(record), 3)
+        ]
 
     # ---------------------------------------------------------------- output
     @property
@@ -201,9 +257,11 @@ def _declared(cls: type[Factory[Any]]) -> list[tuple[str, Delivery[Any]]]:
 def class_record(cls: type[Factory[Any]]) -> tuple[Any, ...]:
     """What the engine needs of a factory class, in one tuple cached on the class.
 
-    ``(output delivery type, name, plain writable, attribute, delivery, type
-    key, attribute, delivery, type key...)``: the output type, the short
-    name, whether ``is_writable`` is ``IsWritable``'s own, then each
+    ``(output delivery type, name, plain writable, output classes, attribute,
+    delivery, type key, attribute, delivery, type key...)``: the output type,
+    the short name, whether ``is_writable`` is ``IsWritable``'s own, the
+    classes ``get()``'s output must be an instance of (``output_classes``,
+    ``None`` for no check), then each
     declared delivery (this class's own copy, ``consumer`` set to the class)
     with the key its type is indexed by (``None`` if the delivery was not
     subscripted), ordered by attribute name. One
@@ -222,6 +280,7 @@ def class_record(cls: type[Factory[Any]]) -> tuple[Any, ...]:
         # hierarchy instead of two, and no call).
         plain = getattr(cls, "is_writable", None) is _IS_WRITABLE
         flat: list[Any] = [cls.delivery_type(), cls.name(), plain]
+        flat.append(cls.output_classes())
         for attr, delivery in _declared(cls):
             try:
                 key = delivery.delivery_type().key
