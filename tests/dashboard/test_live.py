@@ -108,7 +108,8 @@ def store(request, tmp_path):
         if request.param == "memory"
         else SqliteRunHistory(tmp_path / "h.db")
     )
-    history.start_run(rid(1), "daily", started_at=T0)
+    # started now: a run silent for a minute is stale and its stream ends
+    history.start_run(rid(1), "daily", started_at=time.time())
     yield history
     history.close()
 
@@ -197,14 +198,15 @@ class TestStream:
             for lines in readers:  # each got the run's state
                 while not next(lines).startswith("event: run"):
                     pass
-            assert len(hub._watches) == 1  # one watcher for three clients
-            task = hub._watches[rid(1)].task
+            assert len(hub._watches) == 1  # one watched run for three clients
+            task = hub._poller
             assert len(hub._watches[rid(1)].clients) == 3
+            assert hub.open_streams == 3
             for stream in streams:  # the pages close
                 stream.__exit__(None, None, None)
         deadline = time.monotonic() + 5
-        while hub._watches or not task.done():
-            assert time.monotonic() < deadline, "the watcher outlived its clients"
+        while hub._watches or not task.done() or hub.open_streams:
+            assert time.monotonic() < deadline, "the poller outlived its clients"
             time.sleep(0.02)
 
     def test_keepalive_comments_while_nothing_changes(self, store, serve_app):
@@ -242,7 +244,7 @@ class BrokenHistory(InMemoryRunHistory):
 class TestHub:
     def test_a_failing_read_is_counted_and_the_feed_goes_on(self, serve_app, caplog):
         history = BrokenHistory()
-        history.start_run(rid(1), "daily", started_at=T0)
+        history.start_run(rid(1), "daily", started_at=time.time())
         app = create_app(history, poll_interval=0.05)
         server = serve_app(app)
         client = Listener(f"{server.url}/api/runs/{rid(1)}/stream")
@@ -297,3 +299,149 @@ class TestHub:
     def test_unknown_run_state_is_none(self):
         hub = LiveHub(InMemoryRunHistory(), poll_interval=1, keepalive=1)
         assert hub.read_state("nope") is None
+
+
+class ThreadsHistory(InMemoryRunHistory):
+    """Counts the reads of runs' attempts at once, and can hold them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.active = 0
+        self.most_at_once = 0
+        self.release = threading.Event()
+        self.release.set()
+
+    def _list_factory_attempts(self, *args, **kwargs):
+        with self.lock:
+            self.active += 1
+            self.most_at_once = max(self.most_at_once, self.active)
+        try:
+            self.release.wait(30)
+            return super()._list_factory_attempts(*args, **kwargs)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+def open_streams(url: str, run_ids, **options):
+    """Open one stream per run on one keep-open client; wait for ': connected'."""
+    client = httpx.Client(timeout=10, **options)
+    streams = []
+    for run_id in run_ids:
+        stream = client.stream("GET", f"{url}/api/runs/{run_id}/stream")
+        response = stream.__enter__()
+        streams.append((stream, response))
+    return client, streams
+
+
+def close_streams(client, streams) -> None:
+    for stream, _ in streams:
+        stream.__exit__(None, None, None)
+    client.close()
+
+
+class TestLoad:
+    """Many streams neither starve the API nor open without bound."""
+
+    def test_one_pass_reads_every_watched_run(self, serve_app):
+        history = ThreadsHistory()
+        now = time.time()
+        for n in range(12):
+            history.start_run(rid(n), "daily", started_at=now)
+        app = create_app(history, poll_interval=0.02)
+        hub: LiveHub = app.state.live
+        server = serve_app(app)
+        client, streams = open_streams(server.url, [rid(n) for n in range(12)])
+        try:
+            deadline = time.monotonic() + 10
+            while hub.passes < 3:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            assert len(hub._watches) == 12
+            assert history.most_at_once == 1  # one poller, not one per run
+        finally:
+            close_streams(client, streams)
+
+    def test_the_run_list_answers_while_the_feed_is_stuck(self, serve_app):
+        """50 streams on a store whose reads hang leave the API's threads free."""
+        history = ThreadsHistory()
+        now = time.time()
+        for n in range(50):
+            history.start_run(rid(n), "daily", started_at=now)
+        history.release.clear()  # every read of the feed now hangs
+        app = create_app(history, max_streams_per_client=50)
+        server = serve_app(app)
+        client, streams = open_streams(server.url, [rid(n) for n in range(50)])
+        try:
+            with httpx.Client(base_url=server.url, timeout=5) as api:
+                for _ in range(3):
+                    response = api.get("/api/runs", params={"limit": 5})
+                    assert response.status_code == 200
+                    assert len(response.json()["items"]) == 5
+            assert history.most_at_once == 1  # one stuck read, not 40
+        finally:
+            history.release.set()
+            close_streams(client, streams)
+
+    def test_streams_are_capped_per_client_and_in_total(self, store, serve_app):
+        app = create_app(store, max_streams=3, max_streams_per_client=2)
+        hub: LiveHub = app.state.live
+        server = serve_app(app)
+        first, streams = open_streams(server.url, [rid(1), rid(1)])
+        assert [r.status_code for _, r in streams] == [200, 200]
+        url = f"{server.url}/api/runs/{rid(1)}/stream"
+        with httpx.Client(timeout=5) as same:
+            refused = same.get(url)
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "10"
+        body = refused.json()
+        assert body["error"] == "too_many_streams"
+        assert "this address has 2 live streams open" in body["message"]
+        assert body["hint"]
+        other = {"transport": httpx.HTTPTransport(local_address="127.0.0.2")}
+        second, more = open_streams(server.url, [rid(1)], **other)
+        assert more[0][1].status_code == 200  # another client: its own cap
+        third = {"transport": httpx.HTTPTransport(local_address="127.0.0.3")}
+        with httpx.Client(timeout=5, **third) as late:
+            refused = late.get(url)
+            assert refused.status_code == 429
+            assert "has 3 live streams open" in refused.json()["message"]
+            close_streams(first, streams)
+            deadline = time.monotonic() + 5
+            while hub.open_streams > 1:  # the closed streams gave their slots
+                assert time.monotonic() < deadline, hub.open_streams
+                time.sleep(0.02)
+            listener = Listener(url, transport=third["transport"])
+            listener.next("run")
+        assert listener.status == 200
+        close_streams(second, more)
+
+    def test_unknown_runs_do_not_keep_a_slot(self, store, serve_app):
+        app = create_app(store, max_streams=1)
+        server = serve_app(app)
+        with httpx.Client(base_url=server.url, timeout=5) as client:
+            for _ in range(3):
+                assert client.get("/api/runs/nope/stream").status_code == 404
+        assert app.state.live.open_streams == 0
+
+    def test_a_stale_run_sends_its_state_and_ends(self, serve_app):
+        """A run whose process died stays 'running': there is nothing to stream."""
+        history = InMemoryRunHistory()
+        history.start_run(rid(1), "daily", started_at=time.time() - 3600)
+        history.start_run(rid(2), "daily", started_at=time.time() - 3600)
+        history.mark_crashed(rid(2))
+        server = serve_app(create_app(history))
+        stale = Listener(f"{server.url}/api/runs/{rid(1)}/stream")
+        _, run = stale.next("run")
+        assert (run["status"], run["stale"]) == ("running", True)
+        _, end = stale.next("end")
+        assert end == {"reason": "stale"}
+        crashed = Listener(f"{server.url}/api/runs/{rid(2)}/stream")
+        _, run = crashed.next("run")
+        assert run["status"] == "crashed"
+        _, end = crashed.next("end")
+        assert end == {}
+        for listener in (stale, crashed):
+            listener.thread.join(5)
+            assert not listener.thread.is_alive()  # the stream closed

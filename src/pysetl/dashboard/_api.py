@@ -61,11 +61,20 @@ Cursor = Annotated[
 class ApiProblem(Exception):  # noqa: N818 - an HTTP answer, not an error of ours
     """An answer with an ``ErrorBody`` (raised by routes, rendered by the app)."""
 
-    def __init__(self, status: int, error: str, message: str, hint: str) -> None:
-        """Keep the status and the body's fields."""
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        hint: str,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Keep the status, the body's fields and extra headers."""
         super().__init__(message)
         self.status = status
         self.body = {"error": error, "message": message, "hint": hint}
+        self.headers = headers or {}
 
 
 def no_nul(request: Request) -> None:

@@ -13,7 +13,7 @@ The app only reads the history. Its routes are the JSON API under ``/api``
 because they load scripts from a CDN), the page at ``/`` and its files
 under ``/static/``. See ``_security`` for the rules every request passes.
 
-Added in 0.3.
+Added in 0.3. Changed in 0.4: throttle, max_streams, max_streams_per_client.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ def create_app(
     allowed_hosts: Collection[str] | None = None,
     static_dir: str | Path | None = None,
     throttle: AuthThrottle | None = None,
+    max_streams: int = _live.MAX_STREAMS,
+    max_streams_per_client: int = _live.MAX_STREAMS_PER_CLIENT,
 ) -> FastAPI:
     """The dashboard app over ``history``.
 
@@ -70,6 +72,8 @@ def create_app(
         static_dir: The page's folder (default: the one shipped in the package).
         throttle: The budget of wrong tokens per client (default:
             ``AuthThrottle()``, 10 in a row then one every 2 s).
+        max_streams: Live streams open at once, at most (then ``429``).
+        max_streams_per_client: Live streams one client may hold open.
 
     Raises:
         DashboardError: The token holds characters a cookie cannot carry.
@@ -81,11 +85,17 @@ def create_app(
             hint="use letters, digits and ._~+/=- only, e.g. "
             "python -c 'import secrets; print(secrets.token_urlsafe())'",
         )
-    hub = _live.LiveHub(history, poll_interval=poll_interval, keepalive=keepalive)
+    hub = _live.LiveHub(
+        history,
+        poll_interval=poll_interval,
+        keepalive=keepalive,
+        max_streams=max_streams,
+        max_streams_per_client=max_streams_per_client,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        """Stop the live feed's watchers when the server stops."""
+        """Stop the live feed's poller when the server stops."""
         yield
         await hub.close()
 
@@ -122,7 +132,9 @@ def _json(status: int, error: str, message: str, hint: str | None) -> JSONRespon
 async def _problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, _api.ApiProblem)  # noqa: S101 - registered for it
     return JSONResponse(
-        exc.body, status_code=exc.status, headers={"cache-control": "no-store"}
+        exc.body,
+        status_code=exc.status,
+        headers={"cache-control": "no-store", **exc.headers},
     )
 
 

@@ -191,12 +191,20 @@ class TestRunDetail:
             open_page(page, dashboard.url)
             page.wait_for_selector("tr[data-run-id='01STALE0000000000000000001']")
             assert page.locator("#runs-table [data-stale=true]").count() == 1
+            streams: list[str] = []
+            page.on(
+                "request",
+                lambda r: streams.append(r.url) if "/stream" in r.url else None,
+            )
             open_page(page, f"{dashboard.url}#/runs/01STALE0000000000000000001")
             page.wait_for_selector("#run-stale")
             assert "process probably died" in page.text_content("#run-stale")
             # the clock stops at the last heartbeat: a minute, not two hours
             page.wait_for_timeout(1200)
             assert page.text_content("#run-duration") == "1m 00s"
+            # nothing to follow: no live stream (the server would end it at once)
+            assert streams == []
+            assert page.get_attribute("#live-state", "data-live") == "off"
         history.close()
         no_script_errors(page)
 

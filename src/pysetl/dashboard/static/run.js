@@ -73,8 +73,10 @@
         st.factories.clear();
         for (const f of data.factories || []) keepLatest(f);
         renderAll();
-        if (st.run.status === "running") startLive();
-        else { stopLive(); setLive(false); }
+        // A stale run (no heartbeat) will not change: the server ends its
+        // stream at once, so following it would only reconnect in a loop.
+        if (st.run.status === "running" && !st.run.stale) startLive();
+        else { stopLive(); setLive(false, st.run.stale ? "no heartbeat: not following" : ""); }
       } catch (err) {
         if (st.destroyed) return;
         replace(head);
