@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import logging.config
+import subprocess
 import sys
 import uuid
 from typing import Any
@@ -358,3 +359,71 @@ class TestConfigureLogging:
         assert plain_line == f"01RUN Clean pw is {MASK}"
         assert secret not in out.getvalue()
         logging.getLogger("dict.configured").handlers.clear()
+
+
+class TestTraceIds:
+    """JSON lines carry the current OpenTelemetry span's ids, and a schema version."""
+
+    @pytest.fixture
+    def tracer(self):
+        sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
+        provider = sdk_trace.TracerProvider(shutdown_on_exit=False)
+        yield provider.get_tracer("test")
+        provider.shutdown()
+
+    def test_every_line_has_the_schema_version_and_null_ids_without_a_span(self):
+        data = json.loads(JsonFormatter().format(_record()))
+        assert data["schema_version"] == logs.LOG_SCHEMA_VERSION == 1
+        assert data["trace_id"] is None
+        assert data["span_id"] is None
+
+    def test_the_current_span_ids_are_on_the_line(self, tracer):
+        with tracer.start_as_current_span("work") as span:
+            line = JsonFormatter().format(_record())
+        context = span.get_span_context()
+        data = json.loads(line)
+        assert data["trace_id"] == f"{context.trace_id:032x}"
+        assert data["span_id"] == f"{context.span_id:016x}"
+        assert len(data["trace_id"]) == 32
+        assert len(data["span_id"]) == 16
+
+    def test_the_filter_keeps_the_ids_for_a_formatter_on_another_thread(self, tracer):
+        record = _record()
+        with tracer.start_as_current_span("work") as span:
+            ContextFilter().filter(record)
+        data = json.loads(JsonFormatter().format(record))  # the span is over
+        assert data["span_id"] == f"{span.get_span_context().span_id:016x}"
+
+    def test_extra_ids_win(self, tracer):
+        record = _record(trace_id="given", span_id="also")
+        with tracer.start_as_current_span("work"):
+            ContextFilter().filter(record)
+            data = json.loads(JsonFormatter().format(record))
+        assert (data["trace_id"], data["span_id"]) == ("given", "also")
+
+    def test_the_ids_are_not_extras_of_a_console_line(self, tracer):
+        record = _record()
+        with tracer.start_as_current_span("work"):
+            ContextFilter().filter(record)
+        assert "trace_id" not in ConsoleFormatter().format(record)
+
+    def test_nothing_is_asked_when_opentelemetry_is_not_loaded(
+        self, tracer, monkeypatch
+    ):
+        with tracer.start_as_current_span("work"):
+            assert logs.trace_ids() is not None
+            monkeypatch.delitem(sys.modules, "opentelemetry.trace")
+            assert logs.trace_ids() is None
+            data = json.loads(JsonFormatter().format(_record()))
+        assert data["trace_id"] is None
+
+    def test_logs_never_imports_opentelemetry(self):
+        """pysetl.logs sits below every layer: loading it loads no OpenTelemetry."""
+        probe = (
+            "import sys, pysetl.logs; "
+            "print(any(m.startswith('opentelemetry') for m in sys.modules))"
+        )
+        out = subprocess.run(  # noqa: S603 - our own interpreter
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == "False"

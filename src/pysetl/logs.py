@@ -9,8 +9,16 @@ SQLAlchemy...) are handled the same way. Three pieces do the work:
   :mod:`pysetl.utils.run_scope`) to every record a handler sees;
 * :class:`RedactFilter` masks secrets in a record's message and traceback
   through the one redaction point (:mod:`pysetl.utils.redaction`);
-* :class:`JsonFormatter` writes one JSON object per line (production);
-  :class:`ConsoleFormatter` writes readable lines (development).
+* :class:`JsonFormatter` writes one JSON object per line (production), in
+  the versioned schema ``LOG_SCHEMA_VERSION`` (documented field by field in
+  ``docs/logging.md``); :class:`ConsoleFormatter` writes readable lines
+  (development).
+
+When an OpenTelemetry span is current (the factory's span of the
+``OpenTelemetryExporter``, or a span of the user's own instrumentation),
+JSON lines carry its ``trace_id`` and ``span_id``. This module never imports
+OpenTelemetry: it asks it only once something else has loaded it, so
+without it a line costs one dictionary lookup more.
 
 Only an entry point (the ``pysetl`` command, your ``main``) configures
 logging, with :func:`configure_logging` or ``logging.config.dictConfig``::
@@ -44,6 +52,8 @@ it imports neither pyspark nor any other pysetl layer but ``utils`` and
 
 Changed in 0.4: the variables are parsed once, by ``pysetl.settings``.
 
+Changed in 0.5: JSON lines carry ``schema_version``, ``trace_id`` and ``span_id``.
+
 Added in 0.2.
 """
 
@@ -68,6 +78,8 @@ __all__ = [
     "DEBUG_ENV",
     "FORMAT_ENV",
     "LEVEL_ENV",
+    "LOG_SCHEMA_VERSION",
+    "TRACE_FIELDS",
     "ConsoleFormatter",
     "ContextFilter",
     "JsonFormatter",
@@ -76,6 +88,7 @@ __all__ = [
     "configure_logging",
     "debug_enabled",
     "reset_logging",
+    "trace_ids",
 ]
 
 LogFormat = Literal["json", "console", "auto"]
@@ -87,6 +100,16 @@ DEBUG_ENV = "PYSETL_DEBUG"
 CONTEXT_FIELDS = ("run_id", "pipeline", "stage", "factory", "attempt", "phase")
 """The run context fields that :class:`ContextFilter` adds to every record."""
 
+TRACE_FIELDS = ("trace_id", "span_id")
+"""The ids of the current OpenTelemetry span, as lowercase hex (32 and 16 digits)."""
+
+LOG_SCHEMA_VERSION = 1
+"""The version of the JSON line schema (``schema_version`` of every line).
+
+It changes when a field is renamed or removed or changes type; a new field
+does not change it. Added in 0.5.
+"""
+
 # Attributes of every LogRecord: what is not among them came from ``extra=``.
 _STANDARD = frozenset(
     {
@@ -95,6 +118,7 @@ _STANDARD = frozenset(
         "asctime",
         "taskName",
         *CONTEXT_FIELDS,
+        *TRACE_FIELDS,
     }
 )
 _LEVEL_COLORS = {
@@ -107,18 +131,41 @@ _LEVEL_COLORS = {
 _RESET = "\x1b[0m"
 
 
+def trace_ids() -> tuple[str, str] | None:
+    """The trace and span ids of the current OpenTelemetry span, else ``None``.
+
+    ``None`` too when OpenTelemetry is not loaded: it is never imported here.
+
+    Added in 0.5.
+    """
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return None
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return f"{context.trace_id:032x}", f"{context.span_id:016x}"
+
+
 class ContextFilter(logging.Filter):
     """Adds the current run's context (``CONTEXT_FIELDS``) to every record.
 
     Attach it to handlers (not loggers), so that records of every logger,
     users' and third parties' included, get it. Fields given explicitly with
-    ``extra=`` win; outside a run the fields are ``None``.
+    ``extra=`` win; outside a run the fields are ``None``. The ids of the
+    current OpenTelemetry span (``TRACE_FIELDS``) are added too when one is
+    current, so that a handler that formats later, on another thread, still
+    has them.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Set the context fields on ``record``; never drops it."""
         scope = current_scope()
         fields = record.__dict__
+        ids = trace_ids()
+        if ids is not None:
+            fields.setdefault("trace_id", ids[0])
+            fields.setdefault("span_id", ids[1])
         if scope is None:
             for name in CONTEXT_FIELDS:
                 fields.setdefault(name, None)
@@ -176,8 +223,12 @@ class JsonFormatter(logging.Formatter):
 
     Keys: ``ts`` (ISO 8601, UTC), ``level``, ``logger``, ``message``, the
     run context (``run_id``, ``pipeline``, ``stage``, ``factory``,
-    ``attempt``, ``phase``; ``null`` outside a run), ``exc_info`` and
-    ``stack_info`` when present, then every ``extra=`` key-value.
+    ``attempt``, ``phase``; ``null`` outside a run), ``trace_id`` and
+    ``span_id`` (``null`` when no OpenTelemetry span is current),
+    ``schema_version``, ``exc_info`` and ``stack_info`` when present, then
+    every ``extra=`` key-value. The schema is documented in ``docs/logging.md``.
+
+    Changed in 0.5: ``trace_id``, ``span_id`` and ``schema_version``.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -197,6 +248,11 @@ class JsonFormatter(logging.Formatter):
             if value is None and scope is not None:
                 value = getattr(scope, name)
             data[name] = value
+        trace_id, span_id = fields.get("trace_id"), fields.get("span_id")
+        if trace_id is None:
+            trace_id, span_id = trace_ids() or (None, None)
+        data["trace_id"], data["span_id"] = trace_id, span_id
+        data["schema_version"] = LOG_SCHEMA_VERSION
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
