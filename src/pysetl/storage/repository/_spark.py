@@ -15,6 +15,7 @@ from pyspark.sql import functions as F  # noqa: N812 - the usual Spark spelling
 from typedspark import DataSet, Schema
 
 from pysetl.errors import ConnectorError
+from pysetl.storage._access import record_access
 from pysetl.storage.connector._file import FileConnector
 from pysetl.storage.repository._base import BaseRepository
 from pysetl.utils._pretty import pretty
@@ -118,6 +119,7 @@ class SparkRepository(BaseRepository[T], HasLogger, HasSparkSession):
         return DataSet[self.schema](data)  # type: ignore[name-defined]
 
     def _read(self) -> DataFrame:
+        record_access(self, "read")  # lineage: who read what (storage._access)
         if not self._cache:
             return self._read_connector()
         if self.flush or self._cached is None:
@@ -145,6 +147,7 @@ class SparkRepository(BaseRepository[T], HasLogger, HasSparkSession):
     def save(self, data: DataFrame) -> Self:
         """Write ``data`` through the connector and mark the cache stale."""
         self.flush = True
+        record_access(self, "write")  # lineage: who wrote what (storage._access)
         self._connector.write(data)
         return self
 
@@ -198,7 +201,9 @@ class SparkRepository(BaseRepository[T], HasLogger, HasSparkSession):
         Raises:
             ConnectorError: The connector has no partitions.
         """
-        return self._typed(self._partitioned().read_partitions(partitions))
+        partitioned = self._partitioned()
+        record_access(self, "read")
+        return self._typed(partitioned.read_partitions(partitions))
 
     def drop(self) -> Self:
         """Delete the whole dataset; returns this repository.

@@ -1,0 +1,81 @@
+"""Who read or wrote which dataset: the storage layer's one notice of its accesses.
+
+``SparkRepository`` calls :func:`record_access` when it loads or saves. The
+call tells every registered listener (an exporter of lineage, for example)
+which object was read or written, and by which code: the run scope bound in
+the calling thread (``pysetl.utils.run_scope``), so a listener can file the
+access under its run, stage, factory and attempt. With no listener, a call
+is one truth test of a tuple; a listener must be quick (it runs in the
+factory's thread) and must not raise (what it raises is swallowed).
+
+The listeners are process-global state and live here only;
+:func:`reset_access_listeners` empties them for tests.
+
+How to report the accesses of a new kind of dataset: call
+``record_access(self, "read")`` (or ``"write"``) where it reads or writes.
+
+Added in 0.4.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from pysetl.utils.run_scope import current_scope
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pysetl.utils.run_scope import RunScope
+
+__all__ = [
+    "AccessListener",
+    "AccessMode",
+    "add_access_listener",
+    "record_access",
+    "remove_access_listener",
+    "reset_access_listeners",
+]
+
+AccessMode: TypeAlias = Literal["read", "write"]
+AccessListener: TypeAlias = "Callable[[RunScope | None, object, AccessMode], None]"
+
+_LOCK = threading.Lock()
+# Replaced whole (never mutated), so a reader needs no lock.
+_LISTENERS: tuple[AccessListener, ...] = ()
+
+
+def add_access_listener(listener: AccessListener) -> None:
+    """Call ``listener(scope, dataset, mode)`` on every access from now on."""
+    global _LISTENERS  # noqa: PLW0603 - the one place this state lives
+    with _LOCK:
+        if listener not in _LISTENERS:
+            _LISTENERS = (*_LISTENERS, listener)
+
+
+def remove_access_listener(listener: AccessListener) -> None:
+    """Stop calling ``listener``; nothing happens when it is not registered."""
+    global _LISTENERS  # noqa: PLW0603
+    with _LOCK:
+        _LISTENERS = tuple(known for known in _LISTENERS if known != listener)
+
+
+def reset_access_listeners() -> None:
+    """Forget every listener (for tests)."""
+    global _LISTENERS  # noqa: PLW0603
+    with _LOCK:
+        _LISTENERS = ()
+
+
+def record_access(dataset: object, mode: AccessMode) -> None:
+    """Tell the listeners that ``dataset`` was read or written here and now."""
+    listeners = _LISTENERS
+    if not listeners:
+        return
+    scope = current_scope()
+    for listener in listeners:
+        try:
+            listener(scope, dataset, mode)
+        except Exception:  # noqa: BLE001, S112, PERF203 - never break a read or write
+            continue
