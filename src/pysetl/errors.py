@@ -28,7 +28,9 @@ The tree (old ``pysetl`` names, kept as aliases, in brackets)::
     └── DashboardError
 
     PySetlWarning (a UserWarning)
-    └── PySetlDeprecationWarning (also a DeprecationWarning)
+    ├── PySetlDeprecationWarning (also a DeprecationWarning)
+    ├── InsecureFileWarning                  (config.permissions: open to others)
+    └── UnknownOptionWarning                 (config.models: a misspelled option)
 
 How to add an error: subclass the layer's class, build the message as
 ``msg = f"..."`` naming the object with ``!r``, say what was expected, pass a

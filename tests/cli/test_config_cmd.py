@@ -203,6 +203,34 @@ class TestValidateAndSchema:
         assert both.exit_code == 0, both.output
         assert both.stdout.startswith("OK: prod")
 
+    def test_misspelled_options_are_warned_with_the_closest_name(self, cli, conf):
+        write(
+            conf / "prod" / "app.yaml",
+            "connectors:\n  lines:\n    storage: csv\n    path: /data/l.csv\n"
+            "    headr: 'false'\n    delimter: ';'\n    escape: '\\\\'\n",
+        )
+        result = cli("validate", "--env", "prod")
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("OK: prod")
+        warnings = [
+            line for line in result.stderr.splitlines() if line.startswith("warning:")
+        ]
+        why = "neither a pysetl setting nor a Spark csv option, so Spark ignores it"
+        assert warnings == [
+            (
+                f"warning: {conf}/prod/app.yaml:5 [connectors.lines.headr] unknown "
+                f"option 'headr' of a csv connector: {why}; did you mean 'header'?"
+            ),
+            (
+                f"warning: {conf}/prod/app.yaml:6 [connectors.lines.delimter] unknown "
+                f"option 'delimter' of a csv connector: {why}; did you mean "
+                "'delimiter'?"
+            ),
+        ]
+        strict = cli("validate", "--env", "prod", "--strict")
+        assert strict.exit_code == commands.EXIT_CONFIG
+        assert "--strict: 2 unknown option(s)" in strict.stdout
+
     def test_a_file_that_does_not_parse_is_reported(self, cli, conf):
         write(conf / "prod" / "app.yaml", "app: [unclosed\n")
         result = cli("validate", "--env", "prod")

@@ -204,6 +204,7 @@ class TestTransformedForms:
         [
             "Canary\\Pw-7731",
             "can'a\"ry-7731",
+            "can'ary-7731",
             "canary\tpw-7731",
             "canary\r\npw-7731",
             "cänäry-pässwört-€-7731",

@@ -272,7 +272,8 @@ def _validate(
     root: _Root = Path("conf"),
     schema: _Schema = None,
     strict: Annotated[
-        bool, typer.Option(help="Fail on file permission problems too.")
+        bool,
+        typer.Option(help="Fail on file permission problems and unknown options too."),
     ] = False,
 ) -> None:
     """Load and validate the config; report every problem at once (for CI)."""
@@ -298,11 +299,23 @@ def _validate(
                 f"  {where}{key}: {item.get('msg', '')}".replace("  :", "  "), err=True
             )
         raise typer.Exit(_EXIT_CONFIG) from None
+    from pysetl.config.models import unknown_options  # noqa: PLC0415 - lazy
+
+    options = [problem.describe() for problem in unknown_options(resolved)]
+    for option in options:
+        _say(f"warning: {option}", err=True)
     files = len(resolved.files)
     summary = f"{env or 'base'} ({files} files), version {resolved.version[:12]}"
-    if problems and strict:
-        count = len(problems)
-        _say(f"FAILED: {summary} is valid, but --strict: {count} file problem(s)")
+    if (problems or options) and strict:
+        found = [
+            f"{count} {what}"
+            for count, what in (
+                (len(problems), "file problem(s)"),
+                (len(options), "unknown option(s)"),
+            )
+            if count
+        ]
+        _say(f"FAILED: {summary} is valid, but --strict: {', '.join(found)}")
         raise typer.Exit(_EXIT_CONFIG)
     _say(f"OK: {summary}")
 

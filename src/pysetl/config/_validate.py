@@ -15,10 +15,12 @@ Added in 0.3.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import UnionType
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, Tag, ValidationError
 
+from pysetl.config._options import closest
 from pysetl.config._problems import KeyPath, Problem, raise_problems
 from pysetl.config.profiles import find_path
 from pysetl.errors import ConfigError
@@ -86,6 +88,56 @@ def _data_path(data: Any, loc: Sequence[Any]) -> KeyPath:
         else:
             break  # the rest names union members (``int``), not keys
     return tuple(path)
+
+
+def _unwrap(tp: Any) -> Any:
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    if isinstance(tp, type) and issubclass(tp, RootModel):
+        return _unwrap(tp.model_fields["root"].annotation)
+    return tp
+
+
+def _step(tp: Any, part: Any) -> Any:
+    """The type at ``part`` of pydantic's ``loc`` inside ``tp``, or ``None``."""
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        field = tp.model_fields.get(str(part))
+        return None if field is None else field.annotation
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in {dict, Mapping} and len(args) == 2:  # noqa: PLR2004 - key, value
+        return args[1]
+    if origin in {list, Sequence} and args:
+        return args[0]
+    for member in args if origin in {Union, UnionType} else ():
+        # A discriminated union: pydantic's loc names the member's tag.
+        tags = [
+            m.tag for m in getattr(member, "__metadata__", ()) if isinstance(m, Tag)
+        ]
+        if part in tags or getattr(_unwrap(member), "__name__", None) == part:
+            return member
+    return None
+
+
+def _did_you_mean(model: type[BaseModel], loc: Sequence[Any]) -> str:
+    """``; did you mean 'fetchsize'?`` for an extra key, when a field is close.
+
+    The fields are those of the model at ``loc`` (walked through dicts,
+    lists and tagged unions). A model with an ``options`` mapping takes
+    other (Spark) options there, and the message says so.
+    """
+    tp: Any = model
+    for part in loc[:-1]:
+        tp = _step(tp, part)
+    tp = _unwrap(tp)
+    if not (isinstance(tp, type) and issubclass(tp, BaseModel)):
+        return ""
+    fields = list(tp.model_fields)
+    near = closest(str(loc[-1]), fields)
+    hint = f"; did you mean {near!r}?" if near else ""
+    if "options" in fields and near is None:
+        hint += "; other options go under 'options:'"
+    return hint
 
 
 def _plain_secrets(data: Any, inside: bool = False) -> set[str]:
@@ -172,6 +224,8 @@ def validate_section(
         for error in exc.errors(include_url=False):
             where = (*path, *_data_path(data, error["loc"]))
             msg = _masked_msg(error["msg"], secrets)
+            if error["type"] == "extra_forbidden":
+                msg += _did_you_mean(model, error["loc"])
             problems.append(located(resolved, where, msg, error["type"]))
     problems.extend(rule_problems(resolved, rules))
     raise_problems(problems, what=_what(resolved, model), hint=_HINT)

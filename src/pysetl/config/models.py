@@ -31,6 +31,7 @@ Added in 0.3.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Union
@@ -46,7 +47,8 @@ from pydantic import (
     Tag,
 )
 
-from pysetl.config._problems import raise_problems
+from pysetl.config._options import unknown_option
+from pysetl.config._problems import Problem, raise_problems
 from pysetl.config._validate import located
 from pysetl.config.csv_config import CsvConfig, CsvConfigModel
 from pysetl.config.generic_config import GenericFileConfig, GenericFileConfigModel
@@ -57,6 +59,7 @@ from pysetl.config.parquet_config import ParquetConfig, ParquetConfigModel
 from pysetl.config.profiles import masked
 from pysetl.config.table_config import SparkTableConfig, SparkTableConfigModel
 from pysetl.enums import DbStorage, FileStorage
+from pysetl.errors import PySetlWarning
 
 _SPARK_PREFIX = "spark."
 _SPARK_HINT = "write Spark settings as key: value (spark.sql.shuffle.partitions: 8)"
@@ -70,10 +73,12 @@ __all__ = [
     "JSON_SCHEMA_DIALECT",
     "ConnectorConfigModel",
     "ProjectConfigModel",
+    "UnknownOptionWarning",
     "config_json_schema",
     "connector_configs",
     "spark_settings",
     "storage_of",
+    "unknown_options",
 ]
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -163,18 +168,74 @@ class ProjectConfigModel(BaseModel):
     connectors: dict[str, ConnectorConfigModel] = Field(default_factory=dict)
 
 
+class UnknownOptionWarning(PySetlWarning):
+    """A file connector entry has a key that is neither a setting nor a Spark option.
+
+    Added in 0.4.
+    """
+
+
+def unknown_options(
+    resolved: ResolvedConfig, section: str = "connectors"
+) -> list[Problem]:
+    """The keys of connector entries that are no known option, located.
+
+    A file connector passes the keys that are not fields of its model to
+    Spark, which ignores those it does not know, so a misspelled option
+    (``headr``, ``delimter``) would do nothing, silently. Each problem names
+    the file, line and key, and the closest valid name. They are warnings,
+    not errors: Spark accepts options the list in
+    :mod:`pysetl.config._options` does not hold (see there).
+
+    Args:
+        resolved: The loaded config.
+        section: The connector section.
+
+    Returns:
+        One problem (type ``unknown_option``) per unknown key, in file order.
+
+    Added in 0.4.
+    """
+    raw = resolved.get(section, None)
+    problems: list[Problem] = []
+    if not isinstance(raw, Mapping):
+        return problems
+    for name, entry in raw.items():
+        storage = (
+            storage_of(entry.get("storage")) if isinstance(entry, Mapping) else None
+        )
+        if not isinstance(storage, FileStorage):
+            continue  # JDBC and Spark SQL forbid unknown keys; unknown storages fail
+        model = CONFIG_CLASSES[storage].model
+        fields = model.model_fields if model is not None else {}
+        for key in entry:
+            msg = unknown_option(str(key), storage, fields)
+            if msg is not None:
+                problems.append(
+                    located(resolved, (section, name, key), msg, "unknown_option")
+                )
+    return problems
+
+
 def connector_configs(
     resolved: ResolvedConfig, section: str = "connectors"
 ) -> dict[str, Config[Any]]:
     """The ``Config`` object of every entry of ``section`` (none if it is missing).
 
+    A key that is no known option of its entry (a misspelled ``headr``) is
+    reported with an ``UnknownOptionWarning`` (see :func:`unknown_options`).
+
     Raises:
         ConfigLoadError: Listing every invalid entry with file, line and key path.
+
+    Changed in 0.4: warns about unknown options.
     """
     raw = resolved.get(section, None)
     if raw is None:
         return {}
     models = resolved.section(section, _Connectors).root
+    for problem in unknown_options(resolved, section):
+        warnings.warn(problem.describe(), UnknownOptionWarning, stacklevel=2)
     configs: dict[str, Config[Any]] = {}
     for name, model in models.items():
         written = raw[name]

@@ -15,6 +15,7 @@ from pysetl.config import (
     config_json_schema,
 )
 from pysetl.config.crypto import ConfigCipher
+from pysetl.config.models import UnknownOptionWarning, unknown_options
 from pysetl.config.secrets import LazySecret
 from pysetl.enums import DbStorage, FileStorage, SaveMode
 from pysetl.errors import ConfigError, ConfigLoadError
@@ -441,3 +442,123 @@ class TestCheckEncrypted:
     def test_a_config_without_encrypted_values_passes(self, conf):
         conf.write("base/app.yaml", "db:\n  password: ${env:PW}\n")
         conf.load(environ={"PW": "canary-pw-3"}).check_encrypted()
+
+
+CATALOG_WITH_TYPOS = """\
+connectors:
+  orders:
+    storage: csv
+    path: /data/orders.csv
+    headr: "false"
+    delimter: ";"
+    NullValue: ""
+    fs.s3a.endpoint: http://minio:9000
+    wibble: x
+  events:
+    storage: generic
+    format: avro
+    path: /data/events
+    avroSchema: "{}"
+    partiton_by: [day]
+  sales:
+    storage: Parquet
+    path: /data/sales
+    mergeschema: "true"
+"""
+
+
+class TestUnknownOptions:
+    """Misspelled options of file connectors are reported, with the closest name."""
+
+    def test_unknown_keys_are_located_with_the_closest_valid_name(self, conf):
+        path = conf.write("base/catalog.yaml", CATALOG_WITH_TYPOS)
+        problems = unknown_options(conf.load())
+        found = [(p.key, p.line, p.type) for p in problems]
+        assert found == [
+            (("connectors", "orders", "headr"), 5, "unknown_option"),
+            (("connectors", "orders", "delimter"), 6, "unknown_option"),
+            (("connectors", "orders", "wibble"), 9, "unknown_option"),
+            (("connectors", "events", "partiton_by"), 15, "unknown_option"),
+        ]
+        assert all(p.file == path for p in problems)
+        msgs = [p.msg for p in problems]
+        assert msgs[0].endswith("so Spark ignores it; did you mean 'header'?")
+        assert msgs[1].endswith("did you mean 'delimiter'?")
+        assert msgs[2].endswith("check its spelling")
+        assert msgs[3] == (
+            "unknown key 'partiton_by' of a generic connector; "
+            "did you mean 'partition_by'?"
+        )
+
+    def test_building_the_connectors_warns_about_them(self, conf):
+        conf.write("base/catalog.yaml", CATALOG_WITH_TYPOS)
+        with pytest.warns(UnknownOptionWarning) as caught:
+            configs = conf.load().connectors()
+        assert len(caught) == 4
+        assert "[connectors.orders.headr]" in str(caught[0].message)
+        assert configs["orders"].reader_config["headr"] == "false"  # still passed on
+
+    def test_known_options_and_other_sections_pass(self, conf):
+        conf.write(
+            "base/catalog.yaml",
+            "connectors:\n  orders:\n    storage: csv\n    path: /x\n"
+            "    sep: ';'\n    dateFormat: yyyy\n  db:\n    storage: JDBC\n"
+            "    url: jdbc:derby:x\n    table: t\n  weird: 3\n",
+        )
+        assert unknown_options(conf.load()) == []
+        assert unknown_options(conf.load(), "nothing") == []
+
+    def test_a_jdbc_key_names_the_closest_field_or_options(self, conf):
+        conf.write(
+            "base/catalog.yaml",
+            "connectors:\n  db:\n    storage: jdbc\n    url: jdbc:derby:x\n"
+            "    table: t\n    fetchsze: 10\n    sslmode: require\n",
+        )
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load(schema=ProjectConfigModel)
+        msgs = {e["key"]: e["msg"] for e in caught.value.errors}
+        assert msgs == {
+            "connectors.db.fetchsze": (
+                "Extra inputs are not permitted; did you mean 'fetchsize'?"
+            ),
+            "connectors.db.sslmode": (
+                "Extra inputs are not permitted; other options go under 'options:'"
+            ),
+        }
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load().connectors()  # the section alone, as a run builds it
+        assert {e["key"]: e["msg"] for e in caught.value.errors} == msgs
+
+    def test_an_extra_key_of_a_custom_model_names_its_closest_field(self, conf):
+        conf.write("base/app.yaml", "db:\n  host: h\n  port: 1\n  timout: 3\n")
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load().section("db", Db)
+        assert caught.value.errors[0]["msg"] == (
+            "Extra inputs are not permitted; did you mean 'timeout'?"
+        )
+        conf.write("base/app.yaml", "dbs:\n  - host: h\n    port: 1\n    zzz: 3\n")
+
+        class Dbs(BaseModel):
+            dbs: list[Db]
+            extra: dict[str, int | str] = {}
+
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load().validate(Dbs)
+        assert caught.value.errors[0]["msg"] == "Extra inputs are not permitted"
+
+    def test_members_of_a_plain_union_are_found_by_name(self, conf):
+        class Either(BaseModel):
+            db: Db | int
+            dbs: dict[str, Db] | list[Db] = {}
+
+        conf.write(
+            "base/app.yaml",
+            "db:\n  host: h\n  port: 1\n  timout: 3\n"
+            "dbs:\n  a:\n    host: h\n    port: 1\n    timout: 3\n",
+        )
+        with pytest.raises(ConfigLoadError) as caught:
+            conf.load().validate(Either)
+        msgs = {e["key"]: e["msg"] for e in caught.value.errors}
+        assert msgs["db.timout"].endswith("; did you mean 'timeout'?")
+        # a member pydantic names by its type expression: no suggestion
+        assert msgs["dbs.a.timout"] == "Extra inputs are not permitted"
