@@ -97,8 +97,19 @@ class BaseRunHistory(ABC):
 
     @final
     def write_batch(self, ops: Sequence[Op], /) -> None:
-        """Write a batch handed over by the observers' writer (``apply``)."""
-        self.apply(ops)
+        """Write a batch handed over by the observers' writer.
+
+        Unlike ``apply``, a batch the store rejects for some of its values is
+        not lost whole: a SQL store writes what it can, with odd text made
+        storable, and drops and counts only the rows that still fail (see
+        ``_salvage``). A store that cannot be reached still raises, for the
+        writer to retry the batch.
+
+        Changed in 0.5: a rejected value costs its own row only.
+        """
+        batch = tuple(ops)
+        if batch:
+            self._call("write to", self._write_batch, batch)
 
     @final
     def apply(self, ops: Iterable[Op]) -> None:
@@ -529,6 +540,10 @@ class BaseRunHistory(ABC):
     @abstractmethod
     def _apply(self, ops: Sequence[Op]) -> None:
         """Write ``ops`` in one transaction."""
+
+    def _write_batch(self, ops: Sequence[Op]) -> None:
+        """Write a batch of the writer: ``_apply`` unless the store can salvage."""
+        self._apply(ops)
 
     @abstractmethod
     def _get_run(self, run_id: str) -> RunRecord | None:

@@ -37,6 +37,7 @@ from pysetl.monitoring.history._records import (
     StartAttempt,
     StartRun,
     StartStage,
+    cut,
     level_number,
 )
 from pysetl.monitoring.history._schema import LATEST_VERSION
@@ -180,7 +181,7 @@ class InMemoryRunHistory(BaseRunHistory):
                     self._new_id(),
                     op.ts,
                     op.level.upper(),
-                    op.message,
+                    cut(op.message),
                     op.run_id,
                     op.factory,
                     op.logger,

@@ -28,6 +28,7 @@ from pysetl.utils.redaction import (
 
 __all__ = [
     "LEVELS",
+    "MAX_TEXT",
     "STATUSES",
     "AddEvent",
     "AddLog",
@@ -54,6 +55,7 @@ __all__ = [
     "StartAttempt",
     "StartRun",
     "StartStage",
+    "cut",
     "error_to_dict",
     "level_number",
 ]
@@ -72,6 +74,23 @@ LEVELS: dict[str, int] = {
     "CRITICAL": logging.CRITICAL,
 }
 """Level names and numbers; ``search_logs(level=)`` keeps that level and up."""
+
+
+MAX_TEXT = 1_000_000
+"""The longest text (in characters) a history stores; longer ones are cut.
+
+Log messages are cut when stored (a length check); other texts only when
+their batch was rejected by a SQL store (``_salvage``).
+
+Added in 0.5.
+"""
+
+
+def cut(text: str) -> str:
+    """``text``, cut to ``MAX_TEXT`` characters with a marker when longer."""
+    if len(text) <= MAX_TEXT:
+        return text
+    return f"{text[:MAX_TEXT]}... [pysetl cut {len(text) - MAX_TEXT} characters]"
 
 
 def level_number(level: str | int) -> int:

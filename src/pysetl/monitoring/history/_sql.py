@@ -37,6 +37,12 @@ from pysetl.monitoring.history._records import (
     SaveConfigVersion,
     StageRecord,
 )
+from pysetl.monitoring.history._salvage import (
+    REJECTED,
+    Rejections,
+    clean_item,
+    clean_row,
+)
 from pysetl.monitoring.history._sql_rows import (
     INSERTS,
     coalesce,
@@ -129,8 +135,17 @@ class SqlRunHistory(BaseRunHistory):
         self._lock = threading.Lock()
         # Compiled bulk inserts by (table, columns); see _insert_many.
         self._prepared: dict[str, Any] = {}
+        self._rejections = Rejections()
         if migrate:
             self._open_or_close()
+
+    @property
+    def rejected(self) -> int:
+        """Rows the database rejected, even cleaned, and that were dropped.
+
+        Added in 0.5.
+        """
+        return self._rejections.rows
 
     # ------------------------------------------------------------ connection
     def _open_or_close(self) -> None:
@@ -250,7 +265,54 @@ class SqlRunHistory(BaseRunHistory):
     """
 
     def _apply(self, ops: Sequence[object]) -> None:
+        self._write(*coalesce(ops))
+
+    def _write_batch(self, ops: Sequence[object]) -> None:
+        """Write the batch; if its values are rejected, salvage what can be stored.
+
+        See ``_salvage``: the batch again with its texts cleaned, then
+        halves down to single rows; a row that still fails is dropped and
+        counted in ``rejected``. Errors of an unreachable or locked store
+        are raised (the writer retries the batch).
+        """
         inserts, later = coalesce(ops)
+        try:
+            self._write(inserts, later)
+        except REJECTED as error:
+            first = error
+        else:
+            return
+        inserts = {
+            code: [clean_row(code, row) for row in rows]
+            for code, rows in inserts.items()
+        }
+        later = [clean_item(item) for item in later]
+        try:
+            self._write(inserts, later)
+        except REJECTED:
+            lost = sum(self._write_apart(code, rows) for code, rows in inserts.items())
+            lost += sum(self._write_apart("", [item]) for item in later)
+        else:
+            lost = 0
+        self._rejections.report(first, lost, self.url)
+
+    def _write_apart(self, code: str, rows: list[Any]) -> int:
+        """Write ``rows`` of insert ``code`` ("": updates) in halves; count the lost."""
+        try:
+            if code:
+                self._write({code: rows}, [])
+            else:
+                self._write({}, rows)
+        except REJECTED:
+            if len(rows) == 1:
+                return 1
+            half = len(rows) // 2
+            return self._write_apart(code, rows[:half]) + self._write_apart(
+                code, rows[half:]
+            )
+        return 0
+
+    def _write(self, inserts: Mapping[str, list[Any]], later: Sequence[object]) -> None:
         with self._begin_write() as conn:
             # One executemany per table (no table refers to another, so the
             # order between tables does not matter), then the updates in order.

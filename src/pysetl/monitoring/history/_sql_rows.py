@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import _schema as s
 from pysetl.monitoring.history._records import (
+    MAX_TEXT,
     AddEvent,
     AddLog,
     AddMetric,
@@ -26,6 +27,7 @@ from pysetl.monitoring.history._records import (
     StartAttempt,
     StartRun,
     StartStage,
+    cut,
     level_number,
 )
 from pysetl.utils.redaction import redact_text
@@ -203,7 +205,7 @@ def pack(op: object) -> object:  # noqa: PLR0911 - one case per operation
             op.logger,
             op.run_id,
             op.factory,
-            op.message,
+            op.message if len(op.message) <= MAX_TEXT else cut(op.message),
         )
     if type(op) is StartAttempt:
         return (
