@@ -1,0 +1,185 @@
+"""Exports that cannot hold a run up: bounded in time, reported once, then dropped.
+
+The OpenTelemetry batch processors call their exporter on their own thread,
+never on the run's. ``ExportGuard`` wraps each export of one signal (traces or
+logs) and adds what a platform needs from an observer:
+
+* a failed export (a closed port, a server that never answers, a 401) is
+  reported once, as one warning naming the endpoint (secrets masked); the
+  OpenTelemetry exporter's own per-batch warnings and errors about it are
+  held back while the guard's export runs, and the first of them becomes the
+  reason the warning gives;
+* once ``closing(deadline)`` is called (by ``close()``), a batch is dropped
+  without being sent when the endpoint is failing or the deadline has
+  passed, so the last flush costs at most one export's timeout after the
+  deadline;
+* counts: ``exported``, ``dropped`` (items) and ``failed_exports`` (batches).
+
+Added in 0.5.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from pysetl.utils.redaction import redact_text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from opentelemetry.sdk._logs import ReadableLogRecord
+    from opentelemetry.sdk.trace import ReadableSpan
+
+__all__ = ["ExportGuard", "GuardedLogExporter", "GuardedSpanExporter"]
+
+_LOGGER = logging.getLogger("pysetl.monitoring.tracing")
+
+# Where the OTLP/HTTP exporters log a failed batch (each batch, each retry).
+_EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http._log_exporter",
+    "opentelemetry.exporter.otlp.common.http",
+)
+
+
+class _HoldBack(logging.Filter):
+    """Drops the exporters' records logged inside the guard's own export call."""
+
+    def __init__(self, local: threading.local) -> None:
+        super().__init__()
+        self.local = local
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(self.local, "active", False):
+            return True  # another exporter of the process: not ours to quiet
+        if getattr(self.local, "reason", None) is None:
+            self.local.reason = record.getMessage()
+        return False
+
+
+class ExportGuard:
+    """Times, counts and reports the exports of one signal.
+
+    Args:
+        signal: ``spans`` or ``log records`` (used in the warning).
+        where: The endpoint, for the warning (secrets are masked).
+
+    Attributes:
+        exported: Items exported.
+        dropped: Items not exported (failed batches, or dropped at close).
+        failed_exports: Batches that failed.
+        reported: Whether the one warning was logged.
+    """
+
+    def __init__(self, signal: str, where: str) -> None:
+        """Create the guard and hold back the exporters' own failure logs."""
+        self.signal = signal
+        self.where = redact_text(where)
+        self.exported = 0
+        self.dropped = 0
+        self.failed_exports = 0
+        self.reported = False
+        self._failing = False
+        self._deadline: float | None = None
+        self._local = threading.local()
+        self._filter = _HoldBack(self._local)
+        for name in _EXPORTER_LOGGERS:
+            logging.getLogger(name).addFilter(self._filter)
+
+    def closing(self, deadline: float) -> None:
+        """From now on, drop batches when failing or after ``deadline`` (monotonic)."""
+        self._deadline = deadline
+
+    def export(self, send: Callable[[], bool], count: int) -> bool:
+        """Run ``send`` (one batch of ``count`` items); whether it succeeded."""
+        deadline = self._deadline
+        if deadline is not None and (self._failing or time.monotonic() >= deadline):
+            self.dropped += count
+            return False
+        self._local.active, self._local.reason = True, None
+        try:
+            sent = send()
+        except Exception as exc:  # noqa: BLE001 - an exporter never fails the run
+            sent = False
+            self._local.reason = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._local.active = False
+        if sent:
+            self.exported += count
+            self._failing = False
+            return True
+        self.failed_exports += 1
+        self.dropped += count
+        self._failing = True
+        if not self.reported:
+            self.reported = True
+            reason = redact_text(str(self._local.reason or "no reason given"))
+            _LOGGER.warning(
+                "pysetl cannot export %s to %s (%s); the run goes on, and %s are "
+                "dropped while it fails (reported once)",
+                self.signal,
+                self.where,
+                reason,
+                self.signal,
+            )
+        return False
+
+    def release(self) -> None:
+        """Stop holding back the exporters' logs (at close)."""
+        for name in _EXPORTER_LOGGERS:
+            logging.getLogger(name).removeFilter(self._filter)
+
+
+class GuardedSpanExporter(SpanExporter):
+    """A span exporter whose exports go through an ``ExportGuard``."""
+
+    def __init__(self, inner: SpanExporter, guard: ExportGuard) -> None:
+        """Wrap ``inner``."""
+        self.inner = inner
+        self.guard = guard
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Export one batch of spans through the guard."""
+        sent = self.guard.export(
+            lambda: self.inner.export(spans) is SpanExportResult.SUCCESS, len(spans)
+        )
+        return SpanExportResult.SUCCESS if sent else SpanExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        """Shut the wrapped exporter down."""
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flush the wrapped exporter."""
+        return self.inner.force_flush(timeout_millis)
+
+
+class GuardedLogExporter(LogRecordExporter):
+    """A log record exporter whose exports go through an ``ExportGuard``."""
+
+    def __init__(self, inner: LogRecordExporter, guard: ExportGuard) -> None:
+        """Wrap ``inner``."""
+        self.inner = inner
+        self.guard = guard
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        """Export one batch of log records through the guard."""
+        sent = self.guard.export(
+            lambda: self.inner.export(batch) is LogRecordExportResult.SUCCESS,
+            len(batch),
+        )
+        return LogRecordExportResult.SUCCESS if sent else LogRecordExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        """Shut the wrapped exporter down."""
+        self.inner.shutdown()  # type: ignore[no-untyped-call]
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flush the wrapped exporter."""
+        return self.inner.force_flush(timeout_millis)
