@@ -1,0 +1,429 @@
+"""``PrometheusExporter`` against real Pushgateway and Prometheus servers."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import shutil
+import ssl
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from pysetl.config import load_config
+from pysetl.errors import ConfigError, FactoryError
+from pysetl.monitoring.prometheus import PrometheusExporter, PrometheusOptions
+from pysetl.runtime import Session
+from pysetl.workflow import Delivery, Factory
+
+from .conftest import Numbers
+
+LOGGER = "pysetl.monitoring.prometheus"
+
+
+class Broken(Factory[int]):
+    """Fails in ``process``."""
+
+    n = Delivery[int]()
+
+    def read(self) -> Broken:
+        return self
+
+    def process(self) -> Broken:
+        msg = "the numbers are wrong"
+        raise ValueError(msg)
+
+    def write(self) -> Broken:
+        return self
+
+    def get(self) -> int:
+        return 0
+
+
+GATE = threading.Event()
+
+
+class Slow(Factory[int]):
+    """Waits (at most 30 s) until the test opens ``GATE``."""
+
+    def read(self) -> Slow:
+        return self
+
+    def process(self) -> Slow:
+        assert GATE.wait(30), "the test never opened the gate"
+        return self
+
+    def write(self) -> Slow:
+        return self
+
+    def get(self) -> int:
+        return 1
+
+
+def session(tmp_path, *plugins: object, **options) -> Session:
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    return Session(history=url, observe=True, plugins=plugins, **options)
+
+
+def run(s: Session, name: str, *factories: type[Factory[int]]) -> None:
+    pipeline = s.pipeline(name)
+    for factory in factories:
+        pipeline.add_stage_from_type(factory)
+    if Broken in factories:
+        with pytest.raises(FactoryError):
+            pipeline.run()
+    else:
+        pipeline.run()
+
+
+def warnings_of(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == LOGGER and r.levelno >= logging.WARNING
+    ]
+
+
+class TestPushgatewayAndPrometheus:
+    def test_a_run_is_pushed_scraped_and_queried_with_promql(
+        self, tmp_path, pushgateway, prometheus, pipeline_name
+    ):
+        exporter = PrometheusExporter(pushgateway=pushgateway.url, instance="host-a")
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers)
+        assert exporter.pusher is not None
+        assert exporter.pusher.pushes == 1
+        assert exporter.pusher.failures == 0
+        selector = f'pipeline="{pipeline_name}"'
+        status = prometheus.wait_for(
+            f'pysetl_pipeline_last_run_status{{{selector},status="succeeded"}} == 1'
+        )
+        assert status[0]["metric"]["job"] == "pysetl"
+        assert status[0]["metric"]["instance"] == "host-a"
+        durations = prometheus.wait_for(
+            f'pysetl_factory_duration_seconds{{{selector},factory="Numbers"}}'
+        )
+        assert float(durations[0]["value"][1]) > 0
+        success = prometheus.wait_for(
+            f"time() - pysetl_pipeline_last_success_timestamp_seconds{{{selector}}}"
+        )
+        assert 0 <= float(success[0]["value"][1]) < 120
+        labels = set().union(
+            *(r["metric"] for r in prometheus.query(f"{{{selector}}}"))
+        )
+        assert labels <= {
+            "__name__",
+            "job",
+            "instance",
+            "pipeline",
+            "factory",
+            "status",
+            "phase",
+        }
+
+    def test_a_failed_run_is_pushed_as_failed(
+        self, tmp_path, pushgateway, prometheus, pipeline_name
+    ):
+        exporter = PrometheusExporter(pushgateway=pushgateway.url, push_interval=None)
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers, Broken)
+        result = prometheus.wait_for(
+            f'pysetl_pipeline_last_run_status{{pipeline="{pipeline_name}",'
+            'status="failed"} == 1'
+        )
+        assert result
+        failed = prometheus.wait_for(
+            f'pysetl_factory_last_status{{pipeline="{pipeline_name}",'
+            'factory="Broken",status="failed"}'
+        )
+        assert failed[0]["value"][1] == "1"
+
+    def test_a_long_run_is_pushed_while_it_runs(
+        self, tmp_path, pushgateway, pipeline_name
+    ):
+        GATE.clear()
+        exporter = PrometheusExporter(pushgateway=pushgateway.url, push_interval=0.2)
+        running = re.compile(
+            rf'^pysetl_pipeline_running\{{[^}}]*pipeline="{pipeline_name}"[^}}]*\}} 1$',
+            re.MULTILINE,
+        )
+        with session(tmp_path, exporter) as s:
+            worker = threading.Thread(target=run, args=(s, pipeline_name, Slow))
+            worker.start()
+            try:
+                deadline = time.monotonic() + 20
+                while not running.search(pushgateway.get("/metrics").decode()):
+                    assert time.monotonic() < deadline, "no live push within 20 s"
+                    time.sleep(0.1)
+            finally:
+                GATE.set()
+                worker.join(30)
+        assert exporter.pusher is not None
+        assert exporter.pusher.pushes >= 2  # at least one live push and the final one
+        final = pushgateway.get("/metrics").decode()
+        assert not running.search(final)
+        assert f'pipeline="{pipeline_name}"' in final
+
+    def test_promtool_accepts_what_is_pushed(
+        self, tmp_path, pushgateway, pipeline_name
+    ):
+        exporter = PrometheusExporter(pushgateway=pushgateway.url)
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers)
+        pushed = pushgateway.get("/api/v1/metrics")
+        assert pipeline_name.encode() in pushed
+        ours = [
+            line
+            for line in pushgateway.get("/metrics").decode().splitlines(keepends=True)
+            if "pysetl_" in line
+        ]
+        promtool = shutil.which("promtool") or "/usr/bin/promtool"
+        checked = subprocess.run(  # noqa: S603 - our own binaries, fixed arguments
+            [promtool, "check", "metrics"],
+            input="".join(ours).encode(),
+            capture_output=True,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+class TestAuthAndTls:
+    def _pushed(self, gateway) -> str:
+        token = base64.b64encode(
+            f"{gateway.username}:{gateway.password}".encode()
+        ).decode()
+        request = urllib.request.Request(  # noqa: S310 - our own loopback server
+            f"{gateway.server.url}/metrics",
+            headers={"Authorization": f"Basic {token}"},
+        )
+        context = ssl.create_default_context(cafile=str(gateway.ca_file))
+        with urllib.request.urlopen(request, timeout=5, context=context) as answer:  # noqa: S310 - our own loopback server
+            return answer.read().decode()
+
+    def test_the_password_comes_from_a_secret_and_is_never_shown(
+        self, tmp_path, secure_gateway, pipeline_name, monkeypatch, caplog
+    ):
+        monkeypatch.setenv("PGW_PASSWORD", secure_gateway.password)
+        conf = tmp_path / "conf" / "base"
+        conf.mkdir(parents=True)
+        (conf / "monitoring.yaml").write_text(
+            "monitoring:\n  observers:\n"
+            "    - class: pysetl.monitoring.prometheus:PrometheusExporter\n"
+            "      options:\n"
+            f"        pushgateway: {secure_gateway.server.url}\n"
+            "        username: pysetl\n"
+            "        password: ${secret:env:PGW_PASSWORD}\n"
+            f"        ca_file: {secure_gateway.ca_file}\n"
+            "        push_interval: null\n"
+        )
+        config = load_config(tmp_path / "conf", None)
+        url = f"sqlite:///{tmp_path / 'history.db'}"
+        caplog.set_level(logging.DEBUG)
+        with Session(config=config, history=url, observe=True) as s:
+            exporter = next(
+                p for p in s.hooks.plugins if isinstance(p, PrometheusExporter)
+            )
+            run(s, pipeline_name, Numbers)
+            assert secure_gateway.password not in repr(exporter)
+            assert secure_gateway.password not in repr(exporter.options)
+        assert exporter.pusher is not None
+        assert exporter.pusher.pushes == 1
+        assert f'pipeline="{pipeline_name}"' in self._pushed(secure_gateway)
+        assert secure_gateway.password not in caplog.text
+
+    def test_a_wrong_password_is_reported_once_and_redacted(
+        self, tmp_path, secure_gateway, pipeline_name, caplog
+    ):
+        wrong = "not-the-password-9f3a"
+        exporter = PrometheusExporter(
+            pushgateway=secure_gateway.server.url,
+            username="pysetl",
+            password=wrong,
+            ca_file=str(secure_gateway.ca_file),
+            push_interval=None,
+        )
+        caplog.set_level(logging.DEBUG)
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers)
+            run(s, pipeline_name, Numbers)
+        assert exporter.pusher is not None
+        assert exporter.pusher.failures == 2
+        warned = warnings_of(caplog)
+        assert len(warned) == 1
+        assert "401" in warned[0]
+        assert wrong not in caplog.text
+        assert base64.b64encode(f"pysetl:{wrong}".encode()).decode() not in caplog.text
+
+    def test_an_unknown_certificate_is_refused(
+        self, tmp_path, secure_gateway, pipeline_name, caplog
+    ):
+        exporter = PrometheusExporter(
+            pushgateway=secure_gateway.server.url, push_interval=None
+        )
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers)
+        assert exporter.pusher is not None
+        assert exporter.pusher.failures == 1
+        assert "CERTIFICATE_VERIFY_FAILED" in warnings_of(caplog)[0]
+
+    def test_insecure_skip_verify_pushes_to_a_self_signed_gateway(
+        self, tmp_path, secure_gateway, pipeline_name
+    ):
+        exporter = PrometheusExporter(
+            pushgateway=secure_gateway.server.url,
+            username=secure_gateway.username,
+            password=secure_gateway.password,
+            insecure_skip_verify=True,
+            push_interval=None,
+        )
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers)
+        assert f'pipeline="{pipeline_name}"' in self._pushed(secure_gateway)
+
+
+class TestUnreachable:
+    BOUND = 1.0  # what a run's end may wait for the exporter, beyond 2 x timeout
+
+    def test_a_closed_port_costs_nothing_and_is_reported_once(
+        self, tmp_path, closed_port, pipeline_name, caplog
+    ):
+        exporter = PrometheusExporter(pushgateway=closed_port, push_interval=None)
+        start = time.monotonic()
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers)
+            run(s, pipeline_name, Numbers, Broken)
+        assert time.monotonic() - start < 10  # two runs and a session, no wait
+        assert exporter.pusher is not None
+        assert exporter.pusher.failures == 2
+        assert (
+            exporter.registry.get_sample_value("pysetl_exporter_push_failures_total")
+            == 2
+        )
+        warned = warnings_of(caplog)
+        assert len(warned) == 1
+        assert closed_port in warned[0]
+
+    def test_a_server_that_never_answers_delays_a_run_by_at_most_the_timeout(
+        self, tmp_path, silent_server, pipeline_name, caplog
+    ):
+        timeout = 0.5
+        exporter = PrometheusExporter(
+            pushgateway=silent_server, timeout=timeout, push_interval=None
+        )
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers)  # the history is warm
+            start = time.monotonic()
+            run(s, pipeline_name, Numbers)
+            s.close()
+            elapsed = time.monotonic() - start
+        assert elapsed < 2 * timeout + self.BOUND
+        assert elapsed >= timeout * 0.9  # the push did wait for the silent server
+        assert exporter.pusher is not None
+        assert exporter.pusher.failures == 2
+        assert len(warnings_of(caplog)) == 1
+        assert "timed out" in warnings_of(caplog)[0]
+
+    def test_a_push_that_works_again_is_logged(
+        self, tmp_path, pushgateway, closed_port, pipeline_name, caplog
+    ):
+        exporter = PrometheusExporter(pushgateway=closed_port, push_interval=None)
+        caplog.set_level(logging.INFO, logger=LOGGER)
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers)
+            assert exporter.pusher is not None
+            exporter.pusher.url = pushgateway.url  # the gateway comes back
+            run(s, pipeline_name, Numbers)
+        assert exporter.pusher.failures == 1
+        assert exporter.pusher.pushes == 1
+        assert any("work again" in r.getMessage() for r in caplog.records)
+        assert f'pipeline="{pipeline_name}"' in pushgateway.get("/metrics").decode()
+
+
+class TestTextfile:
+    def test_every_pipeline_is_written_and_promtool_accepts_it(self, tmp_path):
+        path = tmp_path / "out" / "pysetl.prom"
+        path.parent.mkdir()
+        exporter = PrometheusExporter(textfile=str(path))
+        with session(tmp_path, exporter) as s:
+            run(s, "first", Numbers)
+            run(s, "second", Numbers, Broken)
+        text = path.read_text()
+        assert 'pipeline="first"' in text
+        assert 'pipeline="second"' in text
+        assert exporter.pusher is None
+        promtool = shutil.which("promtool") or "/usr/bin/promtool"
+        checked = subprocess.run(  # noqa: S603 - our own binaries, fixed arguments
+            [promtool, "check", "metrics"],
+            input=text.encode(),
+            capture_output=True,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    def test_a_textfile_that_cannot_be_written_is_reported_once(self, tmp_path, caplog):
+        exporter = PrometheusExporter(textfile=str(tmp_path / "nowhere" / "m.prom"))
+        with session(tmp_path, exporter) as s:
+            run(s, "p", Numbers)
+            run(s, "p", Numbers)
+        assert exporter.textfile_failures == 2
+        assert len(warnings_of(caplog)) == 1
+
+
+class TestWithoutHistory:
+    def test_nothing_is_exported_and_it_is_said_once(
+        self, tmp_path, pushgateway, pipeline_name, caplog
+    ):
+        exporter = PrometheusExporter(pushgateway=pushgateway.url)
+        with Session(observe=False, plugins=[exporter]) as s:
+            run(s, pipeline_name, Numbers)
+            run(s, pipeline_name, Numbers)
+        assert exporter.pusher is not None
+        assert exporter.pusher.pushes == 0
+        warned = warnings_of(caplog)
+        assert len(warned) == 1
+        assert "not recorded" in warned[0]
+
+
+class TestOptions:
+    @pytest.mark.parametrize(
+        ("options", "named"),
+        [
+            ({"pushgatway": "http://x"}, "pushgatway"),
+            ({}, "pushgateway"),
+            ({"pushgateway": "ftp://x"}, "http://"),
+            ({"pushgateway": "http://x", "ca_file": "/ca.pem"}, "https://"),
+            ({"pushgateway": "http://x", "password": "s3cret-pw"}, "username"),
+            ({"pushgateway": "https://x", "cert_file": "/c.pem"}, "key_file"),
+            ({"pushgateway": "http://x", "grouping_key": {"job": "j"}}, "job"),
+            ({"textfile": "m.txt"}, ".prom"),
+            ({"pushgateway": "http://x", "timeout": 0}, "timeout"),
+            ({"pushgateway": "http://x", "timeout": 600}, "timeout"),
+            ({"pushgateway": "http://x", "push_interval": -1}, "push_interval"),
+        ],
+    )
+    def test_a_bad_option_is_named(self, options, named):
+        with pytest.raises(ConfigError, match=re.escape(named)) as caught:
+            PrometheusExporter(**options)
+        assert "PrometheusExporter" in caught.value.message
+        assert "s3cret-pw" not in str(caught.value)
+
+    def test_the_model_is_exported_with_its_defaults(self):
+        options = PrometheusOptions(pushgateway="http://127.0.0.1:9091")
+        assert options.job == "pysetl"
+        assert options.push_interval == 30.0
+        assert options.timeout == 3.0
+
+    def test_a_missing_ca_file_fails_when_the_exporter_is_built(self, tmp_path):
+        with pytest.raises(OSError, match="No such file"):
+            PrometheusExporter(
+                pushgateway="https://127.0.0.1:1", ca_file=str(tmp_path / "no.pem")
+            )
+
+    def test_repr_shows_where_it_exports(self, tmp_path):
+        exporter = PrometheusExporter(pushgateway="http://u:pw-xyz1@127.0.0.1:1")
+        assert "pw-xyz1" not in repr(exporter)
+        assert "127.0.0.1:1" in repr(exporter)
