@@ -53,6 +53,22 @@ __all__ = [
 EVENT = "on_metric_recorded"
 KINDS = ("counter", "gauge", "histogram")
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_VALID: set[str] = set()  # names already checked: a factory makes its KPI per run
+_VALID_KEPT = 4096
+
+
+def _check_name(name: object) -> None:
+    """Raise unless ``name`` is a valid metric name; remember it if it is."""
+    if not isinstance(name, str) or _NAME.fullmatch(name) is None:
+        msg = (
+            f"Invalid metric name {name!r}: expected letters, digits, '_' or ':' "
+            f"not starting with a digit, such as 'rows_rejected'"
+        )
+        raise ValueError(msg)
+    if name.__class__ is str:  # a str subclass may compare as it likes
+        if len(_VALID) >= _VALID_KEPT:
+            _VALID.clear()
+        _VALID.add(name)
 
 
 class _Metric:
@@ -62,14 +78,12 @@ class _Metric:
     kind = ""
 
     def __init__(self, name: str, labels: Mapping[str, str] | None = None) -> None:
-        if not isinstance(name, str) or _NAME.fullmatch(name) is None:
-            msg = (
-                f"Invalid metric name {name!r}: expected letters, digits, '_' or ':' "
-                f"not starting with a digit, such as 'rows_rejected'"
-            )
-            raise ValueError(msg)
+        if name.__class__ is not str or name not in _VALID:
+            _check_name(name)
         self.name = name
-        self.labels = {str(key): str(value) for key, value in (labels or {}).items()}
+        self.labels = (
+            {str(key): str(value) for key, value in labels.items()} if labels else {}
+        )
 
     def _record(self, value: float) -> None:
         if not math.isfinite(value):
@@ -89,7 +103,7 @@ class _Metric:
             name=self.name,
             kind=self.kind,
             value=float(value),
-            labels=dict(self.labels),
+            labels=dict(self.labels) if self.labels else {},
         )
 
     def __repr__(self) -> str:
