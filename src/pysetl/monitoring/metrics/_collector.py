@@ -44,7 +44,7 @@ from pysetl.monitoring.metrics._records import (
     RunSummary,
     figure_samples,
 )
-from pysetl.monitoring.metrics._spark import json_mapper, read_spark_figures
+from pysetl.monitoring.metrics._spark import SparkStatus, read_spark_figures
 from pysetl.monitoring.metrics._state import (
     End,
     Job,
@@ -155,7 +155,7 @@ class MetricsCollector:
         ] = {}
         self._attributed: dict[str, dict[str, set[int]]] = {}
         self._lock = threading.Lock()
-        self._json: tuple[Any, Any] | None = None
+        self._status: SparkStatus | None = None  # the worker thread only
 
     @property
     def writer(self) -> BackgroundWriter:
@@ -261,7 +261,7 @@ class MetricsCollector:
     ) -> None:
         """Add a custom metric to its factory attempt."""
         key = (run_id, stage_id or 0, factory_name or "", attempt or 1)
-        series = (name, kind, tuple(sorted(labels.items())))
+        series = (name, kind, tuple(sorted(labels.items())) if labels else ())
         with self._lock:
             bucket = self._kpis.setdefault(key, {})
             old = bucket.get(series)
@@ -358,10 +358,10 @@ class MetricsCollector:
                 changes["spark"], ids = read_spark_figures(
                     spark_context,
                     group,
-                    make_mapper=self._mapper,
                     skip=skip,
                     wait_seconds=self.spark_wait,
                     max_jobs=self.max_jobs,
+                    status=self._status_of(spark_context),
                 )
                 skip.update(ids)
             except Exception as exc:  # noqa: BLE001 - Spark gone or unreachable
@@ -392,11 +392,12 @@ class MetricsCollector:
                 run.factories.append(metrics)
         self._write(metrics.run_id, samples(metrics))
 
-    def _mapper(self, spark_context: Any) -> Any:
-        """One JVM JSON mapper per SparkContext (worker thread only)."""
-        if self._json is None or self._json[0] is not spark_context:
-            self._json = (spark_context, json_mapper(spark_context))
-        return self._json[1]
+    def _status_of(self, spark_context: Any) -> SparkStatus:
+        """One ``SparkStatus`` per SparkContext (worker thread only)."""
+        status = self._status
+        if status is None or status.spark_context is not spark_context:
+            status = self._status = SparkStatus(spark_context)
+        return status
 
     def _spark_context(self) -> Any:
         if not self.spark:

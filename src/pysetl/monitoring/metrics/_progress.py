@@ -36,6 +36,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pysetl.monitoring.history._records import AddEvent
+from pysetl.monitoring.metrics._spark import SparkStatus
 from pysetl.utils.writer import shared_writer
 from pysetl.workflow._spark import active_spark_context, job_group
 from pysetl.workflow.hooks import hook_impl
@@ -55,13 +56,6 @@ SPARK_PROGRESS_EVENT = "spark_progress"
 
 _LOGGER = logging.getLogger(__name__)
 _FINAL = frozenset({"SUCCEEDED", "FAILED"})
-_COUNTS = (
-    "num_tasks",
-    "completed_tasks",
-    "failed_tasks",
-    "active_tasks",
-    "stages_done",
-)
 
 
 def read_group_jobs(
@@ -71,8 +65,13 @@ def read_group_jobs(
     *,
     max_jobs: int = 50,
     finished: dict[int, dict[str, Any]] | None = None,
+    status: SparkStatus | None = None,
 ) -> list[dict[str, Any]]:
     """The progress of the Spark jobs of job group ``group``, oldest first.
+
+    Each job's counts come from its status record (one JSON text: its tasks
+    and stages, as the REST API's ``/jobs/<id>``), not from one call per
+    stage.
 
     Args:
         spark_context: The running (classic) SparkContext.
@@ -80,35 +79,31 @@ def read_group_jobs(
         factory: The factory name written into each job's entry.
         max_jobs: At most this many jobs (the most recent ones).
         finished: A cache of finished jobs by id, read once and then reused.
+        status: The ``SparkStatus`` of ``spark_context``, kept by the caller
+            (default: a new one).
     """
-    tracker = spark_context.statusTracker()
+    if status is None:
+        status = SparkStatus(spark_context)
     cache = {} if finished is None else finished
     jobs: list[dict[str, Any]] = []
-    for job_id in sorted(tracker.getJobIdsForGroup(group))[-max_jobs:]:
+    for job_id in status.job_ids(group)[-max_jobs:]:
         known = cache.get(job_id)
         if known is not None:
             jobs.append(known)
             continue
-        info = tracker.getJobInfo(job_id)
-        if info is None:
+        record = status.job(job_id)
+        if record is None:
             continue
-        counts = dict.fromkeys(_COUNTS, 0)
-        for stage_id in info.stageIds:
-            stage = tracker.getStageInfo(stage_id)
-            if stage is None:
-                continue
-            counts["num_tasks"] += stage.numTasks
-            counts["completed_tasks"] += stage.numCompletedTasks
-            counts["failed_tasks"] += stage.numFailedTasks
-            counts["active_tasks"] += stage.numActiveTasks
-            if stage.numTasks and stage.numCompletedTasks >= stage.numTasks:
-                counts["stages_done"] += 1
         entry: dict[str, Any] = {
             "factory": factory,
             "job_id": int(job_id),
-            "status": str(info.status),
-            "stages_total": len(info.stageIds),
-            **counts,
+            "status": str(record["status"]),
+            "stages_total": len(record["stageIds"]),
+            "num_tasks": record["numTasks"],
+            "completed_tasks": record["numCompletedTasks"],
+            "failed_tasks": record["numFailedTasks"],
+            "active_tasks": record["numActiveTasks"],
+            "stages_done": record["numCompletedStages"],
         }
         if entry["status"] in _FINAL:
             if entry["status"] == "SUCCEEDED":
@@ -162,6 +157,7 @@ class SparkProgressSampler:
         self._finished: dict[str, dict[int, dict[str, Any]]] = {}
         self._writer = writer
         self._ticker: Ticker | None = None
+        self._status: SparkStatus | None = None  # the writer's thread only
 
     @property
     def writer(self) -> BackgroundWriter:
@@ -250,6 +246,9 @@ class SparkProgressSampler:
         self, spark_context: Any, run_id: str, factories: dict[str, str]
     ) -> list[dict[str, Any]]:
         cache = self._finished.setdefault(run_id, {})
+        status = self._status
+        if status is None or status.spark_context is not spark_context:
+            status = self._status = SparkStatus(spark_context)
         jobs: list[dict[str, Any]] = []
         for factory, pipeline in sorted(factories.items()):
             group, _ = job_group(run_id, pipeline, factory)
@@ -259,6 +258,7 @@ class SparkProgressSampler:
                 factory,
                 max_jobs=self.max_jobs,
                 finished=cache,
+                status=status,
             )
         return jobs
 
