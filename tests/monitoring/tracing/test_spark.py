@@ -1,0 +1,105 @@
+"""Spark job ids on factory spans, read through the factories' job groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pysetl.workflow import Factory, HookManager, Pipeline
+
+
+class Count(Factory[int]):
+    spark: Any = None
+
+    def read(self) -> Count:
+        return self
+
+    def process(self) -> Count:
+        self.rows = Count.spark.range(10).count() + Count.spark.range(5).count()
+        return self
+
+    def write(self) -> Count:
+        return self
+
+    def get(self) -> int:
+        return self.rows
+
+
+class NoJob(Factory[int]):
+    def read(self) -> NoJob:
+        return self
+
+    def process(self) -> NoJob:
+        return self
+
+    def write(self) -> NoJob:
+        return self
+
+    def get(self) -> int:
+        return 0
+
+
+class TestSparkJobIds:
+    def test_the_factory_span_lists_its_spark_jobs(self, spark, make_exporter, memory):
+        Count.spark = spark
+        exporter = make_exporter(span_exporter=memory, phases=False)
+        pipeline = Pipeline(
+            name="sp", hooks=HookManager(plugins=[exporter]), spark=spark
+        )
+        pipeline.add_stage_from_type(Count).add_stage_from_type(NoJob)
+        pipeline.run()
+        pipeline.hooks.drain()
+        exporter.close()
+        spans = {s.name: s for s in memory.get_finished_spans()}
+        ids = spans["factory Count"].attributes["pysetl.spark.job_ids"]
+        tracker = spark.sparkContext.statusTracker()
+        group = f"pysetl:{pipeline.run_id}:Count"
+        assert list(ids) == sorted(tracker.getJobIdsForGroup(group))
+        assert len(ids) >= 2
+        assert "pysetl.spark.job_ids" not in spans["factory NoJob"].attributes
+        assert exporter.errors == 0
+
+    def test_spark_job_ids_can_be_left_out(self, spark, make_exporter, memory):
+        Count.spark = spark
+        exporter = make_exporter(span_exporter=memory, phases=False, spark_jobs=False)
+        pipeline = Pipeline(
+            name="sp", hooks=HookManager(plugins=[exporter]), spark=spark
+        )
+        pipeline.add_stage_from_type(Count).run()
+        exporter.close()
+        (factory,) = [
+            s for s in memory.get_finished_spans() if s.name == "factory Count"
+        ]
+        assert "pysetl.spark.job_ids" not in factory.attributes
+
+    def test_a_failing_lookup_leaves_the_ids_out_and_is_counted(
+        self, make_exporter, memory, caplog
+    ):
+        """A SparkContext whose JVM is gone (a stand-in: the shared one must live)."""
+
+        class Gone:
+            def statusTracker(self) -> Any:
+                msg = "the JVM is gone"
+                raise RuntimeError(msg)
+
+        exporter = make_exporter(span_exporter=memory, phases=False)
+        exporter.before_pipeline_run(run_id="R", pipeline_name="p", timestamp=1.0)
+        exporter.before_factory_run(
+            run_id="R",
+            pipeline_name="p",
+            stage_id=0,
+            factory_name="F",
+            attempt=1,
+            timestamp=1.0,
+        )
+        opened = exporter._factories.pop(("R", 0, "F", 1))
+        exporter._release(opened)
+        exporter._pending += 2
+        for _ in range(2):
+            exporter._end_with_jobs(opened.span, Gone(), "pysetl:R:F", 2_000_000_000)
+        exporter.after_pipeline_run(run_id="R", timestamp=3.0)
+        exporter.close()
+        assert exporter.errors == 2
+        assert caplog.text.count("no Spark job ids") == 1
+        (factory,) = [s for s in memory.get_finished_spans() if s.name == "factory F"]
+        assert "pysetl.spark.job_ids" not in factory.attributes
+        assert factory.end_time == 2_000_000_000
