@@ -73,6 +73,12 @@ class Server:
         assert answer["status"] == "success", answer
         return list(answer["data"]["result"])
 
+    def query_at(self, promql: str, at: float) -> list[dict[str, Any]]:
+        """The result of ``promql`` evaluated at the Unix time ``at``."""
+        answer = json.loads(self.get("/api/v1/query", query=promql, time=str(at)))
+        assert answer["status"] == "success", answer
+        return list(answer["data"]["result"])
+
     def wait_for(self, promql: str, timeout: float = 20.0) -> list[dict[str, Any]]:
         """Poll until ``promql`` returns series, or fail at the deadline."""
         deadline = time.monotonic() + timeout

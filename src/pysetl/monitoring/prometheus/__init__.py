@@ -1,7 +1,8 @@
-"""Prometheus export of the run history: Pushgateway, textfile and ``/metrics``."""
+"""Prometheus export of the run history, and Grafana dashboards and alerting rules."""
 
 from __future__ import annotations
 
+from pysetl.monitoring.prometheus._assets import alert_rules, dashboards
 from pysetl.monitoring.prometheus._collector import (
     FINISHED_STATUSES,
     KPI_PREFIX,
@@ -22,6 +23,8 @@ __all__ = [
     "PrometheusExporter",
     "PrometheusOptions",
     "Pusher",
+    "alert_rules",
     "collect_from_history",
+    "dashboards",
     "render_metrics",
 ]
