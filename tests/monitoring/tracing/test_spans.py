@@ -6,10 +6,12 @@ import io
 import itertools
 import json
 import logging
+import threading
 import uuid
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
@@ -20,10 +22,12 @@ from opentelemetry.trace import SpanKind, StatusCode
 from pysetl.errors import DependencyResolutionError, FactoryError
 from pysetl.logs import configure_logging, reset_logging
 from pysetl.monitoring.tracing import (
+    ExportGuard,
     OpenTelemetryExporter,
     OpenTelemetryOptions,
     format_span_tree,
 )
+from pysetl.monitoring.tracing._export import GuardedLogExporter, GuardedSpanExporter
 from pysetl.utils.redaction import MASK, register_secret
 from pysetl.utils.writer import BackgroundWriter
 from pysetl.workflow import Delivery, Factory, HookManager, Pipeline, Stage
@@ -447,3 +451,51 @@ class TestLifecycle:
         resource = memory.get_finished_spans()[0].resource.attributes
         assert resource["service.name"] == "shop-etl"
         assert resource["deployment.environment"] == "prod"
+
+
+class TestWrappers:
+    def test_flush_and_shutdown_reach_the_wrapped_exporters(self, memory_logs):
+        guard = ExportGuard("spans", "http://x")
+        try:
+            spans = GuardedSpanExporter(InMemorySpanExporter(), guard)
+            logs = GuardedLogExporter(memory_logs, guard)
+            assert spans.force_flush()
+            assert logs.force_flush()
+            assert logs.export([]) is LogRecordExportResult.SUCCESS
+            logs.shutdown()
+            spans.shutdown()
+        finally:
+            guard.release()
+
+
+class TestThreads:
+    def test_a_span_is_made_current_no_longer_only_in_its_own_thread(
+        self, make_exporter, memory
+    ):
+        exporter = make_exporter(span_exporter=memory)
+        started = threading.Thread(
+            target=exporter.before_pipeline_run,
+            kwargs={"run_id": "T", "pipeline_name": "p", "timestamp": 1.0},
+        )
+        started.start()
+        started.join()
+        exporter.after_pipeline_run(run_id="T", timestamp=2.0)  # another thread
+        exporter.close()
+        assert trace.get_current_span() is trace.INVALID_SPAN
+        assert [s.name for s in memory.get_finished_spans()] == ["run p"]
+
+    def test_the_first_writer_given_stays(self, memory):
+        first, second = BackgroundWriter(), BackgroundWriter()
+        exporter = OpenTelemetryExporter(span_exporter=memory, writer=first)
+        try:
+
+            class Bare:
+                writer = second
+
+            exporter.pysetl_attach(Bare())
+            exporter.pysetl_attach(object())
+            assert exporter.writer is first
+        finally:
+            exporter.close()
+            first.close(2)
+            second.close(2)

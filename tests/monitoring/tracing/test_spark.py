@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from pysetl.utils.writer import BackgroundWriter
 from pysetl.workflow import Factory, HookManager, Pipeline
 
 
@@ -103,3 +105,37 @@ class TestSparkJobIds:
         (factory,) = [s for s in memory.get_finished_spans() if s.name == "factory F"]
         assert "pysetl.spark.job_ids" not in factory.attributes
         assert factory.end_time == 2_000_000_000
+
+
+class TestWithSparkRunning:
+    """Spark is up: factory spans end on the writer thread, after the job lookup."""
+
+    def test_close_waits_for_the_lookups_still_queued(
+        self, spark, make_exporter, memory, three_stages
+    ):
+        writer = BackgroundWriter()
+        gate = threading.Event()
+        try:
+            writer.call(gate.wait, 5)  # the writer is busy with another observer
+            exporter = make_exporter(span_exporter=memory, writer=writer)
+            three_stages(exporter).run()
+            assert exporter._pending == 3  # the three factories wait for the writer
+            threading.Timer(0.2, gate.set).start()
+            exporter.close()
+        finally:
+            gate.set()
+            writer.close(2)
+        names = {s.name for s in memory.get_finished_spans()}
+        assert {"factory Extract", "factory Clean", "factory Load"} <= names
+        assert exporter._pending == 0
+
+    def test_a_closed_writer_ends_the_span_at_once(
+        self, spark, make_exporter, memory, three_stages
+    ):
+        writer = BackgroundWriter()
+        writer.close(2)
+        exporter = make_exporter(span_exporter=memory, writer=writer, phases=False)
+        three_stages(exporter).run()
+        exporter.close()
+        assert len(memory.get_finished_spans()) == 7
+        assert exporter._pending == 0
