@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 from typing_extensions import Self
 
+from pysetl.config import load_config
 from pysetl.config.jdbc_config import JdbcConfig
 from pysetl.errors import ConfigError, FactoryError
 from pysetl.monitoring.lineage import OpenLineageExporter, OpenLineageOptions, run_uuid
+from pysetl.runtime import Session
 from pysetl.storage._access import record_access
 from pysetl.utils.redaction import MASK, redact_text, reset_default_redactor
 from pysetl.workflow import Delivery, Factory, Pipeline
@@ -341,3 +343,37 @@ class TestRunIds:
         value = uuid.UUID(run_uuid(run_id))
         assert value.version == 5
         assert run_uuid(run_id) == str(value)
+
+
+class TestFromConfig:
+    def test_the_config_turns_it_on_with_a_secret_key_and_no_code(
+        self, receiver, tmp_path, monkeypatch, validate_event
+    ):
+        """``monitoring.observers`` builds the exporter; the key comes from a secret."""
+        reset_default_redactor()
+        key = "cfg-lineage-key-5be1d00d"
+        monkeypatch.setenv("LINEAGE_KEY", key)
+        conf = tmp_path / "conf"
+        (conf / "base").mkdir(parents=True)
+        (conf / "base" / "monitoring.yaml").write_text(
+            "monitoring:\n  observers:\n"
+            "    - class: pysetl.monitoring.lineage:OpenLineageExporter\n"
+            f"      options: {{url: '{receiver.url}', namespace: from-config,\n"
+            "                api_key: '${secret:env:LINEAGE_KEY}'}\n"
+        )
+        with Session(config=load_config(conf, None), observe=False) as session:
+            (exporter,) = [
+                p for p in session.hooks.plugins if isinstance(p, OpenLineageExporter)
+            ]
+            session.pipeline("shop").add_stage_from_type(LoadOrders).run()
+        bodies = receiver.wait_for(4)
+        assert len(bodies) == 4
+        for body in bodies:
+            validate_event(body)
+            assert body["job"]["namespace"] == "from-config"
+        assert {r.headers["Authorization"] for r in receiver.events} == {
+            f"Bearer {key}"
+        }
+        assert key not in repr(exporter.options)
+        assert redact_text(key) == MASK
+        reset_default_redactor()
