@@ -21,6 +21,7 @@ from pysetl.monitoring.prometheus import (
     collect_from_history,
     render_metrics,
 )
+from pysetl.monitoring.prometheus import _collector as collector_module
 from pysetl.runtime import Session
 from pysetl.utils.redaction import register_secret, reset_default_redactor
 from pysetl.workflow import Delivery, Factory, kpi
@@ -396,3 +397,53 @@ class TestCollectFromHistory:
             registry.get_sample_value("pysetl_pipeline_running", {"pipeline": "daily"})
             == 0
         )
+
+
+class TestBounds:
+    def _big_run(self, history) -> None:
+        rid = "01BIG000000000000000000000"
+        history.start_run(rid, "big", started_at=1.0)
+        ops: list[object] = [
+            StartAttempt(rid, 0, f"F{i:04d}", 1, 1.0) for i in range(1001)
+        ]
+        ops.extend(
+            AddMetric(
+                rid, "gauge_kpi", float(i), 2.0, "F0000", {"kind": "gauge", "n": str(i)}
+            )
+            for i in range(1001)
+        )
+        ops.append(AddMetric(rid, "odd name!", 1.0, 2.0, "F0000", {"kind": "gauge"}))
+        history.apply(ops)
+        history.finish_run(rid, "failed", finished_at=3.0)
+
+    def test_every_page_of_attempts_and_metrics_is_read(self, history):
+        self._big_run(history)
+        found = samples(render_metrics(history))
+        assert (
+            value(found, "pysetl_factory_attempts", pipeline="big", factory="F1000")
+            == 1
+        )
+        assert (
+            value(
+                found, "pysetl_kpi_gauge_kpi", pipeline="big", factory="F0000", n="1000"
+            )
+            == 1000
+        )
+        # an attempt that never finished has no duration, and is not a status
+        assert (
+            "pysetl_factory_duration_seconds",
+            (("factory", "F1000"), ("pipeline", "big")),
+        ) not in found
+        assert (
+            value(found, "pysetl_kpi_odd_name_", pipeline="big", factory="F0000") == 1
+        )
+
+    def test_the_metric_rows_read_per_run_are_bounded(self, history, monkeypatch):
+        self._big_run(history)
+        monkeypatch.setattr(collector_module, "MAX_METRIC_ROWS", 1000)
+        found = samples(render_metrics(history))
+        assert (
+            "pysetl_kpi_gauge_kpi",
+            (("factory", "F0000"), ("n", "999"), ("pipeline", "big")),
+        ) in found
+        assert not [k for k in found if k[0] == "pysetl_kpi_odd_name_"]

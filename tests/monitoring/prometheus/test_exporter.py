@@ -16,9 +16,11 @@ import pytest
 
 from pysetl.config import load_config
 from pysetl.errors import ConfigError, FactoryError
+from pysetl.monitoring.history import InMemoryRunHistory
 from pysetl.monitoring.prometheus import PrometheusExporter, PrometheusOptions
 from pysetl.runtime import Session
-from pysetl.workflow import Delivery, Factory
+from pysetl.utils.writer import BackgroundWriter, shared_writer
+from pysetl.workflow import Delivery, Factory, HookManager, Pipeline
 
 from .conftest import Numbers
 
@@ -427,3 +429,81 @@ class TestOptions:
         exporter = PrometheusExporter(pushgateway="http://u:pw-xyz1@127.0.0.1:1")
         assert "pw-xyz1" not in repr(exporter)
         assert "127.0.0.1:1" in repr(exporter)
+
+
+def settle(writer: BackgroundWriter) -> None:
+    """Wait until the writer ran a pass, and so its due one-shot tasks."""
+    writer.call(lambda: None)
+    assert writer.drain(10)
+
+
+class TestLifecycle:
+    def test_overlapping_runs_of_one_pipeline_keep_it_running(
+        self, tmp_path, pushgateway, pipeline_name
+    ):
+        """The live push covers a pipeline until its last concurrent run ends."""
+        writer = BackgroundWriter()
+        exporter = PrometheusExporter(
+            pushgateway=pushgateway.url, push_interval=3600, writer=writer
+        )
+        with session(tmp_path, writer=writer) as s:
+            exporter.pysetl_attach(s)
+            run(s, pipeline_name, Numbers)  # something to push
+            exporter.before_pipeline_run(pipeline_name=pipeline_name)
+            exporter.before_pipeline_run(pipeline_name=pipeline_name)
+            exporter.after_pipeline_run(pipeline_name=pipeline_name)
+            settle(writer)
+            assert exporter.pusher is not None
+            pushes = exporter.pusher.pushes
+            exporter._push_running()
+            assert exporter.pusher.pushes == pushes + 1  # still running
+            exporter.on_pipeline_run_failed(pipeline_name=pipeline_name)
+            settle(writer)
+            pushes = exporter.pusher.pushes
+            exporter._push_running()
+            assert exporter.pusher.pushes == pushes  # nothing runs: no push
+            exporter.close()
+            exporter.after_pipeline_run(pipeline_name=pipeline_name)
+            settle(writer)
+            assert exporter.pusher.pushes == pushes  # closed: nothing scheduled
+        writer.close()
+
+    def test_without_a_session_it_works_on_the_process_wide_writer(
+        self, tmp_path, pipeline_name
+    ):
+        with session(tmp_path) as s:
+            run(s, pipeline_name, Numbers)
+            history = s.history
+            path = tmp_path / "m.prom"
+            exporter = PrometheusExporter(textfile=str(path), history=history)
+            hooks = HookManager()
+            hooks.register(exporter)
+            Pipeline(name=pipeline_name, hooks=hooks).add_stage_from_type(Numbers).run()
+            exporter.close()
+            hooks.close()
+            assert exporter.writer is shared_writer()
+            assert f'pipeline="{pipeline_name}"' in path.read_text()
+
+    def test_a_history_given_is_kept_when_a_session_attaches(self, tmp_path):
+        mine = InMemoryRunHistory()
+        exporter = PrometheusExporter(textfile=str(tmp_path / "m.prom"), history=mine)
+        with session(tmp_path, exporter):
+            assert exporter.history is mine
+
+    def test_a_client_certificate_is_sent_for_mutual_tls(
+        self, tmp_path, secure_gateway, pipeline_name
+    ):
+        key = secure_gateway.ca_file.with_name("key.pem")
+        exporter = PrometheusExporter(
+            pushgateway=secure_gateway.server.url,
+            username=secure_gateway.username,
+            password=secure_gateway.password,
+            ca_file=str(secure_gateway.ca_file),
+            cert_file=str(secure_gateway.ca_file),
+            key_file=str(key),
+            push_interval=None,
+        )
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers)
+        assert exporter.pusher is not None
+        assert exporter.pusher.pushes == 1

@@ -160,7 +160,8 @@ class PrometheusExporter:
     def _push_running(self) -> None:
         with self._lock:
             running = sorted(self._running)
-        self._export(running, textfile=False)
+        if running:
+            self._export(running, textfile=False)
 
     # ---------------------------------------------------------------- export
     def flush(self) -> None:
