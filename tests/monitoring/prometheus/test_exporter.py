@@ -329,6 +329,19 @@ class TestUnreachable:
         assert len(warnings_of(caplog)) == 1
         assert "timed out" in warnings_of(caplog)[0]
 
+    def test_with_the_default_timeout_a_silent_server_is_reported_once_in_all(
+        self, tmp_path, silent_server, pipeline_name, caplog
+    ):
+        """No other WARNING either: not the writer's slow-call one, per push."""
+        exporter = PrometheusExporter(pushgateway=silent_server, push_interval=None)
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers)
+            run(s, pipeline_name, Numbers)
+        assert exporter.pusher is not None
+        assert exporter.pusher.failures == 2
+        everything = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [r.name for r in everything] == [LOGGER]
+
     def test_a_push_that_works_again_is_logged(
         self, tmp_path, pushgateway, closed_port, pipeline_name, caplog
     ):
@@ -417,7 +430,7 @@ class TestOptions:
         options = PrometheusOptions(pushgateway="http://127.0.0.1:9091")
         assert options.job == "pysetl"
         assert options.push_interval == 30.0
-        assert options.timeout == 3.0
+        assert options.timeout == 0.75
 
     def test_a_missing_ca_file_fails_when_the_exporter_is_built(self, tmp_path):
         with pytest.raises(OSError, match="No such file"):

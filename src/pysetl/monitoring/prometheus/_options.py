@@ -12,7 +12,7 @@ first-class ``monitoring.prometheus:`` section later::
             password: ${secret:env:PUSHGATEWAY_PASSWORD}
             ca_file: /etc/ssl/certs/internal-ca.pem
             push_interval: 30
-            timeout: 3
+            timeout: 0.75
             textfile: /var/lib/node_exporter/textfile/pysetl.prom
 
 Added in 0.5.
@@ -70,7 +70,9 @@ class PrometheusOptions(BaseModel):
     instance: str | None = Field(default=None, min_length=1)
     grouping_key: dict[str, str] = Field(default_factory=dict)
     push_interval: float | None = Field(default=30.0, gt=0)
-    timeout: float = Field(default=3.0, gt=0, le=MAX_TIMEOUT)
+    # Under the writer's slow threshold (1 s): a push that times out is then
+    # reported once by the exporter, not also as a slow call by the writer.
+    timeout: float = Field(default=0.75, gt=0, le=MAX_TIMEOUT)
     username: str | None = None
     password: SecretStr | None = None
     ca_file: Path | None = None
