@@ -253,6 +253,48 @@ class TestValidateAndSchema:
         assert strict.exit_code == commands.EXIT_CONFIG
         assert "--strict: 4 file problem(s)" in strict.stdout
 
+    def test_a_secret_file_others_can_read_is_reported(self, cli, conf, tmp_path):
+        secrets = tmp_path / "secrets"
+        secrets.mkdir()
+        pw = secrets / "api_token"
+        pw.write_text("canary-tok-8811\n")
+        pw.chmod(0o604)
+        write(conf / "prod" / "app.yaml", "api:\n  token: ${secret:file:api_token}\n")
+        env = {"PYSETL_SECRET_ROOTS": str(secrets)}
+        result = cli("validate", "--env", "prod", env=env)
+        assert result.exit_code == 0, result.output
+        assert result.stderr.splitlines() == [
+            (
+                f"warning: {pw} (mode 0604) is readable by others: chmod 600 {pw} "
+                "(the secret file of config entry 'api.token')"
+            )
+        ]
+        assert "canary-tok-8811" not in result.output
+        strict = cli("validate", "--env", "prod", "--strict", env=env)
+        assert strict.exit_code == commands.EXIT_CONFIG
+        assert "--strict: 1 file problem(s)" in strict.stdout
+        pw.chmod(0o400)
+        assert cli("validate", "--env", "prod", "--strict", env=env).exit_code == 0
+
+    def test_other_warnings_of_a_load_are_warned_again(
+        self, cli, tmp_path, monkeypatch
+    ):
+        (tmp_path / "warning_schema.py").write_text(
+            "import warnings\n"
+            "from pydantic import BaseModel, ConfigDict, model_validator\n\n"
+            "class Loud(BaseModel):\n"
+            "    model_config = ConfigDict(extra='allow')\n\n"
+            "    @model_validator(mode='after')\n"
+            "    def shout(self):\n"
+            "        warnings.warn('deprecated section', DeprecationWarning)\n"
+            "        return self\n"
+        )
+        monkeypatch.syspath_prepend(str(tmp_path))
+        with pytest.warns(DeprecationWarning, match="deprecated section"):
+            result = cli("validate", "--schema", "warning_schema:Loud")
+        assert result.exit_code == 0, result.output
+        assert "warning:" not in result.stderr
+
     def test_a_config_directory_others_can_write_to_is_reported(self, cli, conf):
         (conf / "prod").chmod(0o777)
         try:

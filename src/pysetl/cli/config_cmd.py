@@ -223,6 +223,44 @@ def _permission_problems(
     return found
 
 
+def _insecure_files(
+    caught: Iterable[warnings.WarningMessage], printed: Iterable[str]
+) -> list[str]:
+    """The ``InsecureFileWarning`` messages of a load not printed yet.
+
+    Loading warns about secret files, the key file and config directories
+    other users can read or write; the other warnings are warned again.
+    """
+    from pysetl.config.permissions import InsecureFileWarning  # noqa: PLC0415
+
+    seen = set(printed)
+    found: list[str] = []
+    for caught_warning in caught:
+        text = str(caught_warning.message)
+        if not issubclass(caught_warning.category, InsecureFileWarning):
+            warnings.warn_explicit(
+                caught_warning.message,
+                caught_warning.category,
+                caught_warning.filename,
+                caught_warning.lineno,
+            )
+        elif text not in seen:
+            seen.add(text)
+            found.append(text)
+    return found
+
+
+def _print_load_error(error: ConfigLoadError, env: str | None) -> None:
+    errors = error.errors or [{"msg": error.message}]
+    _say(f"{len(errors)} problem(s) in the config of {env or 'base'!r}:", err=True)
+    for item in errors:
+        where = ":".join(
+            str(item[k]) for k in ("file", "line") if item.get(k) is not None
+        )
+        key = f" {item['key']}" if item.get("key") else ""
+        _say(f"  {where}{key}: {item.get('msg', '')}".replace("  :", "  "), err=True)
+
+
 # ----------------------------------------------------------------- commands
 @config_app.command("explain")
 def _explain(
@@ -284,21 +322,20 @@ def _validate(
         problems = _permission_problems(_config_files(root, env), folders)
     for problem in problems:
         _say(f"warning: {problem}", err=True)
-    try:
-        resolved = _load(root, env, schema=model)
-        resolved.check_encrypted()  # loading alone never decrypts
-    except ConfigLoadError as error:
-        errors = error.errors or [{"msg": error.message}]
-        _say(f"{len(errors)} problem(s) in the config of {env or 'base'!r}:", err=True)
-        for item in errors:
-            where = ":".join(
-                str(item[k]) for k in ("file", "line") if item.get(k) is not None
-            )
-            key = f" {item['key']}" if item.get("key") else ""
-            _say(
-                f"  {where}{key}: {item.get('msg', '')}".replace("  :", "  "), err=True
-            )
-        raise typer.Exit(_EXIT_CONFIG) from None
+    failure: ConfigLoadError | None = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            resolved = _load(root, env, schema=model)
+            resolved.check_encrypted()  # loading alone never decrypts
+        except ConfigLoadError as error:
+            failure = error
+    for insecure in _insecure_files(caught, problems):  # secret files, mostly
+        problems.append(insecure)
+        _say(f"warning: {insecure}", err=True)
+    if failure is not None:
+        _print_load_error(failure, env)
+        raise typer.Exit(_EXIT_CONFIG)
     from pysetl.config.models import unknown_options  # noqa: PLC0415 - lazy
 
     options = [problem.describe() for problem in unknown_options(resolved)]

@@ -26,7 +26,13 @@ Nothing is raised before everything has been read: a
 :class:`~pysetl.errors.ConfigLoadError` lists every problem at once, each
 with its file, line and key path.
 
-Added in 0.3.
+A config directory (``conf``, ``conf/base``, ``conf/<env>``) that other
+users can write to, and a secret file (``${secret:file:...}``) that they can
+read or write, are reported with an
+:class:`~pysetl.config.permissions.InsecureFileWarning` while loading; the
+config is loaded all the same. ``pysetl config validate`` lists them too.
+
+Added in 0.3. Changed in 0.4: warns about open config directories and secret files.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from pysetl.config._precedence import (
 from pysetl.config._problems import KeyPath, Problem, raise_problems
 from pysetl.config._validate import check_rules
 from pysetl.config.models import config_json_schema
+from pysetl.config.permissions import check_dir_permissions
 from pysetl.config.profiles import ResolvedConfig
 
 if TYPE_CHECKING:
@@ -111,6 +118,10 @@ def load_config(
     Returns:
         The resolved config.
 
+    Warns:
+        InsecureFileWarning: A config directory others can write to, a
+            secret file or key file others can read or write.
+
     Raises:
         ConfigLoadError: Listing every problem (unreadable or invalid files,
             missing variables, bad ``extends:``, validation errors) with
@@ -129,6 +140,8 @@ def load_config(
     problems: list[Problem] = []
     layer_files = _layer_files(base, env, problems)
     raise_problems(problems, what=what, hint=_HINT)
+    for folder in (base, base / BASE, *([base / env] if env else [])):
+        check_dir_permissions(folder, warn=True)  # others could add or swap files
 
     sources = _Sources(layer_files, env, overrides, defaults, environ, problems)
     tree: dict[str, Any] = {}

@@ -43,6 +43,7 @@ def _env(request, tmp_path) -> Setup:
 def _file(request, tmp_path) -> Setup:
     def store(name, data):
         (tmp_path / f"{name}.json").write_text(json.dumps(data))
+        (tmp_path / f"{name}.json").chmod(0o600)  # a secret file others can't read
         return f"{name}.json"
 
     return Setup(FileSecretBackend([tmp_path]), store)

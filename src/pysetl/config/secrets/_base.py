@@ -15,6 +15,8 @@ from pysetl.errors import SecretNotFoundError
 if TYPE_CHECKING:
     from types import ModuleType
 
+    from pysetl.config.permissions import FilePermissionProblem
+
 __all__ = ["BaseSecretBackend", "require_extra", "select_key"]
 
 
@@ -73,6 +75,20 @@ class BaseSecretBackend(ABC):
             SecretBackendError: The backend cannot be reached or refused.
             SecretAccessError: The path is outside what the backend may read.
         """
+
+    def permission_problems(
+        self, path: str, key: str | None
+    ) -> list[FilePermissionProblem]:
+        """How the secret at ``path`` is open to other users, found without reading it.
+
+        The resolver calls it when it binds a reference (when a config is
+        loaded) and warns about each problem. Backends that keep secrets in
+        files (``file:``) override it; the default finds none.
+
+        Added in 0.4.
+        """
+        del path, key  # a backend without files has no file modes to check
+        return []
 
     def __repr__(self) -> str:
         """The class name only: a backend may hold credentials."""

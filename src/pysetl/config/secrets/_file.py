@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from pysetl.config.permissions import FilePermissionProblem, check_file_permissions
 from pysetl.config.secrets._base import BaseSecretBackend, select_key
 from pysetl.errors import SecretAccessError, SecretBackendError, SecretNotFoundError
 
@@ -95,6 +96,29 @@ class FileSecretBackend(BaseSecretBackend):
             "secret volume), or fix the name"
         )
         raise SecretNotFoundError(msg, hint=hint, reference=reference)
+
+    def permission_problems(
+        self, path: str, key: str | None
+    ) -> list[FilePermissionProblem]:
+        """The secret file's permission problems (group or others may read it...).
+
+        The file is the one ``fetch`` would read; nothing is reported for a
+        reference that leads nowhere or outside the roots (``fetch`` says
+        why). Docker and Kubernetes mount secrets readable by everyone
+        unless told otherwise (compose ``mode: 0400``, Kubernetes
+        ``defaultMode: 0400``).
+
+        Added in 0.4.
+        """
+        for candidate in self._candidates(path):
+            real = Path(os.path.realpath(candidate))
+            if not self._inside_roots(real):
+                continue
+            if real.is_dir() and key is not None:
+                real = Path(os.path.realpath(real / key))
+            if real.is_file():
+                return check_file_permissions(real, secret=True)
+        return []
 
     def _checked(self, candidate: Path, reference: str) -> Path:
         real = Path(os.path.realpath(candidate))

@@ -6,11 +6,13 @@ Added in 0.3.
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
+from pysetl.config.permissions import InsecureFileWarning
 from pysetl.config.secrets._base import BaseSecretBackend
 from pysetl.config.secrets._env import EnvSecretBackend
 from pysetl.config.secrets._file import FileSecretBackend
@@ -225,6 +227,16 @@ class SecretResolver:
         register_secret(value)
         return value
 
+    @staticmethod
+    def _warn_open(
+        backend: BaseSecretBackend, reference: SecretReference, entry: str
+    ) -> None:
+        """Warn about a secret file others can read or write (never its value)."""
+        for problem in backend.permission_problems(reference.path, reference.key):
+            # The entry goes last: "'api.token': path" would read as a secret pair.
+            msg = f"{problem} (the secret file of config entry {entry!r})"
+            warnings.warn(msg, InsecureFileWarning, stacklevel=4)
+
     def bind(self, reference: str, *, entry: str) -> LazySecret:
         """A ``LazySecret`` for one reference, bound to the entry that wrote it.
 
@@ -235,13 +247,19 @@ class SecretResolver:
             reference: ``SCHEME:PATH[#KEY]`` (or ``${secret:SCHEME:PATH[#KEY]}``).
             entry: The dotted config key the reference was written under.
 
+        Warns:
+            InsecureFileWarning: A secret file that other users can read or
+                write (``file:`` references; see ``check_file_permissions``).
+
         Raises:
             SecretError: The reference is malformed or names no known backend.
             SecretAccessError: The policy does not let ``entry`` read it.
+
+        Changed in 0.4: warns about secret files open to other users.
         """
         parsed = parse_reference(reference)
         self._check(parsed, entry)
-        self._backend(parsed, entry)
+        self._warn_open(self._backend(parsed, entry), parsed, entry)
 
         def resolve() -> str:
             return self._fetch(parsed, entry)
@@ -271,7 +289,7 @@ class SecretResolver:
             raise SecretError(msg, hint=hint, config=entry)
         for reference in references:
             self._check(reference, entry)
-            self._backend(reference, entry)
+            self._warn_open(self._backend(reference, entry), reference, entry)
 
         def resolve() -> str:
             return "".join(
