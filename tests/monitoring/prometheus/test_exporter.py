@@ -21,6 +21,7 @@ from pysetl.monitoring.prometheus import PrometheusExporter, PrometheusOptions
 from pysetl.runtime import Session
 from pysetl.utils.writer import BackgroundWriter, shared_writer
 from pysetl.workflow import Delivery, Factory, HookManager, Pipeline
+from pysetl.workflow.hooks import EVENTS
 
 from .conftest import Numbers
 
@@ -520,3 +521,14 @@ class TestLifecycle:
             run(s, pipeline_name, Numbers)
         assert exporter.pusher is not None
         assert exporter.pusher.pushes == 1
+
+
+class TestCost:
+    def test_it_listens_to_pipeline_events_only(self):
+        """Nothing runs per factory: the observer budget stays untouched."""
+        events = {name for name in dir(PrometheusExporter) if name in EVENTS}
+        assert events == {
+            "before_pipeline_run",
+            "after_pipeline_run",
+            "on_pipeline_run_failed",
+        }
