@@ -434,10 +434,26 @@ class TestOptions:
         assert options.timeout == 0.75
 
     def test_a_missing_ca_file_fails_when_the_exporter_is_built(self, tmp_path):
-        with pytest.raises(OSError, match="No such file"):
-            PrometheusExporter(
-                pushgateway="https://127.0.0.1:1", ca_file=str(tmp_path / "no.pem")
-            )
+        missing = str(tmp_path / "no.pem")
+        with pytest.raises(ConfigError, match="ca_file") as caught:
+            PrometheusExporter(pushgateway="https://127.0.0.1:1", ca_file=missing)
+        assert missing in caught.value.message
+        assert "PEM" in caught.value.hint
+
+    def test_a_user_without_a_password_sends_an_empty_one(
+        self, tmp_path, secure_gateway, pipeline_name, caplog
+    ):
+        exporter = PrometheusExporter(
+            pushgateway=secure_gateway.server.url,
+            username="pysetl",
+            ca_file=str(secure_gateway.ca_file),
+            push_interval=None,
+        )
+        with session(tmp_path, exporter) as s:
+            run(s, pipeline_name, Numbers)
+        assert exporter.pusher is not None
+        assert exporter.pusher.failures == 1
+        assert "401" in warnings_of(caplog)[0]
 
     def test_repr_shows_where_it_exports(self, tmp_path):
         exporter = PrometheusExporter(pushgateway="http://u:pw-xyz1@127.0.0.1:1")

@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, push_to_gateway
 
+from pysetl.errors import ConfigError
 from pysetl.utils.redaction import redact_text, register_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from pathlib import Path
 
     from pysetl.monitoring.prometheus._options import PrometheusOptions
 
@@ -47,6 +49,9 @@ class Pusher:
         options: The exporter's options (``pushgateway`` must be set).
         registry: Where the failure counter lives; it is pushed too.
         instance: The ``instance`` label of the groups.
+
+    Raises:
+        ConfigError: The TLS files of ``options`` cannot be loaded.
 
     Attributes:
         failures: Failed pushes so far.
@@ -83,7 +88,19 @@ class Pusher:
             token = base64.b64encode(pair).decode("ascii")
             register_secret(token)
             self._headers.append(("Authorization", f"Basic {token}"))
-        self._opener = urllib.request.build_opener(_https_handler(options))
+        try:
+            https = _https_handler(options)
+        except (OSError, ssl.SSLError) as exc:
+            msg = (
+                f"Cannot load the TLS files of the Pushgateway client "
+                f"(ca_file={_shown(options.ca_file)}, "
+                f"cert_file={_shown(options.cert_file)}, "
+                f"key_file={_shown(options.key_file)}): {exc}"
+            )
+            raise ConfigError(
+                msg, hint="give readable PEM files (a certificate and its key)"
+            ) from exc
+        self._opener = urllib.request.build_opener(https)
 
     def push(self, pipeline: str, registry: CollectorRegistry) -> bool:
         """Push ``registry`` as the group of ``pipeline``; whether it worked."""
@@ -148,6 +165,10 @@ class Pusher:
                     raise OSError(msg)
 
         return send
+
+
+def _shown(path: Path | None) -> str:
+    return "None" if path is None else repr(str(path))
 
 
 def _https_handler(options: PrometheusOptions) -> urllib.request.HTTPSHandler:
