@@ -21,6 +21,17 @@ Every key is optional; the defaults record everything::
         - my_project.observers:SlackOnFailure
         - {class: my_project.observers:Timer, options: {unit: ms}}
       disable: [some-entry-point]   # entry-point observers not to load
+      prometheus:                # export to Prometheus (extra: prometheus)
+        pushgateway: http://127.0.0.1:9091
+      tracing:                   # OpenTelemetry spans over OTLP (extra: otel)
+        endpoint: http://127.0.0.1:4318
+      lineage:                   # OpenLineage events (extra: lineage)
+        url: http://127.0.0.1:5000
+
+Each exporter section is the options of its observer (``PrometheusOptions``,
+``OpenTelemetryOptions``, ``OpenLineageOptions``; see docs/integrations.md),
+checked here when its extra is installed, and registered like an entry of
+``observers`` (after them).
 
 Added in 0.4.
 """
@@ -28,13 +39,23 @@ Added in 0.4.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pysetl.errors import ConfigError
 
 __all__ = [
+    "EXPORTERS",
+    "Exporter",
     "LogsSection",
     "MetricsSection",
     "MonitoringSection",
@@ -96,6 +117,45 @@ class ObserverSpec(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class Exporter(NamedTuple):
+    """An exporter a ``monitoring`` section turns on."""
+
+    observer: str  # "module:Name", built with the section as its options
+    options: str  # "module:Name" of its options model
+    extra: str  # what to pip install
+
+
+EXPORTERS: dict[str, Exporter] = {
+    "prometheus": Exporter(
+        "pysetl.monitoring.prometheus:PrometheusExporter",
+        "pysetl.monitoring.prometheus:PrometheusOptions",
+        "prometheus",
+    ),
+    "tracing": Exporter(
+        "pysetl.monitoring.tracing:OpenTelemetryExporter",
+        "pysetl.monitoring.tracing:OpenTelemetryOptions",
+        "otel",
+    ),
+    "lineage": Exporter(
+        "pysetl.monitoring.lineage:OpenLineageExporter",
+        "pysetl.monitoring.lineage:OpenLineageOptions",
+        "lineage",
+    ),
+}
+"""The exporter sections of ``monitoring``, by key."""
+
+
+def _options_model(section: str) -> type[BaseModel] | None:
+    """The options model of an exporter section; ``None`` without its extra."""
+    module_name, _, name = EXPORTERS[section].options.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None  # reported when the session builds it, with the extra to install
+    model: type[BaseModel] = getattr(module, name)
+    return model
+
+
 class MonitoringSection(BaseModel):
     """The ``monitoring:`` section (see the module docstring)."""
 
@@ -109,12 +169,55 @@ class MonitoringSection(BaseModel):
     progress: ProgressSection = ProgressSection()
     observers: list[ObserverSpec] = Field(default_factory=list)
     disable: list[str] = Field(default_factory=list)
+    prometheus: dict[str, Any] | None = None
+    tracing: dict[str, Any] | None = None
+    lineage: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _exporters_are_observers(cls, data: Any) -> Any:
+        """Each exporter section set adds its observer to ``observers``."""
+        if not isinstance(data, dict):
+            return data
+        added = [
+            {"class": exporter.observer, "options": data[key]}
+            for key, exporter in EXPORTERS.items()
+            if isinstance(data.get(key), dict)
+        ]
+        observers = data.get("observers") or []
+        if not added or not isinstance(observers, list):
+            return data  # nothing to add, or the field reports its own error
+        return {**data, "observers": [*observers, *added]}
 
     @field_validator("observers", mode="before")
     @classmethod
     def _short_form(cls, value: Any) -> Any:
         if isinstance(value, list):
             return [{"class": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("prometheus", "tracing", "lineage")
+    @classmethod
+    def _exporter_options(
+        cls, value: dict[str, Any] | None, info: ValidationInfo
+    ) -> dict[str, Any] | None:
+        """Check an exporter's options with its own model (when installed).
+
+        The message names each bad option and what it expects, never the
+        value given (it may be a password).
+        """
+        model = None if value is None else _options_model(str(info.field_name))
+        if model is None:
+            return value
+        try:
+            model.model_validate(value)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}"
+                for e in exc.errors(include_input=False)
+            )
+            msg = f"invalid {info.field_name} options: {problems}"
+            raise ValueError(msg) from None
         return value
 
 
@@ -135,6 +238,11 @@ def load_observer(spec: ObserverSpec) -> object:
             f"Observer {spec.target!r} of monitoring.observers cannot be "
             f"imported: {exc}"
         )
+        ours = [k for k, e in EXPORTERS.items() if e.observer == spec.target]
+        if ours and isinstance(exc, ImportError):
+            extra = EXPORTERS[ours[0]].extra
+            msg = f"monitoring.{ours[0]} needs the {extra!r} extra: {exc}"
+            raise ConfigError(msg, hint=f"pip install 'pysetl[{extra}]'") from exc
         raise ConfigError(
             msg,
             hint="write it as 'package.module:Name', importable from the project "
