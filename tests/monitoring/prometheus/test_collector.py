@@ -343,7 +343,7 @@ class TestRenderMetrics:
             if k[0].startswith(("pysetl_kpi_weird_", "untyped", "pysetl_run_"))
         ]
 
-    def test_kpi_labels_are_redacted(self, history):
+    def test_kpi_labels_are_redacted_and_valid(self, history):
         reset_default_redactor()
         register_secret("hunter2-canary")
         rid = "01SECRET00000000000000000"
@@ -356,7 +356,12 @@ class TestRenderMetrics:
                     1.0,
                     2.0,
                     "F",
-                    {"kind": "counter", "who": "hunter2-canary"},
+                    {
+                        "kind": "counter",
+                        "who": "hunter2-canary",
+                        "__name__": "x",
+                        "shop-name": "n",
+                    },
                 )
             ]
         )
@@ -367,6 +372,8 @@ class TestRenderMetrics:
             reset_default_redactor()
         assert "pysetl_kpi_hits" in text
         assert "hunter2-canary" not in text
+        assert 'shop_name="n"' in text
+        assert "__name__" not in text
 
     def test_promtool_accepts_the_output(self, history, tmp_path):
         run(history, "daily", Numbers, Counted)

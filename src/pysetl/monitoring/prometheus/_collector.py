@@ -289,7 +289,13 @@ class _Pipeline:
             series[key] = row
         for (name, factory, _), row in series.items():
             kind = row.labels.get("kind")
-            user = {k: v for k, v in row.labels.items() if k not in _RESERVED}
+            # Names starting with "__" are Prometheus's own; others that are
+            # not valid names are escaped by the exposition (a-b becomes a_b).
+            user = {
+                k: v
+                for k, v in row.labels.items()
+                if k not in _RESERVED and not k.startswith("__")
+            }
             labels = {"factory": factory, **redact_labels(user)}
             if name.startswith(_FACTORY_PREFIX) and kind is None:
                 self.sample(_clean(name), row.value, labels)
