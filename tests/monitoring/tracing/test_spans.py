@@ -397,7 +397,7 @@ class TestLifecycle:
         common = {"run_id": "R", "pipeline_name": "p"}
         exporter.before_pipeline_run(**common, timestamp=1.0)
         exporter.before_factory_run(
-            **common, stage_id=3, factory_name="F", attempt=2, timestamp=1.5
+            run_id="R", stage_id=3, factory_name="F", attempt=2, timestamp=1.5
         )
         exporter.after_factory_run(
             **common,

@@ -84,27 +84,15 @@ class TestSparkJobIds:
                 raise RuntimeError(msg)
 
         exporter = make_exporter(span_exporter=memory, phases=False)
-        exporter.before_pipeline_run(run_id="R", pipeline_name="p", timestamp=1.0)
-        exporter.before_factory_run(
-            run_id="R",
-            pipeline_name="p",
-            stage_id=0,
-            factory_name="F",
-            attempt=1,
-            timestamp=1.0,
-        )
-        opened = exporter._factories.pop(("R", 0, "F", 1))
-        exporter._release(opened)
-        exporter._pending += 2
+        span = exporter.tracer.start_span("factory F")
         for _ in range(2):
-            exporter._end_with_jobs(opened.span, Gone(), "pysetl:R:F", 2_000_000_000)
-        exporter.after_pipeline_run(run_id="R", timestamp=3.0)
+            exporter._add_job_ids(span, Gone(), "pysetl:R:F")
+        span.end()
         exporter.close()
         assert exporter.errors == 2
         assert caplog.text.count("no Spark job ids") == 1
-        (factory,) = [s for s in memory.get_finished_spans() if s.name == "factory F"]
+        (factory,) = memory.get_finished_spans()
         assert "pysetl.spark.job_ids" not in factory.attributes
-        assert factory.end_time == 2_000_000_000
 
 
 class TestWithSparkRunning:
