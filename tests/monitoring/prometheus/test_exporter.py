@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+import uuid
 
 import pytest
 
@@ -432,6 +433,20 @@ class TestOptions:
         assert options.job == "pysetl"
         assert options.push_interval == 30.0
         assert options.timeout == 0.75
+
+    def test_an_exporter_is_built_from_a_validated_model(self, tmp_path):
+        secret = f"pw-{uuid.uuid4().hex}"
+        options = PrometheusOptions(
+            pushgateway="https://127.0.0.1:1",
+            username="u",
+            password=secret,
+            textfile=tmp_path / "m.prom",
+            push_interval=None,
+        )
+        exporter = PrometheusExporter.from_options(options)
+        assert exporter.options == options
+        assert exporter.options.password is not None
+        assert exporter.options.password.get_secret_value() == secret
 
     def test_a_missing_ca_file_fails_when_the_exporter_is_built(self, tmp_path):
         missing = str(tmp_path / "no.pem")

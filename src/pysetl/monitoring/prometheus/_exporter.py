@@ -106,6 +106,19 @@ class PrometheusExporter:
         self._warned: set[str] = set()
         self._closed = False
 
+    @classmethod
+    def from_options(
+        cls,
+        options: PrometheusOptions,
+        *,
+        registry: CollectorRegistry | None = None,
+        history: BaseRunHistory | None = None,
+        writer: BackgroundWriter | None = None,
+    ) -> PrometheusExporter:
+        """An exporter built from already validated options (a config section)."""
+        fields = {name: getattr(options, name) for name in options.model_fields_set}
+        return cls(registry=registry, history=history, writer=writer, **fields)
+
     def pysetl_attach(self, session: Any) -> None:
         """Take the session's history and writer (called by ``Session``)."""
         if self.history is None:
