@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -240,6 +242,32 @@ class TestRobustness:
             pipeline = session.pipeline().add_stage_from_type(Extract).run()
         assert pipeline.get_last_output() == 21
         assert "cannot be opened" in caplog.text
+
+    def test_a_history_whose_writes_hang_costs_a_bounded_time(self, tmp_path):
+        """A held SQLite lock: each try waits the whole busy timeout, then fails.
+
+        Before: the batch was tried four times (4 x 2 s), the end of the run
+        waited for them, and the session's close waited again: about 9 s.
+        Now a try that failed slowly is not retried and the sink is down:
+        one busy timeout (2 s) and a little more.
+        """
+        path = tmp_path / "h.db"
+        SqliteRunHistory(path).close()
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # SQLite's own lock: holds for root too
+        try:
+            history = SqliteRunHistory(path, busy_timeout=2.0)
+            started = time.perf_counter()
+            with Session(history=history, observe=True) as session:
+                pipeline = session.pipeline().add_stage_from_type(Extract).run()
+            elapsed = time.perf_counter() - started
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert pipeline.get_last_output() == 21
+        assert elapsed < 2.0 + 1.5
+        assert session.writer.failures["pysetl-history"] >= 1
+        history.close()
 
     def test_close_is_idempotent_restores_logging_and_stops_the_thread(self, tmp_path):
         root = logging.getLogger()

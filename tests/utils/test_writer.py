@@ -330,6 +330,72 @@ class TestRetries:
         assert writer.failures == {"broken-store": 1}
 
 
+class TestDownSinks:
+    """A sink whose batch was dropped is down: no retries until a probe succeeds."""
+
+    def test_batches_of_a_down_sink_are_dropped_without_a_try(self, make):
+        """Before: every batch was tried and retried (0.35 s each by default)."""
+        writer = make(retries=3, backoff=0.05, probe_interval=60)
+        sink = ListSink(fail=99, key="down-store")
+        writer.put(sink, 0)
+        assert writer.drain()
+        assert sink.attempts == 4
+        started = time.perf_counter()
+        for number in range(1, 21):
+            writer.put(sink, number)
+            assert writer.drain()
+        assert time.perf_counter() - started < 1.0  # 20 x 0.35 s of backoff before
+        assert sink.attempts == 4
+        assert writer.failures == {"down-store": 21}
+
+    def test_a_probe_is_one_try_and_a_success_brings_the_sink_back(
+        self, make, caplog_writer
+    ):
+        writer = make(retries=3, backoff=0.001, probe_interval=0.05)
+        sink = ListSink(fail=5, key="flaky-store")
+        writer.put(sink, "lost")
+        assert writer.drain()
+        assert sink.attempts == 4
+        time.sleep(0.06)
+        writer.put(sink, "probe")  # one try, which fails: down again
+        assert writer.drain()
+        assert sink.attempts == 5
+        time.sleep(0.06)
+        writer.put(sink, "back")
+        assert writer.drain()
+        assert sink.items == ["back"]
+        writer.put(sink, "normal")
+        assert writer.drain()
+        assert sink.items == ["back", "normal"]
+        assert writer.failures == {"flaky-store": 2}
+        (back,) = [r for r in caplog_writer.records if r.levelno == logging.WARNING]
+        assert back.getMessage() == (
+            "pysetl observer flaky-store works again (2 failure(s) in all)"
+        )
+
+    def test_the_rate_limited_report_names_the_last_error(self, make, caplog_writer):
+        writer = make(retries=0, report_interval=0, probe_interval=60)
+        sink = ListSink(fail=99, key="down-store")
+        writer.put(sink, 1)
+        assert writer.drain()
+        writer.put(sink, 2)  # dropped without a try
+        assert writer.drain()
+        _first, summary = errors(caplog_writer)
+        assert summary.getMessage().endswith(
+            "last error: RuntimeError: store down (attempt 1)"
+        )
+
+    def test_other_sinks_are_not_held_up(self, make):
+        writer = make(retries=0, probe_interval=60)
+        broken, working = ListSink(fail=99), ListSink()
+        writer.put(broken, 1)
+        assert writer.drain()
+        writer.put(broken, 2)
+        writer.put(working, 3)
+        assert writer.drain()
+        assert working.items == [3]
+
+
 class TestCalls:
     def test_a_call_runs_on_the_writer_thread_with_its_arguments(self, make):
         writer = make(name="call-writer")

@@ -263,13 +263,20 @@ class Session:
         Idempotent; the order is: wait for the writer, remove the log
         capture, stop the observers' periodic tasks, close the writer (if
         the session owns it), close the history (if the session opened it).
+        It takes at most about ``timeout`` seconds: when the writer did not
+        catch up in time, a writer the session owns is stopped at once.
+
+        Changed in 0.5: bounded by one ``timeout`` (it was one per observer).
         """
         if self._closed:
             return
         self._closed = True
         with _OPEN_LOCK:
             _OPEN.discard(self)
-        self.writer.drain(timeout)
+        if not self.writer.drain(timeout) and self._owns_writer:
+            # The writer is stuck (a store that hangs): stop it now, so that
+            # each observer's close does not wait as long again for it.
+            self.writer.close(0)
         if self._capture is not None:
             self._capture.uninstall()
             self._capture = None

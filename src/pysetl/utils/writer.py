@@ -21,6 +21,16 @@ key is logged at ERROR with its traceback, later ones at most once every
 logs (nor the log capture, which ignores this thread's own records).
 Nothing is ever raised into the caller.
 
+A sink whose batch was dropped counts as down: its next batches are dropped
+(and counted) at once, without trying, and once every ``probe_interval``
+seconds one batch is tried, once; the first that is written brings the sink
+back (logged at WARNING). A try that failed after more than
+``slow_threshold`` seconds (a lock or connection timeout) is not retried.
+So a store that cannot be written costs the writer one batch's retries
+(0.35 s with the defaults), or one slow try, and then one try per probe
+interval, instead of the retries of every batch: the writer keeps up, and
+the wait at the end of a run (``drain``) stays short.
+
 The queue is bounded (``max_pending``): what does not fit is dropped and
 counted in ``dropped``, never blocking the run. ``drain()`` waits (bounded)
 until everything submitted so far is done; called on the writer's own
@@ -109,6 +119,7 @@ class _Reports:
     counts: dict[str, int] = field(default_factory=dict)
     last_logged: dict[str, float] = field(default_factory=dict)
     unreported: dict[str, int] = field(default_factory=dict)
+    last_error: dict[str, str] = field(default_factory=dict)
 
 
 class BackgroundWriter:
@@ -124,6 +135,8 @@ class BackgroundWriter:
             ``close()`` and a full batch write at once.
         slow_threshold: Seconds after which a call or batch counts as slow.
         report_interval: Seconds between two log lines about one failing key.
+        probe_interval: Seconds a sink stays down after a dropped batch
+            before one batch is tried again.
         name: The thread's name.
 
     Attributes:
@@ -144,6 +157,7 @@ class BackgroundWriter:
         flush_interval: float = 0.1,
         slow_threshold: float = 1.0,
         report_interval: float = 60.0,
+        probe_interval: float = 5.0,
         name: str = THREAD_NAME,
     ) -> None:
         """Create the writer; its thread starts with the first piece of work."""
@@ -154,6 +168,7 @@ class BackgroundWriter:
         self.flush_interval = flush_interval
         self.slow_threshold = slow_threshold
         self.report_interval = report_interval
+        self.probe_interval = probe_interval
         self.name = name
         self.dropped = 0
         self.retried = 0
@@ -179,6 +194,8 @@ class BackgroundWriter:
         # with it, so its id cannot stand for another sink meanwhile.
         self._packers: dict[int, tuple[Sink, Callable[[Any], object] | None]] = {}
         self._sinks: dict[int, Sink] = {}
+        # Sinks that are down, by id: the sink and when to try it again.
+        self._down: dict[int, tuple[Sink, float]] = {}
         self._next_slot = 0
         self._buffered = 0
         self._closed = False
@@ -342,9 +359,10 @@ class BackgroundWriter:
         """Wait until everything submitted so far is done, at most ``timeout`` s.
 
         Returns at once (``True`` when nothing waits) on the writer's own
-        thread, which cannot wait for itself.
+        thread, which cannot wait for itself, and once the writer is closed
+        (``close`` already waited, bounded, for what was queued).
         """
-        if self.on_thread() or self._thread is None:
+        if self.on_thread() or self._thread is None or self._closed:
             return self.pending == 0
         target = self._last_submitted
         self._queue.put(None)  # wake a thread that waits for its next tick
@@ -381,6 +399,7 @@ class BackgroundWriter:
             self._urgent.set()
             if not self.on_thread():
                 thread.join(timeout=max(0.1, min(timeout, 1.0)))
+        self._down.clear()  # a closed writer keeps no sink alive
         return done
 
     # --------------------------------------------------------------- thread
@@ -520,20 +539,38 @@ class BackgroundWriter:
 
     def _write(self, sink: Sink, items: list[Any]) -> None:
         key = _name_of(sink)
+        down = self._down.get(id(sink))
+        retries = self.retries
+        if down is not None and down[0] is sink:
+            if time.monotonic() < down[1]:  # down: dropped without a try
+                self._failed(key, len(items))
+                return
+            retries = 0  # a probe: one try
         start = time.perf_counter()
         attempt = 0
         while True:  # one try at least, even with ``retries`` below zero
+            tried = time.perf_counter()
             try:
                 sink.write_batch(items)
             except Exception:  # noqa: BLE001 - retried, then dropped and counted
-                if attempt < self.retries:
+                # A try that failed slowly (a lock or connection timeout) is
+                # not retried: each retry would cost as long again.
+                slow = time.perf_counter() - tried > self.slow_threshold
+                if attempt < retries and not slow:
                     self.retried += 1
                     time.sleep(self.backoff * 2**attempt)
                     attempt += 1
                     continue
+                self._down[id(sink)] = (sink, time.monotonic() + self.probe_interval)
                 self._failed(key, len(items))
             else:
                 self.written += len(items)
+                if down is not None and self._down.pop(id(sink), None) is not None:
+                    _LOGGER.warning(
+                        "pysetl observer %s works again (%d failure(s) in all)",
+                        key,
+                        self._reports.counts.get(key, 0),
+                    )
             break
         self._timed(key, start)
 
@@ -551,6 +588,11 @@ class BackgroundWriter:
     def _failed(self, key: str, items: int) -> None:
         reports = self._reports
         count = reports.counts[key] = reports.counts.get(key, 0) + 1
+        error = _last_error()
+        if error:
+            reports.last_error[key] = error
+        else:  # a batch of a sink that is down, dropped without a try
+            error = reports.last_error.get(key, "")
         now = time.monotonic()
         last = reports.last_logged.get(key)
         if last is None:
@@ -572,7 +614,7 @@ class BackgroundWriter:
                 key,
                 reports.unreported.pop(key),
                 count,
-                _last_error(),
+                error,
             )
 
 
