@@ -377,6 +377,22 @@ class TestTraceIds:
         assert data["trace_id"] is None
         assert data["span_id"] is None
 
+    def test_the_fields_always_present_and_their_types(self):
+        """The documented schema, version 1 (docs/logging.md)."""
+        data = json.loads(JsonFormatter().format(_record()))
+        assert set(data) == {
+            "schema_version",
+            "ts",
+            "level",
+            "logger",
+            "message",
+            *logs.CONTEXT_FIELDS,
+            *logs.TRACE_FIELDS,
+        }
+        assert isinstance(data["schema_version"], int)
+        assert all(isinstance(data[k], str) for k in ("ts", "level", "logger"))
+        assert all(data[k] is None for k in (*logs.CONTEXT_FIELDS, *logs.TRACE_FIELDS))
+
     def test_the_current_span_ids_are_on_the_line(self, tracer):
         with tracer.start_as_current_span("work") as span:
             line = JsonFormatter().format(_record())

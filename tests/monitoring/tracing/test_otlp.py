@@ -197,6 +197,20 @@ class TestOutages:
         exporter, ran, closed = self._outage(make_exporter, three_stages, caplog, url)
         self._check(exporter, ran, closed, caplog)
 
+    def test_closing_right_after_a_run_stays_within_the_bound(
+        self, make_exporter, three_stages, caplog, silent_port
+    ):
+        """No failure known yet: close() tries the last batch, then gives up."""
+        exporter = make_exporter(
+            endpoint=f"http://127.0.0.1:{silent_port}", export_timeout=self.TIMEOUT
+        )
+        three_stages(exporter).run()
+        started = time.monotonic()
+        exporter.close()
+        assert time.monotonic() - started <= 2 * self.TIMEOUT + 0.5
+        assert exporter.span_guard.dropped == 19
+        assert [r.name for r in caplog.records].count(TRACING_LOGGER) == 1
+
 
 class TestFromTheConfig:
     def test_an_observer_of_the_monitoring_section_with_a_secret_header(

@@ -8,6 +8,7 @@ import json
 import logging
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 from opentelemetry import trace
@@ -32,6 +33,7 @@ from pysetl.utils.redaction import MASK, register_secret
 from pysetl.utils.writer import BackgroundWriter
 from pysetl.workflow import Delivery, Factory, HookManager, Pipeline, Stage
 
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "integrations.md"
 THREE_STAGE_TREE = """\
 run shop pysetl.status='succeeded'
 ├── stage 0
@@ -125,6 +127,7 @@ class TestSpanTree:
         spans = memory.get_finished_spans()
         tree = format_span_tree(spans, ["pysetl.status"])
         assert tree == THREE_STAGE_TREE
+        assert THREE_STAGE_TREE in DOCS.read_text(encoding="utf-8")  # as documented
         assert len(spans) == 1 + 3 + 3 * 5
         assert len({span.context.trace_id for span in spans}) == 1
 

@@ -628,6 +628,9 @@ class OpenTelemetryExporter:
             return
         self._closed = True
         timeout = self.options.export_timeout
+        # One deadline for all of it: the writer's pending factory spans, then
+        # the last batches (an export under way ends within ``timeout``).
+        deadline = time.monotonic() + timeout
         if self._log_handler is not None:
             logging.getLogger().removeHandler(self._log_handler)
         if self._pending:
@@ -645,7 +648,6 @@ class OpenTelemetryExporter:
             opened.span.set_attribute("pysetl.status", "unfinished")
             self._release(opened)
             opened.span.end()
-        deadline = time.monotonic() + timeout
         self.span_guard.closing(deadline)
         if self.log_guard is not None:
             self.log_guard.closing(deadline)
