@@ -290,7 +290,7 @@ class TestAuthAndTls:
 
 
 class TestUnreachable:
-    BOUND = 1.0  # what a run's end may wait for the exporter, beyond 2 x timeout
+    BOUND = 2.0  # slack for a loaded machine, beyond the 2 x timeout stated
 
     def test_a_closed_port_costs_nothing_and_is_reported_once(
         self, tmp_path, closed_port, pipeline_name, caplog
