@@ -39,6 +39,7 @@ from pysetl.utils.redaction import redact_text
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from pysetl.dashboard._shared import SharedReads
     from pysetl.monitoring.history._base import BaseRunHistory
     from pysetl.monitoring.history._records import RunRecord
 
@@ -207,10 +208,20 @@ def health(request: Request) -> Any:
     return body
 
 
+def _shared(request: Request) -> SharedReads:
+    shared: SharedReads = request.app.state.shared_reads
+    return shared
+
+
 @router.get("/api/pipelines", response_model=PipelinesOut, tags=["runs"])
 def pipelines(request: Request) -> dict[str, Any]:
-    """Every pipeline of the history with its run count and latest run."""
-    found = _history(request).list_pipelines()
+    """Every pipeline of the history with its run count and latest run.
+
+    Polled by every open page: identical requests share one read (see
+    ``SharedReads``).
+    """
+    history = _history(request)
+    found = _shared(request).get(("pipelines",), history.list_pipelines)
     return {
         "items": [
             {
@@ -240,21 +251,29 @@ def runs(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Runs, newest first, filtered by pipeline, status and start time."""
+    """Runs, newest first, filtered by pipeline, status and start time.
+
+    Polled by every open page: identical requests share one read (see
+    ``SharedReads``).
+    """
     if status is not None and status not in STATUSES:
         msg = f"Invalid query parameter 'status': {status!r} is not a run status"
         raise ApiProblem(
             422, "invalid_parameter", msg, f"use one of {', '.join(STATUSES)}"
         )
-    return reads.runs_page(
-        _history(request),
-        pipeline=pipeline,
-        status=status,
-        since=since,
-        until=until,
-        limit=limit,
-        cursor=cursor,
+    history = _history(request)
+    query = {
+        "pipeline": pipeline,
+        "status": status,
+        "since": since,
+        "until": until,
+        "limit": limit,
+        "cursor": cursor,
+    }
+    page: dict[str, Any] = _shared(request).get(
+        ("runs", *query.values()), lambda: reads.runs_page(history, **query)
     )
+    return page
 
 
 @router.get(

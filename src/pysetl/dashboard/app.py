@@ -13,7 +13,8 @@ The app only reads the history. Its routes are the JSON API under ``/api``
 because they load scripts from a CDN), the page at ``/`` and its files
 under ``/static/``. See ``_security`` for the rules every request passes.
 
-Added in 0.3. Changed in 0.4: throttle, max_streams, max_streams_per_client.
+Added in 0.3. Changed in 0.4: ``throttle``, ``max_streams``,
+``max_streams_per_client``, ``shared_reads``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pysetl import __version__
 from pysetl.dashboard import _api, _live
 from pysetl.dashboard._security import Guard
+from pysetl.dashboard._shared import SharedReads
 from pysetl.dashboard._static import STATIC_DIR
 from pysetl.errors import DashboardError, RunHistoryError
 from pysetl.utils.redaction import redact_text
@@ -60,6 +62,7 @@ def create_app(
     throttle: AuthThrottle | None = None,
     max_streams: int = _live.MAX_STREAMS,
     max_streams_per_client: int = _live.MAX_STREAMS_PER_CLIENT,
+    shared_reads: SharedReads | None = None,
 ) -> FastAPI:
     """The dashboard app over ``history``.
 
@@ -74,6 +77,9 @@ def create_app(
             ``AuthThrottle()``, 10 in a row then one every 2 s).
         max_streams: Live streams open at once, at most (then ``429``).
         max_streams_per_client: Live streams one client may hold open.
+        shared_reads: Where identical run-list and pipeline requests share
+            one read (default: ``SharedReads(ttl=1.0)``: answers at most 1 s
+            old).
 
     Raises:
         DashboardError: The token holds characters a cookie cannot carry.
@@ -111,6 +117,7 @@ def create_app(
     )
     app.state.history = history
     app.state.live = hub
+    app.state.shared_reads = SharedReads() if shared_reads is None else shared_reads
     app.state.static_dir = Path(static_dir) if static_dir is not None else STATIC_DIR
     app.include_router(_api.router)
     app.include_router(_live.router)
