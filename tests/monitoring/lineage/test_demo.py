@@ -14,7 +14,7 @@ import pytest
 
 from pysetl.config import CsvConfig, ParquetConfig
 from pysetl.enums import SaveMode
-from pysetl.monitoring.lineage import OpenLineageExporter
+from pysetl.monitoring.lineage import OpenLineageExporter, file_dataset
 from pysetl.workflow import Deliverable, Pipeline, Stage
 from pysetl.workflow.hooks import HookManager
 
@@ -146,3 +146,57 @@ def test_every_event_of_the_demo_is_valid_openlineage(
         ("file", str(out / "route_traffic")),
     }
     assert ("file", str(raw / "airports.csv")) in names(whole["inputs"])
+
+
+def test_a_spark_catalog_table_is_named_by_its_warehouse_folder(
+    spark, demo, receiver, writer
+):
+    """A factory saving to a managed table: its output is the table's folder."""
+    from pysetl.config.table_config import SparkTableConfig
+    from pysetl.storage.connector import SparkTableConnector
+    from pysetl.storage.repository import SparkRepository
+    from pysetl.workflow import Delivery, Factory
+
+    table = SparkTableConnector(
+        SparkTableConfig(table="lineage_airlines", savemode=SaveMode.OVERWRITE)
+    )
+    repository = SparkRepository[demo.Airline](table)
+
+    class SaveAirlines(Factory[int]):
+        target = Delivery[SparkRepository[demo.Airline]](delivery_id="t")
+
+        def read(self):
+            self.rows = spark.createDataFrame(
+                [("AA", "American")], "carrier string, name string"
+            )
+            return self
+
+        def process(self):
+            return self
+
+        def write(self):
+            self.target.get().save(self.rows)
+            return self
+
+        def get(self):
+            return 1
+
+    exporter = OpenLineageExporter(url=receiver.url)
+    hooks = HookManager(plugins=[exporter], writer=writer, drain_timeout=30)
+    try:
+        pipeline = Pipeline(name="tables", hooks=hooks).set_input_from_deliverable(
+            Deliverable[SparkRepository[demo.Airline]](repository, delivery_id="t")
+        )
+        pipeline.add_stage_from_type(SaveAirlines).run()
+        writer.drain(30)
+    finally:
+        exporter.close()
+    done = {(b["job"]["name"], b["eventType"]): b for b in receiver.wait_for(4)}
+    (output,) = done["tables.SaveAirlines", "COMPLETE"]["outputs"]
+    warehouse = spark.conf.get("spark.sql.warehouse.dir")
+    expected = file_dataset(f"{warehouse}/lineage_airlines")
+    assert (output["namespace"], output["name"]) == (expected.namespace, expected.name)
+    assert [f["name"] for f in output["facets"]["schema"]["fields"]] == [
+        "carrier",
+        "name",
+    ]

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from openlineage.client.transport import Transport
 from typing_extensions import Self
 
 from pysetl.config import load_config
@@ -21,7 +22,11 @@ from pysetl.config.jdbc_config import JdbcConfig
 from pysetl.errors import ConfigError, FactoryError
 from pysetl.monitoring.lineage import OpenLineageExporter, OpenLineageOptions, run_uuid
 from pysetl.runtime import Session
-from pysetl.storage._access import record_access
+from pysetl.storage._access import (
+    add_access_listener,
+    record_access,
+    remove_access_listener,
+)
 from pysetl.utils.redaction import MASK, redact_text, reset_default_redactor
 from pysetl.workflow import Delivery, Factory, Pipeline
 from pysetl.workflow.hooks import HookManager
@@ -377,3 +382,82 @@ class TestFromConfig:
         assert key not in repr(exporter.options)
         assert redact_text(key) == MASK
         reset_default_redactor()
+
+
+class Exploding(Transport):
+    """A transport whose every call fails (the exporter must shrug it off)."""
+
+    kind = "exploding"
+
+    def emit(self, event):
+        raise RuntimeError("no")
+
+    def close(self, timeout: float = -1) -> bool:
+        raise RuntimeError("no")
+
+
+class TestEdges:
+    def test_a_jdbc_query_or_unknown_connector_is_no_dataset(self, receiver, writer):
+        query = SimpleNamespace(
+            connector=SimpleNamespace(
+                config=JdbcConfig(url="jdbc:postgresql://db/s", query="select 1").config
+            )
+        )
+
+        class Odd(LoadOrders):
+            def read(self) -> Self:
+                record_access(query, "read")
+                record_access(SimpleNamespace(connector=object()), "write")
+                return self
+
+        run(OpenLineageExporter(url=receiver.url), writer, Odd)
+        done = by_job(receiver.wait_for(4))["shop.Odd", "COMPLETE"]
+        assert done["inputs"] == done["outputs"] == []
+
+    def test_the_end_of_a_run_forgets_its_attempts_that_never_ended(self, receiver):
+        exporter = OpenLineageExporter(url=receiver.url)
+        scope = SimpleNamespace(run_id="r1", stage=0, factory="F", attempt=1)
+        exporter._on_access(scope, ORDERS, "read")
+        exporter.after_pipeline_run(run_id="r1", pipeline_name="p", timestamp=1.0)
+        assert exporter._accesses == {}
+        assert receiver.wait_for(1)[0]["eventType"] == "COMPLETE"
+        exporter.close()
+
+    def test_a_warehouse_that_cannot_be_read_leaves_the_default_name(self, receiver):
+        class NoSpark:
+            config = SimpleNamespace(full_name="`t`")
+
+            @property
+            def spark(self):
+                raise RuntimeError("no session")
+
+        exporter = OpenLineageExporter(url=receiver.url)
+        assert exporter._warehouse_dir(NoSpark()) is None
+        exporter.close()
+
+    def test_a_failing_transport_never_raises(self):
+        exporter = OpenLineageExporter(url="http://127.0.0.1:9", transport=Exploding())
+        exporter.before_pipeline_run(run_id="r", pipeline_name="p", timestamp=1.0)
+        assert exporter.failed == 1
+        exporter.close()  # its close raises too: logged, not raised
+
+
+class TestAccessListeners:
+    def test_a_listener_is_added_once_and_one_that_raises_is_ignored(self):
+        calls = []
+
+        def broken(scope, dataset, mode):
+            raise RuntimeError("listener bug")
+
+        def noting(scope, dataset, mode):
+            calls.append((scope, dataset, mode))
+
+        add_access_listener(broken)
+        add_access_listener(noting)
+        add_access_listener(noting)
+        record_access("orders", "write")
+        assert calls == [(None, "orders", "write")]
+        remove_access_listener(noting)
+        remove_access_listener(noting)
+        record_access("orders", "read")
+        assert len(calls) == 1

@@ -210,7 +210,8 @@ class OpenLineageExporter:
     def _warehouse_dir(self, target: Any) -> str | None:
         """The Spark warehouse, read once, when a catalog table is involved."""
         connector = getattr(target, "connector", target)
-        if self._warehouse is None and hasattr(connector.config, "full_name"):
+        config = getattr(connector, "config", None)
+        if self._warehouse is None and hasattr(config, "full_name"):
             try:
                 spark = connector.spark  # the factory's session, already running
                 self._warehouse = str(spark.conf.get("spark.sql.warehouse.dir"))
