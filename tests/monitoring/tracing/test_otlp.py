@@ -211,6 +211,24 @@ class TestOutages:
         assert exporter.span_guard.dropped == 19
         assert [r.name for r in caplog.records].count(TRACING_LOGGER) == 1
 
+    def test_a_full_queue_is_reported_once(
+        self, make_exporter, three_stages, caplog, silent_port
+    ):
+        caplog.set_level(logging.WARNING)
+        exporter = make_exporter(
+            endpoint=f"http://127.0.0.1:{silent_port}",
+            export_timeout=self.TIMEOUT,
+            max_queue_size=4,
+        )
+        three_stages(exporter).run()
+        exporter.close()
+        guard = exporter.span_guard
+        assert guard.queue_dropped >= 1
+        assert guard.exported == 0
+        full = [r for r in caplog.records if "queue of spans" in r.getMessage()]
+        assert len(full) == 1
+        assert not [r for r in caplog.records if r.name.startswith("opentelemetry")]
+
 
 class TestFromTheConfig:
     def test_an_observer_of_the_monitoring_section_with_a_secret_header(

@@ -443,6 +443,19 @@ class TestLifecycle:
         finally:
             exporter.close()
 
+    def test_the_service_name_defaults_to_the_environment_then_pysetl(
+        self, make_exporter, memory, monkeypatch
+    ):
+        monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+        monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+        plain = make_exporter(span_exporter=memory)
+        assert plain.provider.resource.attributes["service.name"] == "pysetl"
+        monkeypatch.setenv("OTEL_SERVICE_NAME", "from-env")
+        named = make_exporter(span_exporter=memory)
+        assert named.provider.resource.attributes["service.name"] == "from-env"
+        given = make_exporter(span_exporter=memory, service_name="given")
+        assert given.provider.resource.attributes["service.name"] == "given"
+
     def test_resource_attributes(self, make_exporter, memory, three_stages):
         exporter = make_exporter(
             span_exporter=memory,

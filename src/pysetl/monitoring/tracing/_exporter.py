@@ -75,6 +75,7 @@ __all__ = ["SPAN_ATTRIBUTES", "OpenTelemetryExporter"]
 
 _LOGGER = logging.getLogger("pysetl.monitoring.tracing")
 _PHASES = ("read", "process", "write", "get")
+_BATCH = 512  # the SDK's default batch size, capped by the queue's
 
 SPAN_ATTRIBUTES = (
     "pysetl.run_id",
@@ -201,9 +202,12 @@ class OpenTelemetryExporter:
         self._factories: dict[tuple[str, int, str, int], _Open] = {}
         self._pending = 0
         self._closed = False
-        resource = Resource.create(
-            {"service.name": opts.service_name, **opts.resource_attributes}
-        )
+        attributes = dict(opts.resource_attributes)
+        if opts.service_name:
+            attributes["service.name"] = opts.service_name
+        resource = Resource.create(attributes)  # and OTEL_* of the environment
+        if str(resource.attributes.get("service.name")).startswith("unknown_service"):
+            resource = resource.merge(Resource({"service.name": "pysetl"}))
         compression = Compression(opts.compression)
         inner = span_exporter or OTLPSpanExporter(
             endpoint=opts.traces_url,
@@ -217,6 +221,7 @@ class OpenTelemetryExporter:
             BatchSpanProcessor(
                 GuardedSpanExporter(inner, self.span_guard),
                 max_queue_size=opts.max_queue_size,
+                max_export_batch_size=min(_BATCH, opts.max_queue_size),
                 schedule_delay_millis=opts.schedule_delay * 1000,
             )
         )
@@ -261,6 +266,7 @@ class OpenTelemetryExporter:
             BatchLogRecordProcessor(
                 GuardedLogExporter(inner, self.log_guard),
                 max_queue_size=opts.max_queue_size,
+                max_export_batch_size=min(_BATCH, opts.max_queue_size),
                 schedule_delay_millis=opts.schedule_delay * 1000,
             )
         )

@@ -47,7 +47,8 @@ class OpenTelemetryOptions(BaseModel):
             ``<endpoint>/v1/traces`` and log records to ``<endpoint>/v1/logs``.
         headers: HTTP headers of every export (an API key...); their values
             are secrets: masked in every output of pysetl.
-        service_name: The ``service.name`` resource attribute.
+        service_name: The ``service.name`` resource attribute; default:
+            ``OTEL_SERVICE_NAME`` (or ``OTEL_RESOURCE_ATTRIBUTES``), else ``pysetl``.
         resource_attributes: More resource attributes (``deployment.environment``...).
         export_timeout: Seconds one export may take (retries included);
             ``close()`` waits at most twice this for the last spans.
@@ -69,7 +70,7 @@ class OpenTelemetryOptions(BaseModel):
 
     endpoint: str = "http://localhost:4318"
     headers: dict[str, SecretStr] = Field(default_factory=dict)
-    service_name: str = Field(default="pysetl", min_length=1)
+    service_name: str | None = Field(default=None, min_length=1)
     resource_attributes: dict[str, str] = Field(default_factory=dict)
     export_timeout: float = Field(default=3.0, gt=0, le=60)
     schedule_delay: float = Field(default=1.0, gt=0, le=60)
