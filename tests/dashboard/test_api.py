@@ -180,6 +180,11 @@ class TestSlashInNames:
         response = client.get("/api/charts/factories/team%2Fdaily/Extract")
         assert response.status_code == 200, response.text
         assert [p["duration"] for p in response.json()["points"]] == [2.0]
+        # unencoded, the last segment is the factory and the rest the pipeline
+        response = client.get("/api/charts/factories/team/daily/Extract")
+        assert [p["duration"] for p in response.json()["points"]] == [2.0]
+        response = client.get("/api/charts/pipelines/team/daily")
+        assert [r["run_id"] for r in response.json()["runs"]] == [rid(1)]
         history.close()
 
 

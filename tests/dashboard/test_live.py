@@ -14,6 +14,7 @@ import pytest
 
 from pysetl.dashboard import create_app
 from pysetl.dashboard._live import LiveHub, publish, sse
+from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
 from pysetl.monitoring.history._records import (
     AddEvent,
@@ -355,10 +356,13 @@ class TestLoad:
         client, streams = open_streams(server.url, [rid(n) for n in range(12)])
         try:
             deadline = time.monotonic() + 10
-            while hub.passes < 3:
+            while len(hub._watches) < 12:  # headers come before the generator
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
-            assert len(hub._watches) == 12
+            passes = hub.passes
+            while hub.passes < passes + 3:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
             assert history.most_at_once == 1  # one poller, not one per run
         finally:
             close_streams(client, streams)
@@ -445,3 +449,26 @@ class TestLoad:
         for listener in (stale, crashed):
             listener.thread.join(5)
             assert not listener.thread.is_alive()  # the stream closed
+
+    def test_a_store_that_fails_the_lookup_gives_the_slot_back(self, serve_app):
+        history = FailingLookupHistory()
+        history.start_run(rid(1), "daily", started_at=time.time())
+        history.failing = True
+        app = create_app(history)
+        server = serve_app(app)
+        with httpx.Client(base_url=server.url, timeout=5) as client:
+            response = client.get(f"/api/runs/{rid(1)}/stream")
+        assert response.status_code == 503
+        assert response.json()["error"] == "history_unavailable"
+        assert app.state.live.open_streams == 0
+
+
+class FailingLookupHistory(InMemoryRunHistory):
+    """A store whose run lookups fail while ``failing`` is set."""
+
+    failing = False
+
+    def _get_run(self, run_id):
+        if self.failing:
+            raise RunHistoryError("disk gone", hint="check the disk")
+        return super()._get_run(run_id)

@@ -73,6 +73,17 @@ class TestToken:
         assert client.get("/api/runs").status_code == 200
         assert client.get(f"/api/runs/{rid(1)}").status_code == 200
 
+    def test_the_right_token_from_another_host_is_still_refused(
+        self, memory_history, client_of
+    ):
+        app = create_app(memory_history, token=TOKEN, allowed_hosts=["127.0.0.1"])
+        client = client_of(app)
+        response = client.get(
+            "/", params={"token": TOKEN}, headers={"Host": "evil.example"}
+        )
+        assert response.status_code == 400
+        assert "set-cookie" not in response.headers
+
     def test_a_wrong_token_in_the_address_is_refused(self, memory_history, client_of):
         client = client_of(create_app(memory_history, token=TOKEN))
         response = client.get("/", params={"token": "wrong"})
