@@ -168,3 +168,26 @@ class TestSparkErrors:
     def test_py4j_errors_without_a_class(self, spark):
         error = _fail(lambda **_: spark._jvm.java.lang.Integer.parseInt("x"))
         assert error.error_class is None
+
+    def test_a_malformed_csv_record_is_named_with_its_file(self, spark, tmp_path):
+        """The test failed before: FAILED_READ_FILE.NO_HINT came with no hint."""
+        (tmp_path / "people.csv").write_text("id,name\n1,Ada\nthree,Alan\n")
+        reader = spark.read.option("header", "true").option("mode", "FAILFAST")
+        frame = reader.schema("id int, name string").csv(str(tmp_path / "people.csv"))
+        error = _fail(lambda **_: frame.collect())  # count() parses no field
+        assert error.error_class == "FAILED_READ_FILE.NO_HINT"
+        assert error.hint.startswith(
+            "Broken.process() read a malformed record in file:"
+        )
+        assert "people.csv: [null,Alan]" in error.hint
+        assert 'NumberFormatException: For input string: "three"' in error.hint
+        assert "mode='PERMISSIVE'" in error.hint
+
+    def test_a_read_failure_without_a_record_has_no_hint(self, spark, tmp_path):
+        path = tmp_path / "gone.csv"
+        path.write_text("id\n1\n")
+        frame = spark.read.schema("id int").csv(str(path))
+        path.unlink()
+        error = _fail(lambda **_: frame.count())
+        assert error.error_class.startswith("FAILED_READ_FILE")
+        assert error.hint.startswith("see the chained exception")

@@ -6,19 +6,38 @@ message. Spark 4 hides the driver's own message behind an error class
 (``FAILED_JDBC.CONNECTION``), so the Java cause chain is walked as well.
 :func:`spark_error_details` finds Spark's error class and message parameters
 in an exception, its Python causes or its Java cause chain (the workflow uses
-it to enrich a failing factory's error). Nothing here imports pyspark.
+it to enrich a failing factory's error). :func:`malformed_record` finds the
+record a FAILFAST read of a CSV (or JSON) file could not parse, and the file.
+Nothing here imports pyspark.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pysetl.utils.redaction import default_redactor
 
-__all__ = ["describe_exception", "full_text", "spark_error_details"]
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = [
+    "MalformedRecord",
+    "describe_exception",
+    "full_text",
+    "malformed_record",
+    "spark_error_details",
+]
 
 _MAX = 400
 _MAX_DEPTH = 10
+_MAX_RECORD = 200
+# Spark's error classes of a record it cannot parse: the raw record
+# (MALFORMED_CSV_RECORD, a line with too many or too few fields) is preferred
+# to the partly parsed row (MALFORMED_RECORD_IN_PARSING, a field of the
+# wrong type: ``[null,Alan]``).
+_RECORD_CLASSES = ("MALFORMED_CSV_RECORD", "MALFORMED_RECORD_IN_PARSING")
+_FILE_CLASS = "FAILED_READ_FILE"
 
 
 def _java_chain(exc: BaseException) -> list[str]:
@@ -42,6 +61,14 @@ def full_text(exc: BaseException) -> str:
     return "\n".join([str(exc), *_java_chain(exc)])
 
 
+def _shown(text: str, limit: int) -> str:
+    """``text`` on one line, redacted, at most ``limit`` characters."""
+    line = default_redactor().redact_text(
+        text.replace("\r", "\\r").replace("\n", "\\n")
+    )
+    return line if len(line) <= limit else f"{line[: limit - 3]}..."
+
+
 def describe_exception(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
     """One line saying what went wrong, shortened, with ``secrets`` masked.
 
@@ -55,9 +82,12 @@ def describe_exception(exc: BaseException, secrets: tuple[str, ...] = ()) -> str
     Returns:
         One line, at most a few hundred characters.
     """
+    record = malformed_record(exc)
     chain = _java_chain(exc)
     line = _first_line(str(exc)) or type(exc).__name__
-    if chain:
+    if record is not None:  # Py4J's first line names a method call: say what failed
+        line = record.describe()
+    elif chain:
         cause = _first_line(chain[-1])
         if cause and cause not in line:
             line = f"{line} (cause: {cause})"
@@ -129,3 +159,94 @@ def spark_error_details(exc: BaseException) -> tuple[str | None, dict[str, str]]
             pass
         current = current.__cause__ or current.__context__
     return None, {}
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedRecord:
+    """A record Spark could not parse, as its error gives it: redacted, shortened.
+
+    Attributes:
+        record: The record (the raw line, or the partly parsed row), on one line.
+        path: The file Spark was reading, when it says.
+        reason: The innermost cause (``NumberFormatException: For input
+            string: "x"``), when there is one beyond Spark's own error.
+        error_class: Spark's error class for the record.
+    """
+
+    record: str
+    path: str | None
+    reason: str | None
+    error_class: str
+
+    def describe(self) -> str:
+        """``malformed record in <file>: <record> (<reason>)``."""
+        where = f" in {self.path}" if self.path else ""
+        why = f" ({self.reason})" if self.reason else ""
+        return f"malformed record{where}: {self.record}{why}"
+
+
+def _errors(exc: BaseException) -> Iterator[Any]:
+    """``exc``, its Python causes, and the Java cause chain of each, in order."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < _MAX_DEPTH:
+        seen.add(id(current))
+        yield current
+        java: Any = getattr(current, "java_exception", None)
+        depth = 0
+        try:
+            while java is not None and depth < _MAX_DEPTH:
+                yield java
+                java, depth = java.getCause(), depth + 1
+        except Exception:  # noqa: BLE001, S110 # pragma: no cover - a dead JVM must not hide the original error
+            pass
+        current = current.__cause__ or current.__context__
+
+
+def _is_java(error: Any) -> bool:
+    """Whether ``error`` is a Java object seen through Py4J (not a Python error)."""
+    return not isinstance(error, BaseException)
+
+
+def malformed_record(exc: BaseException) -> MalformedRecord | None:
+    """The record a read could not parse, if ``exc`` comes from one.
+
+    Spark's FAILFAST mode fails a read on the first record it cannot parse
+    and names it (``MALFORMED_CSV_RECORD``, ``MALFORMED_RECORD_IN_PARSING``),
+    along with the file (``FAILED_READ_FILE``); Spark gives no line number.
+    The error surfaces in the action that reads the data (a ``count()``, a
+    write), anywhere in the Python or Java cause chain.
+
+    Args:
+        exc: Any exception.
+
+    Returns:
+        The record, the file and the reason, redacted; ``None`` when no
+        malformed record is named.
+    """
+    found: dict[str, str] = {}
+    path: str | None = None
+    last: Any = None
+    for error in _errors(exc):
+        error_class, params = _condition(error)
+        if error_class is None:
+            last = error
+            continue
+        last = None
+        if error_class.startswith(_FILE_CLASS):
+            path = path or params.get("path")
+        for wanted in _RECORD_CLASSES:
+            if error_class.startswith(wanted) and "badRecord" in params:
+                found.setdefault(wanted, params["badRecord"])
+    chosen = next((c for c in _RECORD_CLASSES if c in found), None)
+    if chosen is None:
+        return None
+    reason = None
+    if last is not None and _is_java(last):  # the Java cause beyond Spark's errors
+        reason = _shown(_first_line(str(last.toString())), _MAX_RECORD)
+    return MalformedRecord(
+        record=_shown(found[chosen], _MAX_RECORD),
+        path=_shown(path, _MAX_RECORD) if path else None,
+        reason=reason,
+        error_class=chosen,
+    )

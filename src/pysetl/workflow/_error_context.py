@@ -8,6 +8,8 @@ one is known:
 * ``UNRESOLVED_COLUMN.*``: the missing column, the columns Spark proposes,
   and which of the factory's input DataFrames has them;
 * a missing path (``PATH_NOT_FOUND``, ``FileNotFoundError``): the path;
+* a record a FAILFAST read cannot parse (``FAILED_READ_FILE``,
+  ``MALFORMED_*``): the file and the record, redacted;
 * ``KeyError``: the missing key and the keys of the factory's mapping
   inputs that look like it;
 * ``AttributeError``: the missing attribute and the closest names
@@ -98,6 +100,26 @@ def _path_not_found(
     return f"the path {path} does not exist: check the connector's path and mount"
 
 
+# Spark's error classes of a read that met a record it cannot parse.
+_READ_FAILURES = ("FAILED_READ_FILE", "MALFORMED_")
+
+
+def _malformed(
+    exc: BaseException, factory: Factory[Any] | None, phase: str
+) -> str | None:
+    """The file and record a read could not parse, when Spark names them."""
+    from pysetl.storage._spark_errors import malformed_record  # noqa: PLC0415 - see explain
+
+    record = malformed_record(exc)
+    if record is None:
+        return None
+    return (
+        f"{_where(factory, phase)} read a {record.describe()}: fix that record, or "
+        "read it with mode='PERMISSIVE' (fields that do not parse become null) or "
+        "mode='DROPMALFORMED' (the record is skipped) in the source's config"
+    )
+
+
 _SPARK_HINTS: tuple[
     tuple[str, Callable[[dict[str, str], Factory[Any] | None, str], str]], ...
 ] = (
@@ -183,15 +205,17 @@ def explain(
         error_class, params = spark_error_details(exc)
     hint: str | None = None
     try:
-        if error_class is not None:
-            for prefix, spark_hint in _SPARK_HINTS:
-                if error_class.startswith(prefix):
-                    hint = spark_hint(params, factory, phase)
-                    break
-        else:
+        if error_class is None:
             for kind, python_hint in _HINTS:
                 if isinstance(exc, kind):
                     hint = python_hint(exc, factory, phase)
+                    break
+        elif error_class.startswith(_READ_FAILURES):
+            hint = _malformed(exc, factory, phase)
+        else:
+            for prefix, spark_hint in _SPARK_HINTS:
+                if error_class.startswith(prefix):
+                    hint = spark_hint(params, factory, phase)
                     break
     except Exception:  # noqa: BLE001 - a hint must never hide the error
         hint = None

@@ -18,7 +18,7 @@ from pysetl.config import (
     ParquetConfig,
 )
 from pysetl.enums import FileStorage, SaveMode
-from pysetl.errors import BuilderError, ConfigError
+from pysetl.errors import BuilderError, ConfigError, ConnectorError
 from pysetl.storage import ConnectorBuilder
 from pysetl.storage.connector import (
     CsvConnector,
@@ -168,6 +168,56 @@ class TestFileOptions:
         connector.write(people)
         assert next(Path(tmp_path / "people").glob("*.csv")).exists()
         assert connector.read().count() == 3
+
+
+class TestMalformedCsv:
+    """A CSV read in FAILFAST mode that meets a bad row says which row."""
+
+    @staticmethod
+    def bad_csv(tmp_path: Path) -> CsvConnector:
+        (tmp_path / "in").mkdir()
+        (tmp_path / "in" / "people.csv").write_text(
+            "id,name\n1,Ada\nthree,Alan token=s3cr3t-canary\n4,Bob\n"
+        )
+        return CsvConnector(CsvConfig(path=str(tmp_path / "in"), mode="FAILFAST"))
+
+    def test_writing_data_read_from_a_bad_csv_names_the_row(self, spark, tmp_path):
+        """The test failed before: a bare Py4JJavaError ("An error occurred
+        while calling o123.save"), naming neither the file nor the row."""
+        from pyspark.sql.types import IntegerType, StringType, StructField, StructType
+
+        schema = StructType(
+            [StructField("id", IntegerType()), StructField("name", StringType())]
+        )
+        data = self.bad_csv(tmp_path).read_with_schema(schema)
+        target = ParquetConnector(ParquetConfig(path=str(tmp_path / "out")))
+        with pytest.raises(ConnectorError) as info:
+            target.write(data)
+        error = info.value
+        message = str(error)
+        assert message.startswith(
+            f"ParquetConnector could not write {str(tmp_path / 'out')!r}: "
+            "reading its data failed on a malformed record in file://"
+        )
+        assert "people.csv: [null,Alan token=**********]" in message
+        assert 'NumberFormatException: For input string: "three"' in message
+        assert "s3cr3t-canary" not in message
+        assert "fix that record" in error.hint
+        assert "mode='PERMISSIVE'" in error.hint
+        assert "s3cr3t-canary" not in error.hint
+        assert error.connector == repr(target)
+        assert error.__cause__ is not None
+
+    def test_other_write_errors_are_not_wrapped(self, people, tmp_path):
+        from pyspark.errors import AnalysisException
+
+        target = ParquetConnector(
+            ParquetConfig(path=str(tmp_path / "out"), savemode=SaveMode.ERRORIFEXISTS)
+        )
+        target.write(people)
+        with pytest.raises(AnalysisException, match="already exists") as info:
+            target.write(people)
+        assert not isinstance(info.value, ConnectorError)
 
 
 class TestPartitionsAndDrop:

@@ -15,7 +15,8 @@ from urllib.parse import ParseResult, urlparse
 from pyarrow import fs
 
 from pysetl.config.file_config import FileConfigModel
-from pysetl.errors import ConfigError
+from pysetl.errors import ConfigError, ConnectorError
+from pysetl.storage._spark_errors import MalformedRecord, malformed_record
 from pysetl.storage.connector._base import Connector
 from pysetl.utils.mixins import CanDrop, CanPartition, HasReader, HasWriter
 
@@ -225,6 +226,12 @@ class FileConnector(Connector, HasReader, HasWriter, CanDrop, CanPartition):
         Raises:
             ConfigError: The path has a wildcard, or a ``partition_by`` column
                 is missing from ``data``.
+            ConnectorError: Reading ``data`` failed on a malformed record (a
+                CSV or JSON source read with ``mode='FAILFAST'``); the message
+                names the source file and the record, redacted. Spark's other
+                errors propagate unchanged.
+
+        Changed in 0.2: a malformed source record is a ``ConnectorError``.
         """
         if self.has_wildcard:
             msg = "Can't write to wildcard path"
@@ -238,7 +245,27 @@ class FileConnector(Connector, HasReader, HasWriter, CanDrop, CanPartition):
         if self.config.data_schema is not None:
             data = data.select(*self.config.data_schema.fieldNames())
         self.log_debug(f"Writing {self.format} to {self._spark_path}")
-        self._writer(data).save(self._spark_path)
+        try:
+            self._writer(data).save(self._spark_path)
+        except Exception as exc:
+            record = malformed_record(exc)
+            if record is None:  # Spark's own errors of the write pass as they are
+                raise
+            raise self._unreadable(record) from exc
+
+    def _unreadable(self, record: MalformedRecord) -> ConnectorError:
+        """The error of a write whose data failed to read on ``record``."""
+        msg = (
+            f"{type(self).__name__} could not write {self.target!r}: reading its "
+            f"data failed on a {record.describe()}"
+        )
+        source = record.path or "the source file"
+        hint = (
+            f"fix that record in {source}, or read it with mode='PERMISSIVE' "
+            "(fields that do not parse become null) or mode='DROPMALFORMED' (the "
+            "record is skipped) in the source's config"
+        )
+        return ConnectorError(msg, hint=hint, connector=repr(self))
 
     def drop(self) -> None:
         """Delete the dataset's directory; nothing happens when it is missing."""
