@@ -249,7 +249,7 @@ class TestOptions:
     def test_the_options_model_is_exported_and_frozen(self):
         options = OpenLineageOptions(url="https://lineage.example", api_key="")
         assert options.api_key is None
-        assert options.timeout == 2.0
+        assert options.timeout == 0.75
         with pytest.raises(ValueError, match="frozen"):
             options.timeout = 3  # type: ignore[misc]
 
@@ -275,6 +275,19 @@ class TestUnreachable:
         assert len(warnings) == 1
         assert f"127.0.0.1:{port}" in warnings[0].getMessage()
         assert "reported once" in warnings[0].getMessage()
+
+    def test_a_silent_backend_with_the_defaults_is_one_warning_in_all(
+        self, silent_port, writer, caplog
+    ):
+        """The default timeout stays under the writer's slow-call threshold."""
+        exporter = OpenLineageExporter(url=f"http://127.0.0.1:{silent_port}")
+        caplog.set_level(logging.WARNING)
+        started = time.monotonic()
+        run(exporter, writer, LoadOrders)
+        assert time.monotonic() - started < 2 * 0.75 + 1.5
+        assert (exporter.failed, exporter.dropped) == (1, 3)
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [r.name for r in warnings] == ["pysetl.monitoring.lineage._exporter"]
 
     def test_after_retry_after_it_tries_again_and_reports_no_more(
         self, receiver, closed_port, writer, caplog

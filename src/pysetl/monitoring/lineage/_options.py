@@ -50,7 +50,9 @@ class OpenLineageOptions(BaseModel):
     endpoint: str = "api/v1/lineage"
     namespace: str = Field(default="pysetl", min_length=1)
     api_key: SecretStr | None = None
-    timeout: float = Field(default=2.0, gt=0, le=60)
+    # Under the writer's 1 s slow-call threshold: a silent backend is reported
+    # once (by this exporter), not also as a slow observer call.
+    timeout: float = Field(default=0.75, gt=0, le=60)
     retry_after: float = Field(default=300.0, ge=0)
     producer: str = Field(default=DEFAULT_PRODUCER, pattern=r"^[a-z][a-z0-9+.-]*:\S+$")
     schema_facets: bool = True
