@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
-from pysetl.storage._access import reset_access_listeners
+from pysetl.utils.dataset_access import reset_access_listeners
 from pysetl.utils.writer import BackgroundWriter
 
 SPEC = Path(__file__).parent / "spec"

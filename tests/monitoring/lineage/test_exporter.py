@@ -7,6 +7,8 @@ server receives the events, and each one is validated against the spec.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import time
 import uuid
 from datetime import datetime
@@ -22,7 +24,7 @@ from pysetl.config.jdbc_config import JdbcConfig
 from pysetl.errors import ConfigError, FactoryError
 from pysetl.monitoring.lineage import OpenLineageExporter, OpenLineageOptions, run_uuid
 from pysetl.runtime import Session
-from pysetl.storage._access import (
+from pysetl.utils.dataset_access import (
     add_access_listener,
     record_access,
     remove_access_listener,
@@ -474,3 +476,12 @@ class TestAccessListeners:
         remove_access_listener(noting)
         record_access("orders", "read")
         assert len(calls) == 1
+
+
+def test_importing_the_exporter_imports_no_pyspark():
+    """Turning lineage on in a Spark-free project loads no JVM library."""
+    code = "import sys, pysetl.monitoring.lineage; print('pyspark' in sys.modules)"
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

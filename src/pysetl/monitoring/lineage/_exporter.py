@@ -16,7 +16,7 @@ and of every factory attempt as a job of its own, with the datasets it read
 **Which datasets count.** A dataset is an input of a factory attempt when the
 attempt loaded it through a ``SparkRepository`` (``load``, ``find``,
 ``load_partitions``), and an output when the attempt saved to it
-(``save``): the repository reports each access (``pysetl.storage._access``)
+(``save``): the repository reports each access (``pysetl.utils.dataset_access``)
 with the run scope of the calling thread. A repository that was delivered
 but not used is no dataset of the factory; a connector read or written
 directly, not through a repository, is not seen. The pipeline's COMPLETE or
@@ -67,7 +67,7 @@ from pysetl.errors import ConfigError
 from pysetl.monitoring.lineage._datasets import LineageDataset, dataset_of
 from pysetl.monitoring.lineage._events import EventBuilder
 from pysetl.monitoring.lineage._options import OpenLineageOptions
-from pysetl.storage._access import add_access_listener, remove_access_listener
+from pysetl.utils.dataset_access import add_access_listener, remove_access_listener
 from pysetl.utils.redaction import redact_text, register_secret
 from pysetl.workflow.hooks import hook_impl
 

@@ -15,10 +15,10 @@ from pyspark.sql import functions as F  # noqa: N812 - the usual Spark spelling
 from typedspark import DataSet, Schema
 
 from pysetl.errors import ConnectorError
-from pysetl.storage._access import record_access
 from pysetl.storage.connector._file import FileConnector
 from pysetl.storage.repository._base import BaseRepository
 from pysetl.utils._pretty import pretty
+from pysetl.utils.dataset_access import record_access
 from pysetl.utils.mixins import CanDrop, CanPartition, HasLogger, HasSparkSession
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class SparkRepository(BaseRepository[T], HasLogger, HasSparkSession):
         return DataSet[self.schema](data)  # type: ignore[name-defined]
 
     def _read(self) -> DataFrame:
-        record_access(self, "read")  # lineage: who read what (storage._access)
+        record_access(self, "read")  # lineage: who read what (utils.dataset_access)
         if not self._cache:
             return self._read_connector()
         if self.flush or self._cached is None:
@@ -147,7 +147,7 @@ class SparkRepository(BaseRepository[T], HasLogger, HasSparkSession):
     def save(self, data: DataFrame) -> Self:
         """Write ``data`` through the connector and mark the cache stale."""
         self.flush = True
-        record_access(self, "write")  # lineage: who wrote what (storage._access)
+        record_access(self, "write")  # lineage: who wrote what (utils.dataset_access)
         self._connector.write(data)
         return self
 

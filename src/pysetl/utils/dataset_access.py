@@ -1,4 +1,4 @@
-"""Who read or wrote which dataset: the storage layer's one notice of its accesses.
+"""Who read or wrote which dataset: how storage tells observers of its accesses.
 
 ``SparkRepository`` calls :func:`record_access` when it loads or saves. The
 call tells every registered listener (an exporter of lineage, for example)
