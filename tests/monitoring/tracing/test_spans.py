@@ -515,3 +515,16 @@ class TestThreads:
             exporter.close()
             first.close(2)
             second.close(2)
+
+
+class TestMalformedTraceparent:
+    def test_a_malformed_traceparent_starts_a_new_trace(
+        self, make_exporter, memory, three_stages, monkeypatch
+    ):
+        monkeypatch.setenv("TRACEPARENT", "not-a-trace-context")
+        exporter = make_exporter(span_exporter=memory)
+        three_stages(exporter).run()
+        exporter.close()
+        run = _by_name(memory.get_finished_spans())["run shop"]
+        assert run.parent is None
+        assert run.context.is_valid

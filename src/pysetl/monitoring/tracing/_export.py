@@ -9,9 +9,6 @@ logs) and adds what a platform needs from an observer:
   OpenTelemetry exporter's own per-batch warnings and errors about it are
   held back while the guard's export runs, and the first of them becomes the
   reason the warning gives;
-* an item dropped because the batch processor's queue is full is counted
-  (``queue_dropped``) and reported once, in place of the processor's own
-  warning per item;
 * once ``closing(deadline)`` is called (by ``close()``), a batch is dropped
   without being sent when the endpoint is failing or the deadline has
   passed, so the last flush costs at most one export's timeout after the
@@ -49,11 +46,6 @@ _EXPORTER_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.http._log_exporter",
     "opentelemetry.exporter.otlp.common.http",
 )
-# The batch processors warn once per item dropped from a full queue, on the
-# thread that ends the span (the run's): one report replaces them.
-_PROCESSOR_LOGGER = "opentelemetry.sdk._shared_internal"
-_QUEUE_FULL = "Queue full, dropping %s."
-_EXPORTING = {"spans": "Span", "log records": "Log"}
 
 
 class _HoldBack(logging.Filter):
@@ -71,21 +63,6 @@ class _HoldBack(logging.Filter):
         return False
 
 
-class _QueueFull(logging.Filter):
-    """Counts the batch processors' "Queue full" warnings (one per item) instead."""
-
-    def __init__(self, guard: ExportGuard, exporting: str) -> None:
-        super().__init__()
-        self.guard = guard
-        self.exporting = exporting
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg != _QUEUE_FULL or record.args != (self.exporting,):
-            return True
-        self.guard.queue_full()
-        return False
-
-
 class ExportGuard:
     """Times, counts and reports the exports of one signal.
 
@@ -98,8 +75,6 @@ class ExportGuard:
         dropped: Items not exported (failed batches, or dropped at close).
         failed_exports: Batches that failed.
         reported: Whether the one warning about failed exports was logged.
-        queue_dropped: Items the batch processor dropped, its queue full
-            (reported once, in place of its warning per item).
     """
 
     def __init__(self, signal: str, where: str) -> None:
@@ -116,25 +91,6 @@ class ExportGuard:
         self._filter = _HoldBack(self._local)
         for name in _EXPORTER_LOGGERS:
             logging.getLogger(name).addFilter(self._filter)
-        self.queue_dropped = 0
-        self._lock = threading.Lock()
-        self._queue_filter = _QueueFull(self, _EXPORTING.get(signal, signal))
-        logging.getLogger(_PROCESSOR_LOGGER).addFilter(self._queue_filter)
-
-    def queue_full(self) -> None:
-        """Count an item dropped from the processor's full queue; report once."""
-        with self._lock:
-            self.queue_dropped += 1
-            first = self.queue_dropped == 1
-        if first:
-            _LOGGER.warning(
-                "pysetl OpenTelemetry: the queue of %s to export is full (the "
-                "backend at %s is slow or down); the run goes on, and %s are "
-                "dropped until it drains (reported once)",
-                self.signal,
-                self.where,
-                self.signal,
-            )
 
     def closing(self, deadline: float) -> None:
         """From now on, drop batches when failing or after ``deadline`` (monotonic)."""
@@ -178,7 +134,6 @@ class ExportGuard:
         """Stop holding back the exporters' logs (at close)."""
         for name in _EXPORTER_LOGGERS:
             logging.getLogger(name).removeFilter(self._filter)
-        logging.getLogger(_PROCESSOR_LOGGER).removeFilter(self._queue_filter)
 
 
 class GuardedSpanExporter(SpanExporter):
