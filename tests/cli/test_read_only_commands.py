@@ -14,9 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
+import typer
 
 from pysetl.cli import commands
+from pysetl.cli._state import CliState, open_history_of
+from pysetl.monitoring.history import SqliteRunHistory
 
 TIMEOUT = 60
 
@@ -112,3 +116,22 @@ class TestAnotherApplicationsDatabase:
         assert "hint:" in result.stderr
         assert _tables(other_app) == ["orders"]
         assert _journal_mode(other_app) == "delete"
+
+
+class TestOpenHistoryOf:
+    @pytest.mark.parametrize(("name", "created"), [("ui", False), ("config", True)])
+    def test_the_command_name_decides(self, tmp_path, name, created):
+        path = tmp_path / "h.db"
+        state = CliState(history_url=str(path), debug=False)
+        ctx = typer.Context(click.Command(name), info_name=name)
+        ctx.obj = state
+        history = open_history_of(ctx)
+        history.close()
+        assert path.exists() is created
+
+    def test_an_explicit_choice_wins(self, tmp_path):
+        path = tmp_path / "h.db"
+        ctx = typer.Context(click.Command("ui"), info_name="ui")
+        ctx.obj = CliState(history_url=str(path), debug=False)
+        open_history_of(ctx, create=True).close()
+        assert isinstance(open_history_of(ctx), SqliteRunHistory)

@@ -11,7 +11,7 @@ import pytest
 
 from pysetl.config import load_config
 from pysetl.errors import ConfigError, ConfigLoadError, FactoryError
-from pysetl.monitoring.history import SqliteRunHistory, open_history
+from pysetl.monitoring.history import AddLog, SqliteRunHistory, open_history
 from pysetl.runtime import MonitoringSection, RunLogger, Session
 from pysetl.workflow import Delivery, Factory, Pipeline
 from pysetl.workflow.hooks import reset_default_hook_manager
@@ -268,6 +268,26 @@ class TestRobustness:
         assert elapsed < 2.0 + 1.5
         assert session.writer.failures["pysetl-history"] >= 1
         history.close()
+
+    def test_close_is_bounded_by_its_timeout_when_the_writer_is_stuck(self, tmp_path):
+        """Before: each observer's close waited again (10 s each)."""
+        path = tmp_path / "h.db"
+        SqliteRunHistory(path).close()
+        history = SqliteRunHistory(path, busy_timeout=3.0)
+        session = Session(history=history, observe=True)
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            session.recorder.submit(AddLog(1.0, "INFO", "stuck", None))
+            wait_for_writer = time.perf_counter()
+            session.close(timeout=0.5)
+            elapsed = time.perf_counter() - wait_for_writer
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+            history.close()
+        assert elapsed < 0.5 + 1.5
+        assert session.writer.closed
 
     def test_close_is_idempotent_restores_logging_and_stops_the_thread(self, tmp_path):
         root = logging.getLogger()

@@ -78,6 +78,15 @@ class TestOpenWithoutCreate:
             assert sa.inspect(conn).get_table_names() == []
         engine.dispose()
 
+    def test_memory_and_uri_databases_are_opened_as_they_are(self, tmp_path):
+        path = tmp_path / "h.db"
+        SqliteRunHistory(path).start_run("01A", "p")
+        uri = SqliteRunHistory(f"sqlite:///file:{path}?mode=ro&uri=true", create=False)
+        assert uri.get_run("01A").pipeline == "p"
+        uri.close()
+        with pytest.raises(RunHistoryError, match="holds no pysetl run history"):
+            SqliteRunHistory("sqlite://", create=False)
+
     def test_open_history_of_a_missing_file_is_empty_and_creates_nothing(
         self, tmp_path
     ):
@@ -134,6 +143,19 @@ class TestSqlite:
         for name in ("h.db", "h.db-wal", "h.db-shm"):
             assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
         store.close()
+
+    def test_a_file_that_cannot_be_created_is_a_history_error(self):
+        """Under /proc no file can be created, not even by root."""
+        with pytest.raises(RunHistoryError, match="Cannot create the run history"):
+            SqliteRunHistory("/proc/self/pysetl-history.db")
+
+    def test_a_file_created_meanwhile_is_opened(self, tmp_path):
+        """A dangling link: missing to ``exists()``, taken to ``O_EXCL``."""
+        target = tmp_path / "real.db"
+        link = tmp_path / "h.db"
+        link.symlink_to(target)
+        SqliteRunHistory(link).close()
+        assert target.exists()
 
     def test_an_existing_files_mode_is_left_alone(self, tmp_path):
         path = tmp_path / "h.db"
