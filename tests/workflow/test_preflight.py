@@ -133,6 +133,34 @@ class TestMissing:
             "is expected in NeedsInt."
         )
 
+    def test_instances_of_one_class_do_not_make_a_cycle(self, hooks):
+        """Two NeedsInt in one stage: each would feed the other; nobody else does."""
+        needs_int = make_factory("NeedsInt", int, n=Delivery[int]())
+        pipeline = Pipeline(hooks=hooks).add_stage(
+            Stage().add_factory_from_type(needs_int).add_factory_from_type(needs_int)
+        )
+        problems = problems_of(pipeline)
+        assert len(problems) == 2
+        for problem in problems:
+            assert problem.startswith("[missing] NeedsInt.n (stage 0) needs int")
+            assert "NeedsInt produces int itself" in problem
+
+    def test_an_earlier_instance_of_the_class_is_still_a_candidate(self, hooks):
+        d = make_factory("D", int, compute=lambda: 1)
+        needs_int = make_factory(
+            "NeedsInt", int, compute=lambda n: n + 1, n=Delivery[int]()
+        )
+        pipeline = (
+            Pipeline(hooks=hooks)
+            .add_stage_from_type(d)
+            .add_stage_from_type(needs_int)
+            .add_stage_from_type(needs_int)
+        )
+        (problem,) = problems_of(pipeline)
+        assert problem.startswith("[ambiguous] NeedsInt.n (stage 2)")
+        assert "from D in stage 0" in problem
+        assert "from NeedsInt in stage 1" in problem
+
     def test_a_missing_delivery_still_lists_other_candidates(self, hooks):
         needs_int = make_factory(
             "NeedsInt", int, delivery_id="n", n=Delivery[int](delivery_id="n")

@@ -573,12 +573,20 @@ def _explain(
 
     The consumer's own output is no candidate: a factory never consumes what
     it produces, so an input that only the consumer itself would produce is
-    missing (not a cycle of one factory).
+    missing (not a cycle of one factory). Nor is the output of another
+    instance of its class in the same stage or later: it needs the same
+    input, so only the consumer's class would produce it.
     """
     found = index.lookup(delivery)
-    candidates = [c for c in found if c.origin is not factory]
+    cls = type(factory)
+    candidates = [
+        c
+        for c in found
+        if c.origin is not factory
+        and not (type(c.origin) is cls and c.stage >= stage_id)
+    ]
     early = [c for c in candidates if c.stage < stage_id]
-    remaining, allowed = choose(early, type(factory), delivery.producer)
+    remaining, allowed = choose(early, cls, delivery.producer)
     return _problem(
         index,
         factory,
