@@ -616,6 +616,22 @@ class TestTickers:
         assert writer.failures["heartbeat"] >= 2
         assert len(errors(caplog_writer)) == 1  # the rest within the interval
 
+    def test_what_a_tick_puts_is_written_in_the_same_pass(self, make):
+        """Before: a heartbeat was written at the next wake-up, an interval late."""
+        writer = make()
+        sink = ListSink()
+        ticks: list[float] = []
+
+        def beat() -> None:
+            ticks.append(time.monotonic())
+            writer.put(sink, "beat")
+
+        ticker = writer.every(1.0, beat)
+        wait_for(lambda: ticks, timeout=5)
+        wait_for(lambda: sink.items, timeout=0.5)
+        ticker.cancel()
+        assert len(ticks) == 1
+
     def test_a_ticker_starts_an_idle_writer(self, make):
         """The first piece of work may be a ticker: it starts the thread."""
         writer = make()

@@ -448,6 +448,9 @@ class BackgroundWriter:
                     work = _NOTHING
             self._flush(buffers)
             self._tick()
+            # What the ticks put (a heartbeat) is written now, not at the
+            # next wake-up (a whole interval later when nothing else comes).
+            self._flush(buffers)
             self._finish(done)
 
     def _take_queued(self, work: Any) -> tuple[int, bool, bool]:

@@ -200,7 +200,7 @@ class TestCrashDuration:
         reopened = SqliteRunHistory(path)
         run = reopened.list_runs().items[0]
         assert run.status == "crashed"
-        assert run.heartbeat_at == run.started_at  # no heartbeat: a log line told
+        assert run.finished_at >= run.heartbeat_at  # the last log line, or later
         assert 1.5 < run.duration <= killed_at - run.started_at
         assert f"{run.duration:.2f} s" in shown.output
         assert "0.00 s" not in shown.output
@@ -215,6 +215,80 @@ class TestCrashDuration:
         assert show.exit_code == 0, show.output
         assert f"{attempt.duration:.2f} s" in show.output
         assert "0.00 s" not in show.output
+        reopened.close()
+
+
+SILENT_WORKER = textwrap.dedent(
+    """
+    import sys, time
+    from typing_extensions import Self
+    from pysetl.monitoring.history import HistoryRecorder, SqliteRunHistory
+    from pysetl.workflow import Factory, HookManager, Pipeline
+
+    class Silent(Factory[int]):
+        def read(self) -> Self:
+            return self
+        def process(self) -> Self:
+            time.sleep(120)  # records nothing until it is killed
+            return self  # pragma: no cover - killed in process()
+        def write(self) -> Self:
+            return self  # pragma: no cover - killed in process()
+        def get(self) -> int:
+            return 1  # pragma: no cover - killed in process()
+
+    # The default heartbeat interval (10 s) is never reached before the kill.
+    recorder = HistoryRecorder(SqliteRunHistory(sys.argv[1]))
+    pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="silent")
+    pipeline.add_stage_from_type(Silent).run()
+    """
+)
+
+
+class TestSilentCrash:
+    def test_a_silent_run_killed_before_its_heartbeat_interval_did_not_last_0_s(
+        self, tmp_path, wait_for
+    ):
+        """Before: nothing after its start was recorded: crashed after 0.00 s.
+
+        Its first heartbeats now come 1 s and 2 s after its start, so a run
+        killed 3.5 s in ends at least 2 s after it started.
+        """
+        script, path = tmp_path / "silent.py", tmp_path / "history.db"
+        script.write_text(SILENT_WORKER)
+        proc = subprocess.Popen(  # noqa: S603 - our interpreter, our script
+            [sys.executable, str(script), str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        history = SqliteRunHistory(path, migrate=False)
+        started: list[float] = []
+
+        def running():
+            runs = history.list_runs().items if path.exists() else ()
+            if runs and history.list_factory_attempts(runs[0].run_id).items:
+                started.append(runs[0].started_at)
+            return bool(started)
+
+        try:
+            wait_for(running, timeout=60)
+            wait_for(lambda: time.time() - started[0] >= 3.5, timeout=10)
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed_at = time.time()
+            proc.communicate()
+        history.close()
+        assert proc.returncode == -signal.SIGKILL
+        shown = CliRunner().invoke(app, ["--history", str(path), "runs", "list"])
+        assert shown.exit_code == 0, shown.output
+        reopened = SqliteRunHistory(path)
+        run = reopened.list_runs().items[0]
+        assert run.status == "crashed"
+        assert 1.9 < run.duration <= killed_at - run.started_at
+        assert f"{run.duration:.2f} s" in shown.output
+        (attempt,) = reopened.list_factory_attempts(run.run_id).items
+        assert attempt.status == "crashed"
+        assert attempt.duration > 1.8
         reopened.close()
 
 

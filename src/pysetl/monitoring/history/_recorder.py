@@ -13,7 +13,11 @@ Mechanism (why it costs a run almost nothing and survives a crash):
   one insert when both arrive in one batch); the events table holds the
   run's and stages' lifecycle, not a copy of every attempt (changed in 0.4);
 * while a run is running, a heartbeat (a periodic task of the same writer)
-  stamps ``heartbeat_at`` every ``heartbeat_interval`` seconds;
+  stamps ``heartbeat_at``: 1 s after the start, then 2, 4, 8 s... and every
+  ``heartbeat_interval`` seconds once the gap reaches it, so that a run
+  killed early, even one that recorded nothing since its start, ends at
+  most about half its true duration early (changed in 0.5: the first beat
+  came after a whole interval, and such a run was shown crashed after 0 s);
   ``BaseRunHistory.reconcile_crashed()`` later marks a run whose heartbeat
   stopped (or whose process is gone) as crashed;
 * at the end of a run (succeeded or failed) the pipeline waits for the
@@ -63,9 +67,11 @@ if TYPE_CHECKING:
     from pysetl.utils.writer import BackgroundWriter, Ticker
     from pysetl.workflow.pipeline import Pipeline
 
-__all__ = ["HistoryRecorder", "pipeline_graph"]
+__all__ = ["FIRST_HEARTBEAT", "HistoryRecorder", "pipeline_graph"]
 
 _LOGGER = logging.getLogger(__name__)
+FIRST_HEARTBEAT = 1.0
+"""Seconds from a run's start to its first heartbeat; the gap then doubles."""
 
 
 def pipeline_graph(pipeline: Pipeline) -> dict[str, Any] | None:
@@ -180,6 +186,10 @@ class HistoryRecorder:
     def _beat(self) -> None:
         with self._lock:
             running = sorted(self._running)
+            ticker = self._ticker
+        if ticker is not None and ticker.interval < self.heartbeat_interval:
+            # Early beats come fast and then slow down to the interval.
+            ticker.interval = min(ticker.interval * 2, self.heartbeat_interval)
         now = time.time()
         self.submit(*(Heartbeat(run_id, now) for run_id in running))
 
@@ -212,7 +222,9 @@ class HistoryRecorder:
             start = self._ticker is None
             if start:
                 self._ticker = self.writer.every(
-                    self.heartbeat_interval, self._beat, key="pysetl-heartbeat"
+                    min(FIRST_HEARTBEAT, self.heartbeat_interval),
+                    self._beat,
+                    key="pysetl-heartbeat",
                 )
         self.submit(
             StartRun(
