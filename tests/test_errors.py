@@ -17,6 +17,7 @@ from pysetl.errors import (
     DependencyResolutionError,
     FactoryError,
     FactoryOutputError,
+    NotificationError,
     PipelineError,
     PySetlDeprecationWarning,
     PySetlError,
@@ -39,6 +40,7 @@ ERRORS = [
     FactoryError,
     FactoryOutputError,
     RunHistoryError,
+    NotificationError,
 ]
 
 PARENTS = {
@@ -54,6 +56,7 @@ PARENTS = {
     FactoryError: PipelineError,
     FactoryOutputError: FactoryError,
     RunHistoryError: PySetlError,
+    NotificationError: PySetlError,
 }
 
 
@@ -229,6 +232,29 @@ class TestContext:
             "problems": ["p1", "p2"],
             "candidates": ["A", "B"],
         }
+
+    def test_notification_error(self):
+        error = NotificationError(
+            "refused",
+            hint="check the token",
+            notifier="slack",
+            endpoint="https://hooks.slack.com/**********",
+            status=403,
+            retryable=False,
+        )
+        assert error.context == {
+            "error_type": "NotificationError",
+            "hint": "check the token",
+            "notifier": "slack",
+            "endpoint": "https://hooks.slack.com/**********",
+            "status": 403,
+            "retryable": False,
+        }
+
+    def test_notification_error_defaults(self):
+        error = NotificationError("x")
+        assert (error.notifier, error.endpoint, error.status) == (None, None, None)
+        assert error.retryable is True
 
     def test_dependency_resolution_error_defaults(self):
         error = DependencyResolutionError("x")

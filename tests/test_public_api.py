@@ -95,6 +95,7 @@ PINNED = {
         "DependencyResolutionError",
         "FactoryError",
         "FactoryOutputError",
+        "NotificationError",
         "PipelineError",
         "PySetlDeprecationWarning",
         "PySetlError",

@@ -25,7 +25,8 @@ The tree (old ``pysetl`` names, kept as aliases, in brackets)::
     │   └── FactoryError
     │       └── FactoryOutputError           (``get()`` returned the wrong type)
     ├── RunHistoryError
-    └── DashboardError
+    ├── DashboardError
+    └── NotificationError                    (an alert notifier could not deliver)
 
     PySetlWarning (a UserWarning)
     ├── PySetlDeprecationWarning (also a DeprecationWarning)
@@ -59,6 +60,7 @@ __all__ = [
     "DependencyResolutionError",
     "FactoryError",
     "FactoryOutputError",
+    "NotificationError",
     "PipelineError",
     "PySetlDeprecationWarning",
     "PySetlError",
@@ -417,6 +419,51 @@ class RunHistoryError(PySetlError):
 
 class DashboardError(PySetlError):
     """The dashboard cannot start (address, token, missing extra) or serve a request."""
+
+
+class NotificationError(PySetlError):
+    """An alert notifier could not deliver its messages (refused, timed out, failed).
+
+    Never carries a credential: the endpoint is shown with its secrets masked.
+
+    Attributes:
+        notifier: The notifier's name (``slack``, ``ops-webhook``...).
+        endpoint: Where it delivers, credentials and secret paths masked
+            (``https://hooks.slack.com/**********``, ``smtp://mail:587``).
+        status: The receiver's HTTP status or SMTP reply code, when it answered.
+        retryable: Whether sending again may succeed (``False`` for a refusal
+            that only a change of config fixes, such as HTTP 400 or 404).
+
+    Added in 0.5.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        hint: str | None = None,
+        notifier: str | None = None,
+        endpoint: str | None = None,
+        status: int | None = None,
+        retryable: bool = True,
+    ) -> None:
+        """Store the message, the notifier, its endpoint and the answer's code."""
+        super().__init__(message, hint=hint)
+        self.notifier = notifier
+        self.endpoint = endpoint
+        self.status = status
+        self.retryable = retryable
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Add the notifier, its endpoint, the answer's code and retryability."""
+        return {
+            **super().context,
+            "notifier": self.notifier,
+            "endpoint": self.endpoint,
+            "status": self.status,
+            "retryable": self.retryable,
+        }
 
 
 class PySetlWarning(UserWarning):
