@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = [
+    "ALERTS",
+    "ALERT_EVENTS",
+    "ALERT_SILENCES",
     "ATTEMPTS",
     "CONFIG_AUDIT",
     "CONFIG_ENV_VERSIONS",
@@ -203,6 +206,59 @@ CONFIG_AUDIT = sa.Table(
     sa.Index("ix_pysetl_config_audit_env", "env", "id"),
 )
 
+# Alerts (migration 5): one row per firing episode of an alert (its key is the
+# rule and the group's labels); what happened to it (fired, notified,
+# delivery failed, resolved...) in ``ALERT_EVENTS``; silences apart.
+ALERTS = sa.Table(
+    "pysetl_alerts",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(400), nullable=False),
+    sa.Column("rule", _NAME, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("pipeline", _NAME),
+    sa.Column("factory", _NAME),
+    sa.Column("run_id", _RUN_ID),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("started_at", sa.Double, nullable=False),
+    sa.Column("ended_at", sa.Double),
+    sa.Column("last_notified_at", sa.Double),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Index("ix_pysetl_alerts_key", "key", "state"),
+    sa.Index("ix_pysetl_alerts_state", "state", "id"),
+)
+
+ALERT_EVENTS = sa.Table(
+    "pysetl_alert_events",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.BigInteger, nullable=False),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("notifier", _NAME),
+    sa.Column("run_id", _RUN_ID),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_pysetl_alert_events_alert", "alert_id", "id"),
+    sa.Index("ix_pysetl_alert_events_notifier", "notifier", "kind", "ts"),
+)
+
+ALERT_SILENCES = sa.Table(
+    "pysetl_alert_silences",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("ends_at", sa.Double, nullable=False),
+    sa.Column("rule", _NAME),
+    sa.Column("pipeline", _NAME),
+    sa.Column("author", sa.String(255)),
+    sa.Column("comment", sa.Text),
+    sa.Index("ix_pysetl_alert_silences_ends", "ends_at"),
+)
+
 
 # ------------------------------------------------------------- migrations
 def _v1_runs(metadata: sa.MetaData) -> sa.Table:
@@ -275,6 +331,11 @@ def _migration_4(conn: sa.Connection) -> None:
         table.create(conn)
 
 
+def _migration_5(conn: sa.Connection) -> None:
+    for table in (ALERTS, ALERT_EVENTS, ALERT_SILENCES):
+        table.create(conn)
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One step of the schema: its version, what it does, and how."""
@@ -289,6 +350,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "metrics, logs, config versions; runs.config_version", _migration_2),
     Migration(3, "indexes for queries across runs", _migration_3),
     Migration(4, "config versions per environment, config audit", _migration_4),
+    Migration(5, "alerts, alert events, alert silences", _migration_5),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
