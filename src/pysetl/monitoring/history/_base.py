@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         AttemptSummary,
         EventRecord,
         FactoryAttemptRecord,
+        FailureRecord,
         LogRecord,
         MetricRecord,
         MetricTotal,
@@ -67,6 +68,7 @@ __all__ = [
     "RUN_START_EVENT",
     "STALE_AFTER",
     "BaseRunHistory",
+    "failure_cursor",
 ]
 
 DEFAULT_LIMIT = 50
@@ -453,6 +455,42 @@ class BaseRunHistory(ABC):
             for rid, tally in tallies.items()
         }
 
+    @final
+    def list_failures(
+        self,
+        *,
+        pipeline: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> Page[FailureRecord]:
+        """Failures, newest run first: what error analytics groups.
+
+        A failure is a failed factory attempt (retried or not), or a failed
+        or crashed run that has no failed attempt (a pre-flight error, a
+        process that died). Within a run, attempts come newest first, then
+        the run's own failure.
+
+        Args:
+            pipeline: Only failures of runs of this pipeline.
+            since: Only failures of runs started at or after this time.
+            until: Only failures of runs started before this time.
+            limit: Page size.
+            cursor: ``next_cursor`` of the previous page.
+
+        Added in 0.5.
+        """
+        return self._call(
+            "read from",
+            self._list_failures,
+            pipeline=pipeline,
+            since=since,
+            until=until,
+            limit=check_limit(limit),
+            after=_check_failure_cursor(cursor),
+        )
+
     # ------------------------------------------------------------ maintenance
     @final
     def prune(self, older_than: timedelta, *, now: float | None = None) -> int:
@@ -632,6 +670,21 @@ class BaseRunHistory(ABC):
         """The event ``name`` with the highest id of each run."""
 
     @abstractmethod
+    def _list_failures(
+        self,
+        *,
+        pipeline: str | None,
+        since: float | None,
+        until: float | None,
+        limit: int,
+        after: tuple[str, int] | None,
+    ) -> Page[FailureRecord]:
+        """Failures by ``(run_id, id)`` descending, those below ``after``.
+
+        The page's cursor is ``failure_cursor`` of its last failure.
+        """
+
+    @abstractmethod
     def _prune(self, cutoff: float) -> int:
         """Delete finished runs started before ``cutoff`` and all they own."""
 
@@ -675,3 +728,19 @@ def _check_run_ids(run_ids: Sequence[str]) -> tuple[str, ...]:
         msg = f"Cannot query {len(ids)!r} runs at once"
         raise RunHistoryError(msg, hint=f"ask for at most {MAX_LIMIT} runs a call")
     return ids
+
+
+def failure_cursor(failure: FailureRecord) -> str:
+    """The cursor of the page of failures that ends with ``failure``."""
+    return f"{failure.run_id}:{failure.id}"
+
+
+def _check_failure_cursor(cursor: str | None) -> tuple[str, int] | None:
+    """The ``(run_id, id)`` of a ``list_failures`` cursor."""
+    if cursor is None:
+        return None
+    run_id, _, number = cursor.rpartition(":")
+    if run_id and number.isdigit():
+        return run_id, int(number)
+    msg = f"Cursor {cursor!r} is not a cursor of this query"
+    raise RunHistoryError(msg, hint="pass the next_cursor of the previous page")

@@ -13,7 +13,11 @@ import dataclasses
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pysetl.monitoring.history._base import RUN_START_EVENT, BaseRunHistory
+from pysetl.monitoring.history._base import (
+    RUN_START_EVENT,
+    BaseRunHistory,
+    failure_cursor,
+)
 from pysetl.monitoring.history._records import (
     AddEvent,
     AddLog,
@@ -21,6 +25,7 @@ from pysetl.monitoring.history._records import (
     AttemptSummary,
     EventRecord,
     FactoryAttemptRecord,
+    FailureRecord,
     FinishAttempt,
     FinishRun,
     FinishStage,
@@ -436,6 +441,62 @@ class InMemoryRunHistory(BaseRunHistory):
             events = list(self._events)
         return {e.run_id: e for e in events if e.run_id in wanted and e.name == name}
 
+    def _list_failures(
+        self,
+        *,
+        pipeline: str | None,
+        since: float | None,
+        until: float | None,
+        limit: int,
+        after: tuple[str, int] | None,
+    ) -> Page[FailureRecord]:
+        with self._lock:
+            runs = dict(self._runs)
+            attempts = list(self._attempts.values())
+        found: list[FailureRecord] = []
+        failed_runs: set[str] = set()
+        for a in attempts:
+            run = runs.get(a.run_id)
+            if a.status == "failed" and run is not None:
+                failed_runs.add(a.run_id)
+                ts = a.finished_at or a.started_at or run.started_at
+                found.append(
+                    _failure(
+                        run,
+                        factory=a.factory,
+                        attempt=a.attempt,
+                        row_id=a.id,
+                        ts=ts,
+                        error=a.error,
+                    )
+                )
+        for run in runs.values():
+            if run.status in {"failed", "crashed"} and run.run_id not in failed_runs:
+                ts = run.finished_at or run.started_at
+                found.append(
+                    _failure(
+                        run,
+                        factory=None,
+                        attempt=None,
+                        row_id=0,
+                        ts=ts,
+                        error=run.error,
+                    )
+                )
+        rows = sorted(
+            (
+                f
+                for f in found
+                if (pipeline is None or f.pipeline == pipeline)
+                and (since is None or runs[f.run_id].started_at >= since)
+                and (until is None or runs[f.run_id].started_at < until)
+                and (after is None or (f.run_id, f.id) < after)
+            ),
+            key=lambda f: (f.run_id, f.id),
+            reverse=True,
+        )
+        return _page(rows, limit, failure_cursor)
+
     # ------------------------------------------------------------ maintenance
     def _prune(self, cutoff: float) -> int:
         with self._lock:
@@ -461,3 +522,30 @@ class InMemoryRunHistory(BaseRunHistory):
 
     def _schema_version(self) -> int:
         return LATEST_VERSION
+
+
+def _failure(
+    run: RunRecord,
+    *,
+    factory: str | None,
+    attempt: int | None,
+    row_id: int,
+    ts: float,
+    error: dict[str, Any] | None,
+) -> FailureRecord:
+    """A failure of ``run`` with the parts of ``error`` that grouping reads."""
+    error = error or {}
+    return FailureRecord(
+        run.run_id,
+        run.pipeline,
+        factory,
+        attempt,
+        "failed" if factory is not None else run.status,
+        ts,
+        row_id,
+        error.get("error_type") or "Error",
+        error.get("message") or "",
+        error.get("hint"),
+        error.get("error_class"),
+        tuple(error.get("causes") or ()),
+    )

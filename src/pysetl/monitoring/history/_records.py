@@ -37,6 +37,7 @@ __all__ = [
     "EventRecord",
     "FactoryAttemptRecord",
     "FactoryCounts",
+    "FailureRecord",
     "FinishAttempt",
     "FinishRun",
     "FinishStage",
@@ -351,6 +352,47 @@ class FactoryCounts:
     succeeded: int = 0
     failed: int = 0
     running: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    """One failure: a failed factory attempt, or a run that failed without one.
+
+    A run that failed or crashed with no failed attempt (a pre-flight error,
+    a crash) is one failure of no factory (``factory`` is ``None``, ``id``
+    is 0). The error comes without its traceback: only what grouping needs.
+
+    Attributes:
+        run_id: The run of the failure.
+        pipeline: The run's pipeline.
+        factory: The factory that failed, ``None`` for a run's own failure.
+        attempt: The attempt number, ``None`` for a run's own failure.
+        status: ``failed``, or ``crashed`` for a run whose process died.
+        ts: When it failed (its end; its start when the end is unknown).
+        id: The attempt's row id (0 for a run's own failure): with
+            ``run_id``, the order of ``list_failures``.
+        error_type: The type of the error (``FactoryError``).
+        message: Its message (secrets masked when stored).
+        hint: Its hint, if any.
+        error_class: The Spark error class, if any.
+        causes: The chain of causes, outermost first, each a dict with
+            ``error_type`` and ``message`` (and ``hint``, if any).
+
+    Added in 0.5.
+    """
+
+    run_id: str
+    pipeline: str
+    factory: str | None
+    attempt: int | None
+    status: str
+    ts: float
+    id: int = 0
+    error_type: str = "Error"
+    message: str = ""
+    hint: str | None = None
+    error_class: str | None = None
+    causes: tuple[dict[str, Any], ...] = ()
 
 
 # ----------------------------------------------------------------- writes

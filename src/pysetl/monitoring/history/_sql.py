@@ -20,11 +20,16 @@ from sqlalchemy import exc as sa_exc
 
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import _schema as s
-from pysetl.monitoring.history._base import RUN_START_EVENT, BaseRunHistory
+from pysetl.monitoring.history._base import (
+    RUN_START_EVENT,
+    BaseRunHistory,
+    failure_cursor,
+)
 from pysetl.monitoring.history._records import (
     AttemptSummary,
     EventRecord,
     FactoryAttemptRecord,
+    FailureRecord,
     FinishRun,
     Heartbeat,
     LogRecord,
@@ -650,6 +655,75 @@ class SqlRunHistory(BaseRunHistory):
             records = [EventRecord(**mapping(row)) for row in conn.execute(query)]
         return {record.run_id: record for record in records}
 
+    def _list_failures(
+        self,
+        *,
+        pipeline: str | None,
+        since: float | None,
+        until: float | None,
+        limit: int,
+        after: tuple[str, int] | None,
+    ) -> Page[FailureRecord]:
+        a, r = s.ATTEMPTS.c, s.RUNS.c
+        where: list[sa.ColumnElement[bool]] = []
+        if pipeline is not None:
+            where.append(r.pipeline == pipeline)
+        if since is not None:
+            where.append(r.started_at >= since)
+        if until is not None:
+            where.append(r.started_at < until)
+        # Two queries in the same order, merged: the failed attempts (through
+        # the attempts' (run_id, ...) index from the runs in range), and the
+        # failed or crashed runs that have none. Only the error's small
+        # fields are read, never its traceback.
+        attempts = (
+            sa.select(
+                a.run_id,
+                r.pipeline,
+                a.factory,
+                a.attempt,
+                sa.literal("failed"),
+                sa.func.coalesce(a.finished_at, a.started_at, r.started_at),
+                a.id,
+                *_error_fields(a.error),
+            )
+            .join_from(s.ATTEMPTS, s.RUNS, r.run_id == a.run_id)
+            .where(a.status == "failed", *where)
+            .order_by(a.run_id.desc(), a.id.desc())
+        )
+        has_failed_attempt = sa.exists().where(
+            a.run_id == r.run_id, a.status == "failed"
+        )
+        runs = (
+            sa.select(
+                r.run_id,
+                r.pipeline,
+                sa.null(),
+                sa.null(),
+                r.status,
+                sa.func.coalesce(r.finished_at, r.started_at),
+                sa.literal(0),
+                *_error_fields(r.error),
+            )
+            .where(r.status.in_(("failed", "crashed")), ~has_failed_attempt, *where)
+            .order_by(r.run_id.desc())
+        )
+        if after is not None:
+            rid, row = after
+            attempts = attempts.where(
+                sa.or_(a.run_id < rid, sa.and_(a.run_id == rid, a.id < row))
+            )
+            # A run with a failed attempt has no failure of its own here.
+            runs = runs.where(r.run_id < rid)
+        with self.engine.connect() as conn:
+            found = [
+                _failure_record(row)
+                for query in (attempts, runs)
+                for row in conn.execute(query.limit(limit + 1))
+            ]
+        found.sort(key=lambda f: (f.run_id, f.id), reverse=True)
+        return self._page(found, limit, failure_cursor)
+
     # ------------------------------------------------------------ maintenance
     def _prune(self, cutoff: float) -> int:
         runs = s.RUNS.c
@@ -677,3 +751,35 @@ class SqlRunHistory(BaseRunHistory):
     def _schema_version(self) -> int:
         with self.engine.connect() as conn:
             return s.current_version(conn)
+
+
+def _error_fields(error: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
+    """The fields of an ``error`` JSON column that grouping reads (no traceback)."""
+    return [
+        error["error_type"].as_string(),
+        error["message"].as_string(),
+        error["hint"].as_string(),
+        error["error_class"].as_string(),
+        error["causes"],
+    ]
+
+
+def _failure_record(row: sa.Row[Any]) -> FailureRecord:
+    """A row of ``_list_failures``' queries as a record."""
+    values: tuple[Any, ...] = tuple(row)
+    rid, pipeline, factory, attempt, status, ts, row_id = values[:7]
+    error_type, message, hint, error_class, causes = values[7:]
+    return FailureRecord(
+        rid,
+        pipeline,
+        factory,
+        attempt,
+        status,
+        float(ts),
+        int(row_id),
+        error_type or "Error",
+        message or "",
+        hint,
+        error_class,
+        tuple(causes) if isinstance(causes, list) else (),
+    )
