@@ -63,9 +63,10 @@ if TYPE_CHECKING:
     from pysetl.monitoring.history import BaseRunHistory, HistoryRecorder
     from pysetl.runtime._logs import RunLogCapture
 
-__all__ = ["MONITORING_SECTION", "Session", "close_open_sessions"]
+__all__ = ["ALERTS_SECTION", "MONITORING_SECTION", "Session", "close_open_sessions"]
 
 MONITORING_SECTION = "monitoring"
+ALERTS_SECTION = "alerts"
 _LOGGER = logging.getLogger(__name__)
 _OPEN: weakref.WeakSet[Session] = weakref.WeakSet()
 _OPEN_LOCK = threading.Lock()
@@ -141,6 +142,7 @@ class Session:
             self._register(load_observer(spec))
         for plugin in plugins:
             self._register(plugin)
+        self._add_alerts()
         with _OPEN_LOCK:
             _OPEN.add(self)
 
@@ -225,6 +227,24 @@ class Session:
             self._capture = RunLogCapture(recorder, monitoring.logs.level)
             self._capture.install()
         return True
+
+    def _add_alerts(self) -> None:
+        """Register the ``AlertObserver`` of the config's ``alerts:`` section, if any.
+
+        The section is validated here (a bad one raises ``ConfigLoadError``
+        with file and line); it needs the run history, so it is off (and
+        says so) when the session records no runs.
+        """
+        if self.config is None or self.config.get(ALERTS_SECTION) is None:
+            return
+        from pysetl.monitoring.alerts import (  # noqa: PLC0415 - optional extra
+            AlertObserver,
+            AlertsSection,
+        )
+
+        section = self.config.section(ALERTS_SECTION, AlertsSection)
+        if section.enabled:
+            self._register(AlertObserver(section))
 
     def _project_dir(self) -> Path | None:
         if self.config is not None:

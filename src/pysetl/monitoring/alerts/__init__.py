@@ -2,11 +2,58 @@
 
 from __future__ import annotations
 
+from pysetl.monitoring.alerts._config import (
+    METRIC_ALIASES,
+    AbsenceRule,
+    AlertRule,
+    AlertsSection,
+    ConsecutiveFailuresRule,
+    DeliveryOptions,
+    DurationRule,
+    FailureRateRule,
+    MetricRule,
+    RateLimit,
+    RunFailedRule,
+    parse_duration,
+)
+from pysetl.monitoring.alerts._engine import (
+    AlertEngine,
+    Delivery,
+    Outcome,
+    build_notifiers,
+)
 from pysetl.monitoring.alerts._notify import (
     NOTIFIER_TYPES,
     AlertMessage,
     AlertState,
     Notifier,
 )
+from pysetl.monitoring.alerts._observer import AlertObserver
+from pysetl.monitoring.alerts._rules import Verdict, evaluate_absence, evaluate_run
 
-__all__ = ["NOTIFIER_TYPES", "AlertMessage", "AlertState", "Notifier"]
+__all__ = [
+    "METRIC_ALIASES",
+    "NOTIFIER_TYPES",
+    "AbsenceRule",
+    "AlertEngine",
+    "AlertMessage",
+    "AlertObserver",
+    "AlertRule",
+    "AlertState",
+    "AlertsSection",
+    "ConsecutiveFailuresRule",
+    "Delivery",
+    "DeliveryOptions",
+    "DurationRule",
+    "FailureRateRule",
+    "MetricRule",
+    "Notifier",
+    "Outcome",
+    "RateLimit",
+    "RunFailedRule",
+    "Verdict",
+    "build_notifiers",
+    "evaluate_absence",
+    "evaluate_run",
+    "parse_duration",
+]
