@@ -5,8 +5,9 @@ them in one pass on one worker thread of its own (never the thread pool the
 API's routes run on), then fans each run's changes out to every client of
 that run: ten pages open on one run cost one read, and 200 runs watched at
 once cost one thread. After a pass it sleeps ``poll_interval`` seconds, or
-as long as the pass took if that is longer, so the feed reads the store at
-most half of the time however many runs are watched. Messages:
+``IDLE_RATIO`` times as long as the pass took if that is longer, so the feed
+reads the store at most a quarter of the time however many runs are watched
+(the reads hold the GIL, which the API's requests need too). Messages:
 
 * ``event: run``: the ``RunOut`` plus ``progress``, when either changes;
 * ``event: factory``: a ``FactoryOut``, for each attempt that changed;
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from pysetl.monitoring.history._base import BaseRunHistory
 
 __all__ = [
+    "IDLE_RATIO",
     "MAX_STREAMS",
     "MAX_STREAMS_PER_CLIENT",
     "LiveHub",
@@ -66,6 +68,8 @@ __all__ = [
     "sse",
 ]
 
+IDLE_RATIO = 3.0
+"""The poller rests at least this many times as long as its last pass took."""
 MAX_STREAMS = 256
 """Live streams open at once, by default (one more is answered 429)."""
 MAX_STREAMS_PER_CLIENT = 16
@@ -160,8 +164,9 @@ class LiveHub:
 
     Args:
         history: The store to poll.
-        poll_interval: Seconds between two polls of a run (at least as long
-            as the last pass over every watched run took).
+        poll_interval: Seconds between two polls of a run (at least
+            ``IDLE_RATIO`` times as long as the last pass over every watched
+            run took).
         keepalive: Seconds of silence after which a comment is sent.
         max_streams: Streams open at once, at most.
         max_streams_per_client: Streams one client may hold open, at most.
@@ -306,8 +311,9 @@ class LiveHub:
                 if state is not None:
                     for message in watch.update(state):
                         publish(watch, message)
-            # At most half of the time reading, however many runs are watched.
-            await asyncio.sleep(max(self.poll_interval, time.monotonic() - started))
+            # At most a quarter of the time reading, however many runs are watched.
+            took = time.monotonic() - started
+            await asyncio.sleep(max(self.poll_interval, IDLE_RATIO * took))
 
     def _note_errors(self, errors: list[BaseException]) -> None:
         self.read_errors += len(errors)
