@@ -1,4 +1,4 @@
-"""``AlertEngine`` and the rule kinds, over a real run history, time from a test clock."""
+"""``AlertEngine`` and the rule kinds over a real run history, on a test clock."""
 
 from __future__ import annotations
 
@@ -225,7 +225,7 @@ class TestDelivery:
 
 class TestFailureRules:
     def test_consecutive_failures(self, history, clock):
-        engine, notifiers = _engine(
+        engine, _ = _engine(
             history, clock, [{"name": "c", "kind": "consecutive_failures", "count": 3}]
         )
         runs = Runs(history, clock)

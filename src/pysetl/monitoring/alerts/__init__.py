@@ -30,6 +30,7 @@ from pysetl.monitoring.alerts._notify import (
 )
 from pysetl.monitoring.alerts._observer import AlertObserver
 from pysetl.monitoring.alerts._rules import Verdict, evaluate_absence, evaluate_run
+from pysetl.monitoring.alerts._watch import alert_engine, alerts_section, watch
 
 __all__ = [
     "METRIC_ALIASES",
@@ -52,8 +53,11 @@ __all__ = [
     "RateLimit",
     "RunFailedRule",
     "Verdict",
+    "alert_engine",
+    "alerts_section",
     "build_notifiers",
     "evaluate_absence",
     "evaluate_run",
     "parse_duration",
+    "watch",
 ]
