@@ -1,0 +1,1 @@
+"""Daily sales totals: a two-factory pysetl project."""
