@@ -140,7 +140,24 @@ class TestListFailures:
         assert seen == list(whole)
         assert len(whole) == 6
 
-    @pytest.mark.parametrize("cursor", ["nope", "R1:x", ":3", "R1:-1"])
+    def test_runs_come_by_start_time_then_by_id(self, history):
+        history.start_run(rid(9), "p", started_at=T0)
+        history.start_run(rid(1), "p", started_at=T0 + 5)
+        history.start_run(rid(2), "p", started_at=T0 + 5)
+        for n in (9, 1, 2):
+            history.finish_run(rid(n), "failed", finished_at=T0 + 6, error=error())
+        attempt(history, rid(1), "A", 1, "failed", err=error())
+        found = history.list_failures().items
+        assert [f.run_id for f in found] == [rid(2), rid(1), rid(9)]
+        assert [f.started_at for f in found] == [T0 + 5, T0 + 5, T0]
+        for limit in (1, 2):
+            first = history.list_failures(limit=limit)
+            rest = history.list_failures(limit=50, cursor=first.next_cursor)
+            assert [*first.items, *rest.items] == list(found)
+
+    @pytest.mark.parametrize(
+        "cursor", ["nope", "R1:x", ":3", "R1:-1", "1.0:R1:x", "1.0::3", "x:R1:3"]
+    )
     def test_a_foreign_cursor_is_refused(self, history, cursor):
         with pytest.raises(RunHistoryError, match="not a cursor"):
             history.list_failures(cursor=cursor)

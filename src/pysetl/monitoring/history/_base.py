@@ -68,7 +68,9 @@ __all__ = [
     "RUN_START_EVENT",
     "STALE_AFTER",
     "BaseRunHistory",
+    "FailureKey",
     "failure_cursor",
+    "failure_key",
 ]
 
 DEFAULT_LIMIT = 50
@@ -465,12 +467,12 @@ class BaseRunHistory(ABC):
         limit: int = DEFAULT_LIMIT,
         cursor: str | None = None,
     ) -> Page[FailureRecord]:
-        """Failures, newest run first: what error analytics groups.
+        """Failures, latest run start first: what error analytics groups.
 
         A failure is a failed factory attempt (retried or not), or a failed
         or crashed run that has no failed attempt (a pre-flight error, a
-        process that died). Within a run, attempts come newest first, then
-        the run's own failure.
+        process that died). Runs started at the same time come by run id,
+        descending; within a run, attempts come newest first.
 
         Args:
             pipeline: Only failures of runs of this pipeline.
@@ -677,9 +679,9 @@ class BaseRunHistory(ABC):
         since: float | None,
         until: float | None,
         limit: int,
-        after: tuple[str, int] | None,
+        after: FailureKey | None,
     ) -> Page[FailureRecord]:
-        """Failures by ``(run_id, id)`` descending, those below ``after``.
+        """Failures by ``failure_key`` descending, those below ``after``.
 
         The page's cursor is ``failure_cursor`` of its last failure.
         """
@@ -730,17 +732,31 @@ def _check_run_ids(run_ids: Sequence[str]) -> tuple[str, ...]:
     return ids
 
 
+FailureKey = tuple[float, str, int]
+"""The order of ``list_failures``: run start time, run id, attempt row id."""
+
+
+def failure_key(failure: FailureRecord) -> FailureKey:
+    """Where ``failure`` sorts in ``list_failures`` (which is descending)."""
+    return failure.started_at, failure.run_id, failure.id
+
+
 def failure_cursor(failure: FailureRecord) -> str:
     """The cursor of the page of failures that ends with ``failure``."""
-    return f"{failure.run_id}:{failure.id}"
+    return f"{failure.started_at!r}:{failure.run_id}:{failure.id}"
 
 
-def _check_failure_cursor(cursor: str | None) -> tuple[str, int] | None:
-    """The ``(run_id, id)`` of a ``list_failures`` cursor."""
+def _check_failure_cursor(cursor: str | None) -> FailureKey | None:
+    """The ``failure_key`` of a ``list_failures`` cursor."""
     if cursor is None:
         return None
-    run_id, _, number = cursor.rpartition(":")
-    if run_id and number.isdigit():
-        return run_id, int(number)
+    at, _, rest = cursor.partition(":")
+    run_id, _, number = rest.rpartition(":")
+    try:
+        started = float(at)
+    except ValueError:
+        started = None
+    if started is not None and run_id and number.isdigit():
+        return started, run_id, int(number)
     msg = f"Cursor {cursor!r} is not a cursor of this query"
     raise RunHistoryError(msg, hint="pass the next_cursor of the previous page")

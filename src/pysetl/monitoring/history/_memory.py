@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pysetl.monitoring.history._base import (
     RUN_START_EVENT,
     BaseRunHistory,
+    FailureKey,
     failure_cursor,
+    failure_key,
 )
 from pysetl.monitoring.history._records import (
     AddEvent,
@@ -448,7 +450,7 @@ class InMemoryRunHistory(BaseRunHistory):
         since: float | None,
         until: float | None,
         limit: int,
-        after: tuple[str, int] | None,
+        after: FailureKey | None,
     ) -> Page[FailureRecord]:
         with self._lock:
             runs = dict(self._runs)
@@ -490,9 +492,9 @@ class InMemoryRunHistory(BaseRunHistory):
                 if (pipeline is None or f.pipeline == pipeline)
                 and (since is None or runs[f.run_id].started_at >= since)
                 and (until is None or runs[f.run_id].started_at < until)
-                and (after is None or (f.run_id, f.id) < after)
+                and (after is None or failure_key(f) < after)
             ),
-            key=lambda f: (f.run_id, f.id),
+            key=failure_key,
             reverse=True,
         )
         return _page(rows, limit, failure_cursor)
@@ -537,6 +539,7 @@ def _failure(
     error = error or {}
     return FailureRecord(
         run.run_id,
+        run.started_at,
         run.pipeline,
         factory,
         attempt,

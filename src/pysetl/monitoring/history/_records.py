@@ -364,13 +364,14 @@ class FailureRecord:
 
     Attributes:
         run_id: The run of the failure.
+        started_at: When the run started (with ``run_id`` and ``id``, the
+            order of ``list_failures``).
         pipeline: The run's pipeline.
         factory: The factory that failed, ``None`` for a run's own failure.
         attempt: The attempt number, ``None`` for a run's own failure.
         status: ``failed``, or ``crashed`` for a run whose process died.
         ts: When it failed (its end; its start when the end is unknown).
-        id: The attempt's row id (0 for a run's own failure): with
-            ``run_id``, the order of ``list_failures``.
+        id: The attempt's row id (0 for a run's own failure).
         error_type: The type of the error (``FactoryError``).
         message: Its message (secrets masked when stored).
         hint: Its hint, if any.
@@ -382,6 +383,7 @@ class FailureRecord:
     """
 
     run_id: str
+    started_at: float
     pipeline: str
     factory: str | None
     attempt: int | None

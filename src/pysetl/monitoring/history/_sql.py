@@ -12,6 +12,7 @@ Added in 0.2.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -23,7 +24,9 @@ from pysetl.monitoring.history import _schema as s
 from pysetl.monitoring.history._base import (
     RUN_START_EVENT,
     BaseRunHistory,
+    FailureKey,
     failure_cursor,
+    failure_key,
 )
 from pysetl.monitoring.history._records import (
     AttemptSummary,
@@ -662,9 +665,10 @@ class SqlRunHistory(BaseRunHistory):
         since: float | None,
         until: float | None,
         limit: int,
-        after: tuple[str, int] | None,
+        after: FailureKey | None,
     ) -> Page[FailureRecord]:
         a, r = s.ATTEMPTS.c, s.RUNS.c
+        dialect = self.engine.dialect.name
         where: list[sa.ColumnElement[bool]] = []
         if pipeline is not None:
             where.append(r.pipeline == pipeline)
@@ -672,24 +676,30 @@ class SqlRunHistory(BaseRunHistory):
             where.append(r.started_at >= since)
         if until is not None:
             where.append(r.started_at < until)
-        # Two queries in the same order, merged: the failed attempts (through
-        # the attempts' (run_id, ...) index from the runs in range), and the
-        # failed or crashed runs that have none. Only the error's small
-        # fields are read, never its traceback.
+        # Two queries in the same order, merged: the failed attempts, and the
+        # failed or crashed runs that have none. Both walk the index of the
+        # runs' start time from the cursor down, so a page costs about its
+        # size whatever the history's. Only the error's small fields are
+        # read, never its traceback.
         attempts = (
             sa.select(
                 a.run_id,
+                r.started_at,
                 r.pipeline,
                 a.factory,
                 a.attempt,
                 sa.literal("failed"),
                 sa.func.coalesce(a.finished_at, a.started_at, r.started_at),
                 a.id,
-                *_error_fields(a.error),
+                *_error_fields(a.error, dialect),
             )
-            .join_from(s.ATTEMPTS, s.RUNS, r.run_id == a.run_id)
+            # run_id || '': runs cannot be looked up from attempts, so the
+            # planner walks the runs' start time index (in the query's
+            # order, stopping at the page's end) rather than scanning and
+            # sorting every attempt of the history (SQLite chose that).
+            .join_from(s.RUNS, s.ATTEMPTS, a.run_id == r.run_id.concat(""))
             .where(a.status == "failed", *where)
-            .order_by(a.run_id.desc(), a.id.desc())
+            .order_by(r.started_at.desc(), r.run_id.desc(), a.id.desc())
         )
         has_failed_attempt = sa.exists().where(
             a.run_id == r.run_id, a.status == "failed"
@@ -697,32 +707,45 @@ class SqlRunHistory(BaseRunHistory):
         runs = (
             sa.select(
                 r.run_id,
+                r.started_at,
                 r.pipeline,
                 sa.null(),
                 sa.null(),
                 r.status,
                 sa.func.coalesce(r.finished_at, r.started_at),
                 sa.literal(0),
-                *_error_fields(r.error),
+                *_error_fields(r.error, dialect),
             )
-            .where(r.status.in_(("failed", "crashed")), ~has_failed_attempt, *where)
-            .order_by(r.run_id.desc())
+            # NOT IN: the status index would read every failed run; the
+            # start time's reads the page's range only.
+            .where(r.status.not_in(("running", "succeeded")), ~has_failed_attempt)
+            .where(*where)
+            .order_by(r.started_at.desc(), r.run_id.desc())
         )
         if after is not None:
-            rid, row = after
+            at, rid, row = after
             attempts = attempts.where(
-                sa.or_(a.run_id < rid, sa.and_(a.run_id == rid, a.id < row))
+                r.started_at <= at,
+                ~sa.and_(
+                    r.started_at == at,
+                    sa.or_(r.run_id > rid, sa.and_(r.run_id == rid, a.id >= row)),
+                ),
             )
             # A run with a failed attempt has no failure of its own here.
-            runs = runs.where(r.run_id < rid)
+            runs = runs.where(
+                r.started_at <= at, ~sa.and_(r.started_at == at, r.run_id >= rid)
+            )
         with self.engine.connect() as conn:
             found = [
-                _failure_record(row)
-                for query in (attempts, runs)
-                for row in conn.execute(query.limit(limit + 1))
+                _failure_record(row) for row in conn.execute(attempts.limit(limit + 1))
             ]
-        found.sort(key=lambda f: (f.run_id, f.id), reverse=True)
-        return self._page(found, limit, failure_cursor)
+            if len(found) > limit:  # runs below the page's last are not needed
+                runs = runs.where(r.started_at >= found[-1].started_at)
+            found += [
+                _failure_record(row) for row in conn.execute(runs.limit(limit + 1))
+            ]
+        found.sort(key=failure_key, reverse=True)
+        return self._page(found[: limit + 1], limit, failure_cursor)
 
     # ------------------------------------------------------------ maintenance
     def _prune(self, cutoff: float) -> int:
@@ -753,13 +776,22 @@ class SqlRunHistory(BaseRunHistory):
             return s.current_version(conn)
 
 
-def _error_fields(error: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
-    """The fields of an ``error`` JSON column that grouping reads (no traceback)."""
+_ERROR_FIELDS = ("error_type", "message", "hint", "error_class", "causes")
+
+
+def _error_fields(
+    error: sa.ColumnElement[Any], dialect: str
+) -> list[sa.ColumnElement[Any]]:
+    """The fields of an ``error`` JSON column that grouping reads (no traceback).
+
+    SQLite reads them in one ``json_extract`` (one parse of the document,
+    which holds the traceback, instead of one a field): a JSON array.
+    """
+    if dialect == "sqlite":
+        paths = [f"$.{name}" for name in _ERROR_FIELDS]
+        return [sa.func.json_extract(error, *paths, type_=sa.String)]
     return [
-        error["error_type"].as_string(),
-        error["message"].as_string(),
-        error["hint"].as_string(),
-        error["error_class"].as_string(),
+        *(error[name].as_string() for name in _ERROR_FIELDS[:-1]),
         error["causes"],
     ]
 
@@ -767,10 +799,14 @@ def _error_fields(error: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
 def _failure_record(row: sa.Row[Any]) -> FailureRecord:
     """A row of ``_list_failures``' queries as a record."""
     values: tuple[Any, ...] = tuple(row)
-    rid, pipeline, factory, attempt, status, ts, row_id = values[:7]
-    error_type, message, hint, error_class, causes = values[7:]
+    rid, started_at, pipeline, factory, attempt, status, ts, row_id = values[:8]
+    fields = values[8:]
+    if len(fields) == 1:  # SQLite's one array, or NULL for no error
+        fields = tuple(json.loads(fields[0])) if fields[0] else (None,) * 5
+    error_type, message, hint, error_class, causes = fields
     return FailureRecord(
         rid,
+        float(started_at),
         pipeline,
         factory,
         attempt,
