@@ -85,7 +85,7 @@ def build_notifiers(section: AlertsSection) -> dict[str, Notifier]:
                 msg, hint="check its 'type', and that its package is installed"
             ) from exc
         try:
-            notifier = cls(name=name, **options)
+            notifier = cls(**{"name": name, **options})
         except Exception as exc:  # noqa: BLE001 - any options error, named
             msg = (
                 f"Notifier {name!r} ({spec['type']}) cannot be built: "
