@@ -30,6 +30,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -440,11 +441,27 @@ def smtp_starttls(tls_files: TlsFiles) -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def smtp_tls(tls_files: TlsFiles) -> Iterator[SmtpServer]:
-    """TLS from the first byte (SMTPS), AUTH required."""
+    """TLS from the first byte (SMTPS), AUTH required.
+
+    aiosmtpd counts only STARTTLS as TLS for ``auth_require_tls``; this
+    session is TLS from its first byte, so the check is off.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
+        yield from _smtp(
+            ssl_context=tls_files.server_context(),
+            authenticator=_authenticator,
+            auth_required=True,
+            auth_require_tls=False,
+        )
+
+
+@pytest.fixture
+def smtp_starttls_no_auth(tls_files: TlsFiles) -> Iterator[SmtpServer]:
+    """STARTTLS offered, no AUTH at all."""
     yield from _smtp(
-        ssl_context=tls_files.server_context(),
-        authenticator=_authenticator,
-        auth_required=True,
+        tls_context=tls_files.server_context(),
+        auth_exclude_mechanism=["LOGIN", "PLAIN"],
     )
 
 

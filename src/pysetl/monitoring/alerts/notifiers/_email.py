@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EmailNotifier", "EmailOptions"]
 
+_AUTH_NEEDED = 530  # "Authentication required", as a reply to MAIL FROM
 _DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 _ADDRESS = r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$"
 _ADDRESS_RE = re.compile(_ADDRESS)
@@ -223,6 +224,10 @@ class EmailNotifier(BaseNotifier[EmailOptions]):
             if options.security == "tls"
             else smtplib.SMTP(timeout=timeout)
         )
+        # smtplib names the TLS server (SNI, host name check) after the host
+        # given to the constructor, which would also connect before the
+        # connection can be registered for an abort: connect later instead.
+        client._host = options.host  # noqa: SLF001
         aborts.append(lambda: _shutdown(client))
         try:
             self._converse(client, email)
@@ -253,7 +258,17 @@ class EmailNotifier(BaseNotifier[EmailOptions]):
             client.starttls(context=self._context)
             client.ehlo()
         if options.username is not None and options.password is not None:
-            client.login(options.username, options.password.get_secret_value())
+            try:
+                client.login(options.username, options.password.get_secret_value())
+            except smtplib.SMTPAuthenticationError:
+                raise
+            except smtplib.SMTPException as exc:  # no AUTH, or no method we know
+                msg = f"{self._who}: {self.endpoint} offers no login we can use: {exc}"
+                hint = (
+                    "leave username and password out for a relay that needs none; "
+                    "many servers offer AUTH only after STARTTLS or over TLS"
+                )
+                raise self._error(msg, hint=hint, retryable=False) from None
         refused = client.send_message(email)
         with contextlib.suppress(smtplib.SMTPException, OSError):
             client.quit()
@@ -272,17 +287,14 @@ class EmailNotifier(BaseNotifier[EmailOptions]):
             msg = f"{who}: {where} refused the login of {user!r}: {_reply(exc)}"
             hint = "check username and password (some providers want an app password)"
             return self._error(msg, hint=hint, status=status, retryable=False)
-        if isinstance(exc, smtplib.SMTPNotSupportedError):
-            msg = f"{who}: {where} does not support what was asked: {exc}"
-            hint = (
-                "the server offers no AUTH: leave username and password out for a "
-                "relay that needs none (many servers offer AUTH only over TLS)"
-            )
-            return self._error(msg, hint=hint, retryable=False)
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             refused = ", ".join(sorted(exc.recipients))
             msg = f"{who}: {where} refused every recipient ({refused})"
             return self._error(msg, hint="check the addresses in to", retryable=False)
+        if isinstance(exc, smtplib.SMTPSenderRefused) and exc.smtp_code == _AUTH_NEEDED:
+            msg = f"{who}: {where} requires a login: {_reply(exc)}"
+            hint = "set username and password (give the password as ${secret:...})"
+            return self._error(msg, hint=hint, status=status, retryable=False)
         if isinstance(exc, smtplib.SMTPSenderRefused):
             msg = f"{who}: {where} refused the sender {exc.sender!r}: {_reply(exc)}"
             hint = "check sender: servers often accept only their domain or the login's"
