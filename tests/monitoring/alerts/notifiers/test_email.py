@@ -191,7 +191,7 @@ class TestRefusals:
 
     def test_implicit_tls_against_a_plain_server(self, smtp_plain, firing):
         notifier = _notifier(smtp_plain, security="tls")
-        with pytest.raises(NotificationError, match="TLS with .* failed"):
+        with pytest.raises(NotificationError, match=r"TLS with .* failed"):
             notifier.send([firing()], timeout=5)
 
 

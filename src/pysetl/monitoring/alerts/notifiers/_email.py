@@ -227,7 +227,7 @@ class EmailNotifier(BaseNotifier[EmailOptions]):
         # smtplib names the TLS server (SNI, host name check) after the host
         # given to the constructor, which would also connect before the
         # connection can be registered for an abort: connect later instead.
-        client._host = options.host  # noqa: SLF001
+        client._host = options.host  # type: ignore[attr-defined]  # noqa: SLF001
         aborts.append(lambda: _shutdown(client))
         try:
             self._converse(client, email)
