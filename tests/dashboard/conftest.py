@@ -1,7 +1,15 @@
-"""Fixtures of the dashboard tests: a seeded history, an app, a real server."""
+"""Fixtures of the dashboard tests: histories (seeded, recorded), an app, a server.
+
+``history`` is seeded by hand with fixed times, names and figures that the
+API tests pin exactly (a real run cannot have a factory named
+``<script>``, nor two runs that overlap just so). ``recorded`` holds real
+runs of real pipelines, recorded by ``pysetl.testing.record_run`` as
+``pysetl run`` records them.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +18,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import uvicorn
+from typing_extensions import Self
 
 from pysetl.dashboard import create_app
 from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
@@ -23,6 +32,8 @@ from pysetl.monitoring.history._records import (
     StartAttempt,
     StartStage,
 )
+from pysetl.testing import record_run, temporary_history
+from pysetl.workflow import Delivery, Factory, Pipeline, kpi
 
 T0 = 1_700_000_000.0
 XSS = "<script>alert(1)</script>"
@@ -121,6 +132,84 @@ def history(request, tmp_path):
     )
     seed(store)
     yield store
+    store.close()
+
+
+class Extract(Factory[list[int]]):
+    """Logs three lines, counts 7 orders, produces three rows."""
+
+    def read(self) -> Self:
+        return self
+
+    def process(self) -> Self:
+        for i in range(3):
+            logging.getLogger("tests.dashboard").warning("line %d", i)
+        kpi.counter("orders").inc(7)
+        self.rows = [1, 2, 3]
+        return self
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> list[int]:
+        return self.rows
+
+
+class Load(Factory[int]):
+    rows = Delivery[list[int]](producer=Extract)
+
+    def read(self) -> Self:
+        self.data = self.rows.get()
+        return self
+
+    def process(self) -> Self:
+        return self
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> int:
+        return sum(self.data)
+
+
+class Broken(Factory[int]):
+    def read(self) -> Self:
+        return self
+
+    def process(self) -> Self:
+        msg = "boom"
+        raise ZeroDivisionError(msg)
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> int:
+        return 0
+
+
+def daily() -> Pipeline:
+    """Extract, then Load (fed Extract's ``rows``)."""
+    return Pipeline(name="daily").add_stage_from_type(Extract).add_stage_from_type(Load)
+
+
+@dataclass
+class Recorded:
+    history: object
+    ok: str
+    failed: str
+    weekly: str
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def recorded(request, tmp_path) -> Iterator[Recorded]:
+    """Real runs: 'daily' succeeded, then failed (Broken); then 'weekly'."""
+    store = temporary_history(request.param, tmp_path)
+    ok = record_run(daily(), store)
+    failed = record_run(
+        Pipeline(name="daily").add_stage_from_type(Broken), store, check=False
+    )
+    weekly = record_run(Pipeline(name="weekly").add_stage_from_type(Extract), store)
+    yield Recorded(store, ok, failed, weekly)
     store.close()
 
 

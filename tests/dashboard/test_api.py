@@ -20,9 +20,11 @@ from pysetl.monitoring.history._records import (
     StartAttempt,
 )
 from pysetl.monitoring.metrics._progress import SPARK_PROGRESS_EVENT
+from pysetl.testing import record_run
 from pysetl.utils.redaction import register_secret, reset_default_redactor
+from pysetl.workflow import Pipeline
 
-from .conftest import T0, XSS, rid
+from .conftest import T0, XSS, Extract, daily, rid
 
 
 class TestHealthAndPipelines:
@@ -165,26 +167,23 @@ class TestSlashInNames:
     def test_a_pipeline_named_with_a_slash_gets_its_charts(self, tmp_path, client_of):
         """``team%2Fdaily`` is one name, not two path segments."""
         history = SqliteRunHistory(tmp_path / "h.db")
-        history.start_run(rid(1), "team/daily", started_at=T0)
-        history.apply(
-            [
-                StartAttempt(rid(1), 0, "Extract", 1, T0),
-                FinishAttempt(rid(1), 0, "Extract", 1, "succeeded", T0 + 2, 2.0),
-            ]
+        run_id = record_run(
+            Pipeline(name="team/daily").add_stage_from_type(Extract), history
         )
-        history.finish_run(rid(1), "succeeded", finished_at=T0 + 2)
+        (attempt,) = history.list_factory_attempts(run_id).items
+        assert attempt.factory == "Extract"
         client = client_of(create_app(history))
         response = client.get("/api/charts/pipelines/team%2Fdaily")
         assert response.status_code == 200, response.text
-        assert [r["run_id"] for r in response.json()["runs"]] == [rid(1)]
+        assert [r["run_id"] for r in response.json()["runs"]] == [run_id]
         response = client.get("/api/charts/factories/team%2Fdaily/Extract")
         assert response.status_code == 200, response.text
-        assert [p["duration"] for p in response.json()["points"]] == [2.0]
+        assert [p["duration"] for p in response.json()["points"]] == [attempt.duration]
         # unencoded, the last segment is the factory and the rest the pipeline
         response = client.get("/api/charts/factories/team/daily/Extract")
-        assert [p["duration"] for p in response.json()["points"]] == [2.0]
+        assert [p["duration"] for p in response.json()["points"]] == [attempt.duration]
         response = client.get("/api/charts/pipelines/team/daily")
-        assert [r["run_id"] for r in response.json()["runs"]] == [rid(1)]
+        assert [r["run_id"] for r in response.json()["runs"]] == [run_id]
         history.close()
 
 
@@ -461,7 +460,7 @@ class TestStoreDown:
     def test_a_broken_store_answers_503_with_a_hint(self, tmp_path, client_of):
         path = tmp_path / "h.db"
         history = SqliteRunHistory(path)
-        history.start_run(rid(1), "p", started_at=T0)
+        record_run(daily(), history)
         with sqlite3.connect(path) as conn:
             conn.execute("DROP TABLE pysetl_runs")
         client = client_of(create_app(history))
@@ -476,7 +475,7 @@ class TestStoreDown:
     def test_health_reports_a_corrupt_store_as_unhealthy(self, tmp_path, client_of):
         path = tmp_path / "h.db"
         history = SqliteRunHistory(path)
-        history.start_run(rid(1), "p", started_at=T0)
+        record_run(daily(), history)
         history.close()
         with sqlite3.connect(path) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
