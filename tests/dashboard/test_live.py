@@ -294,6 +294,27 @@ class TestHub:
         assert rest[-1] == ": resync\n\n"
         assert len(rest) <= 3
 
+    def test_a_client_that_joins_an_ended_run_gets_its_end(self):
+        history = InMemoryRunHistory()
+        history.start_run(rid(1), "daily", started_at=time.time())
+        history.finish_run(rid(1), "succeeded")
+        hub = LiveHub(history, poll_interval=0.01, keepalive=60)
+
+        async def scenario() -> list[str]:
+            first = hub.stream(rid(1))
+            assert await anext(first) == ": connected\n\n"  # stays, unread
+            await hub._poller  # one pass ends the run; then it stops by itself
+            assert hub._watches[rid(1)].ended
+            joined = [message async for message in hub.stream(rid(1))]
+            await first.aclose()
+            assert not hub._watches
+            return joined
+
+        joined = run_loop(scenario)
+        assert joined[0] == ": connected\n\n"
+        assert joined[1].startswith("event: run\n")
+        assert joined[-1] == "event: end\ndata: {}\n\n"
+
     def test_sse_format(self):
         assert sse("run", {"a": "<b>"}) == 'event: run\ndata: {"a":"<b>"}\n\n'
 
