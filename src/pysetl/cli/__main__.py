@@ -36,6 +36,7 @@ from pysetl.cli._config_keys import keygen, rotate_key
 from pysetl.cli._state import CliState, open_history_of
 from pysetl.cli.alerts_cmd import alerts_app
 from pysetl.cli.config_cmd import config_app
+from pysetl.cli.errors_cmd import errors_app
 from pysetl.cli.run_cmd import run
 from pysetl.cli.ui_cmd import ui
 from pysetl.errors import (
@@ -183,6 +184,7 @@ app.add_typer(runs_app, name="runs")
 config_app.command("keygen")(keygen)
 config_app.command("rotate-key")(rotate_key)
 app.add_typer(config_app, name="config")
+app.add_typer(errors_app, name="errors")
 app.add_typer(alerts_app, name="alerts")
 app.command("ui")(ui)
 app.command("run")(run)
