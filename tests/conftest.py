@@ -56,26 +56,15 @@ def _fresh_settings() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
-    """A local[1] SparkSession shared by every Spark test, stopped at the end."""
-    from pyspark.sql import SparkSession
+    """A local[1] SparkSession shared by every Spark test, stopped at the end.
 
-    work = tmp_path_factory.mktemp("spark")
-    os.environ.setdefault("PYSPARK_PIN_THREAD", "true")
-    builder = (
-        SparkSession.builder.master("local[1]")
-        .appName("pysetl-tests")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.warehouse.dir", str(work / "warehouse"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={work}")
-        .config("spark.sql.session.timeZone", "UTC")
-    )
-    if POSTGRES_JDBC_JAR.exists():
-        builder = builder.config("spark.jars", str(POSTGRES_JDBC_JAR))
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    Built as the plugin's ``pysetl_spark`` is (``local_spark_session``: one
+    core, one shuffle partition, no UI, quiet), plus the PostgreSQL JDBC jar.
+    """
+    from pysetl.testing import local_spark_session
+
+    jars = {"spark.jars": str(POSTGRES_JDBC_JAR)} if POSTGRES_JDBC_JAR.exists() else {}
+    session = local_spark_session(work_dir=tmp_path_factory.mktemp("spark"), conf=jars)
     yield session
     session.stop()
 
