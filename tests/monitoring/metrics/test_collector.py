@@ -325,13 +325,16 @@ class TestRedaction:
 
 
 class _FailingHistory(InMemoryRunHistory):
-    def apply(self, ops: Any) -> None:
+    def _apply(self, ops: Any) -> None:  # every write: apply() and the writer's
         msg = "store down"
         raise OSError(msg)
 
 
 class _NotASparkContext:
-    def statusTracker(self) -> Any:
+    """A SparkContext whose driver cannot be reached (its JVM is gone)."""
+
+    @property
+    def _jsc(self) -> Any:
         msg = "Spark REST unreachable"
         raise ConnectionError(msg)
 
