@@ -12,11 +12,11 @@ from pysetl.monitoring.alerts import AlertEngine, AlertsSection, evaluate_run
 from pysetl.monitoring.history import (
     FinishAttempt,
     FinishStage,
-    InMemoryRunHistory,
-    SqliteRunHistory,
     StartAttempt,
     StartStage,
 )
+
+from ..history.conftest import make_history, pg_url  # noqa: F401 - the fixture
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,13 +47,12 @@ class Recorder:
         return [m.state for batch in self.batches for m in batch]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def history(request, tmp_path):
-    store = (
-        InMemoryRunHistory()
-        if request.param == "memory"
-        else SqliteRunHistory(tmp_path / "h.db")
-    )
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def history(request):
+    """Every run history that keeps alerts (the stores' contract-suite kinds)."""
+    store = make_history(request.param, request)
     yield store
     store.close()
 
