@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import pytest
+from tests.monitoring.history.conftest import make_history, pg_url  # noqa: F401
 
 from pysetl.errors import ConfigError
 from pysetl.monitoring.alerts import AlertEngine, AlertsSection, evaluate_run
@@ -15,8 +16,6 @@ from pysetl.monitoring.history import (
     StartAttempt,
     StartStage,
 )
-
-from ..history.conftest import make_history, pg_url  # noqa: F401 - the fixture
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
