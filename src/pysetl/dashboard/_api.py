@@ -49,6 +49,8 @@ API_LIMIT = 500
 """The largest page the API returns."""
 MAX_ROW_ID = 2**63 - 1
 """The largest row id a cursor may name (a signed 64-bit SQL integer)."""
+_EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"
+"""Prometheus's text format, which every Prometheus 2 and 3 scrapes."""
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such run"},
     422: {"model": ErrorBody, "description": "A bad parameter"},
@@ -206,6 +208,38 @@ def health(request: Request) -> Any:
             body, status_code=503, headers={"cache-control": "no-store"}
         )
     return body
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={501: {"model": ErrorBody, "description": "The extra is missing"}},
+    tags=["meta"],
+)
+def metrics(request: Request) -> Response:
+    """The history's figures in Prometheus's text format, for scraping.
+
+    What the Prometheus exporter pushes (``render_metrics``: every
+    pipeline's last run, live figures of running ones, factories and KPIs,
+    labels of bounded cardinality). Scrapes that arrive together share one
+    read (see ``SharedReads``). Needs the ``prometheus`` extra (``501``
+    without it). Behind the dashboard's token like every route: give it to
+    Prometheus as ``authorization: {credentials: ...}``.
+
+    Added in 0.5.
+    """
+    try:
+        from pysetl.monitoring.prometheus import (  # noqa: PLC0415 - the extra
+            render_metrics,
+        )
+    except ImportError as exc:
+        msg = f"/metrics needs the 'prometheus' extra: {exc}"
+        raise ApiProblem(
+            501, "extra_missing", msg, "pip install 'pysetl[prometheus]'"
+        ) from exc
+    history = _history(request)
+    body = _shared(request).get(("metrics",), lambda: render_metrics(history))
+    return Response(body, media_type=_EXPOSITION, headers={"cache-control": "no-store"})
 
 
 def _shared(request: Request) -> SharedReads:
