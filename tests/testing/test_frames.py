@@ -51,7 +51,7 @@ class TestEqualFrames:
         b = frame(spark, [(1, "a", 1.0)])
         text = failure(a, b)
         assert "Rows (order ignored): 2 actual, 1 expected" in text
-        assert "1 unexpected rows (in actual, not expected):" in text
+        assert "1 unexpected row (in actual, not expected):" in text
         assert "+ id=1, name='a', amount=1.0" in text
 
     def test_check_order_reports_each_differing_position(self, spark):
@@ -83,9 +83,9 @@ class TestEqualFrames:
         assert failure(a, b).splitlines() == [
             "DataFrames differ",
             "Rows (order ignored): 2 actual, 2 expected",
-            "  1 missing rows (expected, not in actual):",
+            "  1 missing row (expected, not in actual):",
             "    - id=2, name='b', amount=3.5",
-            "  1 unexpected rows (in actual, not expected):",
+            "  1 unexpected row (in actual, not expected):",
             "    + id=2, name='b', amount=3.25",
         ]
 

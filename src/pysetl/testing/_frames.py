@@ -260,10 +260,10 @@ def _ordered_diff(
     extra = got[len(want) :]
     missing = want[len(got) :]
     lines += _listed(
-        "missing rows (expected, not in actual)", "-", missing, columns, max_shown
+        "missing (expected, not in actual)", "-", missing, columns, max_shown
     )
     lines += _listed(
-        "unexpected rows (in actual, not expected)", "+", extra, columns, max_shown
+        "unexpected (in actual, not expected)", "+", extra, columns, max_shown
     )
     if lines:
         lines.insert(0, f"Rows (in order): {len(got)} actual, {len(want)} expected")
@@ -279,7 +279,9 @@ def _listed(
 ) -> list[str]:
     if not rows:
         return []
-    lines = [f"  {len(rows)} {title}:"]
+    kind, where = title.split(" ", 1)  # "missing (expected, not in actual)"
+    noun = "row" if len(rows) == 1 else "rows"
+    lines = [f"  {len(rows)} {kind} {noun} {where}:"]
     lines += [f"    {sign} {_show(r, columns)}" for r in rows[:max_shown]]
     return lines + _more(len(rows), max_shown)
 
@@ -320,11 +322,9 @@ def _unordered_diff(
         return []
     return [
         f"Rows (order ignored): {len(got)} actual, {len(want)} expected",
+        *_listed("missing (expected, not in actual)", "-", missing, columns, max_shown),
         *_listed(
-            "missing rows (expected, not in actual)", "-", missing, columns, max_shown
-        ),
-        *_listed(
-            "unexpected rows (in actual, not expected)", "+", extra, columns, max_shown
+            "unexpected (in actual, not expected)", "+", extra, columns, max_shown
         ),
     ]
 
