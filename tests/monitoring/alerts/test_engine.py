@@ -211,6 +211,23 @@ class TestDelivery:
         assert {e.kind for e in events} == {"fired", "notified", "delivery_failed"}
         assert all("hunter2" not in (e.detail or "") for e in events)
 
+    def test_an_alert_no_notifier_received_is_sent_at_the_next_evaluation(
+        self, history, clock
+    ):
+        engine, notifiers = _engine(
+            history, clock, [{"name": "f", "kind": "run_failed", "notify": ["hook"]}]
+        )
+        notifiers["hook"].down = True
+        runs = Runs(history, clock)
+        (first,) = engine.run_ended(runs.add("failed")).deliveries
+        assert not first.ok
+        notifiers["hook"].down = False
+        outcome = engine.run_ended(runs.add("failed"))
+        assert outcome.fired == []  # the same alert, still firing
+        assert notifiers["hook"].states == ["firing"]
+        engine.run_ended(runs.add("failed"))
+        assert notifiers["hook"].states == ["firing"]  # delivered: deduplicated
+
     def test_the_test_message_reaches_the_named_notifiers(self, history, clock):
         engine, notifiers = _engine(history, clock, [])
         (delivery,) = engine.test(["mail"])

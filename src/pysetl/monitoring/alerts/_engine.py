@@ -8,7 +8,9 @@ across processes (each ``pysetl run`` is one):
   its group: pipeline, factory or stage) unless one is firing already; a
   verdict that does not fire resolves the firing alert of its key;
 * **deduplication**: a key fires once; while it keeps firing it is sent
-  again only after ``renotify`` (the rule's, else the section's; none: never);
+  again only after ``renotify`` (the rule's, else the section's; none:
+  never), or at the next evaluation while no notifier has received it yet
+  (every delivery failed, or a silence held it);
 * **silences**: an alert matched by an active silence (rule and/or
   pipeline) is recorded as ``silenced`` and not sent;
 * **rate limit**: a notifier sends at most ``rate_limit.count``
@@ -223,7 +225,8 @@ class AlertEngine:
                         else self.section.renotify
                     )
                     last = current.last_notified_at
-                    if every and last is not None and now - last >= every:
+                    # Never delivered (notifiers down, or silenced): try again.
+                    if last is None or (every and now - last >= every):
                         due.append((alert, verdict))
                 outcome.firing[alert.key] = alert
             elif current is not None:
