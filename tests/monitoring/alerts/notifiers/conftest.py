@@ -21,6 +21,7 @@ import datetime as dt
 import email
 import email.message
 import email.policy
+import gc
 import ipaddress
 import json
 import shutil
@@ -365,8 +366,27 @@ class Inbox:
         self.envelopes: list[Envelope] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
+        content = envelope.content or b""
+        if b"TEMPFAIL" in content:
+            return "451 4.3.0 Try again later"
+        if b"REJECT" in content:
+            return "554 5.6.0 Message rejected"
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
+
+    async def handle_MAIL(
+        self,
+        server: Any,
+        session: Any,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        if address.startswith("spoofed@"):
+            return "553 5.7.1 Sender address rejected"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self,
@@ -425,6 +445,12 @@ def _smtp(**kwargs: Any) -> Iterator[SmtpServer]:
         yield SmtpServer("127.0.0.1", port, inbox)
     finally:
         controller.stop()
+        # aiosmtpd closes its event loop with the transports of sessions the
+        # client ended abruptly still open; their ResourceWarnings would
+        # surface in whichever later test the garbage collector runs in.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
 
 
 @pytest.fixture

@@ -225,3 +225,55 @@ class TestOptions:
         )
         assert canary not in repr(notifier.options)
         assert canary not in repr(notifier)
+
+
+class TestReplies:
+    def test_a_temporary_refusal_may_be_retried(self, smtp_plain, firing):
+        notifier = _notifier(smtp_plain, security="none")
+        with pytest.raises(NotificationError, match=r"answered 451 4\.3\.0") as info:
+            notifier.send([firing(summary="TEMPFAIL")], timeout=5)
+        assert info.value.status == 451
+        assert info.value.retryable
+
+    def test_a_permanent_refusal_is_not_retried(self, smtp_plain, firing):
+        notifier = _notifier(smtp_plain, security="none")
+        with pytest.raises(NotificationError, match=r"answered 554 5\.6\.0") as info:
+            notifier.send([firing(summary="REJECT")], timeout=5)
+        assert not info.value.retryable
+
+    def test_a_server_that_hangs_up_is_named(self, firing):
+        import socket
+        import threading
+
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def greet_and_hang_up() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"220 mail ESMTP\r\n")
+                conn.recv(1024)
+
+        thread = threading.Thread(target=greet_and_hang_up, daemon=True)
+        thread.start()
+        try:
+            notifier = EmailNotifier(
+                host="127.0.0.1",
+                port=listener.getsockname()[1],
+                security="none",
+                **ADDRESSES,
+            )
+            with pytest.raises(NotificationError, match="SMTPServerDisconnected"):
+                notifier.send([firing()], timeout=5)
+        finally:
+            thread.join(5)
+            listener.close()
+
+    def test_a_refused_sender_is_named(self, smtp_plain, firing):
+        notifier = _notifier(smtp_plain, security="none", sender="spoofed@example.com")
+        with pytest.raises(NotificationError, match="refused the sender") as info:
+            notifier.send([firing()], timeout=5)
+        assert info.value.status == 553
+        assert "check sender" in (info.value.hint or "")
+        assert not info.value.retryable

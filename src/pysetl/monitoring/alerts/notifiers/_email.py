@@ -233,8 +233,6 @@ class EmailNotifier(BaseNotifier[EmailOptions]):
             self._converse(client, email)
         except smtplib.SMTPException as exc:
             raise self._smtp_error(exc) from None
-        except TimeoutError:
-            raise
         except OSError as exc:
             raise self._connection_error(exc, self.endpoint) from None
         finally:

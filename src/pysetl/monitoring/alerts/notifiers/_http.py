@@ -276,8 +276,6 @@ class BaseHttpNotifier(BaseNotifier[_H]):
                 context=self._context,
                 aborts=aborts,
             )
-        except TimeoutError:
-            raise
         except OSError as exc:
             raise self._connection_error(exc, target.shown) from None
         except http.client.HTTPException as exc:

@@ -66,7 +66,8 @@ def _blocks(message: AlertMessage) -> list[dict[str, Any]]:
         "type": "section",
         "text": {"type": "mrkdwn", "text": shorten("\n".join(lines), _TEXT_LIMIT)},
     }
-    fields = [
+    # Never empty: every alert has its start time.
+    section["fields"] = [
         {
             "type": "mrkdwn",
             "text": shorten(f"*{label}*\n{_escape(known[label])}", _FIELD_LIMIT),
@@ -74,8 +75,6 @@ def _blocks(message: AlertMessage) -> list[dict[str, Any]]:
         for label in _FIELDS
         if label in known
     ]
-    if fields:
-        section["fields"] = fields
     blocks = [section]
     if message.url and len(message.url) <= _URL_LIMIT:
         blocks.append(
