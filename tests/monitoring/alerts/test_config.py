@@ -178,6 +178,48 @@ class TestBounds:
         assert engine.run_ended("nope").fired == []
 
 
+EXIT_SCRIPT = """
+import time
+from pysetl.monitoring.alerts import AlertEngine, AlertsSection
+from pysetl.monitoring.history import InMemoryRunHistory
+
+class Stuck:
+    name = "stuck"
+    def send(self, messages, *, timeout):
+        time.sleep(60)
+
+section = AlertsSection.model_validate({
+    "notifiers": {"stuck": {"type": "x:Y"}},
+    "rules": [{"name": "f", "kind": "run_failed"}],
+    "delivery": {"timeout": 0.1, "deadline": 0.3},
+})
+history = InMemoryRunHistory()
+history.start_run("R1", "p")
+history.finish_run("R1", "failed")
+AlertEngine(section, history, notifiers={"stuck": Stuck()}).run_ended("R1")
+print("evaluated")
+"""
+
+
+def test_a_stuck_notifier_does_not_hold_up_the_process_exit(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "stuck.py"
+    script.write_text(EXIT_SCRIPT)
+    started = time.perf_counter()
+    done = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "evaluated" in done.stdout
+    assert time.perf_counter() - started < 20  # not the notifier's 60 s
+
+
 class TestStore:
     def test_pages_lookups_and_silences(self):
         history = InMemoryRunHistory()

@@ -40,7 +40,6 @@ import importlib
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -392,19 +391,37 @@ class AlertEngine:
         """Send every batch at once, each with retries, within the deadline."""
         options = self.section.delivery
         end = time.monotonic() + options.deadline
-        pool = ThreadPoolExecutor(
-            max_workers=min(8, len(batches)), thread_name_prefix="pysetl-alerts-send"
-        )
-        futures = {
-            key: pool.submit(self._send, key[0], messages, end)
-            for key, messages in batches.items()
-        }
-        wait(futures.values(), timeout=max(0.0, end - time.monotonic()) + _GRACE)
-        pool.shutdown(wait=False, cancel_futures=True)
+        done: dict[tuple[str, tuple[str, ...]], Delivery] = {}
+        finished = threading.Condition()
+
+        def send(
+            key: tuple[str, tuple[str, ...]], messages: list[AlertMessage]
+        ) -> None:
+            delivery = self._send(key[0], messages, end)
+            with finished:
+                done[key] = delivery
+                finished.notify_all()
+
+        # Daemon threads, one a batch: one that a notifier holds past its
+        # timeout is left behind, and never holds up the interpreter's exit
+        # (a ThreadPoolExecutor's workers are joined at exit).
+        for key, messages in batches.items():
+            threading.Thread(
+                target=send,
+                args=(key, messages),
+                name=f"pysetl-alerts-send-{key[0]}",
+                daemon=True,
+            ).start()
+        with finished:
+            finished.wait_for(
+                lambda: len(done) == len(batches),
+                timeout=max(0.0, end - time.monotonic()) + _GRACE,
+            )
+            answered = dict(done)
         results: dict[tuple[str, tuple[str, ...]], Delivery] = {}
-        for key, future in futures.items():
-            if future.done() and not future.cancelled():
-                results[key] = future.result()
+        for key in batches:
+            if key in answered:
+                results[key] = answered[key]
             else:
                 results[key] = Delivery(
                     key[0],
