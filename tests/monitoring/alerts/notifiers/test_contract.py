@@ -10,6 +10,7 @@ import importlib
 import logging
 import socket
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,8 +233,15 @@ class TestFailures:
         assert "running" in (error.hint or "")
         self._assert_named(error, notifier)
 
-    def test_a_failure_logs_nothing_secret(self, kind, closed_port, caplog):
+    def test_a_failure_shows_no_secret_in_logs_or_its_traceback(
+        self, kind, closed_port, caplog
+    ):
+        """The whole traceback: chained causes and the hint's note included."""
         caplog.set_level(logging.DEBUG)
         notifier = kind.build(closed_port)
-        self._failure(notifier, 5)
+        error, _ = self._failure(notifier, 5)
+        shown = "".join(traceback.format_exception(error))
+        assert "refused the connection" in shown
+        assert "hint: " in shown
+        assert CANARY not in shown
         assert CANARY not in caplog.text
