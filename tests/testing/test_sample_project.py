@@ -14,9 +14,23 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from importlib.metadata import entry_points
 from pathlib import Path
 
 SAMPLE = Path(__file__).parent / "sample_project"
+PLUGIN = "pysetl.testing.plugin"
+
+
+def plugin_options() -> list[str]:
+    """``-p pysetl.testing.plugin`` unless pysetl is installed with its entry point.
+
+    Were the entry point named otherwise than the module, both would register
+    the module twice, under two names, which pytest refuses.
+    """
+    if any(e.value == PLUGIN for e in entry_points(group="pytest11")):
+        return []
+    return ["-p", PLUGIN]
+
 
 WRONG = """
 from sample_etl.factories import DailyTotal, DailyTotals, Order
@@ -53,8 +67,7 @@ def test_the_sample_suite_passes_and_a_wrong_expectation_shows_the_diff(tmp_path
             sys.executable,
             "-m",
             "pytest",
-            "-p",
-            "pysetl.testing.plugin",
+            *plugin_options(),
             "-p",
             "no:cacheprovider",
             "-p",
