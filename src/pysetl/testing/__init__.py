@@ -5,7 +5,7 @@ the plugin (``pysetl.testing.plugin``) in every project that installs
 pysetl, and that must not import pyspark or SQLAlchemy, which some of these
 helpers need. ``import pysetl.testing`` alone imports neither.
 
-Added in 0.6.
+Added in 0.5.
 """
 
 from __future__ import annotations

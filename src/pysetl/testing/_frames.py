@@ -70,7 +70,7 @@ def assert_frame_equal(
         >>> expected = spark.createDataFrame([(1, "a")], "id int, x string")
         >>> assert_frame_equal(result, expected)
 
-    Added in 0.6.
+    Added in 0.5.
     """
     problems = _schema_problems(
         actual, expected, check_schema=check_schema, check_nullable=check_nullable
@@ -119,7 +119,7 @@ def assert_dataset_equal(
     Raises:
         AssertionError: The schema classes, the columns or the rows differ.
 
-    Added in 0.6.
+    Added in 0.5.
     """
     mine, theirs = _schema_class(actual), _schema_class(expected)
     problems: list[str] = []

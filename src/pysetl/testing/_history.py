@@ -41,7 +41,7 @@ def temporary_history(
     Raises:
         ValueError: An unknown kind, or ``"sqlite"`` without a directory.
 
-    Added in 0.6.
+    Added in 0.5.
     """
     if kind == "memory":
         return InMemoryRunHistory()
@@ -87,7 +87,7 @@ def record_run(
     Example:
         >>> run_id = record_run(pipeline, InMemoryRunHistory())
 
-    Added in 0.6.
+    Added in 0.5.
     """
     with Session(history=history, observe=True, config=config, spark=spark) as session:
         pipeline.hooks = session.hooks

@@ -60,7 +60,7 @@ def run_factory(
         >>> run_factory(CountOrders, inputs={"orders": ["a", "b"]})
         2
 
-    Added in 0.6.
+    Added in 0.5.
     """
     instance = factory() if isinstance(factory, type) else factory
     cls = type(instance)

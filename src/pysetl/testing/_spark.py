@@ -50,7 +50,7 @@ def local_spark_session(
     Raises:
         ImportError: pyspark is not installed (with the extra to install).
 
-    Added in 0.6.
+    Added in 0.5.
     """
     try:
         from pyspark.sql import SparkSession  # noqa: PLC0415 - only when asked for

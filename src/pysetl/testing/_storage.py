@@ -44,7 +44,7 @@ class MemoryConnector(BaseConnector, CanDrop):
         >>> connector.read().count()
         5
 
-    Added in 0.6.
+    Added in 0.5.
     """
 
     def __init__(
@@ -115,7 +115,7 @@ class MemoryRepository(SparkRepository[T]):
         >>> output = run_factory(SaveTotals, inputs={"orders": repo})
         >>> assert_frame_equal(repo.data, expected)
 
-    Added in 0.6.
+    Added in 0.5.
     """
 
     def __init__(

@@ -17,7 +17,7 @@ Fixtures:
 * ``pysetl_recorder``: a ``HistoryRecorder`` writing to ``pysetl_history``
   on a writer thread of its own, drained and closed at teardown.
 
-Added in 0.6.
+Added in 0.5.
 """
 
 from __future__ import annotations
