@@ -201,6 +201,14 @@ class TestSchema:
         text = failure(a, b)
         assert "point=(('x', 1.0), ('y', 2.0))" in text
 
+    def test_binary_values(self, spark):
+        a = spark.createDataFrame([(bytearray(b"\x00\x01"),)], "b binary")
+        assert_frame_equal(
+            a, spark.createDataFrame([(bytearray(b"\x00\x01"),)], "b binary")
+        )
+        text = failure(a, spark.createDataFrame([(bytearray(b"\x02"),)], "b binary"))
+        assert "- b=b'\\x02'" in text
+
 
 class TestDataSets:
     def test_equal_datasets(self, spark):

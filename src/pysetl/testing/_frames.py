@@ -209,6 +209,8 @@ def _plain(value: Any) -> Any:
         return tuple(_plain(v) for v in value)
     if isinstance(value, dict):
         return tuple(sorted(((k, _plain(v)) for k, v in value.items()), key=repr))
+    if isinstance(value, bytearray):  # BinaryType: hashable, as rows are counted
+        return bytes(value)
     return value
 
 
