@@ -9,6 +9,7 @@ Added in 0.3.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote_to_bytes
 
@@ -20,6 +21,7 @@ from pysetl.dashboard import _reads as reads
 from pysetl.dashboard._convert import event_out, log_out, page_out
 from pysetl.dashboard._models import (
     ErrorBody,
+    ErrorGroupsOut,
     EventPage,
     FactoryCharts,
     Health,
@@ -32,6 +34,7 @@ from pysetl.dashboard._models import (
 )
 from pysetl.dashboard._static import CONTENT_TYPES, PLACEHOLDER, resolve_static
 from pysetl.errors import RunHistoryError
+from pysetl.monitoring.errors import ErrorGroup, error_groups
 from pysetl.monitoring.history._records import LEVELS, STATUSES
 from pysetl.monitoring.history._sql_rows import redact_url
 from pysetl.utils.redaction import redact_text
@@ -421,3 +424,49 @@ def factory_charts(
         request, "/api/charts/factories/", (pipeline, factory)
     )
     return reads.factory_charts(_history(request), pipeline, factory, limit)
+
+
+def _group_out(group: ErrorGroup) -> dict[str, Any]:
+    """An error group with its texts through the redaction point."""
+    out = group.to_dict()
+    for key in ("error_class", "factory", "title", "hint"):
+        if out[key] is not None:
+            out[key] = redact_text(out[key])
+    out["pipelines"] = [redact_text(p) for p in out["pipelines"]]
+    return out
+
+
+@router.get(
+    "/api/errors", response_model=ErrorGroupsOut, responses=_ERRORS, tags=["errors"]
+)
+def errors(
+    request: Request,
+    *,
+    days: Annotated[
+        float, Query(gt=0, le=3650, description="The window: this many days back")
+    ] = 7,
+    pipeline: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=API_LIMIT)] = 50,
+) -> dict[str, Any]:
+    """Failures grouped by fingerprint, the latest first, each with a daily trend.
+
+    What ``pysetl errors`` lists (see ``pysetl.monitoring.errors``), over
+    the runs started in the last ``days`` days. Identical requests share
+    one read (see ``SharedReads``).
+
+    Added in 0.5.
+    """
+    history = _history(request)
+
+    def read() -> dict[str, Any]:
+        now = time.time()
+        since = now - days * 86_400
+        found = error_groups(
+            history, since=since, pipeline=pipeline, limit=limit, now=now
+        )
+        return {"since": since, "items": [_group_out(g) for g in found]}
+
+    answer: dict[str, Any] = _shared(request).get(
+        ("errors", days, pipeline, limit), read
+    )
+    return answer

@@ -17,6 +17,9 @@ __all__ = [
     "ChartFactoryPoint",
     "ChartRun",
     "ErrorBody",
+    "ErrorDayOut",
+    "ErrorGroupOut",
+    "ErrorGroupsOut",
     "ErrorOut",
     "EventOut",
     "EventPage",
@@ -311,3 +314,43 @@ class FactoryCharts(BaseModel):
 
     factory: str
     points: list[FactoryChartPoint]
+
+
+class ErrorDayOut(BaseModel):
+    """How many failures of an error group happened on one day (UTC).
+
+    Added in 0.5.
+    """
+
+    day: str = Field(description="The day, as an ISO date (2026-12-03)")
+    count: int
+
+
+class ErrorGroupOut(BaseModel):
+    """The failures of one fingerprint in the window (see ``pysetl errors``).
+
+    Added in 0.5.
+    """
+
+    fingerprint: str
+    error_class: str = Field(description="The Spark error class, else the cause's type")
+    factory: str | None = Field(description="None: the runs' own failures")
+    title: str = Field(description="The normalised message")
+    count: int
+    runs: int
+    first_seen: float
+    last_seen: float
+    pipelines: list[str]
+    trend: list[ErrorDayOut] = Field(description="Each day of the window, oldest first")
+    last_run_id: str
+    hint: str | None = None
+
+
+class ErrorGroupsOut(BaseModel):
+    """The error groups of a window, the latest failure first.
+
+    Added in 0.5.
+    """
+
+    since: float = Field(description="The window's start")
+    items: list[ErrorGroupOut]
