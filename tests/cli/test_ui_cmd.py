@@ -165,6 +165,55 @@ class TestServe:
             self._stop(proc)
         assert proc.returncode in {0, 130, -signal.SIGINT}
 
+    def test_with_alerts_it_checks_the_absence_rules_while_serving(
+        self, history_url, tmp_path
+    ):
+        conf = tmp_path / "conf"
+        (conf / "base").mkdir(parents=True)
+        (conf / "base" / "alerts.yaml").write_text(
+            "alerts:\n  rules:\n"
+            "    - {name: nightly-missing, kind: absence, pipeline: nightly, "
+            "within: 1h}\n"
+        )
+        port = free_port()
+        proc, _ = self._start(
+            "--history", history_url, "ui", "--port", str(port),
+            "--alerts", str(conf), "--alerts-interval", "1",
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                command = [sys.executable, "-m", "pysetl.cli", "--history"]
+                listed = subprocess.run(  # noqa: S603 - our interpreter and command
+                    [*command, history_url, "alerts", "list"],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    check=False,
+                )
+                if "nightly-missing" in listed.stdout:
+                    break
+                assert time.monotonic() < deadline, listed.stdout + listed.stderr
+                time.sleep(0.5)
+            assert "firing" in listed.stdout
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+                assert c.get("/api/health").json()["status"] == "ok"
+        finally:
+            self._stop(proc)
+
+    def test_a_bad_alerts_section_stops_it_before_serving(self, runner, tmp_path):
+        conf = tmp_path / "conf"
+        (conf / "base").mkdir(parents=True)
+        (conf / "base" / "alerts.yaml").write_text(
+            "alerts:\n  rules:\n    - {name: x, kind: absense, pipeline: p}\n"
+        )
+        history = f"sqlite:///{tmp_path / 'h.db'}"
+        result = runner.invoke(
+            app, ["--history", history, "ui", "--port", "0", "--alerts", str(conf)]
+        )
+        assert result.exit_code != 0
+        assert "alerts.rules" in result.output
+
     def test_a_generated_token_is_printed_once_and_required(self, history_url):
         port = free_port()
         proc, _ = self._start(

@@ -7,15 +7,24 @@ command refuses to start. Without the ``dashboard`` extra it says which
 extra to install. The variable is read through ``pysetl.settings`` (never
 shown in ``--help``).
 
+With ``--alerts CONF`` it also checks the absence rules of that config's
+``alerts:`` section every ``--alerts-interval`` seconds while it serves (what
+``pysetl alerts watch`` does), on a thread of its own with its own, writable
+handle on the history: the dashboard itself stays read-only.
+
 Added in 0.3. Changed in 0.4: ``PYSETL_UI_TOKEN`` comes from ``pysetl.settings``;
-a non-loopback bind needs a strong token; ``--generate-token``.
+a non-loopback bind needs a strong token; ``--generate-token``. Changed in 0.5:
+``--alerts``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
+import threading
 import webbrowser
-from typing import Annotated
+from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
@@ -28,6 +37,7 @@ __all__ = ["TOKEN_ENV", "require_extra", "ui"]
 
 TOKEN_ENV = "PYSETL_UI_TOKEN"  # noqa: S105 - a variable name, not a token
 _EXTRA = ("fastapi", "uvicorn")
+_LOGGER = logging.getLogger(__name__)
 
 
 def _token_or_setting(value: str | None) -> str | None:
@@ -80,6 +90,22 @@ def ui(
             help="Generate a random token for this session and print it once.",
         ),
     ] = False,
+    alerts: Annotated[
+        Path | None,
+        typer.Option(
+            "--alerts",
+            help="Also check the absence rules of this config folder's alerts: "
+            "section while serving (like pysetl alerts watch).",
+        ),
+    ] = None,
+    env: Annotated[
+        str | None,
+        typer.Option("--env", "-e", help="The config's environment (with --alerts)."),
+    ] = None,
+    alerts_interval: Annotated[
+        float,
+        typer.Option(min=1, help="Seconds between two checks of the absence rules."),
+    ] = 60.0,
 ) -> None:
     """Serve the web dashboard over the run history (read-only)."""
     require_extra()
@@ -97,6 +123,7 @@ def ui(
             )
         token = generate_token()
     check_bind(host, token)
+    watcher = _AlertsWatch(ctx, alerts, env, alerts_interval) if alerts else None
     history = open_history_of(ctx)
 
     def ready(url: str) -> None:
@@ -110,8 +137,63 @@ def ui(
         if open_browser:
             # quoted: a '+' in the address would arrive as a space
             webbrowser.open(f"{url}?token={quote(token, safe='')}" if token else url)
+        if watcher is not None:
+            watcher.start()
 
     try:
         serve(history, host=host, port=port, token=token, on_ready=ready)
     finally:
         history.close()
+        if watcher is not None:
+            watcher.close()
+
+
+class _AlertsWatch:
+    """Checks the absence rules every ``interval`` s on a thread of its own.
+
+    The config and the engine are built when it is made, so a bad ``alerts:``
+    section stops the command before the server starts; checking starts once
+    the server is up. A failing check is logged and the next one comes as
+    planned: the dashboard keeps serving.
+    """
+
+    def __init__(
+        self, ctx: typer.Context, root: Path, env: str | None, interval: float
+    ) -> None:
+        from pysetl.config import load_config  # noqa: PLC0415 - lazy
+        from pysetl.monitoring.alerts import alert_engine  # noqa: PLC0415 - lazy
+
+        config = load_config(root, env if env is not None else settings().env)
+        self.history = open_history_of(ctx, create=True)  # alerts are written
+        try:
+            self.engine = alert_engine(config, self.history)
+        except BaseException:
+            self.history.close()
+            raise
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name="pysetl-ui-alerts", daemon=True
+        )
+
+    def start(self) -> None:
+        """Start checking (now, then every ``interval`` seconds)."""
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                outcome: Any = self.engine.check()
+                for alert in outcome.fired:
+                    _LOGGER.warning("alert fired: %s", alert.summary)
+            except Exception:
+                _LOGGER.exception("pysetl ui: checking the absence rules failed")
+            if self._stop.wait(self.interval):
+                return
+
+    def close(self) -> None:
+        """Stop checking and close the history handle."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.interval + 5)
+        self.history.close()
