@@ -39,7 +39,14 @@ def test_the_page_references_only_its_shipped_files():
     for ref in files:  # every asset the page loads ships in the package
         assert (STATIC / ref.removeprefix("static/")).is_file(), ref
     others = set(refs) - set(files)
-    assert others <= {"#/", "#/pipelines", "#/api", "data:,", "openapi.json"}
+    assert others <= {
+        "#/",
+        "#/pipelines",
+        "#/errors",
+        "#/api",
+        "data:,",
+        "openapi.json",
+    }
 
 
 def test_no_cdn_and_nothing_the_csp_would_block():

@@ -10,6 +10,7 @@
  *   #/runs/<run_id>         run detail, live while the run is running (SSE)
  *   #/pipelines             pipelines
  *   #/pipelines/<name>      history charts of one pipeline
+ *   #/errors                failures grouped by fingerprint (?days=), a trend each
  *   #/api                   the JSON API's endpoints (from /openapi.json)
  */
 "use strict";
@@ -17,7 +18,7 @@
 (function (ui) {
   const { STATUSES, RANGES, RANGE_SECONDS, REFRESH_MS, h, append, clear, replace, initTooltip,
     fmtTime, fmtAgo, fmtDuration, errorSummary, badge, staleMark, ApiError, qs, api, errorNotice, runHref,
-    pipelineHref, runView, chartsView, pipelinesView } = ui;
+    pipelineHref, runView, chartsView, pipelinesView, errorsView } = ui;
 
   /* ------------------------------------------------------------ runs list */
 
@@ -248,6 +249,9 @@
     } else if (parts[0] === "pipelines") {
       nav = "pipelines";
       current = pipelinesView(root);
+    } else if (parts[0] === "errors") {
+      nav = "errors";
+      current = errorsView(root, query);
     } else if (parts[0] === "api") {
       nav = "api";
       current = apiView(root);
