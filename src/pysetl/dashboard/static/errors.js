@@ -55,7 +55,7 @@
           h("th", null, "First seen"), h("th", null, "Last seen"), h("th", null, "Pipelines"),
           h("th", null, "Trend"))),
         h("tbody", null, data.items.length ? data.items.map((g) => h("tr", { "data-fingerprint": g.fingerprint },
-          h("td", { class: "name-cell" },
+          h("td", { class: "name-cell", tip: `${g.error_class}: ${g.title}${g.hint ? `\nhint: ${g.hint}` : ""}` },
             h("div", null, h("strong", null, g.error_class), ": ", g.title),
             h("div", { class: "muted mono" }, g.fingerprint, g.hint ? ` · ${g.hint}` : "")),
           h("td", null, g.factory || "—"),
