@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from typing_extensions import Self
+
 from pysetl.dashboard import create_app
 from pysetl.monitoring.errors import error_groups
+from pysetl.testing import record_run, temporary_history
+from pysetl.workflow import Delivery, Factory, Pipeline
 
 
 def test_groups_of_real_runs_with_a_daily_trend(recorded, client_of):
@@ -45,3 +49,34 @@ def test_is_documented_in_the_schema(recorded, client_of):
     client = client_of(create_app(recorded.history))
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/errors" in paths
+
+
+class NeedsText(Factory[int]):
+    """Wants a string nothing produces: its run fails before any factory."""
+
+    text = Delivery[str]()
+
+    def read(self) -> Self:
+        return self
+
+    def process(self) -> Self:
+        return self
+
+    def write(self) -> Self:
+        return self
+
+    def get(self) -> int:
+        return 0
+
+
+def test_a_run_level_failure_has_no_factory(tmp_path, client_of):
+    store = temporary_history("sqlite", tmp_path)
+    run_id = record_run(
+        Pipeline(name="reports").add_stage_from_type(NeedsText), store, check=False
+    )
+    client = client_of(create_app(store))
+    (group,) = client.get("/api/errors").json()["items"]
+    assert group["factory"] is None
+    assert group["error_class"] == "DependencyResolutionError"
+    assert group["last_run_id"] == run_id
+    store.close()
