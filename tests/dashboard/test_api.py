@@ -13,6 +13,7 @@ from pysetl.dashboard._convert import LOG_MESSAGE_MAX, is_stale
 from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
 from pysetl.monitoring.history._base import STALE_AFTER
 from pysetl.monitoring.history._records import (
+    MAX_TEXT,
     AddEvent,
     AddLog,
     FinishAttempt,
@@ -292,9 +293,13 @@ class TestLogs:
             huge, small = response.json()["items"]
             assert huge["truncated"] is True
             assert huge["message"].startswith("x" * LOG_MESSAGE_MAX)
+            # The history keeps MAX_TEXT characters of a line (and a marker);
+            # the API shows LOG_MESSAGE_MAX of what the history holds.
+            (stored, _) = history.search_logs(rid(1), limit=10).items
+            assert MAX_TEXT <= len(stored.message) < 5_000_000
             assert huge["message"].endswith(
-                f"… [{5_000_000 - LOG_MESSAGE_MAX + 10} more characters]"
-            )  # the secret was masked (10 stars) before the cut
+                f"… [{len(stored.message) - LOG_MESSAGE_MAX} more characters]"
+            )
             assert small == {
                 "id": small["id"],
                 "ts": T0 + 1,
