@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import socket
 import subprocess
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.servers import binary, free_port, ready_process
 
 from pysetl.workflow import Factory
 
@@ -38,20 +38,6 @@ RULES_DIR = (
     / "prometheus"
     / "rules"
 )
-READY_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _binary(name: str) -> str:
-    path = shutil.which(name) or f"/usr/bin/{name}"
-    if not Path(path).is_file():
-        pytest.fail(f"{name} is not installed: run dev.sh (apt-get install {name})")
-    return path
 
 
 @dataclass
@@ -99,37 +85,10 @@ def _start(
     ssl_context: Any = None,
     headers: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603 - our own binaries, fixed arguments
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"{args[0]} exited: {log.read_text()[-2000:]}")
-            try:
-                request = urllib.request.Request(  # noqa: S310 - our own loopback server
-                    f"{url}/-/ready", headers=headers or {}
-                )
-                with urllib.request.urlopen(  # noqa: S310 - our own server
-                    request, timeout=1, context=ssl_context
-                ) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"{args[0]} not ready in {READY_TIMEOUT}s: {log.read_text()}"
-                )
-            time.sleep(0.1)
+    with ready_process(
+        args, url, log, ssl_context=ssl_context, headers=headers
+    ) as process:
         yield Server(process, url, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +97,7 @@ def pushgateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("pushgateway")
     port = free_port()
     args = [
-        _binary("prometheus-pushgateway"),
+        binary("prometheus-pushgateway"),
         f"--web.listen-address=127.0.0.1:{port}",
         "--log.level=warn",
     ]
@@ -166,7 +125,7 @@ def prometheus(
     }
     (folder / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
     args = [
-        _binary("prometheus"),
+        binary("prometheus"),
         f"--config.file={folder / 'prometheus.yml'}",
         f"--storage.tsdb.path={folder / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}",
@@ -194,7 +153,7 @@ def secure_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureG
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(  # noqa: S603 - our own binaries, fixed arguments
         [
-            _binary("openssl"),
+            binary("openssl"),
             "req",
             "-x509",
             "-newkey",
@@ -227,7 +186,7 @@ def secure_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureG
     (folder / "web.yml").write_text(json.dumps(web))
     port = free_port()
     args = [
-        _binary("prometheus-pushgateway"),
+        binary("prometheus-pushgateway"),
         f"--web.listen-address=127.0.0.1:{port}",
         f"--web.config.file={folder / 'web.yml'}",
         "--log.level=warn",

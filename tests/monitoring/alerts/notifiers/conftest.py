@@ -24,7 +24,6 @@ import email.policy
 import gc
 import ipaddress
 import json
-import shutil
 import socket
 import ssl
 import subprocess
@@ -45,6 +44,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from tests.servers import binary, free_port, ready_process
 
 from pysetl.monitoring.alerts import AlertMessage
 from pysetl.utils.redaction import reset_default_redactor
@@ -54,13 +54,6 @@ CANARY = "canary-s3cret-Qx7Zp2"
 SMTP_USER = "alerts"
 SMTP_PASSWORD = f"{CANARY}-smtp"
 STARTED = 1_764_756_000.25  # 2025-12-03T10:00:00.250Z
-READY_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def message(**changes: Any) -> AlertMessage:
@@ -542,14 +535,6 @@ class Alertmanager:
 
 @pytest.fixture(scope="session")
 def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmanager]:
-    binary = (
-        shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
-    )
-    if not Path(binary).is_file():
-        pytest.fail(
-            "prometheus-alertmanager is not installed: run scripts/dev.sh "
-            "(apt-get install prometheus-alertmanager)"
-        )
     folder = tmp_path_factory.mktemp("alertmanager")
     config = folder / "alertmanager.yml"
     config.write_text(ALERTMANAGER_CONFIG)
@@ -557,35 +542,11 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmana
     url = f"http://127.0.0.1:{port}"
     log = folder / "alertmanager.log"
     args = [
-        binary,
+        binary("prometheus-alertmanager"),
         f"--config.file={config}",
         f"--storage.path={folder / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}",
         "--cluster.listen-address=",
     ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603 - our own binary, fixed arguments
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"alertmanager exited: {log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as answer:  # noqa: S310 - our own loopback server
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"alertmanager not ready in {READY_TIMEOUT}s: {log.read_text()}"
-                )
-            time.sleep(0.1)
+    with ready_process(args, url, log) as process:
         yield Alertmanager(process, url, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
