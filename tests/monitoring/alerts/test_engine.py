@@ -72,6 +72,7 @@ class Runs:
         seconds: float = 10.0,
         factories: dict[str, float] | None = None,
         metrics: dict[str, float] | None = None,
+        message: str = "boom",
     ) -> str:
         self.count += 1
         run_id = f"R{self.count:05d}"
@@ -90,7 +91,7 @@ class Runs:
         error = (
             {
                 "error_type": "FactoryError",
-                "message": "boom",
+                "message": message,
                 "hint": "fix it",
                 "factory": "load",
                 "causes": [{"error_type": "ValueError"}],
@@ -264,6 +265,37 @@ class TestFailureRules:
         assert sorted(outcome.firing) == ["w|daily"]  # 2 of 3 within 3 min
         outcome = engine.run_ended(runs.add("failed"))
         assert sorted(outcome.firing) == ["r|daily", "w|daily"]
+
+
+class TestNewError:
+    def test_fires_on_an_error_never_seen_and_not_on_a_known_one(self, history, clock):
+        engine, notifiers = _engine(
+            history, clock, [{"name": "new", "kind": "new_error", "notify": ["hook"]}]
+        )
+        runs = Runs(history, clock)
+        first = engine.run_ended(runs.add("failed", message="row 12 is bad"))
+        assert [a.key for a in first.fired] == ["new|daily"]
+        assert "ValueError" in first.fired[0].description
+        assert engine.run_ended(runs.add("succeeded")).resolved
+        # the same error again (another row number: the same fingerprint)
+        again = engine.run_ended(runs.add("failed", message="row 99 is bad"))
+        assert not again.fired
+        assert not again.firing
+        other = engine.run_ended(runs.add("failed", message="disk full on /data"))
+        assert [a.key for a in other.fired] == ["new|daily"]
+        assert notifiers["hook"].states == ["firing", "resolved", "firing"]
+
+    def test_an_error_older_than_the_lookback_is_new_again(self, history, clock):
+        engine, _ = _engine(
+            history,
+            clock,
+            [{"name": "new", "kind": "new_error", "lookback": "2m"}],
+        )
+        runs = Runs(history, clock)
+        assert engine.run_ended(runs.add("failed")).fired
+        engine.run_ended(runs.add("succeeded"))
+        clock.advance(600)  # ten minutes later: beyond the lookback
+        assert engine.run_ended(runs.add("failed")).fired
 
 
 class TestThresholdRules:

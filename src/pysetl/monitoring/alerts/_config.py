@@ -301,8 +301,24 @@ class AbsenceRule(_Rule):
         return pipeline == self.pipeline
 
 
+class NewErrorRule(_Rule):
+    """A run failed with an error never seen before: a new error fingerprint.
+
+    Fingerprints are those of ``pysetl errors`` (``pysetl.monitoring.errors``):
+    the error class, the factory and the message without numbers, ids or
+    paths. "Never seen" means in no run of any pipeline that started before
+    this one, within ``lookback`` when given (an error that last happened
+    longer ago counts as new again). Resolved by the pipeline's next
+    successful run.
+    """
+
+    kind: Literal["new_error"]
+    lookback: Duration | None = None
+
+
 AlertRule = Annotated[
     RunFailedRule
+    | NewErrorRule
     | ConsecutiveFailuresRule
     | FailureRateRule
     | DurationRule

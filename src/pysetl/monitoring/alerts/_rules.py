@@ -30,8 +30,10 @@ from pysetl.monitoring.alerts._config import (
     DurationRule,
     FailureRateRule,
     MetricRule,
+    NewErrorRule,
     RunFailedRule,
 )
+from pysetl.monitoring.errors import errors_of_run, is_new_fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -362,8 +364,46 @@ def _metric(rule: MetricRule, facts: RunFacts) -> list[Verdict]:
     return _threshold(rule, facts, values, f"{rule.metric}", "")
 
 
+def _new_error(rule: NewErrorRule, facts: RunFacts) -> list[Verdict]:
+    run = facts.run
+    if run.status not in _FAILED:
+        return [
+            _verdict(
+                rule,
+                facts,
+                False,  # noqa: FBT003
+                f"Pipeline {run.pipeline!r} succeeded again (run {run.run_id})",
+                "The run succeeded.",
+            )
+        ]
+    since = None if rule.lookback is None else run.started_at - rule.lookback
+    new: dict[str, str] = {}  # fingerprint -> what failed
+    for failure in errors_of_run(facts.history, run.run_id):
+        if failure.fingerprint in new:
+            continue
+        if is_new_fingerprint(
+            facts.history, failure.fingerprint, before=run.started_at, since=since
+        ):
+            where = f" in {failure.factory}" if failure.factory else ""
+            new[failure.fingerprint] = f"{failure.error_class}{where}"
+    if not new:
+        return []  # failed with known errors only: run_failed says so
+    listed = "; ".join(f"{what} ({fp})" for fp, what in new.items())
+    return [
+        _verdict(
+            rule,
+            facts,
+            True,  # noqa: FBT003
+            f"Pipeline {run.pipeline!r} failed with a new error (run {run.run_id})",
+            f"Errors never seen before: {listed}. See them with pysetl errors show "
+            "<fingerprint>.",
+        )
+    ]
+
+
 _RUN_RULES: dict[type, Callable[[Any, RunFacts], list[Verdict]]] = {
     RunFailedRule: _run_failed,
+    NewErrorRule: _new_error,
     ConsecutiveFailuresRule: _consecutive,
     FailureRateRule: _failure_rate,
     DurationRule: _duration,
