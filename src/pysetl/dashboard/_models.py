@@ -14,6 +14,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "AlertDetail",
+    "AlertEventOut",
+    "AlertOut",
+    "AlertPage",
     "ChartFactoryPoint",
     "ChartRun",
     "ErrorBody",
@@ -354,3 +358,61 @@ class ErrorGroupsOut(BaseModel):
 
     since: float = Field(description="The window's start")
     items: list[ErrorGroupOut]
+
+
+class AlertOut(BaseModel):
+    """One firing episode of an alert (see ``pysetl alerts list``).
+
+    Added in 0.5.
+    """
+
+    id: int
+    rule: str
+    state: str = Field(description="firing, or resolved")
+    severity: str
+    summary: str
+    description: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
+    pipeline: str | None = None
+    factory: str | None = None
+    run_id: str | None = Field(default=None, description="The run that made it fire")
+    started_at: float
+    updated_at: float
+    ended_at: float | None = None
+    last_notified_at: float | None = None
+
+
+class AlertPage(BaseModel):
+    """One page of alerts, newest first.
+
+    Added in 0.5.
+    """
+
+    items: list[AlertOut]
+    next_cursor: str | None = None
+
+
+class AlertEventOut(BaseModel):
+    """One thing that happened to an alert.
+
+    Added in 0.5.
+    """
+
+    id: int
+    ts: float
+    kind: str = Field(
+        description="fired, notified, delivery_failed, silenced, rate_limited, resolved"
+    )
+    notifier: str | None = None
+    run_id: str | None = None
+    detail: str | None = Field(default=None, description="The (redacted) error")
+
+
+class AlertDetail(AlertOut):
+    """An alert with its events, oldest first.
+
+    Added in 0.5.
+    """
+
+    events: list[AlertEventOut]
