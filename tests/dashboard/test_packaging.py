@@ -43,6 +43,7 @@ def test_the_page_references_only_its_shipped_files():
         "#/",
         "#/pipelines",
         "#/errors",
+        "#/alerts",
         "#/api",
         "data:,",
         "openapi.json",

@@ -11,6 +11,7 @@
  *   #/pipelines             pipelines
  *   #/pipelines/<name>      history charts of one pipeline
  *   #/errors                failures grouped by fingerprint (?days=), a trend each
+ *   #/alerts                firing alerts, then past ones; each expands to its events
  *   #/api                   the JSON API's endpoints (from /openapi.json)
  */
 "use strict";
@@ -18,7 +19,7 @@
 (function (ui) {
   const { STATUSES, RANGES, RANGE_SECONDS, REFRESH_MS, h, append, clear, replace, initTooltip,
     fmtTime, fmtAgo, fmtDuration, errorSummary, badge, staleMark, ApiError, qs, api, errorNotice, runHref,
-    pipelineHref, runView, chartsView, pipelinesView, errorsView } = ui;
+    pipelineHref, runView, chartsView, pipelinesView, errorsView, alertsView } = ui;
 
   /* ------------------------------------------------------------ runs list */
 
@@ -252,6 +253,9 @@
     } else if (parts[0] === "errors") {
       nav = "errors";
       current = errorsView(root, query);
+    } else if (parts[0] === "alerts") {
+      nav = "alerts";
+      current = alertsView(root);
     } else if (parts[0] === "api") {
       nav = "api";
       current = apiView(root);
