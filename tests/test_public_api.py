@@ -86,6 +86,8 @@ PINNED = {
     "pysetl.errors": [
         "AlreadyRegisteredError",
         "BuilderError",
+        "CheckpointError",
+        "CheckpointWarning",
         "ConfigCryptoError",
         "ConfigError",
         "ConfigLoadError",

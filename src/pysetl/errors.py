@@ -22,6 +22,7 @@ The tree (old ``pysetl`` names, kept as aliases, in brackets)::
     ├── DependencyResolutionError            [InvalidDeliveryException]
     ├── StageError
     ├── PipelineError                        [PipelineException]
+    │   ├── CheckpointError                  (a stage checkpoint: missing, unreadable)
     │   └── FactoryError
     │       └── FactoryOutputError           (``get()`` returned the wrong type)
     ├── RunHistoryError
@@ -30,6 +31,7 @@ The tree (old ``pysetl`` names, kept as aliases, in brackets)::
 
     PySetlWarning (a UserWarning)
     ├── PySetlDeprecationWarning (also a DeprecationWarning)
+    ├── CheckpointWarning                    (workflow.checkpoint: a value not kept)
     ├── InsecureFileWarning                  (config.permissions: open to others)
     └── UnknownOptionWarning                 (config.models: a misspelled option)
 
@@ -51,6 +53,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AlreadyRegisteredError",
     "BuilderError",
+    "CheckpointError",
+    "CheckpointWarning",
     "ConfigCryptoError",
     "ConfigError",
     "ConfigLoadError",
@@ -320,6 +324,17 @@ class PipelineError(PySetlError):
     """A pipeline is malformed, or a lookup in it failed."""
 
 
+class CheckpointError(PipelineError):
+    """A stage checkpoint cannot be written, found or read back.
+
+    Raised by ``pysetl.workflow.checkpoint``: no checkpoint to restore from
+    (run once with checkpoints on), a deliverable that was not kept (its type
+    cannot be checkpointed), or files that do not match the pipeline.
+
+    Added in 0.6.
+    """
+
+
 class FactoryError(PipelineError):
     """A factory failed while running; carries where and when it failed.
 
@@ -472,3 +487,10 @@ class PySetlWarning(UserWarning):
 
 class PySetlDeprecationWarning(PySetlWarning, DeprecationWarning):
     """A pysetl name or behaviour is deprecated and will be removed."""
+
+
+class CheckpointWarning(PySetlWarning):
+    """A deliverable was left out of its stage's checkpoint (its type cannot be kept).
+
+    Added in 0.6.
+    """
