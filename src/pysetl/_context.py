@@ -81,7 +81,7 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
             (built by ``PySetlBuilder`` when no hooks are set), closed by
             ``stop()`` and at the end of the ``with`` block.
 
-    Example:
+    Examples:
         >>> builder = PySetl.builder().set_config({"orders": CsvConfig(path=p)})
         >>> with builder.getOrCreate() as ps:
         ...     ps.set_spark_repository_from_config(Orders, "orders")
@@ -440,7 +440,7 @@ class PySetlBuilder(Builder[PySetl]):
             ConfigLoadError: The files are invalid; every problem is listed
                 with file, line and key.
 
-        Example:
+        Examples:
             >>> with PySetl.builder().load_config("conf", "prod").getOrCreate() as ps:
             ...     ps.set_spark_repository_from_config(Orders, "orders")
         """

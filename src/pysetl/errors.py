@@ -4,36 +4,38 @@ Each layer wraps foreign errors once, at its boundary, into its own subtree
 (``raise ConnectorError(msg) from exc``); errors that are already ours pass
 through untouched. Catch ``PySetlError`` to catch everything pysetl raises.
 
-The tree (old ``pysetl`` names, kept as aliases, in brackets)::
+The tree (old ``pysetl`` names, kept as aliases, in brackets):
 
-    PySetlError                              [BasePySetlException]
-    ├── BuilderError                         [BuilderException]
-    ├── AlreadyRegisteredError               [AlreadyExistsException]
-    ├── ConfigError (also a ValueError)      [InvalidConfigException]
-    │   ├── ConfigLoadError                  (project config files, every problem)
-    │   ├── SecretError                      (a secret reference cannot be resolved)
-    │   │   ├── SecretNotFoundError
-    │   │   ├── SecretBackendError
-    │   │   └── SecretAccessError
-    │   └── ConfigCryptoError                (an ``enc:`` value, a key or a key file)
-    ├── ConnectorError                       [InvalidConnectorException]
-    │   └── ConnectorUnavailableError
-    ├── SparkError                           [PySparkException]
-    ├── DependencyResolutionError            [InvalidDeliveryException]
-    ├── StageError
-    ├── PipelineError                        [PipelineException]
-    │   ├── CheckpointError                  (a stage checkpoint: missing, unreadable)
-    │   └── FactoryError
-    │       └── FactoryOutputError           (``get()`` returned the wrong type)
-    ├── RunHistoryError
-    ├── DashboardError
-    └── NotificationError                    (an alert notifier could not deliver)
+```text
+PySetlError                              [BasePySetlException]
+├── BuilderError                         [BuilderException]
+├── AlreadyRegisteredError               [AlreadyExistsException]
+├── ConfigError (also a ValueError)      [InvalidConfigException]
+│   ├── ConfigLoadError                  (project config files, every problem)
+│   ├── SecretError                      (a secret reference cannot be resolved)
+│   │   ├── SecretNotFoundError
+│   │   ├── SecretBackendError
+│   │   └── SecretAccessError
+│   └── ConfigCryptoError                (an ``enc:`` value, a key or a key file)
+├── ConnectorError                       [InvalidConnectorException]
+│   └── ConnectorUnavailableError
+├── SparkError                           [PySparkException]
+├── DependencyResolutionError            [InvalidDeliveryException]
+├── StageError
+├── PipelineError                        [PipelineException]
+│   ├── CheckpointError                  (a stage checkpoint: missing, unreadable)
+│   └── FactoryError
+│       └── FactoryOutputError           (``get()`` returned the wrong type)
+├── RunHistoryError
+├── DashboardError
+└── NotificationError                    (an alert notifier could not deliver)
 
-    PySetlWarning (a UserWarning)
-    ├── PySetlDeprecationWarning (also a DeprecationWarning)
-    ├── CheckpointWarning                    (workflow.checkpoint: a value not kept)
-    ├── InsecureFileWarning                  (config.permissions: open to others)
-    └── UnknownOptionWarning                 (config.models: a misspelled option)
+PySetlWarning (a UserWarning)
+├── PySetlDeprecationWarning (also a DeprecationWarning)
+├── CheckpointWarning                    (workflow.checkpoint: a value not kept)
+├── InsecureFileWarning                  (config.permissions: open to others)
+└── UnknownOptionWarning                 (config.models: a misspelled option)
+```
 
 How to add an error: subclass the layer's class, build the message as
 ``msg = f"..."`` naming the object with ``!r``, say what was expected, pass a

@@ -53,7 +53,7 @@ errors_app = typer.Typer(
 def sparkline(trend: Sequence[DailyCount]) -> str:
     """One character a day: ``·`` for none, else one of 8 bars, by share of the top.
 
-    Example:
+    Examples:
         >>> from datetime import date
         >>> from pysetl.monitoring.errors import DailyCount
         >>> counts = [(1, 0), (2, 4), (3, 1)]

@@ -60,7 +60,7 @@ class Config(IsConfigurable, Generic[ModelT]):
     ``Config`` itself has no model, so its ``config`` is ``None``; the file,
     JDBC and table configs set ``model``.
 
-    Example:
+    Examples:
         >>> cfg = Config(path="/data/in.csv").set("header", "true")
         >>> cfg.get("header"), "path" in cfg
         ('true', True)

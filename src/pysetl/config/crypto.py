@@ -85,7 +85,7 @@ class ConfigCipher:
         ConfigCryptoError: No key, or a key that is not a Fernet key.
         ImportError: ``cryptography`` is missing (``pip install 'pysetl[config]'``).
 
-    Example:
+    Examples:
         >>> cipher = ConfigCipher([ConfigCipher.generate_key()])
         >>> token = cipher.encrypt("s3cret-pw")
         >>> token.startswith("enc:"), cipher.decrypt(token)

@@ -11,7 +11,7 @@ Values are masked once more on the way out (a key path naming a secret, such
 as ``db.password``, shows ``**********``; registered secrets are masked in
 text), so a change list is always safe to print, log or store in the audit.
 
-Example:
+Examples:
     >>> old, new = {"db": {"host": "a", "port": 1}}, {"db": {"host": "b"}}
     >>> for change in diff_configs(old, new):
     ...     print(change)

@@ -70,7 +70,7 @@ FILE_FIELDS = frozenset(FileConfigModel.model_fields)
 class FileConfig(Config[FileConfigModel]):
     """Config of a file dataset of any format (``storage`` is required).
 
-    Example:
+    Examples:
         >>> cfg = FileConfig(storage=FileStorage.CSV, path="/data/x.csv", sep=";")
         >>> cfg.reader_config
         {'sep': ';'}

@@ -28,7 +28,7 @@ class GenericFileConfigModel(FileConfigModel):
 class GenericFileConfig(FileConfig):
     """Config of a file dataset in any Spark format; storage is forced to ``GENERIC``.
 
-    Example:
+    Examples:
         >>> cfg = GenericFileConfig(path="/data/notes", format="text")
         >>> cfg.config.format, cfg.reader_config
         ('text', {})

@@ -145,7 +145,7 @@ class JdbcConfigModel(BaseConfigModel):
 class JdbcConfig(Config[JdbcConfigModel]):
     """Config of a JDBC table or query; ``storage`` is always ``JDBC``.
 
-    Example:
+    Examples:
         >>> cfg = JdbcConfig(url="jdbc:postgresql://db:5432/shop", table="orders",
         ...                  user="etl", password="s3cret")
         >>> "s3cret" in str(cfg)

@@ -1,15 +1,17 @@
 """``load_config``: a project's config from ``conf/base`` and ``conf/<env>``.
 
-Layout::
+Layout:
 
-    conf/
-      base/            # always read: *.yaml, *.yml, *.toml (not sub-directories)
-        catalog.yaml
-        spark.toml
-      dev/             # read on top of base when the environment is "dev"
-        catalog.yaml
-      prod/
-        catalog.yaml
+```text
+conf/
+  base/            # always read: *.yaml, *.yml, *.toml (not sub-directories)
+    catalog.yaml
+    spark.toml
+  dev/             # read on top of base when the environment is "dev"
+    catalog.yaml
+  prod/
+    catalog.yaml
+```
 
 The environment comes from the ``env`` argument, else ``PYSETL_ENV``; with
 neither only ``base`` is read. Each file holds a mapping; the files of a
@@ -128,7 +130,7 @@ def load_config(
             file, line and key path.
         ImportError: A YAML file is found and pyyaml is not installed.
 
-    Example:
+    Examples:
         >>> cfg = load_config("conf", "prod")
         >>> cfg.get("connectors.orders.path")
         's3://shop-prod/orders'

@@ -164,7 +164,7 @@ class ResolvedConfig(Mapping[str, Any]):
         files: ``(layer, path)`` of every file read, in merge order.
         model: The validated model when ``load_config(schema=...)`` was given.
 
-    Example:
+    Examples:
         >>> cfg = load_config("conf", "prod")
         >>> cfg.get("connectors.orders.path")
         's3://shop-prod/orders'

@@ -16,7 +16,7 @@ rules validate it), and:
 Subscribers are given as ``on_change`` (one callable or a list of them) or
 added with ``subscribe``.
 
-Example:
+Examples:
     >>> with ConfigWatcher("conf", "prod", schema=ProjectConfigModel) as watcher:
     ...     watcher.subscribe(lambda old, new: print(old.version, "->", new.version))
     ...     serve(lambda: watcher.current)

@@ -53,7 +53,7 @@ class SparkTableConfigModel(BaseConfigModel):
 class SparkTableConfig(Config[SparkTableConfigModel]):
     """Config of a Spark SQL table; ``storage`` is always ``SPARK_SQL``.
 
-    Example:
+    Examples:
         >>> SparkTableConfig(table="orders", database="shop").config.full_name
         '`shop`.`orders`'
     """

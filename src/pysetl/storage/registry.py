@@ -112,7 +112,7 @@ class ConnectorRegistry:
         entry_point_group: The entry-point group to look names up in, or ``None``
             to ignore entry points.
 
-    Example:
+    Examples:
         >>> registry = ConnectorRegistry()
         >>> registry.register("memory", InMemoryConnector)  # doctest: +SKIP
         >>> registry.create(CsvConfig(path="/data/x.csv"))  # doctest: +SKIP

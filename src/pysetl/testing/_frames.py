@@ -66,7 +66,7 @@ def assert_frame_equal(
         AssertionError: The schemas or the rows differ; the message lists
             the schema differences and the differing rows.
 
-    Example:
+    Examples:
         >>> expected = spark.createDataFrame([(1, "a")], "id int, x string")
         >>> assert_frame_equal(result, expected)
 

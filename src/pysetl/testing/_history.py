@@ -84,7 +84,7 @@ def record_run(
     Raises:
         PySetlError: The run failed and ``check`` is on.
 
-    Example:
+    Examples:
         >>> run_id = record_run(pipeline, InMemoryRunHistory())
 
     Added in 0.5.

@@ -56,7 +56,7 @@ def run_factory(
         DependencyResolutionError: A delivery has no input (nothing ran).
         FactoryError: The factory failed (with the engine's hint).
 
-    Example:
+    Examples:
         >>> run_factory(CountOrders, inputs={"orders": ["a", "b"]})
         2
 

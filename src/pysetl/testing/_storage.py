@@ -38,7 +38,7 @@ class MemoryConnector(BaseConnector, CanDrop):
     Attributes:
         writes: Every DataFrame written, in order.
 
-    Example:
+    Examples:
         >>> connector = MemoryConnector(spark.range(3))
         >>> connector.write(spark.range(5))
         >>> connector.read().count()
@@ -110,7 +110,7 @@ class MemoryRepository(SparkRepository[T]):
         mode: The connector's write mode (``"overwrite"`` or ``"append"``).
         cache: Cache loads, as ``SparkRepository`` does.
 
-    Example:
+    Examples:
         >>> repo = MemoryRepository[Orders](orders_df)
         >>> output = run_factory(SaveTotals, inputs={"orders": repo})
         >>> assert_frame_equal(repo.data, expected)

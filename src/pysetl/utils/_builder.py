@@ -19,7 +19,9 @@ class Builder(ABC, Generic[T]):
     builder) and ``get()`` (which returns the built object or raises
     ``BuilderError`` when ``build()`` was not called).
 
-    Example (``BuilderError`` comes from ``pysetl.errors``):
+    Examples:
+        ``BuilderError`` comes from ``pysetl.errors``:
+
         >>> class Answer(Builder[int]):
         ...     def __init__(self) -> None:
         ...         self.value: int | None = None

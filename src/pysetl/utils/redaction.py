@@ -290,7 +290,7 @@ def secret_forms(secret: str) -> frozenset[str]:
     backslash, a quote, a control character or non-ASCII characters has
     several, and each of them is a leak if shown.
 
-    Example:
+    Examples:
         >>> secret_forms("s3cret-pw")
         frozenset({'s3cret-pw'})
         >>> sorted(secret_forms(r"pw\1234"))[:3]
@@ -313,7 +313,7 @@ class Redactor:
             default: the patterns listed in the module docstring.
         min_secret_length: Registered values shorter than this are ignored.
 
-    Example:
+    Examples:
         >>> redactor = Redactor()
         >>> redactor.register_secret("hunter2-xyz")
         >>> redactor.redact_text("login with hunter2-xyz")
@@ -515,7 +515,7 @@ def redact_mapping(mapping: Mapping[Any, Any]) -> dict[Any, Any]:
 def redact_labels(labels: Mapping[str, object]) -> dict[str, str]:
     """Metric labels, as strings, safe to export (for metrics and exporters).
 
-    Example:
+    Examples:
         >>> redact_labels({"stage": 0, "api_token": "abc123"})
         {'stage': '0', 'api_token': '**********'}
     """

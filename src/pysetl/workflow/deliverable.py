@@ -34,7 +34,7 @@ class Deliverable(IsIdentifiable, Generic[T]):
         consumers: The factory classes allowed to consume it; empty means any.
         delivery_id: The id a ``Delivery`` must name to receive it.
 
-    Example:
+    Examples:
         >>> pipeline.set_input_from_deliverable(Deliverable[int](42, delivery_id="n"))
     """
 

@@ -42,7 +42,7 @@ class Delivery(Generic[T]):
         delivery_id: The id the produced value must carry.
         consumer: The factory class that consumes it (set automatically).
 
-    Example:
+    Examples:
         >>> class Doubler(Factory[int]):
         ...     number = Delivery[int](delivery_id="n")
         ...     def read(self): self.n = self.number.get(); return self

@@ -93,7 +93,7 @@ class DeliveryType:
         tp: The wrapped type.
         key: The hashable key that equality and hashing use (see ``type_key``).
 
-    Example:
+    Examples:
         >>> DeliveryType(list[int]) == typing.List[int]
         True
         >>> DeliveryType(bool) == int

@@ -134,7 +134,7 @@ class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
         ``check_output`` is off or ``T`` cannot be checked. Override it for a
         type known only at run time; the engine asks once per class.
 
-        Example:
+        Examples:
             >>> class Rows(Factory[Any]):
             ...     @classmethod
             ...     def output_classes(cls):

@@ -3,16 +3,18 @@
 pysetl publishes one event when a pipeline run, a stage or a factory starts,
 finishes or fails. Metrics, run history, logging and third-party tools are
 all just subscribers ("observers"). An observer is any object with methods
-marked ``@hook_impl`` whose names are those of the specs below::
+marked ``@hook_impl`` whose names are those of the specs below:
 
-    from pysetl.workflow.hooks import hook_impl
+```python
+from pysetl.workflow.hooks import hook_impl
 
-    class PrintDurations:
-        @hook_impl
-        def after_factory_run(self, *, factory_name: str, duration: float) -> None:
-            print(f"{factory_name} took {duration:.3f} s")
+class PrintDurations:
+    @hook_impl
+    def after_factory_run(self, *, factory_name: str, duration: float) -> None:
+        print(f"{factory_name} took {duration:.3f} s")
 
-    pipeline = Pipeline(hooks=HookManager(plugins=[PrintDurations()]))
+pipeline = Pipeline(hooks=HookManager(plugins=[PrintDurations()]))
+```
 
 Every argument is keyword-only, and an observer takes only the arguments it
 uses; new arguments may be added to an event at any time without breaking

@@ -1,16 +1,18 @@
 """Custom metrics (KPIs) that users record inside their factories.
 
-Usage, in any method of a factory::
+Usage, in any method of a factory:
 
-    from pysetl.workflow import kpi
+```python
+from pysetl.workflow import kpi
 
-    class CleanOrders(Factory[DataFrame]):
-        def process(self) -> Self:
-            rejected = self.orders.filter("id IS NULL").count()
-            kpi.counter("orders_rejected").inc(rejected)
-            kpi.gauge("late_ratio", labels={"region": "eu"}).set(0.1)
-            kpi.histogram("batch_size").observe(12)
-            ...
+class CleanOrders(Factory[DataFrame]):
+    def process(self) -> Self:
+        rejected = self.orders.filter("id IS NULL").count()
+        kpi.counter("orders_rejected").inc(rejected)
+        kpi.gauge("late_ratio", labels={"region": "eu"}).set(0.1)
+        kpi.histogram("batch_size").observe(12)
+        ...
+```
 
 A value is attributed to the run, stage, factory and attempt that is running
 in the current thread (``pysetl.utils.run_scope.current_scope()``) and is

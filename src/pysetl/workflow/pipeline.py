@@ -56,7 +56,7 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
         spark: The SparkSession whose jobs get labelled; default: the
             running one, if any.
 
-    Example:
+    Examples:
         >>> pipeline = (
         ...     Pipeline()
         ...     .set_input_from_deliverable(Deliverable[int](20, delivery_id="n"))

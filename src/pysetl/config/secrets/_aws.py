@@ -44,7 +44,7 @@ class AwsSecretsManagerBackend(BaseSecretBackend):
     Raises:
         ImportError: boto3 is not installed (``pip install 'pysetl[aws]'``).
 
-    Example:
+    Examples:
         >>> backend = AwsSecretsManagerBackend("eu-west-1")  # doctest: +SKIP
         >>> backend.fetch("prod/db", "password")  # doctest: +SKIP
         's3cret'

@@ -32,19 +32,21 @@ class BaseSecretBackend(ABC):
     with no arguments, so read its settings from the environment).
 
     Example:
-        A backend for ``keyring:SERVICE#USER`` references::
+        A backend for ``keyring:SERVICE#USER`` references:
 
-            class KeyringSecretBackend(BaseSecretBackend):
-                scheme = "keyring"
+        ```python
+        class KeyringSecretBackend(BaseSecretBackend):
+            scheme = "keyring"
 
-                def fetch(self, path: str, key: str | None) -> str:
-                    import keyring
+            def fetch(self, path: str, key: str | None) -> str:
+                import keyring
 
-                    value = keyring.get_password(path, key or "default")
-                    if value is None:
-                        msg = f"no keyring entry {path!r}"
-                        raise SecretNotFoundError(msg, reference=f"keyring:{path}")
-                    return value
+                value = keyring.get_password(path, key or "default")
+                if value is None:
+                    msg = f"no keyring entry {path!r}"
+                    raise SecretNotFoundError(msg, reference=f"keyring:{path}")
+                return value
+        ```
 
         .. code-block:: toml
 

@@ -23,7 +23,7 @@ class EnvSecretBackend(BaseSecretBackend):
     Args:
         environ: The variables to read; default: ``os.environ`` at fetch time.
 
-    Example:
+    Examples:
         >>> EnvSecretBackend({"PG_PW": "s3cret"}).fetch("PG_PW", None)
         's3cret'
     """

@@ -38,7 +38,7 @@ class FileSecretBackend(BaseSecretBackend):
         roots: The directories secrets may be read from (``PYSETL_SECRET_ROOTS``,
             ``os.pathsep``-separated, is read by ``from_env``).
 
-    Example:
+    Examples:
         >>> backend = FileSecretBackend(roots=["/run/secrets", "/etc/secrets"])
         >>> backend.fetch("db_password", None)  # doctest: +SKIP
         's3cret'

@@ -61,7 +61,7 @@ class LazySecret(SecretStr):
             a template with its references, or ``enc:**********``); never the value.
         entry: The dotted config key the reference was written under.
 
-    Example:
+    Examples:
         >>> secret = LazySecret(lambda: "s3cret-pw", reference="env:PW", entry="db")
         >>> str(secret), secret.is_resolved
         ('**********', False)

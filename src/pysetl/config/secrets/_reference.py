@@ -30,7 +30,7 @@ class SecretReference:
         key: One field of a structured secret (JSON object, ``KEY=value``
             lines, Vault data, a mounted directory), or ``None``.
 
-    Example:
+    Examples:
         >>> parse_reference("vault:secret/db#password")
         SecretReference(scheme='vault', path='secret/db', key='password')
         >>> str(parse_reference("env:DB_PASSWORD"))

@@ -63,7 +63,7 @@ class SecretPolicy:
     reference (``scheme:path`` or ``scheme:path#key``). Everything else is
     denied, with ``SecretAccessError``.
 
-    Example:
+    Examples:
         >>> policy = SecretPolicy({"db.*": ["env:PG_*", "vault:secret/db#*"]})
         >>> policy.allows("db.password", parse_reference("vault:secret/db#password"))
         True
@@ -113,7 +113,7 @@ class SecretResolver:
             which entries may reference which secrets.
         load_entry_points: Look unknown schemes up in ``pysetl.secret_backends``.
 
-    Example:
+    Examples:
         >>> resolver = SecretResolver([EnvSecretBackend({"PG_PW": "s3cret"})])
         >>> password = resolver.bind("env:PG_PW", entry="db.password")
         >>> str(password), password.get_secret_value()

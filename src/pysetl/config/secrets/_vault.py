@@ -57,7 +57,7 @@ class VaultSecretBackend(BaseSecretBackend):
     Raises:
         ImportError: hvac is not installed (``pip install 'pysetl[vault]'``).
 
-    Example:
+    Examples:
         >>> backend = VaultSecretBackend("https://vault:8200")  # doctest: +SKIP
         >>> backend.fetch("kv/app/db", "password")  # doctest: +SKIP
         's3cret'

@@ -109,7 +109,7 @@ def _placeholder(match: re.Match[str]) -> str:
 def normalise_message(message: str) -> str:
     """``message`` with what varies between occurrences replaced (see the module).
 
-    Example:
+    Examples:
         >>> normalise_message("row 42 of /data/in/part-0001.csv is bad")
         'row <n> of <path> is bad'
     """

@@ -76,7 +76,7 @@ def _since(part: StageRecord | FactoryAttemptRecord, at: float) -> float | None:
 class InMemoryRunHistory(BaseRunHistory):
     """A run history kept in memory (nothing survives the object).
 
-    Example:
+    Examples:
         >>> history = InMemoryRunHistory()
         >>> history.start_run("01J...", "daily")
         >>> history.get_run("01J...").status

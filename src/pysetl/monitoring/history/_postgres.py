@@ -36,7 +36,7 @@ class PostgresRunHistory(SqlRunHistory):
         create: Create or migrate a missing or older schema (``False``: open
             a current pysetl history only; see ``SqlRunHistory``).
 
-    Example:
+    Examples:
         >>> history = PostgresRunHistory("postgresql://etl:pw@db/etl")
     """
 

@@ -55,7 +55,7 @@ class SqliteRunHistory(SqlRunHistory):
         RunHistoryError: The folder or file cannot be created; with
             ``create=False``, there is no history file at ``path``.
 
-    Example:
+    Examples:
         >>> history = SqliteRunHistory(".pysetl/history.db")
         >>> history.list_runs(limit=10).items
         ()

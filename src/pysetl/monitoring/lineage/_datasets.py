@@ -67,7 +67,7 @@ class LineageDataset:
 def file_dataset(path: str) -> LineageDataset:
     """The dataset of a file path or URL (see the module docstring).
 
-    Example:
+    Examples:
         >>> file_dataset("s3://lake/raw/flights.csv")
         LineageDataset(namespace='s3://lake', name='raw/flights.csv', fields=None)
     """
@@ -99,7 +99,7 @@ def _authority(netloc: str) -> str:
 def jdbc_dataset(url: str, table: str) -> LineageDataset:
     """The dataset of a table reached through a JDBC URL (no credentials kept).
 
-    Example:
+    Examples:
         >>> jdbc_dataset("jdbc:postgresql://db:5432/shop?user=etl", "orders").name
         'shop.public.orders'
     """
@@ -125,7 +125,7 @@ def jdbc_dataset(url: str, table: str) -> LineageDataset:
 def table_dataset(table: str, database: str | None, warehouse: str) -> LineageDataset:
     """The dataset of a managed table of the Spark catalog, in its warehouse.
 
-    Example:
+    Examples:
         >>> table_dataset("orders", "shop", "s3://lake/warehouse").name
         'warehouse/shop.db/orders'
     """

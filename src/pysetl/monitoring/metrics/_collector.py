@@ -78,11 +78,13 @@ _Key = tuple[str, int, str, int]  # run id, stage, factory, attempt
 class MetricsCollector:
     """Measures each factory attempt and summarises each run.
 
-    Usage::
+    Usage:
 
-        collector = MetricsCollector(history=open_history(), profile={"Join"})
-        Pipeline(hooks=HookManager(plugins=[collector])).add_stage(...).run()
-        print(collector.summary(run_id))
+    ```python
+    collector = MetricsCollector(history=open_history(), profile={"Join"})
+    Pipeline(hooks=HookManager(plugins=[collector])).add_stage(...).run()
+    print(collector.summary(run_id))
+    ```
 
     Args:
         history: Where to write the metrics (``record_metric`` rows), or ``None``.

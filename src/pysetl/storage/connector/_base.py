@@ -39,7 +39,9 @@ class BaseConnector(ABC):
 class Connector(BaseConnector, HasSparkSession, HasLogger):
     """A connector backed by Spark, configured by a validated model.
 
-    Example (a connector that serves a fixed DataFrame):
+    Examples:
+        A connector that serves a fixed DataFrame:
+
         >>> class ConstantConnector(Connector):
         ...     def __init__(self, options: Config) -> None:
         ...         self.config = options.config

@@ -25,7 +25,7 @@ __all__ = ["ConnectorBuilder"]
 class ConnectorBuilder(Builder["Connector"]):
     """Builds the connector that fits a config.
 
-    Example:
+    Examples:
         >>> ConnectorBuilder(CsvConfig(path="/data/x.csv")).getOrCreate()
         CsvConnector('/data/x.csv')
 

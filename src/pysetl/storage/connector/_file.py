@@ -33,7 +33,7 @@ __all__ = ["FileConnector"]
 class FileConnector(Connector, HasReader, HasWriter, CanDrop, CanPartition):
     """Reads and writes a file dataset in the format its config names.
 
-    Example:
+    Examples:
         >>> connector = FileConnector(ParquetConfig(path="/data/orders"))
         >>> connector.write(df)            # doctest: +SKIP
         >>> connector.read().count()       # doctest: +SKIP

@@ -41,7 +41,7 @@ _UNREACHABLE = re.compile(
 class JdbcConnector(Connector):
     """Reads a table or query, and writes a table, of a JDBC database.
 
-    Example:
+    Examples:
         >>> config = JdbcConfig(
         ...     url="jdbc:postgresql://db.internal:5432/shop",
         ...     table="public.orders",

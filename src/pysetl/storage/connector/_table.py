@@ -27,7 +27,7 @@ __all__ = ["SparkTableConnector"]
 class SparkTableConnector(Connector, CanDrop):
     """Reads and writes a managed table of the Spark SQL catalog.
 
-    Example:
+    Examples:
         >>> repo_connector = SparkTableConnector(
         ...     SparkTableConfig(table="orders", savemode=SaveMode.OVERWRITE)
         ... )

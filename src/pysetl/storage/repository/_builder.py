@@ -27,7 +27,7 @@ class SparkRepositoryBuilder(Builder[SparkRepository[T]], Generic[T]):
 
     It must be subscripted: ``SparkRepositoryBuilder[Orders](config)``.
 
-    Example:
+    Examples:
         >>> repo = SparkRepositoryBuilder[Orders](ParquetConfig(path=p)).getOrCreate()
         ... # doctest: +SKIP
 

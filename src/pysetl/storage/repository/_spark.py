@@ -43,7 +43,7 @@ class SparkRepository(BaseRepository[T], HasLogger, HasSparkSession):
     loads return it, until a ``save()`` marks it stale: the next ``load()``
     then reads again (read-after-write consistency).
 
-    Example:
+    Examples:
         >>> repo = SparkRepository[Orders](ParquetConnector(ParquetConfig(path=p)))
         >>> repo.save(orders).load()                    # doctest: +SKIP
         >>> repo.find(Orders.amount > 100, country="FR")   # doctest: +SKIP
@@ -158,7 +158,7 @@ class SparkRepository(BaseRepository[T], HasLogger, HasSparkSession):
         Spark pushes them down to the source (Parquet/ORC row groups, JDBC
         ``WHERE``) when it can.
 
-        Example:
+        Examples:
             >>> repo.find(F.col("amount") > 100, "day >= '2024-01-01'", country="FR")
             ... # doctest: +SKIP
 

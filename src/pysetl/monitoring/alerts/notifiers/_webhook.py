@@ -180,7 +180,7 @@ def verify_signature(
         ``True`` only if both headers are there, the timestamp is within
         ``tolerance`` of ``now``, and the signature matches (in constant time).
 
-    Example:
+    Examples:
         >>> body = b'{"version":1}'
         >>> signature = sign_payload("s3cret", 1700000000, body)
         >>> verify_signature("s3cret", body, timestamp="1700000000",
