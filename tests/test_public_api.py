@@ -97,6 +97,7 @@ PINNED = {
         "DependencyResolutionError",
         "FactoryError",
         "FactoryOutputError",
+        "FactoryTimeoutError",
         "NotificationError",
         "PipelineError",
         "PySetlDeprecationWarning",

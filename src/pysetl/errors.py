@@ -25,7 +25,8 @@ PySetlError                              [BasePySetlException]
 ├── PipelineError                        [PipelineException]
 │   ├── CheckpointError                  (a stage checkpoint: missing, unreadable)
 │   └── FactoryError
-│       └── FactoryOutputError           (``get()`` returned the wrong type)
+│       ├── FactoryOutputError           (``get()`` returned the wrong type)
+│       └── FactoryTimeoutError          (an attempt ran past its timeout)
 ├── RunHistoryError
 ├── DashboardError
 └── NotificationError                    (an alert notifier could not deliver)
@@ -66,6 +67,7 @@ __all__ = [
     "DependencyResolutionError",
     "FactoryError",
     "FactoryOutputError",
+    "FactoryTimeoutError",
     "NotificationError",
     "PipelineError",
     "PySetlDeprecationWarning",
@@ -428,6 +430,47 @@ class FactoryOutputError(FactoryError):
     def context(self) -> dict[str, Any]:
         """Add the declared type and what came back to the factory's context."""
         return {**super().context, "expected": self.expected, "got": self.got}
+
+
+class FactoryTimeoutError(FactoryError):
+    """A factory attempt ran longer than its timeout and was stopped.
+
+    Its Spark job group was cancelled and the attempt's Python code
+    interrupted (or abandoned, see ``pysetl.workflow.retry``).
+
+    Attributes:
+        timeout: The timeout, in seconds.
+        elapsed: Seconds from the attempt's start to when it was given up.
+        abandoned: Whether the attempt's thread was still running when the
+            run went on (code blocked in a C call that never returned).
+
+    Added in 0.6.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        timeout: float | None = None,
+        elapsed: float | None = None,
+        abandoned: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Store the message, the timeout, the time taken and the context."""
+        super().__init__(message, **kwargs)
+        self.timeout = timeout
+        self.elapsed = elapsed
+        self.abandoned = abandoned
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Add the timeout, the time taken and whether it was abandoned."""
+        return {
+            **super().context,
+            "timeout": self.timeout,
+            "elapsed": self.elapsed,
+            "abandoned": self.abandoned,
+        }
 
 
 class RunHistoryError(PySetlError):
