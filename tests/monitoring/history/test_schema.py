@@ -191,3 +191,26 @@ class TestConfigTables:
                 c["name"] for c in sa.inspect(conn).get_columns(s.CONFIG_VERSIONS.name)
             ]
         assert columns == ["hash", "created_at", "content"]
+
+    def test_a_version_5_store_gets_resumed_from_and_the_host_index(self, make_store):
+        old = make_store(migrate=False)
+        assert old.migrate(target=5) == 5
+        with old.engine.begin() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns(s.RUNS.name)}
+            assert "resumed_from" not in columns
+            conn.execute(
+                sa.text(
+                    "INSERT INTO pysetl_runs (run_id, pipeline, status, started_at,"
+                    " host) VALUES ('01OLD', 'legacy', 'failed', 1.0, 'h1')"
+                )
+            )
+        old.close()
+        store = make_store()
+        assert store.schema_version == LATEST_VERSION >= 6
+        with store.engine.connect() as conn:
+            indexes = {i["name"] for i in sa.inspect(conn).get_indexes(s.RUNS.name)}
+        assert "ix_pysetl_runs_host" in indexes
+        assert store.get_run("01OLD").resumed_from is None
+        store.start_run("01NEW", "legacy", started_at=2.0, resumed_from="01OLD")
+        assert store.get_run("01NEW").resumed_from == "01OLD"
+        assert store.get_run("01OLD").host == "h1"

@@ -135,8 +135,12 @@ class BaseRunHistory(ABC):
         pid: int | None = None,
         host: str | None = None,
         config_version: str | None = None,
+        resumed_from: str | None = None,
     ) -> None:
-        """Record that a run started (``pid`` and ``host`` default to this process)."""
+        """Record that a run started (``pid`` and ``host`` default to this process).
+
+        Changed in 0.6: ``resumed_from``, the run this one resumes.
+        """
         now = time.time() if started_at is None else started_at
         self.apply(
             [
@@ -147,6 +151,7 @@ class BaseRunHistory(ABC):
                     os.getpid() if pid is None else pid,
                     socket.gethostname() if host is None else host,
                     config_version,
+                    resumed_from,
                 )
             ]
         )

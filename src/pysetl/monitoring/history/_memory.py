@@ -117,6 +117,7 @@ class InMemoryRunHistory(BaseRunHistory):
                 pid=op.pid,
                 host=op.host,
                 config_version=op.config_version,
+                resumed_from=op.resumed_from,
             )
         elif isinstance(op, FinishRun):
             self._update_run(

@@ -196,6 +196,8 @@ class RunRecord:
         host: The host name of the run.
         config_version: The hash of the resolved config used, when known.
         error: The failure's whole context (``error_to_dict``), when failed.
+        resumed_from: The run this one resumed (``pysetl run --resume``), if
+            any. Added in 0.6.
     """
 
     run_id: str
@@ -208,6 +210,7 @@ class RunRecord:
     host: str | None = None
     config_version: str | None = None
     error: dict[str, Any] | None = None
+    resumed_from: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -400,7 +403,7 @@ class FailureRecord:
 # ----------------------------------------------------------------- writes
 @dataclass(frozen=True, slots=True)
 class StartRun:
-    """A run started (status ``running``)."""
+    """A run started (status ``running``); ``resumed_from``: the run it resumes."""
 
     run_id: str
     pipeline: str
@@ -408,6 +411,7 @@ class StartRun:
     pid: int | None = None
     host: str | None = None
     config_version: str | None = None
+    resumed_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ __all__ = [
     "CONFIG_VERSIONS",
     "CROSS_RUN_INDEXES",
     "EVENTS",
+    "HOST_INDEX",
     "LATEST_VERSION",
     "LOGS",
     "METADATA",
@@ -82,6 +83,7 @@ RUNS = sa.Table(
     sa.Column("host", sa.String(255)),
     sa.Column("error", sa.JSON),
     sa.Column("config_version", sa.String(64)),  # added by migration 2
+    sa.Column("resumed_from", _RUN_ID),  # added by migration 6
     sa.Index("ix_pysetl_runs_pipeline", "pipeline", "run_id"),
     sa.Index("ix_pysetl_runs_status", "status", "run_id"),
     sa.Index("ix_pysetl_runs_started_at", "started_at"),
@@ -336,6 +338,19 @@ def _migration_5(conn: sa.Connection) -> None:
         table.create(conn)
 
 
+# Runs of one host, newest first (``pysetl runs list --host``, the dashboard's
+# host filter); defined apart like ``CROSS_RUN_INDEXES``.
+HOST_INDEX = sa.Index("ix_pysetl_runs_host", RUNS.c.host, RUNS.c.run_id)
+
+
+def _migration_6(conn: sa.Connection) -> None:
+    # ``resumed_from``: the run a ``pysetl run --resume`` run continues.
+    conn.execute(
+        sa.text(f"ALTER TABLE {RUNS.name} ADD COLUMN resumed_from VARCHAR(32)")
+    )
+    HOST_INDEX.create(conn, checkfirst=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One step of the schema: its version, what it does, and how."""
@@ -351,6 +366,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "indexes for queries across runs", _migration_3),
     Migration(4, "config versions per environment, config audit", _migration_4),
     Migration(5, "alerts, alert events, alert silences", _migration_5),
+    Migration(6, "runs.resumed_from; an index of runs by host", _migration_6),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

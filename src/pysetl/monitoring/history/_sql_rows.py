@@ -174,6 +174,7 @@ INSERTS: dict[str, tuple[sa.Table, tuple[str, ...]]] = {
             "pid",
             "host",
             "config_version",
+            "resumed_from",
         ),
     ),
 }
@@ -270,6 +271,7 @@ def pack(op: object) -> object:  # noqa: PLR0911 - one case per operation
             op.pid,
             op.host,
             op.config_version,
+            op.resumed_from,
         )
     return op
 
