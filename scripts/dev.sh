@@ -7,7 +7,7 @@
 #   bash scripts/dev.sh demo    setup, then run demo/flights_etl.py
 #   bash scripts/dev.sh test    setup (+ PostgreSQL for the storage tests), then pytest with coverage
 #   bash scripts/dev.sh lint    ruff check/format, mypy, lint-imports, interrogate, shellcheck
-#   bash scripts/dev.sh docs    build the documentation site with mkdocs --strict
+#   bash scripts/dev.sh docs    build the documentation site with mkdocs --strict, then check its HTML
 #   bash scripts/dev.sh wheel   build a wheel, pip install "pysetl[all]" from it in a fresh venv, run the demo
 #   bash scripts/dev.sh ci      setup, lint, docs, test, demo and wheel (what .ci/run calls)
 #
@@ -333,6 +333,10 @@ cmd_docs() {
   trap "rm -f ${stubs[*]:-}" EXIT
   log "mkdocs build --strict"
   NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --site-dir "${PYSETL_SITE_DIR:-site}"
+  # What the strict build lets through: doctests rendered as block quotes,
+  # `Type[X](...)` rendered as a link, links to missing pages or anchors.
+  log "check the built site's HTML (scripts/check_docs_site.py)"
+  "$VPY" scripts/check_docs_site.py "${PYSETL_SITE_DIR:-site}"
 }
 
 cmd_wheel() {
