@@ -157,3 +157,46 @@ class TestLookups:
         assert figures.failed_jobs == 1
         assert figures.failed_tasks >= 1
         assert figures.jobs == len(ids) >= 3
+
+
+class TestExecutorFigures:
+    def test_a_stage_s_tasks_per_executor_gc_and_peak_memory(self, spark):
+        sc = spark.sparkContext
+        sc.setJobGroup("pysetl-test-executors", "an aggregation over 3 partitions")
+        try:
+            spark.range(3000).repartition(3).selectExpr("id % 7 AS k").groupBy(
+                "k"
+            ).count().collect()
+        finally:
+            sc.setLocalProperty("spark.jobGroup.id", None)
+        figures, _ = read_spark_figures(sc, "pysetl-test-executors")
+        assert figures is not None
+        # local mode: every task ran on the driver's executor
+        (executor, tasks), *others = figures.executor_tasks
+        assert not others
+        assert executor == "driver"
+        assert tasks == figures.tasks
+        # the aggregation's hash map is execution memory of its tasks
+        assert figures.peak_execution_memory_bytes > 0
+        assert figures.jvm_gc_seconds >= 0
+        assert dict(figures.items()).keys() >= {
+            "jvm_gc_seconds",
+            "peak_execution_memory_bytes",
+        }
+        assert "executor_tasks" not in dict(figures.items())
+
+    def test_executor_tasks_are_labelled_samples(self):
+        from pysetl.monitoring.metrics import METRIC_NAMES, SparkFigures
+        from pysetl.monitoring.metrics._records import figure_samples
+
+        spark = SparkFigures(jobs=1, tasks=5, executor_tasks=(("0", 2), ("1", 3)))
+        found = [
+            (name, value, labels)
+            for name, value, labels in figure_samples(spark=spark)
+            if name == "pysetl_factory_spark_executor_tasks"
+        ]
+        assert found == [
+            ("pysetl_factory_spark_executor_tasks", 2, {"executor": "0"}),
+            ("pysetl_factory_spark_executor_tasks", 3, {"executor": "1"}),
+        ]
+        assert "pysetl_factory_spark_executor_tasks" in METRIC_NAMES

@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 _PREFIX = "pysetl_factory_"
+_PEAKS = frozenset({"peak_execution_memory_bytes"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,12 @@ class SparkFigures:
         disk_spilled_bytes: Bytes spilled, as written to disk.
         executor_run_seconds: Task run time summed over tasks.
         executor_cpu_seconds: Task CPU time summed over tasks.
+        jvm_gc_seconds: JVM garbage collection time summed over tasks.
+        peak_execution_memory_bytes: The largest peak execution memory
+            (shuffles, joins, aggregations) of any one task.
+        executor_tasks: Task attempts per executor id, sorted by id
+            (``"driver"`` in local mode); written as
+            ``pysetl_factory_spark_executor_tasks{executor=ID}``. Added in 0.6.
         complete: ``False`` when the lookups hit their bound (``max_jobs`` or
             the wait for Spark's listener bus), so figures may be short.
     """
@@ -71,13 +78,19 @@ class SparkFigures:
     disk_spilled_bytes: int = 0
     executor_run_seconds: float = 0.0
     executor_cpu_seconds: float = 0.0
+    jvm_gc_seconds: float = 0.0
+    peak_execution_memory_bytes: int = 0
+    executor_tasks: tuple[tuple[str, int], ...] = ()
     complete: bool = True
 
     def items(self) -> Iterator[tuple[str, float]]:
-        """The figures by name (``complete`` excluded)."""
+        """The figures by name (``complete`` and ``executor_tasks`` excluded)."""
         for spec in fields(self):
-            if spec.name != "complete":
+            if spec.name not in _NOT_FIGURES:
                 yield spec.name, getattr(self, spec.name)
+
+
+_NOT_FIGURES = frozenset({"complete", "executor_tasks"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +250,8 @@ def figure_samples(
         for name, value in spark.items():
             if value or name == "jobs":
                 yield f"{_PREFIX}spark_{name}", value, {}
+        for executor, tasks in spark.executor_tasks:
+            yield f"{_PREFIX}spark_executor_tasks", tasks, {"executor": executor}
     for kpi in kpis:
         labels = dict(kpi.labels) | {"kind": kpi.kind}
         yield kpi.name, kpi.value, labels
@@ -302,7 +317,7 @@ class RunSummary:
 
     @property
     def totals(self) -> dict[str, float]:
-        """Sums over the factory attempts: seconds, CPU, Spark figures, KPIs."""
+        """Sums over the factory attempts; of a peak figure, the largest."""
         totals: dict[str, float] = {"factories": len(self.factories)}
         for metrics in self.factories:
             parts: list[tuple[str, float | None]] = [
@@ -312,7 +327,11 @@ class RunSummary:
             if metrics.spark is not None:
                 parts.extend(metrics.spark.items())
             for name, value in parts:
-                if value is not None:
+                if value is None:
+                    continue
+                if name in _PEAKS:  # a peak of peaks, not a sum
+                    totals[name] = max(totals.get(name, 0), value)
+                else:
                     totals[name] = totals.get(name, 0) + value
         return totals
 

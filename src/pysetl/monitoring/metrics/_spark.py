@@ -8,7 +8,15 @@ collector asks the driver:
 1. ``statusTracker().getJobIdsForGroup(group)``: the factory's jobs;
 2. ``statusStore().job(id)``: each job's status and stage ids;
 3. ``statusStore().lastStageAttempt(id)``: each stage's tasks, records,
-   bytes, shuffle and spill.
+   bytes, shuffle, spill, executor run and CPU time and JVM GC time;
+4. for each stage that ran, ``statusStore().executorSummary(id, attempt)``
+   (the REST API's ``executorSummary`` of a stage: task attempts per
+   executor) and ``statusStore().taskSummary(id, attempt, [1.0])`` (the
+   largest task's peak execution memory, as the stage page's quantiles).
+
+On a cluster, the executors' tasks report these figures to the driver with
+their results, so the driver's store has them for every executor: nothing is
+read from the executors themselves.
 
 The status store is the data behind Spark's REST API
 (``/api/v1/applications/<app>/stages/<id>``), read over Py4J: it works with
@@ -83,7 +91,14 @@ class SparkStatus:
         make_mapper: Returns the JVM JSON mapper for ``spark_context``.
     """
 
-    __slots__ = ("_bus", "_mapper", "_store", "_tracker", "spark_context")
+    __slots__ = (
+        "_bus",
+        "_mapper",
+        "_quantiles",
+        "_store",
+        "_tracker",
+        "spark_context",
+    )
 
     def __init__(
         self, spark_context: Any, make_mapper: Callable[[Any], Any] = json_mapper
@@ -95,6 +110,7 @@ class SparkStatus:
         self._store = jsc.statusStore()
         self._bus = jsc.listenerBus()
         self._mapper = make_mapper(spark_context)
+        self._quantiles: Any = None  # a JVM double[] {1.0}, made when first asked
 
     def job_ids(self, group: str) -> list[int]:
         """The ids of the jobs of job group ``group``, in ascending order."""
@@ -115,6 +131,30 @@ class SparkStatus:
         """The last attempt of stage ``stage_id``."""
         record = self._store.lastStageAttempt(stage_id)
         return json.loads(self._mapper.writeValueAsString(record))  # type: ignore[no-any-return]
+
+    def executor_tasks(self, stage_id: int, attempt: int) -> dict[str, int]:
+        """Task attempts per executor id of one stage attempt."""
+        record = self._store.executorSummary(stage_id, attempt)
+        found = json.loads(self._mapper.writeValueAsString(record)) or {}
+        return {
+            executor: sum(summary.get(key, 0) for key in _TASK_COUNTS)
+            for executor, summary in found.items()
+        }
+
+    def peak_task_memory(self, stage_id: int, attempt: int) -> int:
+        """The largest peak execution memory of one task of a stage attempt."""
+        record = self._store.taskSummary(stage_id, attempt, self._max_quantile())
+        found = json.loads(self._mapper.writeValueAsString(record)) or {}
+        peaks = found.get("peakExecutionMemory") or [0]
+        return int(peaks[-1])
+
+    def _max_quantile(self) -> Any:
+        quantiles = self._quantiles
+        if quantiles is None:
+            sc = self.spark_context
+            quantiles = self._quantiles = sc._gateway.new_array(sc._jvm.double, 1)  # noqa: SLF001
+            quantiles[0] = 1.0
+        return quantiles
 
     def wait(self, wait_seconds: float) -> bool:
         """Wait until the listener bus is empty, at most ``wait_seconds``."""
@@ -164,6 +204,8 @@ def read_spark_figures(
         job_ids = job_ids[-max_jobs:]
     totals: dict[str, Any] = dict.fromkeys(_COUNTS, 0)
     totals["executor_run_seconds"] = totals["executor_cpu_seconds"] = 0.0
+    totals["jvm_gc_seconds"] = 0.0
+    executors: dict[str, int] = {}
     totals["jobs"] = len(job_ids)
     seen: set[int] = set()
     for job_id in job_ids:
@@ -177,7 +219,10 @@ def read_spark_figures(
             if stage_id in seen:
                 continue
             seen.add(stage_id)
-            _add_stage(totals, status.stage(stage_id))
+            stage = status.stage(stage_id)
+            if _add_stage(totals, stage):
+                _add_executors(totals, executors, status, stage)
+    totals["executor_tasks"] = tuple(sorted(executors.items()))
     return SparkFigures(complete=complete, **totals), job_ids
 
 
@@ -194,7 +239,9 @@ _COUNTS = (
     "shuffle_write_bytes",
     "memory_spilled_bytes",
     "disk_spilled_bytes",
+    "peak_execution_memory_bytes",
 )
+_TASK_COUNTS = ("succeededTasks", "failedTasks", "killedTasks")
 _FIELDS = (  # ours, the REST API's
     ("input_records", "inputRecords"),
     ("input_bytes", "inputBytes"),
@@ -207,9 +254,10 @@ _FIELDS = (  # ours, the REST API's
 )
 
 
-def _add_stage(totals: dict[str, Any], stage: dict[str, Any]) -> None:
+def _add_stage(totals: dict[str, Any], stage: dict[str, Any]) -> bool:
+    """Add a stage's figures; whether it ran (a skipped stage adds nothing)."""
     if stage["status"] not in _STAGE_RAN:  # skipped or pending
-        return
+        return False
     failed = stage.get("numFailedTasks", 0)
     totals["stages"] += 1
     totals["tasks"] += stage.get("numCompleteTasks", 0) + failed
@@ -218,3 +266,21 @@ def _add_stage(totals: dict[str, Any], stage: dict[str, Any]) -> None:
         totals[ours] += stage.get(theirs, 0)
     totals["executor_run_seconds"] += stage.get("executorRunTime", 0) / _MILLIS
     totals["executor_cpu_seconds"] += stage.get("executorCpuTime", 0) / _NANOS
+    totals["jvm_gc_seconds"] += stage.get("jvmGcTime", 0) / _MILLIS
+    return True
+
+
+def _add_executors(
+    totals: dict[str, Any],
+    executors: dict[str, int],
+    status: SparkStatus,
+    stage: dict[str, Any],
+) -> None:
+    """Add a stage's task attempts per executor and its largest task's peak memory."""
+    stage_id, attempt = stage["stageId"], stage.get("attemptId", 0)
+    for executor, tasks in status.executor_tasks(stage_id, attempt).items():
+        executors[executor] = executors.get(executor, 0) + tasks
+    peak = status.peak_task_memory(stage_id, attempt)
+    totals["peak_execution_memory_bytes"] = max(
+        totals["peak_execution_memory_bytes"], peak
+    )
