@@ -5,7 +5,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, final
 
-from pysetl.errors import DependencyResolutionError, FactoryError, PipelineError
+from pysetl.errors import (
+    CheckpointError,
+    DependencyResolutionError,
+    FactoryError,
+    PipelineError,
+)
 from pysetl.utils._pretty import pretty
 from pysetl.utils.mixins import (
     HasBenchmark,
@@ -19,7 +24,9 @@ from pysetl.workflow._execute import RunContext, run_planned
 from pysetl.workflow._hook_manager import HookManager, default_hook_manager
 from pysetl.workflow._inject import Plan, resolve
 from pysetl.workflow._lazy_stages import LazyStages, is_stage
+from pysetl.workflow._replay import plan_replay, run_replay
 from pysetl.workflow._run_id import new_run_id
+from pysetl.workflow.checkpoint import CheckpointStore
 from pysetl.workflow.delivery_type import DeliveryType
 from pysetl.workflow.dispatcher import Dispatcher
 from pysetl.workflow.expected_deliverable import ExpectedDeliverable
@@ -55,6 +62,13 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
         name: The pipeline's name in events, errors and Spark job groups.
         spark: The SparkSession whose jobs get labelled; default: the
             running one, if any.
+        checkpoint: Keep each stage's deliverables after it runs (``True``:
+            in ``.pysetl/checkpoints`` of the working directory; or a
+            ``CheckpointStore``); see ``pysetl.workflow.checkpoint``.
+            Added in 0.6.
+
+    Attributes:
+        resumed_from: The run the last run resumed (``run(resume=...)``).
 
     Examples:
         >>> pipeline = (
@@ -76,6 +90,7 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
         max_workers: int | None = None,
         name: str = "pipeline",
         spark: Any = None,
+        checkpoint: bool | CheckpointStore | None = None,
     ) -> None:
         """Create an empty pipeline."""
         super().__init__()
@@ -89,6 +104,10 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
         self._uncollected: list[int] = []  # positions of stages that ran
         self.inspector: Inspector | None = None
         self.run_id: str | None = None
+        self.checkpoint = (
+            CheckpointStore.default() if checkpoint is True else checkpoint or None
+        )
+        self.resumed_from: str | None = None
         self._inputs: list[Deliverable[Any]] = []
         self._benchmarks: list[BenchmarkResult] = []
 
@@ -212,13 +231,33 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
 
     # -------------------------------------------------------------- running
     @final
-    def run(self) -> Self:
+    def run(
+        self,
+        *,
+        only: str | None = None,
+        from_stage: int | None = None,
+        resume: str | None = None,
+    ) -> Self:
         """Check every delivery, then run the stages in order.
+
+        Args:
+            only: Run this factory alone (its name in the run, or its
+                class's); the stages before it are read back from the
+                newest checkpoint that has them, nothing else runs.
+            from_stage: Read stages ``0..from_stage-1`` back from the newest
+                checkpoint that has them; run the others.
+            resume: Read back the stages that this (failed) run completed,
+                from its checkpoint; run the others.
 
         Raises:
             DependencyResolutionError: The pre-flight check failed; nothing ran.
+            CheckpointError: Nothing to read back for ``only``,
+                ``from_stage`` or ``resume`` (run once with checkpoints on);
+                nothing ran.
             FactoryError: A factory failed; the factories that finished keep
                 their state (``get_output`` works for them).
+
+        Changed in 0.6: ``only``, ``from_stage``, ``resume``; checkpoints.
         """
         run_id = self.run_id = new_run_id()
         hooks = self.hooks
@@ -232,9 +271,13 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
         try:
             plan = self.resolve()
             plan.raise_for_problems()
+            replay = plan_replay(
+                plan, self.checkpoint, only=only, from_stage=from_stage, resume=resume
+            )
         except (DependencyResolutionError, PipelineError) as error:
             self._emit_failed(common, start, error)
             raise
+        self.resumed_from = replay.resumed_from
         self.inspector = Inspector(self, plan=plan)
         self._uncollected = []
         self._dispatcher.reset(self._inputs)
@@ -255,8 +298,11 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
             hooks.emit("before_pipeline_run", timestamp=time.time(), **common)
         token = bind_scope(RunScope(run_id, self.pipeline_name))
         try:
-            self._run_stages(list(self._entries()), context, plan)
-        except FactoryError as error:
+            if replay.store is None and replay.source is None and replay.only is None:
+                self._run_stages(list(self._entries()), context, plan)
+            else:  # checkpoints to write, or stages to read back or skip
+                run_replay(self, context, plan, replay)
+        except (FactoryError, CheckpointError) as error:
             self._emit_failed(common, start, error)
             raise
         finally:
