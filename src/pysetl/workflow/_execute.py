@@ -14,14 +14,14 @@ from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
 from pysetl.workflow import _spark
 from pysetl.workflow._error_context import explain
 from pysetl.workflow._output import output_error
-from pysetl.workflow.factory import class_record
+from pysetl.workflow.factory import Factory, class_record
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from pysetl.workflow._attempts import RunPolicies
     from pysetl.workflow._hook_manager import HookManager
     from pysetl.workflow._inject import Plan, Source, Wire
-    from pysetl.workflow.factory import Factory
     from pysetl.workflow.pipeline import Pipeline
 
 __all__ = [
@@ -51,6 +51,26 @@ class RunContext:
     max_workers: int | None = None
     spark_context: Any = None
     spark_session: Any = None
+    # Retries and timeouts (``pysetl.workflow.retry``): made here, from the
+    # pipeline's ``policies`` and the factory classes' keywords, when any
+    # is set; ``None`` keeps every factory on the hot path.
+    policies: RunPolicies | None = None
+
+    def __post_init__(self) -> None:
+        """Find the run's retry policies and timeouts, if it has any."""
+        if self.policies is None:
+            given = getattr(self.pipeline, "policies", None)
+            if given is not None and given.empty:
+                given = None
+            if given is not None or Factory.policy_declared:
+                from pysetl.workflow._attempts import (  # noqa: PLC0415 - a cycle
+                    RunPolicies,
+                )
+
+                self.policies = RunPolicies(given)
+                if given is not None and self.plan is not None:
+                    plan = self.plan
+                    self.policies.warn_unknown(plan.names[plan.first_factory :])
 
 
 @dataclass(slots=True)
@@ -129,7 +149,7 @@ def _fill(factory: Factory[Any], job: Job) -> None:
         getattr(factory, wire.name).set(wire.source.output)
 
 
-def run_factory(  # noqa: C901, PLR0915 - the hot path of a factory, in one frame
+def run_factory(  # noqa: C901, PLR0912, PLR0915 - the hot path of a factory, in one frame
     context: RunContext, stage_id: int, job: Job, *, record: bool = True
 ) -> FactoryRun:
     """Run one factory: inject, read, process, write (if ``write``), get.
@@ -146,6 +166,11 @@ def run_factory(  # noqa: C901, PLR0915 - the hot path of a factory, in one fram
     observed = hooks.enabled
     source = job.source
     name = source.name if source is not None else type(factory).name()
+    policies = context.policies
+    if policies is not None:  # a retry policy or a timeout: see _attempts
+        policy = policies.of(factory, name)
+        if policy is not None:
+            return policies.run(context, stage_id, job, name, policy, record=record)  # type: ignore[return-value]
     sc = context.spark_context
     common: dict[str, Any] = _NO_EVENT
     if observed:
@@ -249,6 +274,7 @@ def run_planned(
     origins, names, outputs = plan.origins, plan.names, plan.outputs
     flat, ends, plain = plan.inputs, plan.input_ends, plan.plain_writable
     checks = plan.output_checks
+    policies = context.policies
     first, last = span
     at = ends[first - 1] if first else 0
     for k in range(first, last):
@@ -256,6 +282,11 @@ def run_planned(
         name = names[k]
         # ``is_writable``, read from ``_write`` when it is IsWritable's own.
         writes = write and (factory._write if plain[k] else factory.is_writable)  # noqa: SLF001
+        if policies is not None and (policy := policies.of(factory, name)):
+            at = ends[k]  # a retry policy or a timeout: see _attempts
+            job = Job(factory, writes, (), plan.source(k))
+            policies.run(context, stage_id, job, name, policy, record=False)
+            continue
         scope = RunScope(run_id, pipeline_name, stage_id, name, 1, "read", emit)
         token = bind_scope(scope)
         try:

@@ -206,8 +206,18 @@ class FactorySpecs:
         factory_name: str,
         attempt: int,
         error: FactoryError,
+        delay: float,
+        next_attempt: int,
     ) -> None:
-        """Reserved: a failed attempt will be retried (not emitted yet)."""
+        """Attempt ``attempt`` failed with ``error`` and will be retried.
+
+        Its retry policy (``pysetl.workflow.retry``) runs attempt
+        ``next_attempt`` after ``delay`` seconds. It comes after the
+        attempt's ``on_factory_run_failed``.
+
+        Changed in 0.6: emitted (it was reserved), with ``delay`` and
+        ``next_attempt``.
+        """
 
     @hook_spec
     def on_factory_skipped(
@@ -222,7 +232,11 @@ class FactorySpecs:
         factory_name: str,
         reason: str,
     ) -> None:
-        """Reserved: a factory will not run (not emitted yet)."""
+        """A factory will not run in this run; ``reason`` says why.
+
+        Changed in 0.6: recorded in the run history (an event named
+        ``on_factory_skipped`` with the factory and the reason).
+        """
 
 
 class MetricSpecs:

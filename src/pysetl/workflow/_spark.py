@@ -67,18 +67,42 @@ def activate(session: Any) -> None:
     jvm_class.setActiveSession(session._jsparkSession)  # noqa: SLF001
 
 
-def job_group(run_id: str, pipeline: str, factory: str) -> tuple[str, str]:
-    """The job group id and description of one factory of one run."""
+def job_group(
+    run_id: str, pipeline: str, factory: str, attempt: int = 1
+) -> tuple[str, str]:
+    """The job group id and description of one factory attempt of one run.
+
+    The first attempt's group is ``pysetl:<run id>:<factory>``; a retry's
+    ends in ``@<attempt>``, so that each attempt's Spark jobs are its own
+    (changed in 0.6).
+    """
+    if attempt == 1:
+        return (
+            f"pysetl:{run_id}:{factory}",
+            f"pysetl / {pipeline} / {factory} / {run_id}",
+        )
     return (
-        f"pysetl:{run_id}:{factory}",
-        f"pysetl / {pipeline} / {factory} / {run_id}",
+        f"pysetl:{run_id}:{factory}@{attempt}",
+        f"pysetl / {pipeline} / {factory} (attempt {attempt}) / {run_id}",
     )
 
 
-def set_job_group(spark_context: Any, run_id: str, pipeline: str, factory: str) -> None:
-    """Label the Spark jobs that the current thread triggers from now on."""
-    group, description = job_group(run_id, pipeline, factory)
-    spark_context.setJobGroup(group, description)
+def set_job_group(
+    spark_context: Any,
+    run_id: str,
+    pipeline: str,
+    factory: str,
+    attempt: int = 1,
+    *,
+    interrupt: bool = False,
+) -> None:
+    """Label the Spark jobs that the current thread triggers from now on.
+
+    ``interrupt``: cancelling the group interrupts the tasks' threads
+    (``interruptOnCancel``), as a factory's timeout asks.
+    """
+    group, description = job_group(run_id, pipeline, factory, attempt)
+    spark_context.setJobGroup(group, description, interrupt)
     spark_context.setLocalProperty("pysetl.run_id", run_id)
     spark_context.setLocalProperty("pysetl.pipeline", pipeline)
     spark_context.setLocalProperty("pysetl.factory", factory)

@@ -28,6 +28,12 @@ factory with a ``FactoryOutputError``. Allow ``None`` with
 ``Factory[T | None]``; skip the check for one class with
 ``class F(Factory[T], check_output=False)``; for types only known at run
 time, override ``output_classes``.
+
+A factory class can declare how its attempts are retried and how long one
+may take (see ``pysetl.workflow.retry``)::
+
+    class Load(Factory[DataFrame], retry=RetryPolicy(max_attempts=3), timeout=600):
+        ...
 """
 
 from __future__ import annotations
@@ -37,12 +43,14 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from typing_extensions import Self, get_original_bases
 
+from pysetl.errors import ConfigError
 from pysetl.utils._pretty import pretty
 from pysetl.utils.mixins import HasLogger, IsIdentifiable, IsWritable
 from pysetl.workflow import _output
 from pysetl.workflow.deliverable import Deliverable
 from pysetl.workflow.delivery import Delivery
 from pysetl.workflow.delivery_type import DeliveryType, shared_delivery_type
+from pysetl.workflow.retry import RetryPolicy
 
 __all__ = [
     "FIRST_DELIVERY",
@@ -73,21 +81,58 @@ class Factory(IsIdentifiable, HasLogger, IsWritable, ABC, Generic[T]):
             against ``T`` (default ``True``). Set it as a class attribute or
             with the class keyword: ``class F(Factory[T], check_output=False)``.
             It is read once per class, when the class first runs.
+        retry_policy: How failed attempts are retried (``None``: they are
+            not); set it with the class keyword ``retry=RetryPolicy(...)``.
+        timeout_seconds: How long one attempt may take (``None``: no limit);
+            set it with the class keyword ``timeout=600``.
+        policy_declared: Whether any factory class of the process declared
+            a retry policy or a timeout (the engine looks for them only then).
 
     Changed in 0.2: the output check (``check_output``, ``output_classes``).
+    Changed in 0.6: the ``retry`` and ``timeout`` class keywords.
     """
 
     consumers: ClassVar[set[type[Factory[Any]]]] = set()
     delivery_id: ClassVar[str] = ""
     check_output: ClassVar[bool] = True
+    retry_policy: ClassVar[RetryPolicy | None] = None
+    timeout_seconds: ClassVar[float | None] = None
+    policy_declared: ClassVar[bool] = False
 
     def __init_subclass__(
-        cls, *, check_output: bool | None = None, **kwargs: Any
+        cls,
+        *,
+        check_output: bool | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
     ) -> None:
-        """Take the ``check_output`` class keyword (``None``: inherit it)."""
+        """Take the class keywords (``None``: inherit the base's setting).
+
+        Raises:
+            ConfigError: ``retry`` is not a ``RetryPolicy``, or ``timeout``
+                is not a positive number of seconds.
+        """
         super().__init_subclass__(**kwargs)
         if check_output is not None:
             cls.check_output = check_output
+        given: object = retry  # checked: a class keyword is easy to get wrong
+        if given is not None:
+            if not isinstance(given, RetryPolicy):
+                msg = f"{cls.__name__}: retry={retry!r} is not a RetryPolicy"
+                raise ConfigError(msg, hint="pass retry=RetryPolicy(max_attempts=3)")
+            cls.retry_policy = given
+        if timeout is not None:
+            if (
+                isinstance(timeout, bool)
+                or not isinstance(timeout, (int, float))
+                or timeout <= 0
+            ):
+                msg = f"{cls.__name__}: timeout={timeout!r} is not a number of seconds"
+                raise ConfigError(msg, hint="pass timeout=600 (seconds, more than 0)")
+            cls.timeout_seconds = float(timeout)
+        if cls.retry_policy is not None or cls.timeout_seconds is not None:
+            Factory.policy_declared = True
 
     def __post_init__(self) -> None:
         """Nothing to do: kept for dataclass subclasses that call it.

@@ -21,9 +21,9 @@ uses; new arguments may be added to an event at any time without breaking
 existing observers (accept ``**kwargs`` to receive them all). Third-party
 packages register observers through the entry-point group ``pysetl.hooks``.
 
-An observer can never fail or stall a run: see ``HookManager``. Events
-``on_factory_retried`` and ``on_factory_skipped`` are reserved: they are
-declared so observers can implement them, but no run emits them yet.
+An observer can never fail or stall a run: see ``HookManager``. A retry
+policy (``pysetl.workflow.retry``) emits ``on_factory_retried`` between two
+attempts of a factory; ``on_factory_skipped`` says a factory will not run.
 
 Added in 0.2.
 """

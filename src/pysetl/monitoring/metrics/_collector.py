@@ -352,7 +352,9 @@ class MetricsCollector:
         changes: dict[str, Any] = {}
         spark_context = self._spark_context()
         if spark_context is not None:
-            group = job_group(metrics.run_id, metrics.pipeline, metrics.factory)[0]
+            group = job_group(
+                metrics.run_id, metrics.pipeline, metrics.factory, metrics.attempt
+            )[0]
             with self._lock:
                 seen = self._attributed.setdefault(metrics.run_id, {})
                 skip = seen.setdefault(metrics.factory, set())

@@ -63,6 +63,7 @@ def read_group_jobs(
     group: str,
     factory: str,
     *,
+    attempt: int = 1,
     max_jobs: int = 50,
     finished: dict[int, dict[str, Any]] | None = None,
     status: SparkStatus | None = None,
@@ -77,6 +78,8 @@ def read_group_jobs(
         spark_context: The running (classic) SparkContext.
         group: The job group id.
         factory: The factory name written into each job's entry.
+        attempt: The factory's attempt, written into each job's entry from
+            the second on (added in 0.6).
         max_jobs: At most this many jobs (the most recent ones).
         finished: A cache of finished jobs by id, read once and then reused.
         status: The ``SparkStatus`` of ``spark_context``, kept by the caller
@@ -105,6 +108,8 @@ def read_group_jobs(
             "active_tasks": record["numActiveTasks"],
             "stages_done": record["numCompletedStages"],
         }
+        if attempt > 1:
+            entry["attempt"] = attempt
         if entry["status"] in _FINAL:
             if entry["status"] == "SUCCEEDED":
                 # Stages skipped (their shuffle output was reused) never run
@@ -152,7 +157,8 @@ class SparkProgressSampler:
         self.errors = 0
         self.written = 0
         self._lock = threading.Lock()
-        self._running: dict[str, dict[str, str]] = {}  # run id -> factory -> pipeline
+        # run id -> factory -> (pipeline, attempt)
+        self._running: dict[str, dict[str, tuple[str, int]]] = {}
         self._last: dict[str, list[dict[str, Any]]] = {}
         self._finished: dict[str, dict[int, dict[str, Any]]] = {}
         self._writer = writer
@@ -167,13 +173,16 @@ class SparkProgressSampler:
     # ----------------------------------------------------------------- hooks
     @hook_impl
     def before_factory_run(
-        self, *, run_id: str, pipeline_name: str, factory_name: str
+        self, *, run_id: str, pipeline_name: str, factory_name: str, attempt: int = 1
     ) -> None:
         """Start sampling the factory's job group (nothing to do without Spark)."""
         if self.spark_context is None and active_spark_context() is None:
             return
         with self._lock:
-            self._running.setdefault(run_id, {})[factory_name] = pipeline_name
+            self._running.setdefault(run_id, {})[factory_name] = (
+                pipeline_name,
+                attempt,
+            )
             start = self._ticker is None
             if start:
                 self._ticker = self.writer.every(
@@ -243,19 +252,23 @@ class SparkProgressSampler:
             self._write(run_id, jobs)
 
     def _read(
-        self, spark_context: Any, run_id: str, factories: dict[str, str]
+        self,
+        spark_context: Any,
+        run_id: str,
+        factories: dict[str, tuple[str, int]],
     ) -> list[dict[str, Any]]:
         cache = self._finished.setdefault(run_id, {})
         status = self._status
         if status is None or status.spark_context is not spark_context:
             status = self._status = SparkStatus(spark_context)
         jobs: list[dict[str, Any]] = []
-        for factory, pipeline in sorted(factories.items()):
-            group, _ = job_group(run_id, pipeline, factory)
+        for factory, (pipeline, attempt) in sorted(factories.items()):
+            group, _ = job_group(run_id, pipeline, factory, attempt)
             jobs += read_group_jobs(
                 spark_context,
                 group,
                 factory,
+                attempt=attempt,
                 max_jobs=self.max_jobs,
                 finished=cache,
                 status=status,

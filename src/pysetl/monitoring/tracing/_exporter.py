@@ -565,7 +565,7 @@ class OpenTelemetryExporter:
                 span.set_attribute("pysetl.failed_phase", finish.failed_phase or "")
                 self._record_error(span, error)
             if finish.spark_context is not None:
-                group = job_group(run_id, finish.pipeline, factory_name)[0]
+                group = job_group(run_id, finish.pipeline, factory_name, attempt)[0]
                 self._add_job_ids(span, finish.spark_context, group)
         finally:
             span.end(end_time=finish.end)
