@@ -152,11 +152,16 @@ install_python_deps() {
     return 0
   fi
   ensure_uv
-  log "installing pysetl (editable, every extra) with groups: ${groups[*]}"
-  # `-r pyproject.toml --all-extras` adds every optional dependency (spark,
-  # cli, monitoring...), so an extra added later needs no change here.
-  "$VENV/bin/uv" pip install --quiet --python "$VPY" -e . \
-    -r pyproject.toml --all-extras "${args[@]}"
+  log "installing pysetl (editable, every extra) with groups: ${groups[*]} as uv.lock pins them"
+  # `--all-extras` adds every optional dependency (spark, cli, monitoring...),
+  # so an extra added later needs no change here; `--inexact` keeps what other
+  # groups (docs, bench) and pip put there. Outside CI a changed pyproject.toml
+  # updates uv.lock (commit it with the change); CI installs exactly the lock
+  # and fails when it is stale.
+  local sync=(sync --quiet --inexact --all-extras "${args[@]}")
+  if [[ "${CI:-}" == "true" ]]; then sync+=(--locked); fi
+  UV_PROJECT_ENVIRONMENT="$VENV" "$VENV/bin/uv" "${sync[@]}" ||
+    die "uv sync failed; if uv.lock is stale, run \`$VENV/bin/uv lock\` and commit uv.lock"
   printf '%s\n' "$fingerprint" >"$stamp"
 }
 
