@@ -17,7 +17,9 @@ Mechanism (why an observer can neither fail nor stall a run):
   them, for observers that need the run's thread (context variables). Such
   observers are still isolated from failures, but a slow one does delay the run.
   One observer can ask for it alone with a true ``pysetl_inline`` attribute
-  (the debug tracer does); the others stay on the background thread.
+  (the debug tracer does); the others stay on the background thread. An
+  inline observer whose job is to pause the run (``Pipeline.stepper()``)
+  says so with a true ``pysetl_pauses`` attribute: its calls are not timed.
 
 With no observer registered, emitting an event is a dictionary lookup.
 """
@@ -67,6 +69,8 @@ class _Call:
     function: Callable[..., object]
     # ``invoke(function, kwargs)`` calls it with the arguments it accepts.
     invoke: Callable[[Callable[..., object], dict[str, Any]], object]
+    # False for an observer that pauses the run on purpose (``pysetl_pauses``).
+    timed: bool = True
 
 
 def _give_all(function: Callable[..., object], kwargs: dict[str, Any]) -> object:
@@ -237,6 +241,7 @@ class HookManager:
                     key=f"{hookimpl.plugin_name}.{name}",
                     function=hookimpl.function,
                     invoke=_invoker(None if var_kw else names),
+                    timed=getattr(hookimpl.plugin, "pysetl_pauses", False) is not True,
                 )
                 alone = getattr(hookimpl.plugin, "pysetl_inline", False) is True
                 (now if self.inline or alone else queued).append(call)
@@ -312,7 +317,7 @@ class HookManager:
             _LOGGER.exception("pysetl observer %s raised; the run goes on", call.key)
         end = time.perf_counter()
         elapsed = end - start
-        if elapsed <= self.slow_threshold:
+        if elapsed <= self.slow_threshold or not call.timed:
             return end
         with self._lock:
             self.slow[call.key] = self.slow.get(call.key, 0) + 1

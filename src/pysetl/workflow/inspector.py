@@ -122,6 +122,34 @@ class Inspector:
         return stages
 
     @property
+    def plan(self) -> Plan:
+        """The resolution plan the graph is built from (what the run would use).
+
+        Its sources name each factory as the run does (``Fan``, ``Fan#2``),
+        give each delivery's source (``Source.wires``) and list the
+        deliveries that cannot be resolved (``problems``).
+
+        Added in 0.5.
+        """
+        plan = self._plan
+        assert plan is not None  # noqa: S101 - set by __init__ or inspect()
+        return plan
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> dict[str, str]:
+        """The graph for Jupyter: HTML (an SVG by stage), Mermaid and text."""
+        del include, exclude  # Jupyter's arguments: every format is cheap
+        from pysetl.workflow import render  # noqa: PLC0415 - imports this module
+        from pysetl.workflow.view import describe_inspected  # noqa: PLC0415
+
+        return render.mimebundle(describe_inspected(self))
+
+    def _repr_html_(self) -> str:
+        """The graph as HTML (an SVG laid out by stage), for Jupyter."""
+        return self._repr_mimebundle_()["text/html"]
+
+    @property
     def nodes(self) -> set[Node]:
         """One node per factory."""
         return set(self._build().values())

@@ -55,6 +55,20 @@ class NodeOutput(HasDiagram):
         Raises:
             PySetlError: The type is a typedspark ``DataSet`` without a schema.
         """
+        return [f"    >{name}: {tp}" for name, tp in self.fields()]
+
+    def fields(self) -> list[tuple[str, str]]:
+        """``(name, type)`` of each field of the payload type, if it has any.
+
+        The fields of a dataclass (generic ones with their arguments), of a
+        typedspark ``DataSet[Schema]`` (Spark types, e.g. ``bigint``), or of
+        a pydantic model; ``[]`` for any other type.
+
+        Raises:
+            PySetlError: The type is a typedspark ``DataSet`` without a schema.
+
+        Added in 0.5.
+        """
         tp = self.delivery_type
         origin = typing.get_origin(tp)
         if origin is not None and dataclasses.is_dataclass(origin):
@@ -62,7 +76,7 @@ class NodeOutput(HasDiagram):
             mapping = dict(zip(params, typing.get_args(tp), strict=False))
             hints = typing.get_type_hints(origin)
             return [
-                f"    >{f.name}: {pretty(mapping.get(hints[f.name], hints[f.name]))}"
+                (f.name, pretty(mapping.get(hints[f.name], hints[f.name])))
                 for f in dataclasses.fields(origin)
             ]
         schema_fields = _dataset_fields(tp)
@@ -70,15 +84,11 @@ class NodeOutput(HasDiagram):
             return schema_fields
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             hints = typing.get_type_hints(tp)
-            return [
-                f"    >{f.name}: {pretty(hints[f.name])}"
-                for f in dataclasses.fields(tp)
-            ]
+            return [(f.name, pretty(hints[f.name])) for f in dataclasses.fields(tp)]
         model_fields = getattr(tp, "model_fields", None)
         if isinstance(tp, type) and isinstance(model_fields, dict):
             return [
-                f"    >{name}: {pretty(info.annotation)}"
-                for name, info in model_fields.items()
+                (name, pretty(info.annotation)) for name, info in model_fields.items()
             ]
         return []
 
@@ -90,7 +100,7 @@ class NodeOutput(HasDiagram):
         return "\n".join(lines)
 
 
-def _dataset_fields(tp: Any) -> list[str] | None:
+def _dataset_fields(tp: Any) -> list[tuple[str, str]] | None:
     if "typedspark" not in sys.modules or not isinstance(tp, type):
         return None
     from typedspark import DataSet  # noqa: PLC0415 - only when already loaded
@@ -101,7 +111,4 @@ def _dataset_fields(tp: Any) -> list[str] | None:
     if schema is None:
         msg = "DataSet has no schema."
         raise PySetlError(msg, hint="write DataSet[MySchema], not DataSet")
-    return [
-        f"    >{f.name}: {f.dataType.simpleString()}"
-        for f in schema.get_structtype().fields
-    ]
+    return [(f.name, f.dataType.simpleString()) for f in schema.get_structtype().fields]
