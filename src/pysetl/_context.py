@@ -315,6 +315,8 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         )
         for deliverable in self.external_inputs.values():
             pipeline.set_input_from_deliverable(deliverable)
+        if self.runtime is not None:  # the config's retries and timeouts
+            self.runtime.apply_policies(pipeline)
         self.register(pipeline)
         return pipeline
 

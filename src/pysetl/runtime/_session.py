@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import PySetlError
+from pysetl.runtime._execution import EXECUTION_SECTION, ExecutionSection
 from pysetl.runtime._monitoring import MonitoringSection, load_observer
 from pysetl.settings import settings
 from pysetl.utils.redaction import redact_text
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from pysetl.config import ResolvedConfig
     from pysetl.monitoring.history import BaseRunHistory, HistoryRecorder
     from pysetl.runtime._logs import RunLogCapture
+    from pysetl.workflow.retry import FactoryPolicies
 
 __all__ = ["ALERTS_SECTION", "MONITORING_SECTION", "Session", "close_open_sessions"]
 
@@ -99,6 +101,8 @@ class Session:
         recorder: The history recorder (``None`` when not recording).
         hooks: The manager to hand to pipelines.
         monitoring: The validated ``monitoring`` section.
+        policies: The retry policies and timeouts of the config's
+            ``execution`` section (``None`` without one; added in 0.6).
     """
 
     def __init__(
@@ -118,6 +122,7 @@ class Session:
         self.config = config
         self.spark = spark
         self.monitoring = _monitoring_of(config)
+        self.policies = _policies_of(config)
         if observe is None:
             observe = current.observe
         if observe is None:
@@ -269,7 +274,20 @@ class Session:
     def pipeline(self, name: str = "pipeline", **options: Any) -> Pipeline:
         """A new ``Pipeline`` observed by this session (``options`` go to it)."""
         options.setdefault("spark", self.spark)
-        return Pipeline(name=name, hooks=self.hooks, **options)
+        return self.apply_policies(Pipeline(name=name, hooks=self.hooks, **options))
+
+    def apply_policies(self, pipeline: Pipeline) -> Pipeline:
+        """Give ``pipeline`` the retry policies and timeouts of the config.
+
+        They go over the pipeline's own (``Pipeline.policies``), factory by
+        factory and field by field (see ``pysetl.workflow.retry``); without
+        an ``execution`` section the pipeline is left as it is.
+
+        Added in 0.6.
+        """
+        if self.policies is not None:
+            pipeline.policies = self.policies.over(pipeline.policies)
+        return pipeline
 
     @property
     def closed(self) -> bool:
@@ -341,6 +359,14 @@ def _monitoring_of(config: ResolvedConfig | None) -> MonitoringSection:
     if config is None or config.get(MONITORING_SECTION) is None:
         return MonitoringSection()
     return config.section(MONITORING_SECTION, MonitoringSection)
+
+
+def _policies_of(config: ResolvedConfig | None) -> FactoryPolicies | None:
+    """The ``execution`` section's policies (``None`` without the section)."""
+    if config is None or config.get(EXECUTION_SECTION) is None:
+        return None
+    policies = config.section(EXECUTION_SECTION, ExecutionSection).policies()
+    return None if policies.empty else policies
 
 
 def close_open_sessions(timeout: float = 2.0) -> None:

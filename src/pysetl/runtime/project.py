@@ -359,6 +359,7 @@ def run_project(
             )
             raise PipelineError(msg, hint="return the pipeline built (not run)")
         pipeline.hooks = session.hooks
+        session.apply_policies(pipeline)  # the config's retries and timeouts
         if pipeline.pipeline_name == "pipeline":  # left unnamed: use its project name
             pipeline.pipeline_name = chosen
         started = time.perf_counter()

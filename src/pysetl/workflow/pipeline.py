@@ -31,14 +31,18 @@ from pysetl.workflow.delivery_type import DeliveryType
 from pysetl.workflow.dispatcher import Dispatcher
 from pysetl.workflow.expected_deliverable import ExpectedDeliverable
 from pysetl.workflow.inspector import Inspector
+from pysetl.workflow.retry import as_policies
 from pysetl.workflow.stage import Stage
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from typing_extensions import Self
 
     from pysetl.utils._benchmark import BenchmarkResult
     from pysetl.workflow.deliverable import Deliverable
     from pysetl.workflow.factory import Factory
+    from pysetl.workflow.retry import FactoryPolicies, FactoryPolicy, RetryPolicy
 
 __all__ = ["Pipeline"]
 
@@ -62,6 +66,13 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
         name: The pipeline's name in events, errors and Spark job groups.
         spark: The SparkSession whose jobs get labelled; default: the
             running one, if any.
+        retry: The retry policy of every factory without its own (added
+            in 0.6; see ``pysetl.workflow.retry``).
+        timeout: Seconds each attempt of every factory without its own
+            timeout may take (added in 0.6).
+        policies: Retry policies and timeouts by factory name
+            (``{"Load": FactoryPolicy(retry=..., timeout=60)}``, or a
+            ``RetryPolicy`` alone), or a ``FactoryPolicies`` (added in 0.6).
         checkpoint: Keep each stage's deliverables after it runs (``True``:
             in ``.pysetl/checkpoints`` of the working directory; or a
             ``CheckpointStore``); see ``pysetl.workflow.checkpoint``.
@@ -90,6 +101,11 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
         max_workers: int | None = None,
         name: str = "pipeline",
         spark: Any = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        policies: FactoryPolicies
+        | Mapping[str, FactoryPolicy | RetryPolicy]
+        | None = None,
         checkpoint: bool | CheckpointStore | None = None,
     ) -> None:
         """Create an empty pipeline."""
@@ -100,6 +116,7 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
         self.max_workers = max_workers
         self.pipeline_name = name
         self.spark = spark
+        self.policies = as_policies(policies, retry, timeout)
         self._dispatcher = Dispatcher()
         self._uncollected: list[int] = []  # positions of stages that ran
         self.inspector: Inspector | None = None

@@ -442,6 +442,67 @@ class HistoryRecorder:
             ),
         )
 
+    @hook_impl
+    def on_factory_retried(
+        self,
+        *,
+        run_id: str,
+        timestamp: float,
+        stage_id: int,
+        factory_name: str,
+        attempt: int,
+        error: Exception,
+        delay: float,
+        next_attempt: int,
+    ) -> None:
+        """Record that the failed attempt will be retried, when and why.
+
+        Added in 0.6.
+        """
+        cause = error.__cause__ or error
+        data = {
+            "delay": delay,
+            "next_attempt": next_attempt,
+            **_summary(error),
+            "cause_type": type(cause).__name__,
+        }
+        self.submit(
+            AddEvent(
+                run_id,
+                timestamp,
+                "on_factory_retried",
+                stage_id,
+                factory_name,
+                attempt,
+                data=data,
+            )
+        )
+
+    @hook_impl
+    def on_factory_skipped(
+        self,
+        *,
+        run_id: str,
+        timestamp: float,
+        stage_id: int,
+        factory_name: str,
+        reason: str,
+    ) -> None:
+        """Record that the factory did not run in this run, and why.
+
+        Added in 0.6.
+        """
+        self.submit(
+            AddEvent(
+                run_id,
+                timestamp,
+                "on_factory_skipped",
+                stage_id,
+                factory_name,
+                data={"reason": reason},
+            )
+        )
+
     # ------------------------------------------------------------------ logs
     def current_run(self) -> str | None:
         """The id of the one run this recorder sees running, else ``None``."""
