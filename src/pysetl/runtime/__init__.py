@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from pysetl.runtime._default import attach_default
+from pysetl.runtime._execution import (
+    EXECUTION_SECTION,
+    ExecutionSection,
+    FactorySection,
+    RetrySection,
+)
 from pysetl.runtime._logs import RUN_LOGGER, RunLogCapture, RunLogger
 from pysetl.runtime._monitoring import (
     LogsSection,
@@ -14,13 +20,17 @@ from pysetl.runtime._monitoring import (
 from pysetl.runtime._session import MONITORING_SECTION, Session, close_open_sessions
 
 __all__ = [
+    "EXECUTION_SECTION",
     "MONITORING_SECTION",
     "RUN_LOGGER",
+    "ExecutionSection",
+    "FactorySection",
     "LogsSection",
     "MetricsSection",
     "MonitoringSection",
     "ObserverSpec",
     "ProgressSection",
+    "RetrySection",
     "RunLogCapture",
     "RunLogger",
     "Session",
