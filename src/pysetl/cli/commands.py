@@ -37,6 +37,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from pysetl.cli._run_debugging import print_run_debugging
 from pysetl.errors import (
     ConfigError,
     DependencyResolutionError,
@@ -296,6 +297,7 @@ def show_run(
     summary.add_row("last heartbeat", _when(run.heartbeat_at))
     summary.add_row("host / pid", f"{run.host or '-'} / {run.pid or '-'}")
     summary.add_row("config version", run.config_version or "-")
+    summary.add_row("resumed from", run.resumed_from or "-")
     out.print(summary)
 
     stages = history.list_stage_runs(run_id, limit=limit)
@@ -340,6 +342,8 @@ def show_run(
         out.print(table)
         if attempts.next_cursor is not None:
             out.print(f"More attempts not shown: raise --limit above {limit}")
+
+    print_run_debugging(out, history, run_id, limit=limit)
 
     if run.error:
         out.print(Text("Error", style="bold red"))

@@ -7,6 +7,11 @@ where to look next). A failed run exits with the code of its error
 (``commands.exit_code_for``) and the error's context and hint, without a
 traceback unless ``--debug``.
 
+Debugging options (added in 0.6): ``--checkpoint`` keeps each stage's
+deliverables; ``--only FACTORY``, ``--from-stage N`` and ``--resume RUN_ID``
+run part of the pipeline on a checkpoint; ``--sample N`` records a few
+redacted rows of each output; ``--pdb`` opens pdb in a failing factory.
+
 Added in 0.4.
 """
 
@@ -182,6 +187,60 @@ def run(
             show_default=False,
         ),
     ] = None,
+    checkpoint: Annotated[
+        bool | None,
+        typer.Option(
+            "--checkpoint/--no-checkpoint",
+            help="Keep each stage's deliverables in .pysetl/checkpoints "
+            "(default: checkpoints.enabled in the config).",
+            show_default=False,
+        ),
+    ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            "--only",
+            metavar="FACTORY",
+            help="Run this factory alone; the stages before it are read back "
+            "from the last checkpoint.",
+        ),
+    ] = None,
+    from_stage: Annotated[
+        int | None,
+        typer.Option(
+            "--from-stage",
+            metavar="N",
+            min=0,
+            help="Run from stage N on; stages 0 to N-1 are read back from the "
+            "last checkpoint.",
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN_ID",
+            help="Resume a failed run: the stages it completed are read back "
+            "from its checkpoint.",
+        ),
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            metavar="N",
+            min=1,
+            max=1000,
+            help="Record N redacted rows of each factory's output (one small "
+            "Spark job per DataFrame; default: debug.sample_rows under --debug).",
+        ),
+    ] = None,
+    pdb: Annotated[
+        bool,
+        typer.Option(
+            "--pdb", help="On a factory failure, open pdb in the factory's frame."
+        ),
+    ] = False,
 ) -> None:
     """Run a project's pipeline with history, logs, metrics and progress recorded."""
     from pysetl.runtime.project import run_project  # noqa: PLC0415 - lazy
@@ -192,7 +251,7 @@ def run(
         _quiet(state.log_handlers)
     console = Console(highlight=False, soft_wrap=True)  # long paths stay whole
     board = _Board()
-    live = console.is_terminal
+    live = console.is_terminal and not pdb  # pdb needs the terminal to itself
     on_event = board.update if live else _plain(console)
     options: dict[str, Any] = {
         "env": env,
@@ -202,6 +261,12 @@ def run(
         "observe": observe,
         "on_event": on_event,
         "spark_log_level": state.spark_log_level if state else None,
+        "checkpoint": checkpoint,
+        "only": only,
+        "from_stage": from_stage,
+        "resume": resume,
+        "sample": sample,
+        "pdb": pdb,
     }
     if live:
         # The table is rebuilt at each refresh, so running times tick.

@@ -27,7 +27,10 @@ it needs by parameter name, among:
 
 ``run_project()`` loads the config, builds the session (history, logs,
 metrics, progress, config version), builds the pipeline, runs it and
-returns a ``RunReport``; the ``pysetl run`` command prints it.
+returns a ``RunReport``; the ``pysetl run`` command prints it. For
+debugging it can keep stage checkpoints, run part of the pipeline on them
+(``only``, ``from_stage``, ``resume``), sample output rows and open ``pdb``
+on a failure (see ``pysetl.runtime._debugging``).
 
 Added in 0.4.
 """
@@ -43,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import ConfigError, PipelineError, PySetlError
+from pysetl.runtime import _debugging
 from pysetl.workflow.hooks import hook_impl
 
 if TYPE_CHECKING:
@@ -278,7 +282,7 @@ def _arguments(
     return {name: available[name]() for name in parameters}
 
 
-def run_project(
+def run_project(  # noqa: C901 - one run assembled in order, each step one branch
     name: str | None = None,
     *,
     env: str | None = None,
@@ -288,6 +292,12 @@ def run_project(
     observe: bool | None = None,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
     spark_log_level: str | None = None,
+    checkpoint: bool | None = None,
+    only: str | None = None,
+    from_stage: int | None = None,
+    resume: str | None = None,
+    sample: int | None = None,
+    pdb: bool = False,
 ) -> RunReport:
     """Run pipeline ``name`` of the project with the whole observability stack.
 
@@ -303,6 +313,16 @@ def run_project(
         spark_log_level: Spark's log4j level if pysetl starts Spark
             (default: ``PYSETL_SPARK_LOG_LEVEL``, else ``WARN``; ``pysetl
             --verbose`` passes ``INFO``). Added in 0.4.
+        checkpoint: Keep each stage's deliverables in the project's
+            ``.pysetl/checkpoints`` (default: ``checkpoints.enabled``).
+        only: Run this factory alone, on the last checkpoint.
+        from_stage: Run from this stage on, on the last checkpoint.
+        resume: Resume this failed run: its completed stages are read back.
+        sample: Rows of each factory's output to sample (redacted, recorded
+            as ``factory_sample`` events); default: ``debug.sample_rows``
+            in debug mode, else none.
+        pdb: On a factory failure, open ``pdb`` in the factory's frame
+            before the Spark session and the history are closed.
 
     Returns:
         The report; a failed run is a report with ``status == "failed"``.
@@ -329,6 +349,7 @@ def run_project(
     )
     progress = _Progress(on_event or (lambda _kind, _data: None))
     session.hooks.register(progress, name="pysetl-run-progress")
+    _debugging.add_sampler(session, config, sample)
     context_cache: list[Any] = []
 
     def context() -> Any:
@@ -362,12 +383,18 @@ def run_project(
         session.apply_policies(pipeline)  # the config's retries and timeouts
         if pipeline.pipeline_name == "pipeline":  # left unnamed: use its project name
             pipeline.pipeline_name = chosen
+        replays = (only, from_stage, resume) != (None, None, None)
+        _debugging.use_checkpoints(
+            pipeline, config, project.root, enabled=checkpoint, reads=replays
+        )
         started = time.perf_counter()
         error: PySetlError | None = None
         try:
-            pipeline.run()
+            pipeline.run(only=only, from_stage=from_stage, resume=resume)
         except PySetlError as exc:
             error = exc
+            if pdb:  # while Spark and the history are still open
+                _debugging.post_mortem(exc)
         seconds = time.perf_counter() - started
         session.writer.drain()
         return RunReport(

@@ -216,7 +216,13 @@ class HistoryRecorder:
         self.close()
 
     # ------------------------------------------------------------------ runs
-    def _start_run(self, run_id: str, pipeline_name: str, timestamp: float) -> None:
+    def _start_run(
+        self,
+        run_id: str,
+        pipeline_name: str,
+        timestamp: float,
+        resumed_from: str | None = None,
+    ) -> None:
         with self._lock:
             self._running.add(run_id)
             start = self._ticker is None
@@ -234,6 +240,7 @@ class HistoryRecorder:
                 os.getpid(),
                 self._host,
                 self.config_version,
+                resumed_from,
             )
         )
 
@@ -258,8 +265,18 @@ class HistoryRecorder:
         timestamp: float,
         pipeline: Pipeline | None = None,
     ) -> None:
-        """Record the run as running, with its graph and factory count."""
-        self._start_run(run_id, pipeline_name, timestamp)
+        """Record the run as running, with its graph and factory count.
+
+        Changed in 0.6: a run that resumes another (``Pipeline.run(resume=)``)
+        records it as ``resumed_from``.
+        """
+        resumed = getattr(pipeline, "resumed_from", None)
+        self._start_run(
+            run_id,
+            pipeline_name,
+            timestamp,
+            resumed if isinstance(resumed, str) else None,
+        )
         graph = None
         if pipeline is not None:
             try:
