@@ -23,6 +23,8 @@ variable                    meaning
 ``PYSETL_DISABLE_HOOKS``    entry-point observers not to load (``all``: none)
 ``PYSETL_UI_TOKEN``         the dashboard's access token
 ``PYSETL_PROTECTED_ENVS``   environments whose config changes ask first
+``PYSETL_HOST``             the host name runs are recorded under (default:
+                            the machine's; 255 printable characters at most)
 ==========================  ==================================================
 
 Booleans accept ``1/true/yes/on`` and ``0/false/no/off`` (any case); an
@@ -51,11 +53,13 @@ __all__ = [
     "BOOLEAN_FALSE",
     "BOOLEAN_TRUE",
     "DEFAULT_SPARK_LOG_LEVEL",
+    "MAX_HOST_LENGTH",
     "PREFIX",
     "SPARK_LOG_LEVELS",
     "VERBOSE_SPARK_LOG_LEVEL",
     "Settings",
     "parse_bool",
+    "parse_host",
     "parse_spark_log_level",
     "reset_settings",
     "settings",
@@ -125,6 +129,33 @@ def parse_spark_log_level(name: str, value: str | None) -> str | None:
     )
 
 
+MAX_HOST_LENGTH = 255
+"""The longest host name the run history keeps (``PYSETL_HOST``)."""
+
+
+def parse_host(name: str, value: str | None) -> str | None:
+    """Read a host name to record runs under; ``None`` or blank gives ``None``.
+
+    Raises:
+        ConfigError: The name is longer than ``MAX_HOST_LENGTH`` or holds
+            spaces or control characters; the message names the variable.
+
+    Added in 0.6.
+    """
+    text = _text(value)
+    if text is None:
+        return None
+    if len(text) > MAX_HOST_LENGTH or not text.isprintable() or " " in text:
+        shown = text[:40] + ("..." if len(text) > 40 else "")  # noqa: PLR2004
+        msg = f"{name}={shown!r} is not a host name"
+        raise ConfigError(
+            msg,
+            hint=f"give a name of at most {MAX_HOST_LENGTH} printable characters "
+            "without spaces (e.g. etl-worker-1), or unset it",
+        )
+    return text
+
+
 def _names(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
@@ -148,6 +179,7 @@ class Settings:
         disabled_hooks: Entry-point observers not to load (``all``: none).
         ui_token: The dashboard's access token, if set (never printed).
         protected_envs: Environments whose config changes ask first, if set.
+        host: The host name runs are recorded under, if set (added in 0.6).
     """
 
     observe: bool | None = None
@@ -160,6 +192,7 @@ class Settings:
     disabled_hooks: tuple[str, ...] = ()
     ui_token: str | None = field(default=None, repr=False)
     protected_envs: tuple[str, ...] | None = None
+    host: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -184,6 +217,7 @@ class Settings:
             disabled_hooks=_names(env.get("PYSETL_DISABLE_HOOKS")),
             ui_token=_text(env.get("PYSETL_UI_TOKEN")),
             protected_envs=None if protected is None else _names(protected),
+            host=parse_host("PYSETL_HOST", env.get("PYSETL_HOST")),
         )
 
     @property

@@ -27,6 +27,7 @@ Added in 0.2.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import time
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pysetl.cli._run_debugging import print_run_debugging
+from pysetl.cli._spark_figures import print_spark_figures
 from pysetl.errors import (
     ConfigError,
     DependencyResolutionError,
@@ -176,6 +178,7 @@ def list_runs(
     cursor: str | None = None,
     page: int = 1,
     console: Console | None = None,
+    host: str | None = None,
 ) -> Page[RunRecord]:
     """Show one page of runs, newest first, after marking dead runs crashed.
 
@@ -187,21 +190,23 @@ def list_runs(
         cursor: Start after this cursor (printed under the previous page).
         page: Skip to this page number (counted from ``cursor``).
         console: Where to render; default: stdout.
+        host: Only runs recorded on this host.
 
     Returns:
         The page shown.
+
+    Changed in 0.6: ``host``, and a host column.
     """
     out = _console(console)
     _reconcile(history)
-    runs = history.list_runs(
-        pipeline=pipeline, status=status, limit=limit, cursor=cursor
+    query = functools.partial(
+        history.list_runs, pipeline=pipeline, status=status, limit=limit, host=host
     )
+    runs = query(cursor=cursor)
     for _ in range(page - 1):
         if runs.next_cursor is None:
             break
-        runs = history.list_runs(
-            pipeline=pipeline, status=status, limit=limit, cursor=runs.next_cursor
-        )
+        runs = query(cursor=runs.next_cursor)
     if not runs.items:
         out.print("No runs.")
         return runs
@@ -216,6 +221,7 @@ def list_runs(
     table.add_column("status", no_wrap=True, min_width=9)
     table.add_column("started", no_wrap=True, overflow="ellipsis")
     table.add_column("duration", justify="right", no_wrap=True, min_width=8)
+    table.add_column("host", overflow="fold")
     for run in runs.items:
         table.add_row(
             run.run_id,
@@ -223,6 +229,7 @@ def list_runs(
             _status(run.status),
             _when(run.started_at, "%Y-%m-%d %H:%M"),
             _seconds(run.duration),
+            run.host or "-",
         )
     out.print(table)
     if runs.next_cursor is not None:
@@ -342,6 +349,8 @@ def show_run(
         out.print(table)
         if attempts.next_cursor is not None:
             out.print(f"More attempts not shown: raise --limit above {limit}")
+
+    print_spark_figures(out, history, run_id)
 
     print_run_debugging(out, history, run_id, limit=limit)
 

@@ -287,11 +287,14 @@ def runs(
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
+    host: Annotated[
+        str | None, Query(max_length=255, description="recorded on this host")
+    ] = None,
 ) -> dict[str, Any]:
-    """Runs, newest first, filtered by pipeline, status and start time.
+    """Runs, newest first, filtered by pipeline, status, start time and host.
 
     Polled by every open page: identical requests share one read (see
-    ``SharedReads``).
+    ``SharedReads``). Changed in 0.6: ``host``.
     """
     if status is not None and status not in STATUSES:
         msg = f"Invalid query parameter 'status': {status!r} is not a run status"
@@ -306,6 +309,7 @@ def runs(
         "until": until,
         "limit": limit,
         "cursor": cursor,
+        "host": host,
     }
     page: dict[str, Any] = _shared(request).get(
         ("runs", *query.values()), lambda: reads.runs_page(history, **query)

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from pysetl.errors import PySetlError
 from pysetl.runtime._execution import EXECUTION_SECTION, ExecutionSection
 from pysetl.runtime._monitoring import MonitoringSection, load_observer
-from pysetl.settings import settings
+from pysetl.settings import parse_host, settings
 from pysetl.utils.redaction import redact_text
 from pysetl.utils.writer import BackgroundWriter, shared_writer
 from pysetl.workflow import HookManager, Pipeline
@@ -94,6 +94,8 @@ class Session:
         writer: The observers' writer thread; default: a new one, owned and
             closed by the session (the process-wide one with ``hooks=``).
         project_dir: Where the project's history is looked for.
+        host: The host name runs are recorded under; default:
+            ``PYSETL_HOST``, else the machine's name (added in 0.6).
 
     Attributes:
         observing: Whether runs are recorded.
@@ -116,6 +118,7 @@ class Session:
         spark: Any = None,
         writer: BackgroundWriter | None = None,
         project_dir: str | Path | None = None,
+        host: str | None = None,
     ) -> None:
         """Build the world (see the module docstring); ``close()`` undoes it."""
         current = settings()
@@ -142,6 +145,7 @@ class Session:
         self._closers: list[Any] = []
         self._owns_history = False
         self._closed = False
+        self._host = None if host is None else parse_host("Session(host=...)", host)
         self.observing = bool(observe) and self._observe(history, project_dir)
         for spec in self.monitoring.observers:
             self._register(load_observer(spec))
@@ -189,6 +193,8 @@ class Session:
                 "heartbeat_interval": monitoring.heartbeat_interval,
                 "writer": self.writer,
             }
+            if self._host is not None:
+                options["host"] = self._host
             # With a config, its version is stored first and named by every run.
             recorder = (
                 HistoryRecorder(self.history, **options)

@@ -6,7 +6,7 @@
  * Charts, the pipeline graph and the Gantt timeline are hand-written SVG.
  *
  * Routes (location.hash):
- *   #/                      runs list (filters in the query: ?pipeline=&status=&range=)
+ *   #/                      runs list (filters in the query: ?pipeline=&status=&range=&host=)
  *   #/runs/<run_id>         run detail, live while the run is running (SSE)
  *   #/pipelines             pipelines
  *   #/pipelines/<name>      history charts of one pipeline
@@ -42,6 +42,7 @@
       pipeline: query.get("pipeline") || "",
       status: query.get("status") || "",
       range: query.get("range") || "",
+      host: query.get("host") || "",
       cursors: [null],
       page: 0,
       auto: true,
@@ -55,8 +56,10 @@
       h("option", { value: "" }, "Any status"), STATUSES.map((st) => h("option", { value: st }, st)));
     const rangeSel = h("select", { "aria-label": "Time range", name: "range" },
       RANGES.map(([v, label]) => h("option", { value: v }, label)));
+    const hostBox = h("input", { type: "search", name: "host", "aria-label": "Host", placeholder: "any host", size: 14 });
     statusSel.value = state.status;
     rangeSel.value = state.range;
+    hostBox.value = state.host;
     const autoBox = h("input", { type: "checkbox", checked: true, name: "auto" });
     const tbody = h("tbody");
     const info = h("span", { class: "info" });
@@ -75,6 +78,7 @@
           h("label", null, "Pipeline", pipelineSel),
           h("label", null, "Status", statusSel),
           h("label", null, "Started", rangeSel),
+          h("label", null, "Host", hostBox),
           h("span", { class: "spacer" }),
           h("label", { class: "toggle" }, autoBox, "Auto-refresh")),
         h("div", { class: "panel-body flush" },
@@ -87,7 +91,7 @@
         h("div", { class: "pager" }, info, newer, older)));
 
     function syncHash() {
-      const q = qs({ pipeline: state.pipeline, status: state.status, range: state.range });
+      const q = qs({ pipeline: state.pipeline, status: state.status, range: state.range, host: state.host });
       history.replaceState(null, "", `#/${q}`);
     }
 
@@ -95,6 +99,7 @@
       state.pipeline = pipelineSel.value;
       state.status = statusSel.value;
       state.range = rangeSel.value;
+      state.host = hostBox.value.trim();
       state.cursors = [null];
       state.page = 0;
       syncHash();
@@ -103,6 +108,7 @@
     pipelineSel.addEventListener("change", onFilter);
     statusSel.addEventListener("change", onFilter);
     rangeSel.addEventListener("change", onFilter);
+    hostBox.addEventListener("change", onFilter);
     autoBox.addEventListener("change", () => { state.auto = autoBox.checked; schedule(); });
     newer.addEventListener("click", () => { if (state.page > 0) { state.page -= 1; load(); } });
     older.addEventListener("click", () => {
@@ -123,7 +129,8 @@
           ? fmtDuration(run.duration)
           : (run.status === "running" && !run.stale ? fmtDuration(Date.now() / 1000 - run.started_at) : "–")),
         h("td", null, factoryMini(run.factories)),
-        h("td", { class: "muted nowrap" }, run.host || ""),
+        h("td", { class: "muted nowrap" }, run.host
+          ? h("a", { class: "host-link", href: `#/${qs({ host: run.host })}`, tip: "Runs of this host" }, run.host) : ""),
         h("td", { class: "err", tip: err ? `${err.type}: ${err.message}` : null }, errorSummary(err)));
     }
 
@@ -133,7 +140,7 @@
       const since = RANGE_SECONDS[state.range] ? Date.now() / 1000 - RANGE_SECONDS[state.range] : null;
       try {
         const page = await api("runs", {
-          pipeline: state.pipeline, status: state.status, since,
+          pipeline: state.pipeline, status: state.status, since, host: state.host,
           cursor: state.cursors[state.page], limit: 25,
         }, state.aborter.signal);
         if (state.destroyed) return;

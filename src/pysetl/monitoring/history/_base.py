@@ -14,7 +14,6 @@ Added in 0.2.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from abc import ABC, abstractmethod
 from datetime import timedelta
@@ -28,6 +27,7 @@ from pysetl.monitoring.history._checks import (
     check_limit,
     check_status,
     pid_alive,
+    this_host,
 )
 from pysetl.monitoring.history._records import (
     AddLog,
@@ -139,6 +139,8 @@ class BaseRunHistory(ABC):
     ) -> None:
         """Record that a run started (``pid`` and ``host`` default to this process).
 
+        ``host`` defaults to ``PYSETL_HOST``, else the machine's name.
+
         Changed in 0.6: ``resumed_from``, the run this one resumes.
         """
         now = time.time() if started_at is None else started_at
@@ -149,7 +151,7 @@ class BaseRunHistory(ABC):
                     pipeline,
                     now,
                     os.getpid() if pid is None else pid,
-                    socket.gethostname() if host is None else host,
+                    this_host() if host is None else host,
                     config_version,
                     resumed_from,
                 )
@@ -235,8 +237,9 @@ class BaseRunHistory(ABC):
         until: float | None = None,
         limit: int = DEFAULT_LIMIT,
         cursor: str | None = None,
+        host: str | None = None,
     ) -> Page[RunRecord]:
-        """Runs, newest first, optionally of one pipeline and status.
+        """Runs, newest first, optionally of one pipeline, status and host.
 
         Args:
             pipeline: Only runs of this pipeline.
@@ -245,9 +248,14 @@ class BaseRunHistory(ABC):
             until: Only runs started before this time.
             limit: Page size.
             cursor: ``next_cursor`` of the previous page.
+            host: Only runs recorded under this host name.
+
+        Changed in 0.6: ``host``.
         """
         if status is not None:
             check_status(status)
+        # Passed only when given: a store written before 0.6 takes no host.
+        by_host = {} if host is None else {"host": host}
         return self._call(
             "read from",
             self._list_runs,
@@ -257,6 +265,7 @@ class BaseRunHistory(ABC):
             until=until,
             limit=check_limit(limit),
             cursor=cursor,
+            **by_host,
         )
 
     @final
@@ -526,13 +535,17 @@ class BaseRunHistory(ABC):
         """Mark as crashed the running runs whose process died; return their ids.
 
         A run is crashed when its last heartbeat (or start) is older than
-        ``stale_after`` seconds, or, for a run of this host, when its process
-        is gone. It ends at its last sign of life (see :meth:`mark_crashed`),
-        not at its start: a run killed 2 s in, before its first heartbeat,
-        lasted 2 s.
+        ``stale_after`` seconds, whatever host it ran on, or, for a run of
+        this host (``host``, default: ``PYSETL_HOST``, else the machine's
+        name), when its process is gone: a process id is only checked on the
+        host that recorded it. It ends at its last sign of life (see
+        :meth:`mark_crashed`), not at its start: a run killed 2 s in, before
+        its first heartbeat, lasted 2 s.
+
+        Changed in 0.6: this host is ``PYSETL_HOST`` when set.
         """
         now = time.time() if now is None else now
-        host = socket.gethostname() if host is None else host
+        host = this_host() if host is None else host
         crashed: list[str] = []
         cursor: str | None = None
         while True:
@@ -604,8 +617,9 @@ class BaseRunHistory(ABC):
         until: float | None,
         limit: int,
         cursor: str | None,
+        host: str | None = None,
     ) -> Page[RunRecord]:
-        """Runs by ``run_id`` descending, those below ``cursor``."""
+        """Runs by ``run_id`` descending, those below ``cursor`` (of ``host``)."""
 
     @abstractmethod
     def _list_stage_runs(

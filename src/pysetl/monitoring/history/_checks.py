@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history._records import LEVELS, STATUSES
+from pysetl.settings import settings
 
 __all__ = [
     "MAX_LIMIT",
@@ -14,10 +16,20 @@ __all__ = [
     "check_limit",
     "check_status",
     "pid_alive",
+    "this_host",
 ]
 
 MAX_LIMIT = 1000
 """The largest page any query returns."""
+
+
+def this_host() -> str:
+    """The host name runs of this process are recorded under.
+
+    ``PYSETL_HOST`` when set (several containers on one machine, or one
+    name per worker), else the machine's name. Added in 0.6.
+    """
+    return settings().host or socket.gethostname()
 
 
 def pid_alive(pid: int) -> bool:

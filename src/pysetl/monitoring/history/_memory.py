@@ -274,6 +274,7 @@ class InMemoryRunHistory(BaseRunHistory):
         until: float | None,
         limit: int,
         cursor: str | None,
+        host: str | None = None,
     ) -> Page[RunRecord]:
         with self._lock:
             runs = sorted(self._runs.values(), key=lambda r: r.run_id, reverse=True)
@@ -281,6 +282,7 @@ class InMemoryRunHistory(BaseRunHistory):
             r
             for r in runs
             if (pipeline is None or r.pipeline == pipeline)
+            and (host is None or r.host == host)
             and (status is None or r.status == status)
             and (since is None or r.started_at >= since)
             and (until is None or r.started_at < until)

@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from pysetl.monitoring.history._base import RUN_START_EVENT
+from pysetl.monitoring.history._checks import this_host
 from pysetl.monitoring.history._records import (
     AddEvent,
     FinishAttempt,
@@ -139,8 +139,13 @@ class HistoryRecorder:
         config_version: str | None = None,
         flush_timeout: float = 10.0,
         writer: BackgroundWriter | None = None,
+        host: str | None = None,
     ) -> None:
-        """Create the recorder; nothing runs until the first event."""
+        """Create the recorder; nothing runs until the first event.
+
+        ``host``: the host name its runs are recorded under (default:
+        ``PYSETL_HOST``, else the machine's name). Changed in 0.6: ``host``.
+        """
         self.history = history
         self.heartbeat_interval = heartbeat_interval
         self.config_version = config_version
@@ -149,7 +154,7 @@ class HistoryRecorder:
         self._lock = threading.Lock()
         self._running: set[str] = set()
         self._ticker: Ticker | None = None
-        self._host = socket.gethostname()
+        self._host = this_host() if host is None else host
 
     # ------------------------------------------------------------ the queue
     @property

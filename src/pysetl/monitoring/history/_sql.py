@@ -465,11 +465,14 @@ class SqlRunHistory(BaseRunHistory):
         until: float | None,
         limit: int,
         cursor: str | None,
+        host: str | None = None,
     ) -> Page[RunRecord]:
         c = s.RUNS.c
         query = sa.select(s.RUNS).order_by(c.run_id.desc())
         if pipeline is not None:
             query = query.where(c.pipeline == pipeline)
+        if host is not None:
+            query = query.where(c.host == host)
         if status is not None:
             query = query.where(c.status == status)
         if since is not None:
