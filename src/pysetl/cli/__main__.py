@@ -306,6 +306,10 @@ def _runs_list(
         str | None, typer.Option(help="Start after this cursor (from a page).")
     ] = None,
     page: Annotated[int, typer.Option(min=1, help="Show this page.")] = 1,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Only runs recorded on this host (see PYSETL_HOST)."),
+    ] = None,
 ) -> None:
     """List runs, newest first (marks dead runs as crashed first)."""
     with _open(ctx) as history:
@@ -316,6 +320,7 @@ def _runs_list(
             limit=limit,
             cursor=cursor,
             page=page,
+            host=host,
         )
 
 
