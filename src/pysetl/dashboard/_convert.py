@@ -137,6 +137,7 @@ def run_out(
         "host": text(run.host),
         "pid": run.pid,
         "config_version": text(run.config_version),
+        "resumed_from": text(run.resumed_from),
         "error": error_out(run.error),
         "factories": {
             "total": counts.total,

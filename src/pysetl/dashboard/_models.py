@@ -112,6 +112,10 @@ class RunOut(BaseModel):
     host: str | None = None
     pid: int | None = None
     config_version: str | None = None
+    resumed_from: str | None = Field(
+        default=None,
+        description="The failed run this one resumed (pysetl run --resume)",
+    )
     error: ErrorOut | None = None
     factories: FactoryCountsOut
 

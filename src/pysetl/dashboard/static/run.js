@@ -3,7 +3,7 @@
 
 (function (ui) {
   const { STATUSES, PHASES, h, s, append, clear, replace, setTip, fmtTime, fmtDuration,
-    fmtOffset, fmtMetric, errorSummary, badge, staleMark, statusColor, api, errorNotice, pipelineHref,
+    fmtOffset, fmtMetric, errorSummary, badge, staleMark, statusColor, api, errorNotice, pipelineHref, runHref,
     orderedPhases, shortMetric, shownMetrics, truncate, niceTicks, logsPanel } = ui;
 
   /* ------------------------------------------------------------- run view */
@@ -199,7 +199,9 @@
             h("span", null, run.status === "running" ? (run.stale ? "Ran for at least " : "Running for ") : "Took ",
               h("strong", { id: "run-duration", "data-start": run.started_at }, fmtDuration(duration))),
             run.host ? h("span", null, "Host ", h("strong", null, `${run.host}${run.pid ? ` (pid ${run.pid})` : ""}`)) : null,
-            run.config_version ? h("span", null, "Config ", h("code", null, String(run.config_version).slice(0, 12))) : null)),
+            run.config_version ? h("span", null, "Config ", h("code", null, String(run.config_version).slice(0, 12))) : null,
+            run.resumed_from ? h("span", { id: "run-resumed-from" }, "Resumed from ",
+              h("a", { class: "mono", href: runHref(run.resumed_from) }, run.resumed_from)) : null)),
         h("div", null, h("a", { class: "button", href: pipelineHref(run.pipeline) }, "Pipeline history →")));
     }
 
