@@ -12,9 +12,15 @@ With ``--alerts CONF`` it also checks the absence rules of that config's
 ``pysetl alerts watch`` does), on a thread of its own with its own, writable
 handle on the history: the dashboard itself stays read-only.
 
+As a service behind a reverse proxy: ``--workers N`` worker processes,
+``--root-path /prefix`` (the proxy strips the prefix before forwarding),
+``--forwarded-allow-ips`` (the proxies whose ``X-Forwarded-*`` headers are
+believed); ``/healthz`` and ``/readyz`` are the liveness and readiness probes.
+
 Added in 0.3. Changed in 0.4: ``PYSETL_UI_TOKEN`` comes from ``pysetl.settings``;
 a non-loopback bind needs a strong token; ``--generate-token``. Changed in 0.5:
-``--alerts``.
+``--alerts``. Changed in 0.6: ``--workers``, ``--root-path``,
+``--forwarded-allow-ips``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from urllib.parse import quote
 
 import typer
 
-from pysetl.cli._state import open_history_of
+from pysetl.cli._state import CliState, open_history_of
 from pysetl.errors import DashboardError
 from pysetl.settings import settings
 
@@ -106,11 +112,35 @@ def ui(
         float,
         typer.Option(min=1, help="Seconds between two checks of the absence rules."),
     ] = 60.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Worker processes serving the port (a service)."
+        ),
+    ] = 1,
+    root_path: Annotated[
+        str,
+        typer.Option(
+            "--root-path",
+            help="The prefix a reverse proxy serves the dashboard under, e.g. "
+            "/pysetl (the proxy strips it before forwarding).",
+        ),
+    ] = "",
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Proxies whose X-Forwarded-For/-Proto headers are believed "
+            "(comma-separated addresses or networks; default: none).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web dashboard over the run history (read-only)."""
     require_extra()
     from pysetl.dashboard.server import (  # noqa: PLC0415 - needs the extra
         check_bind,
+        check_forwarded_allow_ips,
+        check_root_path,
         generate_token,
         serve,
     )
@@ -123,11 +153,14 @@ def ui(
             )
         token = generate_token()
     check_bind(host, token)
+    root = check_root_path(root_path)
+    check_forwarded_allow_ips(forwarded_allow_ips)
     watcher = _AlertsWatch(ctx, alerts, env, alerts_interval) if alerts else None
     history = open_history_of(ctx)
 
     def ready(url: str) -> None:
         typer.echo(f"pysetl dashboard: {url} (history {history.url})")
+        _echo_service(workers, root)
         if generate:  # the one place it is shown: the user needs it to sign in
             typer.echo(f"generated token (shown once, not logged): {token}")
         if token:
@@ -141,11 +174,37 @@ def ui(
             watcher.start()
 
     try:
-        serve(history, host=host, port=port, token=token, on_ready=ready)
+        serve(
+            history,
+            host=host,
+            port=port,
+            token=token,
+            on_ready=ready,
+            workers=workers,
+            history_url=_history_url(ctx) if workers > 1 else None,
+            root_path=root,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     finally:
         history.close()
         if watcher is not None:
             watcher.close()
+
+
+def _echo_service(workers: int, root: str) -> None:
+    if workers > 1:
+        typer.echo(f"{workers} workers")
+    if root:
+        typer.echo(f"served behind a reverse proxy under {root}/")
+
+
+def _history_url(ctx: typer.Context) -> str:
+    """The history's URL, unredacted, for worker processes to open it each."""
+    from pysetl.monitoring.history import default_history_path  # noqa: PLC0415
+
+    state = ctx.find_object(CliState)
+    given = state.history_url if state else None
+    return given or settings().history_url or str(default_history_path())
 
 
 class _AlertsWatch:

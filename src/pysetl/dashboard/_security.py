@@ -15,9 +15,16 @@ One pure ASGI middleware (it does not buffer, so the live stream flows):
 * with ``allowed_hosts``, a request whose ``Host`` header names another host
   is refused (a DNS-rebinding page cannot read a loopback dashboard);
 * every answer carries a strict Content-Security-Policy, ``nosniff``, no
-  referrer and no framing.
+  referrer and no framing;
+* behind a reverse proxy (``pysetl ui --root-path /pysetl``), paths are
+  judged without the prefix, and the cookie and the sign-in redirect carry
+  it; the cookie is ``Secure`` when the request came over HTTPS (uvicorn sets
+  the scheme from ``X-Forwarded-Proto`` only for the proxies it trusts:
+  ``--forwarded-allow-ips``);
+* the probes (``/healthz``, ``/readyz``) answer without the token.
 
 Added in 0.3. Changed in 0.4: wrong tokens are logged and throttled.
+Changed in 0.6: the root path, ``Secure`` cookies over HTTPS, the probes.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from pysetl.dashboard._probes import PROBE_PATHS
 from pysetl.dashboard._throttle import AuthThrottle, client_key
 
 if TYPE_CHECKING:
@@ -57,10 +65,6 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _READ_ONLY = frozenset({"GET", "HEAD"})
 _LOGGER = logging.getLogger(__name__)
-_CLEAR_COOKIE = (
-    b"set-cookie",
-    f"{COOKIE}=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/".encode(),
-)
 
 
 class Guard:
@@ -97,6 +101,13 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
+        if _route_path(scope) in PROBE_PATHS and scope["method"] in _READ_ONLY:
+            refused = self._refuse(scope, headers, check_token=False)
+            if refused is not None:
+                await _send_json(send, *refused)
+                return
+            await self._pass(scope, receive, send)
+            return
         if self.token is not None and await self._throttled_or_login(
             scope, headers, send
         ):
@@ -105,7 +116,10 @@ class Guard:
         if refusal is not None:
             await _send_json(send, *refusal)
             return
+        await self._pass(scope, receive, send)
 
+    async def _pass(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Hand the request to the app, adding our headers to its answer."""
         head = scope["method"] == "HEAD"
         if head:  # answered as GET without the body (FastAPI routes only GET)
             scope = {**scope, "method": "GET"}
@@ -129,7 +143,7 @@ class Guard:
         if wait:
             await _send_json(send, *_too_many(wait))
             return True
-        if scope["path"] != "/":
+        if _route_path(scope) != "/":
             return False
         given = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         token = given.get("token", [""])[0].encode()
@@ -137,7 +151,7 @@ class Guard:
             return False
         if self._refuse(scope, headers, check_token=False) is not None:
             return False
-        await _send_login(send, token)
+        await _send_login(send, token, scope)
         return True
 
     def _refuse(
@@ -172,12 +186,12 @@ class Guard:
         if wrong is None:
             return None
         extra = [(b"www-authenticate", b"Bearer")]
-        if scope["path"] == "/" and b"token=" in scope.get("query_string", b""):
+        if _route_path(scope) == "/" and b"token=" in scope.get("query_string", b""):
             message, wrong = "The token in the address is wrong", "address"
         else:
             message = f"Request to {scope['path']!r} needs the dashboard's token"
         if wrong == "cookie":
-            extra.append(_CLEAR_COOKIE)
+            extra.append(_cookie_header(scope, "", clear=True))
         hint = (
             "open /?token=<token> once (it sets a cookie) or send "
             "'Authorization: Bearer <token>'"
@@ -224,6 +238,28 @@ class Guard:
         if hmac.compare_digest(morsel.value.encode(), self.token):
             return None
         return "cookie"
+
+
+def _route_path(scope: Scope) -> str:
+    """The request's path without the root path (``--root-path``) before it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root) :] or "/"
+    return path
+
+
+def _cookie_header(
+    scope: Scope, value: str, *, clear: bool = False
+) -> tuple[bytes, bytes]:
+    """The token cookie for this dashboard's path; ``Secure`` over HTTPS."""
+    parts = [f"{COOKIE}={value}"]
+    if clear:
+        parts.append("Max-Age=0")
+    parts += ["HttpOnly", "SameSite=Strict", f"Path={scope.get('root_path', '')}/"]
+    if scope.get("scheme") == "https":
+        parts.append("Secure")
+    return (b"set-cookie", "; ".join(parts).encode("latin-1"))
 
 
 def _client(scope: Scope) -> str:
@@ -282,18 +318,16 @@ async def _send_json(
     await send({"type": "http.response.body", "body": data})
 
 
-async def _send_login(send: Send, token: bytes) -> None:
+async def _send_login(send: Send, token: bytes, scope: Scope) -> None:
     """Set the token cookie and send the browser to ``/`` without the token."""
-    cookie = (
-        f"{COOKIE}={token.decode('latin-1')}; HttpOnly; SameSite=Strict; Path=/"
-    ).encode("latin-1")
+    home = f"{scope.get('root_path', '')}/".encode("latin-1")
     await send(
         {
             "type": "http.response.start",
             "status": 303,
             "headers": [
-                (b"location", b"/"),
-                (b"set-cookie", cookie),
+                (b"location", home),
+                _cookie_header(scope, token.decode("latin-1")),
                 (b"cache-control", b"no-store"),
                 (b"content-length", b"0"),
                 *SECURITY_HEADERS,

@@ -4,13 +4,26 @@ Off loopback the token must be strong (``MIN_TOKEN_LENGTH`` characters, at
 least ``MIN_TOKEN_DISTINCT`` different ones): ``generate_token()`` makes
 one.
 
+As a service (``pysetl ui --workers 4 --root-path /pysetl
+--forwarded-allow-ips 10.0.0.5``): several worker processes share the port,
+each with its own handle on the history, its own live feed poller, shared
+reads and token throttle (a client's wrong tries are counted per worker);
+the app lives under the reverse proxy's prefix; ``X-Forwarded-For`` and
+``X-Forwarded-Proto`` are believed only from the listed proxy addresses
+(none by default), and with them the client's address and HTTPS (which
+makes the token cookie ``Secure``).
+
 Added in 0.3. Changed in 0.4: a non-loopback bind needs a strong token.
+Changed in 0.6: ``workers``, ``root_path``, ``forwarded_allow_ips``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
+import os
+import re
 import secrets
 import socket
 import threading
@@ -29,11 +42,15 @@ __all__ = [
     "LOOPBACK_NAMES",
     "MIN_TOKEN_DISTINCT",
     "MIN_TOKEN_LENGTH",
+    "WORKER_ENV",
     "check_bind",
+    "check_forwarded_allow_ips",
+    "check_root_path",
     "generate_token",
     "is_loopback",
     "serve",
     "token_weakness",
+    "worker_app",
 ]
 
 DEFAULT_HOST = "127.0.0.1"
@@ -44,6 +61,9 @@ MIN_TOKEN_LENGTH = 16
 """The fewest characters of a token that guards a non-loopback bind."""
 MIN_TOKEN_DISTINCT = 8
 """The fewest different characters in it (``aaaa...`` is not a secret)."""
+WORKER_ENV = "PYSETL_UI_WORKER"
+"""Where ``serve`` tells its worker processes the history URL and hosts (JSON)."""
+_ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 _GENERATE_HINT = (
     'start with --generate-token, or export PYSETL_UI_TOKEN="$(python -c '
     "'import secrets; print(secrets.token_urlsafe())')\""
@@ -126,6 +146,91 @@ def check_bind(host: str, token: str | None) -> None:
         raise DashboardError(msg, hint=_GENERATE_HINT)
 
 
+def check_root_path(root_path: str) -> str:
+    """``root_path`` without a trailing ``/`` if it is a path prefix, else refuse.
+
+    Raises:
+        DashboardError: It does not start with ``/``, holds characters other
+            than letters, digits and ``._~-`` between its slashes, or a ``.``
+            or ``..`` segment.
+
+    Added in 0.6.
+    """
+    text = root_path.rstrip("/")
+    dots = {".", ".."} & set(text.split("/"))
+    if text and (_ROOT_PATH.fullmatch(text) is None or dots):
+        msg = f"--root-path {root_path!r} is not a path prefix"
+        raise DashboardError(
+            msg,
+            hint="give the prefix the reverse proxy serves the dashboard under, "
+            "e.g. /pysetl (letters, digits and ._~- between slashes; no . or ..)",
+        )
+    return text
+
+
+def check_forwarded_allow_ips(value: str | None) -> str | None:
+    """The trusted proxies (comma-separated addresses, networks or ``*``), checked.
+
+    Raises:
+        DashboardError: An item is neither an IP address, a network nor ``*``.
+
+    Added in 0.6.
+    """
+    if value is None or not value.strip():
+        return None
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            msg = f"--forwarded-allow-ips: {item!r} is not an IP address or network"
+            raise DashboardError(
+                msg,
+                hint="list the reverse proxies' addresses, e.g. 127.0.0.1,10.0.0.0/24 "
+                "('*' trusts every client: only behind a proxy that overwrites "
+                "the headers)",
+            ) from None
+    return ",".join(items)
+
+
+def _check_workers(workers: int, history_url: str | None) -> None:
+    if workers < 1:
+        msg = f"workers={workers!r}: at least one worker serves the dashboard"
+        raise DashboardError(msg, hint="give --workers 1 or more")
+    if workers > 1 and not history_url:
+        msg = "Several workers need the history's URL to open it each"
+        raise DashboardError(msg, hint="pass history_url= (pysetl ui does)")
+
+
+def _allowed_hosts(host: str, token: str | None) -> set[str] | None:
+    # Without a token only loopback names may reach it (DNS rebinding).
+    return None if token else {*LOOPBACK_NAMES, host.strip("[]").lower()}
+
+
+def worker_app() -> Any:
+    """The app of one worker process of ``serve(workers=N)`` (a uvicorn factory).
+
+    Reads the history URL and the allowed hosts from ``PYSETL_UI_WORKER``
+    and the token from ``PYSETL_UI_TOKEN``, both set by ``serve`` in the
+    parent; opens the history read-only.
+
+    Added in 0.6.
+    """
+    from pysetl.dashboard.app import create_app  # noqa: PLC0415 - needs fastapi
+    from pysetl.monitoring.history import open_history  # noqa: PLC0415
+    from pysetl.settings import settings  # noqa: PLC0415
+
+    spec = json.loads(os.environ[WORKER_ENV])
+    allowed = spec.get("allowed_hosts")
+    return create_app(
+        open_history(spec["history"], create=False),
+        token=settings().ui_token,
+        allowed_hosts=None if allowed is None else set(allowed),
+    )
+
+
 def serve(
     history: BaseRunHistory,
     *,
@@ -134,22 +239,42 @@ def serve(
     token: str | None = None,
     log_level: str = "warning",
     on_ready: Callable[[str], Any] | None = None,
+    workers: int = 1,
+    history_url: str | None = None,
+    root_path: str = "",
+    forwarded_allow_ips: str | None = None,
 ) -> None:
     """Serve the dashboard over ``history`` until interrupted.
 
     Args:
         history: The run history to show.
         host: The address to bind (loopback by default).
-        port: The port to bind.
+        port: The port to bind (``0``: any free one).
         token: Required from clients when set; needed for a non-loopback host.
         log_level: uvicorn's log level.
-        on_ready: Called with the dashboard's URL once it listens.
+        on_ready: Called with the address it listens on (``http://host:port/``,
+            without the root path) once it does.
+        workers: Worker processes (``1``: this process serves ``history``).
+            With more, each opens the history at ``history_url`` itself.
+        history_url: The history's URL, unredacted (needed with workers).
+        root_path: The prefix a reverse proxy serves the dashboard under
+            (it strips it before forwarding), e.g. ``/pysetl``.
+        forwarded_allow_ips: The proxies whose ``X-Forwarded-*`` headers
+            are believed (comma-separated addresses or networks; ``None``:
+            none).
 
     Raises:
-        DashboardError: A non-loopback host without a token, or the
+        DashboardError: A non-loopback host without a token, a bad root path
+            or proxy list, workers without ``history_url``, or the
             ``dashboard`` extra is missing.
+
+    Changed in 0.6: ``workers``, ``history_url``, ``root_path``,
+    ``forwarded_allow_ips``.
     """
     check_bind(host, token)
+    root = check_root_path(root_path)
+    trusted = check_forwarded_allow_ips(forwarded_allow_ips)
+    _check_workers(workers, history_url)
     try:
         import uvicorn  # noqa: PLC0415 - an optional extra
 
@@ -157,9 +282,19 @@ def serve(
     except ImportError as exc:
         msg = f"The dashboard needs its extra ({exc.name!r} is missing)"
         raise DashboardError(msg, hint="pip install 'pysetl[dashboard]'") from exc
-    # Without a token only loopback names may reach it (DNS rebinding).
-    allowed = None if token else {*LOOPBACK_NAMES, host.strip("[]").lower()}
-    app = create_app(history, token=token, allowed_hosts=allowed)
+    allowed = _allowed_hosts(host, token)
+    app: Any
+    if workers > 1:
+        # The workers are new processes: they learn what to serve from the
+        # environment they inherit (the token through its usual variable).
+        os.environ[WORKER_ENV] = json.dumps(
+            {"history": history_url, "allowed_hosts": allowed and sorted(allowed)}
+        )
+        if token:
+            os.environ["PYSETL_UI_TOKEN"] = token
+        app = "pysetl.dashboard.server:worker_app"
+    else:
+        app = create_app(history, token=token, allowed_hosts=allowed)
     # Open pages keep their live streams open: do not wait for them on exit.
     config = uvicorn.Config(
         app,
@@ -168,18 +303,26 @@ def serve(
         log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=1,
+        factory=workers > 1,
+        workers=workers,
+        root_path=root,
+        proxy_headers=trusted is not None,
+        forwarded_allow_ips=trusted or "127.0.0.1",
     )
     server = uvicorn.Server(config)
+    shown = f"[{host}]" if ":" in host else host
+    if workers > 1:
+        _run_workers(config, on_ready, shown)
+        return
     if on_ready is not None:
-        shown = f"[{host}]" if ":" in host else host
-        url = f"http://{shown}:{port}/"
         original = server.startup
 
         async def startup(sockets: Any = None) -> None:
             """Start as uvicorn does, then say where the dashboard listens."""
             await original(sockets=sockets)
             if server.started:
-                on_ready(url)
+                bound = server.servers[0].sockets[0].getsockname()[1]
+                on_ready(f"http://{shown}:{bound}/")
 
         server.startup = startup  # type: ignore[method-assign]
     try:
@@ -191,6 +334,27 @@ def serve(
         raise DashboardError(
             msg, hint="another program uses that port: pick one with --port"
         ) from None
+
+
+def _run_workers(
+    config: Any, on_ready: Callable[[str], Any] | None, shown: str
+) -> None:
+    """Bind the port here and serve it from ``config.workers`` processes."""
+    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415 - the extra
+
+    try:
+        sock = config.bind_socket()
+    except SystemExit:  # uvicorn exits when it cannot bind
+        msg = f"The dashboard cannot listen on {config.host!r} port {config.port!r}"
+        raise DashboardError(
+            msg, hint="another program uses that port: pick one with --port"
+        ) from None
+    if on_ready is not None:
+        on_ready(f"http://{shown}:{sock.getsockname()[1]}/")
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
 
 
 def _run(server: Any) -> None:
