@@ -44,6 +44,7 @@ def test_the_page_references_only_its_shipped_files():
         "#/pipelines",
         "#/errors",
         "#/alerts",
+        "#/project",
         "#/api",
         "data:,",
         "openapi.json",

@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pysetl import __version__
-from pysetl.dashboard import _alerts, _api, _live, _probes
+from pysetl.dashboard import _alerts, _api, _live, _probes, _project
 from pysetl.dashboard._security import Guard
 from pysetl.dashboard._shared import SharedReads
 from pysetl.dashboard._static import STATIC_DIR
@@ -123,6 +123,7 @@ def create_app(
     app.include_router(_live.router)
     app.include_router(_alerts.router)
     app.include_router(_probes.router)
+    app.include_router(_project.router)
     app.add_exception_handler(_api.ApiProblem, _problem)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)

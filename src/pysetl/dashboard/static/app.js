@@ -12,6 +12,7 @@
  *   #/pipelines/<name>      history charts of one pipeline
  *   #/errors                failures grouped by fingerprint (?days=), a trend each
  *   #/alerts                firing alerts, then past ones; each expands to its events
+ *   #/project[/<name>]      the project's pipelines from their code, by stage (project.js)
  *   #/api                   the JSON API's endpoints (from /openapi.json)
  */
 "use strict";
@@ -19,7 +20,7 @@
 (function (ui) {
   const { STATUSES, RANGES, RANGE_SECONDS, REFRESH_MS, h, append, clear, replace, initTooltip,
     fmtTime, fmtAgo, fmtDuration, errorSummary, badge, staleMark, ApiError, qs, api, errorNotice, runHref,
-    pipelineHref, runView, chartsView, pipelinesView, errorsView, alertsView } = ui;
+    pipelineHref, runView, chartsView, pipelinesView, errorsView, alertsView, projectView } = ui;
 
   /* ------------------------------------------------------------ runs list */
 
@@ -260,6 +261,9 @@
     } else if (parts[0] === "errors") {
       nav = "errors";
       current = errorsView(root, query);
+    } else if (parts[0] === "project") {
+      nav = "project";
+      current = projectView(root, parts.slice(1).join("/") || null);
     } else if (parts[0] === "alerts") {
       nav = "alerts";
       current = alertsView(root);
