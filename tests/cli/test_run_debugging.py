@@ -151,6 +151,12 @@ def _project(tmp_path: Path, source: str, target: str) -> str:
 @pytest.fixture
 def spark_project(tmp_path, monkeypatch, spark):
     _project(tmp_path, SPARK_PIPELINE, "build")
+    # The proofs read Spark's status tracker: no metrics to wait for.
+    conf = tmp_path / "conf" / "base"
+    conf.mkdir(parents=True)
+    (conf / "monitoring.yaml").write_text(
+        "monitoring:\n  metrics: {enabled: false}\n  progress: {enabled: false}\n"
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PYSETL_OBSERVE", raising=False)
     monkeypatch.delenv("PYSETL_HISTORY_URL", raising=False)
