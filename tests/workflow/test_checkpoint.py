@@ -144,7 +144,10 @@ class TestJsonValues:
             {"a": 1, 2: "two", (3, 4): {5, 6}},
             frozenset({"x", "y"}),
             {b"\x00bytes", Decimal("1.10")},
-            [dt.date(2026, 12, 4), dt.datetime(2026, 12, 4, 1, 2, 3)],
+            [
+                dt.date(2026, 12, 4),
+                dt.datetime(2026, 12, 4, 1, 2, 3, tzinfo=dt.timezone.utc),
+            ],
             float("inf"),
         ],
     )

@@ -1,14 +1,16 @@
 """Debugging a project's run: checkpoints, output samples and post-mortems.
 
-Two optional sections of the project config, both off by default::
+Two optional sections of the project config, both off by default:
 
-    checkpoints:
-      enabled: false      # keep each stage's deliverables (pysetl run --checkpoint)
-      keep: 3             # runs kept per pipeline; older ones are removed
-      path: .pysetl/checkpoints   # relative to the project folder
-    debug:
-      sample_rows: 0      # in debug mode (--debug, PYSETL_DEBUG=1): rows
-                          # sampled per factory (pysetl run --sample N)
+```yaml
+checkpoints:
+  enabled: false      # keep each stage's deliverables (pysetl run --checkpoint)
+  keep: 3             # runs kept per pipeline; older ones are removed
+  path: .pysetl/checkpoints   # relative to the project folder
+debug:
+  sample_rows: 0      # in debug mode (--debug, PYSETL_DEBUG=1): rows
+                      # sampled per factory (pysetl run --sample N)
+```
 
 ``checkpoint_store`` makes the ``CheckpointStore`` a run writes to (or only
 reads from, for ``--only``/``--from-stage``/``--resume`` without

@@ -3,15 +3,17 @@
 With checkpoints on (``Pipeline(checkpoint=True)``, ``pysetl run
 --checkpoint``, or ``checkpoints: {enabled: true}`` in the project config),
 after each stage of a run its deliverables are written under the project's
-``.pysetl/checkpoints/<run_id>/stage-<n>/``::
+``.pysetl/checkpoints/<run_id>/stage-<n>/``:
 
-    .pysetl/checkpoints/
-      01JF.../                     one folder per run
-        run.json                   {"run_id", "pipeline", "created_at", "resumed_from"}
-        stage-0/
-          manifest.json            one entry per factory of the stage
-          0-LoadOrders/            a DataFrame: Parquet, and its schema
-          1-CountOrders.json       a JSON-able value, with type tags
+```text
+.pysetl/checkpoints/
+  01JF.../                     one folder per run
+    run.json                   {"run_id", "pipeline", "created_at", "resumed_from"}
+    stage-0/
+      manifest.json            one entry per factory of the stage
+      0-LoadOrders/            a DataFrame: Parquet, and its schema
+      1-CountOrders.json       a JSON-able value, with type tags
+```
 
 A stage's ``manifest.json`` is written last (a rename): a stage folder with a
 manifest is a complete stage. Each manifest entry names the factory (its
@@ -135,7 +137,7 @@ class CheckpointStore:
     Raises:
         CheckpointError: ``keep`` is below 1.
 
-    Example:
+    Examples:
         >>> store = CheckpointStore(".pysetl/checkpoints", keep=5)
         >>> Pipeline(checkpoint=store).add_stage_from_type(Load).run()
         >>> store.runs("pipeline")[0].stages
