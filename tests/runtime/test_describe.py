@@ -34,7 +34,7 @@ class TestDescribeProject:
         view = describe_project(shop)
         assert view.root == str(shop)
         assert view.default == "orders"
-        assert [p.key for p in view.pipelines] == ["broken", "orders", "reports"]
+        assert [p.project_name for p in view.pipelines] == ["broken", "orders", "reports"]
         orders = view.pipeline("orders")
         assert orders.name == "orders"  # left unnamed: its project name
         assert orders.doc == "The daily orders: load, clean, then count and flag."
@@ -76,7 +76,7 @@ class TestDescribeProject:
         assert broken.stages == ()
 
     def test_only_the_names_asked_for_and_an_unknown_name(self, shop):
-        assert [p.key for p in describe_project(shop, names=["reports"]).pipelines] == [
+        assert [p.project_name for p in describe_project(shop, names=["reports"]).pipelines] == [
             "reports"
         ]
         with pytest.raises(ConfigError, match="No pipeline 'nope'"):
@@ -135,7 +135,7 @@ class TestChildMode:
         out = tmp_path / "view.json"
         assert main(["--project", str(shop), "--output", str(out), "orders"]) == 0
         body = json.loads(out.read_text())
-        assert [p["key"] for p in body["project"]["pipelines"]] == ["orders"]
+        assert [p["project_name"] for p in body["project"]["pipelines"]] == ["orders"]
 
     def test_a_project_that_cannot_be_read_is_an_error_body(self, tmp_path, capsys):
         (tmp_path / "pyproject.toml").write_text("[tool.pysetl\n")
@@ -201,5 +201,5 @@ def test_a_function_asking_for_context_gets_repositories_from_the_config(tmp_pat
     assert item.name == "orders"
     assert [(f.name, f.type) for f in item.fields] == [("id", "bigint")]
     (config,) = view.factory("Load").configs
-    assert (config.key, config.used_as) == ("orders", "delivery orders")
+    assert (config.config_name, config.used_as) == ("orders", "delivery orders")
     assert config.params["path"] == "/landing/orders.csv"

@@ -82,9 +82,9 @@ class ProjectView:
             KeyError: No such pipeline (the message lists them).
         """
         for view in self.pipelines:
-            if name in {view.key, view.name}:
+            if name in {view.project_name, view.name}:
                 return view
-        names = ", ".join(v.key or v.name for v in self.pipelines) or "none"
+        names = ", ".join(v.project_name or v.name for v in self.pipelines) or "none"
         msg = f"No pipeline {name!r} in the project {self.root!r}; it has: {names}"
         raise KeyError(msg)
 
@@ -182,9 +182,11 @@ class _Builder:
             message = exc.message if isinstance(exc, PySetlError) else str(exc)
             error = redact_text(f"{type(exc).__name__}: {message}")
             doc = own_doc(function) if function is not None else ""
-            return PipelineView(key, doc=doc, error=error, key=key)
+            return PipelineView(key, doc=doc, error=error, project_name=key)
         name = view.name if view.name != "pipeline" else key
-        return dataclasses.replace(view, name=name, doc=own_doc(function), key=key)
+        return dataclasses.replace(
+            view, name=name, doc=own_doc(function), project_name=key
+        )
 
     def close(self) -> None:
         """Stop the Spark session this started, if any."""

@@ -236,10 +236,9 @@ def to_svg(view: PipelineView) -> str:
         left, top = places[edge.source]
         x2, bottom = places[edge.target]
         x1, y1, y2 = left + _NODE_W, top + _NODE_H / 2, bottom + _NODE_H / 2
-        dx = max(30.0, (x2 - x1) / 2)
         out.append(
-            f'<path class="edge" d="M {x1} {y1} C {x1 + dx} {y1}, {x2 - dx} {y2}, '
-            f'{x2} {y2}" fill="none" stroke="#98a2b3" stroke-width="1.5" '
+            f'<path class="edge" d="{_edge_path(x1, y1, x2, y2)}" fill="none" '
+            'stroke="#98a2b3" stroke-width="1.5" '
             f'marker-end="url(#pysetl-arrow)"><title>'
             f"{_e(f'{edge.source} → {edge.target}.{edge.attribute}: {edge.type}')}"
             "</title></path>"
@@ -262,6 +261,18 @@ def to_svg(view: PipelineView) -> str:
         )
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _edge_path(x1: float, y1: float, x2: float, y2: float) -> str:
+    """A curve from one box to the next; over the boxes when it skips a column."""
+    if x2 - x1 <= _COL_W:
+        dx = max(30.0, (x2 - x1) / 2)
+        return f"M {x1} {y1} C {x1 + dx} {y1}, {x2 - dx} {y2}, {x2} {y2}"
+    over = _PAD + _HEAD - 8
+    return (
+        f"M {x1} {y1} C {x1 + 30} {y1}, {x1 + 30} {over}, {x1 + 60} {over} "
+        f"L {x2 - 60} {over} C {x2 - 30} {over}, {x2 - 30} {y2}, {x2} {y2}"
+    )
 
 
 def _box(  # noqa: PLR0917 - one box, field by field
@@ -360,7 +371,7 @@ def _factory_html(factory: FactoryView) -> str:
             for k, v in config.params.items()
         )
         parts.append(
-            f"<div>Config {_e(config.key or '')} <code>{_e(config.kind)}</code>"
+            f"<div>Config {_e(config.config_name or '')} <code>{_e(config.kind)}</code>"
             f"<table>{values}</table></div>"
         )
     if factory.last_run is not None:

@@ -79,7 +79,8 @@ class ConfigView:
     """A config a factory uses, every value redacted.
 
     Attributes:
-        key: Its key in the project config, when known (``None`` otherwise).
+        config_name: Its name in the project config (its key under
+            ``connectors``), when known (``None`` otherwise).
         kind: Its class (``CsvConfig``, ``FileConfigModel``...).
         params: Its values, as text, secrets masked.
         used_as: How the factory gets it: ``delivery <attribute>`` (a
@@ -87,7 +88,7 @@ class ConfigView:
             (one it holds).
     """
 
-    key: str | None
+    config_name: str | None
     kind: str
     params: dict[str, str] = field(default_factory=dict)
     used_as: str = ""
@@ -233,8 +234,8 @@ class PipelineView:
             builds it, for a project's pipeline).
         last_run: Its last recorded run, if asked for.
         error: Why it could not be described (then it has no stages).
-        key: Its name in the project (``[tool.pysetl.pipelines]``), for a
-            project's pipeline (``""`` otherwise).
+        project_name: Its name in the project (``[tool.pysetl.pipelines]``),
+            for a project's pipeline (``""`` otherwise).
     """
 
     name: str
@@ -246,7 +247,7 @@ class PipelineView:
     doc: str = ""
     last_run: LastRun | None = None
     error: str | None = None
-    key: str = ""
+    project_name: str = ""
 
     def factory(self, name: str) -> FactoryView:
         """The factory called ``name``.

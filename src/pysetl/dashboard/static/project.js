@@ -59,9 +59,15 @@
       if (!a || !b) continue;
       const x1 = a.x + W; const y1 = a.y + H / 2; const x2 = b.x - 2; const y2 = b.y + H / 2;
       const mid = (x1 + x2) / 2;
+      // An edge that skips a column goes over the boxes, not through them.
+      const over = TOP - 12;
+      const d = b.x - a.x > W + GX + 1
+        ? `M ${x1} ${y1} C ${x1 + 30} ${y1}, ${x1 + 30} ${over}, ${x1 + 60} ${over} ` +
+          `L ${x2 - 60} ${over} C ${x2 - 30} ${over}, ${x2 - 30} ${y2}, ${x2} ${y2}`
+        : `M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`;
       svg.appendChild(s("path", {
         class: "edge", "data-source": e.source, "data-target": e.target,
-        d: `M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`, "marker-end": "url(#project-arrow)",
+        d, "marker-end": "url(#project-arrow)",
         tip: `${e.source} → ${e.target}.${e.attribute}: ${e.type}`,
       }));
     }
