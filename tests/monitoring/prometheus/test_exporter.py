@@ -448,6 +448,18 @@ class TestOptions:
         assert exporter.options.password is not None
         assert exporter.options.password.get_secret_value() == secret
 
+    def test_a_plain_http_gateway_loads_no_tls_context(self, monkeypatch):
+        # Loading the system's CA store took tens of milliseconds at every
+        # session; a plain-HTTP Pushgateway needs none.
+        def refuse(*args, **kwargs):
+            raise AssertionError("an SSL context was made for an http URL")
+
+        monkeypatch.setattr(ssl, "create_default_context", refuse)
+        exporter = PrometheusExporter(pushgateway="http://127.0.0.1:1")
+        exporter.close()
+        with pytest.raises(AssertionError, match="SSL context"):
+            PrometheusExporter(pushgateway="https://127.0.0.1:1")
+
     def test_a_missing_ca_file_fails_when_the_exporter_is_built(self, tmp_path):
         missing = str(tmp_path / "no.pem")
         with pytest.raises(ConfigError, match="ca_file") as caught:
