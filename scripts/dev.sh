@@ -264,11 +264,13 @@ ensure_test_services() {
   [[ -x /usr/bin/prometheus ]] || missing+=(prometheus)
   [[ -x /usr/bin/prometheus-pushgateway ]] || missing+=(prometheus-pushgateway)
   [[ -x /usr/bin/prometheus-alertmanager ]] || missing+=(prometheus-alertmanager)
+  # `pysetl graph --format dot` is checked by rendering it with Graphviz.
+  [[ -x /usr/bin/dot ]] || missing+=(graphviz)
   ((${#missing[@]} == 0)) && return 0
   if can_apt; then
     apt_install "${missing[@]}"
   else
-    warn "PostgreSQL, browser and monitoring-server tests need: ${missing[*]} (sudo apt-get install -y ${missing[*]})"
+    warn "PostgreSQL, browser, monitoring-server and Graphviz tests need: ${missing[*]} (sudo apt-get install -y ${missing[*]})"
   fi
 }
 
