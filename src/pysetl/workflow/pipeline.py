@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from pysetl.workflow.deliverable import Deliverable
     from pysetl.workflow.factory import Factory
     from pysetl.workflow.retry import FactoryPolicies, FactoryPolicy, RetryPolicy
+    from pysetl.workflow.stepper import Stepper
 
 __all__ = ["Pipeline"]
 
@@ -521,6 +522,35 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
         """A Mermaid ``classDiagram`` of the pipeline."""
         self.inspector = Inspector(self)
         return self.inspector.graph.to_diagram()
+
+    def stepper(self) -> Stepper:
+        """A ``Stepper`` that runs this pipeline one stage at a time (notebooks).
+
+        Added in 0.5.
+        """
+        from pysetl.workflow.stepper import Stepper  # noqa: PLC0415 - imports us
+
+        return Stepper(self)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> dict[str, str]:
+        """The graph for Jupyter: HTML (an SVG by stage), Mermaid and text.
+
+        Added in 0.5.
+        """
+        del include, exclude  # Jupyter's arguments: every format is cheap
+        from pysetl.workflow import render  # noqa: PLC0415 - imports this module
+        from pysetl.workflow.view import describe_pipeline  # noqa: PLC0415
+
+        return render.mimebundle(describe_pipeline(self))
+
+    def _repr_html_(self) -> str:
+        """The graph as HTML (an SVG laid out by stage), for Jupyter.
+
+        Added in 0.5.
+        """
+        return self._repr_mimebundle_()["text/html"]
 
     @property
     def diagram_id(self) -> str:

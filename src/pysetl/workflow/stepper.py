@@ -211,7 +211,9 @@ class Stepper:
     def _run(self, hooks: Any, session: Any) -> None:
         try:
             if session is not None:
-                _spark.activate(session)
+                # A Spark Connect session has no JVM and no per-thread state.
+                with contextlib.suppress(AttributeError):
+                    _spark.activate(session)
             self.pipeline.run()
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             self._error = exc
