@@ -1,4 +1,4 @@
-"""Retry policies and timeouts of factories (``pysetl.workflow.retry``), without Spark."""
+"""Retry policies and timeouts of factories (``pysetl.workflow.retry``), no Spark."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ class TestRetryPolicy:
 
     def test_jitter_stays_within_its_share_and_under_the_cap(self):
         policy = RetryPolicy(max_attempts=10, delay=1.0, max_delay=3.0, jitter=0.5)
-        rng = random.Random(7)
+        rng = random.Random(7)  # noqa: S311 - jitter, not secrets
         for n in range(2, 50):
             base = min(3.0, 2.0 ** (n - 2))
             assert base * 0.5 <= policy.delay_before(n, rng) <= base
@@ -193,7 +193,7 @@ class TestPrecedence:
 
 class TestRetries:
     def test_a_flaky_factory_fails_twice_then_succeeds_with_numbered_attempts(self):
-        flaky, calls = _flaky(2, retry=RetryPolicy(max_attempts=3, **FAST))
+        flaky, _ = _flaky(2, retry=RetryPolicy(max_attempts=3, **FAST))
         events = Events()
         pipeline = Pipeline(hooks=HookManager(plugins=[events]))
         pipeline.add_stage_from_type(flaky).run()
