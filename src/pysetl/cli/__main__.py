@@ -37,6 +37,7 @@ from pysetl.cli._state import CliState, open_history_of
 from pysetl.cli.alerts_cmd import alerts_app
 from pysetl.cli.config_cmd import config_app
 from pysetl.cli.errors_cmd import errors_app
+from pysetl.cli.graph_cmd import graph
 from pysetl.cli.new_cmd import new
 from pysetl.cli.run_cmd import run
 from pysetl.cli.ui_cmd import ui
@@ -189,6 +190,7 @@ app.add_typer(errors_app, name="errors")
 app.add_typer(alerts_app, name="alerts")
 app.command("ui")(ui)
 app.command("run")(run)
+app.command("graph")(graph)
 app.command("new")(new)
 
 
