@@ -309,6 +309,53 @@ class TestRegistration:
         with pytest.raises(pluggy.PluginValidationError):
             HookManager(plugins=[Positional()])
 
+    def test_every_shape_of_observer_is_found_and_no_property_is_run(self):
+        # The manager looks at each attribute's raw value before pluggy's full
+        # parse: hooks on instances, slots, classes, modules and inherited
+        # static/class methods must all still be found.
+        import types as types_module
+
+        seen: list[str] = []
+
+        def note(tag):
+            def observer(*, factory_name):
+                seen.append(f"{tag}:{factory_name}")
+
+            return hook_impl(observer)
+
+        class Base:
+            after_factory_run = staticmethod(note("static"))
+
+        class Inherits(Base):
+            @property
+            def before_factory_run(self):
+                raise AssertionError("a property was run while registering")
+
+        class Slotted:
+            __slots__ = ("after_factory_run",)
+
+        class OnInstance:
+            pass
+
+        class AsClass:
+            @classmethod
+            @hook_impl
+            def after_factory_run(cls, *, factory_name):
+                seen.append(f"classmethod:{factory_name}")
+
+        slotted, on_instance = Slotted(), OnInstance()
+        slotted.after_factory_run = note("slot")
+        on_instance.after_factory_run = note("instance")
+        module = types_module.ModuleType("observer_module")
+        module.after_factory_run = note("module")
+        plugins = [Inherits(), slotted, on_instance, AsClass, module]
+        with HookManager(plugins=plugins, inline=True) as hooks:
+            two_stage_pipeline(hooks).run()
+        tags = ("static", "slot", "instance", "classmethod", "module")
+        assert sorted(seen) == sorted(
+            f"{t}:{f}" for t in tags for f in ("First", "Second")
+        )
+
     def test_unregister(self):
         recorder = Recorder()
         hooks = HookManager(plugins=[recorder])
