@@ -219,7 +219,7 @@ class TestText:
         text = render.to_text(_view())
         assert "  stage 0\n    Source -> list[int] [succeeded]" in text
         assert "numbers: list[int] from Double" in text
-        assert "offset: int from input:0" in text
+        assert "offset: int from input offset" in text
 
     def test_an_unbuildable_pipeline_and_problems(self):
         text = render.to_text(PipelineView("x", problems=("p1",), error="E: no"))

@@ -424,6 +424,7 @@ def to_text(view: PipelineView) -> str:
     if view.error:
         lines.append(f"  cannot be described: {view.error}")
     lines.extend(f"  input {item.name}: {item.type}" for item in view.inputs)
+    inputs = {item.id: f"input {item.name}" for item in view.inputs}
     by_name = {f.name: f for f in view.factories}
     for stage in view.stages:
         lines.append(f"  stage {stage.index}")
@@ -432,7 +433,8 @@ def to_text(view: PipelineView) -> str:
             state = f" [{factory.last_run.status}]" if factory.last_run else ""
             lines.append(f"    {factory.name} -> {factory.output.type}{state}")
             lines.extend(
-                f"      {d.attribute}: {d.type} from {d.source or 'unresolved'}"
+                f"      {d.attribute}: {d.type} from "
+                f"{inputs.get(d.source or '', d.source or 'unresolved')}"
                 for d in factory.deliveries
             )
     lines.extend(f"  problem: {p}" for p in view.problems)
