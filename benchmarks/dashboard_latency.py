@@ -1,6 +1,7 @@
 """Latency of the dashboard's JSON API over a large run history.
 
-Builds a SQLite run history with ``--runs`` runs (10,000 by default, three
+Builds a run history (SQLite, or PostgreSQL with ``--postgres URL``: an
+empty database or schema) with ``--runs`` runs (10,000 by default, three
 pipelines, five factory attempts each, metrics and a start event with the
 graph) and ``--logs`` log lines (1,000,000 by default): one big run holds
 ``--big-run-share`` of them, the others share the rest. Rows are
@@ -8,9 +9,15 @@ bulk-inserted with SQLAlchemy Core ``executemany`` in one transaction per
 table. The app is served by uvicorn on 127.0.0.1 and each case is requested
 ``--requests`` times over real HTTP (httpx, one keep-alive connection) after
 a few warm-ups; the table shows the p50 and p95 latency in milliseconds.
+Every request reads the store (the app's shared reads are off: ``ttl=0``),
+so a case measures its query, not the 1-second cache of identical requests.
 
 Usage: python benchmarks/dashboard_latency.py [--runs 10000] [--logs 1000000]
-       [--requests 200] [--db PATH]
+       [--requests 200] [--db PATH | --postgres URL] [--reuse]
+
+``--reuse`` measures an already built history (``--db`` or ``--postgres``)
+again; it is migrated first, so a history built before a migration shows
+that migration's effect (e.g. the log search index of schema version 7).
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ import httpx
 import uvicorn
 
 from pysetl.dashboard import create_app
-from pysetl.monitoring.history import SqliteRunHistory
+from pysetl.dashboard._shared import SharedReads
+from pysetl.monitoring.history import BaseRunHistory, open_history
 from pysetl.monitoring.history import _schema as s
 
 T0 = 1_700_000_000.0
@@ -62,9 +70,9 @@ def _status(n: int) -> str:
     return "failed" if n % 17 == 0 else "succeeded"
 
 
-def build(path: Path, runs: int, logs: int, big_share: float) -> str:
-    """Fill a fresh history at ``path``; return the id of the big run."""
-    history = SqliteRunHistory(path)
+def build(url: str, runs: int, logs: int, big_share: float) -> str:
+    """Fill a fresh history at ``url``; return the id of the big run."""
+    history: Any = open_history(url)
     engine = history.engine
     graph = {
         "nodes": [{"id": f, "stage_id": i} for i, f in enumerate(FACTORIES)],
@@ -163,6 +171,10 @@ def build(path: Path, runs: int, logs: int, big_share: float) -> str:
                 yield _log(big, j)
 
         _insert(conn, s.LOGS, log_rows())
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("VACUUM ANALYZE")
     history.close()
     return run_id(big)
 
@@ -181,9 +193,9 @@ def _log(n: int, j: int) -> dict[str, Any]:
     }
 
 
-def serve(path: Path) -> tuple[uvicorn.Server, threading.Thread, str]:
-    """The app over the history at ``path`` on 127.0.0.1, in a thread."""
-    app = create_app(SqliteRunHistory(path))
+def serve(history: BaseRunHistory) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """The app over ``history`` on 127.0.0.1, in a thread (no shared reads)."""
+    app = create_app(history, shared_reads=SharedReads(ttl=0))
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -222,21 +234,28 @@ def main() -> None:
     parser.add_argument("--big-run-share", type=float, default=0.2)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--postgres", default=None, help="an empty database's URL")
+    parser.add_argument("--reuse", action="store_true", help="measure it again")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
     path = args.db or Path(tmp.name) / "history.db"
-    if path.exists():
-        path.unlink()
+    target = args.postgres or str(path)
+    big = run_id(args.runs - 1)
+    if not args.reuse:
+        if args.postgres is None and path.exists():
+            path.unlink()
+        start = time.perf_counter()
+        build(target, args.runs, args.logs, args.big_run_share)
+        print(f"built in {time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
-    big = build(path, args.runs, args.logs, args.big_run_share)
-    built = time.perf_counter() - start
-    size = path.stat().st_size / 1e6
+    history = open_history(target)  # migrates a history built by an older pysetl
+    print(f"opened (and migrated) in {time.perf_counter() - start:.1f} s")
     print(
         f"history: {args.runs} runs, {args.logs} log lines "
         f"({int(args.logs * args.big_run_share)} in run {big}), "
-        f"SQLite {size:.0f} MB, built in {built:.1f} s"
+        f"{history.url} schema version {history.schema_version}"
     )
-    server, thread, url = serve(path)
+    server, thread, url = serve(history)
     mid = run_id(args.runs // 2)
     with httpx.Client(base_url=url, timeout=60) as client:
         first = client.get(f"/api/runs/{big}/logs", params={"limit": 100}).json()

@@ -447,19 +447,13 @@ class BaseRunHistory(ABC):
         total is the pipeline's factory count recorded at run start (the
         ``factories`` of the ``RUN_START_EVENT``) when it is known.
 
-        Added in 0.3.
+        Added in 0.3. Changed in 0.6: counted by the store (a SQL store
+        aggregates in the database: a page of 500 runs reads their counts,
+        not their 2,500 attempts).
         """
-        latest: dict[tuple[str, str], AttemptSummary] = {}
-        for attempt in self.attempt_summaries(run_ids):
-            key = (attempt.run_id, attempt.factory)
-            known = latest.get(key)
-            if known is None or attempt.attempt >= known.attempt:
-                latest[key] = attempt
-        tallies: dict[str, dict[str, int]] = {rid: {} for rid in run_ids}
-        for (rid, _), attempt in latest.items():
-            tally = tallies[rid]
-            tally[attempt.status] = tally.get(attempt.status, 0) + 1
         ids = _check_run_ids(run_ids)
+        found = self._call("read from", self._factory_tallies, ids) if ids else {}
+        tallies = {rid: found.get(rid, {}) for rid in run_ids}
         totals = self._call("read from", self._factory_totals, ids) if ids else {}
         return {
             rid: FactoryCounts(
@@ -679,6 +673,27 @@ class BaseRunHistory(ABC):
         factory: str | None,
     ) -> list[MetricTotal]:
         """Sum, max and count per run and metric name, by run then name."""
+
+    def _factory_tallies(
+        self, run_ids: tuple[str, ...]
+    ) -> dict[str, dict[str, int]]:
+        """Per run, how many factories have each status (their latest attempt's).
+
+        The latest attempt of a factory is its highest attempt number (the
+        later started of equals). This default reads every attempt; SQL
+        stores count in the database.
+        """
+        latest: dict[tuple[str, str], AttemptSummary] = {}
+        for attempt in self._attempt_summaries(run_ids):
+            key = (attempt.run_id, attempt.factory)
+            known = latest.get(key)
+            if known is None or attempt.attempt >= known.attempt:
+                latest[key] = attempt
+        tallies: dict[str, dict[str, int]] = {}
+        for (rid, _), attempt in latest.items():
+            tally = tallies.setdefault(rid, {})
+            tally[attempt.status] = tally.get(attempt.status, 0) + 1
+        return tallies
 
     @abstractmethod
     def _factory_totals(self, run_ids: tuple[str, ...]) -> dict[str, int]:

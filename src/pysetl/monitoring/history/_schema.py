@@ -16,6 +16,7 @@ Added in 0.2.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -44,6 +45,9 @@ __all__ = [
     "HOST_INDEX",
     "LATEST_VERSION",
     "LOGS",
+    "LOGS_FTS",
+    "LOGS_FTS_VOCAB",
+    "LOGS_TRIGRAM_INDEX",
     "METADATA",
     "METRICS",
     "MIGRATIONS",
@@ -57,6 +61,7 @@ __all__ = [
 ]
 
 METADATA = sa.MetaData()
+_LOGGER = logging.getLogger(__name__)
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite rowid alias
 _RUN_ID = sa.String(32)
@@ -351,6 +356,97 @@ def _migration_6(conn: sa.Connection) -> None:
     HOST_INDEX.create(conn, checkfirst=True)
 
 
+# Full-text search of log lines (migration 7), so that a search for a rare
+# text in a run of 200,000 lines reads the few lines that hold it instead of
+# scanning them all. SQLite: an FTS5 table of trigrams over the log lines
+# (external content: the text is not stored twice), kept up to date by
+# triggers, and its vocabulary (how many lines hold each trigram: how rare a
+# search is). PostgreSQL: a GIN trigram index (pg_trgm) that ILIKE uses.
+# Where FTS5 or pg_trgm is missing, the migration leaves them out and the
+# search scans, as before.
+LOGS_FTS = "pysetl_logs_fts"
+LOGS_FTS_VOCAB = "pysetl_logs_fts_vocab"
+LOGS_TRIGRAM_INDEX = "ix_pysetl_logs_message_trgm"
+
+# Frozen with migration 7 (literal names: never edit).
+_SQLITE_FTS = (
+    (
+        "CREATE VIRTUAL TABLE pysetl_logs_fts USING fts5(message, "
+        "content='pysetl_logs', content_rowid='id', tokenize='trigram')"
+    ),
+    "CREATE VIRTUAL TABLE pysetl_logs_fts_vocab USING fts5vocab(pysetl_logs_fts, row)",
+    (
+        "CREATE TRIGGER pysetl_logs_fts_insert AFTER INSERT ON pysetl_logs BEGIN "
+        "INSERT INTO pysetl_logs_fts(rowid, message) VALUES (new.id, new.message); "
+        "END"
+    ),
+    (
+        "CREATE TRIGGER pysetl_logs_fts_delete AFTER DELETE ON pysetl_logs BEGIN "
+        "INSERT INTO pysetl_logs_fts(pysetl_logs_fts, rowid, message) "
+        "VALUES ('delete', old.id, old.message); END"
+    ),
+    (
+        "CREATE TRIGGER pysetl_logs_fts_update AFTER UPDATE OF message ON "
+        "pysetl_logs BEGIN "
+        "INSERT INTO pysetl_logs_fts(pysetl_logs_fts, rowid, message) "
+        "VALUES ('delete', old.id, old.message); "
+        "INSERT INTO pysetl_logs_fts(rowid, message) VALUES (new.id, new.message); "
+        "END"
+    ),
+    "INSERT INTO pysetl_logs_fts(pysetl_logs_fts) VALUES ('rebuild')",
+)
+
+
+_PG_TRGM = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public",
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+)
+
+
+def _sqlite_log_search(conn: sa.Connection) -> None:
+    try:
+        with conn.begin_nested():
+            for statement in _SQLITE_FTS:
+                conn.exec_driver_sql(statement)
+    except sa.exc.OperationalError as exc:  # built without FTS5 or trigrams
+        _LOGGER.warning("pysetl history: no full-text log search (%s)", exc)
+
+
+def _postgres_log_search(conn: sa.Connection) -> None:
+    # pg_trgm is a trusted extension (PostgreSQL 13+): a database owner may
+    # create it. In ``public`` when allowed, so that every schema finds it.
+    for statement in _PG_TRGM:
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(statement)
+            break
+        except sa.exc.DBAPIError as exc:
+            problem = exc
+    else:
+        _LOGGER.warning(
+            "pysetl history: no trigram index of log lines, searches scan "
+            "(pg_trgm cannot be created: %s)",
+            str(problem.orig).strip(),
+        )
+        return
+    schema = conn.exec_driver_sql(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+        "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+    ).scalar_one()
+    ops = '"' + schema.replace('"', '""') + '".gin_trgm_ops'
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_pysetl_logs_message_trgm "
+        f"ON pysetl_logs USING gin (message {ops})"
+    )
+
+
+def _migration_7(conn: sa.Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        _sqlite_log_search(conn)
+    elif conn.dialect.name == "postgresql":
+        _postgres_log_search(conn)
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One step of the schema: its version, what it does, and how."""
@@ -367,6 +463,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "config versions per environment, config audit", _migration_4),
     Migration(5, "alerts, alert events, alert silences", _migration_5),
     Migration(6, "runs.resumed_from; an index of runs by host", _migration_6),
+    Migration(7, "full-text search of log lines (FTS5, pg_trgm)", _migration_7),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

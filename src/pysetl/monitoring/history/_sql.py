@@ -28,6 +28,7 @@ from pysetl.monitoring.history._base import (
     failure_cursor,
     failure_key,
 )
+from pysetl.monitoring.history._log_search import has_fts, with_text
 from pysetl.monitoring.history._records import (
     AttemptSummary,
     EventRecord,
@@ -54,7 +55,6 @@ from pysetl.monitoring.history._salvage import (
 from pysetl.monitoring.history._sql_rows import (
     INSERTS,
     coalesce,
-    escape_like,
     finish_values,
     last_seen,
     log_record,
@@ -557,11 +557,25 @@ class SqlRunHistory(BaseRunHistory):
         if level is not None:
             query = query.where(c.levelno >= level)
         if text is not None:
-            query = query.where(c.message.ilike(f"%{escape_like(text)}%", escape="\\"))
+            query = with_text(
+                query, text, run_id=run_id, after=after, fts=self._has_log_fts
+            )
         if after is not None:
             query = query.where(c.id > after)
         rows = self._rows(query, limit, log_record)
         return self._page(rows, limit, lambda r: r.id)
+
+    def _has_log_fts(self) -> bool:
+        """Whether this SQLite store has the full-text table of log lines (cached)."""
+        found: bool | None = self.__dict__.get("_log_fts")
+        if found is None:
+            if self.engine.dialect.name != "sqlite":
+                found = False
+            else:
+                with self.engine.connect() as conn:
+                    found = has_fts(conn)
+            self.__dict__["_log_fts"] = found
+        return found
 
     # ------------------------------------------------ reads across runs (0.3)
     def _list_pipelines(self, limit: int) -> list[PipelineSummary]:
@@ -633,6 +647,37 @@ class SqlRunHistory(BaseRunHistory):
                 MetricTotal(rid, name, float(total), float(peak), int(count))
                 for rid, name, total, peak, count in conn.execute(query)
             ]
+
+    def _factory_tallies(
+        self, run_ids: tuple[str, ...]
+    ) -> dict[str, dict[str, int]]:
+        c = s.ATTEMPTS.c
+        # Each factory's latest attempt (highest number, then latest row),
+        # counted by status in the database: one row per run and status.
+        latest = (
+            sa.select(
+                c.run_id,
+                c.status,
+                sa.func.row_number()
+                .over(
+                    partition_by=(c.run_id, c.factory),
+                    order_by=(c.attempt.desc(), c.id.desc()),
+                )
+                .label("n"),
+            )
+            .where(c.run_id.in_(run_ids))
+            .subquery()
+        )
+        query = (
+            sa.select(latest.c.run_id, latest.c.status, sa.func.count())
+            .where(latest.c.n == 1)
+            .group_by(latest.c.run_id, latest.c.status)
+        )
+        tallies: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for rid, status, count in conn.execute(query):
+                tallies.setdefault(rid, {})[status] = int(count)
+        return tallies
 
     def _factory_totals(self, run_ids: tuple[str, ...]) -> dict[str, int]:
         c = s.EVENTS.c
