@@ -203,7 +203,10 @@ class TestResume:
             console = Console(record=True, width=200)
             commands.show_run(history, resumed.run_id, console=console)
             text = console.export_text()
-            assert f"resumed from    {failed.run_id}" in " ".join(text.split("\n"))
+            assert f"resumed from    {failed.run_id}" in text
+            assert "Skipped factories" in text
+            restored = f"restored from the checkpoint of run {failed.run_id}"
+            assert text.count(restored) == 2  # Orders and Totals
         finally:
             history.close()
 
