@@ -9,7 +9,10 @@
 #   bash scripts/dev.sh lint    ruff check/format, mypy, lint-imports, interrogate, shellcheck
 #   bash scripts/dev.sh docs    build the documentation site with mkdocs --strict, then check its HTML
 #   bash scripts/dev.sh wheel   build a wheel, pip install "pysetl[all]" from it in a fresh venv, run the demo
-#   bash scripts/dev.sh ci      setup, lint, docs, test, demo and wheel (what .ci/run calls)
+#   bash scripts/dev.sh perf    the performance regression gate (benchmarks/perf_gate.py)
+#   bash scripts/dev.sh audit   pip-audit over uv.lock (says "skipped" when no advisory service answers)
+#   bash scripts/dev.sh release [VERSION] [--dry-run]   build, check, install, smoke-test, tag (scripts/release.py)
+#   bash scripts/dev.sh ci      setup, lint, docs, test, demo, perf, audit and a release dry run (what .ci/run calls)
 #
 # Extra arguments after `test` go to pytest, e.g. `bash scripts/dev.sh test -m "not spark"`.
 #
@@ -315,7 +318,10 @@ cmd_lint() {
   run_check "mypy (strict)" "$VENV/bin/mypy" src
   run_check "lint-imports" "$VENV/bin/lint-imports"
   run_check "interrogate" "$VENV/bin/interrogate" src
-  run_check "shellcheck" "$VENV/bin/shellcheck" scripts/dev.sh .ci/run
+  run_check "complexity (radon)" "$VPY" scripts/complexity.py
+  run_check "bandit" "$VPY" scripts/security_lint.py
+  run_check "commit messages" "$VPY" scripts/check_commits.py
+  run_check "shellcheck" "$VENV/bin/shellcheck" scripts/dev.sh scripts/gate_stability.sh .ci/run
   if ((${#failed[@]})); then
     die "lint failed: ${failed[*]}"
   fi
@@ -373,6 +379,26 @@ cmd_wheel() {
   )
 }
 
+cmd_perf() {
+  cmd_setup
+  log "performance regression gate"
+  "$VPY" benchmarks/perf_gate.py "$@"
+}
+
+cmd_audit() {
+  ensure_venv
+  install_python_deps "${DEP_GROUPS[@]}"
+  log "pip-audit over uv.lock"
+  "$VPY" scripts/audit.py
+}
+
+cmd_release() {
+  # Builds from a clean export of HEAD (or the new tag), so it needs no
+  # setup of this tree beyond the tools; the demo runs in a fresh venv.
+  cmd_setup
+  "$VPY" scripts/release.py "$@"
+}
+
 run_smoke() {
   log "pysetl run flights (the demo as a project), then pysetl runs list"
   "$VENV/bin/pysetl" run flights --env dev
@@ -393,8 +419,15 @@ cmd_ci() {
   bash "$ROOT/scripts/dev.sh" demo || status=1
   # The same pipeline as a project, through `pysetl run`: recorded, exit 0.
   run_smoke || status=1
-  # pip install "pysetl[all]" from a wheel, as users do (about two minutes).
-  bash "$ROOT/scripts/dev.sh" wheel || status=1
+  # Short benchmarks against the committed baseline (about a minute).
+  bash "$ROOT/scripts/dev.sh" perf || status=1
+  # Known vulnerabilities of the locked packages, or a visible "skipped".
+  bash "$ROOT/scripts/dev.sh" audit || status=1
+  # The release command, dry: sdist and wheel from a clean export, twine
+  # check, the wheel's files and metadata, then pip install "pysetl[all]"
+  # from the wheel in a fresh venv, as users do, with the demo and a smoke
+  # test (what `wheel` does, and more; about two minutes).
+  bash "$ROOT/scripts/dev.sh" release --dry-run || status=1
   if ((status)); then
     die "ci failed (see above)"
   fi
@@ -402,7 +435,7 @@ cmd_ci() {
 }
 
 usage() {
-  sed -n "2,19p" "$ROOT/scripts/dev.sh" | sed 's/^# \{0,1\}//'
+  sed -n "2,22p" "$ROOT/scripts/dev.sh" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -415,6 +448,9 @@ main() {
   lint) cmd_lint ;;
   docs) cmd_docs ;;
   wheel) cmd_wheel ;;
+  perf) cmd_perf "$@" ;;
+  audit) cmd_audit ;;
+  release) cmd_release "$@" ;;
   ci) cmd_ci ;;
   -h | --help | help) usage ;;
   *)
