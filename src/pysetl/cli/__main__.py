@@ -36,6 +36,7 @@ from pysetl.cli._config_keys import keygen, rotate_key
 from pysetl.cli._state import CliState, open_history_of
 from pysetl.cli.alerts_cmd import alerts_app
 from pysetl.cli.config_cmd import config_app
+from pysetl.cli.doctor_cmd import doctor
 from pysetl.cli.errors_cmd import errors_app
 from pysetl.cli.graph_cmd import graph
 from pysetl.cli.new_cmd import new
@@ -192,6 +193,7 @@ app.command("ui")(ui)
 app.command("run")(run)
 app.command("graph")(graph)
 app.command("new")(new)
+app.command("doctor")(doctor)
 
 
 def _version(value: bool) -> None:
