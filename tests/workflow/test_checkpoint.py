@@ -229,9 +229,24 @@ class TestCheckpoints:
         entry = store.manifest(store.runs()[0].run_id, 0).entries[0]
         assert entry.format == "unsupported"
         assert "builtins.object" in str(entry.reason)
-        with pytest.raises(CheckpointError, match="was not checkpointed") as info:
+        with pytest.raises(CheckpointError, match="could not checkpoint") as info:
             make().run(from_stage=1)
+        assert "--from-stage 0" in str(info.value.hint)
         assert "JSON-able" in str(info.value.hint)
+
+    def test_a_checkpoint_of_another_shape_is_refused_before_anything_runs(
+        self, store: CheckpointStore
+    ) -> None:
+        build(store).run()
+        Calls.ran = []
+        changed = (
+            Pipeline(checkpoint=store, name="daily")
+            .add_stage_from_type(Opaque)
+            .add_stage_from_type(Numbers)
+        )
+        with pytest.raises(CheckpointError, match="has nothing for factory 'Opaque'"):
+            changed.run(from_stage=1)
+        assert Calls.ran == []
 
 
 class TestResume:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import CheckpointError
+from pysetl.utils._pretty import pretty
 from pysetl.workflow._execute import Job, run_factory
 from pysetl.workflow.checkpoint import CheckpointStore
 
@@ -132,6 +133,7 @@ def plan_replay(  # noqa: C901 - one branch per way of skipping
                 "nothing to resume"
             )
             raise CheckpointError(msg, hint="run the pipeline again, without --resume")
+        _check(reader, resume, plan, range(done))
         return Replay(store, resume, frozenset(range(done)), resumed_from=resume)
     if from_stage is not None:
         if isinstance(from_stage, bool) or not 0 <= from_stage < count:
@@ -151,7 +153,47 @@ def plan_replay(  # noqa: C901 - one branch per way of skipping
             f"No checkpoint of pipeline {pipeline!r} has {what} in {str(reader.root)!r}"
         )
         raise CheckpointError(msg, hint=_WITH_CHECKPOINT)
+    _check(reader, source.run_id, plan, upstream)
     return Replay(store, source.run_id, frozenset(upstream), only_position)
+
+
+def _check(reader: CheckpointStore, source: str, plan: Plan, stages: range) -> None:
+    """Fail before anything runs when the checkpoint cannot fill ``stages``.
+
+    Every factory of those stages needs an entry of its name and type, kept
+    in a format that can be read back.
+
+    Raises:
+        CheckpointError: The first factory the checkpoint cannot fill.
+    """
+    for stage_id in stages:
+        manifest = reader.manifest(source, stage_id)
+        for k in range(*plan.stage_span(stage_id)):
+            name = plan.names[k]
+            entry = manifest.entry(name)
+            wanted = pretty(plan.types[k].tp)
+            if entry is not None and entry.type == wanted:
+                if entry.format != "unsupported":
+                    continue
+                msg = (
+                    f"Factory {name!r} (stage {stage_id}) made a {entry.type} that "
+                    f"run {source!r} could not checkpoint: {entry.reason}"
+                )
+                hint = (
+                    f"run stage {stage_id} again (--from-stage {stage_id}), or make "
+                    "the factory return a DataFrame or a JSON-able value"
+                )
+                raise CheckpointError(msg, hint=hint)
+            found = "nothing" if entry is None else f"a {entry.type}"
+            msg = (
+                f"The checkpoint of run {source!r} has {found} for factory "
+                f"{name!r} of stage {stage_id}, which makes a {wanted}"
+            )
+            raise CheckpointError(
+                msg,
+                hint="the pipeline changed since that run: run it whole, "
+                "with --checkpoint",
+            )
 
 
 def _skipped(
