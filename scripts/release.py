@@ -186,7 +186,8 @@ def check_wheel(wheel: Path, tree: Path, version: str) -> list[str]:  # noqa: C9
         info = f"pysetl-{version}.dist-info"
         meta = email.parser.Parser().parsestr(zf.read(f"{info}/METADATA").decode())
         entry_points = zf.read(f"{info}/entry_points.txt").decode()
-    tracked = run("git", "ls-files", "src/pysetl", cwd=tree).split()
+    tracked = run("git", "ls-files", "-z", "src/pysetl", cwd=tree).split("\0")
+    tracked = [p for p in tracked if p]  # names may hold spaces: {{ name }}
     expected = {p.removeprefix("src/") for p in tracked}
     problems += [f"missing from the wheel: {p}" for p in sorted(expected - names)]
     ours = {n for n in names if not n.startswith(f"{info}/")}
