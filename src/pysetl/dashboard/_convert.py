@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOG_MESSAGE_MAX",
+    "attempt_metrics",
     "clean",
     "error_out",
     "event_out",
@@ -196,6 +197,37 @@ def factory_metrics(metrics: Iterable[MetricRecord]) -> dict[str, dict[str, floa
         if labels:
             name += "{" + ",".join(f"{k}={v}" for k, v in labels) + "}"
         found.setdefault(metric.factory, {})[redact_text(name)] = metric.value
+    return found
+
+
+def attempt_metrics(
+    metrics: Iterable[MetricRecord],
+) -> dict[tuple[str, int], dict[str, float]]:
+    """The last value of each metric of each factory attempt.
+
+    Keyed by ``(factory, attempt)``: a retry's metrics carry an ``attempt``
+    label (from the second attempt on), which is taken off their names here.
+    Other labels are named as ``factory_metrics`` names them.
+
+    Added in 0.6.
+    """
+    found: dict[tuple[str, int], dict[str, float]] = {}
+    for metric in metrics:
+        if metric.factory is None:
+            continue
+        attempt = 1
+        labels = []
+        for key, value in sorted(metric.labels.items()):
+            if key == "attempt" and value.isdigit():
+                attempt = int(value)
+            elif key not in _HIDDEN_LABELS:
+                labels.append((key, value))
+        name = metric.name
+        if labels:
+            name += "{" + ",".join(f"{k}={v}" for k, v in labels) + "}"
+        found.setdefault((metric.factory, attempt), {})[redact_text(name)] = (
+            metric.value
+        )
     return found
 
 

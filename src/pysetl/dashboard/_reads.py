@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pysetl.dashboard._convert import (
+    attempt_metrics,
     clean,
     factory_metrics,
     factory_out,
@@ -108,6 +109,8 @@ class MetricsSeen:
 
     last_id: int | None = None
     by_factory: dict[str, dict[str, float]] = field(default_factory=dict)
+    # (factory, attempt) -> metrics: each attempt's row shows its own.
+    by_attempt: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
 
     def read(self, history: BaseRunHistory, run_id: str) -> None:
         """Add the metrics recorded since the last read."""
@@ -115,6 +118,8 @@ class MetricsSeen:
         rows = all_rows(history.list_metrics, run_id, cursor=cursor)
         for factory, values in factory_metrics(rows).items():
             self.by_factory.setdefault(factory, {}).update(values)
+        for key, values in attempt_metrics(rows).items():
+            self.by_attempt.setdefault(key, {}).update(values)
         if rows:
             self.last_id = rows[-1].id
 
@@ -132,7 +137,9 @@ def run_state(
     attempts = all_rows(history.list_factory_attempts, run.run_id)
     seen = MetricsSeen() if metrics is None else metrics
     seen.read(history, run.run_id)
-    factories = [factory_out(a, seen.by_factory.get(a.factory)) for a in attempts]
+    factories = [
+        factory_out(a, seen.by_attempt.get((a.factory, a.attempt))) for a in attempts
+    ]
     counts = history.factory_counts([run.run_id])[run.run_id]
     return run_out(run, counts), factories, attempts
 

@@ -14,6 +14,7 @@
       run: null,
       stages: [],
       factories: new Map(), // name -> FactoryOut (latest attempt)
+      attempts: new Map(), // name -> Map(attempt number -> FactoryOut): every attempt
       graph: { nodes: [], edges: [] },
       source: null,
       destroyed: false,
@@ -49,7 +50,7 @@
         timelineBody),
       h("div", { class: "panel", id: "factories-panel" },
         h("div", { class: "panel-head" }, h("h2", null, "Factories"),
-          h("span", { class: "meta" }, "one row per factory (its last attempt); click a row for all metrics")),
+          h("span", { class: "meta" }, "one row per factory (its last attempt), its earlier attempts under it; click a row for all metrics")),
         factoriesBody),
       logs.el);
     for (const sw of root.querySelectorAll("[data-sw]")) {
@@ -57,6 +58,8 @@
     }
 
     function keepLatest(f) {
+      if (!st.attempts.has(f.factory)) st.attempts.set(f.factory, new Map());
+      st.attempts.get(f.factory).set(f.attempt || 1, f);
       const old = st.factories.get(f.factory);
       if (!old || (f.attempt || 0) >= (old.attempt || 0)) st.factories.set(f.factory, f);
     }
@@ -71,6 +74,7 @@
           ? data.graph
           : { nodes: (data.factories || []).map((f) => ({ id: f.factory, stage_id: f.stage_id })), edges: [] };
         st.factories.clear();
+        st.attempts.clear();
         for (const f of data.factories || []) keepLatest(f);
         renderAll();
         // A stale run (no heartbeat) will not change: the server ends its
@@ -502,6 +506,22 @@
             h("span", { class: "chip" }, h("b", null, shortMetric(k)), fmtMetric(k, v))))));
         tr.addEventListener("click", () => { detail.hidden = !detail.hidden; });
         append(tbody, tr, metrics.length ? detail : null);
+        // Earlier attempts of a retried factory, newest first, under it.
+        const earlier = [...(st.attempts.get(f.factory) || new Map()).values()]
+          .filter((a) => (a.attempt || 1) !== (f.attempt || 1))
+          .sort((a, b) => (b.attempt || 1) - (a.attempt || 1));
+        for (const a of earlier) {
+          append(tbody, h("tr", { class: "attempt-row", "data-factory": f.factory, "data-attempt": a.attempt },
+            h("td", { class: "name-cell", tip: `${a.factory}, attempt ${a.attempt}` }, `↳ attempt ${a.attempt}`),
+            h("td", { class: "num" }, a.stage_id),
+            h("td", { class: "num" }, a.attempt),
+            h("td", null, badge(a.status)),
+            h("td", { class: "nowrap" }, fmtTime(a.started_at)),
+            h("td", { class: "num" }, fmtDuration(a.duration)),
+            h("td", null, h("div", { class: "chips" }, orderedPhases(a.phases).map(([p, sec]) =>
+              h("span", { class: "chip" }, h("b", null, p), fmtDuration(sec))))),
+            h("td", { class: "attempt-error", tip: errorSummary(a.error) }, truncate(errorSummary(a.error), 90))));
+        }
       }
       replace(factoriesBody, h("table", { class: "data", id: "factories-table" },
         h("thead", null, h("tr", null, h("th", null, "Factory"), h("th", { class: "num" }, "Stage"),
