@@ -17,7 +17,9 @@ This script parses every HTML page of the site and fails (exit code 1) on:
 - ``broken-link``: an ``<a href>`` to this site whose page is not in the
   site, or whose ``#anchor`` is no element id of that page;
 - ``rest-literal``: a paragraph ending in ``::`` (a reStructuredText literal
-  block marker, which Markdown shows as is).
+  block marker, which Markdown shows as is);
+- ``rest-role``: a Sphinx role such as ``:class:`` or ``:func:`` in front of
+  code, which Markdown shows as is.
 
 Usage: ``python scripts/check_docs_site.py SITE_DIR`` (``scripts/dev.sh docs``
 runs it after the build). Each problem is printed with its page, the nearest
@@ -27,6 +29,7 @@ heading id above it (the API object, on the reference page) and the text.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -43,6 +46,8 @@ VOID_TAGS = frozenset(
     | {"param", "source", "track", "wbr"}
 )
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# ":class:`X`" in a docstring renders as ":class:" then <code>X</code>.
+ROLE = re.compile(r"(?<![\w:]):(?:py:)?(?:attr|class|data|exc|func|meth|mod|obj|ref):$")
 SNIPPET = 100
 
 
@@ -101,6 +106,8 @@ class _PageParser(HTMLParser):
         self.quotes: list[_Quote] = []
         self.prose_prompts: list[tuple[str, str]] = []
         self.rest_literals: list[tuple[str, str]] = []
+        self.rest_roles: list[tuple[str, str]] = []
+        self._last_text = ""
         self._stack: list[str] = []
         self._code_depth = 0
         self._near = ""
@@ -110,9 +117,7 @@ class _PageParser(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
-        for name in ("id", "name"):
-            if values.get(name):
-                self.ids.add(values[name])
+        self.ids.update(values[name] for name in ("id", "name") if values.get(name))
         if tag in HEADINGS and values.get("id"):
             self._near = values["id"]
         if self._open_quotes and self._open_quotes[-1].first_child is None:
@@ -120,8 +125,16 @@ class _PageParser(HTMLParser):
         if tag in VOID_TAGS:
             return
         self._stack.append(tag)
+        role = ROLE.search(self._last_text)
+        if tag == "code" and self._code_depth == 0 and role:
+            self.rest_roles.append((self._near, role.group()))
+        self._last_text = ""  # what a role may stand right before
         if tag in CODE_TAGS:
             self._code_depth += 1
+        self._open(tag, values)
+
+    def _open(self, tag: str, values: dict[str, str]) -> None:
+        """Start collecting what a link, a block quote or a paragraph holds."""
         if tag == "a" and "href" in values:
             link = _Link(values["href"], self._near)
             self.links.append(link)
@@ -158,6 +171,8 @@ class _PageParser(HTMLParser):
             self._paragraph = None
 
     def handle_data(self, data: str) -> None:
+        if self._code_depth == 0:
+            self._last_text = data
         for link in self._open_links:
             link.text += data
         for quote in self._open_quotes:
@@ -237,6 +252,10 @@ def check_site(site: Path) -> list[Problem]:
             Problem("rest-literal", name, near, text)
             for near, text in page.rest_literals
         )
+        problems.extend(
+            Problem("rest-role", name, near, f"{role} (a Sphinx role)")
+            for near, role in page.rest_roles
+        )
         for link in page.links:
             detail = _broken(site, url, link.href, parsed)
             if detail:
@@ -285,8 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{len(problems)} rendering problem(s) in {args.site}.\n"
             "  hint: write doctests under an `Examples:` section (Google style),\n"
-            "  put code such as `Deliverable[int](42)` in backticks, and link only\n"
-            "  to pages and anchors of the site",
+            "  put code such as `Deliverable[int](42)` in backticks, write code\n"
+            "  blocks fenced and names in backticks (no '::', no ':class:'), and\n"
+            "  link only to pages and anchors of the site",
             file=sys.stderr,
         )
         return 1

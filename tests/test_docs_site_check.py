@@ -83,14 +83,13 @@ class TestCraftedHtml:
         )
         assert "[int]('42, delivery_id='" in problem.detail
 
-    def test_prompts_in_prose_missing_anchors_and_rest_markers_are_found(
-        self, tmp_path
-    ):
+    def test_prompts_in_prose_missing_anchors_and_rest_markup_are_found(self, tmp_path):
         write(
             tmp_path / "index.html",
             '<h2 id="a">A</h2><p>&gt;&gt;&gt; x = 1</p>'
             '<p><a href="page/#nowhere">gone</a> <a href="../../up.html">up</a></p>'
-            "<p>Usage::</p>",
+            "<p>Usage::</p><p>See :func:<code>load_config</code>, not"
+            " <code>:func:</code> nor a:b:<code>c</code>.</p>",
         )
         write(tmp_path / "page" / "index.html", '<h2 id="here">Here</h2>')
         problems = checker.check_site(tmp_path)
@@ -99,6 +98,7 @@ class TestCraftedHtml:
             ("broken-link", "index.html", "a"),
             ("doctest-prose", "index.html", "a"),
             ("rest-literal", "index.html", "a"),
+            ("rest-role", "index.html", "a"),
         ]
         details = " ".join(p.detail for p in problems)
         assert "no element with id 'nowhere' on page/index.html" in details

@@ -1,17 +1,17 @@
 """Structured logging: run context on every line, JSON or console, secrets masked.
 
-pysetl logs through the standard :mod:`logging` module, so users' own
+pysetl logs through the standard ``logging`` module, so users' own
 ``logging`` calls inside factories and third-party loggers (Spark's Py4J,
 SQLAlchemy...) are handled the same way. Three pieces do the work:
 
-* :class:`ContextFilter` adds the current run's ``run_id``, ``pipeline``,
+* ``ContextFilter`` adds the current run's ``run_id``, ``pipeline``,
   ``stage``, ``factory``, ``attempt`` and ``phase`` (bound by the engine, see
-  :mod:`pysetl.utils.run_scope`) to every record a handler sees;
-* :class:`RedactFilter` masks secrets in a record's message and traceback
-  through the one redaction point (:mod:`pysetl.utils.redaction`);
-* :class:`JsonFormatter` writes one JSON object per line (production), in
+  ``pysetl.utils.run_scope``) to every record a handler sees;
+* ``RedactFilter`` masks secrets in a record's message and traceback
+  through the one redaction point (``pysetl.utils.redaction``);
+* ``JsonFormatter`` writes one JSON object per line (production), in
   the versioned schema ``LOG_SCHEMA_VERSION`` (documented field by field in
-  ``docs/logging.md``); :class:`ConsoleFormatter` writes readable lines
+  ``docs/logging.md``); ``ConsoleFormatter`` writes readable lines
   (development).
 
 When an OpenTelemetry span is current (the factory's span of the
@@ -21,7 +21,7 @@ OpenTelemetry: it asks it only once something else has loaded it, so
 without it a line costs one dictionary lookup more.
 
 Only an entry point (the ``pysetl`` command, your ``main``) configures
-logging, with :func:`configure_logging` or ``logging.config.dictConfig``::
+logging, with ``configure_logging`` or ``logging.config.dictConfig``::
 
     logging.config.dictConfig({
         "version": 1,
@@ -44,7 +44,7 @@ logging, with :func:`configure_logging` or ``logging.config.dictConfig``::
 Environment: ``PYSETL_LOG_FORMAT`` (``json``, ``console`` or ``auto``),
 ``PYSETL_LOG_LEVEL`` (``INFO``...) and ``PYSETL_DEBUG=1`` (debug mode: level
 ``DEBUG`` for pysetl and a tracer of every lifecycle step, see
-:mod:`pysetl.workflow._debug`), read through :func:`pysetl.settings.settings`
+``pysetl.workflow._debug``), read through ``pysetl.settings.settings``
 like every process setting (so ``PYSETL_DEBUG=0`` is off, and a value that
 is not a boolean is a ``ConfigError``). This module sits below every layer:
 it imports neither pyspark nor any other pysetl layer but ``utils`` and
@@ -98,7 +98,7 @@ LEVEL_ENV = "PYSETL_LOG_LEVEL"
 DEBUG_ENV = "PYSETL_DEBUG"
 
 CONTEXT_FIELDS = ("run_id", "pipeline", "stage", "factory", "attempt", "phase")
-"""The run context fields that :class:`ContextFilter` adds to every record."""
+"""The run context fields that ``ContextFilter`` adds to every record."""
 
 TRACE_FIELDS = ("trace_id", "span_id")
 """The ids of the current OpenTelemetry span, as lowercase hex (32 and 16 digits)."""
@@ -456,7 +456,7 @@ def configure_logging(
 
 
 def reset_logging() -> None:
-    """Undo :func:`configure_logging`: remove its handlers, restore levels."""
+    """Undo ``configure_logging``: remove its handlers, restore levels."""
     root = logging.getLogger()
     for handler in _STATE["handlers"]:
         root.removeHandler(handler)

@@ -1,7 +1,7 @@
 """``ConfigValidationError``: a config failed validation.
 
-It is at the same time a :class:`pysetl.errors.ConfigError` (new code,
-``InvalidConfigException``) and a :class:`pydantic.ValidationError` (code
+It is at the same time a ``pysetl.errors.ConfigError`` (new code,
+``InvalidConfigException``) and a ``pydantic.ValidationError`` (code
 written against the old API, where pydantic's error propagated from
 ``Config.config``), so both kinds of ``except`` clause catch it.
 
@@ -60,7 +60,7 @@ class ConfigValidationError(ConfigError, ValidationError):
     def __init__(self, *_pydantic_args: Any, **_pydantic_kwargs: Any) -> None:
         """Start empty; pydantic's ``from_exception_data`` builds the instance.
 
-        Use :meth:`wrap` to create one.
+        Use ``wrap`` to create one.
         """
         ConfigError.__init__(self, "")
         self.errors = _Problems()

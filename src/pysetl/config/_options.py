@@ -3,7 +3,7 @@
 A file connector entry (``csv``, ``json``, ``parquet``, ``orc``) hands every
 key that is not a field of its model to Spark as a reader and writer
 option, and Spark ignores options it does not know: ``headr: "false"``
-silently reads the header line as data. :func:`unknown_option` compares a
+silently reads the header line as data. ``unknown_option`` compares a
 key with the entry's fields and with the options Spark documents for the
 format (case-insensitively, as Spark does), and names the closest valid one.
 

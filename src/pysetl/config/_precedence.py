@@ -20,7 +20,7 @@ Within one layer, files are merged in name order (``a.yaml`` then
 all layers are merged: a mapping's own keys win over what it inherits, and
 of several templates (``extends: [_a, _b]``) a later one wins over an
 earlier one. How two values merge (mappings deep, lists and scalars
-replace) is defined in :mod:`pysetl.config._merge`.
+replace) is defined in ``pysetl.config._merge``.
 
 Added in 0.3.
 """

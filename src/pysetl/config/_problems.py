@@ -1,8 +1,8 @@
 """Problems found while loading a project config, and the one error listing them.
 
 Every stage of the loader (reading files, merging, ``extends:``,
-interpolation, validation) records a :class:`Problem` instead of raising, so
-one :class:`~pysetl.errors.ConfigLoadError` lists *every* problem at once,
+interpolation, validation) records a ``Problem`` instead of raising, so
+one ``ConfigLoadError`` lists *every* problem at once,
 each with its file, line (when known) and dotted key path.
 
 Added in 0.3.

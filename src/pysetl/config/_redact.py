@@ -1,11 +1,11 @@
 """How configs mask their secrets, through the one redaction point.
 
 Every ``str``/``repr`` of a config and every config error message goes
-through :func:`redact`, so a password never reaches a log line, a terminal
+through ``redact``, so a password never reaches a log line, a terminal
 or a run history row. Resolving a config registers its ``SecretStr`` values
-with the process-wide redactor (:func:`register_secrets`), so the same
+with the process-wide redactor (``register_secrets``), so the same
 values are masked in every other output too (logs, errors, history).
-The rules themselves live in :mod:`pysetl.utils.redaction`.
+The rules themselves live in ``pysetl.utils.redaction``.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ class ConfigChange:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConfigChange:
-        """The change that :meth:`to_dict` wrote."""
+        """The change that ``to_dict`` wrote."""
         return cls(str(data["key"]), data["kind"], data.get("old"), data.get("new"))
 
     def __str__(self) -> str:

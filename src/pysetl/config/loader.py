@@ -15,23 +15,23 @@ conf/
 
 The environment comes from the ``env`` argument, else ``PYSETL_ENV``; with
 neither only ``base`` is read. Each file holds a mapping; the files of a
-layer and the layers are deep-merged (:mod:`pysetl.config._merge`) in the
-precedence order of :mod:`pysetl.config._precedence` (overrides >
+layer and the layers are deep-merged (``pysetl.config._merge``) in the
+precedence order of ``pysetl.config._precedence`` (overrides >
 ``PYSETL_A__B`` variables > ``conf/<env>`` > ``conf/base`` > defaults). Then
-``extends:`` is resolved (:mod:`pysetl.config._extends`), then
+``extends:`` is resolved (``pysetl.config._extends``), then
 ``${env:...}``, ``${secret:...}`` and ``enc:`` values
-(:mod:`pysetl.config._interpolate`; templates, dropped before, are never
+(``pysetl.config._interpolate``; templates, dropped before, are never
 interpolated), and finally the optional schema and
-rules validate it (:meth:`ResolvedConfig.validate`).
+rules validate it (``ResolvedConfig.validate``).
 
 Nothing is raised before everything has been read: a
-:class:`~pysetl.errors.ConfigLoadError` lists every problem at once, each
+``ConfigLoadError`` lists every problem at once, each
 with its file, line and key path.
 
 A config directory (``conf``, ``conf/base``, ``conf/<env>``) that other
 users can write to, and a secret file (``${secret:file:...}``) that they can
 read or write, are reported with an
-:class:`~pysetl.config.permissions.InsecureFileWarning` while loading; the
+``InsecureFileWarning`` while loading; the
 config is loaded all the same. ``pysetl config validate`` lists them too.
 
 Added in 0.3. Changed in 0.4: warns about open config directories and secret files.

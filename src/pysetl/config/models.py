@@ -2,7 +2,7 @@
 
 A project config has an optional ``spark`` section (``app_name`` and Spark
 settings) and a ``connectors`` section: one entry per dataset, whose
-``storage`` picks its config class (:data:`CONFIG_CLASSES`)::
+``storage`` picks its config class (``CONFIG_CLASSES``)::
 
     spark:
       app_name: shop
@@ -185,7 +185,7 @@ def unknown_options(
     (``headr``, ``delimter``) would do nothing, silently. Each problem names
     the file, line and key, and the closest valid name. They are warnings,
     not errors: Spark accepts options the list in
-    :mod:`pysetl.config._options` does not hold (see there).
+    ``pysetl.config._options`` does not hold (see there).
 
     Args:
         resolved: The loaded config.
@@ -223,7 +223,7 @@ def connector_configs(
     """The ``Config`` object of every entry of ``section`` (none if it is missing).
 
     A key that is no known option of its entry (a misspelled ``headr``) is
-    reported with an ``UnknownOptionWarning`` (see :func:`unknown_options`).
+    reported with an ``UnknownOptionWarning`` (see ``unknown_options``).
 
     Raises:
         ConfigLoadError: Listing every invalid entry with file, line and key path.
@@ -290,7 +290,7 @@ def spark_settings(resolved: ResolvedConfig, section: str = "spark") -> dict[str
 
 
 def config_json_schema(schema: type[BaseModel] | None = None) -> dict[str, Any]:
-    """The JSON Schema of ``schema`` (default: :class:`ProjectConfigModel`) for editors.
+    """The JSON Schema of ``schema`` (default: ``ProjectConfigModel``) for editors.
 
     ``pysetl config schema`` writes it; point your editor's YAML plugin at it.
     Secret fields are ``writeOnly`` strings; the defaults (and examples) of

@@ -1,6 +1,6 @@
 """``ResolvedConfig``: a project's merged config, its provenance and its version.
 
-``load_config`` (in :mod:`pysetl.config.loader`) returns one. It is an
+``load_config`` (in ``pysetl.config.loader``) returns one. It is an
 immutable ``Mapping`` of the top-level keys, with dotted access
 (``get("connectors.orders.path")``), provenance (``explain``), a masked
 JSON-able view (``as_dict``), a content hash (``version``) and validation
@@ -156,7 +156,7 @@ def _walk(data: Any, path: Sequence[str]) -> Any:
 class ResolvedConfig(Mapping[str, Any]):
     """A project's config after merging, inheritance and interpolation.
 
-    Created by :func:`pysetl.config.loader.load_config`; immutable.
+    Created by ``pysetl.config.loader.load_config``; immutable.
 
     Attributes:
         env: The environment (profile) loaded, or ``None`` for base only.
@@ -330,7 +330,7 @@ class ResolvedConfig(Mapping[str, Any]):
 
         Each entry's ``storage`` picks the config class (``csv`` ->
         ``CsvConfig``, ``JDBC`` -> ``JdbcConfig``...; see
-        :data:`pysetl.config.models.CONFIG_CLASSES`).
+        ``pysetl.config.models.CONFIG_CLASSES``).
 
         Raises:
             ConfigLoadError: Listing every invalid entry with file, line and key.

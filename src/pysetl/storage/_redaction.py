@@ -3,8 +3,8 @@
 Py4J logs every command it sends to the JVM at DEBUG level
 (``py4j.clientserver``: ``Command to send: ...``), and a JDBC password is one
 of those commands' arguments. A connector that hands a secret to Spark first
-calls :func:`protect`: the secret is registered with the one redaction point
-(:mod:`pysetl.utils.redaction`), and a filter on Py4J's loggers masks it in
+calls ``protect``: the secret is registered with the one redaction point
+(``pysetl.utils.redaction``), and a filter on Py4J's loggers masks it in
 every record, whatever handler the user configured. The filter only runs for
 records that are emitted, so it costs nothing unless Py4J debug logging is on.
 

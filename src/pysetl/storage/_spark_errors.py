@@ -4,9 +4,9 @@ Connectors wrap foreign errors once, at their boundary; this module gives
 them the text to classify the error by and the one line to put in the
 message. Spark 4 hides the driver's own message behind an error class
 (``FAILED_JDBC.CONNECTION``), so the Java cause chain is walked as well.
-:func:`spark_error_details` finds Spark's error class and message parameters
+``spark_error_details`` finds Spark's error class and message parameters
 in an exception, its Python causes or its Java cause chain (the workflow uses
-it to enrich a failing factory's error). :func:`malformed_record` finds the
+it to enrich a failing factory's error). ``malformed_record`` finds the
 record a FAILFAST read of a CSV (or JSON) file could not parse, and the file.
 Nothing here imports pyspark.
 """

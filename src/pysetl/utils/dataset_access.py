@@ -1,6 +1,6 @@
 """Who read or wrote which dataset: how storage tells observers of its accesses.
 
-``SparkRepository`` calls :func:`record_access` when it loads or saves. The
+``SparkRepository`` calls ``record_access`` when it loads or saves. The
 call tells every registered listener (an exporter of lineage, for example)
 which object was read or written, and by which code: the run scope bound in
 the calling thread (``pysetl.utils.run_scope``), so a listener can file the
@@ -9,7 +9,7 @@ is one truth test of a tuple; a listener must be quick (it runs in the
 factory's thread) and must not raise (what it raises is swallowed).
 
 The listeners are process-global state and live here only;
-:func:`reset_access_listeners` empties them for tests.
+``reset_access_listeners`` empties them for tests.
 
 How to report the accesses of a new kind of dataset: call
 ``record_access(self, "read")`` (or ``"write"``) where it reads or writes.

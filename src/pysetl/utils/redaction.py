@@ -10,10 +10,10 @@ messages and the dashboard API all pass what they show through one
   ``key=value`` / ``"key": "value"`` / ``key: value`` pairs inside free
   text (a ``key: word`` in running prose, such as "password: cannot
   connect", is not a pair and stays readable);
-* **by value**: every secret registered with :func:`register_secret` (configs
+* **by value**: every secret registered with ``register_secret`` (configs
   register their ``SecretStr`` values when they are resolved, the JDBC
   connector its password), wherever it appears in a text, in each of the
-  forms it takes on its way out (:func:`secret_forms`): plain, the inside
+  forms it takes on its way out (``secret_forms``): plain, the inside
   of its ``repr()`` (``KeyError(password)`` shows ``'a\\b'``), JSON-escaped,
   backslash-escaped as Py4J sends it to the JVM, URL-encoded, and one escape
   of each of these again (a ``repr()`` inside a JSON log line);
@@ -21,7 +21,7 @@ messages and the dashboard API all pass what they show through one
   Tokens and the password of ``scheme://user:password@host`` URLs.
 
 The process-wide redactor lives here and nowhere else; tests start afresh
-with :func:`reset_default_redactor`. How to mask a new kind of secret:
+with ``reset_default_redactor``. How to mask a new kind of secret:
 register its value (``register_secret``), or add a pattern
 (``default_redactor().add_pattern(...)``).
 
@@ -425,7 +425,7 @@ class Redactor:
         """A copy of ``value`` safe to show.
 
         Mappings are masked by key name at any depth (everything under a
-        secret key is masked), strings by :meth:`redact_text`; lists and
+        secret key is masked), strings by ``redact_text``; lists and
         tuples are walked; secret objects (``SecretStr``) become the mask;
         other values are returned as they are.
 
@@ -460,7 +460,7 @@ class Redactor:
         return self.mask
 
     def redact_mapping(self, mapping: Mapping[Any, Any]) -> dict[Any, Any]:
-        """A copy of ``mapping`` with its secrets masked (see :meth:`redact_value`)."""
+        """A copy of ``mapping`` with its secrets masked (see ``redact_value``)."""
         return {k: self.redact_value(v, k) for k, v in mapping.items()}
 
     def redact_labels(self, labels: Mapping[str, object]) -> dict[str, str]:

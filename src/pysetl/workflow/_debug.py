@@ -14,7 +14,7 @@ Every record carries the run context fields (``run_id``, ``pipeline``,
 ``stage``, ``factory``, ``attempt``) explicitly, since some events come
 before or after the engine binds the factory's scope.
 
-An input or output is described by its *shape* only (:func:`describe_shape`):
+An input or output is described by its *shape* only (``describe_shape``):
 its type, its length for collections, the schema and number of partitions
 for a Spark DataFrame. Never a value: no ``collect``, ``count`` or ``show``,
 so debug mode neither leaks data nor starts Spark jobs.

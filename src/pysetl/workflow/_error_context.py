@@ -2,7 +2,7 @@
 
 ``explain(exc, factory, phase)`` returns Spark's error class and message
 parameters (for Spark and Py4J errors, through
-:func:`pysetl.storage._spark_errors.spark_error_details`) and a hint, when
+``pysetl.storage._spark_errors.spark_error_details``) and a hint, when
 one is known:
 
 * ``UNRESOLVED_COLUMN.*``: the missing column, the columns Spark proposes,

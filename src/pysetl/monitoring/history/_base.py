@@ -533,7 +533,7 @@ class BaseRunHistory(ABC):
         this host (``host``, default: ``PYSETL_HOST``, else the machine's
         name), when its process is gone: a process id is only checked on the
         host that recorded it. It ends at its last sign of life (see
-        :meth:`mark_crashed`), not at its start: a run killed 2 s in, before
+        ``mark_crashed``), not at its start: a run killed 2 s in, before
         its first heartbeat, lasted 2 s.
 
         Changed in 0.6: this host is ``PYSETL_HOST`` when set.

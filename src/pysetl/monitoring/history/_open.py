@@ -4,7 +4,7 @@ Where the history lives, first match wins:
 
 1. the ``url`` argument (the CLI's ``--history``);
 2. the environment variable ``PYSETL_HISTORY_URL`` (read through
-   :func:`pysetl.settings.settings`, like every process setting);
+   ``pysetl.settings.settings``, like every process setting);
 3. ``.pysetl/history.db`` (SQLite) in the project folder: the nearest
    folder, from the working directory up, that holds a ``.pysetl`` folder or
    a ``pyproject.toml``; the working directory if none does.

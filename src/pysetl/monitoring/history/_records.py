@@ -6,7 +6,7 @@ applies in batches, each batch in one transaction (``BaseRunHistory.apply``).
 Times are seconds since the epoch (``time.time()``), as floats.
 
 Every write operation masks secrets when it is created, through the one
-redaction point (:mod:`pysetl.utils.redaction`): error dicts, event data,
+redaction point (``pysetl.utils.redaction``): error dicts, event data,
 metric labels, log messages and config contents reach no store unmasked.
 
 Added in 0.2.

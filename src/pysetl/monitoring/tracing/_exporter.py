@@ -6,7 +6,7 @@ Mechanism (what is made where, and why the run barely notices):
   the lifecycle events, with the event's own timestamps. The exporter is
   delivered inline (``pysetl_inline``): only the emitting thread can make a
   span *current* there, which is what puts ``trace_id``/``span_id`` on the
-  log lines of a factory (:mod:`pysetl.logs`) and what makes spans that
+  log lines of a factory (``pysetl.logs``) and what makes spans that
   users' own instrumentation opens inside a factory children of it;
 * parents are explicit (run, then stage, then factory), so the factories of a
   parallel stage, in pool threads, nest under their stage as well;
@@ -142,7 +142,7 @@ class OpenTelemetryExporter:
         log_exporter: Likewise for log records (with ``logs=True``).
         writer: The observers' writer thread; default: the session's (see
             ``pysetl_attach``), else the process-wide one.
-        **options: The options (:class:`OpenTelemetryOptions`).
+        **options: The options (``OpenTelemetryOptions``).
 
     Raises:
         ConfigError: An option is unknown or has a bad value.

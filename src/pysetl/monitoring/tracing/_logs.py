@@ -1,6 +1,6 @@
 """``OtlpLogHandler``: log records shipped over OTLP, with run context and trace ids.
 
-A :class:`logging.Handler` that turns each record into an OpenTelemetry log
+A ``logging.Handler`` that turns each record into an OpenTelemetry log
 record of the exporter's ``LoggerProvider``: the body is the message and the
 attributes are the fields of the JSON log schema (``run_id``, ``pipeline``,
 ``stage``, ``factory``, ``attempt``, ``phase``, the ``extra=`` key-values,

@@ -115,7 +115,7 @@ class OpenTelemetryOptions(BaseModel):
 
     @property
     def log_levelno(self) -> int:
-        """``log_level`` as a :mod:`logging` level number."""
+        """``log_level`` as a ``logging`` level number."""
         number: int = logging.getLevelName(self.log_level)
         return number
 

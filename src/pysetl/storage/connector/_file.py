@@ -187,7 +187,7 @@ class FileConnector(Connector, HasReader, HasWriter, CanDrop, CanPartition):
         by name. CSV columns are matched by the header's names when the
         config has ``header`` on (columns the schema does not declare are read
         as strings), else by position. Other formats store their types and
-        are read as with :meth:`read`.
+        are read as with ``read``.
 
         Args:
             schema: The declared columns, for example ``Orders.get_structtype()``.
