@@ -125,7 +125,7 @@ def _format(files: Iterable[Path]) -> None:
         return
     if paths:
         subprocess.run(  # noqa: S603 - ruff with our own arguments
-            [*command, "format", "--quiet", *paths],
+            [*command, "format", "--quiet", "--no-cache", *paths],
             capture_output=True,
             check=False,
             timeout=120,
