@@ -29,7 +29,8 @@ PySetlError                              [BasePySetlException]
 │       └── FactoryTimeoutError          (an attempt ran past its timeout)
 ├── RunHistoryError
 ├── DashboardError
-└── NotificationError                    (an alert notifier could not deliver)
+├── NotificationError                    (an alert notifier could not deliver)
+└── ScaffoldError                        (pysetl.scaffold: a bad name, a folder in use)
 
 PySetlWarning (a UserWarning)
 ├── PySetlDeprecationWarning (also a DeprecationWarning)
