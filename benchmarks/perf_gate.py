@@ -296,11 +296,11 @@ def run_child(name: str, repeat: int) -> dict[str, Any]:
     return figures
 
 
-def load_baseline() -> dict[str, Any]:
-    """The committed baseline (an empty one when the file does not exist)."""
-    if not BASELINE.exists():
+def load_baseline(path: Path) -> dict[str, Any]:
+    """The baseline at ``path`` (an empty one when the file does not exist)."""
+    if not path.exists():
         return {"tolerance": DEFAULT_TOLERANCE, "cases": {}}
-    data: dict[str, Any] = json.loads(BASELINE.read_text())
+    data: dict[str, Any] = json.loads(path.read_text())
     return data
 
 
@@ -324,7 +324,7 @@ def git_commit() -> str:
 
 def gate(args: argparse.Namespace) -> int:
     """Run every case, compare with the baseline, write the JSON; 1 on a regression."""
-    baseline = load_baseline()
+    baseline = load_baseline(Path(args.baseline))
     tolerance = float(baseline.get("tolerance", DEFAULT_TOLERANCE))
     names = args.case or list(CASES)
     started = time.perf_counter()
@@ -381,7 +381,7 @@ def gate(args: argparse.Namespace) -> int:
     result["passed"] = not failed
     write_result(result, args)
     if args.update_baseline:
-        update_baseline(result, tolerance)
+        update_baseline(result, tolerance, Path(args.baseline))
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if failed:
         print(f"perf gate: FAILED: regression in {', '.join(failed)}")
@@ -406,7 +406,7 @@ def write_result(result: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"recorded: {kept.relative_to(ROOT)}")
 
 
-def update_baseline(result: dict[str, Any], tolerance: float) -> None:
+def update_baseline(result: dict[str, Any], tolerance: float, path: Path) -> None:
     """Make this run's medians the baseline (an explicit command)."""
     if result["slowdown"] != 1:
         msg = f"refusing to take a baseline with {SLOWDOWN_ENV} set"
@@ -422,8 +422,8 @@ def update_baseline(result: dict[str, Any], tolerance: float) -> None:
             for name, figures in result["cases"].items()
         },
     }
-    BASELINE.write_text(json.dumps(data, indent=1) + "\n")
-    print(f"baseline updated: {BASELINE.relative_to(ROOT)}")
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"baseline updated: {path}")
 
 
 def main() -> int:
@@ -438,6 +438,7 @@ def main() -> int:
     parser.add_argument("--record", action="store_true")
     parser.add_argument("--update-baseline", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "build" / "perf"))
+    parser.add_argument("--baseline", default=str(BASELINE), help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Commit messages follow the project's convention: ``area: what and why``.
 
 The first line is ``<area>: <summary>``:
