@@ -376,6 +376,10 @@ cmd_wheel() {
     # -I: neither the script's folder nor the environment reach sys.path.
     "$work/venv/bin/python" -I -c 'import pysetl; assert "site-packages" in pysetl.__file__, pysetl.__file__'
     "$work/venv/bin/python" -I "$ROOT/demo/flights_etl.py"
+    # The project template ships in the wheel: pysetl new renders it there.
+    XDG_CACHE_HOME="$work/cache" "$work/venv/bin/pysetl" new smoke --dir "$work" --defaults >/dev/null
+    [[ -f "$work/smoke/src/smoke/pipeline.py" && -f "$work/smoke/data/orders.csv" ]] ||
+      die "wheel: pysetl new did not render the project template"
   )
 }
 

@@ -155,6 +155,7 @@ EXTRAS = {
     "needed": ["pysetl-no-such-dist>=1"],
     "unused": ["pysetl-no-such-dist>=1"],
     "old": ["pytest>=999"],
+    "shared": ["pytest>=1", "pysetl-no-such-dist>=1"],
 }
 
 
@@ -168,10 +169,13 @@ class TestExtras:
         )
         assert checks["extra: needed"].fix == "pip install 'pysetl[needed]'"
         assert checks["extra: unused"].status == OK
-        assert checks["extra: unused"].detail.startswith("not installed")
+        assert checks["extra: unused"].detail == (
+            "not installed, not used by the project (pysetl-no-such-dist missing)"
+        )
         assert checks["extra: old"].status == WARN
         assert "pytest" in checks["extra: old"].detail
         assert "(wants >=999)" in checks["extra: old"].detail
+        assert checks["extra: shared"].status == OK  # a package of it comes anyway
 
     def test_the_installed_pysetl_extras_are_all_listed(self):
         names = {c.name for c in check_extras({"spark"})}
@@ -230,6 +234,16 @@ class TestProject:
         (pipeline,) = named(project_checks(project), "pipeline: jobs")
         assert pipeline["status"] == "fail"
         assert "cannot be imported" in pipeline["detail"]
+
+    def test_a_pipeline_missing_a_package_says_which(self, project):
+        module = f"doctor_needs_{next(_NAMES)}"
+        (project / f"{module}.py").write_text("import pysetl_no_such_package\n")
+        (project / "pyproject.toml").write_text(
+            f'[tool.pysetl.pipelines]\njobs = "{module}:build"\n'
+        )
+        (pipeline,) = named(project_checks(project), "pipeline: jobs")
+        assert pipeline["status"] == "fail"
+        assert pipeline["fix"].startswith("install 'pysetl_no_such_package'")
 
     def test_java_home_pointing_nowhere_fails_the_run_with_the_fix(
         self, project, monkeypatch

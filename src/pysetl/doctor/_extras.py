@@ -4,8 +4,9 @@ An extra is *needed* when the project uses it: ``spark`` always, ``config``
 for YAML config files, ``prometheus``/``otel``/``lineage`` for the
 ``monitoring`` exporter sections, ``postgres`` for a PostgreSQL history,
 ``vault``/``aws`` for ``${secret:vault:...}``/``${secret:aws:...}``. A
-needed extra that is missing fails; one partly installed (a package of it
-missing or too old) warns; one neither installed nor needed is fine.
+needed extra that is missing fails; one with a package in a version it does
+not accept warns; one not installed (or partly: they share packages) and not
+needed is fine.
 
 Added in 0.5.
 """
@@ -81,19 +82,17 @@ def check_extras(
         problems = [p for r in requirements if (p := _problem(r)) is not None]
         names = [m.group(1) for r in requirements if (m := _NAME.match(r))]
         name = f"extra: {extra}"
-        missing_all = len(problems) == len(requirements) and all(
-            p.endswith(" missing") for p in problems
-        )
+        wrong = [p for p in problems if not p.endswith(" missing")]
         if not problems:
             checks.append(Check(name, OK, f"installed ({', '.join(names)})"))
         elif extra in needed:
             detail = f"the project uses it, but: {', '.join(problems)}"
             checks.append(Check(name, FAIL, detail, install))
-        elif missing_all:
-            checks.append(
-                Check(name, OK, "not installed (the project does not use it)")
-            )
-        else:
-            detail = f"partly installed: {', '.join(problems)}"
+        elif wrong:
+            detail = f"a package in a version it does not accept: {', '.join(wrong)}"
             checks.append(Check(name, WARN, detail, install))
+        else:
+            missing = ", ".join(p.removesuffix(" missing") for p in problems)
+            detail = f"not installed, not used by the project ({missing} missing)"
+            checks.append(Check(name, OK, detail))
     return checks

@@ -165,6 +165,15 @@ def _pipeline_check(project: Project, name: str) -> Check:
     try:
         project.builder(name)
     except ConfigError as error:
+        cause = error.__cause__
+        own = project.pipelines[name].split(":")[0].split(".")[0]
+        if isinstance(cause, ModuleNotFoundError) and cause.name not in {None, own}:
+            # The pipeline's module is there; a package it imports is not.
+            fix = (
+                f"install {cause.name!r}, which the pipeline's code imports "
+                "(see the extra: rows above)"
+            )
+            return Check(f"pipeline: {name}", FAIL, error.message, fix)
         return Check(f"pipeline: {name}", FAIL, error.message, error.hint)
     return Check(f"pipeline: {name}", OK, f"{project.pipelines[name]} imports")
 
