@@ -435,7 +435,7 @@ class PySetlBuilder(Builder[PySetl]):
             env: The environment (default ``$PYSETL_ENV``; none: ``base`` only).
             section: The section holding the connector entries.
             spark_section: The section holding the Spark settings.
-            **load_kwargs: Passed to :func:`pysetl.config.load_config`
+            **load_kwargs: Passed to ``pysetl.config.load_config``
                 (``overrides``, ``environ``, ``secrets``, ``schema``, ``rules``...).
 
         Raises:
