@@ -2,12 +2,14 @@
 
 ``pipeline.stepper()`` returns one. Each ``next()`` runs the next stage and
 returns what its factories produced; ``deliverables`` and ``get()`` give
-every output so far; ``run_all()`` runs the rest::
+every output so far; ``run_all()`` runs the rest:
 
-    stepper = pipeline.stepper()
-    stepper.next()                 # stage 0 runs; its outputs
-    stepper.get("CleanOrders")     # by factory name (or class, or output type)
-    stepper.run_all()              # the remaining stages
+```python
+stepper = pipeline.stepper()
+stepper.next()                 # stage 0 runs; its outputs
+stepper.get("CleanOrders")     # by factory name (or class, or output type)
+stepper.run_all()              # the remaining stages
+```
 
 It is one ordinary ``Pipeline.run()``: the same pre-flight check, the same
 events, so the run is recorded in the run history like any other (one run
