@@ -353,3 +353,87 @@ class TestOnlyAndFromStage:
     def test_stage_zero_needs_no_checkpoint(self, store: CheckpointStore) -> None:
         assert build(None).run(only="Words").get_output(Words) == ("a", "b")
         assert Calls.ran == ["Words"]
+
+
+class Recorder:
+    """Which stage events an observed run emits."""
+
+    pysetl_inline = True
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int]] = []
+
+    @hook_impl
+    def before_stage_run(self, *, stage_id: int) -> None:
+        self.events.append(("before", stage_id))
+
+    @hook_impl
+    def after_stage_run(self, *, stage_id: int) -> None:
+        self.events.append(("after", stage_id))
+
+    @hook_impl
+    def on_stage_run_failed(self, *, stage_id: int) -> None:
+        self.events.append(("failed", stage_id))
+
+
+class TestEdges:
+    def test_a_run_that_completed_every_stage_has_nothing_to_resume(
+        self, store: CheckpointStore
+    ) -> None:
+        done = build(store).run()
+        with pytest.raises(CheckpointError, match="nothing to resume"):
+            build(store).run(resume=str(done.run_id))
+
+    def test_only_runs_between_its_stage_events_and_fails_as_a_run_does(
+        self, store: CheckpointStore
+    ) -> None:
+        build(store).run()
+        recorder = Recorder()
+        Calls.fail = True
+        with HookManager(plugins=[recorder]) as hooks:
+            with pytest.raises(FactoryError, match="out of paper"):
+                build(store, hooks=hooks).run(only="Report")
+            Calls.fail = False
+            build(store, hooks=hooks).run(only="Summary")
+        assert recorder.events == [
+            ("before", 2),
+            ("failed", 2),
+            ("before", 1),
+            ("after", 1),
+        ]
+
+    def test_a_second_instance_is_named_as_the_run_names_it(
+        self, store: CheckpointStore
+    ) -> None:
+        def make() -> Pipeline:
+            return Pipeline(checkpoint=store, name="twice").add_stage(
+                Stage().add_factory(Numbers()).add_factory(Numbers())
+            )
+
+        for name, ran, idle in (("Numbers", 0, 1), ("Numbers#2", 1, 0)):
+            factories = make().run(only=name).stages[0].factories
+            assert factories[ran].get() == [3, 1, 2]
+            assert not hasattr(factories[idle], "out")  # never called
+        assert Calls.ran == ["Numbers", "Numbers"]
+
+    def test_a_folder_that_cannot_be_written_fails_the_run_clearly(
+        self, tmp_path: Any
+    ) -> None:
+        (tmp_path / "file").write_text("not a folder")
+        store = CheckpointStore(tmp_path / "file" / "checkpoints")
+        with pytest.raises(CheckpointError, match="cannot be written") as info:
+            build(store).run()
+        assert "checkpoints.path" in str(info.value.hint)
+
+    def test_what_cannot_be_read_back_is_named(self, store: CheckpointStore) -> None:
+        run_id = str(build(store).run().run_id)
+        with pytest.raises(CheckpointError, match="no deliverable of factory 'Nope'"):
+            store.load(run_id, 0, "Nope", spark=None, declared=None)
+        entry = store.manifest(run_id, 0).entries[0]
+        (store.stage_dir(run_id, 0) / str(entry.path)).write_text("{not json")
+        with pytest.raises(CheckpointError, match="cannot be read back"):
+            store.load(run_id, 0, "Numbers", spark=None, declared=list)
+        with pytest.raises(CheckpointError, match="no readable checkpoint"):
+            store.manifest(run_id, 7)
+        (store.run_dir(run_id) / "run.json").write_text("[broken")
+        assert store.run(run_id) is None

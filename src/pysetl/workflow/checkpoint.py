@@ -298,16 +298,27 @@ class CheckpointStore:
         """Create run ``run_id``'s folder and prune older runs of ``pipeline``.
 
         The run a resume reads from is never pruned while it is read.
+
+        Raises:
+            CheckpointError: The folder cannot be made or written.
         """
         folder = self.run_dir(run_id)
-        folder.mkdir(parents=True, exist_ok=True)
         data = {
             "run_id": run_id,
             "pipeline": pipeline,
             "created_at": time.time(),
             "resumed_from": resumed_from,
         }
-        (folder / _RUN_FILE).write_text(json.dumps(data), encoding="utf-8")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / _RUN_FILE).write_text(json.dumps(data), encoding="utf-8")
+        except OSError as exc:
+            msg = f"The checkpoints of run {run_id!r} cannot be written: {exc}"
+            raise CheckpointError(
+                msg,
+                hint=f"make {str(self.root)!r} a folder this user can write to, "
+                "or set checkpoints.path",
+            ) from exc
         self.prune(pipeline, spare=(run_id, resumed_from))
 
     def prune(
@@ -354,14 +365,16 @@ class CheckpointStore:
             CheckpointError: A file cannot be written.
         """
         folder = self.stage_dir(run_id, stage_id)
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
         try:
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
             entries = [
                 self._save_one(folder, position, name, factory, output)
                 for position, (name, factory, output) in enumerate(items)
             ]
+        except Warning:  # a CheckpointWarning made an error (-W error): as is
+            raise
         except Exception as exc:
             msg = (
                 f"The checkpoint of stage {stage_id} of run {run_id!r} cannot be "
