@@ -56,11 +56,13 @@ def test_factories_by_stage_details_on_click_and_the_last_run(  # noqa: PLR0915
         # Never run yet: no state on any factory.
         assert set(_statuses(page).values()) == {None}
 
-        # A recorded run (the last stage fails), then Reload: the states show.
+        # A recorded run (the last stage fails): the page shows the states
+        # when it loads again (the code's description is reused; the
+        # history is read at each request).
         failed = run_project(
             "orders", project_dir=root, history=url, observe=True, params={"fail": "1"}
         )
-        page.click("#project-reload")
+        page.reload()
         page.wait_for_selector("#project-graph g[data-status=failed]")
         assert _statuses(page) == {
             "LoadOrders": "succeeded",
