@@ -127,6 +127,14 @@ class _PluginManager(pluggy.PluginManager):
             return None
         return super().parse_hookimpl_opts(plugin, name)
 
+    def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
+        """The same first look for the specs (every manager adds them all)."""
+        if not _marked(
+            _raw_attribute(module_or_class, name), self.project_name + "_spec"
+        ):
+            return None
+        return super().parse_hookspec_opts(module_or_class, name)
+
 
 _ABSENT = object()
 
