@@ -34,6 +34,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from pysetl.utils.redaction import redact_text, redact_value
+from pysetl.workflow import _spark
 from pysetl.workflow._checkpoint_values import is_dataframe
 from pysetl.workflow._hook_specs import hook_impl
 
@@ -94,8 +95,7 @@ def _frame_rows(
         found = frame.limit(rows).collect()
     finally:
         if sc is not None:
-            for key in ("spark.jobGroup.id", "spark.job.description"):
-                sc.setLocalProperty(key, None)
+            _spark.clear_job_group(sc)
     return [_plain(row.asDict(recursive=True)) for row in found]
 
 

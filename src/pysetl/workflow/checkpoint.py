@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 from pysetl.errors import CheckpointError, CheckpointWarning
 from pysetl.utils._pretty import pretty
 from pysetl.workflow import _checkpoint_values as values
+from pysetl.workflow import _spark
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -466,5 +467,4 @@ def _with_job_group(frame: Any, group: str, write: Any) -> Any:
     try:
         return write()
     finally:
-        for key in ("spark.jobGroup.id", "spark.job.description"):
-            sc.setLocalProperty(key, None)
+        _spark.clear_job_group(sc)
