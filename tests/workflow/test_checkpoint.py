@@ -318,6 +318,9 @@ class TestOnlyAndFromStage:
         pipeline = build(reader).run(only="Summary")
         assert Calls.ran == ["Summary"]
         assert pipeline.get_output(Summary) == {"total": 6, "words": ("a", "b")}
+        [summary] = pipeline.get_deliverable(dict[str, Any])
+        assert summary.payload == {"total": 6, "words": ("a", "b")}
+        assert pipeline.get_deliverable(str) == []  # Report did not run
         assert len(store.runs()) == 1  # a store that only reads writes nothing
 
     def test_from_stage_runs_that_stage_and_the_later_ones(

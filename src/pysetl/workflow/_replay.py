@@ -321,6 +321,10 @@ def run_replay(
             _run_one(context, stage, plan, only)
             _skipped(context, plan, (only + 1, last), reason)
             stage._use_plan(plan, sid)  # noqa: SLF001
+            # Its output, and not its stage's others (they did not run).
+            factory = plan.origins[only]
+            made = factory.make_deliverable(plan.outputs[only])
+            pipeline.dispatcher.add_deliverable(made)
         else:
             reason = f"not selected (only {plan.names[only]!r} runs)"
             _skipped(context, plan, plan.stage_span(sid), reason)
