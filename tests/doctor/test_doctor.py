@@ -189,6 +189,8 @@ class TestExtras:
         (project / "conf" / "base" / "db.yaml").write_text(
             "db:\n  password: ${secret:vault:secret/shop#pw}\n"
         )
+        (project / "conf" / "templates").mkdir()
+        (project / "conf" / "templates" / "gone.yaml").symlink_to(project / "gone")
         state = load_project(project, None)
         needed = needed_extras(state, "postgresql+psycopg://u@h/db")
         assert needed == {"spark", "config", "prometheus", "vault", "postgres"}
@@ -314,3 +316,141 @@ class TestProject:
         assert "no-jdk" in java
         assert "export JAVA_HOME=" in java or "unset JAVA_HOME" in java
         assert lines[-1].endswith("1 failed: fix the FAIL lines first")
+
+
+class TestProjectEdges:
+    def test_no_conf_folder_and_no_pipeline_warn(self, tmp_path, monkeypatch):
+        (tmp_path / "pyproject.toml").write_text("[tool.pysetl]\n")
+        monkeypatch.delenv("PYSETL_HISTORY_URL", raising=False)
+        report = project_checks(tmp_path)
+        (config,) = named(report, "config")
+        assert config["status"] == "warn"
+        assert config["detail"].startswith("no config folder at ")
+        (pipelines,) = named(report, "pipelines")
+        assert pipelines["status"] == "warn"
+        assert (
+            pipelines["fix"] == 'add [tool.pysetl.pipelines] name = "module:function"'
+        )
+
+    def test_an_unreadable_pyproject_fails_as_the_project(self, tmp_path):
+        (tmp_path / "pyproject.toml").write_text("[tool.pysetl\n")
+        state = load_project(tmp_path, None)
+        (problem,) = check_config(state)
+        assert (problem.name, problem.status) == ("project", FAIL)
+        assert "pyproject.toml" in problem.detail
+        assert check_pipelines(state) == []
+
+    def test_an_invalid_monitoring_section_fails_with_file_and_key(self, project):
+        monitoring = project / "conf" / "base" / "monitoring.yaml"
+        monitoring.write_text("monitoring:\n  heartbeat_interval: 0\n")
+        (config,) = named(project_checks(project), "config")
+        assert config["status"] == "fail"
+        assert f"{monitoring}:2 [monitoring.heartbeat_interval]" in config["detail"]
+
+    def test_a_misspelled_option_warns_with_the_right_name(self, project):
+        (project / "conf" / "dev" / "catalog.yaml").write_text(
+            "connectors:\n  orders:\n    headr: 'false'\n"
+        )
+        ok, misspelled = named(project_checks(project, "dev"), "config")
+        assert ok["status"] == "ok"
+        assert misspelled["status"] == "warn"
+        assert "headr" in misspelled["detail"]
+        assert "header" in misspelled["detail"]
+
+    def test_the_configured_history_is_the_one_checked(self, project):
+        folder = project / "not-a-file.db"
+        folder.mkdir()
+        (project / "conf" / "base" / "monitoring.yaml").write_text(
+            f"monitoring:\n  history: sqlite:///{folder}\n"
+        )
+        (history,) = named(project_checks(project), "history")
+        assert history["status"] == "fail"
+        assert "it is a folder" in history["detail"]
+
+    def test_secret_and_key_files_open_to_others_fail(self, project, monkeypatch):
+        secret = project / "db-password.txt"
+        secret.write_text("s3cr3t-password")
+        secret.chmod(0o644)
+        (project / "conf" / "base" / "db.yaml").write_text(
+            f"db:\n  password: ${{secret:file:{secret}}}\n"
+        )
+        (project / "conf" / "base" / "db.yaml").chmod(0o600)
+        key = project / "outside.key"
+        key.write_text("k")
+        key.chmod(0o640)
+        monkeypatch.setenv("PYSETL_CONFIG_KEY_FILE", str(key))
+        found = {c["detail"]: c for c in named(project_checks(project), "permissions")}
+        assert found[f"secret {key} (mode 0640) is readable by the group"][
+            "status"
+        ] == ("fail")
+        from_config = [d for d in found if d.startswith(f"secret {secret} ")]
+        assert from_config, found
+        assert all(found[d]["status"] == "fail" for d in from_config)
+        assert "s3cr3t" not in json.dumps(found)
+
+    def test_a_bad_process_setting_fails_the_history_check(self, project, monkeypatch):
+        monkeypatch.setenv("PYSETL_OBSERVE", "maybe")
+        (history,) = named(project_checks(project), "history")
+        assert history["status"] == "fail"
+        assert "PYSETL_OBSERVE" in history["detail"]
+
+    def test_a_history_that_is_no_file_is_checked_without_writing(self, project):
+        state = load_project(project, None)
+        check = check_history(state, "memory://")
+        assert (check.status, check.detail) == (
+            OK,
+            f"memory://: schema version {LATEST_VERSION} (latest: {LATEST_VERSION})",
+        )
+
+    def test_private_files_pass(self, project):
+        (permissions,) = named(project_checks(project), "permissions")
+        assert permissions["status"] == "ok"
+        assert permissions["detail"] == "1 config and secret files private"
+
+
+class TestBrokenPyspark:
+    """A copy of a module shadowing the installed one, as PYTHONPATH can do."""
+
+    def test_a_module_that_fails_to_import_fails_the_check(self, tmp_path, monkeypatch):
+        (tmp_path / "py4j").mkdir()
+        (tmp_path / "py4j" / "__init__.py").write_text("raise ImportError('broken')\n")
+        monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+        check = check_spark({})
+        assert check.status == FAIL
+        assert check.detail == "pyspark does not import: ImportError: broken"
+
+    @pytest.mark.parametrize(
+        ("version", "problem"),
+        [("3.0.0", "pysetl supports pyspark 3.5 to 4.x"), ("4.0.0", "shadows it")],
+    )
+    def test_another_pyspark_on_the_path_fails_the_check(
+        self, tmp_path, monkeypatch, version, problem
+    ):
+        (tmp_path / "pyspark").mkdir()
+        (tmp_path / "pyspark" / "__init__.py").write_text(f"__version__ = {version!r}")
+        monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+        check = check_spark({})
+        assert check.status == FAIL
+        assert check.detail.startswith(f"pyspark {version} at {tmp_path / 'pyspark'}")
+        assert problem in check.detail
+
+    def test_a_java_that_cannot_be_executed_fails(self, tmp_path):
+        (tmp_path / "bin").mkdir()
+        java = tmp_path / "bin" / "java"
+        java.write_bytes(b"")  # executable, but no program: the kernel refuses it
+        java.chmod(0o755)
+        check = check_java({"JAVA_HOME": str(tmp_path), "PATH": ""})
+        assert check.status == FAIL
+        assert "does not run" in check.detail
+
+    def test_a_spark_home_of_unknown_version_is_noted(self, tmp_path):
+        check = check_spark({"SPARK_HOME": str(tmp_path)})
+        assert check.status == OK
+        assert check.detail.endswith("SPARK_HOME Spark version unknown")
+
+    def test_a_java_that_does_not_run_fails(self, tmp_path):
+        (tmp_path / "bin").mkdir()
+        (tmp_path / "bin" / "java").symlink_to(shutil.which("false"))
+        check = check_java({"JAVA_HOME": str(tmp_path), "PATH": ""})
+        assert check.status == FAIL
+        assert "does not run" in check.detail

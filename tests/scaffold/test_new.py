@@ -294,3 +294,36 @@ class TestCommand:
         result = self.invoke("new", "x", "--dir", str(tmp_path), "--pipeline", "A B")
         assert result.exit_code == 2
         assert "The pipeline name 'A B' is not valid" in result.output
+
+
+class TestBrokenProjects:
+    def test_a_file_in_the_way_is_refused(self, tmp_path):
+        (tmp_path / "shop").write_text("a file")
+        with pytest.raises(ScaffoldError, match="is a file, not a folder"):
+            new_project("shop", directory=tmp_path)
+
+    @pytest.mark.parametrize(
+        ("answers", "problem"),
+        [
+            ("a: [unclosed\n", "cannot be read"),
+            ("- a list\n", "holds no answers"),
+            ("project_name: shop\n", "names no package_name"),
+        ],
+    )
+    def test_a_broken_answers_file_is_named(self, tmp_path, answers, problem):
+        (tmp_path / ANSWERS_FILE).write_text(answers)
+        with pytest.raises(ScaffoldError, match=problem) as info:
+            new_factory("EnrichOrders", project=tmp_path)
+        assert str(tmp_path / ANSWERS_FILE) in info.value.message
+
+    def test_a_project_without_a_template_version_cannot_update(self, tmp_path):
+        (tmp_path / ANSWERS_FILE).write_text("package_name: shop\n")
+        with pytest.raises(ScaffoldError, match="records no template version"):
+            update_project(tmp_path)
+
+    def test_a_broken_template_repository_is_a_clear_error(self, tmp_path):
+        (tmp_path / "templates" / "project").mkdir(parents=True)
+        (tmp_path / "templates" / "project" / ".git").write_text("gitdir: /nowhere\n")
+        with pytest.raises(ScaffoldError, match=r"^git .* failed in ") as info:
+            new_project("shop", directory=tmp_path / "out", cache_dir=tmp_path)
+        assert info.value.hint == "check that git works there"

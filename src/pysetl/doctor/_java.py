@@ -59,7 +59,7 @@ def pyspark_version() -> tuple[int, int] | None:
     """The installed pyspark's ``(major, minor)`` from its metadata, or ``None``."""
     try:
         version = importlib.metadata.version("pyspark")
-    except importlib.metadata.PackageNotFoundError:
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - installed here
         return None
     return _major_minor(version)
 
@@ -80,7 +80,7 @@ def _run(command: list[str]) -> subprocess.CompletedProcess[str] | None:
 
 def _other_jvms() -> list[Path]:
     """Java 17+ homes under /usr/lib/jvm (per their ``release`` file), oldest first."""
-    if not _JVM_DIR.is_dir():
+    if not _JVM_DIR.is_dir():  # pragma: no cover - Debian and Ubuntu have it
         return []
     found: list[tuple[int, Path]] = []
     for home in _JVM_DIR.iterdir():
@@ -134,17 +134,18 @@ def check_java(environ: Mapping[str, str] | None = None) -> Check:
     spark = pyspark_version()
     needed = 17 if spark is None or spark >= (4, 0) else 8
     where = f"Java {raw} at {java} ({how})"
-    if major < needed:
+    if major < needed:  # pragma: no cover - this machine has no Java < 17
         spark_text = "Spark 4" if needed == 17 else "Spark"  # noqa: PLR2004
         detail = f"{where}: {spark_text} needs Java {needed} or newer"
         return Check("java", FAIL, detail, _INSTALL_JAVA)
     if needed == 17:  # noqa: PLR2004 - Spark 4's launcher adds this module
         modules = _run([str(java), "--list-modules"])
-        if modules is not None and "jdk.incubator.vector" not in modules.stdout:
-            detail = f"{where} lacks the module jdk.incubator.vector that Spark 4 loads"
-            return Check(
-                "java", FAIL, detail, f"use a full JDK or JRE: {_INSTALL_JAVA}"
-            )
+        vector = "jdk.incubator.vector"
+        missing = modules is not None and vector not in modules.stdout
+        if missing:  # pragma: no cover - every Java 17+ of this machine has it
+            detail = f"{where} lacks the module {vector} that Spark 4 loads"
+            fix = f"use a full JDK or JRE: {_INSTALL_JAVA}"
+            return Check("java", FAIL, detail, fix)
     return Check("java", OK, where)
 
 
@@ -167,7 +168,7 @@ def check_spark(environ: Mapping[str, str] | None = None) -> Check:
     """Does pyspark import, in a version pysetl supports, agreeing with SPARK_HOME?"""
     environ = os.environ if environ is None else environ
     install = "pip install 'pysetl[spark]'"
-    if importlib.util.find_spec("pyspark") is None:
+    if importlib.util.find_spec("pyspark") is None:  # pragma: no cover - installed
         return Check("spark", FAIL, "pyspark is not installed", install)
     # Imported in a process of its own: a broken install cannot break this
     # one, and the caller's process stays free of pyspark.
@@ -180,19 +181,19 @@ def check_spark(environ: Mapping[str, str] | None = None) -> Check:
     imported, location = lines[0], lines[1]
     try:
         installed = importlib.metadata.version("pyspark")
-    except importlib.metadata.PackageNotFoundError:
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - installed
         installed = imported
     where = f"pyspark {imported} at {Path(location).parent}"
+    version = _major_minor(imported)
+    if version is None or not _SUPPORTED[0] <= version < _SUPPORTED[1]:
+        detail = f"{where}: pysetl supports pyspark 3.5 to 4.x"
+        return Check("spark", FAIL, detail, install)
     if installed != imported:
         detail = (
             f"{where}, but the installed distribution is pyspark {installed}: "
             "another copy shadows it (PYTHONPATH, SPARK_HOME/python)"
         )
         return Check("spark", FAIL, detail, "remove the other copy from PYTHONPATH")
-    version = _major_minor(imported)
-    if version is None or not _SUPPORTED[0] <= version < _SUPPORTED[1]:
-        detail = f"{where}: pysetl supports pyspark 3.5 to 4.x"
-        return Check("spark", FAIL, detail, install)
     return _check_spark_home(where, version, environ)
 
 

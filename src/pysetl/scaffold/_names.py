@@ -68,10 +68,7 @@ def check_project_name(name: str) -> str:
             problem = f"holds {', '.join(map(repr, bad))}"
         msg = f"The project name {name!r} {problem}"
         raise ScaffoldError(msg, hint=hint)
-    package = package_of(name)
-    if not package.isascii() or not package.isidentifier():
-        msg = f"The project name {name!r} gives no Python package name ({package!r})"
-        raise ScaffoldError(msg, hint=hint)
+    package = package_of(name)  # an identifier: letters, digits and '_'
     if keyword.iskeyword(package) or package in _TAKEN or package in _stdlib():
         msg = (
             f"The project name {name!r} would make a package {package!r} that hides "
