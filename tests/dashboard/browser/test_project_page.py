@@ -75,6 +75,11 @@ def test_factories_by_stage_details_on_click_and_the_last_run(  # noqa: PLR0915
         # A click on a factory shows its deliveries, docstring and last run.
         page.click("#project-graph g[data-factory=CountOrders]")
         page.wait_for_selector("#factory-details[data-factory=CountOrders]")
+        near = page.eval_on_selector_all(
+            "#project-graph path.edge.near",
+            "es => es.map(e => e.dataset.source + '>' + e.dataset.target).sort()",
+        )
+        assert near == ["CleanOrders>CountOrders", "input:0>CountOrders"]
         doc = page.text_content("#factory-doc")
         assert DOC_PAYLOAD in doc  # shown as text
         assert page.locator("#factory-details img").count() == 0

@@ -218,6 +218,10 @@
         if (!f || !drawn) return;
         state.picked = name;
         for (const [n, g] of drawn.groups) g.classList.toggle("selected", n === name);
+        for (const edge of drawn.svg.querySelectorAll("path.edge")) {
+          const near = edge.getAttribute("data-source") === name || edge.getAttribute("data-target") === name;
+          edge.classList.toggle("near", near);
+        }
         replace(side, details(p, f, pick));
       };
       drawn = graph(p, pick);
