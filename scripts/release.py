@@ -55,7 +55,7 @@ import tomllib
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = re.compile(r"^\d+\.\d+\.\d+((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_commits import SUBJECT  # noqa: E402
+from check_commits import SUBJECT, problems  # noqa: E402
 
 
 class ReleaseError(Exception):
@@ -126,8 +126,8 @@ def check_version(version: str, *, allow_tagged: bool = False) -> None:
 # ------------------------------------------------------------ changelog
 def _group(area: str) -> str:
     """The changelog section of an area: its first word or path part."""
-    head = re.split(r"[/\s.]", area.strip(), maxsplit=1)[0].lower()
-    return head or "other"
+    head = re.search(r"[A-Za-z0-9_-]*[A-Za-z0-9_]", area.lstrip("-"))
+    return head[0].lower() if head else "other"
 
 
 def changelog(version: str, rev_range: str | None = None) -> str:
@@ -140,7 +140,7 @@ def changelog(version: str, rev_range: str | None = None) -> str:
     for line in out.splitlines():
         sha, _, subject = line.partition("\x00")
         match = SUBJECT.match(subject)
-        if match is None:
+        if match is None or problems(subject):
             groups["other"].append(f"- {subject} ({sha})")
         else:
             area, summary = match["area"], match["summary"]
