@@ -34,7 +34,11 @@ class TestDescribeProject:
         view = describe_project(shop)
         assert view.root == str(shop)
         assert view.default == "orders"
-        assert [p.project_name for p in view.pipelines] == ["broken", "orders", "reports"]
+        assert [p.project_name for p in view.pipelines] == [
+            "broken",
+            "orders",
+            "reports",
+        ]
         orders = view.pipeline("orders")
         assert orders.name == "orders"  # left unnamed: its project name
         assert orders.doc == "The daily orders: load, clean, then count and flag."
@@ -76,9 +80,9 @@ class TestDescribeProject:
         assert broken.stages == ()
 
     def test_only_the_names_asked_for_and_an_unknown_name(self, shop):
-        assert [p.project_name for p in describe_project(shop, names=["reports"]).pipelines] == [
-            "reports"
-        ]
+        assert [
+            p.project_name for p in describe_project(shop, names=["reports"]).pipelines
+        ] == ["reports"]
         with pytest.raises(ConfigError, match="No pipeline 'nope'"):
             describe_project(shop, names=["nope"])
         with pytest.raises(KeyError, match="broken, orders, reports"):
