@@ -23,6 +23,11 @@ context); the caller waits ``timeout`` seconds. Then, in this order:
    leaves with an interrupt still on its way;
 4. after ``grace`` more seconds a thread still running is abandoned.
 
+A limit of CPython: while an interrupt waits for a thread stuck in a C
+call, a thread that is *traced* (``sys.settrace``: coverage, a debugger)
+cannot run either; under a tracer the caller then waits for the C call to
+return, whatever the grace. Untraced processes are not affected.
+
 Only the caller reports a timed-out attempt (``on_factory_run_failed`` with
 a ``FactoryTimeoutError``); the attempt's thread reports nothing once it
 lost the race.
