@@ -91,17 +91,17 @@ class TestProject:
         assert missing.json()["hint"] == "pick one from /api/project"
 
     def test_answers_are_reused_until_refreshed(self, shop, client):
-        module = next(shop[0].glob("shop_etl_*.py"))
-        source = module.read_text()
-        module.write_text(
-            source.replace("Reads the orders of the day", "Reads today's")
-        )
-
         def first_doc(params):
             body = client.get("/api/project", params=params).json()
             orders = next(p for p in body["pipelines"] if p["project_name"] == "orders")
             return orders["factories"][0]["doc"]
 
+        assert first_doc({}).startswith("Reads the orders of the day")  # cached now
+        module = next(shop[0].glob("shop_etl_*.py"))
+        source = module.read_text()
+        module.write_text(
+            source.replace("Reads the orders of the day", "Reads today's")
+        )
         # no other test reads this docstring: the change may stay
         assert first_doc({}).startswith("Reads the orders of the day")
         assert first_doc({"refresh": "true"}).startswith("Reads today's")
