@@ -39,6 +39,8 @@ S = TypeVar("S", bound="Schema")
 
 SPARK_CONFIG_KEY = "spark"
 APP_NAME_KEY = "app_name"
+_REMOTE_KEY = "spark.remote"  # a Spark Connect server: sc://host:port
+_SQL_PREFIX = "spark.sql."  # the settings a Spark Connect client may set
 
 
 def _setting(value: Any) -> str:
@@ -554,14 +556,30 @@ class PySetlBuilder(Builder[PySetl]):
         ``set_spark_log_level``). A running session is returned as it is.
 
         Changed in 0.4: Spark's console output is quiet by default.
+
+        Changed in 0.6: Spark Connect. An active Connect session is returned
+        as it is; with a ``spark.remote`` setting (``sc://host:port``), a
+        Connect session is made (no JVM here), given the ``spark.sql.*``
+        settings (what a Connect client may set).
         """
         from pyspark import SparkContext  # noqa: PLC0415 - no JVM at import
         from pyspark.sql import SparkSession  # noqa: PLC0415
 
         from pysetl.utils._spark_console import spark_console  # noqa: PLC0415
+        from pysetl.workflow._spark import active_connect_session  # noqa: PLC0415
 
         app_name, settings = self.spark_settings()
         starting = SparkContext._active_spark_context is None  # noqa: SLF001
+        connect = active_connect_session() if starting else None
+        if connect is not None:
+            return connect  # type: ignore[no-any-return]
+        remote = settings.get(_REMOTE_KEY)
+        if starting and remote:
+            builder = SparkSession.builder.remote(remote).appName(app_name)
+            for key, value in settings.items():
+                if key.startswith(_SQL_PREFIX):
+                    builder = builder.config(key, value)
+            return builder.getOrCreate()
         quiet = spark_console(
             settings,
             master=settings.get("spark.master", self.spark_master),
@@ -630,10 +648,14 @@ class PySetlBuilder(Builder[PySetl]):
         spark = self.spark_session
         if spark is None:
             from pysetl.workflow._spark import (  # noqa: PLC0415 - no JVM at import
+                active_connect_session,
                 active_spark_context,
             )
 
-            running = active_spark_context() is not None
+            running = (
+                active_spark_context() is not None
+                or active_connect_session() is not None
+            )
             spark = self.build_spark_session()
             owns = not running
         hooks, runtime = self.hooks, None

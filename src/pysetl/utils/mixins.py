@@ -7,8 +7,10 @@ connector that mixes one in promises the operation, and repositories check
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import threading
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -335,10 +337,20 @@ class HasSparkSession:
 
     @property
     def spark(self) -> SparkSession:
-        """The active SparkSession (``getOrCreate`` when none is active)."""
+        """The active SparkSession (``getOrCreate`` when none is active).
+
+        Changed in 0.6: an active Spark Connect session counts, in any thread
+        (pyspark's classic ``getActiveSession`` does not see it in a thread
+        of a parallel stage).
+        """
         from pyspark.sql import SparkSession  # noqa: PLC0415 - no JVM at import time
 
         active = SparkSession.getActiveSession()
+        connect = sys.modules.get("pyspark.sql.connect.session")
+        if active is None and connect is not None:
+            # the thread's active Connect session, else the process's default
+            with contextlib.suppress(Exception):  # none: NO_ACTIVE_OR_DEFAULT_SESSION
+                active = connect.SparkSession.active()
         return active if active is not None else SparkSession.builder.getOrCreate()
 
 

@@ -407,12 +407,9 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
         return _spark.active_session()
 
     def _spark_context(self) -> Any:
-        if self.spark is not None:
-            try:
-                return self.spark.sparkContext
-            except Exception:  # noqa: BLE001 - Spark Connect sessions have none
-                return None
-        return _spark.active_spark_context()
+        # A Spark Connect session has no SparkContext: its factories' jobs
+        # are labelled through the session itself (operation tags).
+        return _spark.labels_target(self.spark)
 
     def execute_stage(self, stage: Stage) -> list[BenchmarkResult]:
         """Dispatch the registered deliverables into ``stage`` and run it alone.

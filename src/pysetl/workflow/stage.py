@@ -169,7 +169,7 @@ class Stage(
                 run_id=new_run_id(),
                 pipeline_name="",
                 hooks=default_hook_manager(),
-                spark_context=_spark.active_spark_context(),
+                spark_context=_spark.labels_target(None),
                 spark_session=_spark.active_session(),
             )
         hooks = context.hooks

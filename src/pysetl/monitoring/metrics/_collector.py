@@ -38,6 +38,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pysetl.monitoring.history._records import AddMetric
+from pysetl.monitoring.metrics._connect import ConnectStatus
 from pysetl.monitoring.metrics._records import (
     FactoryMetrics,
     KpiValue,
@@ -59,7 +60,12 @@ from pysetl.monitoring.metrics._state import (
 )
 from pysetl.utils.redaction import redact_labels
 from pysetl.utils.writer import on_writer_thread, shared_writer
-from pysetl.workflow._spark import active_spark_context, job_group
+from pysetl.workflow._spark import (
+    active_connect_session,
+    active_spark_context,
+    is_connect,
+    job_group,
+)
 from pysetl.workflow.hooks import hook_impl
 
 if TYPE_CHECKING:
@@ -89,7 +95,9 @@ class MetricsCollector:
     Args:
         history: Where to write the metrics (``record_metric`` rows), or ``None``.
         spark: Read Spark figures through the factories' job groups.
-        spark_context: The SparkContext to ask; default: the running one.
+        spark_context: The SparkContext to ask, or a Spark Connect session
+            (its server's REST API is read, see ``_connect``); default: the
+            running SparkContext, else the active Connect session.
         spark_wait: Seconds to wait for Spark's listener bus per factory.
         max_jobs: At most this many Spark jobs are read per factory.
         profile: Profile every factory (``True``) or those named.
@@ -157,7 +165,7 @@ class MetricsCollector:
         ] = {}
         self._attributed: dict[str, dict[str, set[int]]] = {}
         self._lock = threading.Lock()
-        self._status: SparkStatus | None = None  # the worker thread only
+        self._status: SparkStatus | ConnectStatus | None = None  # worker thread only
 
     @property
     def writer(self) -> BackgroundWriter:
@@ -396,11 +404,15 @@ class MetricsCollector:
                 run.factories.append(metrics)
         self._write(metrics.run_id, samples(metrics))
 
-    def _status_of(self, spark_context: Any) -> SparkStatus:
-        """One ``SparkStatus`` per SparkContext (worker thread only)."""
+    def _status_of(self, spark_context: Any) -> SparkStatus | ConnectStatus:
+        """One status reader per SparkContext or Connect session (worker thread)."""
         status = self._status
         if status is None or status.spark_context is not spark_context:
-            status = self._status = SparkStatus(spark_context)
+            status = self._status = (
+                ConnectStatus(spark_context)
+                if is_connect(spark_context)
+                else SparkStatus(spark_context)
+            )
         return status
 
     def _spark_context(self) -> Any:
@@ -408,7 +420,7 @@ class MetricsCollector:
             return None
         if self.spark_context is not None:
             return self.spark_context
-        return active_spark_context()
+        return active_spark_context() or active_connect_session()
 
     def _close_run(self, end: End) -> None:
         with self._lock:

@@ -42,6 +42,8 @@ from pysetl.monitoring.metrics._records import SparkFigures
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
 
+    from pysetl.monitoring.metrics._connect import ConnectStatus
+
 __all__ = ["SparkStatus", "json_mapper", "read_spark_figures", "wait_for_listeners"]
 
 _FAILED_JOB = "FAILED"
@@ -173,7 +175,7 @@ def read_spark_figures(
     skip: Collection[int] = (),
     wait_seconds: float = 2.0,
     max_jobs: int = 200,
-    status: SparkStatus | None = None,
+    status: SparkStatus | ConnectStatus | None = None,
 ) -> tuple[SparkFigures | None, list[int]]:
     """The figures of the Spark jobs of job group ``group``.
 
@@ -186,7 +188,8 @@ def read_spark_figures(
         wait_seconds: How long to wait for Spark's listener bus.
         max_jobs: At most this many jobs are read (the most recent ones).
         status: The ``SparkStatus`` of ``spark_context``, kept by the caller
-            (default: a new one, a few more Py4J calls).
+            (default: a new one, a few more Py4J calls), or the
+            ``ConnectStatus`` of a Spark Connect session.
 
     Returns:
         The figures summed over the group's new jobs and their stages (``None``
@@ -273,7 +276,7 @@ def _add_stage(totals: dict[str, Any], stage: dict[str, Any]) -> bool:
 def _add_executors(
     totals: dict[str, Any],
     executors: dict[str, int],
-    status: SparkStatus,
+    status: SparkStatus | ConnectStatus,
     stage: dict[str, Any],
 ) -> None:
     """Add a stage's task attempts per executor and its largest task's peak memory."""
