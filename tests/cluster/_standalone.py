@@ -111,6 +111,7 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
+            cwd=log.parent,  # whatever a JVM writes where it runs stays in tmp
             start_new_session=True,
         )
 
