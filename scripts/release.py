@@ -21,7 +21,7 @@ Steps (each stops the release when it fails):
    from outside the repository (``python -I``): the version, the demo
    (``demo/flights_etl.py``) and a smoke test of the installed command
    (``pysetl --version``, ``pysetl runs list`` over the history the demo
-   just wrote);
+   just wrote, ``pysetl new`` from the wheel's template);
 7. the tag: a dry run prints the commands; without ``--dry-run`` the
    changelog is prepended to CHANGELOG.md and committed
    (``release: vX.Y.Z``), the annotated tag ``vX.Y.Z`` is made on that
@@ -267,6 +267,13 @@ def install_and_smoke(wheel: Path, work: Path, version: str) -> None:
                "--status", "succeeded", cwd=outside, env=env)  # fmt: skip
     if "flights" not in runs:
         msg = f"`pysetl runs list` shows no succeeded flights run:\n{runs}"
+        raise ReleaseError(msg)
+    log("smoke test: pysetl new renders the wheel's project template")
+    cache = {"XDG_CACHE_HOME": str(work / "cache")}  # copier's template repository
+    run(bin_ / "pysetl", "new", "smoke", "--dir", outside, "--defaults",
+        cwd=outside, env=env | cache)  # fmt: skip
+    if not (outside / "smoke" / "src" / "smoke" / "pipeline.py").is_file():
+        msg = "`pysetl new smoke` did not render the project template"
         raise ReleaseError(msg)
 
 
