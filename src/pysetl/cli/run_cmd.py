@@ -67,6 +67,7 @@ class _Board:
                 data["factory"], {"stage": data["stage"], "start": time.monotonic()}
             )
             row["status"] = "running" if kind == "started" else kind
+            row["attempt"] = data.get("attempt", 1)
             if "seconds" in data:
                 row["seconds"] = data["seconds"]
 
@@ -79,9 +80,10 @@ class _Board:
             for name, row in self.rows.items():
                 seconds = row.get("seconds", now - row["start"])
                 style = {"failed": "red", "succeeded": "green"}.get(row["status"], "")
+                attempt = row.get("attempt", 1)
                 table.add_row(
                     str(row["stage"]),
-                    name,
+                    name if attempt == 1 else f"{name} (attempt {attempt})",
                     f"[{style}]{row['status']}[/]" if style else row["status"],
                     f"{seconds:.1f} s",
                 )
@@ -108,8 +110,10 @@ def _quiet(handlers: tuple[logging.Handler, ...]) -> None:
 
 def _plain(console: Console) -> Any:
     def on_event(kind: str, data: dict[str, Any]) -> None:
+        attempt = data.get("attempt", 1)
+        again = f", attempt {attempt}" if attempt > 1 else ""
         if kind == "started":
-            console.print(f"{data['factory']}: started (stage {data['stage']})")
+            console.print(f"{data['factory']}: started (stage {data['stage']}{again})")
         else:
             console.print(f"{data['factory']}: {kind} in {data['seconds']:.2f} s")
 

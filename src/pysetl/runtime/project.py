@@ -248,24 +248,32 @@ class _Progress:
         self.finished: list[FactoryLine] = []
 
     @hook_impl
-    def before_factory_run(self, *, stage_id: int, factory_name: str) -> None:
-        self.on_event("started", {"factory": factory_name, "stage": stage_id})
+    def before_factory_run(
+        self, *, stage_id: int, factory_name: str, attempt: int
+    ) -> None:
+        data = {"factory": factory_name, "stage": stage_id, "attempt": attempt}
+        self.on_event("started", data)
 
     @hook_impl
     def after_factory_run(
-        self, *, stage_id: int, factory_name: str, duration: float
+        self, *, stage_id: int, factory_name: str, attempt: int, duration: float
     ) -> None:
-        self._done(factory_name, stage_id, "succeeded", duration)
+        self._done(factory_name, stage_id, attempt, "succeeded", duration)
 
     @hook_impl
     def on_factory_run_failed(
-        self, *, stage_id: int, factory_name: str, duration: float
+        self, *, stage_id: int, factory_name: str, attempt: int, duration: float
     ) -> None:
-        self._done(factory_name, stage_id, "failed", duration)
+        self._done(factory_name, stage_id, attempt, "failed", duration)
 
-    def _done(self, name: str, stage: int, status: str, seconds: float) -> None:
+    def _done(
+        self, name: str, stage: int, attempt: int, status: str, seconds: float
+    ) -> None:
+        if attempt > 1:  # a retry: the factory's line is its last attempt's
+            self.finished = [line for line in self.finished if line.name != name]
         self.finished.append(FactoryLine(name, stage, status, seconds))
-        self.on_event(status, {"factory": name, "stage": stage, "seconds": seconds})
+        data = {"factory": name, "stage": stage, "seconds": seconds}
+        self.on_event(status, data | {"attempt": attempt})
 
 
 def _arguments(
