@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINE = "fd7a5d172754bc3c6cbea4753e8be08691001925"  # commits after it are judged
+BASELINE = "50fef93ccae03bdfeb3f3711d9b36c3a3645aa36"  # commits after it are judged
 AREA_MAX = 50
 SUBJECT = re.compile(r"^(?P<area>[^\s:][^:]*?): (?P<summary>\S.*)$")
 REFUSED = re.compile(r"^(fixup!|squash!|amend!|wip\b)", re.IGNORECASE)
