@@ -306,6 +306,31 @@ class TestRobustness:
         assert session.writer.closed
         assert not thread.is_alive()
 
+    def test_close_returns_before_the_history_checkpoint_and_loses_nothing(
+        self, tmp_path
+    ):
+        # Closing the last SQLite connection checkpoints the write-ahead log
+        # and syncs the file; Session.close() leaves that to a daemon thread.
+        import threading
+
+        path = tmp_path / "h.db"
+        session = Session(history=f"sqlite:///{path}", observe=True)
+        pipeline = session.pipeline(name="closing").add_stage_from_type(Extract)
+        pipeline.run()
+        session.close()
+        closing = [t for t in threading.enumerate() if t.name == "pysetl-history-close"]
+        for thread in closing:
+            thread.join(10)
+        assert not any(t.is_alive() for t in closing)
+        # The log was checkpointed into the file: a plain reader sees the run.
+        wal = path.with_name("h.db-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            found = conn.execute(
+                "SELECT status FROM pysetl_runs WHERE run_id = ?", (pipeline.run_id,)
+            ).fetchall()
+        assert found == [("succeeded",)]
+
     def test_warnings_still_show_when_the_root_logger_had_no_handler(
         self, tmp_path, capsys
     ):

@@ -340,7 +340,9 @@ class Session:
     def _close_history(self) -> None:
         history, self.history = self.history, None
         if history is not None and self._owns_history:
-            history.close()
+            # Everything is written by now; the last connection's close (a
+            # SQLite checkpoint and fsync) need not hold up the caller.
+            history.close_soon()
 
     def __enter__(self) -> Self:
         """Use the session as a context manager that closes it."""

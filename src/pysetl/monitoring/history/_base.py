@@ -571,6 +571,19 @@ class BaseRunHistory(ABC):
     def close(self) -> None:  # noqa: B027 - a no-op is right for most stores
         """Release the store's resources (it reopens on next use)."""
 
+    def close_soon(self) -> None:
+        """Release the store's resources, maybe finishing on another thread.
+
+        ``Session.close()`` calls it for a store it opened. The store is
+        closed for its callers when this returns (it reopens on next use);
+        a store whose connections take long to close (SQLite checkpoints its
+        write-ahead log then) may close them in the background. The default
+        is ``close()``.
+
+        Added in 0.5.
+        """
+        self.close()
+
     def __enter__(self) -> Self:
         """Use the store as a context manager that closes it."""
         return self
@@ -674,9 +687,7 @@ class BaseRunHistory(ABC):
     ) -> list[MetricTotal]:
         """Sum, max and count per run and metric name, by run then name."""
 
-    def _factory_tallies(
-        self, run_ids: tuple[str, ...]
-    ) -> dict[str, dict[str, int]]:
+    def _factory_tallies(self, run_ids: tuple[str, ...]) -> dict[str, dict[str, int]]:
         """Per run, how many factories have each status (their latest attempt's).
 
         The latest attempt of a factory is its highest attempt number (the
