@@ -171,7 +171,7 @@ def dashboard_case() -> Iterator[Callable[[], Any]]:
     runs = 1000
     with tempfile.TemporaryDirectory(prefix="pysetl-perf-") as tmp:
         path = Path(tmp) / "history.db"
-        big = dl.build(path, runs, 20_000, 0.5)
+        big = dl.build(str(path), runs, 20_000, 0.5)
         history = SqliteRunHistory(path)
         app = create_app(history, shared_reads=SharedReads(ttl=0))
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
