@@ -171,8 +171,13 @@ class TestUpdate:
     """A project takes the template's later changes; its own changes stay."""
 
     @pytest.fixture
-    def committed(self, tmp_path, template_cache):
-        shop = new_project("shop", directory=tmp_path, cache_dir=template_cache)
+    def cache(self, tmp_path):
+        """A cache of this test's own: these tests change and clear it."""
+        return tmp_path / "cache"
+
+    @pytest.fixture
+    def committed(self, tmp_path, cache):
+        shop = new_project("shop", directory=tmp_path, cache_dir=cache)
         git(shop.root, "init", "--quiet")
         git(shop.root, "add", "--all")
         git(shop.root, "commit", "--quiet", "-m", "made by pysetl new")
@@ -227,10 +232,10 @@ class TestUpdate:
         assert (again.files, again.template_ref) == ((), done.template_ref)
 
     def test_a_version_made_elsewhere_needs_that_template_once(
-        self, committed, template_cache, newer_template
+        self, committed, cache, newer_template
     ):
         """Another machine, or a cleared cache: the version that made it is unknown."""
-        shutil.rmtree(template_cache / "templates")
+        shutil.rmtree(cache / "templates")
         with pytest.raises(ScaffoldError, match=r"that made .* is not in the") as info:
             update_project(committed.root, template=newer_template)
         assert "made on another machine, or the cache was cleared" in info.value.hint
