@@ -138,8 +138,9 @@ class TestNewProject:
         assert "pysetl new --update" in info.value.hint
 
     def test_the_specifier_accepts_this_build(self):
-        assert pysetl_specifier("0.5.2") == ">=0.5"
-        assert pysetl_specifier("0.2.0.dev423+gf3fd9dd") == ">=0.2.0.dev0"
+        assert pysetl_specifier("0.5.2") == ">=0.5,<0.6"
+        assert pysetl_specifier("1.3.0") == ">=1.3,<2"
+        assert pysetl_specifier("0.2.0.dev423+gf3fd9dd") == ">=0.2.0.dev0,<0.3"
         assert pysetl_specifier("unknown") == ""
 
 

@@ -68,17 +68,22 @@ class Scaffolded:
 
 
 def pysetl_specifier(version: str = __version__) -> str:
-    """The pysetl versions a new project asks for: this minor version or newer.
+    """The pysetl versions a new project asks for: this one's series.
 
-    ``0.5.2`` gives ``>=0.5``; a development build (``0.5.0.dev3``) gives
-    ``>=0.5.0.dev0``, so that it satisfies its own projects.
+    ``0.5.2`` gives ``>=0.5,<0.6`` (a 0.x minor may break), ``1.3.0``
+    gives ``>=1.3,<2``; a development build (``0.5.0.dev3``) starts at
+    ``0.5.0.dev0``, so that it satisfies its own projects. The upper bound
+    also keeps pip from taking an unrelated release of another series.
     """
     match = _RELEASE.match(version)
     if match is None:
         return ""
-    floor = f"{match.group(1)}.{match.group(2)}"
-    dev = any(mark in version for mark in ("dev", "a", "b", "rc", "+"))
-    return f">={floor}.0.dev0" if dev else f">={floor}"
+    major, minor = int(match.group(1)), int(match.group(2))
+    floor = f"{major}.{minor}"
+    if any(mark in version for mark in ("dev", "a", "b", "rc", "+")):
+        floor += ".0.dev0"
+    ceiling = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
+    return f">={floor},<{ceiling}"
 
 
 def _copier() -> Any:
