@@ -204,8 +204,12 @@ class TestUpdate:
         return folder
 
     def test_merges_the_template_changes_and_keeps_ours(
-        self, committed, newer_template
+        self, committed, newer_template, monkeypatch
     ):
+        """The next pysetl's template, and its series in the project's requirements."""
+        monkeypatch.setattr(
+            "pysetl.scaffold._new.pysetl_specifier", lambda: ">=9.1,<10"
+        )
         readme = committed.root / "README.md"
         ours = readme.read_text()
         readme.write_text("uncommitted\n")
@@ -219,7 +223,12 @@ class TestUpdate:
             ".gitignore",
             "README.md",
             "conf/base/monitoring.yaml",
+            "pyproject.toml",
         }
+        pyproject = tomllib.loads((committed.root / "pyproject.toml").read_text())
+        assert pyproject["project"]["dependencies"] == [
+            "pysetl[spark,monitoring,config,cli]>=9.1,<10"
+        ]
         merged = readme.read_text()
         assert "This [pysetl](https://pypi.org/project/pysetl/) project" in merged
         assert merged.endswith("Our own notes.\n")
