@@ -109,7 +109,12 @@ class ConnectStatus:
             self._stages[stage_id] = found
         return found
 
-    def executor_tasks(self, stage_id: int, attempt: int) -> dict[str, int]:  # noqa: ARG002 - the last attempt is the one read
+    def executor_tasks(
+        self,
+        stage_id: int,
+        attempt: int,  # noqa: ARG002 - the last attempt is the one read
+        stage: dict[str, Any] | None = None,  # noqa: ARG002 - read again, cached
+    ) -> dict[str, int]:
         """Task attempts per executor id of the stage's last attempt."""
         summaries = self.stage(stage_id).get("executorSummary") or {}
         return {

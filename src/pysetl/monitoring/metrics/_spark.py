@@ -13,6 +13,8 @@ collector asks the driver:
    (the REST API's ``executorSummary`` of a stage: task attempts per
    executor) and ``statusStore().taskSummary(id, attempt, [1.0])`` (the
    largest task's peak execution memory, as the stage page's quantiles).
+   In local mode (``local``, ``local[N]``) every task ran on the driver, so
+   the executor summary is not asked for.
 
 On a cluster, the executors' tasks report these figures to the driver with
 their results, so the driver's store has them for every executor: nothing is
@@ -95,6 +97,7 @@ class SparkStatus:
 
     __slots__ = (
         "_bus",
+        "_local",
         "_mapper",
         "_quantiles",
         "_store",
@@ -113,6 +116,8 @@ class SparkStatus:
         self._bus = jsc.listenerBus()
         self._mapper = make_mapper(spark_context)
         self._quantiles: Any = None  # a JVM double[] {1.0}, made when first asked
+        master = str(spark_context.master)
+        self._local = master == "local" or master.startswith("local[")
 
     def job_ids(self, group: str) -> list[int]:
         """The ids of the jobs of job group ``group``, in ascending order."""
@@ -134,8 +139,16 @@ class SparkStatus:
         record = self._store.lastStageAttempt(stage_id)
         return json.loads(self._mapper.writeValueAsString(record))  # type: ignore[no-any-return]
 
-    def executor_tasks(self, stage_id: int, attempt: int) -> dict[str, int]:
-        """Task attempts per executor id of one stage attempt."""
+    def executor_tasks(
+        self, stage_id: int, attempt: int, stage: dict[str, Any] | None = None
+    ) -> dict[str, int]:
+        """Task attempts per executor id of one stage attempt.
+
+        In local mode every task runs on the driver: its counts in ``stage``
+        (the attempt's record, when given) say it all, with no call.
+        """
+        if self._local and stage is not None:
+            return {_DRIVER: sum(stage.get(key, 0) for key in _STAGE_TASK_COUNTS)}
         record = self._store.executorSummary(stage_id, attempt)
         found = json.loads(self._mapper.writeValueAsString(record)) or {}
         return {
@@ -245,6 +258,8 @@ _COUNTS = (
     "peak_execution_memory_bytes",
 )
 _TASK_COUNTS = ("succeededTasks", "failedTasks", "killedTasks")
+_STAGE_TASK_COUNTS = ("numCompleteTasks", "numFailedTasks", "numKilledTasks")
+_DRIVER = "driver"  # the executor id of local mode
 _FIELDS = (  # ours, the REST API's
     ("input_records", "inputRecords"),
     ("input_bytes", "inputBytes"),
@@ -281,7 +296,7 @@ def _add_executors(
 ) -> None:
     """Add a stage's task attempts per executor and its largest task's peak memory."""
     stage_id, attempt = stage["stageId"], stage.get("attemptId", 0)
-    for executor, tasks in status.executor_tasks(stage_id, attempt).items():
+    for executor, tasks in status.executor_tasks(stage_id, attempt, stage).items():
         executors[executor] = executors.get(executor, 0) + tasks
     peak = status.peak_task_memory(stage_id, attempt)
     totals["peak_execution_memory_bytes"] = max(
