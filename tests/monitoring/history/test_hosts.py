@@ -164,7 +164,7 @@ class TestTwoHostsOnePostgres:
 
         finished = start("etl-a", 2, 0)
         hanging = start("etl-b", 1, 120)
-        out, err = finished.communicate(timeout=60)
+        _, err = finished.communicate(timeout=60)
         assert finished.returncode == 0, err
         history = PostgresRunHistory(pg_url)
         try:
