@@ -20,6 +20,7 @@
 #   PYTHON          interpreter used to create the venv (default: python3.11, then python3)
 #   PYSETL_VENV     where the venv lives (default: <repo>/.venv)
 #   PYSETL_NO_APT=1 never call apt-get, even as root (just report what is missing)
+#   PYSETL_TEST_WORKERS  pytest-xdist workers for `test` (default: one per core, at most 4; 1 = serial)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -292,12 +293,31 @@ cmd_demo() {
   "$VPY" demo/flights_etl.py
 }
 
+test_workers() {
+  # How many pytest-xdist workers: PYSETL_TEST_WORKERS, else one per core, at
+  # most 4 (each worker starts its own JVM, PostgreSQL and chromium).
+  local workers="${PYSETL_TEST_WORKERS:-}"
+  if [[ -z "$workers" ]]; then
+    workers="$(nproc 2>/dev/null || echo 1)"
+    ((workers > 4)) && workers=4
+  fi
+  [[ "$workers" =~ ^[0-9]+$ ]] ||
+    die "PYSETL_TEST_WORKERS must be a number of workers (1 runs the tests in one process), not '$workers'"
+  echo "$workers"
+}
+
 cmd_test() {
   cmd_setup
   ensure_test_services
-  log "pytest"
-  # fail_under comes from [tool.coverage.report] in pyproject.toml.
-  "$VENV/bin/pytest" --cov=pysetl --cov-branch --cov-report=term-missing "$@"
+  local workers xdist=()
+  workers="$(test_workers)"
+  # loadfile: a file's tests share a worker, so module-scoped servers (the
+  # standalone Spark cluster, Spark Connect) start once. 1 worker: no xdist.
+  if ((workers > 1)); then xdist=(-n "$workers" --dist loadfile); fi
+  log "pytest${xdist[*]:+ ${xdist[*]}}"
+  # fail_under comes from [tool.coverage.report] in pyproject.toml; pytest-cov
+  # combines the workers' coverage. Arguments given here come last and win.
+  "$VENV/bin/pytest" "${xdist[@]}" --cov=pysetl --cov-branch --cov-report=term-missing "$@"
 }
 
 cmd_lint() {
@@ -439,7 +459,7 @@ cmd_ci() {
 }
 
 usage() {
-  sed -n "2,22p" "$ROOT/scripts/dev.sh" | sed 's/^# \{0,1\}//'
+  sed -n "2,23p" "$ROOT/scripts/dev.sh" | sed 's/^# \{0,1\}//'
 }
 
 main() {
