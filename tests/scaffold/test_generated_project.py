@@ -52,7 +52,7 @@ def environ(tmp_path):
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("PYSETL_") and name != "PYTEST_ADDOPTS"
+        if not name.startswith(("PYSETL_", "PYTEST_"))  # ours, xdist's, addopts
     }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
