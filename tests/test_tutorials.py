@@ -31,8 +31,10 @@ import io
 import os
 import re
 import shlex
+import shutil
 import socket
 import sys
+import tempfile
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,13 +259,19 @@ def run_page(page: Path, folder: Path, monkeypatch) -> dict[str, object]:
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
+def project(monkeypatch):
     """An empty folder as the reader's project, recording runs as users do.
 
     The reader's modules are imported from it; they, ``sys.path``, the
     environment and the default hook manager are put back afterwards.
+
+    Not under ``tmp_path``: ``pysetl runs list`` titles its table with the
+    history's path, and rich folds a title longer than the table, mid-word.
+    ``tmp_path``'s length grows with pytest's numbering and with xdist's
+    worker folder (``popen-gw0``); this one's length is fixed.
     """
-    folder = tmp_path / "shop"
+    base = Path(tempfile.mkdtemp(prefix="pysetl-tut-"))
+    folder = base / "shop"
     folder.mkdir()
     monkeypatch.chdir(folder)
     monkeypatch.syspath_prepend(str(folder))
@@ -283,6 +291,7 @@ def project(tmp_path, monkeypatch):
     from pysetl.workflow.hooks import reset_default_hook_manager
 
     reset_default_hook_manager()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 TESTED = [
