@@ -170,7 +170,12 @@ class SharedSpark:
 def run_pytest(args: list[str]) -> tuple[str, int]:
     from pyspark.sql import SparkSession
 
-    shared = SharedSpark(SparkSession.getActiveSession())
+    # The suite's session: this thread's active one, else the process's
+    # (getOrCreate returns the running session; a None here would let the
+    # plugin start its own session and stop it, the suite's with it).
+    shared = SharedSpark(
+        SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    )
     # As in our own pyproject: anyio's plugin (a dependency of the dashboard's
     # stack) imports a name pytest 9 deprecates; randomly would reorder the
     # dots; the cache would write a .pytest_cache into the reader's folder.

@@ -8,7 +8,8 @@ is requested, so projects that use neither pay nothing.
 Fixtures:
 
 * ``pysetl_spark`` (session scope): a ``local[1]`` SparkSession for tests
-  (see ``local_spark_session``), stopped at the end of the session;
+  (see ``local_spark_session``), stopped at the end of the session (unless
+  it was running before: then it is reused and left running);
 * ``pysetl_history``: an empty run history, in memory by default; to run a
   test over both local kinds, parametrize it indirectly::
 
@@ -38,12 +39,19 @@ __all__ = ["pysetl_history", "pysetl_recorder", "pysetl_spark"]
 
 @pytest.fixture(scope="session")
 def pysetl_spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
-    """A ``local[1]`` SparkSession shared by the test session, stopped at its end."""
-    from pysetl.testing._spark import local_spark_session  # noqa: PLC0415 - lazy
+    """A ``local[1]`` SparkSession shared by the test session, stopped at its end.
 
+    A session that was already running when the fixture was first asked for
+    (a notebook's, or an outer test session's) is reused and left running.
+    """
+    from pysetl.testing._spark import local_spark_session  # noqa: PLC0415 - lazy
+    from pysetl.workflow._spark import active_spark_context  # noqa: PLC0415 - lazy
+
+    running = active_spark_context() is not None
     session = local_spark_session(work_dir=tmp_path_factory.mktemp("pysetl-spark"))
     yield session
-    session.stop()
+    if not running:
+        session.stop()
 
 
 @pytest.fixture
