@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from pysetl.errors import PySetlError
 from pysetl.runtime.project import _arguments, find_project
 from pysetl.utils.redaction import redact_text
+from pysetl.workflow._spark import active_spark_context
 from pysetl.workflow.view import (
     FactoryView,
     LastRun,
@@ -201,13 +202,16 @@ def _local_spark() -> tuple[Any, bool]:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
+    # A session running in another thread is not this thread's active one,
+    # yet getOrCreate() returns it: it is not ours to stop.
+    running = active_spark_context() is not None
     return (
         SparkSession.builder.master("local[1]")
         .appName("pysetl-describe")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "1")
         .getOrCreate()
-    ), True
+    ), not running
 
 
 # ---------------------------------------------------------------- last run
