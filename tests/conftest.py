@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from pysetl.settings import reset_settings
 
@@ -38,6 +39,14 @@ PACKAGES_HINT = (
     "install the Debian packages 'postgresql' and 'libpostgresql-jdbc-java' "
     "(apt-get install -y postgresql libpostgresql-jdbc-java) before running the tests"
 )
+
+
+# The suite shares two cores between two workers, Spark and browsers: data
+# generation is slow now and then, which says nothing about the code tested.
+settings.register_profile(
+    "pysetl", suppress_health_check=[HealthCheck.too_slow], deadline=None
+)
+settings.load_profile("pysetl")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

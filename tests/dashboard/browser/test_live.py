@@ -101,15 +101,18 @@ def test_factory_states_change_live_and_the_error_shows(live, page, waiter, shot
     page.evaluate(WATCH)
 
     (control / "extract").touch()
-    page.wait_for_function(NODE, arg=["Extract", "succeeded"], timeout=30_000)
-    page.wait_for_function(NODE, arg=["Transform", "running"], timeout=30_000)
+    page.wait_for_function(NODE, arg=["Extract", "succeeded"], timeout=60_000)
+    page.wait_for_function(NODE, arg=["Transform", "running"], timeout=60_000)
     # The log follows the run: Transform's first line arrives by itself.
     page.wait_for_selector("#logs .line >> text=transforming 5000 rows")
     extract = factory_of(api, run_id, "Extract")
     seen = page.evaluate("window.__seen['Extract|succeeded']")
     latency = seen - extract["finished_at"]
     print(f"event -> screen: {latency:.3f} s")  # noqa: T201 - reported by -s
-    assert latency < 1.0
+    # Typically 0.1 to 0.4 s. The suite runs in two workers on two cores, and
+    # the server's poll waits max(0.25 s, 3 x its last pass): under that load
+    # a pass takes longer and so does the wait after it (1.3 s seen once).
+    assert latency < 2.0
 
     # Transform's Spark job waits on the file: its progress is on screen.
     page.wait_for_function(
