@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from typing import Any
 
 import pytest
@@ -125,7 +126,11 @@ class TestPostMortem:
             pipeline.run()
         stdin = io.StringIO("p self.source.get(), self.seen\nq\n")
         stdout = io.StringIO()
+        tracer = sys.gettrace()  # coverage's, when the suite measures it
         assert _debugging.post_mortem(info.value, stdin=stdin, stdout=stdout)
+        # Quitting pdb cleared the trace function: post_mortem gives it back
+        # (it cost the suite's coverage every test after this one).
+        assert sys.gettrace() is tracer
         out = stdout.getvalue()
         assert "post-mortem in Fails.process()" in out
         assert "its inputs: self.source.get()" in out

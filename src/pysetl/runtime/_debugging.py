@@ -261,7 +261,13 @@ def post_mortem(
     out.flush()
     debugger = FactoryPdb(index, stdin=stdin, stdout=stdout)
     debugger.reset()
-    debugger.interaction(None, tb)
+    # Quitting pdb clears the thread's trace function: give back the one that
+    # was there (a coverage tool's, an IDE's debugger), which must go on.
+    tracer = sys.gettrace()
+    try:
+        debugger.interaction(None, tb)
+    finally:
+        sys.settrace(tracer)
     return True
 
 
