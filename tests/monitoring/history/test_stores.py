@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import pickle
 import sqlite3
+import threading
+import time
 from urllib.parse import quote
 
 import pytest
@@ -176,6 +178,41 @@ class TestSqlite:
             holder.execute("ROLLBACK")
             holder.close()
             store.close()
+        assert "write lock" in info.value.hint
+
+    def test_a_new_file_waits_for_its_switch_to_wal(self, tmp_path):
+        """SQLite refuses the switch at once while the file is held.
+
+        Before: eight threads opening one new file failed now and then with
+        "database is locked" from ``PRAGMA journal_mode = WAL`` (CI, stop 22).
+        """
+        path = tmp_path / "h.db"
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN EXCLUSIVE")  # a new file, in rollback mode, held
+        release = threading.Timer(0.3, lambda: holder.execute("ROLLBACK"))
+        release.start()
+        try:
+            started = time.monotonic()
+            store = SqliteRunHistory(path, busy_timeout=5)
+            waited = time.monotonic() - started
+        finally:
+            release.join()
+            holder.close()
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        store.close()
+        assert 0.2 < waited < 5
+
+    def test_a_switch_to_wal_held_off_too_long_says_so(self, tmp_path):
+        path = tmp_path / "h.db"
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            with pytest.raises(RunHistoryError, match="locked") as info:
+                SqliteRunHistory(path, busy_timeout=0.1)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
         assert "write lock" in info.value.hint
 
     def test_readers_do_not_wait_for_a_writer(self, tmp_path):

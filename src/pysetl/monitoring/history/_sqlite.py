@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -36,6 +38,32 @@ if TYPE_CHECKING:
 __all__ = ["SqliteRunHistory", "history_file"]
 
 _WRITE = "pysetl_write"
+
+
+def _enter_wal(cursor: Any, timeout: float) -> None:
+    """Put the file in WAL mode, waiting up to ``timeout`` seconds for it.
+
+    Switching a file to WAL needs it to itself, and SQLite reports a
+    conflict at once ("database is locked") without calling the busy
+    handler: when several processes (or threads) open a new file together,
+    all but one would fail. A file already in WAL mode is left alone; a
+    locked switch is retried with a short, growing pause until the busy
+    timeout.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        else:
+            return
 
 
 class SqliteRunHistory(SqlRunHistory):
@@ -104,7 +132,7 @@ class SqliteRunHistory(SqlRunHistory):
             try:
                 cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
                 if create:  # a reader leaves the file's journal mode alone
-                    cursor.execute("PRAGMA journal_mode = WAL")
+                    _enter_wal(cursor, busy_ms / 1000)
                 cursor.execute("PRAGMA synchronous = NORMAL")
             finally:
                 cursor.close()
