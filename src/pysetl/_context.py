@@ -566,7 +566,7 @@ class PySetlBuilder(Builder[PySetl]):
         from pyspark.sql import SparkSession  # noqa: PLC0415
 
         from pysetl.utils._spark_console import spark_console  # noqa: PLC0415
-        from pysetl.workflow._spark import active_connect_session  # noqa: PLC0415
+        from pysetl.workflow.spark import active_connect_session  # noqa: PLC0415
 
         app_name, settings = self.spark_settings()
         starting = SparkContext._active_spark_context is None  # noqa: SLF001
@@ -647,7 +647,7 @@ class PySetlBuilder(Builder[PySetl]):
         owns = False
         spark = self.spark_session
         if spark is None:
-            from pysetl.workflow._spark import (  # noqa: PLC0415 - no JVM at import
+            from pysetl.workflow.spark import (  # noqa: PLC0415 - no JVM at import
                 active_connect_session,
                 active_spark_context,
             )
