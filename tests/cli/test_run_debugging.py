@@ -18,7 +18,7 @@ from pysetl.cli.__main__ import app
 from pysetl.monitoring.history import SqliteRunHistory
 from pysetl.runtime.project import run_project
 from pysetl.utils.redaction import MASK
-from pysetl.workflow._spark import job_group
+from pysetl.workflow.spark import job_group
 
 _NAMES = itertools.count()
 

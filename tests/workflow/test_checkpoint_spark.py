@@ -11,8 +11,8 @@ from pyspark.sql.types import IntegerType, StringType
 from typedspark import Column, DataSet, Schema
 
 from pysetl.workflow import Delivery, Factory, Pipeline
-from pysetl.workflow._spark import job_group
 from pysetl.workflow.checkpoint import CheckpointStore
+from pysetl.workflow.spark import job_group
 
 
 class Person(Schema):

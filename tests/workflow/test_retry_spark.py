@@ -14,8 +14,8 @@ from pysetl.errors import FactoryTimeoutError
 from pysetl.monitoring.history import SqliteRunHistory
 from pysetl.runtime import Session
 from pysetl.workflow import Factory
-from pysetl.workflow._spark import job_group
 from pysetl.workflow.retry import RetryPolicy
+from pysetl.workflow.spark import job_group
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

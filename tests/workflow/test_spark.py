@@ -9,9 +9,9 @@ from typedspark import Column, DataSet, Schema
 
 from pysetl.errors import FactoryOutputError, PySetlError
 from pysetl.workflow import Deliverable, Delivery, Factory, Pipeline, Stage
-from pysetl.workflow._spark import job_group
 from pysetl.workflow.delivery_type import DeliveryType
 from pysetl.workflow.node_output import NodeOutput
+from pysetl.workflow.spark import job_group
 
 from .conftest import make_factory
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from pysetl.workflow import _spark
+from pysetl.workflow import spark as _spark
 
 
 class TestWithoutSpark:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from pysetl.errors import PySetlError
 from pysetl.runtime.project import _arguments, find_project
 from pysetl.utils.redaction import redact_text
-from pysetl.workflow._spark import active_spark_context
+from pysetl.workflow.spark import active_spark_context
 from pysetl.workflow.view import (
     FactoryView,
     LastRun,

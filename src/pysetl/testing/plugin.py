@@ -45,7 +45,7 @@ def pysetl_spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSess
     (a notebook's, or an outer test session's) is reused and left running.
     """
     from pysetl.testing._spark import local_spark_session  # noqa: PLC0415 - lazy
-    from pysetl.workflow._spark import active_spark_context  # noqa: PLC0415 - lazy
+    from pysetl.workflow.spark import active_spark_context  # noqa: PLC0415 - lazy
 
     running = active_spark_context() is not None
     session = local_spark_session(work_dir=tmp_path_factory.mktemp("pysetl-spark"))

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from pysetl.errors import FactoryError, FactoryTimeoutError
 from pysetl.utils.redaction import redact_text
 from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
-from pysetl.workflow import _spark
+from pysetl.workflow import spark as _spark
 from pysetl.workflow._execute import (
     FactoryRun,
     _fill,

@@ -11,7 +11,7 @@ from pysetl.errors import FactoryError
 from pysetl.utils._benchmark import BenchmarkResult
 from pysetl.utils.redaction import redact_mapping, redact_text
 from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
-from pysetl.workflow import _spark
+from pysetl.workflow import spark as _spark
 from pysetl.workflow._error_context import explain
 from pysetl.workflow._output import output_error
 from pysetl.workflow.factory import Factory, class_record

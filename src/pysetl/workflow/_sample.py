@@ -34,7 +34,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from pysetl.utils.redaction import redact_text, redact_value
-from pysetl.workflow import _spark
+from pysetl.workflow import spark as _spark
 from pysetl.workflow._checkpoint_values import is_dataframe
 from pysetl.workflow._hook_specs import hook_impl
 

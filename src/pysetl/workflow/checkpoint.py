@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 from pysetl.errors import CheckpointError, CheckpointWarning
 from pysetl.utils._pretty import pretty
 from pysetl.workflow import _checkpoint_values as values
-from pysetl.workflow import _spark
+from pysetl.workflow import spark as _spark
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

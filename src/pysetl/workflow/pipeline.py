@@ -19,7 +19,7 @@ from pysetl.utils.mixins import (
     IsIdentifiable,
 )
 from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
-from pysetl.workflow import _spark
+from pysetl.workflow import spark as _spark
 from pysetl.workflow._execute import RunContext, run_planned
 from pysetl.workflow._hook_manager import HookManager, default_hook_manager
 from pysetl.workflow._inject import Plan, resolve

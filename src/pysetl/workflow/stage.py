@@ -12,7 +12,7 @@ from pysetl.utils.mixins import (
     IsIdentifiable,
     IsWritable,
 )
-from pysetl.workflow import _spark
+from pysetl.workflow import spark as _spark
 from pysetl.workflow._execute import (
     FactoryRun,
     Job,

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import PipelineError
 from pysetl.utils._pretty import pretty
-from pysetl.workflow import _spark
+from pysetl.workflow import spark as _spark
 from pysetl.workflow.delivery_type import DeliveryType
 from pysetl.workflow.factory import Factory
 from pysetl.workflow.hooks import hook_impl

@@ -13,7 +13,7 @@ Mechanism (what is measured where, and why the run barely notices):
   the background thread and CPU time and profiles are left out;
 * everything slow happens on the observers' one writer thread
   (``pysetl.utils.writer``), one task per factory: the Spark figures of the
-  factory's job group (see ``_spark``), the row count when asked for
+  factory's job group (see ``pysetl.workflow.spark``), the row count when asked for
   (``count_rows``), the profile's statistics. A factory with none of these
   (no Spark running, not counted, not profiled) is completed in its own
   thread at once (with ``keep_runs=0``, the runtime's default, without a
@@ -60,13 +60,13 @@ from pysetl.monitoring.metrics._state import (
 )
 from pysetl.utils.redaction import redact_labels
 from pysetl.utils.writer import on_writer_thread, shared_writer
-from pysetl.workflow._spark import (
+from pysetl.workflow.hooks import hook_impl
+from pysetl.workflow.spark import (
     active_connect_session,
     active_spark_context,
     is_connect,
     job_group,
 )
-from pysetl.workflow.hooks import hook_impl
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection

@@ -2,7 +2,7 @@
 
 On a Spark Connect session the engine tags each factory's operations with
 its job group's text (``pysetl:<run id>:<factory>``, see
-``pysetl.workflow._spark``); the server puts
+``pysetl.workflow.spark``); the server puts
 ``SparkConnect_SessionTag_User_<user>_Session_<id>_Tag_<tag>`` on every Spark
 job those operations run. The client has no JVM to ask, so
 ``ConnectStatus`` reads the server driver's REST API

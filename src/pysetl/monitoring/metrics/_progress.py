@@ -1,7 +1,7 @@
 """``SparkProgressSampler``: Spark progress of the running factories, into the history.
 
 Mechanism: the engine sets the Spark job group ``pysetl:<run id>:<factory>``
-in the thread of each factory (see ``_spark``). While factories run, a
+in the thread of each factory (see ``pysetl.workflow.spark``). While factories run, a
 periodic task of the observers' writer thread (``pysetl.utils.writer``)
 asks Spark's status tracker every
 ``interval`` seconds for the jobs of their groups, and for each job its
@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any
 from pysetl.monitoring.history._records import AddEvent
 from pysetl.monitoring.metrics._spark import SparkStatus
 from pysetl.utils.writer import shared_writer
-from pysetl.workflow._spark import active_spark_context, job_group
 from pysetl.workflow.hooks import hook_impl
+from pysetl.workflow.spark import active_spark_context, job_group
 
 if TYPE_CHECKING:
     from types import TracebackType

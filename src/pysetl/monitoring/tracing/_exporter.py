@@ -58,8 +58,8 @@ from pysetl.monitoring.tracing._export import ExportGuard, GuardedSpanExporter
 from pysetl.monitoring.tracing._options import OpenTelemetryOptions, validate_options
 from pysetl.utils.redaction import redact_text, register_secret
 from pysetl.utils.writer import shared_writer
-from pysetl.workflow._spark import active_spark_context, job_group
 from pysetl.workflow.hooks import hook_impl
+from pysetl.workflow.spark import active_spark_context, job_group
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

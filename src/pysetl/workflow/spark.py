@@ -7,6 +7,11 @@ job tag ``SparkConnect_SessionTag_..._Tag_<group>``).
 
 pyspark is never imported here: if the program has not imported it, no
 SparkContext can be running and there is nothing to label.
+
+Monitoring (metrics, progress, tracing) and the session builder read the same
+job groups, so this module is public.
+
+Changed in 0.7: public (it was ``pysetl.workflow._spark``).
 """
 
 from __future__ import annotations
