@@ -2,7 +2,7 @@
 
 ``explain(exc, factory, phase)`` returns Spark's error class and message
 parameters (for Spark and Py4J errors, through
-``pysetl.storage._spark_errors.spark_error_details``) and a hint, when
+``pysetl.utils.spark_errors.spark_error_details``) and a hint, when
 one is known:
 
 * ``UNRESOLVED_COLUMN.*``: the missing column, the columns Spark proposes,
@@ -28,6 +28,8 @@ import difflib
 import re
 import sys
 from typing import TYPE_CHECKING, Any
+
+from pysetl.utils.spark_errors import malformed_record, spark_error_details
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -108,8 +110,6 @@ def _malformed(
     exc: BaseException, factory: Factory[Any] | None, phase: str
 ) -> str | None:
     """The file and record a read could not parse, when Spark names them."""
-    from pysetl.storage._spark_errors import malformed_record  # noqa: PLC0415 - see explain
-
     record = malformed_record(exc)
     if record is None:
         return None
@@ -195,13 +195,9 @@ def explain(
     """
     error_class: str | None = None
     params: dict[str, str] = {}
-    # A Spark error means pyspark is imported already; otherwise importing
-    # pysetl.storage would start pyspark (about a second) for nothing.
+    # A Spark error means pyspark is imported already: without it there is
+    # no error class to look for.
     if "pyspark" in sys.modules:
-        from pysetl.storage._spark_errors import (  # noqa: PLC0415 - see above
-            spark_error_details,
-        )
-
         error_class, params = spark_error_details(exc)
     hint: str | None = None
     try:

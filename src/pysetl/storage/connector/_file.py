@@ -16,9 +16,9 @@ from pyarrow import fs
 
 from pysetl.config.file_config import FileConfigModel
 from pysetl.errors import ConfigError, ConnectorError
-from pysetl.storage._spark_errors import MalformedRecord, malformed_record
 from pysetl.storage.connector._base import Connector
 from pysetl.utils.mixins import CanDrop, CanPartition, HasReader, HasWriter
+from pysetl.utils.spark_errors import MalformedRecord, malformed_record
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, DataFrameReader, DataFrameWriter

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from pysetl.config.jdbc_config import JdbcConfigModel
 from pysetl.errors import ConfigError, ConnectorError, ConnectorUnavailableError
 from pysetl.storage._redaction import protect
-from pysetl.storage._spark_errors import describe_exception, full_text
 from pysetl.storage.connector._base import Connector
+from pysetl.utils.spark_errors import describe_exception, full_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from pysetl.config.table_config import SparkTableConfigModel
 from pysetl.errors import ConfigError, ConnectorError
-from pysetl.storage._spark_errors import describe_exception
 from pysetl.storage.connector._base import Connector
 from pysetl.utils.mixins import CanDrop
+from pysetl.utils.spark_errors import describe_exception
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from pysetl.storage._spark_errors import (
+from pysetl.utils.redaction import register_secret, reset_default_redactor
+from pysetl.utils.spark_errors import (
     describe_exception,
     full_text,
     malformed_record,
 )
-from pysetl.utils.redaction import register_secret, reset_default_redactor
 
 
 class TestDescribeException:

@@ -9,6 +9,11 @@ in an exception, its Python causes or its Java cause chain (the workflow uses
 it to enrich a failing factory's error). ``malformed_record`` finds the
 record a FAILFAST read of a CSV (or JSON) file could not parse, and the file.
 Nothing here imports pyspark.
+
+It sits in ``utils`` because two independent layers use it: ``storage``
+(connectors) and ``workflow`` (a failing factory's error context).
+
+Changed in 0.7: moved from ``pysetl.storage._spark_errors``.
 """
 
 from __future__ import annotations
