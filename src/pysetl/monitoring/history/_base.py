@@ -39,6 +39,7 @@ from pysetl.monitoring.history._records import (
     Op,
     StartRun,
 )
+from pysetl.utils.paging import DEFAULT_LIMIT
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -73,7 +74,6 @@ __all__ = [
     "failure_key",
 ]
 
-DEFAULT_LIMIT = 50
 STALE_AFTER = 60.0
 """Seconds without a heartbeat after which a running run counts as crashed."""
 RUN_START_EVENT = "before_pipeline_run"
