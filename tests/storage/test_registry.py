@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import textwrap
 import uuid
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from pysetl.config import Config, CsvConfig, FileConfig, JdbcConfig, SparkTableC
 from pysetl.enums import FileStorage
 from pysetl.errors import AlreadyRegisteredError, ConfigError, ConnectorError
 from pysetl.storage import ConnectorBuilder
+from pysetl.storage import registry as registry_module
 from pysetl.storage.connector import (
     CsvConnector,
     FileConnector,
@@ -83,6 +85,24 @@ class TestBuiltins:
 
     def test_a_registry_can_start_empty(self):
         assert ConnectorRegistry(builtins=False, entry_point_group=None).names() == []
+
+    def test_builtins_are_pysetls_own_entry_points(self):
+        """Built-ins come from the entry-point group plugins use, not an import."""
+        declared = {
+            entry.name: entry.value
+            for entry in entry_points(group=ENTRY_POINT_GROUP)
+            if entry.dist is not None and entry.dist.name == "pysetl"
+        }
+        assert sorted(declared) == BUILTINS
+        assert declared["csv"] == "pysetl.storage.connector:CsvConnector"
+
+    def test_builtins_without_entry_points_say_how_to_get_them(self, monkeypatch):
+        monkeypatch.setattr(registry_module, "entry_points", lambda **_: [])
+        registry = ConnectorRegistry(entry_point_group=None)
+        assert registry.names() == []
+        with pytest.raises(ConfigError, match="'csv'") as info:
+            registry.get("csv")
+        assert "reinstall pysetl" in str(info.value.hint)
 
     @pytest.mark.parametrize(
         ("config", "name", "expected"),

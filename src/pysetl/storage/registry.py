@@ -20,15 +20,21 @@ How to add a connector:
        mystore = "mypackage.connectors:MyStoreConnector"
 
 Entry points are loaded lazily, by name, on first use, so a broken plugin
-only breaks its own name.
+only breaks its own name. pysetl's own connectors are declared the same way,
+by the ``pysetl`` distribution (its ``pyproject.toml``); they are told apart
+from third-party ones by that distribution, so ``builtins=False`` leaves them
+out and a third-party name never shadows them.
 
 Added in 0.2.
+
+Changed in 0.7: the built-in connectors come from entry points too (the
+registry no longer imports the connector modules).
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import AlreadyRegisteredError, ConfigError, ConnectorError
@@ -54,27 +60,21 @@ __all__ = [
 ENTRY_POINT_GROUP = "pysetl.connectors"
 
 
-def _builtins() -> dict[str, ConnectorFactory]:
-    # Imported here: the connector package imports this module (via the builder).
-    from pysetl.storage.connector._formats import (  # noqa: PLC0415
-        CsvConnector,
-        GenericFileConnector,
-        JsonConnector,
-        OrcConnector,
-        ParquetConnector,
-    )
-    from pysetl.storage.connector._jdbc import JdbcConnector  # noqa: PLC0415
-    from pysetl.storage.connector._table import SparkTableConnector  # noqa: PLC0415
+_DISTRIBUTION = "pysetl"  # whose entry points are the built-in connectors
 
-    return {
-        "csv": CsvConnector,
-        "generic": GenericFileConnector,
-        "jdbc": JdbcConnector,
-        "json": JsonConnector,
-        "orc": OrcConnector,
-        "parquet": ParquetConnector,
-        "spark_sql": SparkTableConnector,
-    }
+
+def _declared(group: str) -> tuple[dict[str, EntryPoint], dict[str, EntryPoint]]:
+    """The entry points of ``group`` by lower-case name: pysetl's own, the others.
+
+    The first declaration of a name wins (an editable install may list one twice).
+    """
+    own: dict[str, EntryPoint] = {}
+    others: dict[str, EntryPoint] = {}
+    for entry in entry_points(group=group):
+        dist = getattr(entry, "dist", None)
+        mine = dist is not None and dist.name == _DISTRIBUTION
+        (own if mine else others).setdefault(entry.name.lower(), entry)
+    return own, others
 
 
 def connector_name(config: Config[Any]) -> str:
@@ -125,7 +125,10 @@ class ConnectorRegistry:
         entry_point_group: str | None = ENTRY_POINT_GROUP,
     ) -> None:
         """Start with the built-in connectors (unless ``builtins=False``)."""
-        self._factories: dict[str, ConnectorFactory] = _builtins() if builtins else {}
+        self._factories: dict[str, ConnectorFactory] = {}
+        self._builtins = _declared(ENTRY_POINT_GROUP)[0] if builtins else {}
+        # Installed without its metadata (a bare source tree): say so on a miss.
+        self._missing_builtins = builtins and not self._builtins
         self._group = entry_point_group
 
     def register(
@@ -137,21 +140,24 @@ class ConnectorRegistry:
             AlreadyRegisteredError: ``name`` is taken and ``replace`` is false.
         """
         key = name.lower()
-        if key in self._factories and not replace:
+        if (key in self._factories or key in self._builtins) and not replace:
             msg = f"A connector is already registered as {key!r}"
             hint = "Pick another name, or pass replace=True to override it."
             raise AlreadyRegisteredError(msg, hint=hint)
         self._factories[key] = factory
         return self
 
-    def _entry_points(self) -> dict[str, Any]:
+    def _entry_points(self) -> dict[str, EntryPoint]:
+        """The third-party entry points of the group (pysetl's own are built-ins)."""
         if self._group is None:
             return {}
-        return {ep.name.lower(): ep for ep in entry_points(group=self._group)}
+        return _declared(self._group)[1]
 
     def names(self) -> list[str]:
         """Every known name, registered or declared by an entry point, sorted."""
-        return sorted(set(self._factories) | set(self._entry_points()))
+        return sorted(
+            set(self._factories) | set(self._builtins) | set(self._entry_points())
+        )
 
     def __contains__(self, name: object) -> bool:
         """Whether ``name`` is known."""
@@ -167,7 +173,7 @@ class ConnectorRegistry:
         key = name.lower()
         if key in self._factories:
             return self._factories[key]
-        declared = self._entry_points().get(key)
+        declared = self._builtins.get(key) or self._entry_points().get(key)
         if declared is None:
             msg = f"No connector is registered as {key!r}; known: {self.names()}"
             hint = (
@@ -175,6 +181,12 @@ class ConnectorRegistry:
                 f"the connector, or register it in the {self._group!r} entry-point "
                 "group."
             )
+            if self._missing_builtins:
+                hint = (
+                    f"pysetl's own connectors are missing: its {ENTRY_POINT_GROUP!r} "
+                    "entry points are not installed; reinstall pysetl "
+                    "(pip install pysetl, or pip install -e . in a checkout)."
+                )
             raise ConfigError(msg, hint=hint)
         try:
             factory: ConnectorFactory = declared.load()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
+from pysetl.storage.registry import default_registry
 from pysetl.utils.mixins import HasLogger, HasSparkSession
 
 if TYPE_CHECKING:
@@ -75,8 +76,6 @@ class Connector(BaseConnector, HasSparkSession, HasLogger):
 
         Added in 0.2.
         """
-        from pysetl.storage.registry import default_registry  # noqa: PLC0415 - cycle
-
         chosen = registry if registry is not None else default_registry()
         return chosen.create(config, name)
 
