@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import os
+from pathlib import Path
 
 import pytest
 
@@ -10,12 +13,14 @@ from pysetl.errors import ConfigError
 from pysetl.settings import (
     BOOLEAN_FALSE,
     BOOLEAN_TRUE,
+    PREFIX,
     SPARK_LOG_LEVELS,
     Settings,
     parse_bool,
     parse_spark_log_level,
     reset_settings,
     settings,
+    settings_of,
 )
 
 TOKEN = "canary-ui-token"  # noqa: S105 - a test value
@@ -65,7 +70,7 @@ class TestFromEnviron:
         )
 
     def test_other_variables_are_ignored(self):
-        environ = {"PYSETL_DB__HOST": "h", "PYSETL_CONFIG_KEY": "k", "HOME": "/"}
+        environ = {"PYSETL_DB__HOST": "h", "HOME": "/"}
         assert Settings.from_environ(environ) == Settings()
 
     @pytest.mark.parametrize(
@@ -237,3 +242,144 @@ class TestCache:
             settings()
         monkeypatch.setenv("PYSETL_DEBUG", "1")
         assert settings().debug is True
+
+
+class TestConfigKeysSecretsAndWorkers:
+    def test_the_config_key_secret_vault_and_worker_variables(self):
+        parsed = Settings.from_environ(
+            {
+                "PYSETL_CONFIG_KEY": " new , old ,",
+                "PYSETL_CONFIG_KEY_FILE": "/keys/pysetl key",
+                "PYSETL_SECRET_ROOTS": os.pathsep.join(["/run/secrets", "", "/etc"]),
+                "PYSETL_VAULT_MOUNT": "kv/",
+                "PYSETL_VAULT_KV_VERSION": "1",
+                "PYSETL_UI_WORKER": '{"history": null}',
+            }
+        )
+        assert parsed.config_keys == ("new", "old")
+        assert parsed.config_key_file == "/keys/pysetl key"
+        assert parsed.secret_roots == ("/run/secrets", "/etc")
+        assert parsed.vault_mount == "kv/"
+        assert parsed.vault_kv_version == "1"
+        assert parsed.ui_worker == '{"history": null}'
+
+    def test_empty_means_not_set(self):
+        names = (
+            "PYSETL_CONFIG_KEY",
+            "PYSETL_CONFIG_KEY_FILE",
+            "PYSETL_SECRET_ROOTS",
+            "PYSETL_VAULT_MOUNT",
+            "PYSETL_VAULT_KV_VERSION",
+            "PYSETL_UI_WORKER",
+        )
+        assert Settings.from_environ(dict.fromkeys(names, "")) == Settings()
+
+    def test_the_keys_are_never_in_the_repr(self):
+        assert "canary-key" not in repr(Settings(config_keys=("canary-key",)))
+
+    def test_not_strict_takes_a_bad_value_as_unset(self, monkeypatch):
+        """Readers of other variables (the config loader) do not fail on it."""
+        bad = {
+            "PYSETL_OBSERVE": "maybe",
+            "PYSETL_DEBUG": "maybe",
+            "PYSETL_SPARK_LOG_LEVEL": "loud",
+            "PYSETL_HOST": "a host",
+            "PYSETL_ENV": "dev",
+        }
+        with pytest.raises(ConfigError):
+            Settings.from_environ(bad)
+        assert Settings.from_environ(bad, strict=False) == Settings(env="dev")
+        for name, value in bad.items():
+            monkeypatch.setenv(name, value)
+        with pytest.raises(ConfigError):
+            settings_of()
+        assert settings_of(strict=False) == Settings(env="dev")
+
+    def test_settings_of_a_mapping_or_of_the_process(self, monkeypatch):
+        monkeypatch.setenv("PYSETL_ENV", "process")
+        assert settings_of(None) is settings()
+        assert settings_of({"PYSETL_ENV": "given"}).env == "given"
+
+
+_SRC = Path(__file__).resolve().parents[1] / "src" / "pysetl"
+_READERS = frozenset({"get", "getenv", "pop", "setdefault"})
+
+
+def _constants(trees: dict[Path, ast.Module]) -> frozenset[str]:
+    """Names bound to a ``"PYSETL_..."`` text anywhere in the package."""
+    return frozenset(
+        target.id
+        for tree in trees.values()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and str(node.value.value).startswith(PREFIX)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    )
+
+
+def _names_a_variable(node: ast.expr, constants: frozenset[str]) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and node.value.startswith(PREFIX)
+    if isinstance(node, ast.Name | ast.Attribute):
+        name = node.id if isinstance(node, ast.Name) else node.attr
+        return name in constants
+    return False
+
+
+def _reads(tree: ast.Module, constants: frozenset[str]) -> list[int]:
+    """Lines that look a ``PYSETL_*`` variable up in a mapping or the environment."""
+    found = []
+    for node in ast.walk(tree):
+        looked_up: list[ast.expr] = []
+        if isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else None
+            name = func.id if isinstance(func, ast.Name) else name
+            if name in _READERS:
+                looked_up.append(node.args[0])
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            looked_up.append(node.slice)
+        elif isinstance(node, ast.Compare) and any(
+            isinstance(op, ast.In | ast.NotIn) for op in node.ops
+        ):
+            looked_up.append(node.left)
+        if any(_names_a_variable(expr, constants) for expr in looked_up):
+            found.append(node.lineno)
+    return found
+
+
+class TestReadInOnePlace:
+    def test_no_module_but_settings_reads_a_pysetl_variable(self):
+        """Every ``PYSETL_*`` process setting is read by ``pysetl.settings`` only.
+
+        ``PYSETL_<KEY>__<SUBKEY>`` config overrides are read by the config
+        loader by prefix (no fixed name), so they do not show up here.
+        """
+        trees = {
+            path: ast.parse(path.read_text(encoding="utf-8"), str(path))
+            for path in sorted(_SRC.rglob("*.py"))
+        }
+        constants = _constants(trees)
+        offenders = [
+            f"{path.relative_to(_SRC)}:{line}"
+            for path, tree in trees.items()
+            if path.name != "settings.py" or path.parent != _SRC
+            for line in _reads(tree, constants)
+        ]
+        assert offenders == []
+
+    def test_the_scan_sees_a_read(self):
+        """The scan finds each form of read (so that an empty list means none)."""
+        source = (
+            "import os\n"
+            "NAME = 'PYSETL_X'\n"
+            "os.environ.get('PYSETL_A')\n"
+            "os.getenv(NAME)\n"
+            "os.environ['PYSETL_B']\n"
+            "'PYSETL_C' in os.environ\n"
+            "os.environ['PYSETL_D'] = '1'\n"
+        )
+        tree = ast.parse(source)
+        assert _reads(tree, _constants({Path(): tree})) == [3, 4, 5, 6]

@@ -25,7 +25,24 @@ variable                    meaning
 ``PYSETL_PROTECTED_ENVS``   environments whose config changes ask first
 ``PYSETL_HOST``             the host name runs are recorded under (default:
                             the machine's; 255 printable characters at most)
+``PYSETL_CONFIG_KEY``       the keys of encrypted config values (``enc:``),
+                            comma-separated, newest first
+``PYSETL_CONFIG_KEY_FILE``  a file of such keys, one a line (when
+                            ``PYSETL_CONFIG_KEY`` is not set)
+``PYSETL_SECRET_ROOTS``     the folders ``${secret:file:...}`` may read,
+                            ``os.pathsep``-separated
+``PYSETL_VAULT_MOUNT``      the Vault secret backend's default mount
+                            (default ``secret``)
+``PYSETL_VAULT_KV_VERSION`` its KV engine version, ``1`` or ``2`` (default
+                            ``2``; the backend checks the text)
+``PYSETL_UI_WORKER``        set by ``pysetl ui --workers N`` for its worker
+                            processes: what to serve (internal)
 ==========================  ==================================================
+
+Variables named ``PYSETL_<KEY>__<SUBKEY>`` (with a ``__``) are not process
+settings: they override config keys and are read by the config loader
+(``pysetl.config._precedence``), with the rest of the environment that
+``${env:...}`` interpolates.
 
 Booleans accept ``1/true/yes/on`` and ``0/false/no/off`` (any case); an
 empty value means "not set". Anything else is a ``ConfigError`` that names
@@ -33,21 +50,26 @@ the variable and the accepted values, raised when the settings are read.
 
 ``settings()`` parses ``os.environ`` on first use and keeps the result;
 ``reset_settings()`` forgets it (tests, or after changing the environment);
-``Settings.from_environ(mapping)`` parses any mapping without caching.
+``Settings.from_environ(mapping)`` parses any mapping without caching;
+``settings_of(mapping)`` is either, for functions that take an ``environ``
+argument. An entry point (the ``pysetl`` command) reads them once and hands
+them down.
 
-Added in 0.4.
+Added in 0.4. Changed in 0.7: the config key, secret, Vault and dashboard
+worker variables are read here too (they were read where they were used).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pysetl.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 __all__ = [
     "BOOLEAN_FALSE",
@@ -63,7 +85,10 @@ __all__ = [
     "parse_spark_log_level",
     "reset_settings",
     "settings",
+    "settings_of",
 ]
+
+_T = TypeVar("_T")
 
 PREFIX = "PYSETL_"
 BOOLEAN_TRUE = frozenset({"1", "true", "yes", "on"})
@@ -162,6 +187,17 @@ def _names(value: str | None) -> tuple[str, ...]:
     return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
+def _raw(value: str | None) -> str | None:
+    # As given (a path or a mount may hold spaces); empty means not set.
+    return value or None
+
+
+def _paths(value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    return tuple(part for part in value.split(os.pathsep) if part)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The process settings (see the module docstring for each variable).
@@ -180,6 +216,17 @@ class Settings:
         ui_token: The dashboard's access token, if set (never printed).
         protected_envs: Environments whose config changes ask first, if set.
         host: The host name runs are recorded under, if set (added in 0.6).
+        config_keys: The keys of ``PYSETL_CONFIG_KEY``, newest first (never
+            printed; added in 0.7).
+        config_key_file: The key file of ``PYSETL_CONFIG_KEY_FILE``, if set
+            (added in 0.7).
+        secret_roots: The folders file secrets may be read from, if set
+            (added in 0.7).
+        vault_mount: The Vault backend's default mount, if set (added in 0.7).
+        vault_kv_version: The Vault KV version as written, if set (added in
+            0.7).
+        ui_worker: What a dashboard worker process serves (JSON, set by
+            ``serve``), if set (added in 0.7).
     """
 
     observe: bool | None = None
@@ -193,31 +240,61 @@ class Settings:
     ui_token: str | None = field(default=None, repr=False)
     protected_envs: tuple[str, ...] | None = None
     host: str | None = None
+    config_keys: tuple[str, ...] = field(default=(), repr=False)
+    config_key_file: str | None = None
+    secret_roots: tuple[str, ...] | None = None
+    vault_mount: str | None = None
+    vault_kv_version: str | None = None
+    ui_worker: str | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_environ(
+        cls, environ: Mapping[str, str] | None = None, *, strict: bool = True
+    ) -> Settings:
         """Parse the ``PYSETL_*`` variables of ``environ`` (default ``os.environ``).
+
+        Args:
+            environ: The variables; default ``os.environ``.
+            strict: Raise on a variable with a bad value; ``False`` takes it
+                as unset (for readers of the other variables: a config load
+                does not fail on a bad ``PYSETL_OBSERVE``, the run does).
 
         Raises:
             ConfigError: A boolean variable holds something else, or
                 ``PYSETL_SPARK_LOG_LEVEL`` is not a log4j level.
+
+        Changed in 0.7: ``strict``.
         """
         env = os.environ if environ is None else environ
+
+        def checked(parse: Callable[[str, str | None], _T], name: str) -> _T | None:
+            try:
+                return parse(name, env.get(name))
+            except ConfigError:
+                if strict:
+                    raise
+                return None
+
         protected = env.get("PYSETL_PROTECTED_ENVS")
+        debug = checked(functools.partial(parse_bool, default=False), "PYSETL_DEBUG")
         return cls(
-            observe=_optional_bool("PYSETL_OBSERVE", env.get("PYSETL_OBSERVE")),
+            observe=checked(_optional_bool, "PYSETL_OBSERVE"),
             history_url=_text(env.get("PYSETL_HISTORY_URL")),
             env=_text(env.get("PYSETL_ENV")),
-            debug=parse_bool("PYSETL_DEBUG", env.get("PYSETL_DEBUG"), default=False),
+            debug=bool(debug),
             log_format=_text(env.get("PYSETL_LOG_FORMAT")),
             log_level=_text(env.get("PYSETL_LOG_LEVEL")),
-            spark_log_level=parse_spark_log_level(
-                "PYSETL_SPARK_LOG_LEVEL", env.get("PYSETL_SPARK_LOG_LEVEL")
-            ),
+            spark_log_level=checked(parse_spark_log_level, "PYSETL_SPARK_LOG_LEVEL"),
             disabled_hooks=_names(env.get("PYSETL_DISABLE_HOOKS")),
             ui_token=_text(env.get("PYSETL_UI_TOKEN")),
             protected_envs=None if protected is None else _names(protected),
-            host=parse_host("PYSETL_HOST", env.get("PYSETL_HOST")),
+            host=checked(parse_host, "PYSETL_HOST"),
+            config_keys=_names(env.get("PYSETL_CONFIG_KEY")),
+            config_key_file=_raw(env.get("PYSETL_CONFIG_KEY_FILE")),
+            secret_roots=_paths(env.get("PYSETL_SECRET_ROOTS")),
+            vault_mount=_raw(env.get("PYSETL_VAULT_MOUNT")),
+            vault_kv_version=_raw(env.get("PYSETL_VAULT_KV_VERSION")),
+            ui_worker=_raw(env.get("PYSETL_UI_WORKER")),
         )
 
     @property
@@ -238,6 +315,31 @@ def settings() -> Settings:
     if not _CACHE:
         _CACHE.append(Settings.from_environ())
     return _CACHE[0]
+
+
+def settings_of(
+    environ: Mapping[str, str] | None = None, *, strict: bool = True
+) -> Settings:
+    """The settings of ``environ``; ``None``: the process's (``settings()``).
+
+    For library functions with an ``environ`` argument (tests and callers
+    pass a mapping; by default the process settings apply). ``strict=False``
+    takes a variable with a bad value as unset (see ``Settings.from_environ``):
+    for functions that read other variables, so that they keep working.
+
+    Raises:
+        ConfigError: ``strict`` and a variable holds a value of the wrong kind.
+
+    Added in 0.7.
+    """
+    if environ is not None:
+        return Settings.from_environ(environ, strict=strict)
+    try:
+        return settings()
+    except ConfigError:
+        if strict:
+            raise
+        return Settings.from_environ(strict=False)
 
 
 def reset_settings() -> None:

@@ -17,7 +17,6 @@ from ``pysetl.settings``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import warnings
 from datetime import datetime, timezone
@@ -32,6 +31,7 @@ from pysetl.settings import settings
 from pysetl.utils.redaction import MASK, redact_text
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterable, Sequence
 
     from pysetl.config.diff import ConfigChange
@@ -209,7 +209,6 @@ def _config_files(root: Path, env: str | None) -> list[Path]:
 def _permission_problems(
     paths: Iterable[Path], folders: Iterable[Path] = ()
 ) -> list[str]:
-    from pysetl.config.crypto import KEY_FILE_ENV  # noqa: PLC0415 - lazy
     from pysetl.config.permissions import (  # noqa: PLC0415 - lazy
         check_dir_permissions,
         check_file_permissions,
@@ -217,7 +216,7 @@ def _permission_problems(
 
     found = [str(p) for folder in folders for p in check_dir_permissions(folder)]
     found += [str(p) for path in paths for p in check_file_permissions(path)]
-    key_file = os.environ.get(KEY_FILE_ENV)
+    key_file = settings().config_key_file
     if key_file:
         found += [str(p) for p in check_file_permissions(key_file, secret=True)]
     return found

@@ -22,7 +22,6 @@ Added in 0.3.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,9 +30,11 @@ from pysetl.config.permissions import FilePermissionProblem, check_file_permissi
 from pysetl.config.secrets._base import require_extra
 from pysetl.config.secrets._lazy import LazySecret
 from pysetl.errors import ConfigCryptoError
+from pysetl.settings import settings_of
 from pysetl.utils.redaction import MASK, register_secret
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Mapping, Sequence
 
 __all__ = ["ENC_PREFIX", "KEY_ENV", "KEY_FILE_ENV", "ConfigCipher"]
@@ -126,19 +127,17 @@ class ConfigCipher:
         """The cipher of ``PYSETL_CONFIG_KEY``, else of ``PYSETL_CONFIG_KEY_FILE``.
 
         Args:
-            environ: Where to read the variables; default ``os.environ``.
+            environ: Where to read the variables; default: the process
+                settings (``pysetl.settings``).
 
         Raises:
             ConfigCryptoError: Neither is set, or the key file is unusable.
         """
-        env = os.environ if environ is None else environ
-        raw = env.get(KEY_ENV, "")
-        keys = [key.strip() for key in raw.split(",") if key.strip()]
-        if keys:
-            return cls(keys)
-        path = env.get(KEY_FILE_ENV)
-        if path:
-            return cls.from_key_file(path)
+        current = settings_of(environ, strict=False)
+        if current.config_keys:
+            return cls(list(current.config_keys))
+        if current.config_key_file:
+            return cls.from_key_file(current.config_key_file)
         msg = f"no decryption key is set (neither {KEY_ENV} nor {KEY_FILE_ENV})"
         raise ConfigCryptoError(msg, hint=_KEY_HINT)
 

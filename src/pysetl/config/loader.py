@@ -65,6 +65,7 @@ from pysetl.config._validate import check_rules
 from pysetl.config.models import config_json_schema
 from pysetl.config.permissions import check_dir_permissions
 from pysetl.config.profiles import ResolvedConfig
+from pysetl.settings import settings_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -107,8 +108,9 @@ def load_config(
         overrides: Values that win over everything (nested mappings; a
             top-level key with dots, ``"connectors.orders.path"``, is a path).
         defaults: Values that lose to everything.
-        environ: The environment variables to read (default ``os.environ``):
-            ``PYSETL_ENV``, ``PYSETL_A__B`` overrides, ``${env:...}``.
+        environ: The environment variables to read (default ``os.environ``,
+            and the process settings): ``PYSETL_ENV``, ``PYSETL_A__B``
+            overrides, ``${env:...}``.
         secrets: Binds ``${secret:...}`` (default: a ``SecretResolver`` with
             the env and file backends).
         cipher: Decrypts ``enc:`` values (default: ``ConfigCipher.from_env``).
@@ -135,9 +137,10 @@ def load_config(
         >>> cfg.get("connectors.orders.path")
         's3://shop-prod/orders'
     """
+    if env is None:  # the process settings, or those of the mapping given
+        env = settings_of(environ, strict=False).env
     environ = os.environ if environ is None else environ
     base = Path(root)
-    env = env if env is not None else (environ.get(ENV_VARIABLE) or None)
     what = f"config {str(base)!r}" + (f" (env {env!r})" if env else "")
     problems: list[Problem] = []
     layer_files = _layer_files(base, env, problems)

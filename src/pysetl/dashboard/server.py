@@ -220,13 +220,19 @@ def worker_app() -> Any:
     """
     from pysetl.dashboard.app import create_app  # noqa: PLC0415 - needs fastapi
     from pysetl.monitoring.history import open_history  # noqa: PLC0415
-    from pysetl.settings import settings  # noqa: PLC0415
+    from pysetl.settings import Settings  # noqa: PLC0415
 
-    spec = json.loads(os.environ[WORKER_ENV])
+    # A worker process is an entry point: it reads its settings once, now
+    # (``serve`` set them in the environment it inherited).
+    current = Settings.from_environ()
+    if current.ui_worker is None:
+        msg = f"{WORKER_ENV} is not set: this is not a worker of pysetl ui"
+        raise DashboardError(msg, hint="start workers with pysetl ui --workers N")
+    spec = json.loads(current.ui_worker)
     allowed = spec.get("allowed_hosts")
     return create_app(
         open_history(spec["history"], create=False),
-        token=settings().ui_token,
+        token=current.ui_token,
         allowed_hosts=None if allowed is None else set(allowed),
     )
 

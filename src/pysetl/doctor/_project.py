@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pysetl.doctor._check import FAIL, OK, WARN, Check
 from pysetl.errors import ConfigError, PySetlError, RunHistoryError
-from pysetl.settings import settings
+from pysetl.settings import settings, settings_of
 
 if TYPE_CHECKING:
     from pysetl.config import ResolvedConfig
@@ -230,7 +230,6 @@ def _writable(file: Path, detail: str) -> Check:
 
 def check_permissions(state: ProjectState) -> list[Check]:
     """Are config, key and secret files closed to other users?"""
-    from pysetl.config.crypto import KEY_FILE_ENV  # noqa: PLC0415 - lazy
     from pysetl.config.permissions import (  # noqa: PLC0415 - lazy
         check_dir_permissions,
         check_file_permissions,
@@ -239,8 +238,9 @@ def check_permissions(state: ProjectState) -> list[Check]:
     findings: list[Check] = []
     project = state.project
     secrets: list[Path] = []
-    if os.environ.get(KEY_FILE_ENV):
-        secrets.append(Path(os.environ[KEY_FILE_ENV]))
+    key_file = settings_of(strict=False).config_key_file
+    if key_file:
+        secrets.append(Path(key_file))
     if project is not None and project.conf.is_dir():
         conf = project.conf
         secrets += [p for p in conf.rglob("*") if p.suffix in _KEY_SUFFIXES]

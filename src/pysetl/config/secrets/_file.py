@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pysetl.config.permissions import FilePermissionProblem, check_file_permissions
 from pysetl.config.secrets._base import BaseSecretBackend, select_key
 from pysetl.errors import SecretAccessError, SecretBackendError, SecretNotFoundError
+from pysetl.settings import settings_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -55,10 +56,8 @@ class FileSecretBackend(BaseSecretBackend):
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> FileSecretBackend:
         """Roots from ``PYSETL_SECRET_ROOTS`` (``os.pathsep``-separated) or defaults."""
-        value = (os.environ if environ is None else environ).get("PYSETL_SECRET_ROOTS")
-        if not value:
-            return cls()
-        return cls([part for part in value.split(os.pathsep) if part])
+        roots = settings_of(environ, strict=False).secret_roots
+        return cls() if roots is None else cls(roots)
 
     def _inside_roots(self, path: Path) -> bool:
         for root in self.roots:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pysetl.config.secrets._base import BaseSecretBackend, require_extra, select_key
 from pysetl.errors import SecretBackendError, SecretNotFoundError
+from pysetl.settings import settings_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -82,8 +83,9 @@ class VaultSecretBackend(BaseSecretBackend):
         self._hvac = require_extra("hvac", "vault", "the Vault secret backend")
         self.url = url or env.get("VAULT_ADDR") or _DEFAULT_ADDR
         self._token = token or env.get("VAULT_TOKEN") or _token_helper_file(env)
-        self.mount = (mount or env.get("PYSETL_VAULT_MOUNT") or "secret").strip("/")
-        version = kv_version or int(env.get("PYSETL_VAULT_KV_VERSION") or 2)
+        current = settings_of(environ, strict=False)
+        self.mount = (mount or current.vault_mount or "secret").strip("/")
+        version = kv_version or int(current.vault_kv_version or 2)
         if version not in (1, 2):
             msg = f"Vault KV version {version!r} is not supported: expected 1 or 2"
             raise SecretBackendError(msg, hint="set kv_version=1 or kv_version=2")
