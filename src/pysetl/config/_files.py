@@ -35,14 +35,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pysetl.config._problems import KeyPath, Problem
+from pysetl.config.layers import SUFFIXES
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = ["SUFFIXES", "ParsedFile", "load_yaml_module", "read_config_file"]
 
-SUFFIXES = (".yaml", ".yml", ".toml")
-"""The file suffixes a config layer is made of."""
 
 _MAX_NODES = 200_000  # guards against alias bombs and recursive anchors
 _MAX_DEPTH = 100

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pysetl.config._extends import resolve_extends
-from pysetl.config._files import SUFFIXES, read_config_file
+from pysetl.config._files import read_config_file
 from pysetl.config._interpolate import InterpolationError, Interpolator
 from pysetl.config._merge import Source, merge_layer
 from pysetl.config._precedence import (
@@ -58,10 +58,10 @@ from pysetl.config._precedence import (
     PROFILE,
     RESERVED_ENV_NAMES,
     merge_order,
-    sort_layer_files,
 )
 from pysetl.config._problems import KeyPath, Problem, raise_problems
 from pysetl.config._validate import check_rules
+from pysetl.config.layers import environments, layer_files
 from pysetl.config.models import config_json_schema
 from pysetl.config.permissions import check_dir_permissions
 from pysetl.config.profiles import ResolvedConfig
@@ -194,15 +194,11 @@ def _layer_files(
             )
         )
         return {}
-    found: dict[str, list[Path]] = {BASE: _config_files(root / BASE)}
+    found: dict[str, list[Path]] = {BASE: layer_files(root / BASE)}
     if env is not None:
         folder = root / env
         if not folder.is_dir():
-            known = sorted(
-                p.name
-                for p in root.iterdir()
-                if p.is_dir() and p.name != BASE and not p.name.startswith(".")
-            )
+            known = environments(root)
             problems.append(
                 Problem(
                     f"environment {env!r} has no directory; known: {known}",
@@ -210,18 +206,8 @@ def _layer_files(
                     type="missing_env",
                 )
             )
-        found[PROFILE] = _config_files(folder)
+        found[PROFILE] = layer_files(folder)
     return found
-
-
-def _config_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sort_layer_files(
-        path
-        for path in folder.iterdir()
-        if path.suffix in SUFFIXES and not path.name.startswith(".") and path.is_file()
-    )
 
 
 @dataclass

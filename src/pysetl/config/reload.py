@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from pysetl.config._files import SUFFIXES
+from pysetl.config.layers import is_layer_file_name
 from pysetl.config.loader import load_config
 from pysetl.errors import ConfigError
 from pysetl.utils.redaction import redact_text
@@ -100,8 +100,7 @@ def _check_subscriber(name: str, value: object) -> None:
 
 
 def _is_config_file(_change: object, path: str) -> bool:
-    name = Path(path).name
-    return path.endswith(SUFFIXES) and not name.startswith(".")
+    return is_layer_file_name(Path(path).name)
 
 
 class ConfigWatcher:

@@ -37,7 +37,6 @@ __all__ = [
     "needed_extras",
 ]
 
-_SUFFIXES = frozenset({".yaml", ".yml", ".toml"})
 _KEY_SUFFIXES = frozenset({".key", ".pem"})
 _EXPORTER_EXTRAS = {"prometheus": "prometheus", "tracing": "otel", "lineage": "lineage"}
 _SECRET_FILE = re.compile(r"\$\{secret:file:([^}#]+)")
@@ -62,14 +61,10 @@ class ProjectState:
 
 
 def _config_files(conf: Path, env: str | None) -> list[Path]:
-    layers = [conf / "base", *([conf / env] if env else [])]
-    return [
-        path
-        for layer in layers
-        if layer.is_dir()
-        for path in sorted(layer.iterdir())
-        if path.suffix in _SUFFIXES and path.is_file()
-    ]
+    """The files the loader reads for ``env`` (base first), hidden ones skipped."""
+    from pysetl.config.layers import config_files  # noqa: PLC0415 - lazy
+
+    return config_files(conf, env)
 
 
 def load_project(project_dir: str | Path | None, env: str | None) -> ProjectState:
@@ -288,7 +283,9 @@ def needed_extras(state: ProjectState, history_url: str | None = None) -> set[st
     needed = {"spark"}
     project = state.project
     if project is not None and project.conf.is_dir():
-        files = [p for p in project.conf.rglob("*") if p.suffix in _SUFFIXES]
+        from pysetl.config.layers import SUFFIXES  # noqa: PLC0415 - lazy
+
+        files = [p for p in project.conf.rglob("*") if p.suffix in SUFFIXES]
         if any(p.suffix in {".yaml", ".yml"} for p in files):
             needed.add("config")
         text = "\n".join(_read(p) for p in files)
