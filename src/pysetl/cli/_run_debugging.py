@@ -3,10 +3,11 @@
 A run that read stages back from a checkpoint (``--resume``, ``--only``,
 ``--from-stage``) has an ``on_factory_skipped`` event per factory it did not
 run, with the reason; a run with ``--sample`` has a ``factory_sample`` event
-per factory with a few redacted rows. Both tables are printed only when the
-run has such events.
+per factory with a few rows, redacted here. Both tables are printed only
+when the run has such events (``pysetl.monitoring.runs.run_details`` reads
+them).
 
-Added in 0.6.
+Added in 0.6. Changed in 0.7: it renders the events it is given.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from rich.text import Text
 from pysetl.utils.redaction import redact_text, redact_value
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import Console
 
-    from pysetl.monitoring.history import BaseRunHistory
+    from pysetl.monitoring.history import EventRecord
 
-__all__ = ["SAMPLE_EVENT", "SKIPPED_EVENT", "print_run_debugging"]
+__all__ = ["print_run_debugging"]
 
-SAMPLE_EVENT = "factory_sample"
-SKIPPED_EVENT = "on_factory_skipped"
 _CELL = 200  # characters of a sampled value shown in a cell
 
 
@@ -38,10 +39,9 @@ def _cell(value: Any) -> str:
 
 
 def print_run_debugging(
-    out: Console, history: BaseRunHistory, run_id: str, *, limit: int = 100
+    out: Console, skipped: Sequence[EventRecord], samples: Sequence[EventRecord]
 ) -> None:
     """Print the run's skipped factories and output samples (if any)."""
-    skipped = history.list_events(run_id, name=SKIPPED_EVENT, limit=limit).items
     if skipped:
         table = Table(
             title="Skipped factories", title_justify="left", box=box.SIMPLE_HEAD
@@ -55,7 +55,6 @@ def print_run_debugging(
                 redact_text(str(event.data.get("reason", ""))),
             )
         out.print(table)
-    samples = history.list_events(run_id, name=SAMPLE_EVENT, limit=limit).items
     if not samples:
         return
     out.print(Text("Output samples (redacted)", style="bold"))

@@ -1,12 +1,13 @@
 """The "Spark figures" table of ``pysetl runs show``: each factory's Spark work.
 
-Read from the run's metric rows (``pysetl_factory_spark_*``, written by the
-metrics collector through each factory's job group): jobs, tasks, executor
-CPU and JVM GC time, the largest task's peak execution memory, rows in and
-out, and the task attempts per executor (``0:12 1:9`` on a cluster,
-``driver:21`` in local mode). A factory's last attempt wins.
+The figures come from ``pysetl.monitoring.runs.spark_figures`` (the run's
+``pysetl_factory_spark_*`` metric rows, written by the metrics collector
+through each factory's job group; a factory's last attempt wins): jobs,
+tasks, executor CPU and JVM GC time, the largest task's peak execution
+memory, rows in and out, and the task attempts per executor (``0:12 1:9`` on
+a cluster, ``driver:21`` in local mode). This module only lays them out.
 
-Added in 0.6.
+Added in 0.6. Changed in 0.7: it renders what ``spark_figures`` read.
 """
 
 from __future__ import annotations
@@ -17,16 +18,14 @@ from rich import box
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from rich.console import Console
 
-    from pysetl.monitoring.history import BaseRunHistory
+    from pysetl.monitoring.runs import FactoryFigures
 
-__all__ = ["print_spark_figures", "spark_figures", "spark_table"]
+__all__ = ["print_spark_figures", "spark_table"]
 
-_PREFIX = "pysetl_factory_spark_"
-_EXECUTOR_TASKS = "executor_tasks"
-_PAGE = 1000
-_MAX_ROWS = 20_000  # a run's metric rows read at most (the table is a summary)
 _KIB = 1024.0
 _COLUMNS = (  # heading, figure
     ("jobs", "jobs"),
@@ -39,34 +38,8 @@ _COLUMNS = (  # heading, figure
 )
 
 
-def spark_figures(
-    history: BaseRunHistory, run_id: str
-) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
-    """Per factory, in the order first recorded: its figures, its tasks per executor."""
-    found: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
-    cursor: str | None = None
-    seen = 0
-    while seen < _MAX_ROWS:
-        page = history.list_metrics(run_id, limit=_PAGE, cursor=cursor)
-        seen += len(page.items)
-        for row in page.items:
-            if row.factory is None or not row.name.startswith(_PREFIX):
-                continue
-            values, executors = found.setdefault(row.factory, ({}, {}))
-            name = row.name.removeprefix(_PREFIX)
-            if name == _EXECUTOR_TASKS:
-                executors[str(row.labels.get("executor", "?"))] = row.value
-            else:
-                values[name] = row.value
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    return found
-
-
-def spark_table(history: BaseRunHistory, run_id: str) -> Table | None:
+def spark_table(found: Mapping[str, FactoryFigures]) -> Table | None:
     """The table, or ``None`` when the run recorded no Spark figure."""
-    found = spark_figures(history, run_id)
     if not found:
         return None
     table = Table(title="Spark figures", title_justify="left", box=box.SIMPLE_HEAD)
@@ -83,9 +56,9 @@ def spark_table(history: BaseRunHistory, run_id: str) -> Table | None:
     return table
 
 
-def print_spark_figures(out: Console, history: BaseRunHistory, run_id: str) -> None:
+def print_spark_figures(out: Console, found: Mapping[str, FactoryFigures]) -> None:
     """Print the run's table on ``out`` (nothing when it has no Spark figure)."""
-    table = spark_table(history, run_id)
+    table = spark_table(found)
     if table is not None:
         out.print(table)
 

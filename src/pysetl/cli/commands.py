@@ -1,8 +1,9 @@
 """What the ``pysetl`` commands do, callable from Python without the parser.
 
-Each function takes an open run history and a rich ``Console`` and renders
-its answer; the logic (queries, paging, crash detection, retention) lives in
-``pysetl.monitoring``. ``__main__`` only parses arguments and calls these.
+Each function takes an open run history and a rich ``Console``, asks
+``pysetl.monitoring.runs`` (queries, paging, crash detection, following a
+run's logs) or the history (retention) and renders the answer.
+``__main__`` only parses arguments and calls these.
 
 Exit codes (``exit_code_for``), the same for every command:
 
@@ -26,10 +27,6 @@ Added in 0.2.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import re
-import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -90,8 +87,6 @@ _STYLES = {
     "crashed": "magenta",
 }
 _LEVEL_STYLES = {"WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -113,16 +108,14 @@ def exit_code_for(error: BaseException) -> int:
 def parse_age(text: str | timedelta) -> timedelta:
     """An age such as ``30d``, ``12h``, ``90m``, ``45s`` or ``2w`` as a timedelta.
 
+    ``pysetl.monitoring.runs.parse_age``, kept here for callers of 0.6.
+
     Raises:
         RunHistoryError: The text is not such an age.
     """
-    if isinstance(text, timedelta):
-        return text
-    match = _AGE.match(text)
-    if match is None:
-        msg = f"Cannot read {text!r} as an age"
-        raise RunHistoryError(msg, hint="write a number and a unit: 30d, 12h, 90m")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    from pysetl.monitoring.runs import parse_age as parse  # noqa: PLC0415 - lazy
+
+    return parse(text)
 
 
 def _when(ts: float | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -145,12 +138,6 @@ def _seconds(value: float | None) -> str:
 
 def _status(status: str) -> Text:
     return Text(status, style=_STYLES.get(status, ""))
-
-
-def _reconcile(history: BaseRunHistory) -> None:
-    """Mark dead runs crashed; a read-only user still gets the listing."""
-    with contextlib.suppress(RunHistoryError):
-        history.reconcile_crashed()
 
 
 # Output that is not a terminal (a pipe, a file, a test's runner) is laid out
@@ -197,16 +184,18 @@ def list_runs(
 
     Changed in 0.6: ``host``, and a host column.
     """
+    from pysetl.monitoring.runs import runs_page  # noqa: PLC0415 - lazy
+
     out = _console(console)
-    _reconcile(history)
-    query = functools.partial(
-        history.list_runs, pipeline=pipeline, status=status, limit=limit, host=host
+    runs = runs_page(
+        history,
+        pipeline=pipeline,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+        page=page,
+        host=host,
     )
-    runs = query(cursor=cursor)
-    for _ in range(page - 1):
-        if runs.next_cursor is None:
-            break
-        runs = query(cursor=runs.next_cursor)
     if not runs.items:
         out.print("No runs.")
         return runs
@@ -289,9 +278,11 @@ def show_run(
     Changed in 0.4: factory names are never cut; they fold on a narrow
     terminal, and output that is not a terminal is not wrapped.
     """
+    from pysetl.monitoring.runs import run_details  # noqa: PLC0415 - lazy
+
     out = _console(console)
-    _reconcile(history)
-    run = history.get_run(run_id)
+    details = run_details(history, run_id, limit=limit)
+    run = details.run
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
@@ -307,7 +298,7 @@ def show_run(
     summary.add_row("resumed from", run.resumed_from or "-")
     out.print(summary)
 
-    stages = history.list_stage_runs(run_id, limit=limit)
+    stages = details.stages
     if stages.items:
         table = Table(title="Stages", title_justify="left", box=box.SIMPLE_HEAD)
         for column in ("stage", "status", "duration"):
@@ -318,7 +309,7 @@ def show_run(
             )
         out.print(table)
 
-    attempts = history.list_factory_attempts(run_id, limit=limit)
+    attempts = details.attempts
     if attempts.items:
         table = Table(
             title="Factory attempts", title_justify="left", box=box.SIMPLE_HEAD
@@ -350,9 +341,9 @@ def show_run(
         if attempts.next_cursor is not None:
             out.print(f"More attempts not shown: raise --limit above {limit}")
 
-    print_spark_figures(out, history, run_id)
+    print_spark_figures(out, details.spark)
 
-    print_run_debugging(out, history, run_id, limit=limit)
+    print_run_debugging(out, details.skipped, details.samples)
 
     if run.error:
         out.print(Text("Error", style="bold red"))
@@ -420,35 +411,21 @@ def show_logs(
     Raises:
         RunHistoryError: No such run.
     """
+    from pysetl.monitoring.runs import log_pages  # noqa: PLC0415 - lazy
+
     out = _console(console)
-    history.get_run(run_id)
+    pages = log_pages(
+        history, run_id, factory=factory, level=level, grep=grep, limit=limit,
+        follow=follow, poll_interval=poll_interval,
+    )  # fmt: skip
     shown = 0
-    cursor: str | None = None
-    finished = False
     try:
-        while True:
-            page = history.search_logs(
-                run_id, factory=factory, level=level, text=grep, limit=limit,
-                cursor=cursor,
-            )  # fmt: skip
+        for page in pages:
             for line in page.items:
                 _print_log(out, line)
             shown += len(page.items)
-            if page.items:
-                cursor = str(page.items[-1].id)
-            if not follow:
-                if page.next_cursor is not None:
-                    out.print(f"More lines: raise --limit above {limit}, or --follow")
-                return shown
-            if page.next_cursor is not None:
-                continue
-            if finished:
-                return shown
-            # A run whose process died ends too (marked crashed); it may
-            # have ended between the two queries, so read once more.
-            _reconcile(history)
-            finished = history.get_run(run_id).status != "running"
-            if not finished:
-                time.sleep(poll_interval)
+            if not follow and page.next_cursor is not None:
+                out.print(f"More lines: raise --limit above {limit}, or --follow")
     except KeyboardInterrupt:
         return shown
+    return shown
