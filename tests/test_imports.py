@@ -50,3 +50,38 @@ def test_module_does_not_import_pyspark(name):
     )
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded == [], f"importing {name} imported {loaded}"
+
+
+_LOADED = """
+import json, sys
+import pysetl
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("pysetl"))))
+"""
+
+
+def _pysetl_modules_after(code: str) -> list[str]:
+    result = subprocess.run(  # noqa: S603 - our own interpreter and probe
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_import_pysetl_is_light():
+    """``import pysetl`` loads nothing more: the engine comes with ``PySetl``."""
+    loaded = _pysetl_modules_after(_LOADED)
+    assert "pysetl.workflow" not in loaded
+    assert "pysetl.context" not in loaded
+    assert loaded == ["pysetl"]
+
+
+def test_pysetl_names_load_on_first_use():
+    code = _LOADED.replace(
+        "import pysetl\n", "import pysetl\nassert pysetl.PySetl.__name__ == 'PySetl'\n"
+    )
+    loaded = _pysetl_modules_after(code)
+    assert {"pysetl.context", "pysetl.workflow"} <= set(loaded)

@@ -83,6 +83,14 @@ class TestEveryModule:
 
 PINNED = {
     "pysetl": ["PySetl", "PySetlBuilder", "__version__"],
+    "pysetl.context": ["PySetl", "PySetlBuilder"],
+    "pysetl.utils.spark_errors": [
+        "MalformedRecord",
+        "describe_exception",
+        "full_text",
+        "malformed_record",
+        "spark_error_details",
+    ],
     "pysetl.errors": [
         "AlreadyRegisteredError",
         "BuilderError",

@@ -1,7 +1,7 @@
 """What pysetl adds to start Spark quietly (``pysetl.utils._spark_console``).
 
 Spark-free: these tests compute the settings and variables; the JVM start
-itself is tested in ``tests/test_context.py::TestQuietSpark``.
+itself is tested in ``tests/context/test_pysetl.py::TestQuietSpark``.
 """
 
 from __future__ import annotations

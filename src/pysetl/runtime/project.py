@@ -339,7 +339,7 @@ def run_project(  # noqa: C901 - one run assembled in order, each step one branc
         ConfigError: The project, its config or the pipeline cannot be loaded.
         PySetlError: The pipeline cannot be built.
     """
-    from pysetl._context import PySetl  # noqa: PLC0415 - pyspark only when asked
+    from pysetl.context import PySetl  # noqa: PLC0415 - pyspark only when asked
     from pysetl.runtime._session import Session  # noqa: PLC0415
     from pysetl.settings import settings  # noqa: PLC0415
 

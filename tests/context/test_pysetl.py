@@ -16,7 +16,8 @@ from pysetl.config import Config, CsvConfig
 from pysetl.errors import BuilderError, ConfigError
 from pysetl.storage.repository import SparkRepository
 from pysetl.utils.exceptions import BuilderException, InvalidConfigException
-from pysetl.workflow import Deliverable, Delivery, Factory, Stage, _spark
+from pysetl.workflow import Deliverable, Delivery, Factory, Stage
+from pysetl.workflow import spark as workflow_spark
 from pysetl.workflow.hooks import HookManager
 
 
@@ -170,7 +171,7 @@ class TestBuilder:
 
     def test_owns_a_session_it_started(self, monkeypatch):
         fake = FakeSession()
-        monkeypatch.setattr(_spark, "active_spark_context", lambda: None)
+        monkeypatch.setattr(workflow_spark, "active_spark_context", lambda: None)
         monkeypatch.setattr(PySetlBuilder, "build_spark_session", lambda _self: fake)
         with PySetlBuilder().getOrCreate() as ctx:
             assert ctx.owns_session
