@@ -4,8 +4,9 @@
 latest first, each with its count, runs, first and last failure, the
 pipelines affected and a daily trend; ``--json`` prints the same as JSON.
 ``pysetl errors show FINGERPRINT`` lists the failures of one group with their
-runs (``pysetl runs show RUN`` shows one). The grouping lives in
-``pysetl.monitoring.errors``; these functions parse, call it and render.
+runs (``pysetl runs show RUN`` shows one). The grouping and the window live
+in ``pysetl.monitoring.errors`` (``error_report``, ``group_failures``); these
+functions parse, call it and render.
 Everything printed goes through the redaction point; history errors go
 through the top-level handler (exit code 4).
 
@@ -15,7 +16,6 @@ Added in 0.5.
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,7 +27,7 @@ from rich.text import Text
 
 from pysetl.cli._state import open_history_of
 from pysetl.cli.commands import parse_age
-from pysetl.errors import PySetlError, RunHistoryError
+from pysetl.errors import PySetlError
 from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -82,13 +82,6 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _window(since: str | timedelta | None, now: float) -> float | None:
-    """The start of the window: ``None`` for ``all``."""
-    if since is None or since == "all":
-        return None
-    return now - parse_age(since).total_seconds()
-
-
 def _print_json(out: Console, data: Any) -> None:
     out.print(redact_text(json.dumps(data, indent=2)), markup=False, soft_wrap=True)
 
@@ -122,12 +115,11 @@ def list_errors(
     Raises:
         RunHistoryError: ``since`` is not an age; the history cannot be read.
     """
-    from pysetl.monitoring.errors import error_groups  # noqa: PLC0415 - lazy
+    from pysetl.monitoring.errors import error_report  # noqa: PLC0415 - lazy
 
     out = _console(console)
-    now = time.time() if now is None else now
-    start = _window(since, now)
-    groups = error_groups(history, since=start, pipeline=pipeline, limit=limit, now=now)
+    report = error_report(history, since=since, pipeline=pipeline, limit=limit, now=now)
+    start, groups = report.start, report.groups
     if as_json:
         _print_json(out, {"since": start, "groups": [g.to_dict() for g in groups]})
         return groups
@@ -200,23 +192,12 @@ def show_errors(
             fingerprint is too short or names several groups; the history
             cannot be read.
     """
-    from pysetl.monitoring.errors import error_occurrences  # noqa: PLC0415 - lazy
+    from pysetl.monitoring.errors import group_failures  # noqa: PLC0415 - lazy
 
     out = _console(console)
-    now = time.time() if now is None else now
-    found = error_occurrences(
-        history,
-        fingerprint,
-        since=_window(since, now),
-        pipeline=pipeline,
-        limit=limit,
-        now=now,
+    found = group_failures(
+        history, fingerprint, since=since, pipeline=pipeline, limit=limit, now=now
     )
-    if not found:
-        msg = f"No failure has the fingerprint {fingerprint!r}"
-        raise RunHistoryError(
-            msg, hint="list the error groups with 'pysetl errors --since all'"
-        )
     if as_json:
         _print_json(out, [o.to_dict() for o in found])
         return found

@@ -21,6 +21,12 @@ from pysetl.monitoring.errors._groups import (
     errors_of_run,
     is_new_fingerprint,
 )
+from pysetl.monitoring.errors._report import (
+    ErrorReport,
+    error_report,
+    group_failures,
+    window_start,
+)
 
 __all__ = [
     "DEFAULT_GROUPS",
@@ -30,12 +36,16 @@ __all__ = [
     "DailyCount",
     "ErrorGroup",
     "ErrorOccurrence",
+    "ErrorReport",
     "ErrorSignature",
     "error_groups",
     "error_occurrences",
+    "error_report",
     "errors_of_run",
     "fingerprint",
+    "group_failures",
     "is_new_fingerprint",
     "normalise_message",
     "signature_of",
+    "window_start",
 ]
