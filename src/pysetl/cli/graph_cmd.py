@@ -1,10 +1,10 @@
 """``pysetl graph``: draw a project's pipeline as Mermaid, Graphviz dot, HTML or text.
 
-The command describes the pipeline from its code
-(``pysetl.runtime.describe.describe_project``: nothing runs) and prints the
-drawing (``pysetl.workflow.render``), or writes it to ``--output``. Each
-factory is coloured by its state in the pipeline's last recorded run, read
-from the run history (opened read-only; ``--no-state`` skips it).
+The command asks ``pysetl.runtime.graph.draw_project`` for the drawing (the
+pipeline described from its code: nothing runs) and prints it, or writes it
+to ``--output``. Each factory is coloured by its state in the pipeline's
+last recorded run, read from the run history (opened read-only;
+``--no-state`` skips it).
 
 With no ``PIPELINE`` it draws the one ``pysetl run`` would run (the
 project's default, or its only pipeline); ``--format html`` then draws
@@ -22,10 +22,10 @@ from typing import Annotated
 import typer
 
 from pysetl.cli._state import CliState
-from pysetl.errors import PipelineError, RunHistoryError
 
 __all__ = ["graph"]
 
+# pysetl.runtime.graph.FORMATS, without importing the runtime for --help.
 _FORMATS = ("mermaid", "dot", "html", "text")
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,47 +77,24 @@ def graph(
     ] = True,
 ) -> None:
     """Draw a pipeline of the project from its code (nothing runs)."""
-    from pysetl.monitoring.history import open_history  # noqa: PLC0415 - lazy
-    from pysetl.runtime.describe import describe_project  # noqa: PLC0415
-    from pysetl.runtime.project import find_project  # noqa: PLC0415
-    from pysetl.workflow import render  # noqa: PLC0415
+    from pysetl.runtime.graph import draw_project  # noqa: PLC0415 - lazy
 
-    found = find_project(project)
-    names = [pipeline] if pipeline else None
-    if names is None and fmt != "html":
-        names = [found.pick(None)]
-    history = None
-    if state:
-        cli = ctx.find_object(CliState)
-        try:
-            history = open_history(
-                cli.history_url if cli else None, project_dir=found.root, create=False
-            )
-        except RunHistoryError as exc:
-            _LOGGER.warning("pysetl graph: no last-run state: %s", exc.message)
-    try:
-        view = describe_project(found.root, names=names, env=env, history=history)
-    finally:
-        if history is not None:
-            history.close()
-    if fmt == "html":
-        title = view.pipelines[0].name if pipeline else f"{found.root.name} pipelines"
-        text = render.to_html(view.pipelines, title=title)
-    else:
-        drawn = view.pipelines[0]
-        if drawn.error is not None:
-            msg = f"Pipeline {drawn.project_name!r} cannot be built: {drawn.error}"
-            raise PipelineError(
-                msg, hint="fix the function that builds it (pysetl run shows more)"
-            )
-        draw = {
-            "mermaid": render.to_mermaid,
-            "dot": render.to_dot,
-            "text": render.to_text,
-        }[fmt]
-        text = draw(drawn)
+    cli = ctx.find_object(CliState)
+    text = draw_project(
+        pipeline,
+        fmt=fmt,
+        project_dir=project,
+        env=env,
+        history_url=cli.history_url if cli else None,
+        state=state,
+        on_no_state=_no_state,
+    )
     if output is None:
         typer.echo(text, nl=not text.endswith("\n"))
     else:
         output.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {output}", err=True)
+
+
+def _no_state(reason: str) -> None:
+    _LOGGER.warning("pysetl graph: no last-run state: %s", reason)
