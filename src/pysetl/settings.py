@@ -66,6 +66,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from pysetl._state import STATE
 from pysetl.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -303,18 +304,18 @@ class Settings:
         return "all" in self.disabled_hooks
 
 
-_CACHE: list[Settings] = []
-
-
 def settings() -> Settings:
     """The process settings, parsed from ``os.environ`` on first use.
+
+    They are kept in ``pysetl._state.STATE`` with the rest of the process state.
 
     Raises:
         ConfigError: A variable holds a value of the wrong kind.
     """
-    if not _CACHE:
-        _CACHE.append(Settings.from_environ())
-    return _CACHE[0]
+    current = STATE.settings
+    if current is None:
+        current = STATE.settings = Settings.from_environ()
+    return current
 
 
 def settings_of(
@@ -344,4 +345,4 @@ def settings_of(
 
 def reset_settings() -> None:
     """Forget the parsed settings; the next ``settings()`` reads the environment."""
-    _CACHE.clear()
+    STATE.settings = None
