@@ -41,10 +41,7 @@ from pathlib import Path
 import httpx
 
 from pysetl.monitoring.history import SqliteRunHistory
-from pysetl.monitoring.history._records import (
-    FinishAttempt,
-    StartAttempt,
-)
+from pysetl.monitoring.history.ops import FinishAttempt, StartAttempt
 
 PER_ADDRESS = 16  # the dashboard's default cap of streams per client
 HEARTBEAT = 10.0  # seconds, as pysetl's runtime beats

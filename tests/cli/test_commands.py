@@ -33,7 +33,7 @@ from pysetl.monitoring.history import (
     SqliteRunHistory,
     error_to_dict,
 )
-from pysetl.monitoring.history._records import (
+from pysetl.monitoring.history.ops import (
     FinishAttempt,
     FinishStage,
     StartAttempt,

@@ -23,7 +23,7 @@ from typing_extensions import Self
 from pysetl.dashboard import create_app
 from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
 from pysetl.monitoring.history._base import RUN_START_EVENT
-from pysetl.monitoring.history._records import (
+from pysetl.monitoring.history.ops import (
     AddEvent,
     AddLog,
     AddMetric,

@@ -12,14 +12,14 @@ from pysetl.dashboard import create_app
 from pysetl.dashboard._convert import LOG_MESSAGE_MAX, is_stale
 from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
 from pysetl.monitoring.history._base import STALE_AFTER
-from pysetl.monitoring.history._records import (
+from pysetl.monitoring.history.ops import (
     MAX_TEXT,
     AddEvent,
     AddLog,
     FinishAttempt,
-    RunRecord,
     StartAttempt,
 )
+from pysetl.monitoring.history.records import RunRecord
 from pysetl.monitoring.metrics._progress import SPARK_PROGRESS_EVENT
 from pysetl.testing import record_run
 from pysetl.utils.redaction import register_secret, reset_default_redactor

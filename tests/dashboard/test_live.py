@@ -16,11 +16,7 @@ from pysetl.dashboard import create_app
 from pysetl.dashboard._live import LiveHub, publish, sse
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
-from pysetl.monitoring.history._records import (
-    AddEvent,
-    FinishAttempt,
-    StartAttempt,
-)
+from pysetl.monitoring.history.ops import AddEvent, FinishAttempt, StartAttempt
 from pysetl.monitoring.metrics._progress import SPARK_PROGRESS_EVENT
 
 from .conftest import T0, rid

@@ -18,7 +18,7 @@ from pysetl.utils.redaction import redact_text, redact_value
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from pysetl.monitoring.history._records import (
+    from pysetl.monitoring.history.records import (
         EventRecord,
         FactoryAttemptRecord,
         FactoryCounts,

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from pysetl.monitoring.history._base import BaseRunHistory
-    from pysetl.monitoring.history._records import (
+    from pysetl.monitoring.history.records import (
         FactoryAttemptRecord,
         MetricTotal,
         Page,

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from pysetl.monitoring.history import BaseRunHistory
-    from pysetl.monitoring.history._records import FactoryAttemptRecord, RunRecord
+    from pysetl.monitoring.history.records import FactoryAttemptRecord, RunRecord
 
 __all__ = [
     "ProjectView",

@@ -12,7 +12,7 @@ from pysetl.monitoring.errors import (
     signature_of,
 )
 from pysetl.monitoring.history import FailureRecord
-from pysetl.monitoring.history._records import error_to_dict
+from pysetl.monitoring.history.ops import error_to_dict
 from pysetl.utils.redaction import MASK
 
 

@@ -20,11 +20,7 @@ from pysetl.monitoring.errors import (
     normalise_message,
 )
 from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
-from pysetl.monitoring.history._records import (
-    FinishAttempt,
-    StartAttempt,
-    error_to_dict,
-)
+from pysetl.monitoring.history.ops import FinishAttempt, StartAttempt, error_to_dict
 
 DAY = 86_400.0
 T0 = datetime(2026, 3, 1, 12, tzinfo=timezone.utc).timestamp()

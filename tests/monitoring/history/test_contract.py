@@ -11,7 +11,7 @@ import pytest
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import LATEST_VERSION, AddLog, BaseRunHistory
 from pysetl.monitoring.history import _base as base
-from pysetl.monitoring.history._records import (
+from pysetl.monitoring.history.ops import (
     AddEvent,
     AddMetric,
     FinishAttempt,

@@ -7,15 +7,17 @@ import pytest
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import MAX_LIMIT
 from pysetl.monitoring.history._base import RUN_START_EVENT
-from pysetl.monitoring.history._records import (
+from pysetl.monitoring.history.ops import (
     AddEvent,
     AddMetric,
+    FinishAttempt,
+    StartAttempt,
+)
+from pysetl.monitoring.history.records import (
     AttemptSummary,
     FactoryCounts,
-    FinishAttempt,
     MetricTotal,
     PipelineSummary,
-    StartAttempt,
 )
 
 T0 = 1_700_000_000.0

@@ -6,11 +6,7 @@ import pytest
 
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import FailureRecord
-from pysetl.monitoring.history._records import (
-    FinishAttempt,
-    StartAttempt,
-    error_to_dict,
-)
+from pysetl.monitoring.history.ops import FinishAttempt, StartAttempt, error_to_dict
 
 T0 = 1_700_000_000.0
 

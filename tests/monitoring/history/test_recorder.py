@@ -313,7 +313,7 @@ class TestWriter:
 
 
 def _event(run_id):
-    from pysetl.monitoring.history._records import AddEvent
+    from pysetl.monitoring.history.ops import AddEvent
 
     return AddEvent(run_id, time.time(), "custom")
 

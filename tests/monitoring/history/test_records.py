@@ -8,7 +8,7 @@ import pytest
 
 from pysetl.errors import ConfigError
 from pysetl.monitoring.history import RunRecord, error_to_dict
-from pysetl.monitoring.history._records import level_number
+from pysetl.monitoring.history.records import level_number
 
 
 class TestErrorToDict:

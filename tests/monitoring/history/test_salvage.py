@@ -21,13 +21,8 @@ from pysetl.monitoring.history import (
     SqlRunHistory,
     StartRun,
 )
-from pysetl.monitoring.history._records import (
-    MAX_TEXT,
-    FinishAttempt,
-    StartAttempt,
-    cut,
-)
 from pysetl.monitoring.history._salvage import Rejections, clean, clean_item
+from pysetl.monitoring.history.ops import MAX_TEXT, FinishAttempt, StartAttempt, cut
 from pysetl.runtime import Session
 from pysetl.workflow import Factory
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.errors._fingerprint import ErrorSignature, signature_of
-from pysetl.monitoring.history import MAX_LIMIT, FailureRecord
+from pysetl.monitoring.history import MAX_LIMIT, FailureRecord, RunStatus
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -367,18 +367,18 @@ def errors_of_run(history: BaseRunHistory, run_id: str) -> list[ErrorOccurrence]
                 run.pipeline,
                 a.factory,
                 a.attempt,
-                "failed",
+                RunStatus.FAILED,
                 a.finished_at or a.started_at or run.started_at,
                 a.id,
                 **_error_parts(a.error),
             )
             for a in page.items
-            if a.status == "failed"
+            if a.status == RunStatus.FAILED
         )
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
-    if not found and run.status in {"failed", "crashed"}:
+    if not found and run.status in {RunStatus.FAILED, RunStatus.CRASHED}:
         ts = run.finished_at or run.started_at
         found.append(
             FailureRecord(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pysetl.monitoring.history._base import DEFAULT_LIMIT, STALE_AFTER, BaseRunHistory
+from pysetl.monitoring.history._base import (
+    DEFAULT_LIMIT,
+    RUN_START_EVENT,
+    STALE_AFTER,
+    BaseRunHistory,
+)
 from pysetl.monitoring.history._checks import MAX_LIMIT
 from pysetl.monitoring.history._log_handler import HistoryLogHandler
 from pysetl.monitoring.history._memory import InMemoryRunHistory
@@ -14,36 +19,6 @@ from pysetl.monitoring.history._open import (
 )
 from pysetl.monitoring.history._postgres import PostgresRunHistory
 from pysetl.monitoring.history._recorder import HistoryRecorder, pipeline_graph
-from pysetl.monitoring.history._records import (
-    LEVELS,
-    STATUSES,
-    AddEvent,
-    AddLog,
-    AddMetric,
-    AttemptSummary,
-    EventRecord,
-    FactoryAttemptRecord,
-    FactoryCounts,
-    FailureRecord,
-    FinishAttempt,
-    FinishRun,
-    FinishStage,
-    Heartbeat,
-    LogRecord,
-    MarkCrashed,
-    MetricRecord,
-    MetricTotal,
-    Op,
-    Page,
-    PipelineSummary,
-    RunRecord,
-    SaveConfigVersion,
-    StageRecord,
-    StartAttempt,
-    StartRun,
-    StartStage,
-    error_to_dict,
-)
 from pysetl.monitoring.history._schema import LATEST_VERSION
 from pysetl.monitoring.history._sql import SqlRunHistory
 from pysetl.monitoring.history._sql_rows import redact_url
@@ -57,6 +32,39 @@ from pysetl.monitoring.history.config_store import (
     recorder_for_config,
     rollback_config,
 )
+from pysetl.monitoring.history.ops import (
+    AddEvent,
+    AddLog,
+    AddMetric,
+    FinishAttempt,
+    FinishRun,
+    FinishStage,
+    Heartbeat,
+    MarkCrashed,
+    Op,
+    SaveConfigVersion,
+    StartAttempt,
+    StartRun,
+    StartStage,
+    error_to_dict,
+)
+from pysetl.monitoring.history.records import (
+    LEVELS,
+    STATUSES,
+    AttemptSummary,
+    EventRecord,
+    FactoryAttemptRecord,
+    FactoryCounts,
+    FailureRecord,
+    LogRecord,
+    MetricRecord,
+    MetricTotal,
+    Page,
+    PipelineSummary,
+    RunRecord,
+    RunStatus,
+    StageRecord,
+)
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -64,6 +72,7 @@ __all__ = [
     "LATEST_VERSION",
     "LEVELS",
     "MAX_LIMIT",
+    "RUN_START_EVENT",
     "STALE_AFTER",
     "STATUSES",
     "AddEvent",
@@ -96,6 +105,7 @@ __all__ = [
     "PostgresRunHistory",
     "RollbackResult",
     "RunRecord",
+    "RunStatus",
     "SaveConfigVersion",
     "SqlRunHistory",
     "SqliteRunHistory",

@@ -29,16 +29,16 @@ from pysetl.monitoring.history._checks import (
     pid_alive,
     this_host,
 )
-from pysetl.monitoring.history._records import (
+from pysetl.monitoring.history.ops import (
     AddLog,
     AddMetric,
-    FactoryCounts,
     FinishRun,
     Heartbeat,
     MarkCrashed,
     Op,
     StartRun,
 )
+from pysetl.monitoring.history.records import FactoryCounts, RunStatus
 from pysetl.utils.paging import DEFAULT_LIMIT
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from pysetl.monitoring.history._records import (
+    from pysetl.monitoring.history.records import (
         AttemptSummary,
         EventRecord,
         FactoryAttemptRecord,
@@ -169,7 +169,7 @@ class BaseRunHistory(ABC):
         """Record that a run ended with ``status``."""
         check_status(status)
         now = time.time() if finished_at is None else finished_at
-        self.apply([FinishRun(run_id, status, now, error)])
+        self.apply([FinishRun(run_id, RunStatus(status), now, error)])
 
     def heartbeat(self, run_id: str, *, at: float | None = None) -> None:
         """Record that the process of a running run is alive."""
@@ -458,9 +458,9 @@ class BaseRunHistory(ABC):
         return {
             rid: FactoryCounts(
                 total=max(totals.get(rid, 0), sum(tally.values())),
-                succeeded=tally.get("succeeded", 0),
-                failed=tally.get("failed", 0) + tally.get("crashed", 0),
-                running=tally.get("running", 0),
+                succeeded=tally.get(RunStatus.SUCCEEDED, 0),
+                failed=tally.get(RunStatus.FAILED, 0) + tally.get(RunStatus.CRASHED, 0),
+                running=tally.get(RunStatus.RUNNING, 0),
             )
             for rid, tally in tallies.items()
         }
@@ -543,7 +543,9 @@ class BaseRunHistory(ABC):
         crashed: list[str] = []
         cursor: str | None = None
         while True:
-            page = self.list_runs(status="running", limit=MAX_LIMIT, cursor=cursor)
+            page = self.list_runs(
+                status=RunStatus.RUNNING, limit=MAX_LIMIT, cursor=cursor
+            )
             ops: list[Op] = []
             for run in page.items:
                 seen = run.heartbeat_at or run.started_at

@@ -6,7 +6,7 @@ import os
 import socket
 
 from pysetl.errors import RunHistoryError
-from pysetl.monitoring.history._records import LEVELS, STATUSES
+from pysetl.monitoring.history.records import LEVELS, STATUSES
 from pysetl.settings import settings
 
 __all__ = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from pysetl.monitoring.history._records import AddLog
+from pysetl.monitoring.history.ops import AddLog
 from pysetl.utils.run_scope import current_scope
 from pysetl.utils.writer import on_writer_thread
 

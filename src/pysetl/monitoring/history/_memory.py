@@ -20,41 +20,46 @@ from pysetl.monitoring.history._base import (
     failure_cursor,
     failure_key,
 )
-from pysetl.monitoring.history._records import (
+from pysetl.monitoring.history._schema import LATEST_VERSION
+from pysetl.monitoring.history.ops import (
     AddEvent,
     AddLog,
     AddMetric,
-    AttemptSummary,
-    EventRecord,
-    FactoryAttemptRecord,
-    FailureRecord,
     FinishAttempt,
     FinishRun,
     FinishStage,
     Heartbeat,
-    LogRecord,
     MarkCrashed,
+    SaveConfigVersion,
+    StartAttempt,
+    StartRun,
+    StartStage,
+    cut,
+)
+from pysetl.monitoring.history.records import (
+    AttemptSummary,
+    EventRecord,
+    FactoryAttemptRecord,
+    FailureRecord,
+    LogRecord,
     MetricRecord,
     MetricTotal,
     Page,
     PipelineSummary,
     RunRecord,
-    SaveConfigVersion,
+    RunStatus,
     StageRecord,
-    StartAttempt,
-    StartRun,
-    StartStage,
-    cut,
     level_number,
 )
-from pysetl.monitoring.history._schema import LATEST_VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from pysetl.monitoring.history._records import Op
+    from pysetl.monitoring.history.ops import Op
 
 __all__ = ["InMemoryRunHistory"]
+
+_FAILED = frozenset({RunStatus.FAILED, RunStatus.CRASHED})
 
 T = TypeVar("T")
 
@@ -111,7 +116,7 @@ class InMemoryRunHistory(BaseRunHistory):
             self._runs[op.run_id] = RunRecord(
                 run_id=op.run_id,
                 pipeline=op.pipeline,
-                status="running",
+                status=RunStatus.RUNNING,
                 started_at=op.started_at,
                 heartbeat_at=op.started_at,
                 pid=op.pid,
@@ -125,13 +130,13 @@ class InMemoryRunHistory(BaseRunHistory):
             )
         elif isinstance(op, Heartbeat):
             run = self._runs.get(op.run_id)
-            if run is not None and run.status == "running":
+            if run is not None and run.status == RunStatus.RUNNING:
                 self._update_run(op.run_id, heartbeat_at=op.at)
         elif isinstance(op, MarkCrashed):
             self._mark_crashed(op)
         elif isinstance(op, StartStage):
             self._stages[op.run_id, op.stage_id] = StageRecord(
-                op.run_id, op.stage_id, "running", op.started_at
+                op.run_id, op.stage_id, RunStatus.RUNNING, op.started_at
             )
         elif isinstance(op, FinishStage):
             key = (op.run_id, op.stage_id)
@@ -153,7 +158,7 @@ class InMemoryRunHistory(BaseRunHistory):
                 op.stage_id,
                 op.factory,
                 op.attempt,
-                "running",
+                RunStatus.RUNNING,
                 op.started_at,
             )
         elif isinstance(op, FinishAttempt):
@@ -226,20 +231,25 @@ class InMemoryRunHistory(BaseRunHistory):
 
     def _mark_crashed(self, op: MarkCrashed) -> None:
         run = self._runs.get(op.run_id)
-        if run is None or run.status != "running":
+        if run is None or run.status != RunStatus.RUNNING:
             return
         at = max(op.at, self._last_seen(run))
-        self._update_run(op.run_id, status="crashed", finished_at=at, error=op.error())
+        self._update_run(
+            op.run_id, status=RunStatus.CRASHED, finished_at=at, error=op.error()
+        )
         for key, stage in self._stages.items():
-            if stage.run_id == op.run_id and stage.status == "running":
+            if stage.run_id == op.run_id and stage.status == RunStatus.RUNNING:
                 self._stages[key] = dataclasses.replace(
-                    stage, status="crashed", finished_at=at, duration=_since(stage, at)
+                    stage,
+                    status=RunStatus.CRASHED,
+                    finished_at=at,
+                    duration=_since(stage, at),
                 )
         for key4, attempt in self._attempts.items():
-            if attempt.run_id == op.run_id and attempt.status == "running":
+            if attempt.run_id == op.run_id and attempt.status == RunStatus.RUNNING:
                 self._attempts[key4] = dataclasses.replace(
                     attempt,
-                    status="crashed",
+                    status=RunStatus.CRASHED,
                     finished_at=at,
                     duration=_since(attempt, at),
                 )
@@ -462,7 +472,7 @@ class InMemoryRunHistory(BaseRunHistory):
         failed_runs: set[str] = set()
         for a in attempts:
             run = runs.get(a.run_id)
-            if a.status == "failed" and run is not None:
+            if a.status == RunStatus.FAILED and run is not None:
                 failed_runs.add(a.run_id)
                 ts = a.finished_at or a.started_at or run.started_at
                 found.append(
@@ -476,7 +486,7 @@ class InMemoryRunHistory(BaseRunHistory):
                     )
                 )
         for run in runs.values():
-            if run.status in {"failed", "crashed"} and run.run_id not in failed_runs:
+            if run.status in _FAILED and run.run_id not in failed_runs:
                 ts = run.finished_at or run.started_at
                 found.append(
                     _failure(
@@ -508,7 +518,7 @@ class InMemoryRunHistory(BaseRunHistory):
             gone = {
                 r.run_id
                 for r in self._runs.values()
-                if r.started_at < cutoff and r.status != "running"
+                if r.started_at < cutoff and r.status != RunStatus.RUNNING
             }
             for run_id in gone:
                 del self._runs[run_id]
@@ -546,7 +556,7 @@ def _failure(
         run.pipeline,
         factory,
         attempt,
-        "failed" if factory is not None else run.status,
+        RunStatus.FAILED if factory is not None else run.status,
         ts,
         row_id,
         error.get("error_type") or "Error",

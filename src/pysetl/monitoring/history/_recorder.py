@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from pysetl.monitoring.history._base import RUN_START_EVENT
 from pysetl.monitoring.history._checks import this_host
-from pysetl.monitoring.history._records import (
+from pysetl.monitoring.history.ops import (
     AddEvent,
     FinishAttempt,
     FinishRun,
@@ -54,6 +54,7 @@ from pysetl.monitoring.history._records import (
     StartStage,
     error_to_dict,
 )
+from pysetl.monitoring.history.records import RunStatus
 from pysetl.utils.writer import shared_writer
 from pysetl.workflow.hooks import hook_impl
 
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from pysetl.monitoring.history._base import BaseRunHistory
-    from pysetl.monitoring.history._records import Op
+    from pysetl.monitoring.history.ops import Op
     from pysetl.utils.writer import BackgroundWriter, Ticker
     from pysetl.workflow.pipeline import Pipeline
 
@@ -306,7 +307,7 @@ class HistoryRecorder:
             AddEvent(
                 run_id, timestamp, "after_pipeline_run", data={"duration": duration}
             ),
-            FinishRun(run_id, "succeeded", timestamp),
+            FinishRun(run_id, RunStatus.SUCCEEDED, timestamp),
             run_id=run_id,
         )
 
@@ -328,7 +329,7 @@ class HistoryRecorder:
         data = {"duration": duration, **_summary(error)}
         self._end_run(
             AddEvent(run_id, timestamp, "on_pipeline_run_failed", data=data),
-            FinishRun(run_id, "failed", timestamp, error_to_dict(error)),
+            FinishRun(run_id, RunStatus.FAILED, timestamp, error_to_dict(error)),
             run_id=run_id,
         )
 
@@ -355,7 +356,7 @@ class HistoryRecorder:
     ) -> None:
         """Record the stage as succeeded."""
         self.submit(
-            FinishStage(run_id, stage_id, "succeeded", timestamp, duration),
+            FinishStage(run_id, stage_id, RunStatus.SUCCEEDED, timestamp, duration),
             AddEvent(
                 run_id,
                 timestamp,
@@ -378,7 +379,12 @@ class HistoryRecorder:
         """Record the stage as failed."""
         self.submit(
             FinishStage(
-                run_id, stage_id, "failed", timestamp, duration, error_to_dict(error)
+                run_id,
+                stage_id,
+                RunStatus.FAILED,
+                timestamp,
+                duration,
+                error_to_dict(error),
             ),
             AddEvent(
                 run_id,
@@ -426,7 +432,7 @@ class HistoryRecorder:
                 stage_id,
                 factory_name,
                 attempt,
-                "succeeded",
+                RunStatus.SUCCEEDED,
                 timestamp,
                 duration,
                 dict(phases),
@@ -455,7 +461,7 @@ class HistoryRecorder:
                 stage_id,
                 factory_name,
                 attempt,
-                "failed",
+                RunStatus.FAILED,
                 timestamp,
                 duration,
                 dict(phases),

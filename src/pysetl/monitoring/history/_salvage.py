@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from pysetl.monitoring.history._records import MAX_TEXT, cut
 from pysetl.monitoring.history._sql_rows import INSERTS
+from pysetl.monitoring.history.ops import MAX_TEXT, cut
 from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:

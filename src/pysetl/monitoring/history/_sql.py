@@ -30,23 +30,6 @@ from pysetl.monitoring.history._base import (
     failure_key,
 )
 from pysetl.monitoring.history._log_search import has_fts, with_text
-from pysetl.monitoring.history._records import (
-    AttemptSummary,
-    EventRecord,
-    FactoryAttemptRecord,
-    FailureRecord,
-    FinishRun,
-    Heartbeat,
-    LogRecord,
-    MarkCrashed,
-    MetricRecord,
-    MetricTotal,
-    Page,
-    PipelineSummary,
-    RunRecord,
-    SaveConfigVersion,
-    StageRecord,
-)
 from pysetl.monitoring.history._salvage import (
     REJECTED,
     Rejections,
@@ -64,11 +47,31 @@ from pysetl.monitoring.history._sql_rows import (
     parse_url,
     run_record,
 )
+from pysetl.monitoring.history.ops import (
+    FinishRun,
+    Heartbeat,
+    MarkCrashed,
+    SaveConfigVersion,
+)
+from pysetl.monitoring.history.records import (
+    AttemptSummary,
+    EventRecord,
+    FactoryAttemptRecord,
+    FailureRecord,
+    LogRecord,
+    MetricRecord,
+    MetricTotal,
+    Page,
+    PipelineSummary,
+    RunRecord,
+    RunStatus,
+    StageRecord,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from pysetl.monitoring.history._records import Op
+    from pysetl.monitoring.history.ops import Op
 
 __all__ = ["SqlRunHistory"]
 
@@ -402,7 +405,9 @@ class SqlRunHistory(BaseRunHistory):
         elif isinstance(op, Heartbeat):
             conn.execute(
                 s.RUNS.update()
-                .where(s.RUNS.c.run_id == op.run_id, s.RUNS.c.status == "running")
+                .where(
+                    s.RUNS.c.run_id == op.run_id, s.RUNS.c.status == RunStatus.RUNNING
+                )
                 .values(heartbeat_at=op.at)
             )
         elif isinstance(op, MarkCrashed):
@@ -442,17 +447,17 @@ class SqlRunHistory(BaseRunHistory):
         at = max(op.at, last_seen(conn, op.run_id) or op.at)
         result = conn.execute(
             s.RUNS.update()
-            .where(s.RUNS.c.run_id == op.run_id, s.RUNS.c.status == "running")
-            .values(status="crashed", finished_at=at, error=op.error())
+            .where(s.RUNS.c.run_id == op.run_id, s.RUNS.c.status == RunStatus.RUNNING)
+            .values(status=RunStatus.CRASHED, finished_at=at, error=op.error())
         )
         if result.rowcount == 0:
             return
         for table in (s.STAGES, s.ATTEMPTS):
             conn.execute(
                 table.update()
-                .where(table.c.run_id == op.run_id, table.c.status == "running")
+                .where(table.c.run_id == op.run_id, table.c.status == RunStatus.RUNNING)
                 .values(
-                    status="crashed",
+                    status=RunStatus.CRASHED,
                     finished_at=at,
                     duration=sa.literal(at, sa.Double) - table.c.started_at,
                 )
@@ -754,7 +759,7 @@ class SqlRunHistory(BaseRunHistory):
                 r.pipeline,
                 a.factory,
                 a.attempt,
-                sa.literal("failed"),
+                sa.literal(RunStatus.FAILED.value),
                 sa.func.coalesce(a.finished_at, a.started_at, r.started_at),
                 a.id,
                 *_error_fields(a.error, dialect),
@@ -764,11 +769,11 @@ class SqlRunHistory(BaseRunHistory):
             # order, stopping at the page's end) rather than scanning and
             # sorting every attempt of the history (SQLite chose that).
             .join_from(s.RUNS, s.ATTEMPTS, a.run_id == r.run_id.concat(""))
-            .where(a.status == "failed", *where)
+            .where(a.status == RunStatus.FAILED, *where)
             .order_by(r.started_at.desc(), r.run_id.desc(), a.id.desc())
         )
         has_failed_attempt = sa.exists().where(
-            a.run_id == r.run_id, a.status == "failed"
+            a.run_id == r.run_id, a.status == RunStatus.FAILED
         )
         runs = (
             sa.select(
@@ -784,7 +789,10 @@ class SqlRunHistory(BaseRunHistory):
             )
             # NOT IN: the status index would read every failed run; the
             # start time's reads the page's range only.
-            .where(r.status.not_in(("running", "succeeded")), ~has_failed_attempt)
+            .where(
+                r.status.not_in((RunStatus.RUNNING, RunStatus.SUCCEEDED)),
+                ~has_failed_attempt,
+            )
             .where(*where)
             .order_by(r.started_at.desc(), r.run_id.desc())
         )
@@ -817,7 +825,7 @@ class SqlRunHistory(BaseRunHistory):
     def _prune(self, cutoff: float) -> int:
         runs = s.RUNS.c
         gone = sa.select(runs.run_id).where(
-            runs.started_at < cutoff, runs.status != "running"
+            runs.started_at < cutoff, runs.status != RunStatus.RUNNING
         )
         with self._begin_write() as conn:
             for table in (s.STAGES, s.ATTEMPTS, s.EVENTS, s.METRICS):
@@ -832,7 +840,7 @@ class SqlRunHistory(BaseRunHistory):
             )
             result = conn.execute(
                 s.RUNS.delete().where(
-                    runs.started_at < cutoff, runs.status != "running"
+                    runs.started_at < cutoff, runs.status != RunStatus.RUNNING
                 )
             )
             return int(result.rowcount)

@@ -15,19 +15,22 @@ from sqlalchemy import exc as sa_exc
 
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import _schema as s
-from pysetl.monitoring.history._records import (
+from pysetl.monitoring.history.ops import (
     MAX_TEXT,
     AddEvent,
     AddLog,
     AddMetric,
     FinishAttempt,
     FinishStage,
-    LogRecord,
-    RunRecord,
     StartAttempt,
     StartRun,
     StartStage,
     cut,
+)
+from pysetl.monitoring.history.records import (
+    LogRecord,
+    RunRecord,
+    RunStatus,
     level_number,
 )
 from pysetl.utils.redaction import redact_text
@@ -215,7 +218,7 @@ def pack(op: object) -> object:  # noqa: PLR0911 - one case per operation
             op.stage_id,
             op.factory,
             op.attempt,
-            "running",
+            RunStatus.RUNNING,
             op.started_at,
             None,
             None,
@@ -249,7 +252,16 @@ def pack(op: object) -> object:  # noqa: PLR0911 - one case per operation
             encode_json(op.data),
         )
     if type(op) is StartStage:
-        return ("s", op.run_id, op.stage_id, "running", op.started_at, None, None, None)
+        return (
+            "s",
+            op.run_id,
+            op.stage_id,
+            RunStatus.RUNNING,
+            op.started_at,
+            None,
+            None,
+            None,
+        )
     if type(op) is FinishStage:
         return (
             "S",
@@ -265,7 +277,7 @@ def pack(op: object) -> object:  # noqa: PLR0911 - one case per operation
             "r",
             op.run_id,
             op.pipeline,
-            "running",
+            RunStatus.RUNNING,
             op.started_at,
             op.started_at,
             op.pid,

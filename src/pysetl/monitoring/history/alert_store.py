@@ -33,8 +33,8 @@ from pysetl.monitoring.history import _schema as s
 from pysetl.monitoring.history._base import DEFAULT_LIMIT
 from pysetl.monitoring.history._checks import check_cursor, check_limit
 from pysetl.monitoring.history._memory import InMemoryRunHistory
-from pysetl.monitoring.history._records import Page
 from pysetl.monitoring.history._sql import SqlRunHistory
+from pysetl.monitoring.history.records import Page
 from pysetl.utils.redaction import redact_text, redact_value
 
 if TYPE_CHECKING:

@@ -37,7 +37,7 @@ import tracemalloc
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from pysetl.monitoring.history._records import AddMetric
+from pysetl.monitoring.history.ops import AddMetric
 from pysetl.monitoring.metrics._connect import ConnectStatus
 from pysetl.monitoring.metrics._records import (
     FactoryMetrics,

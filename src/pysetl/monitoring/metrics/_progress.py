@@ -35,7 +35,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from pysetl.monitoring.history._records import AddEvent
+from pysetl.monitoring.history.ops import AddEvent
 from pysetl.monitoring.metrics._spark import SparkStatus
 from pysetl.utils.writer import shared_writer
 from pysetl.workflow.hooks import hook_impl
