@@ -2,14 +2,18 @@
 
 Kept apart from ``__main__`` so that sub-command modules (``ui``,
 ``config``) can read it without importing the module that imports them.
+The root callback reads the ``PYSETL_*`` settings once and hands them down
+here (``CliState.settings``, ``cli_settings(ctx)``).
 
-Added in 0.2.
+Added in 0.2. Changed in 0.7: ``settings``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from pysetl.settings import Settings, settings
 
 if TYPE_CHECKING:
     import logging
@@ -18,7 +22,7 @@ if TYPE_CHECKING:
 
     from pysetl.monitoring.history import BaseRunHistory
 
-__all__ = ["READ_ONLY_COMMANDS", "CliState", "open_history_of"]
+__all__ = ["READ_ONLY_COMMANDS", "CliState", "cli_settings", "open_history_of"]
 
 
 @dataclass
@@ -35,6 +39,8 @@ class CliState:
         spark_log_level: Spark's log4j level asked for on the command line
             (``--verbose``: ``INFO``), else ``None`` (``PYSETL_SPARK_LOG_LEVEL``,
             else ``WARN``).
+        settings: The ``PYSETL_*`` settings, read once by the root callback
+            (``None``: not read yet; added in 0.7).
     """
 
     history_url: str | None
@@ -42,6 +48,15 @@ class CliState:
     log_handlers: tuple[logging.Handler, ...] = ()
     log_level_set: bool = False
     spark_log_level: str | None = None
+    settings: Settings | None = None
+
+
+def cli_settings(ctx: typer.Context) -> Settings:
+    """The settings the root callback read (``settings()`` when it did not run)."""
+    state = ctx.find_object(CliState)
+    if state is not None and state.settings is not None:
+        return state.settings
+    return settings()
 
 
 READ_ONLY_COMMANDS = frozenset({"ui"})

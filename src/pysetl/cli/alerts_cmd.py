@@ -10,7 +10,8 @@
 * ``silence``: hold the notifications of a rule and/or a pipeline for a
   while (``--for 2h``); ``--list`` and ``--end ID``.
 
-The logic lives in ``pysetl.monitoring.alerts``; the history is the root
+The logic lives in ``pysetl.monitoring.alerts`` (``open_alert_history``,
+``alert_timeline``, ``silence``, the engine); the history is the root
 ``--history``, else the config's ``monitoring.history``, else the project's.
 
 Added in 0.5.
@@ -19,7 +20,6 @@ Added in 0.5.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pysetl.cli._state import CliState
-from pysetl.settings import settings
 from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -67,18 +66,15 @@ def _when(ts: float | None) -> str:
 def _load(root: Path, env: str | None) -> Any:
     from pysetl.config import load_config  # noqa: PLC0415 - lazy
 
-    return load_config(root, env if env is not None else settings().env)
+    return load_config(root, env)  # env None: PYSETL_ENV, through the settings
 
 
 @contextlib.contextmanager
 def _history(ctx: typer.Context, config: Any = None) -> Iterator[BaseRunHistory]:
-    from pysetl.monitoring.history import open_history  # noqa: PLC0415 - lazy
+    from pysetl.monitoring.alerts import open_alert_history  # noqa: PLC0415 - lazy
 
     state = ctx.find_object(CliState)
-    url = state.history_url if state else None
-    if url is None and config is not None:
-        url = (config.get("monitoring") or {}).get("history")
-    history = open_history(url)
+    history = open_alert_history(state.history_url if state else None, config)
     try:
         yield history
     finally:
@@ -120,23 +116,22 @@ def list_alerts(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Rows.")] = 50,
 ) -> None:
     """List alerts, newest first, or the history of one (--id)."""
+    from pysetl.monitoring.alerts import alert_timeline  # noqa: PLC0415 - lazy
     from pysetl.monitoring.history.alert_store import AlertStore  # noqa: PLC0415
 
     with _history(ctx) as history:
-        store = AlertStore(history)
         if alert_id is not None:
-            alert = store.get(alert_id)
+            timeline = alert_timeline(history, alert_id, limit=limit)
+            alert = timeline.alert
             _say(_line(alert))
             _say(f"       {alert.description}")
-            for event in reversed(
-                store.list_events(alert_id=alert_id, limit=limit).items
-            ):
+            for event in timeline.events:
                 where = f" via {event.notifier}" if event.notifier else ""
                 detail = f": {event.detail}" if event.detail else ""
                 run = f" (run {event.run_id})" if event.run_id else ""
                 _say(f"  {_when(event.ts)}  {event.kind}{where}{run}{detail}")
             return
-        alerts = store.list_alerts(state=state, limit=limit).items
+        alerts = AlertStore(history).list_alerts(state=state, limit=limit).items
         if not alerts:
             _say("no alerts")
         for alert in alerts:
@@ -231,7 +226,7 @@ def silence(
     ] = None,
 ) -> None:
     """Hold the notifications of a rule and/or a pipeline for a while."""
-    from pysetl.monitoring.alerts import parse_duration  # noqa: PLC0415 - lazy
+    from pysetl.monitoring import alerts  # noqa: PLC0415 - lazy
     from pysetl.monitoring.history.alert_store import AlertStore  # noqa: PLC0415
 
     now = time.time()
@@ -257,15 +252,15 @@ def silence(
             msg = "give --rule and/or --pipeline (or --list, --end)"
             raise typer.BadParameter(msg, param_hint="--rule")
         try:
-            seconds = parse_duration(duration)
+            seconds = alerts.parse_duration(duration)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--for") from None
-        created = store.add_silence(
-            created_at=now,
-            ends_at=now + seconds,
+        created = alerts.silence(
+            history,
+            seconds=seconds,
             rule=rule,
             pipeline=pipeline,
-            author=getpass.getuser(),
             comment=comment,
+            now=now,
         )
     _say(f"silence {created.id} until {_when(created.ends_at)}")

@@ -26,29 +26,25 @@ a non-loopback bind needs a strong token; ``--generate-token``. Changed in 0.5:
 from __future__ import annotations
 
 import importlib.util
-import logging
-import threading
 import webbrowser
 from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 import typer
 
-from pysetl.cli._state import CliState, open_history_of
+from pysetl.cli._state import CliState, cli_settings, open_history_of
 from pysetl.errors import DashboardError
-from pysetl.settings import settings
 
 __all__ = ["TOKEN_ENV", "require_extra", "ui"]
 
 TOKEN_ENV = "PYSETL_UI_TOKEN"  # noqa: S105 - a variable name, not a token
 _EXTRA = ("fastapi", "uvicorn")
-_LOGGER = logging.getLogger(__name__)
 
 
-def _token_or_setting(value: str | None) -> str | None:
+def _token_or_setting(ctx: typer.Context, value: str | None) -> str | None:
     # The one parse of PYSETL_UI_TOKEN (pysetl.settings), not a second by click.
-    return value if value is not None else settings().ui_token
+    return value if value is not None else cli_settings(ctx).ui_token
 
 
 def require_extra() -> None:
@@ -141,21 +137,24 @@ def ui(
         check_bind,
         check_forwarded_allow_ips,
         check_root_path,
-        generate_token,
         serve,
+        session_token,
+        worker_history_url,
     )
 
-    if generate:
-        if token:
-            msg = "pysetl ui got both a token and --generate-token"
-            raise DashboardError(
-                msg, hint="drop --generate-token, or --token and PYSETL_UI_TOKEN"
-            )
-        token = generate_token()
+    token = session_token(token, generate=generate)
     check_bind(host, token)
     root = check_root_path(root_path)
     check_forwarded_allow_ips(forwarded_allow_ips)
-    watcher = _AlertsWatch(ctx, alerts, env, alerts_interval) if alerts else None
+    state = ctx.find_object(CliState)
+    history_url = state.history_url if state else None
+    watcher = None
+    if alerts:
+        from pysetl.monitoring.alerts import AlertWatcher  # noqa: PLC0415 - lazy
+
+        watcher = AlertWatcher.open(
+            alerts, env, history_url=history_url, interval=alerts_interval
+        )
     history = open_history_of(ctx)
 
     def ready(url: str) -> None:
@@ -181,7 +180,7 @@ def ui(
             token=token,
             on_ready=ready,
             workers=workers,
-            history_url=_history_url(ctx) if workers > 1 else None,
+            history_url=worker_history_url(history_url) if workers > 1 else None,
             root_path=root,
             forwarded_allow_ips=forwarded_allow_ips,
         )
@@ -196,63 +195,3 @@ def _echo_service(workers: int, root: str) -> None:
         typer.echo(f"{workers} workers")
     if root:
         typer.echo(f"served behind a reverse proxy under {root}/")
-
-
-def _history_url(ctx: typer.Context) -> str:
-    """The history's URL, unredacted, for worker processes to open it each."""
-    from pysetl.monitoring.history import default_history_path  # noqa: PLC0415
-
-    state = ctx.find_object(CliState)
-    given = state.history_url if state else None
-    return given or settings().history_url or str(default_history_path())
-
-
-class _AlertsWatch:
-    """Checks the absence rules every ``interval`` s on a thread of its own.
-
-    The config and the engine are built when it is made, so a bad ``alerts:``
-    section stops the command before the server starts; checking starts once
-    the server is up. A failing check is logged and the next one comes as
-    planned: the dashboard keeps serving.
-    """
-
-    def __init__(
-        self, ctx: typer.Context, root: Path, env: str | None, interval: float
-    ) -> None:
-        from pysetl.config import load_config  # noqa: PLC0415 - lazy
-        from pysetl.monitoring.alerts import alert_engine  # noqa: PLC0415 - lazy
-
-        config = load_config(root, env if env is not None else settings().env)
-        self.history = open_history_of(ctx, create=True)  # alerts are written
-        try:
-            self.engine = alert_engine(config, self.history)
-        except BaseException:
-            self.history.close()
-            raise
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name="pysetl-ui-alerts", daemon=True
-        )
-
-    def start(self) -> None:
-        """Start checking (now, then every ``interval`` seconds)."""
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                outcome: Any = self.engine.check()
-                for alert in outcome.fired:
-                    _LOGGER.warning("alert fired: %s", alert.summary)
-            except Exception:
-                _LOGGER.exception("pysetl ui: checking the absence rules failed")
-            if self._stop.wait(self.interval):
-                return
-
-    def close(self) -> None:
-        """Stop checking and close the history handle."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=self.interval + 5)
-        self.history.close()

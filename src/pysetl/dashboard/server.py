@@ -49,8 +49,10 @@ __all__ = [
     "generate_token",
     "is_loopback",
     "serve",
+    "session_token",
     "token_weakness",
     "worker_app",
+    "worker_history_url",
 ]
 
 DEFAULT_HOST = "127.0.0.1"
@@ -193,6 +195,39 @@ def check_forwarded_allow_ips(value: str | None) -> str | None:
                 "the headers)",
             ) from None
     return ",".join(items)
+
+
+def session_token(token: str | None, *, generate: bool = False) -> str | None:
+    """The token to serve with: ``token``, or a new one when ``generate``.
+
+    Raises:
+        DashboardError: Both a token and ``generate`` (the message never
+            shows the token).
+
+    Added in 0.7 (from ``pysetl ui``).
+    """
+    if not generate:
+        return token
+    if token:
+        msg = "pysetl ui got both a token and --generate-token"
+        raise DashboardError(
+            msg, hint="drop --generate-token, or --token and PYSETL_UI_TOKEN"
+        )
+    return generate_token()
+
+
+def worker_history_url(history_url: str | None = None) -> str:
+    """The history's URL, unredacted, for worker processes to open it each.
+
+    ``history_url``, else ``PYSETL_HISTORY_URL``, else the project's
+    ``.pysetl/history.db`` (the history a run records into).
+
+    Added in 0.7 (from ``pysetl ui``).
+    """
+    from pysetl.monitoring.history import default_history_path  # noqa: PLC0415
+    from pysetl.settings import settings  # noqa: PLC0415
+
+    return history_url or settings().history_url or str(default_history_path())
 
 
 def _check_workers(workers: int, history_url: str | None) -> None:

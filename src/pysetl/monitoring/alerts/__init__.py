@@ -31,6 +31,13 @@ from pysetl.monitoring.alerts._notify import (
 )
 from pysetl.monitoring.alerts._observer import AlertObserver
 from pysetl.monitoring.alerts._rules import Verdict, evaluate_absence, evaluate_run
+from pysetl.monitoring.alerts._service import (
+    AlertTimeline,
+    AlertWatcher,
+    alert_timeline,
+    open_alert_history,
+    silence,
+)
 from pysetl.monitoring.alerts._watch import alert_engine, alerts_section, watch
 
 __all__ = [
@@ -42,6 +49,8 @@ __all__ = [
     "AlertObserver",
     "AlertRule",
     "AlertState",
+    "AlertTimeline",
+    "AlertWatcher",
     "AlertsSection",
     "ConsecutiveFailuresRule",
     "Delivery",
@@ -56,10 +65,13 @@ __all__ = [
     "RunFailedRule",
     "Verdict",
     "alert_engine",
+    "alert_timeline",
     "alerts_section",
     "build_notifiers",
     "evaluate_absence",
     "evaluate_run",
+    "open_alert_history",
     "parse_duration",
+    "silence",
     "watch",
 ]
