@@ -142,8 +142,7 @@ def print_report(report: RunReport, console: Console) -> None:
                 rows.append(f"{line.rows_out:,} rows written")
             extra = f"  ({', '.join(rows)})" if rows else ""
             say(f"  {line.name:<{width}}  {line.seconds:8.2f} s  {line.status}{extra}")
-    read = sum(line.rows_in or 0 for line in report.factories)
-    written = sum(line.rows_out or 0 for line in report.factories)
+    read, written = report.rows_read, report.rows_written
     if read or written:
         say(f"rows: {read:,} read, {written:,} written")
     if report.history_url is None:

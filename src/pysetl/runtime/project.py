@@ -239,6 +239,22 @@ class RunReport:
         """The ``count`` slowest factory attempts, slowest first."""
         return sorted(self.factories, key=lambda f: -f.seconds)[:count]
 
+    @property
+    def rows_read(self) -> int:
+        """The rows the factories read, in all (0 when none was counted).
+
+        Added in 0.7.
+        """
+        return sum(line.rows_in or 0 for line in self.factories)
+
+    @property
+    def rows_written(self) -> int:
+        """The rows the factories wrote, in all (0 when none was counted).
+
+        Added in 0.7.
+        """
+        return sum(line.rows_out or 0 for line in self.factories)
+
 
 class _Progress:
     """The observer behind ``on_event``: factory starts and ends, in order."""
