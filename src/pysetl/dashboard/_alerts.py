@@ -24,7 +24,7 @@ from pysetl.monitoring.history.alert_store import AlertStore
 from pysetl.utils.redaction import redact_text, redact_value
 
 if TYPE_CHECKING:
-    from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.monitoring.history import BaseRunHistory
     from pysetl.monitoring.history.alert_store import AlertEventRecord, AlertRecord
 
 __all__ = ["ALERT_STATES", "router"]

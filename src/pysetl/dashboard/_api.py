@@ -35,7 +35,7 @@ from pysetl.dashboard._models import (
 from pysetl.dashboard._static import CONTENT_TYPES, PLACEHOLDER, resolve_static
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.errors import ErrorGroup, error_groups
-from pysetl.monitoring.history._sql_rows import redact_url
+from pysetl.monitoring.history import redact_url
 from pysetl.monitoring.history.records import LEVELS, STATUSES
 from pysetl.utils.redaction import redact_text
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pysetl.dashboard._shared import SharedReads
-    from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.monitoring.history import BaseRunHistory
     from pysetl.monitoring.history.records import RunRecord
 
 __all__ = ["API_LIMIT", "MAX_ROW_ID", "ApiProblem", "no_nul", "no_run", "router"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from pysetl.monitoring.history._base import STALE_AFTER
+from pysetl.monitoring.history import STALE_AFTER, RunStatus
 from pysetl.utils.redaction import redact_text, redact_value
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def is_stale(run: RunRecord, now: float | None = None) -> bool:
     process probably died. The dashboard only reads, so it shows this rather
     than marking the run crashed (``reconcile_crashed`` does that).
     """
-    if run.status != "running":
+    if run.status != RunStatus.RUNNING:
         return False
     seen = run.heartbeat_at or run.started_at
     return (time.time() if now is None else now) - seen > STALE_AFTER

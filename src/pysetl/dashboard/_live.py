@@ -50,13 +50,14 @@ from fastapi.responses import StreamingResponse
 from pysetl.dashboard import _reads as reads
 from pysetl.dashboard._api import ApiProblem, no_nul, no_run
 from pysetl.dashboard._throttle import client_key
+from pysetl.monitoring.history import RunStatus
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
     from starlette.types import Receive, Scope, Send
 
-    from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.monitoring.history import BaseRunHistory
 
 __all__ = [
     "IDLE_RATIO",
@@ -132,7 +133,7 @@ class _Watch:
         if state["spark"] != self.spark:
             self.spark = state["spark"]
             messages.append(sse("spark", self.spark))
-        if state["run"]["status"] != "running":
+        if state["run"]["status"] != RunStatus.RUNNING:
             self.end = _END
         elif state["run"].get("stale"):  # its process died: it will not change
             self.end = _END_STALE

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from pysetl.errors import RunHistoryError
 
 if TYPE_CHECKING:
-    from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.monitoring.history import BaseRunHistory
 
 __all__ = ["PROBE_PATHS", "router"]
 

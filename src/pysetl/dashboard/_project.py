@@ -41,7 +41,7 @@ from pysetl.utils.redaction import redact_text, redact_value
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.monitoring.history import BaseRunHistory
 
 __all__ = ["PROJECT_TIMEOUT", "PROJECT_TTL", "ProjectDescriber", "router"]
 

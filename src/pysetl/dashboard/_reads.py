@@ -21,15 +21,14 @@ from pysetl.dashboard._convert import (
     run_out,
     stage_out,
 )
-from pysetl.monitoring.history._base import RUN_START_EVENT
-from pysetl.monitoring.history._checks import MAX_LIMIT
+from pysetl.monitoring.history import MAX_LIMIT, RUN_START_EVENT, RunStatus
 from pysetl.monitoring.metrics._progress import SPARK_PROGRESS_EVENT
 from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.monitoring.history import BaseRunHistory
     from pysetl.monitoring.history.records import (
         FactoryAttemptRecord,
         MetricTotal,
@@ -58,7 +57,7 @@ _ROWS_IN = "pysetl_factory_spark_input_records"
 _ROWS_OUT = "pysetl_factory_spark_output_records"
 _ROWS = "pysetl_factory_rows"
 _OURS = ("pysetl_", "factory_duration_seconds")
-_FAILED = frozenset({"failed", "crashed"})
+_FAILED = frozenset({RunStatus.FAILED, RunStatus.CRASHED})
 
 
 def all_rows(
@@ -167,7 +166,7 @@ def run_detail(history: BaseRunHistory, run_id: str) -> dict[str, Any] | None:
 def spark_of(history: BaseRunHistory, run: RunRecord) -> dict[str, Any]:
     """The last Spark progress sample of a running run (no jobs once it ended)."""
     event = history.latest_event(run.run_id, SPARK_PROGRESS_EVENT)
-    if event is None or run.status != "running":
+    if event is None or run.status != RunStatus.RUNNING:
         return {"jobs": [], "sampled_at": None if event is None else event.ts}
     data = clean(dict(event.data))
     return {"jobs": list(data.get("jobs", [])), "sampled_at": event.ts}
@@ -226,7 +225,7 @@ def pipeline_charts(
                 kpis.setdefault(redact_text(name), []).append(
                     {"run_id": run_id, "value": total.total}
                 )
-    finished = [r for r in runs if r.status != "running"]
+    finished = [r for r in runs if r.status != RunStatus.RUNNING]
     failed = sum(1 for r in finished if r.status in _FAILED)
     return {
         "runs": runs_out,

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from fastapi import Request
 
     from pysetl.dashboard._throttle import AuthThrottle
-    from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.monitoring.history import BaseRunHistory
 
 __all__ = ["TOKEN_PATTERN", "create_app"]
 

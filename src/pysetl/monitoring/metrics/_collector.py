@@ -71,7 +71,7 @@ from pysetl.workflow.spark import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
 
-    from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.monitoring.history import BaseRunHistory
     from pysetl.monitoring.metrics._state import Sample
     from pysetl.utils.writer import BackgroundWriter
 

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.monitoring.history import BaseRunHistory
     from pysetl.utils.writer import BackgroundWriter, Ticker
 
 __all__ = ["SPARK_PROGRESS_EVENT", "SparkProgressSampler", "read_group_jobs"]
