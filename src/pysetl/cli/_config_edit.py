@@ -16,8 +16,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from pysetl.config.layers import write_atomically
 from pysetl.errors import ConfigError
-from pysetl.monitoring.history._config_files import write_atomically
 
 if TYPE_CHECKING:
     from pathlib import Path

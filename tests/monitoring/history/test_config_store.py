@@ -1,21 +1,25 @@
-"""``ConfigStore``: config versions, audit and rollback, on every store."""
+"""``ConfigStore``: config versions, audit and rollback, on every store.
+
+The logic lives in ``pysetl.config.versions``; these tests run it over every
+store of the run history (each implements ``ConfigVersionStorage``). The
+tests of the source files alone are in ``tests/config/versions``.
+"""
 
 from __future__ import annotations
 
 import getpass
-import os
 import socket
 import textwrap
 from pathlib import Path
 
 import pytest
-import tomllib
 from typing_extensions import Self
 
 from pysetl.config.crypto import ConfigCipher
 from pysetl.config.diff import ConfigChange
 from pysetl.config.loader import load_config
 from pysetl.config.profiles import ResolvedConfig
+from pysetl.config.versions import default_actor
 from pysetl.errors import ConfigError, RunHistoryError
 from pysetl.monitoring.history import (
     ConfigAuditSubscriber,
@@ -23,12 +27,6 @@ from pysetl.monitoring.history import (
     InMemoryRunHistory,
     recorder_for_config,
     rollback_config,
-)
-from pysetl.monitoring.history._config_files import write_atomically
-from pysetl.monitoring.history.config_store import (
-    default_actor,
-    mask_source,
-    restore_sources,
 )
 from pysetl.utils.redaction import MASK
 
@@ -205,57 +203,6 @@ class TestMaskedSources:
         assert token in text
         assert "${secret:env:SHOP_DB_PASSWORD}" in version.sources["base/app.yaml"]
         assert not version.restorable
-
-    def test_values_under_a_secret_mapping_are_masked_by_value(self):
-        text = "credentials:\n  user: etl\n  pass: opensesame\n"
-        assert mask_source(text, {"opensesame"}) == (
-            f"credentials:\n  user: etl\n  pass: {MASK}\n"
-        )
-
-    def test_flags_and_blocks_under_secret_names_are_not_secrets(self):
-        text = "use_token: true\ntoken_options:\n  ttl: 5\nsecret: ${env:S}\n"
-        assert mask_source(text) == text
-
-    def test_toml_pairs_are_masked_too(self):
-        masked = mask_source('[db]\npassword = "hunter2-toml"\nhost = "h"\n')
-        assert masked == f'[db]\npassword = "{MASK}"\nhost = "h"\n'
-
-    def test_yaml_block_scalars_under_secret_names_are_masked(self):
-        # overridden in another layer, so the resolved config does not hold it
-        text = (
-            "db:\n  password: |\n    canary-block-1\n    canary-block-2\n\n"
-            "  user: etl\n- token: >-\n    canary-folded\nnotes: |\n  kept\n"
-        )
-        masked = mask_source(text)
-        assert "canary" not in masked
-        assert masked == (
-            f"db:\n  password: |\n    {MASK}\n    {MASK}\n\n"
-            f"  user: etl\n- token: >-\n    {MASK}\nnotes: |\n  kept\n"
-        )
-
-    def test_toml_multi_line_strings_under_secret_names_are_masked(self):
-        text = textwrap.dedent(
-            '''\
-            [db]
-            password = """
-            canary-ml-1
-            canary-ml-2"""
-            user = "etl"
-            api_key = \'\'\'
-            canary-raw
-            \'\'\'
-            note = """
-            kept"""
-            '''
-        )
-        masked = mask_source(text)
-        assert "canary" not in masked
-        assert tomllib.loads(masked)["db"] == {
-            "password": f"{MASK}\n\n",
-            "user": "etl",
-            "api_key": f"{MASK}\n\n",
-            "note": "kept",
-        }
 
 
 class TestAudit:
@@ -513,27 +460,6 @@ class TestEdges:
             store, v1, root=conf, env="prod", load=lambda: load_config(conf, "prod")
         )
         assert (conf / "prod" / "app.yaml").read_text() == PROD
-
-    def test_a_stored_path_outside_the_root_is_refused(self, tmp_path):
-        with pytest.raises(ConfigError, match="outside the root"):
-            restore_sources(
-                {"prod/../../evil.yaml": "x: 1\n"}, tmp_path, ["prod"], label="v"
-            )
-        assert not (tmp_path.parent / "evil.yaml").exists()
-
-    def test_a_failed_write_leaves_no_temporary_file(self, tmp_path):
-        target = tmp_path / "dir.yaml"
-        target.mkdir()
-        with pytest.raises(OSError):
-            write_atomically(target, "x: 1\n")
-        assert [p.name for p in tmp_path.iterdir()] == ["dir.yaml"]
-
-    def test_a_user_without_a_login_name_is_named_by_uid(self, monkeypatch):
-        def no_user() -> str:
-            raise KeyError("uid not found")
-
-        monkeypatch.setattr(getpass, "getuser", no_user)
-        assert default_actor() == f"uid{os.getuid()}@{socket.gethostname()}"
 
     def test_repr_names_the_history(self, store):
         assert repr(store) == f"ConfigStore({store.history!r})"

@@ -20,6 +20,7 @@ from pysetl.monitoring.history._base import (
     failure_cursor,
     failure_key,
 )
+from pysetl.monitoring.history._config_rows import MemoryConfigRows
 from pysetl.monitoring.history._schema import LATEST_VERSION
 from pysetl.monitoring.history.ops import (
     AddEvent,
@@ -78,7 +79,7 @@ def _since(part: StageRecord | FactoryAttemptRecord, at: float) -> float | None:
     return None if part.started_at is None else at - part.started_at
 
 
-class InMemoryRunHistory(BaseRunHistory):
+class InMemoryRunHistory(BaseRunHistory, MemoryConfigRows):
     """A run history kept in memory (nothing survives the object).
 
     Examples:
@@ -99,6 +100,7 @@ class InMemoryRunHistory(BaseRunHistory):
         self._metrics: list[MetricRecord] = []
         self._logs: list[LogRecord] = []
         self.config_versions: dict[str, str] = {}
+        MemoryConfigRows.__init__(self)  # the config version and audit rows
         self._next_id = 0
 
     def _new_id(self) -> int:

@@ -29,6 +29,7 @@ from pysetl.monitoring.history._base import (
     failure_cursor,
     failure_key,
 )
+from pysetl.monitoring.history._config_rows import SqlConfigRows
 from pysetl.monitoring.history._log_search import has_fts, with_text
 from pysetl.monitoring.history._salvage import (
     REJECTED,
@@ -105,7 +106,7 @@ def _insert_chunks(conn: sa.Connection, code: str, rows: list[Sequence[Any]]) ->
 _T = TypeVar("_T")
 
 
-class SqlRunHistory(BaseRunHistory):
+class SqlRunHistory(BaseRunHistory, SqlConfigRows):
     """A run history in a SQL database reached through SQLAlchemy.
 
     The schema is created or migrated when the store opens (see ``_schema``).

@@ -1,11 +1,12 @@
-"""Records of the config store: a stored version, an audit entry; who is acting.
+"""Records of the config versions: a stored version, an audit entry; who is acting.
 
-Added in 0.3.
+Added in 0.3. Changed in 0.7: moved from ``pysetl.monitoring.history``.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import socket
 from dataclasses import dataclass, field
@@ -23,11 +24,12 @@ __all__ = [
     "ResolvedConfigLike",
     "audit_record",
     "default_actor",
+    "version_record",
 ]
 
 
 class ResolvedConfigLike(Protocol):
-    """What the store reads of a ``pysetl.config.profiles.ResolvedConfig``."""
+    """What the versions read of a ``pysetl.config.profiles.ResolvedConfig``."""
 
     @property
     def env(self) -> str | None:
@@ -137,4 +139,18 @@ def audit_record(row: Mapping[str, Any]) -> ConfigAuditRecord:
         actor=row["actor"],
         changes=tuple(ConfigChange.from_dict(c) for c in row["changes"] or ()),
         note=row["note"],
+    )
+
+
+def version_record(row: Mapping[str, Any], content: str | None) -> ConfigVersionRecord:
+    """The version of a stored row, with ``content`` (the masked config as JSON)."""
+    return ConfigVersionRecord(
+        hash=row["hash"],
+        env=row["env"],
+        recorded_at=float(row["recorded_at"]),
+        actor=row["actor"],
+        root=row["root"],
+        config=json.loads(content) if content else {},
+        sources=dict(row["sources"] or {}),
+        masked=bool(row["masked"]),
     )

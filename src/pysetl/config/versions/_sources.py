@@ -7,19 +7,22 @@ of a secret-named key, a secret pattern such as a URL's password, a
 registered secret, or a plain value the resolved config holds under a
 secret-named key) is masked, and such a version cannot be restored.
 
-Added in 0.3.
+Restoring writes through ``pysetl.config.layers``: it removes exactly the
+files the loader would read and the version does not have.
+
+Added in 0.3. Changed in 0.7: moved from ``pysetl.monitoring.history``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pysetl.config.layers import layer_files, write_atomically
 from pysetl.errors import ConfigError
 from pysetl.utils.redaction import MASK, is_secret_key, redact_text
 
@@ -32,7 +35,6 @@ __all__ = [
     "mask_source",
     "read_sources",
     "restore_sources",
-    "write_atomically",
 ]
 
 # Tokens that name where a secret lives without holding it: kept in sources.
@@ -49,7 +51,6 @@ _NOT_LITERAL = frozenset(
     | {"true", "false", "yes", "no", "on", "off"}
 )
 _MIN_LENGTH = 4
-_CONFIG_SUFFIXES = (".yaml", ".yml", ".toml")
 
 
 def literal_secrets(
@@ -189,21 +190,6 @@ class RestoredFiles:
     removed: tuple[str, ...]
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` by ``text`` at once, keeping its mode (0600 if new)."""
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o600
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(name).chmod(mode)
-        Path(name).replace(path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-
-
 def restore_sources(
     sources: Mapping[str, str],
     root: str | os.PathLike[str],
@@ -248,13 +234,9 @@ def restore_sources(
     base = Path(root)
     removed: list[str] = []
     for layer in layers:
-        folder = base / layer
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.iterdir()):
+        for path in layer_files(base / layer):  # as the loader sees them
             rel = f"{layer}/{path.name}"
-            loaded = path.suffix in _CONFIG_SUFFIXES and not path.name.startswith(".")
-            if loaded and path.is_file() and rel not in wanted:  # as the loader sees
+            if rel not in wanted:
                 path.unlink()
                 removed.append(rel)
     written: list[str] = []

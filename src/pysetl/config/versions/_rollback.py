@@ -1,28 +1,28 @@
 """``rollback_config()``: restore an environment's files from a stored version.
 
-Added in 0.3.
+Added in 0.3. Changed in 0.7: moved from ``pysetl.monitoring.history``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pysetl.config.diff import ConfigChange, diff_configs
+from pysetl.config.layers import environments
+from pysetl.config.versions._sources import RestoredFiles, restore_sources
 from pysetl.errors import ConfigError
-from pysetl.monitoring.history._config_files import RestoredFiles, restore_sources
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable
 
-    from pysetl.monitoring.history._config_records import (
+    from pysetl.config.versions._records import (
         ConfigAuditRecord,
         ConfigVersionRecord,
         ResolvedConfigLike,
     )
-    from pysetl.monitoring.history.config_store import ConfigStore
+    from pysetl.config.versions._store import ConfigStore
 
 __all__ = ["RollbackResult", "rollback_config"]
 
@@ -138,12 +138,7 @@ def _audit_base_change(
     actor: str | None,
 ) -> None:
     """One entry per other environment: ``conf/base`` changed under it too."""
-    folder = Path(root)
-    others = sorted(
-        p.name
-        for p in folder.iterdir()
-        if p.is_dir() and p.name not in {"base", env} and not p.name.startswith(".")
-    )
+    others = [name for name in environments(root) if name != env]
     for other in others:
         store.record_audit(
             other,
