@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from pysetl.errors import FactoryError
     from pysetl.workflow.factory import Factory
     from pysetl.workflow.pipeline import Pipeline
+    from pysetl.workflow.run_graph import RunGraph
     from pysetl.workflow.stage import Stage
 
 __all__ = [
@@ -48,9 +49,21 @@ class PipelineSpecs:
 
     @hook_spec
     def before_pipeline_run(
-        self, *, run_id: str, pipeline: Pipeline, pipeline_name: str, timestamp: float
+        self,
+        *,
+        run_id: str,
+        pipeline: Pipeline,
+        pipeline_name: str,
+        timestamp: float,
+        graph: RunGraph,
     ) -> None:
-        """The run passed its pre-flight check and is about to run stage 0."""
+        """The run passed its pre-flight check and is about to run stage 0.
+
+        ``graph`` is the run's factories and the deliveries between them
+        (``RunGraph``; built when an observer first calls ``to_dict()``).
+
+        Changed in 0.7: ``graph``.
+        """
 
     @hook_spec
     def after_pipeline_run(

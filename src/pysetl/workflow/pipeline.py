@@ -32,6 +32,7 @@ from pysetl.workflow.dispatcher import Dispatcher
 from pysetl.workflow.expected_deliverable import ExpectedDeliverable
 from pysetl.workflow.inspector import Inspector
 from pysetl.workflow.retry import as_policies
+from pysetl.workflow.run_graph import RunGraph
 from pysetl.workflow.stage import Stage
 
 if TYPE_CHECKING:
@@ -313,7 +314,12 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
             spark_session=self._spark_session(),
         )
         if observed:
-            hooks.emit("before_pipeline_run", timestamp=time.time(), **common)
+            hooks.emit(
+                "before_pipeline_run",
+                timestamp=time.time(),
+                graph=RunGraph(plan),
+                **common,
+            )
         token = bind_scope(RunScope(run_id, self.pipeline_name))
         try:
             if replay.store is None and replay.source is None and replay.only is None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing_extensions import Self
 
-from pysetl.monitoring.history import HistoryRecorder, InMemoryRunHistory
-from pysetl.monitoring.history._base import RUN_START_EVENT
-from pysetl.monitoring.history._recorder import pipeline_graph
+from pysetl.monitoring.history import (
+    RUN_START_EVENT,
+    HistoryRecorder,
+    InMemoryRunHistory,
+    pipeline_graph,
+)
 from pysetl.workflow import Deliverable, Delivery, Factory, HookManager, Pipeline, Stage
+from pysetl.workflow.run_graph import RunGraph
 
 
 class Source(Factory[int]):
@@ -72,6 +76,46 @@ def test_the_graph_names_every_factory_and_delivery(local_history):
         {"source": "Other", "target": "Scale", "delivery": "number"}
     ]
     assert local_history.factory_counts([run_id])[run_id].total == 4
+
+
+def _ran() -> Pipeline:
+    pipeline = Pipeline(name="g").set_input_from_deliverable(Deliverable[str]("x"))
+    pipeline.add_stage(Stage().add_factory(Other()))
+    return pipeline.add_stage_from_type(Scale).run()
+
+
+def test_the_graph_comes_from_the_event():
+    """The recorder stores the event's ``graph``, not one read from the pipeline."""
+    history = InMemoryRunHistory()
+    graph = RunGraph.of(_ran())
+    with HistoryRecorder(history) as recorder:
+        recorder.before_pipeline_run(
+            run_id="01G",
+            pipeline_name="p",
+            timestamp=0.0,
+            pipeline=Pipeline(),  # never ran: it holds no plan
+            graph=graph,
+        )
+        recorder.flush()
+    data = history.latest_event("01G", RUN_START_EVENT).data
+    assert data["factories"] == 2
+    assert data["graph"] == graph.to_dict()
+
+
+def test_an_event_without_a_graph_reads_the_pipelines_plan():
+    """Payloads from before 0.7 carry the pipeline only: its plan is drawn."""
+    history = InMemoryRunHistory()
+    pipeline = _ran()
+    with HistoryRecorder(history) as recorder:
+        recorder.before_pipeline_run(
+            run_id="01G", pipeline_name="p", timestamp=0.0, pipeline=pipeline
+        )
+        recorder.flush()
+    graph = history.latest_event("01G", RUN_START_EVENT).data["graph"]
+    assert graph == pipeline_graph(pipeline)
+    assert graph["edges"] == [
+        {"source": "Other", "target": "Scale", "delivery": "number"}
+    ]
 
 
 def test_a_pipeline_that_never_ran_has_no_graph():

@@ -57,6 +57,7 @@ from pysetl.monitoring.history.ops import (
 from pysetl.monitoring.history.records import RunStatus
 from pysetl.utils.writer import shared_writer
 from pysetl.workflow.hooks import hook_impl
+from pysetl.workflow.run_graph import RunGraph
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -76,37 +77,18 @@ FIRST_HEARTBEAT = 1.0
 
 
 def pipeline_graph(pipeline: Pipeline) -> dict[str, Any] | None:
-    """The graph of the run that ``pipeline`` is starting, as JSON-ready data.
+    """The graph of the run that ``pipeline`` last made, as JSON-ready data.
 
-    Nodes are the factories by their run names (``Fan``, ``Fan#2``...) with
-    their stage; edges go from producer to consumer, named by the consumer's
-    delivery attribute. It is read from the resolution plan the run made
-    (no second resolution), so it costs one pass over the factories; an
-    input from outside the pipeline is not drawn. ``None`` when the pipeline
-    holds no plan.
+    ``RunGraph.of(pipeline).to_dict()``: nodes are the factories by their
+    run names (``Fan``, ``Fan#2``...) with their stage; edges go from
+    producer to consumer, named by the consumer's delivery attribute.
+    ``None`` when the pipeline holds no plan (it never ran).
 
-    Added in 0.3.
+    Added in 0.3. Changed in 0.7: built by ``pysetl.workflow.run_graph``;
+    the recorder takes the graph from the ``before_pipeline_run`` event.
     """
-    inspector = getattr(pipeline, "inspector", None)
-    # The plan the run resolved; the inspector keeps it without a public name.
-    plan = getattr(inspector, "_plan", None)
-    if plan is None:
-        return None
-    # Read from the plan's lists (a Source view per factory would cost a
-    # 10,000-factory run 10,000 objects): inputs are (slot, delivery,
-    # producer's position) triples, an input from outside has a stage < 0.
-    names, stages, flat, ends = plan.names, plan.stages, plan.inputs, plan.input_ends
-    first = plan.first_factory
-    nodes = [{"id": names[k], "stage_id": stages[k]} for k in range(first, len(names))]
-    edges = []
-    for k in range(first, len(names)):
-        for i in range(ends[k - 1] if k else 0, ends[k], 3):
-            producer = flat[i + 2]
-            if stages[producer] >= 0:
-                edges.append(
-                    {"source": names[producer], "target": names[k], "delivery": flat[i]}
-                )
-    return {"nodes": nodes, "edges": edges}
+    graph = RunGraph.of(pipeline)
+    return None if graph is None else graph.to_dict()
 
 
 def _summary(error: BaseException) -> dict[str, Any]:
@@ -270,11 +252,16 @@ class HistoryRecorder:
         pipeline_name: str,
         timestamp: float,
         pipeline: Pipeline | None = None,
+        graph: RunGraph | None = None,
     ) -> None:
         """Record the run as running, with its graph and factory count.
 
+        The graph is the event's ``graph``; an event without one (emitted
+        before 0.7, or by hand) falls back to the plan of ``pipeline``.
+
         Changed in 0.6: a run that resumes another (``Pipeline.run(resume=)``)
-        records it as ``resumed_from``.
+        records it as ``resumed_from``. Changed in 0.7: the graph comes from
+        the event.
         """
         resumed = getattr(pipeline, "resumed_from", None)
         self._start_run(
@@ -283,19 +270,20 @@ class HistoryRecorder:
             timestamp,
             resumed if isinstance(resumed, str) else None,
         )
-        graph = None
-        if pipeline is not None:
-            try:
-                graph = pipeline_graph(pipeline)
-            except Exception:  # the graph is a nicety: never fail the run for it
-                _LOGGER.exception("pysetl run history cannot record the graph")
-        data = {} if graph is None else {"factories": len(graph["nodes"])}
+        drawn = None
+        try:
+            if graph is None and pipeline is not None:
+                graph = RunGraph.of(pipeline)
+            drawn = None if graph is None else graph.to_dict()
+        except Exception:  # the graph is a nicety: never fail the run for it
+            _LOGGER.exception("pysetl run history cannot record the graph")
+        data = {} if drawn is None else {"factories": len(drawn["nodes"])}
         event = AddEvent(run_id, timestamp, RUN_START_EVENT, data=data)
-        if graph is not None:
+        if drawn is not None:
             # Names of factories and deliveries, stored as the attempts store
             # them and masked where they are shown (the dashboard, the CLI);
             # masking 10,000 of them here cost about 4 us a factory.
-            object.__setattr__(event, "data", {**event.data, "graph": graph})
+            object.__setattr__(event, "data", {**event.data, "graph": drawn})
         self.submit(event)
 
     @hook_impl
