@@ -113,7 +113,12 @@ def list_alerts(
     alert_id: Annotated[
         int | None, typer.Option("--id", help="Show what happened to this alert.")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="Rows.")] = 50,
+    limit: Annotated[
+        int,
+        typer.Option(
+            min=1, max=1000, help="At most this many alerts (with --id: events)."
+        ),
+    ] = 50,
 ) -> None:
     """List alerts, newest first, or the history of one (--id)."""
     from pysetl.monitoring.alerts import alert_timeline  # noqa: PLC0415 - lazy
@@ -225,7 +230,7 @@ def silence(
         int | None, typer.Option(help="End the silence with this id.")
     ] = None,
 ) -> None:
-    """Hold the notifications of a rule and/or a pipeline for a while."""
+    """Hold the notifications of a rule and/or a pipeline; list or end silences."""
     from pysetl.monitoring import alerts  # noqa: PLC0415 - lazy
     from pysetl.monitoring.history.alert_store import AlertStore  # noqa: PLC0415
 

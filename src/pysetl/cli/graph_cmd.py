@@ -43,7 +43,8 @@ def graph(
     pipeline: Annotated[
         str | None,
         typer.Argument(
-            help="The pipeline (default: the one pysetl run runs; all with html)."
+            metavar="PIPELINE",
+            help="The pipeline (default: the one pysetl run runs; all with html).",
         ),
     ] = None,
     *,
@@ -62,11 +63,16 @@ def graph(
     ] = None,
     project: Annotated[
         Path | None,
-        typer.Option("--project", help="The project's folder (default: here)."),
+        typer.Option(
+            "--project",
+            help="The project's folder (default: found from here, upward).",
+        ),
     ] = None,
     env: Annotated[
         str | None,
-        typer.Option("--env", "-e", help="The config environment (or PYSETL_ENV)."),
+        typer.Option(
+            "--env", "-e", help="The config environment (default: PYSETL_ENV)."
+        ),
     ] = None,
     state: Annotated[
         bool,

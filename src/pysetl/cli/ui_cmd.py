@@ -97,12 +97,17 @@ def ui(
         typer.Option(
             "--alerts",
             help="Also check the absence rules of this config folder's alerts: "
-            "section while serving (like pysetl alerts watch).",
+            "section while serving, recording their alerts (like pysetl alerts "
+            "watch).",
         ),
     ] = None,
     env: Annotated[
         str | None,
-        typer.Option("--env", "-e", help="The config's environment (with --alerts)."),
+        typer.Option(
+            "--env",
+            "-e",
+            help="The config's environment, with --alerts (default: PYSETL_ENV).",
+        ),
     ] = None,
     alerts_interval: Annotated[
         float,
@@ -131,7 +136,7 @@ def ui(
         ),
     ] = None,
 ) -> None:
-    """Serve the web dashboard over the run history (read-only)."""
+    """Serve the web dashboard over the run history (read-only; see --alerts)."""
     require_extra()
     from pysetl.dashboard.server import (  # noqa: PLC0415 - needs the extra
         check_bind,
