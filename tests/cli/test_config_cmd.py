@@ -11,10 +11,8 @@ from typer.testing import CliRunner
 
 from pysetl.cli import commands
 from pysetl.cli.__main__ import app
-from pysetl.cli._config_edit import read_file_value, set_file_value
 from pysetl.cli.config_cmd import PROTECTED_ENVS_VAR, protected_envs
 from pysetl.config.crypto import ConfigCipher
-from pysetl.errors import ConfigError
 from pysetl.monitoring.history import ConfigStore, SqliteRunHistory
 from pysetl.utils.redaction import MASK
 
@@ -236,6 +234,15 @@ class TestValidateAndSchema:
         result = cli("validate", "--env", "prod")
         assert result.exit_code == commands.EXIT_CONFIG
         assert f"{conf}/prod/app.yaml" in result.stderr
+
+    def test_hidden_files_are_ignored_as_the_loader_ignores_them(self, cli, conf):
+        """A hidden file in a layer (an editor's swap file) is not a config file."""
+        hidden = write(conf / "prod" / ".app.yaml.swp.yaml", "app: [unclosed\n")
+        hidden.chmod(0o666)
+        result = cli("validate", "--env", "prod", "--strict")
+        assert result.exit_code == 0, result.output
+        assert str(hidden) not in result.output
+        assert result.stdout.startswith("OK: prod (4 files)")
 
     def test_permission_problems_are_printed_and_fail_only_when_strict(
         self, cli, conf, tmp_path
@@ -625,65 +632,9 @@ class TestInPlaceEdges:
         assert "is not a plain value" in result.output
 
 
-class TestFileEdit:
-    def test_read_errors_are_config_errors(self, tmp_path):
-        with pytest.raises(ConfigError, match="Cannot read the config file"):
-            read_file_value(tmp_path / "none.yaml", "a")
-        bad = write(tmp_path / "bad.yaml", "a: [unclosed\n")
-        with pytest.raises(ConfigError, match="Cannot parse the config file"):
-            read_file_value(bad, "a")
-        flat = write(tmp_path / "flat.yaml", "a: 1\n")
-        with pytest.raises(ConfigError, match=r"has no key 'a\.b'"):
-            read_file_value(flat, "a.b")
-
-    def test_yaml_nesting_lists_and_quoted_keys(self, tmp_path):
-        path = write(
-            tmp_path / "a.yaml",
-            """\
-            a:
-              hosts:
-                - b: not-this
-              "b": 1
-            c:
-              b: 2
-            """,
-        )
-        set_file_value(path, "a.b", "new")
-        assert read_file_value(path, "a.b") == "new"
-        assert read_file_value(path, "c.b") == 2
-        assert read_file_value(path, "a.hosts") == [{"b": "not-this"}]
-
-    def test_toml_tables_and_dotted_keys(self, tmp_path):
-        path = write(tmp_path / "a.toml", 'x = 1\n[db]\npool.size = 5\n"user" = "u"\n')
-        set_file_value(path, "db.pool.size", "enc:abc")
-        set_file_value(path, "db.user", "v")
-        assert read_file_value(path, "db.pool.size") == "enc:abc"
-        assert read_file_value(path, "db.user") == "v"
-        assert read_file_value(path, "x") == 1
-        with pytest.raises(ConfigError, match=r"holds the key 'db\.nope'"):
-            set_file_value(path, "db.nope", "v")
-
-    def test_a_value_that_does_not_read_back_leaves_the_file_unchanged(self, tmp_path):
-        text = "a:\n  b: |\n    line one\n    line two\n"
-        path = write(tmp_path / "a.yaml", text)
-        with pytest.raises(ConfigError, match="not a plain value"):
-            set_file_value(path, "a.b", "enc:x")
-        assert path.read_text() == text
-
-
 def test_diff_finds_versions_of_any_env_whatever_pysetl_env(cli):
     v_dev = cli("record", "--env", "dev").stdout.split()[-1]
     v_prod = cli("record", "--env", "prod").stdout.split()[-1]
     result = cli("diff", v_dev, v_prod, env={"PYSETL_ENV": "prod"})
     assert result.exit_code == 0, result.output
     assert "~ app.spark.shuffle_partitions: 1 -> 200" in result.stdout
-
-
-def test_a_missing_root_has_no_environments(tmp_path):
-    from pysetl.cli.config_cmd import _envs_under
-
-    assert _envs_under(tmp_path / "nope") == []
-    (tmp_path / "conf" / "base").mkdir(parents=True)
-    (tmp_path / "conf" / ".git").mkdir()
-    (tmp_path / "conf" / "qa").mkdir()
-    assert _envs_under(tmp_path / "conf") == ["qa"]

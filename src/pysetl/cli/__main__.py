@@ -32,7 +32,6 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 
 from pysetl import __version__
 from pysetl.cli import commands
-from pysetl.cli._config_keys import keygen, rotate_key
 from pysetl.cli._state import CliState, open_history_of
 from pysetl.cli.alerts_cmd import alerts_app
 from pysetl.cli.config_cmd import config_app
@@ -184,8 +183,6 @@ runs_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(runs_app, name="runs")
-config_app.command("keygen")(keygen)
-config_app.command("rotate-key")(rotate_key)
 app.add_typer(config_app, name="config")
 app.add_typer(errors_app, name="errors")
 app.add_typer(alerts_app, name="alerts")

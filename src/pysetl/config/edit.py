@@ -1,11 +1,12 @@
 """Set one value of a YAML or TOML config file in place, keeping the rest as written.
 
-``pysetl config encrypt --in-place FILE KEY`` rewrites the line that holds
-``KEY`` (a dotted path) and nothing else, so comments, order and layout
-survive. The file is parsed again afterwards: if the value there is not the
-one written, the file is left as it was and the command fails.
+``set_file_value`` rewrites the line that holds ``KEY`` (a dotted path) and
+nothing else, so comments, order and layout survive. The file is parsed
+again afterwards: if the value there is not the one written, the file is
+left as it was and the call fails. ``pysetl config encrypt --in-place FILE
+KEY`` writes through it (``pysetl.config.secure.encrypt_in_place``).
 
-Added in 0.3.
+Added in 0.3. Changed in 0.7: moved from the CLI (``pysetl.cli._config_edit``).
 """
 
 from __future__ import annotations
