@@ -9,7 +9,8 @@ logic in ``pysetl.config``.
 Every command takes ``--root`` (default ``conf``) and ``--env`` (default
 ``PYSETL_ENV``). Versions and the audit trail live in the run history
 (``--history`` / ``PYSETL_HISTORY_URL``). Changing a protected environment
-(``rollback``, ``encrypt --in-place``) asks for confirmation unless ``--yes``;
+(``rollback``, ``encrypt --in-place``, ``rotate-key``) asks for confirmation
+unless ``--yes``;
 the protected environments are ``prod`` and ``production``, or those listed
 in ``PYSETL_PROTECTED_ENVS`` (comma-separated), or in ``protected_envs`` of
 ``[tool.pysetl.config]`` in the project's ``pyproject.toml``. Everything
