@@ -26,6 +26,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pysetl.config.layers import write_atomically
 from pysetl.config.permissions import FilePermissionProblem, check_file_permissions
 from pysetl.config.secrets._base import require_extra
 from pysetl.config.secrets._lazy import LazySecret
@@ -276,7 +277,7 @@ class ConfigCipher:
 
         The file is rewritten only when it holds an ``enc:`` value, through a
         temporary file in the same directory (an atomic replace) that keeps
-        the file's permission bits.
+        the file's permission bits (``pysetl.config.layers.write_atomically``).
 
         Returns:
             How many values were rotated.
@@ -292,10 +293,7 @@ class ConfigCipher:
             raise ConfigCryptoError(msg) from exc
         rotated, count = self.rotate_text(text, source=str(file))
         if count:
-            scratch = file.with_name(f".{file.name}.rotating")
-            scratch.write_text(rotated, encoding="utf-8")
-            scratch.chmod(file.stat().st_mode & 0o7777)
-            scratch.replace(file)
+            write_atomically(file, rotated)
         return count
 
     def lazy(self, value: str, *, entry: str) -> LazySecret:
