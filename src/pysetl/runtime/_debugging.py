@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 
 from pysetl.logs import debug_enabled
+from pysetl.monitoring.runs import SAMPLE_EVENT
 from pysetl.workflow._sample import MAX_SAMPLE_ROWS, OutputSampler
 from pysetl.workflow.checkpoint import CHECKPOINTS_DIR, CheckpointStore
 from pysetl.workflow.factory import Factory
@@ -61,7 +62,6 @@ __all__ = [
 
 CHECKPOINTS_SECTION = "checkpoints"
 DEBUG_SECTION = "debug"
-SAMPLE_EVENT = "factory_sample"
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 
 
