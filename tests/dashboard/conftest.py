@@ -21,8 +21,11 @@ import uvicorn
 from typing_extensions import Self
 
 from pysetl.dashboard import create_app
-from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
-from pysetl.monitoring.history._base import RUN_START_EVENT
+from pysetl.monitoring.history import (
+    RUN_START_EVENT,
+    InMemoryRunHistory,
+    SqliteRunHistory,
+)
 from pysetl.monitoring.history.ops import (
     AddEvent,
     AddLog,

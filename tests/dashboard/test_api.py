@@ -10,8 +10,7 @@ import pytest
 from pysetl import __version__
 from pysetl.dashboard import create_app
 from pysetl.dashboard._convert import LOG_MESSAGE_MAX, is_stale
-from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
-from pysetl.monitoring.history._base import STALE_AFTER
+from pysetl.monitoring.history import STALE_AFTER, InMemoryRunHistory, SqliteRunHistory
 from pysetl.monitoring.history.ops import (
     MAX_TEXT,
     AddEvent,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pysetl.errors import RunHistoryError
-from pysetl.monitoring.history import MAX_LIMIT
-from pysetl.monitoring.history._base import RUN_START_EVENT
+from pysetl.monitoring.history import MAX_LIMIT, RUN_START_EVENT
 from pysetl.monitoring.history.ops import (
     AddEvent,
     AddMetric,

@@ -1,25 +1,31 @@
 """``BaseRunHistory``: the record and query API every run history store offers.
 
 How to add a store: subclass ``BaseRunHistory`` and implement the ``_``
-primitives: ``_apply`` writes one batch of operations atomically, the
-``_list_*``/``_search_logs`` methods answer one page of already validated
-arguments. Set ``foreign_errors`` to your backend's exception types: the
-public methods wrap them once into ``RunHistoryError``. Then add the store to
-the ``history`` fixture of ``tests/monitoring/history/conftest.py`` so the
+primitives it inherits from ``StorePrimitives`` (``_primitives``): ``_apply``
+writes one batch of operations atomically, the ``_list_*``/``_search_logs``
+methods answer one page of already validated arguments. Set
+``foreign_errors`` to your backend's exception types: the public methods
+wrap them once into ``RunHistoryError``. Then add the store to the
+``history`` fixture of ``tests/monitoring/history/conftest.py`` so the
 contract suite runs over it.
 
-Added in 0.2.
+The class is built in three layers, one module each: ``StorePrimitives``
+(what a store implements), ``AcrossRunsQueries`` (``_across_runs``: the
+queries over many runs) and ``BaseRunHistory`` here (writes, the reads of
+one run, maintenance).
+
+Added in 0.2. Changed in 0.7: split into those modules.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from abc import ABC, abstractmethod
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, final
+from typing import TYPE_CHECKING, Any, final
 
-from pysetl.errors import PySetlError, RunHistoryError
+from pysetl.errors import RunHistoryError
+from pysetl.monitoring.history._across_runs import AcrossRunsQueries
 from pysetl.monitoring.history._checks import (
     MAX_LIMIT,
     check_cursor,
@@ -38,30 +44,24 @@ from pysetl.monitoring.history.ops import (
     Op,
     StartRun,
 )
-from pysetl.monitoring.history.records import FactoryCounts, RunStatus
+from pysetl.monitoring.history.records import RunStatus
 from pysetl.utils.paging import DEFAULT_LIMIT
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Iterable, Sequence
     from types import TracebackType
 
     from typing_extensions import Self
 
     from pysetl.monitoring.history.records import (
-        AttemptSummary,
         EventRecord,
         FactoryAttemptRecord,
-        FailureRecord,
         LogRecord,
         MetricRecord,
-        MetricTotal,
         Page,
-        PipelineSummary,
         RunRecord,
         StageRecord,
     )
-
-_R = TypeVar("_R")
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -69,9 +69,6 @@ __all__ = [
     "RUN_START_EVENT",
     "STALE_AFTER",
     "BaseRunHistory",
-    "FailureKey",
-    "failure_cursor",
-    "failure_key",
 ]
 
 STALE_AFTER = 60.0
@@ -82,7 +79,7 @@ pipeline has) and ``graph`` (``{"nodes": [...], "edges": [...]}``) when the
 recorder knew the pipeline."""
 
 
-class BaseRunHistory(ABC):
+class BaseRunHistory(AcrossRunsQueries):
     """A store of pipeline runs, their stages, factory attempts, events, metrics, logs.
 
     Every query returns one ``Page`` of at most ``limit`` rows (at most
@@ -91,9 +88,6 @@ class BaseRunHistory(ABC):
     Attributes:
         url: Where the store lives, with any password redacted.
     """
-
-    foreign_errors: ClassVar[tuple[type[Exception], ...]] = ()
-    url: str = ""
 
     # ---------------------------------------------------------------- writes
     writer_key = "pysetl-history"
@@ -376,131 +370,6 @@ class BaseRunHistory(ABC):
             after=check_cursor(cursor),
         )
 
-    # ------------------------------------------------ reads across runs (0.3)
-    @final
-    def list_pipelines(self, *, limit: int = MAX_LIMIT) -> list[PipelineSummary]:
-        """The pipelines of the history by name, each with its run count and last run.
-
-        Added in 0.3.
-        """
-        return self._call("read from", self._list_pipelines, check_limit(limit))
-
-    @final
-    def attempt_summaries(self, run_ids: Sequence[str]) -> list[AttemptSummary]:
-        """Every factory attempt of the runs ``run_ids``, in the order they started.
-
-        Args:
-            run_ids: At most ``MAX_LIMIT`` run ids (one page of runs).
-
-        Added in 0.3.
-        """
-        ids = _check_run_ids(run_ids)
-        return self._call("read from", self._attempt_summaries, ids) if ids else []
-
-    @final
-    def metric_totals(
-        self,
-        run_ids: Sequence[str],
-        *,
-        names: Sequence[str] | None = None,
-        factory: str | None = None,
-    ) -> list[MetricTotal]:
-        """Each metric of the runs ``run_ids`` summed over the run (and its peak).
-
-        Args:
-            run_ids: At most ``MAX_LIMIT`` run ids.
-            names: Only these metrics (default: every metric).
-            factory: Only the values of this factory (default: all).
-
-        Added in 0.3.
-        """
-        ids = _check_run_ids(run_ids)
-        if not ids or (names is not None and not names):
-            return []
-        wanted = None if names is None else tuple(dict.fromkeys(names))
-        return self._call("read from", self._metric_totals, ids, wanted, factory)
-
-    @final
-    def latest_events(
-        self, run_ids: Sequence[str], name: str
-    ) -> dict[str, EventRecord]:
-        """The last event called ``name`` of each of the runs ``run_ids`` that has one.
-
-        Added in 0.3.
-        """
-        ids = _check_run_ids(run_ids)
-        return self._call("read from", self._latest_events, ids, name) if ids else {}
-
-    @final
-    def latest_event(self, run_id: str, name: str) -> EventRecord | None:
-        """The last event called ``name`` of the run ``run_id``, if any.
-
-        Added in 0.3.
-        """
-        return self.latest_events([run_id], name).get(run_id)
-
-    @final
-    def factory_counts(self, run_ids: Sequence[str]) -> dict[str, FactoryCounts]:
-        """How many factories each run has, and how many succeeded, failed, run.
-
-        A factory counts once, with the status of its latest attempt; the
-        total is the pipeline's factory count recorded at run start (the
-        ``factories`` of the ``RUN_START_EVENT``) when it is known.
-
-        Added in 0.3. Changed in 0.6: counted by the store (a SQL store
-        aggregates in the database: a page of 500 runs reads their counts,
-        not their 2,500 attempts).
-        """
-        ids = _check_run_ids(run_ids)
-        found = self._call("read from", self._factory_tallies, ids) if ids else {}
-        tallies = {rid: found.get(rid, {}) for rid in run_ids}
-        totals = self._call("read from", self._factory_totals, ids) if ids else {}
-        return {
-            rid: FactoryCounts(
-                total=max(totals.get(rid, 0), sum(tally.values())),
-                succeeded=tally.get(RunStatus.SUCCEEDED, 0),
-                failed=tally.get(RunStatus.FAILED, 0) + tally.get(RunStatus.CRASHED, 0),
-                running=tally.get(RunStatus.RUNNING, 0),
-            )
-            for rid, tally in tallies.items()
-        }
-
-    @final
-    def list_failures(
-        self,
-        *,
-        pipeline: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        limit: int = DEFAULT_LIMIT,
-        cursor: str | None = None,
-    ) -> Page[FailureRecord]:
-        """Failures, latest run start first: what error analytics groups.
-
-        A failure is a failed factory attempt (retried or not), or a failed
-        or crashed run that has no failed attempt (a pre-flight error, a
-        process that died). Runs started at the same time come by run id,
-        descending; within a run, attempts come newest first.
-
-        Args:
-            pipeline: Only failures of runs of this pipeline.
-            since: Only failures of runs started at or after this time.
-            until: Only failures of runs started before this time.
-            limit: Page size.
-            cursor: ``next_cursor`` of the previous page.
-
-        Added in 0.5.
-        """
-        return self._call(
-            "read from",
-            self._list_failures,
-            pipeline=pipeline,
-            since=since,
-            until=until,
-            limit=check_limit(limit),
-            after=_check_failure_cursor(cursor),
-        )
-
     # ------------------------------------------------------------ maintenance
     @final
     def prune(self, older_than: timedelta, *, now: float | None = None) -> int:
@@ -570,7 +439,7 @@ class BaseRunHistory(ABC):
         """The version of the store's schema."""
         return self._call("read from", self._schema_version)
 
-    def close(self) -> None:  # noqa: B027 - a no-op is right for most stores
+    def close(self) -> None:
         """Release the store's resources (it reopens on next use)."""
 
     def close_soon(self) -> None:
@@ -602,208 +471,3 @@ class BaseRunHistory(ABC):
     def __repr__(self) -> str:
         """The class and the redacted URL."""
         return f"{type(self).__name__}({self.url!r})"
-
-    # ------------------------------------------------------------- primitives
-    @abstractmethod
-    def _apply(self, ops: Sequence[Op]) -> None:
-        """Write ``ops`` in one transaction."""
-
-    def _write_batch(self, ops: Sequence[Op]) -> None:
-        """Write a batch of the writer: ``_apply`` unless the store can salvage."""
-        self._apply(ops)
-
-    @abstractmethod
-    def _get_run(self, run_id: str) -> RunRecord | None:
-        """One run or ``None``."""
-
-    @abstractmethod
-    def _list_runs(
-        self,
-        *,
-        pipeline: str | None,
-        status: str | None,
-        since: float | None,
-        until: float | None,
-        limit: int,
-        cursor: str | None,
-        host: str | None = None,
-    ) -> Page[RunRecord]:
-        """Runs by ``run_id`` descending, those below ``cursor`` (of ``host``)."""
-
-    @abstractmethod
-    def _list_stage_runs(
-        self, run_id: str, limit: int, after: int | None
-    ) -> Page[StageRecord]:
-        """Stages by ``stage_id``, those above ``after``."""
-
-    @abstractmethod
-    def _list_factory_attempts(
-        self, run_id: str, factory: str | None, limit: int, after: int | None
-    ) -> Page[FactoryAttemptRecord]:
-        """Attempts by ``id``, those above ``after``."""
-
-    @abstractmethod
-    def _list_events(
-        self,
-        run_id: str,
-        name: str | None,
-        factory: str | None,
-        limit: int,
-        after: int | None,
-    ) -> Page[EventRecord]:
-        """Events by ``id``, those above ``after``."""
-
-    @abstractmethod
-    def _list_metrics(
-        self, run_id: str, name: str | None, limit: int, after: int | None
-    ) -> Page[MetricRecord]:
-        """Metrics by ``id``, those above ``after``."""
-
-    @abstractmethod
-    def _search_logs(
-        self,
-        *,
-        run_id: str | None,
-        factory: str | None,
-        level: int | None,
-        text: str | None,
-        limit: int,
-        after: int | None,
-    ) -> Page[LogRecord]:
-        """Log lines by ``id``, those above ``after``, of ``level`` and up."""
-
-    @abstractmethod
-    def _list_pipelines(self, limit: int) -> list[PipelineSummary]:
-        """Pipelines by name with their run count and latest run."""
-
-    @abstractmethod
-    def _attempt_summaries(self, run_ids: tuple[str, ...]) -> list[AttemptSummary]:
-        """The attempts of ``run_ids`` (not empty) by ``id``."""
-
-    @abstractmethod
-    def _metric_totals(
-        self,
-        run_ids: tuple[str, ...],
-        names: tuple[str, ...] | None,
-        factory: str | None,
-    ) -> list[MetricTotal]:
-        """Sum, max and count per run and metric name, by run then name."""
-
-    def _factory_tallies(self, run_ids: tuple[str, ...]) -> dict[str, dict[str, int]]:
-        """Per run, how many factories have each status (their latest attempt's).
-
-        The latest attempt of a factory is its highest attempt number (the
-        later started of equals). This default reads every attempt; SQL
-        stores count in the database.
-        """
-        latest: dict[tuple[str, str], AttemptSummary] = {}
-        for attempt in self._attempt_summaries(run_ids):
-            key = (attempt.run_id, attempt.factory)
-            known = latest.get(key)
-            if known is None or attempt.attempt >= known.attempt:
-                latest[key] = attempt
-        tallies: dict[str, dict[str, int]] = {}
-        for (rid, _), attempt in latest.items():
-            tally = tallies.setdefault(rid, {})
-            tally[attempt.status] = tally.get(attempt.status, 0) + 1
-        return tallies
-
-    @abstractmethod
-    def _factory_totals(self, run_ids: tuple[str, ...]) -> dict[str, int]:
-        """The ``factories`` count of each run's start event, where recorded."""
-
-    @abstractmethod
-    def _latest_events(
-        self, run_ids: tuple[str, ...], name: str
-    ) -> dict[str, EventRecord]:
-        """The event ``name`` with the highest id of each run."""
-
-    @abstractmethod
-    def _list_failures(
-        self,
-        *,
-        pipeline: str | None,
-        since: float | None,
-        until: float | None,
-        limit: int,
-        after: FailureKey | None,
-    ) -> Page[FailureRecord]:
-        """Failures by ``failure_key`` descending, those below ``after``.
-
-        The page's cursor is ``failure_cursor`` of its last failure.
-        """
-
-    @abstractmethod
-    def _prune(self, cutoff: float) -> int:
-        """Delete finished runs started before ``cutoff`` and all they own."""
-
-    @abstractmethod
-    def _schema_version(self) -> int:
-        """The schema version."""
-
-    # ---------------------------------------------------------------- helpers
-    def _call(
-        self, action: str, function: Callable[..., _R], *args: Any, **kwargs: Any
-    ) -> _R:
-        """Run ``function`` and wrap the backend's errors once into ours."""
-        try:
-            return function(*args, **kwargs)
-        except PySetlError:
-            raise
-        except self.foreign_errors as exc:
-            raise self._wrap(action, exc) from exc
-
-    def _wrap(self, action: str, exc: Exception) -> RunHistoryError:
-        """Our error for a backend error ``exc`` raised while doing ``action``."""
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        msg = (
-            f"Cannot {action} the run history {self.url!r}: "
-            f"{type(exc).__name__}: {detail}"
-        )
-        return RunHistoryError(msg, hint=self._hint(exc))
-
-    def _hint(self, exc: Exception) -> str:  # noqa: ARG002 - subclasses use it
-        """What the user can do about ``exc``."""
-        return (
-            "check that the store is reachable and writable, or point "
-            "PYSETL_HISTORY_URL (or --history) at another one"
-        )
-
-
-def _check_run_ids(run_ids: Sequence[str]) -> tuple[str, ...]:
-    """``run_ids`` without repeats, if there are at most ``MAX_LIMIT``."""
-    ids = tuple(dict.fromkeys(run_ids))
-    if len(ids) > MAX_LIMIT:
-        msg = f"Cannot query {len(ids)!r} runs at once"
-        raise RunHistoryError(msg, hint=f"ask for at most {MAX_LIMIT} runs a call")
-    return ids
-
-
-FailureKey = tuple[float, str, int]
-"""The order of ``list_failures``: run start time, run id, attempt row id."""
-
-
-def failure_key(failure: FailureRecord) -> FailureKey:
-    """Where ``failure`` sorts in ``list_failures`` (which is descending)."""
-    return failure.started_at, failure.run_id, failure.id
-
-
-def failure_cursor(failure: FailureRecord) -> str:
-    """The cursor of the page of failures that ends with ``failure``."""
-    return f"{failure.started_at!r}:{failure.run_id}:{failure.id}"
-
-
-def _check_failure_cursor(cursor: str | None) -> FailureKey | None:
-    """The ``failure_key`` of a ``list_failures`` cursor."""
-    if cursor is None:
-        return None
-    at, _, rest = cursor.partition(":")
-    run_id, _, number = rest.rpartition(":")
-    try:
-        started = float(at)
-    except ValueError:
-        started = None
-    if started is not None and run_id and number.isdigit():
-        return started, run_id, int(number)
-    msg = f"Cursor {cursor!r} is not a cursor of this query"
-    raise RunHistoryError(msg, hint="pass the next_cursor of the previous page")

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import TYPE_CHECKING
 
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history.records import LEVELS, STATUSES
 from pysetl.settings import settings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "MAX_LIMIT",
     "check_cursor",
     "check_level",
     "check_limit",
+    "check_run_ids",
     "check_status",
     "pid_alive",
     "this_host",
@@ -80,3 +85,12 @@ def check_level(level: str | int) -> int:
         msg = f"Unknown log level {level!r}"
         raise RunHistoryError(msg, hint=f"use one of {', '.join(LEVELS)}")
     return number
+
+
+def check_run_ids(run_ids: Sequence[str]) -> tuple[str, ...]:
+    """``run_ids`` without repeats, if there are at most ``MAX_LIMIT``."""
+    ids = tuple(dict.fromkeys(run_ids))
+    if len(ids) > MAX_LIMIT:
+        msg = f"Cannot query {len(ids)!r} runs at once"
+        raise RunHistoryError(msg, hint=f"ask for at most {MAX_LIMIT} runs a call")
+    return ids

@@ -13,14 +13,13 @@ import dataclasses
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pysetl.monitoring.history._base import (
-    RUN_START_EVENT,
-    BaseRunHistory,
+from pysetl.monitoring.history._base import RUN_START_EVENT, BaseRunHistory
+from pysetl.monitoring.history._config_rows import MemoryConfigRows
+from pysetl.monitoring.history._failures import (
     FailureKey,
     failure_cursor,
     failure_key,
 )
-from pysetl.monitoring.history._config_rows import MemoryConfigRows
 from pysetl.monitoring.history._schema import LATEST_VERSION
 from pysetl.monitoring.history.ops import (
     AddEvent,

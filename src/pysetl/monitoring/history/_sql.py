@@ -22,14 +22,13 @@ from sqlalchemy import exc as sa_exc
 
 from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import _schema as s
-from pysetl.monitoring.history._base import (
-    RUN_START_EVENT,
-    BaseRunHistory,
+from pysetl.monitoring.history._base import RUN_START_EVENT, BaseRunHistory
+from pysetl.monitoring.history._config_rows import SqlConfigRows
+from pysetl.monitoring.history._failures import (
     FailureKey,
     failure_cursor,
     failure_key,
 )
-from pysetl.monitoring.history._config_rows import SqlConfigRows
 from pysetl.monitoring.history._log_search import has_fts, with_text
 from pysetl.monitoring.history._salvage import (
     REJECTED,
