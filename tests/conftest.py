@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import HealthCheck, settings
 
-from pysetl.settings import reset_settings
+from pysetl.testing import reset_state
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -56,11 +56,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings() -> Iterator[None]:
-    """Every test reads the ``PYSETL_*`` variables anew (monkeypatch may set them)."""
-    reset_settings()
+def _fresh_state() -> Iterator[None]:
+    """Every test starts from pysetl's import-time state, and leaves it so.
+
+    One reset (``pysetl._state``) for every piece: the default hook manager
+    and its runtime, the connector registry, the redactor, the logging that
+    ``configure_logging`` set up, the dataset-access listeners, and the
+    ``PYSETL_*`` settings (read anew: monkeypatch may set them).
+    """
+    reset_state()
     yield
-    reset_settings()
+    reset_state()
 
 
 @pytest.fixture(scope="session")

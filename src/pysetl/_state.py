@@ -5,20 +5,22 @@ a writer); the defaults that spare users the wiring are the only global
 state, and every piece of it is a field of ``STATE``. Each piece has one
 owner, the module that creates and reads it on first use:
 
-=====================  ==============================  ==========================
-field                  owner                           import-time value
-=====================  ==============================  ==========================
-``settings``           ``pysetl.settings``             ``None`` (parsed on use)
-``redactor``           ``pysetl.utils.redaction``      ``None`` (made on use)
-``access_listeners``   ``pysetl.utils.dataset_access`` ``()``
-``logging``            ``pysetl.logs``                 nothing installed
-``connector_registry`` ``pysetl.storage.registry``     ``None`` (made on use)
-``hook_manager``       ``pysetl.workflow.hooks``       ``None`` (made on use)
-``runtimes``           ``pysetl.workflow.hooks``       ``[]``
-``shared_writer``      ``pysetl.utils.writer``         ``None`` (made on use)
-``open_sessions``      ``pysetl.runtime``              empty
-``log_captures``       ``pysetl.runtime``              nothing installed
-=====================  ==============================  ==========================
+==========================  ==============================  ======================
+field                       owner                           import-time value
+==========================  ==============================  ======================
+``settings``                ``pysetl.settings``             ``None`` (parsed on use)
+``redactor``                ``pysetl.utils.redaction``      ``None`` (made on use)
+``access_listeners``        ``pysetl.utils.dataset_access`` ``()``
+``logging``                 ``pysetl.logs``                 nothing installed
+``connector_registry``      ``pysetl.storage.registry``     ``None`` (made on use)
+``hook_manager``            ``pysetl.workflow.hooks``       ``None`` (made on use)
+``runtimes``                ``pysetl.workflow.hooks``       ``[]``
+``shared_writer``           ``pysetl.utils.writer``         ``None`` (made on use)
+``writer_closes_at_exit``   ``pysetl.utils.writer``         ``False``
+``exiting``                 ``pysetl.utils.writer``         ``False``
+``open_sessions``           ``pysetl.runtime``              empty
+``log_captures``            ``pysetl.runtime``              nothing installed
+==========================  ==============================  ======================
 
 ``reset_state()`` (public as ``pysetl.testing.reset_state``) puts every
 piece back as it was at import, in dependency order: the default runtimes
@@ -30,7 +32,8 @@ are left to their owners: the open ``Session`` objects (a test's fixture may
 keep one for a whole module; each closes itself, and any still open at exit
 are closed then) with the log captures they installed, and the shared
 writer thread (objects keep a reference to it; it holds no configuration,
-and ``pysetl.utils.writer.reset_shared_writer`` closes it when a test must).
+and ``pysetl.utils.writer.reset_shared_writer`` closes it when a test must),
+with the two facts of the process's exit it keeps.
 
 Caches of facts that do not change within a process (entry points already
 loaded, signatures read, YAML loaders built) stay next to the code that
@@ -49,10 +52,11 @@ from __future__ import annotations
 import logging
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pysetl.runtime import Session
+    from pysetl.runtime._logs import RunLogCapture
     from pysetl.settings import Settings
     from pysetl.storage.registry import ConnectorRegistry
     from pysetl.utils.dataset_access import AccessListener
@@ -60,7 +64,15 @@ if TYPE_CHECKING:
     from pysetl.utils.writer import BackgroundWriter
     from pysetl.workflow.hooks import HookManager
 
-__all__ = ["STATE", "LogCaptureState", "LoggingState", "ProcessState", "reset_state"]
+__all__ = [
+    "STATE",
+    "LogCaptureState",
+    "LoggingState",
+    "ProcessState",
+    "close_default_hooks",
+    "reset_state",
+    "undo_logging",
+]
 
 
 @dataclass
@@ -93,7 +105,7 @@ class LogCaptureState:
         fallback: The stderr handler standing in for Python's last resort.
     """
 
-    captures: list[Any] = field(default_factory=list)
+    captures: list[RunLogCapture] = field(default_factory=list)
     level: int = logging.NOTSET
     pinned: list[logging.Handler] = field(default_factory=list)
     fallback: logging.Handler | None = None
@@ -123,7 +135,7 @@ STATE = ProcessState()
 """The process's state; only each field's owner module reads or writes it."""
 
 
-def _close_default_hooks(state: ProcessState) -> None:
+def close_default_hooks(state: ProcessState) -> None:
     """Close the default runtimes (they write what they hold), then the manager."""
     while state.runtimes:
         close = getattr(state.runtimes.pop(), "close", None)
@@ -134,7 +146,7 @@ def _close_default_hooks(state: ProcessState) -> None:
         manager.close()
 
 
-def _undo_logging(state: ProcessState) -> None:
+def undo_logging(state: ProcessState) -> None:
     """Remove the handlers ``configure_logging`` installed; restore the levels."""
     root = logging.getLogger()
     for handler in state.logging.handlers:
@@ -162,8 +174,8 @@ def reset_state() -> None:
         ...     yield
         ...     reset_state()
     """
-    _close_default_hooks(STATE)
-    _undo_logging(STATE)
+    close_default_hooks(STATE)
+    undo_logging(STATE)
     STATE.connector_registry = None
     STATE.access_listeners = ()
     STATE.redactor = None

@@ -66,6 +66,7 @@ import time
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from pysetl._state import STATE, LoggingState, undo_logging
 from pysetl.settings import settings
 from pysetl.utils.redaction import default_redactor
 from pysetl.utils.run_scope import current_scope
@@ -326,9 +327,9 @@ class ConsoleFormatter(logging.Formatter):
 
 
 # ------------------------------------------------------------ configuration
-# The only process-wide logging state: the handlers configure_logging
-# installed on the root logger, and whether debug mode was switched on.
-_STATE: dict[str, Any] = {"handlers": [], "debug": False, "levels": {}}
+# The only process-wide logging state (``STATE.logging``): the handlers
+# configure_logging installed on the root logger, the levels it replaced, and
+# whether debug mode was switched on.
 
 
 def debug_enabled() -> bool:
@@ -337,7 +338,7 @@ def debug_enabled() -> bool:
     Raises:
         ConfigError: ``PYSETL_DEBUG`` is not a boolean.
     """
-    return bool(_STATE["debug"]) or settings().debug
+    return STATE.logging.debug or settings().debug
 
 
 def _resolve_format(fmt: str | None, stream: IO[str]) -> str:
@@ -451,15 +452,10 @@ def configure_logging(
         logger = logging.getLogger(name)
         previous[name] = logger.level
         logger.setLevel(value)
-    _STATE.update(handlers=installed, debug=on, levels=previous)
+    STATE.logging = LoggingState(handlers=installed, debug=on, levels=previous)
     return installed
 
 
 def reset_logging() -> None:
     """Undo ``configure_logging``: remove its handlers, restore levels."""
-    root = logging.getLogger()
-    for handler in _STATE["handlers"]:
-        root.removeHandler(handler)
-    for name, value in _STATE["levels"].items():
-        logging.getLogger(name).setLevel(value)
-    _STATE.update(handlers=[], debug=False, levels={})
+    undo_logging(STATE)

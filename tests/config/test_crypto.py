@@ -15,14 +15,6 @@ from pysetl.utils import redaction
 from pysetl.utils.redaction import MASK, redact_text
 
 
-@pytest.fixture(autouse=True)
-def fresh_redactor():
-    previous = redaction.default_redactor()
-    redaction.reset_default_redactor()
-    yield
-    redaction._DEFAULT[0] = previous
-
-
 @pytest.fixture
 def plain():
     return f"pl41n-{uuid.uuid4().hex}"

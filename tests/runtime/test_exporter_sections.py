@@ -14,7 +14,6 @@ from pysetl.monitoring.tracing import OpenTelemetryExporter
 from pysetl.runtime import Session
 from pysetl.runtime._monitoring import ObserverSpec, load_observer
 from pysetl.workflow import Factory
-from pysetl.workflow.hooks import reset_default_hook_manager
 
 
 class One(Factory[int]):
@@ -38,9 +37,7 @@ def project(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PYSETL_OBSERVE", raising=False)
     monkeypatch.delenv("PYSETL_HISTORY_URL", raising=False)
-    reset_default_hook_manager()
-    yield tmp_path
-    reset_default_hook_manager()
+    return tmp_path  # the root conftest resets the default hook manager
 
 
 def config_with(root, text):

@@ -60,9 +60,7 @@ def project(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PYSETL_OBSERVE", raising=False)
     monkeypatch.delenv("PYSETL_HISTORY_URL", raising=False)
-    reset_default_hook_manager()
-    yield tmp_path
-    reset_default_hook_manager()
+    return tmp_path  # the root conftest resets the default hook manager
 
 
 def _failing_run() -> str:

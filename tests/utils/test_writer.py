@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pysetl._state import STATE
 from pysetl.utils import writer as writer_module
 from pysetl.utils.writer import (
     THREAD_NAME,
@@ -749,8 +750,8 @@ class TestSharedWriter:
     @pytest.fixture(autouse=True)
     def _isolated(self, monkeypatch):
         """A shared writer of the test's own; the process's is left alone."""
-        monkeypatch.setattr(writer_module, "_SHARED", [])
-        monkeypatch.setattr(writer_module, "_EXITING", [])
+        monkeypatch.setattr(STATE, "shared_writer", None)
+        monkeypatch.setattr(STATE, "exiting", False)
         yield
         reset_shared_writer()
 
@@ -774,11 +775,14 @@ class TestSharedWriter:
         assert not shared_writer().closed
 
     def test_its_close_is_registered_once(self, monkeypatch):
-        monkeypatch.setattr(writer_module, "_ATEXIT", [])
+        monkeypatch.setattr(STATE, "writer_closes_at_exit", False)
+        registered: list[object] = []
+        monkeypatch.setattr(writer_module.atexit, "register", registered.append)
         shared_writer()
         reset_shared_writer()
         shared_writer()
-        assert writer_module._ATEXIT == [True]
+        assert STATE.writer_closes_at_exit
+        assert registered == [writer_module._close_shared_at_exit]
 
     def test_at_exit_it_is_closed_and_late_work_is_dropped(self):
         writer = shared_writer()

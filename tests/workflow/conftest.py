@@ -1,4 +1,7 @@
-"""Workflow test fixtures: factory classes made to order, fresh hook managers."""
+"""Workflow test fixtures: factory classes made to order, fresh hook managers.
+
+The default hook manager is reset around every test by the root conftest.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 import pytest
 
 from pysetl.workflow import Delivery, Factory
-from pysetl.workflow.hooks import HookManager, reset_default_hook_manager
+from pysetl.workflow.hooks import HookManager
 
 
 def make_factory(
@@ -67,9 +70,3 @@ def hooks() -> Iterator[HookManager]:
     """A manager without observers (and without entry points), closed after the test."""
     with HookManager() as manager:
         yield manager
-
-
-@pytest.fixture(autouse=True)
-def _fresh_default_hooks() -> Iterator[None]:
-    yield
-    reset_default_hook_manager()

@@ -21,9 +21,9 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pysetl._state import STATE
 from pysetl.errors import PySetlError
 from pysetl.utils.run_scope import current_scope
 from pysetl.workflow.hooks import hook_impl
@@ -55,29 +55,18 @@ class _RunLinesOnly(logging.Filter):
         )
 
 
-@dataclass
-class _RootState:
-    """What the captures changed on the root logger, to undo when the last goes.
-
-    Several captures can be installed at once (the default runtime of bare
-    pipelines and a ``Session``): the first one saves the root's level and
-    pins its handlers, the root's level is the lowest capture level while
-    any is installed, and the last one to leave restores everything.
-    """
-
-    captures: list[RunLogCapture] = field(default_factory=list)
-    level: int = logging.NOTSET
-    pinned: list[logging.Handler] = field(default_factory=list)
-    fallback: logging.Handler | None = None
-
-
-_ROOT = _RootState()
+# What the captures changed on the root logger is ``STATE.log_captures``
+# (see ``pysetl._state.LogCaptureState``): several captures can be installed
+# at once, the root's level is the lowest capture level while any is, and the
+# last one to leave restores everything.
 _ROOT_LOCK = threading.Lock()
 
 
 def _lowest() -> int:
     """The root's level while captures are installed: it is never raised."""
-    return min(_ROOT.level, *(c.level for c in _ROOT.captures))
+    return min(
+        STATE.log_captures.level, *(c.level for c in STATE.log_captures.captures)
+    )
 
 
 class RunLogCapture:
@@ -103,48 +92,48 @@ class RunLogCapture:
         """Add the handler to the root logger (idempotent)."""
         root = logging.getLogger()
         with _ROOT_LOCK:
-            if self in _ROOT.captures:
+            if self in STATE.log_captures.captures:
                 return
-            if not _ROOT.captures:
+            if not STATE.log_captures.captures:
                 self._save(root)
-            _ROOT.captures.append(self)
+            STATE.log_captures.captures.append(self)
             root.setLevel(_lowest())
             root.addHandler(self.handler)
 
     @staticmethod
     def _save(root: logging.Logger) -> None:
         """The first capture: keep what the root printed, for when it lowers it."""
-        _ROOT.level = old = root.level
+        STATE.log_captures.level = old = root.level
         if not root.handlers:  # Python's last resort stops once a handler exists
             fallback = logging.StreamHandler(sys.stderr)
             fallback.setLevel(logging.WARNING)  # as the last resort prints
             fallback.setFormatter(
                 logging.Formatter("%(levelname)s %(name)s: %(message)s")
             )
-            _ROOT.fallback = fallback
+            STATE.log_captures.fallback = fallback
             root.addHandler(fallback)
         for handler in root.handlers:
             if handler.level == logging.NOTSET:
                 handler.setLevel(old)  # prints what it printed before
-                _ROOT.pinned.append(handler)
+                STATE.log_captures.pinned.append(handler)
 
     def uninstall(self) -> None:
         """Remove the handler; the last capture restores the root (idempotent)."""
         root = logging.getLogger()
         with _ROOT_LOCK:
-            if self not in _ROOT.captures:
+            if self not in STATE.log_captures.captures:
                 return
-            _ROOT.captures.remove(self)
+            STATE.log_captures.captures.remove(self)
             root.removeHandler(self.handler)
-            if _ROOT.captures:
+            if STATE.log_captures.captures:
                 root.setLevel(_lowest())
                 return
-            if _ROOT.fallback is not None:
-                root.removeHandler(_ROOT.fallback)
-            for handler in _ROOT.pinned:
+            if STATE.log_captures.fallback is not None:
+                root.removeHandler(STATE.log_captures.fallback)
+            for handler in STATE.log_captures.pinned:
                 handler.setLevel(logging.NOTSET)
-            root.setLevel(_ROOT.level)
-            _ROOT.pinned, _ROOT.fallback = [], None
+            root.setLevel(STATE.log_captures.level)
+            STATE.log_captures.pinned, STATE.log_captures.fallback = [], None
 
 
 class RunLogger:

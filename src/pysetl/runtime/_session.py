@@ -41,10 +41,10 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pysetl._state import STATE
 from pysetl.errors import PySetlError
 from pysetl.runtime._execution import EXECUTION_SECTION, ExecutionSection
 from pysetl.runtime._monitoring import MonitoringSection, load_observer
@@ -70,7 +70,7 @@ __all__ = ["ALERTS_SECTION", "MONITORING_SECTION", "Session", "close_open_sessio
 MONITORING_SECTION = "monitoring"
 ALERTS_SECTION = "alerts"
 _LOGGER = logging.getLogger(__name__)
-_OPEN: weakref.WeakSet[Session] = weakref.WeakSet()
+# The open sessions are ``STATE.open_sessions`` (closed at interpreter exit).
 _OPEN_LOCK = threading.Lock()
 
 
@@ -153,7 +153,7 @@ class Session:
             self._register(plugin)
         self._add_alerts()
         with _OPEN_LOCK:
-            _OPEN.add(self)
+            STATE.open_sessions.add(self)
 
     # ------------------------------------------------------------- building
     def _observe(
@@ -316,7 +316,7 @@ class Session:
             return
         self._closed = True
         with _OPEN_LOCK:
-            _OPEN.discard(self)
+            STATE.open_sessions.discard(self)
         if not self.writer.drain(timeout) and self._owns_writer:
             # The writer is stuck (a store that hangs): stop it now, so that
             # each observer's close does not wait as long again for it.
@@ -380,7 +380,7 @@ def _policies_of(config: ResolvedConfig | None) -> FactoryPolicies | None:
 def close_open_sessions(timeout: float = 2.0) -> None:
     """Close every session still open (at interpreter exit), each bounded."""
     with _OPEN_LOCK:
-        sessions = list(_OPEN)
+        sessions = list(STATE.open_sessions)
     for session in sessions:
         session.close(timeout)
 

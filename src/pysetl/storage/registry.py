@@ -37,6 +37,7 @@ from enum import Enum
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
+from pysetl._state import STATE
 from pysetl.errors import AlreadyRegisteredError, ConfigError, ConnectorError
 
 if TYPE_CHECKING:
@@ -206,18 +207,17 @@ class ConnectorRegistry:
         return self.get(name or connector_name(config))(config)
 
 
-_default: ConnectorRegistry | None = None
-
-
 def default_registry() -> ConnectorRegistry:
-    """The process-wide registry ``ConnectorBuilder`` uses by default."""
-    global _default  # noqa: PLW0603 - the one piece of global state, see reset_registry
-    if _default is None:
-        _default = ConnectorRegistry()
-    return _default
+    """The process-wide registry ``ConnectorBuilder`` uses by default.
+
+    Made on first use and kept in ``pysetl._state.STATE``.
+    """
+    registry = STATE.connector_registry
+    if registry is None:
+        registry = STATE.connector_registry = ConnectorRegistry()
+    return registry
 
 
 def reset_registry() -> None:
     """Forget the process-wide registry; the next use builds a fresh one."""
-    global _default  # noqa: PLW0603 - the one piece of global state
-    _default = None
+    STATE.connector_registry = None

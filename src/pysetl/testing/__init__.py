@@ -1,5 +1,10 @@
 """Test helpers for pysetl projects: fixtures, assertions, doubles, run helpers.
 
+``reset_state()`` puts pysetl's process-wide state (default hook manager,
+connector registry, redactor, logging set up by ``configure_logging``,
+settings) back as it was at import: call it around each test of your own
+that touches them.
+
 The names are loaded on first use (a module ``__getattr__``): pytest loads
 the plugin (``pysetl.testing.plugin``) in every project that installs
 pysetl, and that must not import pyspark or SQLAlchemy, which some of these
@@ -14,6 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pysetl._state import reset_state
     from pysetl.testing._frames import assert_dataset_equal, assert_frame_equal
     from pysetl.testing._history import HISTORY_KINDS, record_run, temporary_history
     from pysetl.testing._run import run_factory
@@ -29,6 +35,7 @@ __all__ = [
     "assert_frame_equal",
     "local_spark_session",
     "record_run",
+    "reset_state",
     "run_factory",
     "temporary_history",
 ]
@@ -43,6 +50,7 @@ _HOMES = {
     "assert_frame_equal": "_frames",
     "local_spark_session": "_spark",
     "record_run": "_history",
+    "reset_state": "pysetl._state",
     "run_factory": "_run",
     "temporary_history": "_history",
 }
@@ -54,6 +62,7 @@ def __getattr__(name: str) -> Any:
     if home is None:
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    module = home if home.startswith("pysetl.") else f"{__name__}.{home}"
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
+from pysetl._state import STATE
 from pysetl.utils.run_scope import current_scope
 
 if TYPE_CHECKING:
@@ -41,36 +42,35 @@ __all__ = [
 AccessMode: TypeAlias = Literal["read", "write"]
 AccessListener: TypeAlias = "Callable[[RunScope | None, object, AccessMode], None]"
 
+# The listeners are ``STATE.access_listeners``: a tuple replaced whole (never
+# mutated), so a reader needs no lock.
 _LOCK = threading.Lock()
-# Replaced whole (never mutated), so a reader needs no lock.
-_LISTENERS: tuple[AccessListener, ...] = ()
 
 
 def add_access_listener(listener: AccessListener) -> None:
     """Call ``listener(scope, dataset, mode)`` on every access from now on."""
-    global _LISTENERS  # noqa: PLW0603 - the one place this state lives
     with _LOCK:
-        if listener not in _LISTENERS:
-            _LISTENERS = (*_LISTENERS, listener)
+        if listener not in STATE.access_listeners:
+            STATE.access_listeners = (*STATE.access_listeners, listener)
 
 
 def remove_access_listener(listener: AccessListener) -> None:
     """Stop calling ``listener``; nothing happens when it is not registered."""
-    global _LISTENERS  # noqa: PLW0603
     with _LOCK:
-        _LISTENERS = tuple(known for known in _LISTENERS if known != listener)
+        STATE.access_listeners = tuple(
+            known for known in STATE.access_listeners if known != listener
+        )
 
 
 def reset_access_listeners() -> None:
     """Forget every listener (for tests)."""
-    global _LISTENERS  # noqa: PLW0603
     with _LOCK:
-        _LISTENERS = ()
+        STATE.access_listeners = ()
 
 
 def record_access(dataset: object, mode: AccessMode) -> None:
     """Tell the listeners that ``dataset`` was read or written here and now."""
-    listeners = _LISTENERS
+    listeners = STATE.access_listeners
     if not listeners:
         return
     scope = current_scope()

@@ -38,6 +38,8 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
+from pysetl._state import STATE
+
 __all__ = [
     "MASK",
     "MIN_SECRET_LENGTH",
@@ -473,43 +475,53 @@ class Redactor:
         }
 
 
-_DEFAULT: list[Redactor] = [Redactor()]
+_DEFAULT_LOCK = threading.Lock()
 
 
 def default_redactor() -> Redactor:
-    """The process-wide redactor that every pysetl output uses."""
-    return _DEFAULT[0]
+    """The process-wide redactor that every pysetl output uses.
+
+    Made on first use and kept in ``pysetl._state.STATE`` (``reset_state()``
+    forgets it, with the secrets it learnt).
+    """
+    redactor = STATE.redactor
+    if redactor is None:
+        with _DEFAULT_LOCK:  # one redactor: a secret registered is never lost
+            redactor = STATE.redactor
+            if redactor is None:
+                redactor = STATE.redactor = Redactor()
+    return redactor
 
 
 def reset_default_redactor() -> Redactor:
     """Replace the process-wide redactor with a fresh one (for tests)."""
-    _DEFAULT[0] = Redactor()
-    return _DEFAULT[0]
+    fresh = STATE.redactor = Redactor()
+    return fresh
 
 
 def register_secret(value: object) -> None:
     """Mask ``value`` in every output from now on (see ``Redactor.register_secret``)."""
-    _DEFAULT[0].register_secret(value)
+    default_redactor().register_secret(value)
 
 
 def is_secret_key(key: object) -> bool:
     """Whether a value stored under ``key`` is a secret (see ``Redactor``)."""
-    return _DEFAULT[0].is_secret_key(key)
+    return default_redactor().is_secret_key(key)
 
 
 def redact_text(text: str) -> str:
     """``text`` with secrets masked by the process-wide redactor."""
-    return _DEFAULT[0].redact_text(text)
+    return default_redactor().redact_text(text)
 
 
 def redact_value(value: Any, key: object = None) -> Any:
     """A copy of ``value`` with secrets masked by the process-wide redactor."""
-    return _DEFAULT[0].redact_value(value, key)
+    return default_redactor().redact_value(value, key)
 
 
 def redact_mapping(mapping: Mapping[Any, Any]) -> dict[Any, Any]:
     """A copy of ``mapping`` with secrets masked by the process-wide redactor."""
-    return _DEFAULT[0].redact_mapping(mapping)
+    return default_redactor().redact_mapping(mapping)
 
 
 def redact_labels(labels: Mapping[str, object]) -> dict[str, str]:
@@ -519,4 +531,4 @@ def redact_labels(labels: Mapping[str, object]) -> dict[str, str]:
         >>> redact_labels({"stage": 0, "api_token": "abc123"})
         {'stage': '0', 'api_token': '**********'}
     """
-    return _DEFAULT[0].redact_labels(labels)
+    return default_redactor().redact_labels(labels)

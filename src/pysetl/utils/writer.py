@@ -54,6 +54,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pysetl._state import STATE
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
@@ -641,37 +643,34 @@ def _name_of(thing: object) -> str:
     return type(thing).__name__
 
 
-_SHARED: list[BackgroundWriter] = []
-
-
 def shared_writer() -> BackgroundWriter:
     """The process-wide writer that observers use when given none.
 
     Created on first use; closed (within two seconds) at interpreter exit,
     after which late work (a log line from a ``__del__``) is dropped.
     """
-    if _SHARED and (_EXITING or not _SHARED[0].closed):
-        return _SHARED[0]  # at exit: the closed one, which drops late work
-    _SHARED[:] = [BackgroundWriter()]
-    if _EXITING:  # asked for during exit: a writer that drops everything
-        _SHARED[0].close()
-    if not _ATEXIT:
+    # Kept in ``pysetl._state.STATE``, with whether exit has begun.
+    writer = STATE.shared_writer
+    if writer is not None and (STATE.exiting or not writer.closed):
+        return writer  # at exit: the closed one, which drops late work
+    writer = STATE.shared_writer = BackgroundWriter()
+    if STATE.exiting:  # asked for during exit: a writer that drops everything
+        writer.close()
+    if not STATE.writer_closes_at_exit:
         atexit.register(_close_shared_at_exit)
-        _ATEXIT.append(True)
-    return _SHARED[0]
-
-
-_ATEXIT: list[bool] = []
-_EXITING: list[bool] = []
+        STATE.writer_closes_at_exit = True
+    return writer
 
 
 def _close_shared_at_exit() -> None:
-    _EXITING.append(True)
-    for writer in _SHARED:
+    STATE.exiting = True
+    writer = STATE.shared_writer
+    if writer is not None:
         writer.close(timeout=2.0)
 
 
 def reset_shared_writer() -> None:
     """Close and forget the process-wide writer (for tests)."""
-    while _SHARED:
-        _SHARED.pop().close(timeout=2.0)
+    writer, STATE.shared_writer = STATE.shared_writer, None
+    if writer is not None:
+        writer.close(timeout=2.0)

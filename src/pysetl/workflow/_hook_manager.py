@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from pysetl._state import STATE, close_default_hooks
 from pysetl.logs import debug_enabled
 from pysetl.settings import settings
 from pysetl.utils.writer import BackgroundWriter, shared_writer
@@ -497,8 +498,6 @@ def _read_keyword_names(
     return frozenset(names), var_kw
 
 
-_DEFAULT: list[HookManager] = []
-_RUNTIMES: list[object] = []
 RUNTIME_GROUP = "pysetl.runtime"
 
 
@@ -515,13 +514,15 @@ def default_hook_manager() -> HookManager:
     is ``pysetl.runtime:attach_default``, which records every run in the
     project's history). ``workflow`` knows nothing of what it attaches; a
     runtime that cannot be loaded (its extra is missing) is skipped.
+
+    The manager and its runtime are kept in ``pysetl._state.STATE``.
     """
-    if not _DEFAULT:
-        manager = configured_hook_manager()
-        _DEFAULT.append(manager)
+    manager = STATE.hook_manager
+    if manager is None:
+        manager = STATE.hook_manager = configured_hook_manager()
         if settings().observe is not False:
             _attach_runtime(manager)
-    return _DEFAULT[0]
+    return manager
 
 
 def configured_hook_manager(
@@ -557,7 +558,7 @@ def _attach_runtime(manager: HookManager) -> None:
     for entry in entry_points(group=RUNTIME_GROUP, name="default"):
         try:
             attach = entry.load()
-            _RUNTIMES.append(attach(manager))
+            STATE.runtimes.append(attach(manager))
         except ImportError as exc:  # its extra is not installed: record nothing
             _LOGGER.debug("pysetl runtime %r not loaded: %s", entry.value, exc)
         except Exception:  # a runtime never stops a pipeline from running
@@ -569,10 +570,4 @@ def _attach_runtime(manager: HookManager) -> None:
 
 def reset_default_hook_manager() -> None:
     """Close and forget the process-wide manager and its runtime (for tests)."""
-    while _RUNTIMES:
-        runtime = _RUNTIMES.pop()
-        close = getattr(runtime, "close", None)
-        if callable(close):
-            close()
-    while _DEFAULT:
-        _DEFAULT.pop().close()
+    close_default_hooks(STATE)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +36,7 @@ def conf(tmp_path: Path) -> ConfDir:
     return ConfDir(tmp_path / "conf")
 
 
-@pytest.fixture(autouse=True)
-def redactor() -> Iterator[redaction.Redactor]:
-    """A fresh process-wide Redactor per test; the previous one comes back after."""
-    previous = redaction.default_redactor()
-    fresh = redaction.reset_default_redactor()
-    yield fresh
-    redaction._DEFAULT[0] = previous
+@pytest.fixture
+def redactor() -> redaction.Redactor:
+    """The process-wide Redactor: a fresh one per test (the root conftest's reset)."""
+    return redaction.default_redactor()

@@ -32,13 +32,10 @@ def _load_fake_vault() -> Any:
 FakeVault = _load_fake_vault().FakeVault
 
 
-@pytest.fixture(autouse=True)
-def redactor() -> Iterator[redaction.Redactor]:
-    """A fresh process-wide Redactor per test; the previous one comes back after."""
-    previous = redaction.default_redactor()
-    fresh = redaction.reset_default_redactor()
-    yield fresh
-    redaction._DEFAULT[0] = previous
+@pytest.fixture
+def redactor() -> redaction.Redactor:
+    """The process-wide Redactor: a fresh one per test (the root conftest's reset)."""
+    return redaction.default_redactor()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pysetl.workflow import Delivery, Factory
-from pysetl.workflow.hooks import reset_default_hook_manager
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -125,12 +124,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture(autouse=True)
-def _no_default_hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_default_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PYSETL_OBSERVE", raising=False)
     monkeypatch.delenv("PYSETL_HISTORY_URL", raising=False)
-    reset_default_hook_manager()
-    yield
-    reset_default_hook_manager()
+    # The root conftest resets the default hook manager around each test.
 
 
 # ------------------------------------------------------------- pipelines

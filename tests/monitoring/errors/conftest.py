@@ -22,7 +22,6 @@ from pysetl.monitoring.history import (
 )
 from pysetl.runtime import Session
 from pysetl.workflow import Delivery, Factory
-from pysetl.workflow.hooks import reset_default_hook_manager
 
 
 class LoadOrders(Factory[int]):
@@ -139,13 +138,10 @@ def record_scenario(recorded: Recorded) -> Recorded:
 
 
 @pytest.fixture
-def clean_hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No recording switch from the environment; fresh default hooks."""
+def clean_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No recording switch from the environment; fresh default hooks (root conftest)."""
     monkeypatch.delenv("PYSETL_OBSERVE", raising=False)
     monkeypatch.delenv("PYSETL_HISTORY_URL", raising=False)
-    reset_default_hook_manager()
-    yield
-    reset_default_hook_manager()
 
 
 @pytest.fixture(params=["memory", "sqlite"])

@@ -23,7 +23,6 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
-from pysetl.utils.dataset_access import reset_access_listeners
 from pysetl.utils.writer import BackgroundWriter
 
 SPEC = Path(__file__).parent / "spec"
@@ -193,9 +192,3 @@ def writer() -> Iterator[BackgroundWriter]:
         yield background
     finally:
         background.close(5)
-
-
-@pytest.fixture(autouse=True)
-def _no_access_listeners() -> Iterator[None]:
-    yield
-    reset_access_listeners()

@@ -47,7 +47,6 @@ from cryptography.x509.oid import NameOID
 from tests.servers import binary, free_port, ready_process
 
 from pysetl.monitoring.alerts import AlertMessage
-from pysetl.utils.redaction import reset_default_redactor
 
 CANARY = "canary-s3cret-Qx7Zp2"
 """A planted secret: it must never show in a repr, an error, a log or a payload."""
@@ -110,14 +109,6 @@ def firing() -> Callable[..., AlertMessage]:
 def resolving() -> Callable[..., AlertMessage]:
     """Builds the same alert, resolved."""
     return resolved
-
-
-@pytest.fixture(autouse=True)
-def _fresh_redactor() -> Iterator[None]:
-    """Secrets registered by one test are not masked in the next one."""
-    reset_default_redactor()
-    yield
-    reset_default_redactor()
 
 
 # ------------------------------------------------------------------ TLS files
