@@ -34,7 +34,7 @@ from pysetl.errors import DashboardError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from pysetl.monitoring.history._base import BaseRunHistory
+    from pysetl.monitoring.history import BaseRunHistory
 
 __all__ = [
     "DEFAULT_HOST",
