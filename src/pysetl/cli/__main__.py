@@ -173,7 +173,8 @@ def _report(error: Exception, *, debug: bool) -> int:
 app = typer.Typer(
     cls=PySetlGroup,
     name="pysetl",
-    help="pysetl: inspect pipeline runs and their logs.",
+    help="pysetl: run a project's pipelines; inspect their runs, logs, errors, "
+    "alerts and config.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -207,7 +208,8 @@ def _root(
         str | None,
         typer.Option(
             "--history",
-            help="The run history URL (default: PYSETL_HISTORY_URL, else "
+            help="The run history URL (default: PYSETL_HISTORY_URL, else the "
+            "config's monitoring.history for run, doctor and alerts, else "
             ".pysetl/history.db in the project).",
         ),
     ] = None,
@@ -270,6 +272,7 @@ def _root(
         log_handlers=tuple(handlers),
         log_level_set=bool(log_level or current.log_level),
         spark_log_level=VERBOSE_SPARK_LOG_LEVEL if verbose else None,
+        settings=current,
     )
 
 
@@ -333,13 +336,19 @@ def _runs_show(
     *,
     run_id: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
     limit: Annotated[
-        int, typer.Option(min=1, max=1000, help="At most this many attempts.")
+        int,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="At most this many stages, factory attempts, skipped factories "
+            "and samples.",
+        ),
     ] = 100,
     show_traceback: Annotated[
         bool, typer.Option("--traceback", help="Show the error's traceback.")
     ] = False,
 ) -> None:
-    """Show a run: stages, factory attempts with durations, and its error."""
+    """Show a run: stages, factory attempts, Spark figures, samples and its error."""
     with _open(ctx) as history:
         commands.show_run(history, run_id, limit=limit, traceback=show_traceback)
 
@@ -355,7 +364,7 @@ def _runs_prune(
         bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
     ] = False,
 ) -> None:
-    """Delete finished runs older than an age, with their events and logs."""
+    """Delete finished runs older than an age, with everything recorded of them."""
     try:
         commands.parse_age(older_than)  # fail on a bad age before asking
     except PySetlError as error:
@@ -380,7 +389,12 @@ def _logs(
     grep: Annotated[
         str | None, typer.Option(help="Only lines containing this text.")
     ] = None,
-    limit: _Limit = 100,
+    limit: Annotated[
+        int,
+        typer.Option(
+            min=1, max=1000, help="At most this many lines (with --follow: per poll)."
+        ),
+    ] = 100,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Wait for new lines.")
     ] = False,
