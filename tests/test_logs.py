@@ -38,8 +38,7 @@ class _Tty(io.StringIO):
 def _clean(monkeypatch):
     for name in (logs.FORMAT_ENV, logs.LEVEL_ENV, logs.DEBUG_ENV):
         monkeypatch.delenv(name, raising=False)
-    yield
-    reset_logging()
+    # The root conftest's reset_state() undoes configure_logging after each test.
 
 
 @pytest.fixture
