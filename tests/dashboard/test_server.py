@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
 
 from pysetl.dashboard.server import (
+    WORKER_ENV,
     serve,
     session_token,
     token_weakness,
+    worker_app,
     worker_history_url,
 )
 from pysetl.errors import DashboardError
-from pysetl.monitoring.history import InMemoryRunHistory, default_history_path
+from pysetl.monitoring.history import (
+    InMemoryRunHistory,
+    SqliteRunHistory,
+    default_history_path,
+)
 from pysetl.settings import reset_settings
 
 
@@ -52,3 +59,16 @@ class TestServeOptions:
         reset_settings()
         monkeypatch.chdir(tmp_path)
         assert worker_history_url(None) == str(default_history_path())
+
+
+class TestWorkerApp:
+    def test_reads_what_to_serve_from_its_settings(self, monkeypatch, tmp_path):
+        url = f"sqlite:///{tmp_path / 'h.db'}"
+        SqliteRunHistory(tmp_path / "h.db").close()
+        monkeypatch.setenv(WORKER_ENV, json.dumps({"history": url}))
+        assert worker_app() is not None
+
+    def test_outside_a_worker_it_says_so(self, monkeypatch):
+        monkeypatch.delenv(WORKER_ENV, raising=False)
+        with pytest.raises(DashboardError, match="not a worker of pysetl ui"):
+            worker_app()
