@@ -149,7 +149,7 @@ class _Builder:
 
     def _context(self) -> Any:
         if self.context is None:
-            from pysetl._context import PySetl  # noqa: PLC0415 - pyspark on demand
+            from pysetl.context import PySetl  # noqa: PLC0415 - pyspark on demand
             from pysetl.workflow import HookManager  # noqa: PLC0415
 
             spark, self.started = _local_spark()
