@@ -224,10 +224,10 @@ class TestVerbose:
 
     @pytest.fixture
     def levels(self, monkeypatch):
-        from pysetl import _context
+        from pysetl import context
 
         FakeBuilder.levels = []
-        monkeypatch.setattr(_context.PySetl, "builder", staticmethod(FakeBuilder))
+        monkeypatch.setattr(context.PySetl, "builder", staticmethod(FakeBuilder))
         return FakeBuilder.levels
 
     @pytest.mark.usefixtures("project")
