@@ -4,40 +4,40 @@ The environment variables that change how pysetl behaves as a process (not
 the project config, which ``pysetl.config`` loads) are read here and nowhere
 else, so every entry point agrees on what ``PYSETL_DEBUG=0`` means:
 
-==========================  ==================================================
-variable                    meaning
-==========================  ==================================================
-``PYSETL_OBSERVE``          record runs (history, logs, metrics, progress);
-                            ``0``/``false``/``off`` turns it off, ``1`` on
-                            whatever the config says
-``PYSETL_HISTORY_URL``      where the run history lives (default: the
-                            project's ``.pysetl/history.db``)
-``PYSETL_ENV``              the config environment (``conf/<env>``)
-``PYSETL_DEBUG``            debug mode: tracebacks, DEBUG logs, step traces
-``PYSETL_LOG_FORMAT``       ``json``, ``console`` or ``auto``
-``PYSETL_LOG_LEVEL``        the lowest level logged
-``PYSETL_SPARK_LOG_LEVEL``  the log4j level of the Spark that pysetl starts
-                            (``OFF``, ``FATAL``, ``ERROR``, ``WARN``,
-                            ``INFO``, ``DEBUG``, ``TRACE``, ``ALL``; default
-                            ``WARN``)
-``PYSETL_DISABLE_HOOKS``    entry-point observers not to load (``all``: none)
-``PYSETL_UI_TOKEN``         the dashboard's access token
-``PYSETL_PROTECTED_ENVS``   environments whose config changes ask first
-``PYSETL_HOST``             the host name runs are recorded under (default:
-                            the machine's; 255 printable characters at most)
-``PYSETL_CONFIG_KEY``       the keys of encrypted config values (``enc:``),
-                            comma-separated, newest first
-``PYSETL_CONFIG_KEY_FILE``  a file of such keys, one a line (when
-                            ``PYSETL_CONFIG_KEY`` is not set)
-``PYSETL_SECRET_ROOTS``     the folders ``${secret:file:...}`` may read,
-                            ``os.pathsep``-separated
-``PYSETL_VAULT_MOUNT``      the Vault secret backend's default mount
-                            (default ``secret``)
-``PYSETL_VAULT_KV_VERSION`` its KV engine version, ``1`` or ``2`` (default
-                            ``2``; the backend checks the text)
-``PYSETL_UI_WORKER``        set by ``pysetl ui --workers N`` for its worker
-                            processes: what to serve (internal)
-==========================  ==================================================
+============================  ================================================
+variable                      meaning
+============================  ================================================
+``PYSETL_OBSERVE``            record runs (history, logs, metrics, progress);
+                              ``0``/``false``/``off`` turns it off, ``1`` on
+                              whatever the config says
+``PYSETL_HISTORY_URL``        where the run history lives (default: the
+                              project's ``.pysetl/history.db``)
+``PYSETL_ENV``                the config environment (``conf/<env>``)
+``PYSETL_DEBUG``              debug mode: tracebacks, DEBUG logs, step traces
+``PYSETL_LOG_FORMAT``         ``json``, ``console`` or ``auto``
+``PYSETL_LOG_LEVEL``          the lowest level logged
+``PYSETL_SPARK_LOG_LEVEL``    the log4j level of the Spark that pysetl starts
+                              (``OFF``, ``FATAL``, ``ERROR``, ``WARN``,
+                              ``INFO``, ``DEBUG``, ``TRACE``, ``ALL``; default
+                              ``WARN``)
+``PYSETL_DISABLE_HOOKS``      entry-point observers not to load (``all``: none)
+``PYSETL_UI_TOKEN``           the dashboard's access token
+``PYSETL_PROTECTED_ENVS``     environments whose config changes ask first
+``PYSETL_HOST``               the host name runs are recorded under (default:
+                              the machine's; 255 printable characters at most)
+``PYSETL_CONFIG_KEY``         the keys of encrypted config values (``enc:``),
+                              comma-separated, newest first
+``PYSETL_CONFIG_KEY_FILE``    a file of such keys, one a line (when
+                              ``PYSETL_CONFIG_KEY`` is not set)
+``PYSETL_SECRET_ROOTS``       the folders ``${secret:file:...}`` may read,
+                              ``os.pathsep``-separated
+``PYSETL_VAULT_MOUNT``        the Vault secret backend's default mount
+                              (default ``secret``)
+``PYSETL_VAULT_KV_VERSION``   its KV engine version, ``1`` or ``2`` (default
+                              ``2``; the backend checks the text)
+``PYSETL_UI_WORKER``          set by ``pysetl ui --workers N`` for its worker
+                              processes: what to serve (internal)
+============================  ================================================
 
 Variables named ``PYSETL_<KEY>__<SUBKEY>`` (with a ``__``) are not process
 settings: they override config keys and are read by the config loader
