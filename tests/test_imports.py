@@ -17,6 +17,7 @@ import pytest
 JVM_FREE = [
     "pysetl",
     "pysetl.config",
+    "pysetl.context",
     "pysetl.errors",
     "pysetl.cli",
     "pysetl.cli.__main__",
