@@ -36,44 +36,29 @@ Added in 0.2.
 from __future__ import annotations
 
 import logging
-import os
-import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from pysetl.monitoring.history._base import RUN_START_EVENT
-from pysetl.monitoring.history._checks import this_host
+from pysetl.monitoring.history._run_writer import FIRST_HEARTBEAT, RunWriter
 from pysetl.monitoring.history.ops import (
     AddEvent,
     FinishAttempt,
     FinishRun,
     FinishStage,
-    Heartbeat,
     StartAttempt,
-    StartRun,
     StartStage,
     error_to_dict,
 )
 from pysetl.monitoring.history.records import RunStatus
-from pysetl.utils.writer import shared_writer
 from pysetl.workflow.hooks import hook_impl
 from pysetl.workflow.run_graph import RunGraph
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
-    from typing_extensions import Self
-
-    from pysetl.monitoring.history._base import BaseRunHistory
-    from pysetl.monitoring.history.ops import Op
-    from pysetl.utils.writer import BackgroundWriter, Ticker
     from pysetl.workflow.pipeline import Pipeline
 
 __all__ = ["FIRST_HEARTBEAT", "HistoryRecorder", "pipeline_graph"]
 
 _LOGGER = logging.getLogger(__name__)
-FIRST_HEARTBEAT = 1.0
-"""Seconds from a run's start to its first heartbeat; the gap then doubles."""
 
 
 def pipeline_graph(pipeline: Pipeline) -> dict[str, Any] | None:
@@ -95,7 +80,7 @@ def _summary(error: BaseException) -> dict[str, Any]:
     return {"error_type": type(error).__name__, "message": str(error).split("\n")[0]}
 
 
-class HistoryRecorder:
+class HistoryRecorder(RunWriter):
     """Records every run it observes in ``history``, written off the run's thread.
 
     Args:
@@ -114,136 +99,7 @@ class HistoryRecorder:
     writer_key = "pysetl-history"
     pysetl_inline = True  # it only builds records: delivered where events happen
 
-    def __init__(
-        self,
-        history: BaseRunHistory,
-        *,
-        heartbeat_interval: float = 10.0,
-        config_version: str | None = None,
-        flush_timeout: float = 10.0,
-        writer: BackgroundWriter | None = None,
-        host: str | None = None,
-    ) -> None:
-        """Create the recorder; nothing runs until the first event.
-
-        ``host``: the host name its runs are recorded under (default:
-        ``PYSETL_HOST``, else the machine's name). Changed in 0.6: ``host``.
-        """
-        self.history = history
-        self.heartbeat_interval = heartbeat_interval
-        self.config_version = config_version
-        self.flush_timeout = flush_timeout
-        self._writer = writer
-        self._lock = threading.Lock()
-        self._running: set[str] = set()
-        self._ticker: Ticker | None = None
-        self._host = this_host() if host is None else host
-
-    # ------------------------------------------------------------ the queue
-    @property
-    def writer(self) -> BackgroundWriter:
-        """The writer thread the operations go through."""
-        return self._writer if self._writer is not None else shared_writer()
-
-    @property
-    def failed_batches(self) -> int:
-        """Batches of this recorder's store that were dropped after retries."""
-        return self.writer.failures.get(self.history.writer_key, 0)
-
-    @property
-    def dropped(self) -> int:
-        """Work the writer dropped (queue full or closed)."""
-        return self.writer.dropped
-
-    @property
-    def written(self) -> int:
-        """Items the writer has written."""
-        return self.writer.written
-
-    def submit(self, *ops: Op) -> None:
-        """Hand write operations to the writer (dropped and counted when it is full)."""
-        writer = self.writer
-        history = self.history
-        for op in ops:
-            writer.put(history, op)
-
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued operation is written; ``False`` on timeout."""
-        return self.writer.drain(self.flush_timeout if timeout is None else timeout)
-
-    def _beat(self) -> None:
-        with self._lock:
-            running = sorted(self._running)
-            ticker = self._ticker
-        if ticker is not None and ticker.interval < self.heartbeat_interval:
-            # Early beats come fast and then slow down to the interval.
-            ticker.interval = min(ticker.interval * 2, self.heartbeat_interval)
-        now = time.time()
-        self.submit(*(Heartbeat(run_id, now) for run_id in running))
-
-    def close(self, timeout: float | None = None) -> None:
-        """Write what is queued and stop the heartbeat; idempotent."""
-        with self._lock:
-            ticker, self._ticker = self._ticker, None
-            self._running.clear()
-        if ticker is not None:
-            ticker.cancel()
-        self.flush(timeout)
-
-    def __enter__(self) -> Self:
-        """Use the recorder as a context manager that closes it."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the recorder."""
-        self.close()
-
     # ------------------------------------------------------------------ runs
-    def _start_run(
-        self,
-        run_id: str,
-        pipeline_name: str,
-        timestamp: float,
-        resumed_from: str | None = None,
-    ) -> None:
-        with self._lock:
-            self._running.add(run_id)
-            start = self._ticker is None
-            if start:
-                self._ticker = self.writer.every(
-                    min(FIRST_HEARTBEAT, self.heartbeat_interval),
-                    self._beat,
-                    key="pysetl-heartbeat",
-                )
-        self.submit(
-            StartRun(
-                run_id,
-                pipeline_name,
-                timestamp,
-                os.getpid(),
-                self._host,
-                self.config_version,
-                resumed_from,
-            )
-        )
-
-    def _end_run(self, *ops: Op, run_id: str) -> None:
-        self.submit(*ops)
-        with self._lock:
-            self._running.discard(run_id)
-            ticker = self._ticker if not self._running else None
-            if ticker is not None:
-                self._ticker = None
-        if ticker is not None:
-            ticker.cancel()
-        if not self.writer.on_thread():  # inline delivery: wait here
-            self.flush()
-
     @hook_impl
     def before_pipeline_run(
         self,
@@ -518,11 +374,3 @@ class HistoryRecorder:
                 data={"reason": reason},
             )
         )
-
-    # ------------------------------------------------------------------ logs
-    def current_run(self) -> str | None:
-        """The id of the one run this recorder sees running, else ``None``."""
-        with self._lock:
-            if len(self._running) == 1:
-                return next(iter(self._running))
-        return None
