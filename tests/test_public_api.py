@@ -1,15 +1,20 @@
 """The public surface: every module documents itself and declares a sorted ``__all__``.
 
 The rules are checked on every module of the package, so modules added later are
-covered without editing this file; the names of the compatibility modules are
-also pinned exactly.
+covered without editing this file. The ``__all__`` of every public module (no
+part of its name starts with ``_``) is pinned in ``tests/public_api.json``:
+adding, removing or moving a public name, or a public module, changes that file
+(``python scripts/pin_public_api.py`` rewrites it; review its diff). The names
+of the compatibility modules are also pinned here.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import re
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -24,6 +29,12 @@ def _all_module_names() -> list[str]:
 
 
 MODULES = _all_module_names()
+PUBLIC_MODULES = [
+    name for name in MODULES if not any(p.startswith("_") for p in name.split("."))
+]
+PIN_FILE = Path(__file__).with_name("public_api.json")
+PINNED_SURFACE: dict[str, list[str]] = json.loads(PIN_FILE.read_text("utf-8"))
+REPIN = "run 'python scripts/pin_public_api.py' and review the diff of the pin file"
 
 
 def _isort_key(name: str) -> tuple[int, list[object]]:
@@ -150,6 +161,33 @@ PINNED = {
     ],
     "pysetl.utils.get_signature": ["get_signature"],
 }
+
+
+class TestPublicSurface:
+    def test_every_public_module_is_pinned(self):
+        new = sorted(set(PUBLIC_MODULES) - set(PINNED_SURFACE))
+        gone = sorted(set(PINNED_SURFACE) - set(PUBLIC_MODULES))
+        assert not new, f"public modules not pinned: {new}; {REPIN}"
+        assert not gone, f"pinned modules that are gone: {gone}; {REPIN}"
+
+    def test_the_history_modules_are_public(self):
+        assert {
+            "pysetl.monitoring.history",
+            "pysetl.monitoring.history.ops",
+            "pysetl.monitoring.history.records",
+            "pysetl.workflow.run_graph",
+            "pysetl.workflow.spark",
+        } <= set(PUBLIC_MODULES)
+
+    @pytest.mark.parametrize("name", PUBLIC_MODULES)
+    def test_all_matches_the_pin(self, name):
+        exported = list(getattr(_import(name), "__all__", ()))
+        pinned = PINNED_SURFACE.get(name)
+        assert exported == pinned, (
+            f"{name}.__all__ changed: added "
+            f"{sorted(set(exported) - set(pinned or ()))}, removed "
+            f"{sorted(set(pinned or ()) - set(exported))}; {REPIN}"
+        )
 
 
 class TestPinnedModules:
