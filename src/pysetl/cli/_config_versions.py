@@ -9,7 +9,7 @@ Added in 0.7 (split from ``pysetl.cli.config_cmd``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,6 +26,9 @@ from pysetl.cli._config_common import (
     store_of,
     when,
 )
+
+if TYPE_CHECKING:
+    from pysetl.config.versions import ConfigVersionRecord
 
 __all__ = ["audit", "diff", "history", "record", "rollback"]
 
@@ -78,19 +81,18 @@ def diff(
     root: Root = Path("conf"),
 ) -> None:
     """Show what changed from version A to version B (or to the current files)."""
-    from pysetl.config.diff import diff_configs  # noqa: PLC0415 - lazy
+    from pysetl.config.versions import diff_versions  # noqa: PLC0415 - lazy
 
-    store = store_of(ctx)
-    old = store.get_version(a)  # same hash, same config: any env will do
-    if b is None:
-        current = load(root, env if env is not None else old.env or None)
-        new_name, new_config = "current files", current.as_dict(masked=True)
-    else:
-        other = store.get_version(b)
-        new_name, new_config = other.short, other.config
+    found = diff_versions(
+        store_of(ctx),
+        a,
+        b,
+        current=lambda old_env: load(root, env if env is not None else old_env),
+    )
+    old = found.old
     say(f"--- {old.short} ({old.env or 'base'}, {when(old.recorded_at)})")
-    say(f"+++ {new_name}")
-    print_changes(diff_configs(old.config, new_config))
+    say(f"+++ {found.new_name}")
+    print_changes(found.changes)
 
 
 def rollback(
@@ -110,23 +112,26 @@ def rollback(
     if not env:
         msg = "rollback needs the environment: --env or PYSETL_ENV"
         raise typer.BadParameter(msg)
-    store = store_of(ctx)
-    target = store.get_version(version, env=env)
-    confirm_protected(
-        env,
-        f"Roll it back to {target.short}",
-        yes=yes,
-        root=root if with_base else None,  # base changes every environment
-    )
+    where: str = env  # narrowed, for the closures
+
+    def confirm(target: ConfigVersionRecord) -> None:
+        confirm_protected(
+            where,
+            f"Roll it back to {target.short}",
+            yes=yes,
+            root=root if with_base else None,  # base changes every environment
+        )
+
     result = rollback_config(
-        store,
-        target.hash,
+        store_of(ctx),
+        version,
         root=root,
-        env=env,
-        load=lambda: load(root, env),
+        env=where,
+        load=lambda: load(root, where),
         with_base=with_base,
+        confirm=confirm,
     )
-    say(f"Rolled {env} back to {target.short} (now {result.new_hash[:12]}).")
+    say(f"Rolled {env} back to {result.target.short} (now {result.new_hash[:12]}).")
     for rel in result.files.written:
         say(f"  wrote   {root / rel}")
     for rel in result.files.removed:

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from pysetl.config.diff import ConfigChange
 from pysetl.config.loader import load_config
-from pysetl.config.versions import ConfigStore, ConfigVersionStorage
+from pysetl.config.versions import ConfigStore, ConfigVersionStorage, diff_versions
 from pysetl.errors import RunHistoryError
 from pysetl.utils.paging import Page
 
@@ -99,6 +100,27 @@ class TestOverTheProtocol:
             first,
             second,
         )
+
+    def test_versions_are_diffed_with_each_other_or_the_current_files(self, conf):
+        store = ConfigStore(DictStorage())
+        first = store.record_version(load_config(conf, "dev"))
+        (conf / "dev" / "app.yaml").write_text("app:\n  threads: 4\n")
+        second = store.record_version(load_config(conf, "dev"))
+        (conf / "dev" / "app.yaml").write_text("app:\n  threads: 6\n")
+        change = ConfigChange("app.threads", "changed", 1, 4)
+        found = diff_versions(store, first, second, current=pytest.fail)
+        assert (found.old.hash, found.new_name, found.changes) == (
+            first,
+            second[:12],
+            (change,),
+        )
+        envs = []
+        now = diff_versions(
+            store, first, current=lambda env: envs.append(env) or load_config(conf, env)
+        )
+        assert envs == ["dev"]
+        assert now.new_name == "current files"
+        assert now.changes == (ConfigChange("app.threads", "changed", 1, 6),)
 
     def test_an_unknown_version_names_the_storage(self):
         with pytest.raises(RunHistoryError, match="dict://"):

@@ -313,6 +313,29 @@ class TestRollback:
         assert result.old_hash is None
         assert result.new_hash == v1
 
+    def test_confirm_sees_the_target_first_and_can_stop_everything(self, store, conf):
+        v1 = store.record_version(load_config(conf, "prod"))
+        write(conf / "prod" / "app.yaml", PROD.replace("8", "16"))
+        seen = []
+
+        def refuse(target):
+            seen.append(target.hash)
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            rollback_config(
+                store,
+                v1[:8],
+                root=conf,
+                env="prod",
+                load=lambda: load_config(conf, "prod"),
+                confirm=refuse,
+            )
+        assert seen == [v1]
+        assert "16" in (conf / "prod" / "app.yaml").read_text()
+        assert len(store.list_versions(env="prod").items) == 1
+        assert not store.list_audit().items
+
     def test_base_changes_are_kept_unless_with_base(self, store, conf):
         v1 = store.record_version(load_config(conf, "prod"))
         write(conf / "base" / "app.yaml", BASE.replace("shop", "store"))

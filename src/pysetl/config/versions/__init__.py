@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pysetl.config.versions._diff import VersionDiff, diff_versions
 from pysetl.config.versions._records import (
     ConfigAuditRecord,
     ConfigVersionRecord,
@@ -28,7 +29,9 @@ __all__ = [
     "ResolvedConfigLike",
     "RestoredFiles",
     "RollbackResult",
+    "VersionDiff",
     "default_actor",
+    "diff_versions",
     "literal_secrets",
     "mask_source",
     "read_sources",

@@ -62,6 +62,7 @@ def rollback_config(
     load: Callable[[], ResolvedConfigLike],
     with_base: bool = False,
     actor: str | None = None,
+    confirm: Callable[[ConfigVersionRecord], None] | None = None,
 ) -> RollbackResult:
     """Restore ``env``'s layer files as they were in version ``ref``; audit it.
 
@@ -82,13 +83,19 @@ def rollback_config(
         load: Loads the config of ``env`` from ``root`` (``load_config``).
         with_base: Restore the base layer too.
         actor: Who; default ``user@host``.
+        confirm: Called with the target version before anything changes
+            (ask the user there; raise to stop).
 
     Raises:
         RunHistoryError: No such version for ``env``.
         ConfigError: The version's files had literal secrets (masked), or
             the restored files do not load.
+
+    Changed in 0.7: ``confirm``.
     """
     target = store.get_version(ref, env=env)
+    if confirm is not None:
+        confirm(target)
     try:
         before: ResolvedConfigLike | None = load()
     except ConfigError:  # rolling back a broken config is the point
