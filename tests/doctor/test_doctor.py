@@ -305,6 +305,15 @@ class TestProject:
         config = project / "conf" / "base" / "catalog.yaml"
         assert found[f"{config} (mode 0644) is readable by others"]["status"] == "warn"
 
+    def test_hidden_files_of_a_layer_are_not_config_files(self, project):
+        """As the loader, doctor skips a hidden file (an editor's swap file)."""
+        hidden = project / "conf" / "base" / ".catalog.yaml"
+        hidden.write_text("a: 1\n")
+        hidden.chmod(0o644)
+        report = project_checks(project)
+        details = [c["detail"] for c in named(report, "permissions")]
+        assert not any(str(hidden) in detail for detail in details)
+
     def test_the_table_shows_each_status_and_fix(self, project, monkeypatch):
         monkeypatch.setenv("JAVA_HOME", str(project / "no-jdk"))
         result = CliRunner().invoke(app, ["doctor", "--env", "dev"])
