@@ -235,6 +235,9 @@ def log_pages(
     Raises:
         RunHistoryError: No such run (on the first ``next()``).
     """
+    # Not at module level: parse_age is imported without opening a history.
+    from pysetl.monitoring.history import RunStatus  # noqa: PLC0415
+
     history.get_run(run_id)
     cursor: str | None = None
     finished = False
@@ -255,6 +258,6 @@ def log_pages(
         # A run whose process died ends too (marked crashed); it may have
         # ended between the two queries, so read once more.
         reconcile_crashed(history)
-        finished = history.get_run(run_id).status != "running"
+        finished = history.get_run(run_id).status != RunStatus.RUNNING
         if not finished:
             (sleep or time.sleep)(poll_interval)

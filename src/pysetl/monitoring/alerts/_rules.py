@@ -34,6 +34,7 @@ from pysetl.monitoring.alerts._config import (
     RunFailedRule,
 )
 from pysetl.monitoring.errors import errors_of_run, is_new_fingerprint
+from pysetl.monitoring.history import RunStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -43,8 +44,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RunFacts", "Verdict", "evaluate_absence", "evaluate_run"]
 
-_ENDED = frozenset({"succeeded", "failed", "crashed"})
-_FAILED = frozenset({"failed", "crashed"})
+_ENDED = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CRASHED})
+_FAILED = frozenset({RunStatus.FAILED, RunStatus.CRASHED})
 # Spark figures are not recorded when zero (absent means zero).
 _ZERO_WHEN_ABSENT = "pysetl_factory_spark_"
 
@@ -249,7 +250,9 @@ def _human(seconds: float) -> str:
 
 def _baseline_runs(rule: DurationRule | MetricRule, facts: RunFacts) -> list[str]:
     """Ids of the earlier succeeded runs a baseline is computed over."""
-    return [r.run_id for r in facts.recent[1:] if r.status == "succeeded"][: rule.runs]
+    return [r.run_id for r in facts.recent[1:] if r.status == RunStatus.SUCCEEDED][
+        : rule.runs
+    ]
 
 
 def _threshold(
@@ -311,7 +314,7 @@ Values = dict[str, dict[str | None, float]]
 def _factory_durations(rule: DurationRule, facts: RunFacts, ids: list[str]) -> Values:
     values: Values = {}
     for attempt in facts.history.attempt_summaries(ids):
-        if attempt.status != "succeeded" or attempt.duration is None:
+        if attempt.status != RunStatus.SUCCEEDED or attempt.duration is None:
             continue
         if rule.factory is not None and attempt.factory != rule.factory:
             continue
@@ -333,7 +336,7 @@ def _stage_durations(rule: DurationRule, facts: RunFacts, ids: list[str]) -> Val
 
 
 def _duration(rule: DurationRule, facts: RunFacts) -> list[Verdict]:
-    if facts.run.status != "succeeded":
+    if facts.run.status != RunStatus.SUCCEEDED:
         return []  # a failed run is the failure rules' business
     ids = [facts.run.run_id, *_baseline_runs(rule, facts)]
     values: Values = {}
@@ -349,7 +352,7 @@ def _duration(rule: DurationRule, facts: RunFacts) -> list[Verdict]:
 
 
 def _metric(rule: MetricRule, facts: RunFacts) -> list[Verdict]:
-    if facts.run.status != "succeeded":
+    if facts.run.status != RunStatus.SUCCEEDED:
         return []
     ids = [facts.run.run_id, *_baseline_runs(rule, facts)]
     name = rule.metric_name
@@ -471,7 +474,9 @@ def absence_window(rule: AbsenceRule, now: float) -> tuple[float, float] | None:
 
 
 def _absence(rule: AbsenceRule, history: BaseRunHistory, now: float) -> list[Verdict]:
-    page = history.list_runs(pipeline=rule.pipeline, status="succeeded", limit=1)
+    page = history.list_runs(
+        pipeline=rule.pipeline, status=RunStatus.SUCCEEDED, limit=1
+    )
     last = page.items[0] if page.items else None
     ended = None if last is None else (last.finished_at or last.started_at)
     labels = {"rule": rule.name, "pipeline": rule.pipeline, "severity": rule.severity}

@@ -47,7 +47,7 @@ except ImportError as exc:  # pragma: no cover - the extra is installed in tests
     )
     raise ImportError(_msg) from exc
 
-from pysetl.monitoring.history import MAX_LIMIT, STATUSES
+from pysetl.monitoring.history import MAX_LIMIT, STATUSES, RunStatus
 from pysetl.utils.redaction import redact_labels
 
 if TYPE_CHECKING:
@@ -69,7 +69,9 @@ __all__ = [
     "render_metrics",
 ]
 
-FINISHED_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s != "running")
+FINISHED_STATUSES: tuple[str, ...] = tuple(
+    s for s in STATUSES if s != RunStatus.RUNNING
+)
 """The statuses of a finished run (``succeeded``, ``failed``, ``crashed``)."""
 
 KPI_PREFIX = "pysetl_kpi_"
@@ -208,7 +210,7 @@ class _Pipeline:
             key=lambda r: r.started_at,
             default=None,
         )
-        running = newest.status == "running"
+        running = newest.status == RunStatus.RUNNING
         self.sample("pysetl_pipeline_running", int(running))
         self.sample("pysetl_pipeline_run_started_timestamp_seconds", newest.started_at)
         if running:
