@@ -19,8 +19,9 @@ import pytest
 import typer
 
 from pysetl.cli import commands
-from pysetl.cli._state import CliState, open_history_of
+from pysetl.cli._state import CliState, cli_settings, open_history_of
 from pysetl.monitoring.history import SqliteRunHistory
+from pysetl.settings import Settings, settings
 
 TIMEOUT = 60
 
@@ -135,3 +136,16 @@ class TestOpenHistoryOf:
         ctx.obj = CliState(history_url=str(path), debug=False)
         open_history_of(ctx, create=True).close()
         assert isinstance(open_history_of(ctx), SqliteRunHistory)
+
+
+class TestCliSettings:
+    def test_the_settings_the_root_callback_read(self, monkeypatch):
+        monkeypatch.setenv("PYSETL_ENV", "process")
+        ctx = typer.Context(click.Command("ui"), info_name="ui")
+        ctx.obj = CliState(history_url=None, debug=False, settings=Settings(env="read"))
+        assert cli_settings(ctx).env == "read"
+
+    def test_without_the_root_callback_the_process_settings(self, monkeypatch):
+        monkeypatch.setenv("PYSETL_ENV", "process")
+        ctx = typer.Context(click.Command("ui"), info_name="ui")
+        assert cli_settings(ctx) is settings()
