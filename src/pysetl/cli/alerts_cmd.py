@@ -10,8 +10,8 @@
 * ``silence``: hold the notifications of a rule and/or a pipeline for a
   while (``--for 2h``); ``--list`` and ``--end ID``.
 
-The logic lives in ``pysetl.monitoring.alerts`` (``open_alert_history``,
-``alert_timeline``, ``silence``, the engine); the history is the root
+The logic lives in ``pysetl.monitoring.alerts`` (``project_alerts``,
+``open_alert_history``, ``alert_timeline``, ``silence``); the history is the root
 ``--history``, else the config's ``monitoring.history``, else the project's.
 
 Added in 0.5.
@@ -23,7 +23,7 @@ import contextlib
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -63,18 +63,16 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _load(root: Path, env: str | None) -> Any:
-    from pysetl.config import load_config  # noqa: PLC0415 - lazy
-
-    return load_config(root, env)  # env None: PYSETL_ENV, through the settings
+def _history_url(ctx: typer.Context) -> str | None:
+    state = ctx.find_object(CliState)
+    return state.history_url if state else None
 
 
 @contextlib.contextmanager
-def _history(ctx: typer.Context, config: Any = None) -> Iterator[BaseRunHistory]:
+def _history(ctx: typer.Context) -> Iterator[BaseRunHistory]:
     from pysetl.monitoring.alerts import open_alert_history  # noqa: PLC0415 - lazy
 
-    state = ctx.find_object(CliState)
-    history = open_alert_history(state.history_url if state else None, config)
+    history = open_alert_history(_history_url(ctx))
     try:
         yield history
     finally:
@@ -155,11 +153,10 @@ def send_test(
     env: _Env = None,
 ) -> None:
     """Send a test alert through the config's notifiers; exit 1 if one fails."""
-    from pysetl.monitoring.alerts import alert_engine  # noqa: PLC0415 - lazy
+    from pysetl.monitoring.alerts import project_alerts  # noqa: PLC0415 - lazy
 
-    config = _load(root, env)
-    with _history(ctx, config) as history:
-        deliveries = alert_engine(config, history).test(notifiers or ())
+    with project_alerts(root, env, history_url=_history_url(ctx)) as engine:
+        deliveries = engine.test(notifiers or ())
     failed = False
     for delivery in deliveries:
         if delivery.ok:
@@ -179,11 +176,10 @@ def check(
     env: _Env = None,
 ) -> None:
     """Evaluate absence rules now and send what is due; exit 1 while alerts fire."""
-    from pysetl.monitoring.alerts import alert_engine  # noqa: PLC0415 - lazy
+    from pysetl.monitoring.alerts import project_alerts  # noqa: PLC0415 - lazy
 
-    config = _load(root, env)
-    with _history(ctx, config) as history:
-        outcome = alert_engine(config, history).check()
+    with project_alerts(root, env, history_url=_history_url(ctx)) as engine:
+        outcome = engine.check()
     _print_outcome(outcome)
     if outcome.firing:
         raise typer.Exit(EXIT_FIRING)
@@ -203,11 +199,9 @@ def watch_alerts(
     ] = 0,
 ) -> None:
     """Check the absence rules every --interval seconds (until Ctrl-C)."""
-    from pysetl.monitoring.alerts import alert_engine, watch  # noqa: PLC0415 - lazy
+    from pysetl.monitoring.alerts import project_alerts, watch  # noqa: PLC0415
 
-    config = _load(root, env)
-    with _history(ctx, config) as history:
-        engine = alert_engine(config, history)
+    with project_alerts(root, env, history_url=_history_url(ctx)) as engine:
         watch(engine, interval=interval, times=times, on_check=_print_outcome)
 
 

@@ -9,6 +9,7 @@ from pysetl.monitoring.alerts import (
     AlertWatcher,
     alert_timeline,
     open_alert_history,
+    project_alerts,
     silence,
 )
 from pysetl.monitoring.history import InMemoryRunHistory, SqliteRunHistory
@@ -90,3 +91,22 @@ class TestAlertWatcher:
         url = f"sqlite:///{tmp_path / 'h.db'}"
         with pytest.raises(ConfigError, match="no 'alerts:' section"):
             AlertWatcher.open(tmp_path / "conf", history_url=url)
+
+
+class TestProjectAlerts:
+    def test_the_engine_over_the_history_given(self, conf, tmp_path):
+        url = f"sqlite:///{tmp_path / 'h.db'}"
+        with project_alerts(conf, history_url=url) as engine:
+            outcome = engine.check()
+        assert [alert.rule for alert in outcome.fired] == ["nightly-missing"]
+
+    def test_a_config_without_alerts_closes_the_history(self, tmp_path, monkeypatch):
+        (tmp_path / "conf" / "base").mkdir(parents=True)
+        closed = []
+        monkeypatch.setattr(InMemoryRunHistory, "close", lambda _self: closed.append(1))
+        with (
+            pytest.raises(ConfigError, match="no 'alerts:' section"),
+            project_alerts(tmp_path / "conf", history_url="memory://"),
+        ):
+            pass  # pragma: no cover - the block is never entered
+        assert closed == [1]

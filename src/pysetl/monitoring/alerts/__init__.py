@@ -36,6 +36,7 @@ from pysetl.monitoring.alerts._service import (
     AlertWatcher,
     alert_timeline,
     open_alert_history,
+    project_alerts,
     silence,
 )
 from pysetl.monitoring.alerts._watch import alert_engine, alerts_section, watch
@@ -72,6 +73,7 @@ __all__ = [
     "evaluate_run",
     "open_alert_history",
     "parse_duration",
+    "project_alerts",
     "silence",
     "watch",
 ]

@@ -2,6 +2,8 @@
 
 * ``open_alert_history``: the history alerts are kept in: the URL given,
   else the config's ``monitoring.history``, else the project's;
+* ``project_alerts``: the engine of a project's ``alerts:`` config over
+  that history (``pysetl alerts test|check|watch``);
 * ``alert_timeline``: an alert and what happened to it, oldest first;
 * ``silence``: hold the notifications of a rule and/or a pipeline;
 * ``AlertWatcher``: checks the absence rules every ``interval`` seconds on
@@ -13,6 +15,7 @@ Added in 0.7 (the logic of ``pysetl.cli.alerts_cmd`` and ``ui_cmd``).
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import threading
@@ -23,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 from pysetl.monitoring.alerts._watch import alert_engine
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
+    from pysetl.monitoring.alerts._engine import AlertEngine
     from pysetl.monitoring.history import BaseRunHistory
     from pysetl.monitoring.history.alert_store import (
         AlertEventRecord,
@@ -38,6 +42,7 @@ __all__ = [
     "AlertWatcher",
     "alert_timeline",
     "open_alert_history",
+    "project_alerts",
     "silence",
 ]
 
@@ -63,6 +68,29 @@ def open_alert_history(
     if url is None and config is not None:
         url = (config.get("monitoring") or {}).get("history")
     return open_history(url)
+
+
+@contextlib.contextmanager
+def project_alerts(
+    root: str | Path, env: str | None = None, *, history_url: str | None = None
+) -> Iterator[AlertEngine]:
+    """The engine of the ``alerts:`` of the config at ``root``, for ``env``.
+
+    Its history is ``open_alert_history(history_url, config)``, closed when
+    the block ends.
+
+    Raises:
+        ConfigError: The config does not load, has no ``alerts:`` section,
+            or a bad one.
+    """
+    from pysetl.config import load_config  # noqa: PLC0415 - lazy
+
+    config = load_config(root, env)  # env None: PYSETL_ENV, through the settings
+    history = open_alert_history(history_url, config)
+    try:
+        yield alert_engine(config, history)
+    finally:
+        history.close()
 
 
 @dataclass(frozen=True, slots=True)
