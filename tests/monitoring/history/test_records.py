@@ -1,45 +1,48 @@
-"""Records and the serialisation of an error's context."""
+"""Read records: statuses, levels, durations."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 
-from pysetl.errors import ConfigError
-from pysetl.monitoring.history import RunRecord, error_to_dict
-from pysetl.monitoring.history.records import level_number
+from pysetl.monitoring.history import RunRecord
+from pysetl.monitoring.history.records import (
+    STATUSES,
+    FactoryAttemptRecord,
+    PipelineSummary,
+    RunStatus,
+    level_number,
+)
 
 
-class TestErrorToDict:
-    def test_context_values_that_are_not_json_become_their_repr(self):
-        marker = object()
-        error = ConfigError(
-            "bad",
-            hint="fix",
-            config="jobs",
-            errors=[{"loc": ("a", 1), "input": marker}],
-        )
-        data = error_to_dict(error)
-        assert data["config"] == "jobs"
-        assert data["errors"] == [{"loc": ["a", 1], "input": repr(marker)}]
-        assert data["causes"] == []
+class TestRunStatus:
+    def test_a_member_is_its_stored_string(self):
+        status = RunStatus.FAILED
+        assert status == "failed"
+        assert isinstance(status, str)
+        assert str(status) == "failed"
+        assert f"{status}|{status:>8}" == "failed|  failed"
+        assert json.dumps({"status": status}) == '{"status": "failed"}'
+        assert {"failed": 1}[status] == 1
 
-    def test_an_implicit_context_counts_as_a_cause(self):
-        def fail():
-            try:
-                {}["k"]
-            except KeyError:
-                raise RuntimeError("while handling") from None
+    def test_statuses_are_the_values_in_order(self):
+        assert STATUSES == ("running", "succeeded", "failed", "crashed")
+        assert tuple(RunStatus) == STATUSES
+        assert all(type(s) is str for s in STATUSES)
 
-        with pytest.raises(RuntimeError) as info:
-            fail()
-        assert error_to_dict(info.value)["causes"] == []
-        error = RuntimeError("second")
-        error.__context__ = ValueError("first")
-        data = error_to_dict(error)
-        assert data["causes"] == [{"error_type": "ValueError", "message": "first"}]
-        assert data["hint"] is None
+    def test_records_hold_members(self):
+        run = RunRecord("r", "p", "crashed", 1.0)
+        attempt = FactoryAttemptRecord(1, "r", 0, "F", 1, "running", 1.0)
+        summary = PipelineSummary("p", 1, "r", "succeeded", 1.0)
+        assert run.status is RunStatus.CRASHED
+        assert attempt.status is RunStatus.RUNNING
+        assert summary.last_status is RunStatus.SUCCEEDED
+
+    def test_a_record_of_an_unknown_status_is_refused(self):
+        with pytest.raises(ValueError, match="paused"):
+            RunRecord("r", "p", "paused", 1.0)
 
 
 class TestLevels:
