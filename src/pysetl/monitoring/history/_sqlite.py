@@ -52,18 +52,22 @@ def _enter_wal(cursor: Any, timeout: float) -> None:
     """
     deadline = time.monotonic() + timeout
     pause = 0.001
-    while True:
-        try:
-            (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
-            if str(mode).lower() != "wal":
-                cursor.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
-        else:
-            return
+    while not _try_wal(cursor, deadline):
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _try_wal(cursor: Any, deadline: float) -> bool:
+    """Switch to WAL once; False if the file was locked before ``deadline``."""
+    try:
+        (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+        if str(mode).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) or time.monotonic() >= deadline:
+            raise
+        return False
+    return True
 
 
 class SqliteRunHistory(SqlRunHistory):
