@@ -7,7 +7,8 @@ operations a store applies, is ``pysetl.monitoring.history.ops``. Times are
 seconds since the epoch (``time.time()``), as floats. A status is a
 ``RunStatus``: a ``str`` whose value is what the store keeps and what the
 CLI and the dashboard print (``"failed"``), so it compares equal to the
-plain string and serialises as one.
+plain string and serialises as one; a value that is no status (a newer
+version's) stays a plain string.
 
 Added in 0.2 (as ``pysetl.monitoring.history._records``). Changed in 0.7:
 public, split from the write operations; statuses are ``RunStatus``.
@@ -95,13 +96,14 @@ def level_number(level: str | int) -> int:
 def _status_field(record: Any, name: str) -> None:
     """Turn a frozen record's status string into its ``RunStatus``.
 
-    Raises:
-        ValueError: The value is not a status (the stores write only statuses).
+    A value that is no status (a newer version's, read from a shared store)
+    is kept as its string: reads never fail on it, as before 0.7.
     """
     value = getattr(record, name)
     if type(value) is not RunStatus:
         status = _BY_VALUE.get(value)
-        object.__setattr__(record, name, RunStatus(value) if status is None else status)
+        if status is not None:
+            object.__setattr__(record, name, status)
 
 
 @dataclass(frozen=True, slots=True)
