@@ -22,7 +22,7 @@ from pysetl.dashboard._convert import (
     stage_out,
 )
 from pysetl.monitoring.history import MAX_LIMIT, RUN_START_EVENT, RunStatus
-from pysetl.monitoring.metrics._progress import SPARK_PROGRESS_EVENT
+from pysetl.monitoring.metrics import SPARK_PROGRESS_EVENT
 from pysetl.utils.redaction import redact_text
 
 if TYPE_CHECKING:
