@@ -10,6 +10,7 @@ of the compatibility modules are also pinned here.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import pkgutil
@@ -188,6 +189,37 @@ class TestPublicSurface:
             f"{sorted(set(exported) - set(pinned or ()))}, removed "
             f"{sorted(set(pinned or ()) - set(exported))}; {REPIN}"
         )
+
+
+def _private_history_imports(package: str) -> list[str]:
+    """``file:line module`` of each import of a private history module."""
+    root = Path(importlib.import_module(package).__file__ or "").parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+                names += [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            found += [
+                f"{path.name}:{node.lineno} {name}"
+                for name in names
+                if name.startswith("pysetl.monitoring.history._")
+            ]
+    return found
+
+
+class TestFrontEndsUsePublicHistory:
+    """The dashboard, the CLI and the runtime never import the history's internals."""
+
+    @pytest.mark.parametrize(
+        "package", ["pysetl.dashboard", "pysetl.cli", "pysetl.runtime"]
+    )
+    def test_no_private_history_module_is_imported(self, package):
+        assert _private_history_imports(package) == []
 
 
 class TestPinnedModules:
