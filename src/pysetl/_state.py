@@ -35,9 +35,16 @@ writer thread (objects keep a reference to it; it holds no configuration,
 and ``pysetl.utils.writer.reset_shared_writer`` closes it when a test must),
 with the two facts of the process's exit it keeps.
 
-Caches of facts that do not change within a process (entry points already
-loaded, signatures read, YAML loaders built) stay next to the code that
-fills them; they are not state a test can observe.
+What stays out, on purpose, next to the code that fills it: caches of facts
+that do not change within a process, which no test can observe (the loaded
+entry points, observer signatures and invokers of
+``pysetl.workflow._hook_manager``, ``DeliveryType`` instances, checked KPI
+names, the YAML loaders of ``pysetl.config._files``, metric-label JSON,
+lineage dataset fields); the run-id clock of ``pysetl.workflow._run_id``,
+which must never go back (a reset could hand out an id twice); the writer
+threads' idents (``pysetl.utils.writer``), facts about live threads; and the
+per-store side tables that ``monitoring.history`` keeps for in-memory run
+histories, keyed weakly by the store they belong to.
 
 This module imports nothing from pysetl, so every layer may use it. How to
 add a piece of global state: add a field here (with its owner and its
