@@ -293,9 +293,10 @@ def project(monkeypatch):
     os.environ.clear()
     os.environ.update(environ)
 
-    from pysetl.workflow.hooks import reset_default_hook_manager
+    from pysetl.testing import reset_state
 
-    reset_default_hook_manager()
+    # Before the folder goes: the default runtime writes its history there.
+    reset_state()
     shutil.rmtree(base, ignore_errors=True)
 
 
