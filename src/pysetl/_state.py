@@ -5,22 +5,22 @@ a writer); the defaults that spare users the wiring are the only global
 state, and every piece of it is a field of ``STATE``. Each piece has one
 owner, the module that creates and reads it on first use:
 
-==========================  ==============================  ======================
-field                       owner                           import-time value
-==========================  ==============================  ======================
-``settings``                ``pysetl.settings``             ``None`` (parsed on use)
-``redactor``                ``pysetl.utils.redaction``      ``None`` (made on use)
-``access_listeners``        ``pysetl.utils.dataset_access`` ``()``
-``logging``                 ``pysetl.logs``                 nothing installed
-``connector_registry``      ``pysetl.storage.registry``     ``None`` (made on use)
-``hook_manager``            ``pysetl.workflow.hooks``       ``None`` (made on use)
-``runtimes``                ``pysetl.workflow.hooks``       ``[]``
-``shared_writer``           ``pysetl.utils.writer``         ``None`` (made on use)
-``writer_closes_at_exit``   ``pysetl.utils.writer``         ``False``
-``exiting``                 ``pysetl.utils.writer``         ``False``
-``open_sessions``           ``pysetl.runtime``              empty
-``log_captures``            ``pysetl.runtime``              nothing installed
-==========================  ==============================  ======================
+=========================  ===============================  ========================
+field                      owner                            import-time value
+=========================  ===============================  ========================
+``settings``               ``pysetl.settings``              ``None`` (parsed on use)
+``redactor``               ``pysetl.utils.redaction``       ``None`` (made on use)
+``access_listeners``       ``pysetl.utils.dataset_access``  ``()``
+``logging``                ``pysetl.logs``                  nothing installed
+``connector_registry``     ``pysetl.storage.registry``      ``None`` (made on use)
+``hook_manager``           ``pysetl.workflow.hooks``        ``None`` (made on use)
+``runtimes``               ``pysetl.workflow.hooks``        ``[]``
+``shared_writer``          ``pysetl.utils.writer``          ``None`` (made on use)
+``writer_closes_at_exit``  ``pysetl.utils.writer``          ``False``
+``exiting``                ``pysetl.utils.writer``          ``False``
+``open_sessions``          ``pysetl.runtime``               empty
+``log_captures``           ``pysetl.runtime``               nothing installed
+=========================  ===============================  ========================
 
 ``reset_state()`` (public as ``pysetl.testing.reset_state``) puts every
 piece back as it was at import, in dependency order: the default runtimes
