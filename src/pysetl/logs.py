@@ -21,25 +21,27 @@ OpenTelemetry: it asks it only once something else has loaded it, so
 without it a line costs one dictionary lookup more.
 
 Only an entry point (the ``pysetl`` command, your ``main``) configures
-logging, with ``configure_logging`` or ``logging.config.dictConfig``::
+logging, with ``configure_logging`` or ``logging.config.dictConfig``:
 
-    logging.config.dictConfig({
-        "version": 1,
-        "filters": {
-            "context": {"()": "pysetl.logs.ContextFilter"},
-            "redact": {"()": "pysetl.logs.RedactFilter"},
+```python
+logging.config.dictConfig({
+    "version": 1,
+    "filters": {
+        "context": {"()": "pysetl.logs.ContextFilter"},
+        "redact": {"()": "pysetl.logs.RedactFilter"},
+    },
+    "formatters": {"json": {"()": "pysetl.logs.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["context", "redact"],
         },
-        "formatters": {"json": {"()": "pysetl.logs.JsonFormatter"}},
-        "handlers": {
-            "stdout": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "filters": ["context", "redact"],
-            },
-        },
-        "root": {"level": "INFO", "handlers": ["stdout"]},
-        "loggers": {"py4j": {"level": "WARNING"}},
-    })
+    },
+    "root": {"level": "INFO", "handlers": ["stdout"]},
+    "loggers": {"py4j": {"level": "WARNING"}},
+})
+```
 
 Environment: ``PYSETL_LOG_FORMAT`` (``json``, ``console`` or ``auto``),
 ``PYSETL_LOG_LEVEL`` (``INFO``...) and ``PYSETL_DEBUG=1`` (debug mode: level

@@ -2,21 +2,23 @@
 
 A project config has an optional ``spark`` section (``app_name`` and Spark
 settings) and a ``connectors`` section: one entry per dataset, whose
-``storage`` picks its config class (``CONFIG_CLASSES``)::
+``storage`` picks its config class (``CONFIG_CLASSES``):
 
-    spark:
-      app_name: shop
-      spark.sql.shuffle.partitions: 8
-    connectors:
-      orders:
-        storage: csv            # CsvConfig
-        path: /data/orders.csv
-      customers:
-        storage: JDBC           # JdbcConfig
-        url: jdbc:postgresql://db:5432/shop
-        table: customers
-        user: etl
-        password: ${secret:env:SHOP_DB_PASSWORD}
+```yaml
+spark:
+  app_name: shop
+  spark.sql.shuffle.partitions: 8
+connectors:
+  orders:
+    storage: csv            # CsvConfig
+    path: /data/orders.csv
+  customers:
+    storage: JDBC           # JdbcConfig
+    url: jdbc:postgresql://db:5432/shop
+    table: customers
+    user: etl
+    password: ${secret:env:SHOP_DB_PASSWORD}
+```
 
 Other top-level sections are allowed (validate them with
 ``ResolvedConfig.section(key, YourModel)``). ``storage`` values are matched

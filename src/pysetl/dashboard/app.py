@@ -1,12 +1,14 @@
 """``create_app``: the dashboard's ASGI app (FastAPI) over a run history.
 
-Usage::
+Usage:
 
-    from pysetl.dashboard import create_app
-    from pysetl.monitoring.history import open_history
+```python
+from pysetl.dashboard import create_app
+from pysetl.monitoring.history import open_history
 
-    app = create_app(open_history(), token="s3cret-token")
-    # uvicorn.run(app, host="127.0.0.1", port=8765), or ``pysetl ui``
+app = create_app(open_history(), token="s3cret-token")
+# uvicorn.run(app, host="127.0.0.1", port=8765), or ``pysetl ui``
+```
 
 The app only reads the history. Its routes are the JSON API under ``/api``
 (documented at ``/openapi.json``; the ``/docs`` and ``/redoc`` pages are off

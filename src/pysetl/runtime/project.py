@@ -1,14 +1,16 @@
 """A pysetl project: where its config and pipelines are, and running one.
 
 A project is the nearest folder, from the working directory up, whose
-``pyproject.toml`` has a ``[tool.pysetl]`` table::
+``pyproject.toml`` has a ``[tool.pysetl]`` table:
 
-    [tool.pysetl]
-    conf = "conf"                      # the config root (default: conf)
-    default = "flights"                # the pipeline `pysetl run` runs alone
-    [tool.pysetl.pipelines]
-    flights = "flights_etl:build"      # module:function, importable from the
-                                       # project folder (or its src/ folder)
+```toml
+[tool.pysetl]
+conf = "conf"                      # the config root (default: conf)
+default = "flights"                # the pipeline `pysetl run` runs alone
+[tool.pysetl.pipelines]
+flights = "flights_etl:build"      # module:function, importable from the
+                                   # project folder (or its src/ folder)
+```
 
 Installed packages can add pipelines through the entry-point group
 ``pysetl.pipelines`` (``name = "package.module:function"``); the project's

@@ -9,15 +9,19 @@ How to add a connector:
 
 1. Write the connector (see ``pysetl.storage.connector.Connector``) and, if
    it needs one, a config class with ``connector_type = "mystore"``.
-2. Either register it in code::
+2. Either register it in code:
 
-       default_registry().register("mystore", MyStoreConnector)
+    ```python
+    default_registry().register("mystore", MyStoreConnector)
+    ```
 
-   or, from a distribution, declare an entry point in the group
-   ``pysetl.connectors``::
+    or, from a distribution, declare an entry point in the group
+    ``pysetl.connectors``:
 
-       [project.entry-points."pysetl.connectors"]
-       mystore = "mypackage.connectors:MyStoreConnector"
+    ```toml
+    [project.entry-points."pysetl.connectors"]
+    mystore = "mypackage.connectors:MyStoreConnector"
+    ```
 
 Entry points are loaded lazily, by name, on first use, so a broken plugin
 only breaks its own name. pysetl's own connectors are declared the same way,

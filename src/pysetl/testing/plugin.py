@@ -11,9 +11,11 @@ Fixtures:
   (see ``local_spark_session``), stopped at the end of the session (unless
   it was running before: then it is reused and left running);
 * ``pysetl_history``: an empty run history, in memory by default; to run a
-  test over both local kinds, parametrize it indirectly::
+  test over both local kinds, parametrize it indirectly:
 
-      @pytest.mark.parametrize("pysetl_history", ["memory", "sqlite"], indirect=True)
+    ```python
+    @pytest.mark.parametrize("pysetl_history", ["memory", "sqlite"], indirect=True)
+    ```
 
 * ``pysetl_recorder``: a ``HistoryRecorder`` writing to ``pysetl_history``
   on a writer thread of its own, drained and closed at teardown.

@@ -3,24 +3,26 @@
 How to write a factory: subclass ``Factory[T]`` with the type of what it
 produces, declare its inputs as ``Delivery`` class attributes, and implement
 the four methods. The pipeline fills the deliveries, then calls ``read``,
-``process``, ``write`` (unless writing is off) and ``get``::
+``process``, ``write`` (unless writing is off) and ``get``:
 
-    class CountOrders(Factory[int]):
-        orders = Delivery[list[str]](producer=LoadOrders)
+```python
+class CountOrders(Factory[int]):
+    orders = Delivery[list[str]](producer=LoadOrders)
 
-        def read(self) -> Self:
-            self.rows = self.orders.get()
-            return self
+    def read(self) -> Self:
+        self.rows = self.orders.get()
+        return self
 
-        def process(self) -> Self:
-            self.count = len(self.rows)
-            return self
+    def process(self) -> Self:
+        self.count = len(self.rows)
+        return self
 
-        def write(self) -> Self:
-            return self
+    def write(self) -> Self:
+        return self
 
-        def get(self) -> int:
-            return self.count
+    def get(self) -> int:
+        return self.count
+```
 
 What ``get()`` returns is checked against ``T`` after each run (see
 ``pysetl.workflow._output``): ``None``, or a value of another type, fails the
@@ -30,10 +32,12 @@ factory with a ``FactoryOutputError``. Allow ``None`` with
 time, override ``output_classes``.
 
 A factory class can declare how its attempts are retried and how long one
-may take (see ``pysetl.workflow.retry``)::
+may take (see ``pysetl.workflow.retry``):
 
-    class Load(Factory[DataFrame], retry=RetryPolicy(max_attempts=3), timeout=600):
-        ...
+```python
+class Load(Factory[DataFrame], retry=RetryPolicy(max_attempts=3), timeout=600):
+    ...
+```
 """
 
 from __future__ import annotations

@@ -3,23 +3,27 @@
 A factory that fails for a transient reason (a flaky source, a lost
 executor, a lock) can be run again; one that hangs can be stopped. Each
 factory gets at most one ``RetryPolicy`` and one timeout, from code or from
-the project config::
+the project config:
 
-    class LoadOrders(
-        Factory[DataFrame],
-        retry=RetryPolicy(max_attempts=3, delay=2.0, retry_on=(ConnectionError,)),
-        timeout=600,
-    ): ...
+```python
+class LoadOrders(
+    Factory[DataFrame],
+    retry=RetryPolicy(max_attempts=3, delay=2.0, retry_on=(ConnectionError,)),
+    timeout=600,
+): ...
 
-    Pipeline(retry=RetryPolicy(max_attempts=2), timeout=3600)  # every factory
+Pipeline(retry=RetryPolicy(max_attempts=2), timeout=3600)  # every factory
+```
 
-    # conf/base/execution.yaml
-    execution:
-      timeout: 3600                 # every factory
-      factories:
-        LoadOrders:
-          timeout: 600
-          retry: {max_attempts: 3, delay: 2, retry_on: [ConnectionError]}
+```yaml
+# conf/base/execution.yaml
+execution:
+  timeout: 3600                 # every factory
+  factories:
+    LoadOrders:
+      timeout: 600
+      retry: {max_attempts: 3, delay: 2, retry_on: [ConnectionError]}
+```
 
 Where several say something, for the retry policy and the timeout each, the
 first that is set wins: the config's entry of the factory, the pipeline's

@@ -131,11 +131,12 @@ class HistoryCollector:
         pipelines: Only these pipelines (default: every pipeline of the
             history, at most ``MAX_LIMIT``).
 
-    Example::
-
+    Example:
+        ```python
         registry = CollectorRegistry()
         registry.register(HistoryCollector(history, pipelines=["daily"]))
         push_to_gateway(url, job="pysetl", registry=registry)
+        ```
 
     Added in 0.5.
     """

@@ -31,16 +31,18 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 class OpenTelemetryOptions(BaseModel):
     """What the OpenTelemetry exporter sends, where, and how long it may wait.
 
-    Example (``conf/base/monitoring.yaml``)::
+    Example (``conf/base/monitoring.yaml``):
 
-        monitoring:
-          observers:
-            - class: pysetl.monitoring.tracing:OpenTelemetryExporter
-              options:
-                endpoint: https://otel.example.com:4318
-                headers: {x-api-key: "${secret:otel_api_key}"}
-                service_name: shop-etl
-                logs: true
+    ```yaml
+    monitoring:
+      observers:
+        - class: pysetl.monitoring.tracing:OpenTelemetryExporter
+          options:
+            endpoint: https://otel.example.com:4318
+            headers: {x-api-key: "${secret:otel_api_key}"}
+            service_name: shop-etl
+            logs: true
+    ```
 
     Attributes:
         endpoint: The collector's OTLP/HTTP base URL; spans go to

@@ -27,13 +27,14 @@ def format_span_tree(
     Returns:
         The tree; a span whose parent is not among ``spans`` is a root.
 
-    Example::
-
+    Example:
+        ```text
         run shop
         └── stage 0
             └── factory Load
                 ├── read
                 └── process
+        ```
     """
     spans = sorted(spans, key=lambda span: span.start_time or 0)
     ids = {span.context.span_id for span in spans if span.context is not None}

@@ -99,12 +99,14 @@ class AlertmanagerOptions(HttpNotifierOptions):
 class AlertmanagerNotifier(BaseHttpNotifier[AlertmanagerOptions]):
     """Pushes alerts to Alertmanager's v2 API (module docstring).
 
-    Example config (``alerts:`` section)::
+    Example config (``alerts:`` section):
 
-        notifiers:
-          - type: alertmanager
-            url: ${secret:env:ALERTMANAGER_URL}
-            labels: {team: data}
+    ```yaml
+    notifiers:
+      - type: alertmanager
+        url: ${secret:env:ALERTMANAGER_URL}
+        labels: {team: data}
+    ```
 
     Args:
         **options: ``AlertmanagerOptions``: ``url`` (required), ``token``,

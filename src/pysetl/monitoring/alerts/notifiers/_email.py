@@ -162,15 +162,17 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
 class EmailNotifier(BaseNotifier[EmailOptions]):
     """Sends one email per batch over SMTP (module docstring).
 
-    Example config (``alerts:`` section)::
+    Example config (``alerts:`` section):
 
-        notifiers:
-          - type: email
-            host: smtp.example.com
-            username: alerts@example.com
-            password: ${secret:env:SMTP_PASSWORD}
-            sender: alerts@example.com
-            to: [data-oncall@example.com]
+    ```yaml
+    notifiers:
+      - type: email
+        host: smtp.example.com
+        username: alerts@example.com
+        password: ${secret:env:SMTP_PASSWORD}
+        sender: alerts@example.com
+        to: [data-oncall@example.com]
+    ```
 
     Args:
         **options: ``EmailOptions``: ``host``, ``sender`` and ``to``

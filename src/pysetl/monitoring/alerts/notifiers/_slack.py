@@ -95,11 +95,13 @@ def _blocks(message: AlertMessage) -> list[dict[str, Any]]:
 class SlackNotifier(BaseHttpNotifier[SlackOptions]):
     """Posts a Slack message per batch to an incoming webhook (module docstring).
 
-    Example config (``alerts:`` section)::
+    Example config (``alerts:`` section):
 
-        notifiers:
-          - type: slack
-            url: ${secret:env:SLACK_WEBHOOK_URL}
+    ```yaml
+    notifiers:
+      - type: slack
+        url: ${secret:env:SLACK_WEBHOOK_URL}
+    ```
 
     Args:
         **options: ``SlackOptions``: ``url`` (required, the webhook URL),

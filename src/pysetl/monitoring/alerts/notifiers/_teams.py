@@ -89,11 +89,13 @@ def _container(message: AlertMessage) -> dict[str, Any]:
 class TeamsNotifier(BaseHttpNotifier[TeamsOptions]):
     """Posts an Adaptive Card per batch to a Teams webhook (module docstring).
 
-    Example config (``alerts:`` section)::
+    Example config (``alerts:`` section):
 
-        notifiers:
-          - type: teams
-            url: ${secret:env:TEAMS_WORKFLOW_URL}
+    ```yaml
+    notifiers:
+      - type: teams
+        url: ${secret:env:TEAMS_WORKFLOW_URL}
+    ```
 
     Args:
         **options: ``TeamsOptions``: ``url`` (required, the workflow's or

@@ -252,13 +252,15 @@ def _alert(message: AlertMessage) -> dict[str, Any]:
 class WebhookNotifier(BaseHttpNotifier[WebhookOptions]):
     """POSTs a versioned JSON document per batch, signed (module docstring).
 
-    Example config (``alerts:`` section)::
+    Example config (``alerts:`` section):
 
-        notifiers:
-          - type: webhook
-            name: ops-webhook
-            url: ${secret:env:ALERT_WEBHOOK_URL}
-            secret: ${secret:env:ALERT_WEBHOOK_SECRET}
+    ```yaml
+    notifiers:
+      - type: webhook
+        name: ops-webhook
+        url: ${secret:env:ALERT_WEBHOOK_URL}
+        secret: ${secret:env:ALERT_WEBHOOK_SECRET}
+    ```
 
     Args:
         **options: ``WebhookOptions``: ``url`` (required), ``secret``,
