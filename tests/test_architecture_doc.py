@@ -54,7 +54,6 @@ def test_every_package_of_pysetl_has_a_layer():
         - {
             "pysetl.templates",
             "pysetl._version",
-            "pysetl._context",
         }
     )
     assert unplaced == set()
