@@ -499,29 +499,34 @@ def reset_default_redactor() -> Redactor:
     return fresh
 
 
+# The functions below run for every log line and label: they read the
+# redactor straight from ``STATE`` and call ``default_redactor()`` only to
+# make it (a Redactor is always true: it defines no ``__len__``).
+
+
 def register_secret(value: object) -> None:
     """Mask ``value`` in every output from now on (see ``Redactor.register_secret``)."""
-    default_redactor().register_secret(value)
+    (STATE.redactor or default_redactor()).register_secret(value)
 
 
 def is_secret_key(key: object) -> bool:
     """Whether a value stored under ``key`` is a secret (see ``Redactor``)."""
-    return default_redactor().is_secret_key(key)
+    return (STATE.redactor or default_redactor()).is_secret_key(key)
 
 
 def redact_text(text: str) -> str:
     """``text`` with secrets masked by the process-wide redactor."""
-    return default_redactor().redact_text(text)
+    return (STATE.redactor or default_redactor()).redact_text(text)
 
 
 def redact_value(value: Any, key: object = None) -> Any:
     """A copy of ``value`` with secrets masked by the process-wide redactor."""
-    return default_redactor().redact_value(value, key)
+    return (STATE.redactor or default_redactor()).redact_value(value, key)
 
 
 def redact_mapping(mapping: Mapping[Any, Any]) -> dict[Any, Any]:
     """A copy of ``mapping`` with secrets masked by the process-wide redactor."""
-    return default_redactor().redact_mapping(mapping)
+    return (STATE.redactor or default_redactor()).redact_mapping(mapping)
 
 
 def redact_labels(labels: Mapping[str, object]) -> dict[str, str]:
@@ -531,4 +536,4 @@ def redact_labels(labels: Mapping[str, object]) -> dict[str, str]:
         >>> redact_labels({"stage": 0, "api_token": "abc123"})
         {'stage': '0', 'api_token': '**********'}
     """
-    return default_redactor().redact_labels(labels)
+    return (STATE.redactor or default_redactor()).redact_labels(labels)
