@@ -197,7 +197,7 @@ def test_a_canary_secret_appears_in_no_output(spark, tmp_path, shape):
     )
     leaky = _leaky_factory(config, recorder, canary, spark)
     try:
-        with HookManager(plugins=[recorder, DebugTracer()]) as hooks:
+        with HookManager(observers=[recorder, DebugTracer()]) as hooks:
             pipeline = Pipeline(hooks=hooks, name="canary").add_stage_from_type(leaky)
             with pytest.raises(FactoryError) as info:
                 pipeline.run()

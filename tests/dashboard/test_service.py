@@ -57,7 +57,7 @@ def recorded_history(path: Path) -> tuple[str, str]:
     """A SQLite history with one finished run and one running; their ids."""
     history = SqliteRunHistory(path)
     recorder = HistoryRecorder(history)
-    pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="served")
+    pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name="served")
     pipeline.add_stage_from_type(Quick)
     pipeline.run()
     pipeline.hooks.close()

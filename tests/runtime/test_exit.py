@@ -56,7 +56,7 @@ recorder = HistoryRecorder(open_history(sys.argv[1]))
 logging.getLogger().addHandler(HistoryLogHandler(recorder))
 logging.getLogger().setLevel(logging.INFO)
 keep = LogsWhenCollected()
-Pipeline(hooks=HookManager(plugins=[recorder])).add_stage_from_type(Count).run()
+Pipeline(hooks=HookManager(observers=[recorder])).add_stage_from_type(Count).run()
 recorder.close()
 print("ran", flush=True)
 """
@@ -181,7 +181,7 @@ from pysetl.workflow import HookManager
 recorder = HistoryRecorder(open_history(sys.argv[1]))
 logging.getLogger().addHandler(HistoryLogHandler(recorder))
 logging.getLogger().setLevel(logging.INFO)
-pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="spark-exit")
+pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name="spark-exit")
 pipeline.add_stage_from_type(Count).run()
 print(pipeline.run_id, flush=True)
 """

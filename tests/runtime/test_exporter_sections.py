@@ -53,7 +53,7 @@ def test_the_prometheus_section_writes_the_textfile_after_a_run(project):
     config = config_with(project, f"monitoring:\n  prometheus:\n    textfile: {prom}\n")
     with Session(config=config) as session:
         exporters = [
-            p for p in session.hooks.plugins if isinstance(p, PrometheusExporter)
+            p for p in session.hooks.observers if isinstance(p, PrometheusExporter)
         ]
         assert len(exporters) == 1
         session.pipeline(name="numbers").add_stage_from_type(One).run()
@@ -70,7 +70,7 @@ def test_every_section_registers_its_exporter_after_the_observers(project):
         "  lineage:\n    url: http://127.0.0.1:9\n    namespace: team\n",
     )
     with Session(config=config) as session:
-        kinds = [type(p) for p in session.hooks.plugins]
+        kinds = [type(p) for p in session.hooks.observers]
         assert OpenTelemetryExporter in kinds
         assert OpenLineageExporter in kinds
         targets = [spec.target for spec in session.monitoring.observers]

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from pysetl.config import load_config
-from pysetl.errors import ConfigError, ConfigLoadError, FactoryError
+from pysetl.errors import (
+    ConfigError,
+    ConfigLoadError,
+    FactoryError,
+    PySetlDeprecationWarning,
+)
 from pysetl.monitoring.history import AddLog, SqliteRunHistory, open_history
 from pysetl.runtime import MonitoringSection, RunLogger, Session
 from pysetl.workflow import Delivery, Factory, Pipeline
@@ -181,7 +186,7 @@ class TestMonitoringSection:
             "    - {class: 'my_observers:Counter', options: {step: 5}}\n"
         )
         with Session(config=load_config(conf, None), observe=False) as session:
-            counters = [p for p in session.hooks.plugins if hasattr(p, "step")]
+            counters = [p for p in session.hooks.observers if hasattr(p, "step")]
             session.pipeline().add_stage_from_type(Extract).run()
             session.hooks.drain()
         assert sorted(c.count for c in counters) == [1, 5]
@@ -195,10 +200,23 @@ class TestMonitoringSection:
                 self.session, self.history_seen = session, session.history
 
         exporter = Exporter()
-        with Session(plugins=[exporter]) as session:
+        with Session(observers=[exporter]) as session:
             assert exporter.session is session
             assert exporter.history_seen is session.history is not None
-            assert exporter in session.hooks.plugins
+            assert exporter in session.hooks.observers
+
+    def test_plugins_is_the_deprecated_name_of_observers(self):
+        class Quiet:
+            """An observer of no event."""
+
+        observer = Quiet()
+        with (
+            pytest.warns(PySetlDeprecationWarning, match=r"Session\(observers="),
+            Session(observe=False, plugins=[observer]) as session,
+        ):
+            assert observer in session.hooks.observers
+        with pytest.raises(TypeError, match="pass observers only"):
+            Session(observe=False, observers=[observer], plugins=[observer])
 
     def test_an_observer_that_cannot_be_imported_names_itself(self, tmp_path):
         conf = tmp_path / "conf"

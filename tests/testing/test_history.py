@@ -145,7 +145,7 @@ class TestRecorderFixture:
         assert isinstance(pysetl_recorder, HistoryRecorder)
         assert pysetl_recorder.history is pysetl_history
         pipeline = daily()
-        pipeline.hooks = HookManager(plugins=[pysetl_recorder])
+        pipeline.hooks = HookManager(observers=[pysetl_recorder])
         pipeline.run()
         run = pysetl_history.get_run(pipeline.run_id)
         assert run.status == "succeeded"

@@ -151,6 +151,6 @@ class TestRunning:
 
     def test_observers_can_be_given(self):
         events = Events()
-        hooks = HookManager(plugins=[events], inline=True)
+        hooks = HookManager(observers=[events], inline=True)
         run_factory(Divide, inputs={"numbers": [6, 3]}, hooks=hooks)
         assert events.seen == ["Divide"]

@@ -283,7 +283,7 @@ def pipelines(spark: SparkSession) -> None:
     last: int = pipeline.get_last_output()
     assert count == last
 
-    observed = Pipeline(hooks=HookManager(plugins=[Durations()]), name="adults")
+    observed = Pipeline(hooks=HookManager(observers=[Durations()]), name="adults")
     assert_type(observed.validate(), Pipeline)
 
     with (
@@ -330,9 +330,9 @@ def hooks() -> None:
     observer = Durations()
     # ``@hook_impl`` keeps the method's signature.
     assert_type(observer.after_factory_run(factory_name="F", duration=0.5), None)
-    manager = HookManager(plugins=[observer], inline=True)
+    manager = HookManager(observers=[observer], inline=True)
     assert_type(manager.register(Durations()), str)
-    assert_type(manager.plugins, list[object])
+    assert_type(manager.observers, list[object])
     assert_type(manager.drain(), bool)
 
 

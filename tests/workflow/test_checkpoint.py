@@ -284,7 +284,7 @@ class TestResume:
                 seen.append((factory_name, reason))
 
         Calls.fail = False
-        with HookManager(plugins=[Skips()]) as hooks:
+        with HookManager(observers=[Skips()]) as hooks:
             build(store, hooks=hooks).run(resume=failed)
         reason = f"restored from the checkpoint of run {failed}"
         assert seen == [("Numbers", reason), ("Words", reason), ("Summary", reason)]
@@ -393,7 +393,7 @@ class TestEdges:
         build(store).run()
         recorder = Recorder()
         Calls.fail = True
-        with HookManager(plugins=[recorder]) as hooks:
+        with HookManager(observers=[recorder]) as hooks:
             with pytest.raises(FactoryError, match="out of paper"):
                 build(store, hooks=hooks).run(only="Report")
             Calls.fail = False

@@ -41,7 +41,7 @@ def _events(caplog) -> list[logging.LogRecord]:
 class TestDebugTracer:
     def test_traces_every_step_with_timings_and_shapes(self, caplog):
         caplog.set_level(logging.DEBUG, logger="pysetl.debug")
-        with HookManager(plugins=[DebugTracer()]) as hooks:
+        with HookManager(observers=[DebugTracer()]) as hooks:
             pipeline = _pipeline(hooks)
             pipeline.run()
         records = _events(caplog)
@@ -74,7 +74,7 @@ class TestDebugTracer:
             raise KeyError(x)
 
         with (
-            HookManager(plugins=[DebugTracer()]) as hooks,
+            HookManager(observers=[DebugTracer()]) as hooks,
             pytest.raises(FactoryError),
         ):
             _pipeline(hooks, compute=boom).run()
@@ -86,7 +86,7 @@ class TestDebugTracer:
 
     def test_is_silent_unless_debug_is_enabled(self, caplog):
         caplog.set_level(logging.INFO, logger="pysetl.debug")
-        with HookManager(plugins=[DebugTracer()]) as hooks:
+        with HookManager(observers=[DebugTracer()]) as hooks:
             _pipeline(hooks).run()
         assert _events(caplog) == []
 
@@ -98,7 +98,7 @@ class TestDebugTracer:
             def after_factory_run(self, *, factory_name: str) -> None:
                 seen.append(f"{factory_name}@{threading.current_thread().name}")
 
-        with HookManager(plugins=[Where()]) as hooks:
+        with HookManager(observers=[Where()]) as hooks:
             _pipeline(hooks).run()
         here = threading.current_thread().name
         assert seen == [f"Source@{here}", f"Double@{here}"]
@@ -120,7 +120,7 @@ class TestInlineDelivery:
             def after_pipeline_run(self) -> None:
                 threads["inline"] = threading.current_thread().name
 
-        with HookManager(plugins=[Queued(), Inline()]) as hooks:
+        with HookManager(observers=[Queued(), Inline()]) as hooks:
             assert hooks.enabled
             _pipeline(hooks).run()
         assert threads == {
@@ -128,7 +128,7 @@ class TestInlineDelivery:
             "queued": "pysetl-writer",
         }
 
-    def test_only_inline_plugins_still_enable_the_manager(self):
+    def test_only_inline_observers_still_enable_the_manager(self):
         class Inline:
             pysetl_inline = True
 
@@ -136,7 +136,7 @@ class TestInlineDelivery:
             def before_pipeline_run(self) -> None:
                 """Nothing to do."""
 
-        hooks = HookManager(plugins=[Inline()])
+        hooks = HookManager(observers=[Inline()])
         assert hooks.enabled
         hooks.emit("before_pipeline_run")
         hooks.emit("after_pipeline_run")
@@ -149,8 +149,8 @@ class TestDefaultManager:
         monkeypatch.setenv("PYSETL_DEBUG", "1")
         monkeypatch.setenv("PYSETL_DISABLE_HOOKS", "all")
         try:
-            plugins = default_hook_manager().plugins
-            assert any(isinstance(p, DebugTracer) for p in plugins)
+            observers = default_hook_manager().observers
+            assert any(isinstance(p, DebugTracer) for p in observers)
         finally:
             reset_default_hook_manager()
 
@@ -159,7 +159,7 @@ class TestDefaultManager:
         monkeypatch.delenv("PYSETL_DEBUG", raising=False)
         monkeypatch.setenv("PYSETL_DISABLE_HOOKS", "all")
         try:
-            assert default_hook_manager().plugins == []
+            assert default_hook_manager().observers == []
         finally:
             reset_default_hook_manager()
 

@@ -8,7 +8,11 @@ from importlib import metadata
 import pluggy
 import pytest
 
-from pysetl.errors import DependencyResolutionError, FactoryError
+from pysetl.errors import (
+    DependencyResolutionError,
+    FactoryError,
+    PySetlDeprecationWarning,
+)
 from pysetl.settings import reset_settings
 from pysetl.workflow import Deliverable, Delivery, Pipeline, Stage, _hook_manager
 from pysetl.workflow.hooks import (
@@ -112,7 +116,7 @@ def two_stage_pipeline(hooks, fail=False):
 class TestEvents:
     def test_successful_run_emits_events_in_lifecycle_order(self):
         recorder = Recorder()
-        with HookManager(plugins=[recorder]) as hooks:
+        with HookManager(observers=[recorder]) as hooks:
             two_stage_pipeline(hooks).run()
         assert recorder.names == [
             "before_pipeline_run",
@@ -129,7 +133,7 @@ class TestEvents:
 
     def test_every_event_carries_the_run_id_and_pipeline(self):
         recorder = Recorder()
-        with HookManager(plugins=[recorder]) as hooks:
+        with HookManager(observers=[recorder]) as hooks:
             pipeline = two_stage_pipeline(hooks).run()
         for _, kwargs in recorder.events:
             assert kwargs["run_id"] == pipeline.run_id
@@ -139,7 +143,7 @@ class TestEvents:
 
     def test_factory_payloads(self):
         recorder = Recorder()
-        with HookManager(plugins=[recorder]) as hooks:
+        with HookManager(observers=[recorder]) as hooks:
             two_stage_pipeline(hooks).run()
         after = [k for n, k in recorder.events if n == "after_factory_run"]
         assert [k["factory_name"] for k in after] == ["First", "Second"]
@@ -151,7 +155,7 @@ class TestEvents:
 
     def test_stage_payloads(self):
         recorder = Recorder()
-        with HookManager(plugins=[recorder]) as hooks:
+        with HookManager(observers=[recorder]) as hooks:
             pipeline = two_stage_pipeline(hooks).run()
         before = [k for n, k in recorder.events if n == "before_stage_run"]
         assert [k["stage"] for k in before] == pipeline.stages
@@ -161,7 +165,7 @@ class TestEvents:
     def test_failed_run_emits_failure_events_with_the_error(self):
         recorder = Recorder()
         with (
-            HookManager(plugins=[recorder]) as hooks,
+            HookManager(observers=[recorder]) as hooks,
             pytest.raises(FactoryError) as info,
         ):
             two_stage_pipeline(hooks, fail=True).run()
@@ -180,7 +184,7 @@ class TestEvents:
         recorder = Recorder()
         needy = make_factory("Needy", int, x=Delivery[str]())
         with (
-            HookManager(plugins=[recorder]) as hooks,
+            HookManager(observers=[recorder]) as hooks,
             pytest.raises(DependencyResolutionError),
         ):
             Pipeline(hooks=hooks).add_stage_from_type(needy).run()
@@ -214,7 +218,7 @@ class TestIsolation:
     def test_raising_observer_never_fails_the_run(self, caplog):
         recorder = Recorder()
         raising = Raising()
-        with HookManager(plugins=[raising, recorder]) as hooks:
+        with HookManager(observers=[raising, recorder]) as hooks:
             with caplog.at_level(logging.ERROR, logger=_hook_manager.__name__):
                 pipeline = two_stage_pipeline(hooks).run()
             assert pipeline.get_last_output() == 2
@@ -225,13 +229,13 @@ class TestIsolation:
         assert recorder.names.count("after_factory_run") == 2
 
     def test_raising_observer_inline_never_fails_the_run(self):
-        with HookManager(plugins=[Raising()], inline=True) as hooks:
+        with HookManager(observers=[Raising()], inline=True) as hooks:
             assert two_stage_pipeline(hooks).run().get_last_output() == 2
             assert sum(hooks.failures.values()) == 2
 
     def test_slow_observer_does_not_stall_the_run(self, caplog):
         slow = Slow(0.5)
-        hooks = HookManager(plugins=[slow], drain_timeout=0.05, slow_threshold=0.2)
+        hooks = HookManager(observers=[slow], drain_timeout=0.05, slow_threshold=0.2)
         start = time.perf_counter()
         with caplog.at_level(logging.WARNING, logger=_hook_manager.__name__):
             two_stage_pipeline(hooks).run()
@@ -251,7 +255,7 @@ class TestIsolation:
             def after_factory_run(self):
                 release.wait(5)
 
-        hooks = HookManager(plugins=[Blocking()], queue_size=1, drain_timeout=0)
+        hooks = HookManager(observers=[Blocking()], queue_size=1, drain_timeout=0)
         with caplog.at_level(logging.WARNING, logger=_hook_manager.__name__):
             for _ in range(4):
                 hooks.emit("after_factory_run")
@@ -276,7 +280,7 @@ class TestRegistration:
             def after_factory_run(self, *, factory_name):
                 seen.append(factory_name)
 
-        with HookManager(plugins=[Minimal()], inline=True) as hooks:
+        with HookManager(observers=[Minimal()], inline=True) as hooks:
             two_stage_pipeline(hooks).run()
         assert seen == ["First", "Second"]
 
@@ -287,7 +291,7 @@ class TestRegistration:
                 pass
 
         with pytest.raises(pluggy.PluginValidationError, match="rows_written"):
-            HookManager(plugins=[Greedy()])
+            HookManager(observers=[Greedy()])
 
     def test_unknown_event_is_rejected(self):
         class Typo:
@@ -298,7 +302,7 @@ class TestRegistration:
         hooks = HookManager()
         with pytest.raises(pluggy.PluginValidationError):
             hooks.register(Typo())
-        assert hooks.plugins == []
+        assert hooks.observers == []
 
     def test_positional_arguments_are_rejected(self):
         class Positional:
@@ -307,7 +311,7 @@ class TestRegistration:
                 pass
 
         with pytest.raises(pluggy.PluginValidationError):
-            HookManager(plugins=[Positional()])
+            HookManager(observers=[Positional()])
 
     def test_every_shape_of_observer_is_found_and_no_property_is_run(self):
         # The manager looks at each attribute's raw value before pluggy's full
@@ -348,8 +352,8 @@ class TestRegistration:
         on_instance.after_factory_run = note("instance")
         module = types_module.ModuleType("observer_module")
         module.after_factory_run = note("module")
-        plugins = [Inherits(), slotted, on_instance, AsClass, module]
-        with HookManager(plugins=plugins, inline=True) as hooks:
+        observers = [Inherits(), slotted, on_instance, AsClass, module]
+        with HookManager(observers=observers, inline=True) as hooks:
             two_stage_pipeline(hooks).run()
         tags = ("static", "slot", "instance", "classmethod", "module")
         assert sorted(seen) == sorted(
@@ -358,7 +362,7 @@ class TestRegistration:
 
     def test_unregister(self):
         recorder = Recorder()
-        hooks = HookManager(plugins=[recorder])
+        hooks = HookManager(observers=[recorder])
         assert hooks.enabled
         hooks.unregister(recorder)
         assert not hooks.enabled
@@ -367,6 +371,46 @@ class TestRegistration:
         hooks = HookManager(disabled=["blocked"])
         assert hooks.register(Recorder(), name="blocked") == "blocked"
         assert not hooks.enabled
+
+
+class TestOldNames:
+    """``plugin``/``plugins`` named observers before 0.7: they still work, and warn."""
+
+    def test_plugins_keyword_registers_and_names_observers(self):
+        recorder = Recorder()
+        with pytest.warns(PySetlDeprecationWarning, match=r"observers=\.\.\."):
+            hooks = HookManager(plugins=[recorder])
+        assert hooks.observers == [recorder]
+
+    def test_plugins_property_returns_the_observers_and_warns(self):
+        recorder = Recorder()
+        hooks = HookManager(observers=[recorder])
+        with pytest.warns(PySetlDeprecationWarning, match=r"HookManager\.observers"):
+            assert hooks.plugins == [recorder]
+
+    def test_register_and_unregister_accept_plugin_as_a_keyword(self):
+        recorder = Recorder()
+        hooks = HookManager()
+        with pytest.warns(PySetlDeprecationWarning, match=r"register\(observer="):
+            hooks.register(plugin=recorder)
+        assert hooks.observers == [recorder]
+        with pytest.warns(PySetlDeprecationWarning, match=r"unregister\(observer="):
+            hooks.unregister(plugin=recorder)
+        assert hooks.observers == []
+
+    def test_the_new_names_do_not_warn(self):
+        recorder = Recorder()
+        hooks = HookManager(observers=[recorder])
+        hooks.unregister(observer=recorder)
+        hooks.register(observer=recorder, name="recorder")
+        assert hooks.observers == [recorder]
+
+    def test_both_names_at_once_is_a_type_error(self):
+        only = r"pass HookManager\(observers=\.\.\.\) only"
+        with pytest.raises(TypeError, match=only):
+            HookManager(observers=[Recorder()], plugins=[Recorder()])
+        with pytest.raises(TypeError, match="needs the observer"):
+            HookManager().register()
 
 
 class FakeEntryPoint:
@@ -397,13 +441,13 @@ class TestEntryPoints:
 
     def test_entry_points_are_loaded(self, published):
         with HookManager(entry_points=True) as hooks:
-            assert hooks.plugins == [published]
+            assert hooks.observers == [published]
 
     def test_default_manager_loads_entry_points(self, published, monkeypatch):
         monkeypatch.delenv(_hook_manager.DISABLE_ENV, raising=False)
         reset_settings()
         reset_default_hook_manager()
-        assert default_hook_manager().plugins == [published]
+        assert default_hook_manager().observers == [published]
         assert default_hook_manager() is default_hook_manager()
 
     @pytest.mark.usefixtures("published")
@@ -411,14 +455,14 @@ class TestEntryPoints:
         monkeypatch.setenv(_hook_manager.DISABLE_ENV, "fake")
         reset_settings()
         reset_default_hook_manager()
-        assert default_hook_manager().plugins == []
+        assert default_hook_manager().observers == []
 
     @pytest.mark.usefixtures("published")
     def test_default_manager_can_disable_all(self, monkeypatch):
         monkeypatch.setenv(_hook_manager.DISABLE_ENV, "all")
         reset_settings()
         reset_default_hook_manager()
-        assert default_hook_manager().plugins == []
+        assert default_hook_manager().observers == []
 
     def test_pipeline_uses_the_default_manager(self):
         assert Pipeline().hooks is default_hook_manager()
@@ -438,6 +482,6 @@ class TestOrder:
             def after_pipeline_run(self):
                 seen.append("second")
 
-        with HookManager(plugins=[First(), Second()], inline=True) as hooks:
+        with HookManager(observers=[First(), Second()], inline=True) as hooks:
             hooks.emit("after_pipeline_run")
         assert seen == ["first", "second"]

@@ -43,7 +43,7 @@ class _Counts(Factory[int]):
 class TestInsideARun:
     def test_each_value_reaches_observers_with_its_factory(self):
         events = _Events()
-        pipeline = Pipeline(hooks=HookManager(plugins=[events], inline=True))
+        pipeline = Pipeline(hooks=HookManager(observers=[events], inline=True))
         pipeline.add_stage_from_type(_Counts).run()
         assert [(e["name"], e["kind"], e["value"]) for e in events.seen] == [
             ("rows_rejected", "counter", 5.0),
@@ -59,7 +59,7 @@ class TestInsideARun:
 
     def test_background_delivery_gets_them_too(self):
         events = _Events()
-        with HookManager(plugins=[events]) as hooks:
+        with HookManager(observers=[events]) as hooks:
             Pipeline(hooks=hooks).add_stage_from_type(_Counts).run()
             hooks.drain()
         assert len(events.seen) == 3

@@ -130,6 +130,6 @@ class TestLoneFactories:
             def before_stage_run(self, *, stage: Stage) -> None:
                 seen.append(type(stage))
 
-        with HookManager(plugins=[Observer()], inline=True) as hooks:
+        with HookManager(observers=[Observer()], inline=True) as hooks:
             built(chain(2), hooks).run()
         assert seen == [Stage, Stage]

@@ -97,7 +97,7 @@ class TestWrongOutput:
     def test_an_observed_run_fails_too_and_tells_the_observers(self):
         failures = Failures()
         with (
-            HookManager(plugins=[failures], inline=True) as hooks,
+            HookManager(observers=[failures], inline=True) as hooks,
             pytest.raises(FactoryOutputError) as info,
         ):
             run(returning(None, int), hooks)

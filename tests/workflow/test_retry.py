@@ -262,7 +262,7 @@ class TestRetries:
     def test_a_flaky_factory_fails_twice_then_succeeds_with_numbered_attempts(self):
         flaky, _ = _flaky(2, retry=RetryPolicy(max_attempts=3, **FAST))
         events = Events()
-        pipeline = Pipeline(hooks=HookManager(plugins=[events]))
+        pipeline = Pipeline(hooks=HookManager(observers=[events]))
         pipeline.add_stage_from_type(flaky).run()
         assert pipeline.get_last_output() == 3
         assert events.seen == [
@@ -296,7 +296,7 @@ class TestRetries:
         flaky, calls = _flaky(1, ValueError, retry=policy)
         events = Events()
         with pytest.raises(FactoryError):
-            Pipeline(hooks=HookManager(plugins=[events])).add_stage_from_type(
+            Pipeline(hooks=HookManager(observers=[events])).add_stage_from_type(
                 flaky
             ).run()
         assert len(calls) == 1
@@ -319,7 +319,7 @@ class TestRetries:
         stage = Stage(parallel=True).add_factory(first()).add_factory(second())
         events = Events()
         pipeline = Pipeline(
-            hooks=HookManager(plugins=[events]),
+            hooks=HookManager(observers=[events]),
             retry=RetryPolicy(max_attempts=3, **FAST),
         )
         pipeline.add_stage(stage).run()
@@ -345,7 +345,7 @@ class TestTimeouts:
     def test_a_pure_python_loop_is_interrupted_and_the_run_fails_clearly(self):
         events = Events()
         pipeline = Pipeline(
-            hooks=HookManager(plugins=[events]),
+            hooks=HookManager(observers=[events]),
             policies={"Spin": FactoryPolicy(timeout=0.3)},
         )
         started = time.perf_counter()
@@ -389,7 +389,7 @@ class TestTimeouts:
         retry = RetryPolicy(max_attempts=2, retry_timeouts=True, **FAST)
         events = Events()
         pipeline = Pipeline(
-            hooks=HookManager(plugins=[events]),
+            hooks=HookManager(observers=[events]),
             policies={"SlowThenFast": FactoryPolicy(retry=retry, timeout=0.2)},
         )
         pipeline.add_stage_from_type(SlowThenFast).run()

@@ -53,7 +53,7 @@ def _pipeline(hooks: HookManager | None = None) -> Pipeline:
 class TestRunGraph:
     def test_the_run_hands_its_graph_to_the_observers(self):
         watcher = Watcher()
-        with HookManager(plugins=[watcher]) as hooks:
+        with HookManager(observers=[watcher]) as hooks:
             _pipeline(hooks).run()
         (graph,) = watcher.graphs
         assert graph.factories == 3

@@ -79,7 +79,7 @@ class Orphan(_Plain, Factory[int]):
 def recorded():
     history = InMemoryRunHistory()
     recorder = HistoryRecorder(history)
-    with HookManager(plugins=[recorder]) as hooks:
+    with HookManager(observers=[recorder]) as hooks:
         yield history, hooks
     recorder.close()
 
@@ -167,7 +167,7 @@ def test_one_stage_per_next_on_spark_recorded_as_any_run(spark, recorded):
     assert [a.factory for a in attempts] == ["Numbers", "Evens", "Count", "Total"]
     assert {a.status for a in attempts} == {"succeeded"}
     assert hooks.slow == {}  # the pauses are not slow observers
-    assert stepper not in hooks.plugins
+    assert stepper not in hooks.observers
     with pytest.raises(PipelineError, match="has run already"):
         stepper.next()
 

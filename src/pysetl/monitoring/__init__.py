@@ -1,4 +1,4 @@
-"""Subscribers to workflow events: the run history, its recorder, and metrics."""
+"""Observers of workflow events: the run history, its recorder, and metrics."""
 
 from __future__ import annotations
 

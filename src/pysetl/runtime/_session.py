@@ -33,7 +33,8 @@ Usage::
     with Session(config=load_config("conf", "prod")) as session:
         session.pipeline("daily").add_stage_from_type(Load).run()
 
-Added in 0.4.
+Added in 0.4. Changed in 0.7: ``Session(observers=...)`` replaces
+``Session(plugins=...)``, which still works and warns.
 """
 
 from __future__ import annotations
@@ -41,11 +42,12 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pysetl._state import STATE
-from pysetl.errors import PySetlError
+from pysetl.errors import PySetlDeprecationWarning, PySetlError
 from pysetl.runtime._execution import EXECUTION_SECTION, ExecutionSection
 from pysetl.runtime._monitoring import MonitoringSection, load_observer
 from pysetl.settings import parse_host, settings
@@ -74,6 +76,21 @@ _LOGGER = logging.getLogger(__name__)
 _OPEN_LOCK = threading.Lock()
 
 
+def _deprecated_plugins(
+    observers: Iterable[object], plugins: Iterable[object]
+) -> Iterable[object]:
+    """``plugins``, given to ``Session`` under its old name (with a warning)."""
+    if observers != ():
+        msg = "Session(plugins=...) and Session(observers=...): pass observers only"
+        raise TypeError(msg)
+    msg = (
+        "Session(plugins=...) is deprecated, use Session(observers=...): the "
+        "objects are observers (a plugin is a package that ships them)"
+    )
+    warnings.warn(msg, PySetlDeprecationWarning, stacklevel=3)
+    return plugins
+
+
 class Session:
     """A run's world: history, logs, metrics, progress, observers; closed in order.
 
@@ -88,7 +105,7 @@ class Session:
             ``monitoring.enabled``, else on.
         hooks: Register the observers on this manager instead of a new one
             (the process-wide default manager uses it).
-        plugins: More observers to register.
+        observers: More observers to register.
         spark: The SparkSession pipelines label their jobs on (default: the
             running one).
         writer: The observers' writer thread; default: a new one, owned and
@@ -96,6 +113,7 @@ class Session:
         project_dir: Where the project's history is looked for.
         host: The host name runs are recorded under; default:
             ``PYSETL_HOST``, else the machine's name (added in 0.6).
+        plugins: Deprecated alias of ``observers`` (changed in 0.7).
 
     Attributes:
         observing: Whether runs are recorded.
@@ -114,13 +132,16 @@ class Session:
         history: BaseRunHistory | str | None = None,
         observe: bool | None = None,
         hooks: HookManager | None = None,
-        plugins: Iterable[object] = (),
+        observers: Iterable[object] = (),
         spark: Any = None,
         writer: BackgroundWriter | None = None,
         project_dir: str | Path | None = None,
         host: str | None = None,
+        plugins: Iterable[object] | None = None,
     ) -> None:
         """Build the world (see the module docstring); ``close()`` undoes it."""
+        if plugins is not None:
+            observers = _deprecated_plugins(observers, plugins)
         current = settings()
         self.config = config
         self.spark = spark
@@ -149,8 +170,8 @@ class Session:
         self.observing = bool(observe) and self._observe(history, project_dir)
         for spec in self.monitoring.observers:
             self._register(load_observer(spec))
-        for plugin in plugins:
-            self._register(plugin)
+        for observer in observers:
+            self._register(observer)
         self._add_alerts()
         with _OPEN_LOCK:
             STATE.open_sessions.add(self)

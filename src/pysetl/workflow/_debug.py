@@ -22,7 +22,7 @@ so debug mode neither leaks data nor starts Spark jobs.
 Debug mode is on with ``PYSETL_DEBUG=1``, ``pysetl --debug`` or
 ``configure_logging(debug=True)``: then ``default_hook_manager()`` registers
 a tracer. Elsewhere, register one yourself:
-``HookManager(plugins=[DebugTracer()])``.
+``HookManager(observers=[DebugTracer()])``.
 
 Added in 0.2.
 """

@@ -3,7 +3,7 @@
 Mechanism (why an observer can neither fail nor stall a run):
 
 * every observer call is wrapped: an exception is logged with its traceback
-  and counted in ``failures[<plugin>.<event>]``, never raised;
+  and counted in ``failures[<observer>.<event>]``, never raised;
 * by default events are delivered on the observers' one writer thread
   (``pysetl.utils.writer``; the process-wide one unless ``writer=`` is
   given), in the order they were emitted. The run only appends to a bounded
@@ -12,7 +12,7 @@ Mechanism (why an observer can neither fail nor stall a run):
   ``Pipeline.run()`` the pipeline waits at most ``drain_timeout`` seconds for
   the writer to catch up (observers' own writes included), then moves on;
 * every call is timed; calls longer than ``slow_threshold`` seconds are
-  logged and counted in ``slow[<plugin>.<event>]``;
+  logged and counted in ``slow[<observer>.<event>]``;
 * ``inline=True`` delivers events synchronously in the thread that emits
   them, for observers that need the run's thread (context variables). Such
   observers are still isolated from failures, but a slow one does delay the run.
@@ -22,6 +22,16 @@ Mechanism (why an observer can neither fail nor stall a run):
   says so with a true ``pysetl_pauses`` attribute: its calls are not timed.
 
 With no observer registered, emitting an event is a dictionary lookup.
+
+Words (``docs/architecture.md``): a *hook* is a point of a run where an event
+is published; an *observer* is an object registered here that implements some
+hooks; a *plugin* is only a package that ships observers through the
+``pysetl.hooks`` entry points. pluggy calls every registered object a plugin:
+its names are kept where pluggy's API is used.
+
+Changed in 0.7: ``observers=``, ``observers`` and ``register(observer)``
+replace ``plugins=``, ``plugins`` and ``register(plugin)``; the old names
+still work and warn with a ``PySetlDeprecationWarning``.
 """
 
 from __future__ import annotations
@@ -32,14 +42,16 @@ import logging
 import threading
 import time
 import types
+import warnings
 import weakref
 from dataclasses import dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
 from pysetl._state import STATE, close_default_hooks
+from pysetl.errors import PySetlDeprecationWarning
 from pysetl.logs import debug_enabled
 from pysetl.settings import settings
 from pysetl.utils.writer import BackgroundWriter, shared_writer
@@ -61,6 +73,34 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 DISABLE_ENV = "PYSETL_DISABLE_HOOKS"
+# The value of a deprecated keyword that was not given.
+_UNSET: Any = object()
+_T = TypeVar("_T")
+
+
+def _renamed(new: _T, old: _T, *, before: str, after: str) -> _T:
+    """``new``, or the value of the deprecated keyword ``old`` (with a warning).
+
+    Args:
+        new: The value given under the new name (``_UNSET`` if none).
+        old: The value given under the old name (``_UNSET`` if none).
+        before: The old spelling, for the messages (``HookManager(plugins=...)``).
+        after: The new spelling (``HookManager(observers=...)``).
+
+    Raises:
+        TypeError: Both names were given.
+    """
+    if old is _UNSET:
+        return new
+    if new is not _UNSET:
+        msg = f"{before} and {after} name the same thing: pass {after} only"
+        raise TypeError(msg)
+    msg = (
+        f"{before} is deprecated, use {after}: the objects are observers "
+        "(a plugin is a package that ships them)"
+    )
+    warnings.warn(msg, PySetlDeprecationWarning, stacklevel=3)
+    return old
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +149,10 @@ def _invoker(
 
 
 class _PluginManager(pluggy.PluginManager):
-    """pluggy's manager, with a cheap first look at each attribute of a plugin.
+    """pluggy's manager, with a cheap first look at each attribute of an observer.
 
-    pluggy looks at every name of ``dir(plugin)`` with
+    pluggy (which calls observers "plugins") looks at every name of
+    ``dir(observer)`` with
     ``inspect.getattr_static``, about a hundred per observer and seven
     observers per session: tens of milliseconds at each session build. An
     attribute whose raw value (instance dict, then the class dicts in MRO
@@ -119,7 +160,7 @@ class _PluginManager(pluggy.PluginManager):
     cannot be a hook; only marked ones go through pluggy's full parse.
     """
 
-    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:  # pluggy's names
         """The parse of pluggy, for attributes whose raw value carries our marker."""
         raw = _raw_attribute(plugin, name)
         if not isinstance(raw, types.MemberDescriptorType) and not _marked(
@@ -140,18 +181,20 @@ class _PluginManager(pluggy.PluginManager):
 _ABSENT = object()
 
 
-def _raw_attribute(plugin: Any, name: str) -> Any:
-    """``name`` on ``plugin`` without running descriptors (``_ABSENT`` if none)."""
-    if inspect.ismodule(plugin):
-        return vars(plugin).get(name, _ABSENT)
-    if not inspect.isclass(plugin):
+def _raw_attribute(observer: Any, name: str) -> Any:
+    """``name`` on ``observer`` without running descriptors (``_ABSENT`` if none)."""
+    if inspect.ismodule(observer):
+        return vars(observer).get(name, _ABSENT)
+    if not inspect.isclass(observer):
         try:
-            own = object.__getattribute__(plugin, "__dict__")
+            own = object.__getattribute__(observer, "__dict__")
         except AttributeError:
             own = {}
         if isinstance(own, dict) and name in own:
             return own[name]
-    for klass in plugin.__mro__ if inspect.isclass(plugin) else type(plugin).__mro__:
+    for klass in (
+        observer.__mro__ if inspect.isclass(observer) else type(observer).__mro__
+    ):
         if name in vars(klass):
             return vars(klass)[name]
     return _ABSENT
@@ -173,7 +216,7 @@ class HookManager:
     """The observers of a pipeline, and the safe delivery of events to them.
 
     Args:
-        plugins: Observers to register now.
+        observers: Observers to register now.
         entry_points: Also load the observers of the ``pysetl.hooks`` group.
         disabled: Entry-point names not to load.
         inline: Deliver events synchronously (see the module docstring).
@@ -183,17 +226,21 @@ class HookManager:
         drain_timeout: Seconds ``drain()`` waits by default.
         writer: The thread that delivers queued events (and does every
             observer's slow work); default: the process-wide writer.
+        plugins: Deprecated alias of ``observers`` (changed in 0.7).
 
     Attributes:
-        failures: Observer calls that raised, by ``<plugin>.<event>``.
-        slow: Observer calls slower than ``slow_threshold``, by ``<plugin>.<event>``.
+        failures: Observer calls that raised, by ``<observer>.<event>``.
+        slow: Observer calls slower than ``slow_threshold``, by
+            ``<observer>.<event>``.
         dropped: Events dropped because the queue was full.
+
+    Changed in 0.7: ``observers=`` replaces ``plugins=``.
     """
 
     def __init__(
         self,
         *,
-        plugins: Iterable[object] = (),
+        observers: Iterable[object] = _UNSET,
         entry_points: bool = False,
         disabled: Iterable[str] = (),
         inline: bool = False,
@@ -201,8 +248,15 @@ class HookManager:
         queue_size: int = 100_000,
         drain_timeout: float = 5.0,
         writer: BackgroundWriter | None = None,
+        plugins: Iterable[object] = _UNSET,
     ) -> None:
-        """Create the manager, register ``plugins`` and, optionally, entry points."""
+        """Create the manager, register ``observers`` and, optionally, entry points."""
+        observers = _renamed(
+            observers,
+            plugins,
+            before="HookManager(plugins=...)",
+            after="HookManager(observers=...)",
+        )
         self._pm = _PluginManager(PROJECT_NAME)
         for spec in SPEC_CLASSES:
             self._pm.add_hookspecs(spec)
@@ -226,60 +280,112 @@ class HookManager:
         self._queued = 0  # events handed to the writer and not delivered yet
         for name in disabled:
             self._pm.set_blocked(name)
-        for plugin in plugins:
-            self.register(plugin)
+        for observer in () if observers is _UNSET else observers:
+            self.register(observer)
         if entry_points:
             self.load_entry_points()
 
     # ------------------------------------------------------------ registration
-    def register(self, plugin: object, name: str | None = None) -> str:
+    def register(
+        self,
+        observer: object = _UNSET,
+        name: str | None = None,
+        *,
+        plugin: object = _UNSET,
+    ) -> str:
         """Register an observer and return its name.
+
+        Args:
+            observer: The object whose ``@hook_impl`` methods get the events.
+            name: Its name in ``failures`` and ``slow``; default: pluggy's
+                (the object's id).
+            plugin: Deprecated alias of ``observer`` (changed in 0.7).
 
         Raises:
             pluggy.PluginValidationError: A marked method has no matching
                 event, or asks for an argument that the event does not have,
                 or takes positional arguments (use ``*`` before them).
+            TypeError: No observer was given.
         """
-        registered = self._pm.register(plugin, name)
+        observer = _renamed(
+            observer,
+            plugin,
+            before="HookManager.register(plugin=...)",
+            after="HookManager.register(observer=...)",
+        )
+        if observer is _UNSET:
+            msg = "HookManager.register() needs the observer to register"
+            raise TypeError(msg)
+        registered = self._pm.register(observer, name)
         if registered is None:  # blocked
             return name or ""
         try:
             self._pm.check_pending()
-            self._validate(plugin)
+            self._validate(observer)
         except pluggy.PluginValidationError:
-            self._pm.unregister(plugin)
+            self._pm.unregister(observer)
             raise
         self._rebuild()
         return registered
 
-    def unregister(self, plugin: object) -> None:
-        """Remove an observer."""
-        self._pm.unregister(plugin)
+    def unregister(self, observer: object = _UNSET, *, plugin: object = _UNSET) -> None:
+        """Remove an observer.
+
+        Args:
+            observer: The registered object.
+            plugin: Deprecated alias of ``observer`` (changed in 0.7).
+
+        Raises:
+            TypeError: No observer was given.
+        """
+        observer = _renamed(
+            observer,
+            plugin,
+            before="HookManager.unregister(plugin=...)",
+            after="HookManager.unregister(observer=...)",
+        )
+        if observer is _UNSET:
+            msg = "HookManager.unregister() needs the observer to remove"
+            raise TypeError(msg)
+        self._pm.unregister(observer)
         self._rebuild()
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> int:
         """Register the observers published in the entry-point ``group``."""
         count = 0
-        for name, plugin in _published(group):
+        for name, observer in _published(group):
             if self._pm.get_plugin(name) is not None or self._pm.is_blocked(name):
                 continue
-            self._pm.register(plugin, name=name)
+            self._pm.register(observer, name=name)
             count += 1
-        for _, plugin in self._pm.list_name_plugin():
-            self._validate(plugin)
+        for _, observer in self._pm.list_name_plugin():
+            self._validate(observer)
         self._rebuild()
         return count
 
     @property
-    def plugins(self) -> list[object]:
-        """The registered observers."""
-        return [plugin for _, plugin in self._pm.list_name_plugin() if plugin]
+    def observers(self) -> list[object]:
+        """The registered observers, in registration order.
 
-    def _validate(self, plugin: object) -> None:
-        for impl in self._pm.get_hookcallers(plugin) or []:
+        Changed in 0.7: replaces ``plugins``.
+        """
+        return [observer for _, observer in self._pm.list_name_plugin() if observer]
+
+    @property
+    def plugins(self) -> list[object]:
+        """Deprecated alias of ``observers`` (changed in 0.7)."""
+        msg = (
+            "HookManager.plugins is deprecated, use HookManager.observers: the "
+            "objects are observers (a plugin is a package that ships them)"
+        )
+        warnings.warn(msg, PySetlDeprecationWarning, stacklevel=2)
+        return self.observers
+
+    def _validate(self, observer: object) -> None:
+        for impl in self._pm.get_hookcallers(observer) or []:
             spec_args = self._spec_args[impl.name]
             for hookimpl in impl.get_hookimpls():
-                if hookimpl.plugin is not plugin:
+                if hookimpl.plugin is not observer:
                     continue
                 names, _ = _keyword_names(hookimpl.function)
                 unknown = names - spec_args
@@ -289,7 +395,7 @@ class HookManager:
                         f"{sorted(unknown)!r}, which the event does not provide; "
                         f"it provides {sorted(spec_args)!r}"
                     )
-                    raise pluggy.PluginValidationError(plugin, msg)
+                    raise pluggy.PluginValidationError(observer, msg)
 
     def _rebuild(self) -> None:
         calls: dict[str, tuple[_Call, ...]] = {}

@@ -1,9 +1,10 @@
-"""Lifecycle hooks: what a run publishes, and how to subscribe to it.
+"""Lifecycle hooks: what a run publishes, and how to observe it.
 
-pysetl publishes one event when a pipeline run, a stage or a factory starts,
-finishes or fails. Metrics, run history, logging and third-party tools are
-all just subscribers ("observers"). An observer is any object with methods
-marked ``@hook_impl`` whose names are those of the specs below:
+A hook is a named point of a run where pysetl publishes an event: when a
+pipeline run, a stage or a factory starts, finishes or fails. Metrics, run
+history, logging and third-party tools are all just observers. An observer is
+any object, registered with a ``HookManager``, with methods marked
+``@hook_impl`` whose names are those of the specs below:
 
 ```python
 from pysetl.workflow.hooks import hook_impl
@@ -13,13 +14,14 @@ class PrintDurations:
     def after_factory_run(self, *, factory_name: str, duration: float) -> None:
         print(f"{factory_name} took {duration:.3f} s")
 
-pipeline = Pipeline(hooks=HookManager(plugins=[PrintDurations()]))
+pipeline = Pipeline(hooks=HookManager(observers=[PrintDurations()]))
 ```
 
 Every argument is keyword-only, and an observer takes only the arguments it
 uses; new arguments may be added to an event at any time without breaking
-existing observers (accept ``**kwargs`` to receive them all). Third-party
-packages register observers through the entry-point group ``pysetl.hooks``.
+existing observers (accept ``**kwargs`` to receive them all). Plugins
+(third-party packages) register observers through the entry-point group
+``pysetl.hooks``.
 
 An observer can never fail or stall a run: see ``HookManager``. A retry
 policy (``pysetl.workflow.retry``) emits ``on_factory_retried`` between two

@@ -207,7 +207,7 @@ def seed(path: Path) -> Seeded:
     LOG.propagate = False
     rng = random.Random(5)  # noqa: S311 - test data
     try:
-        with HookManager(plugins=[recorder, collector]) as hooks:
+        with HookManager(observers=[recorder, collector]) as hooks:
             nightly_ids = [
                 run_pipeline(hooks, "nightly_sales", nightly(n, rng))
                 for n in range(NIGHTLY_RUNS)

@@ -170,9 +170,9 @@ def main(history_path: str, control: Path) -> None:  # noqa: C901 - one script
     handler = HistoryLogHandler(recorder)
     logging.getLogger().addHandler(handler)
     logging.getLogger().setLevel(logging.INFO)
-    plugins: list[object] = [recorder, MetricsCollector(history=history)]
-    plugins.extend(spark_progress(history))
-    hooks = HookManager(plugins=plugins)
+    observers: list[object] = [recorder, MetricsCollector(history=history)]
+    observers.extend(spark_progress(history))
+    hooks = HookManager(observers=observers)
     context = PySetl.builder().set_spark_session(spark).set_hooks(hooks).getOrCreate()
     pipeline = (
         context.new_pipeline(name="live")

@@ -123,7 +123,7 @@ class TestRunsList:
             page.wait_for_selector("#runs-table td.empty")
             page.evaluate("window.__marker = 'same page'")
             recorder = HistoryRecorder(history)
-            with HookManager(plugins=[recorder]) as hooks:
+            with HookManager(observers=[recorder]) as hooks:
                 pipeline = Pipeline(hooks=hooks, name="fresh")
                 pipeline.add_stage_from_type(Noop).run()
             recorder.close()

@@ -130,13 +130,13 @@ class TestNotifiersAndSession:
     def test_disabled_alerts_register_nothing(self, tmp_path):
         config = _config(tmp_path, "alerts: {enabled: false}\n")
         with Session(config=config, history=InMemoryRunHistory()) as session:
-            assert not any(isinstance(p, AlertObserver) for p in session.hooks.plugins)
+            assert not any(isinstance(p, AlertObserver) for p in session.hooks.observers)
 
     def test_alerts_are_off_and_say_so_without_a_history(self, tmp_path, caplog):
         config = _config(tmp_path, "alerts: {rules: [{name: f, kind: run_failed}]}\n")
         with Session(config=config, observe=False) as session:
             (observer,) = [
-                p for p in session.hooks.plugins if isinstance(p, AlertObserver)
+                p for p in session.hooks.observers if isinstance(p, AlertObserver)
             ]
             assert observer.engine is None
             observer.after_pipeline_run(run_id="R1")  # nothing to do

@@ -445,7 +445,7 @@ def test_a_pipeline_run_records_the_config_version_it_used(spark, conf):
     history = InMemoryRunHistory()
     resolved = load_config(conf, "prod")
     with recorder_for_config(history, resolved) as recorder:
-        pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="cfg")
+        pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name="cfg")
         pipeline.add_stage_from_type(Count)
         pipeline.run()
         pipeline.hooks.close()

@@ -51,7 +51,7 @@ class Scale(Factory[int]):
 
 def test_the_graph_names_every_factory_and_delivery(local_history):
     recorder = HistoryRecorder(local_history)
-    pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="g")
+    pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name="g")
     pipeline.set_input_from_deliverable(Deliverable[str]("x"))
     stage = Stage().add_factory(Source()).add_factory(Source()).add_factory(Other())
     pipeline.add_stage(stage)

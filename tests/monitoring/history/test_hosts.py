@@ -134,7 +134,7 @@ WORKER = textwrap.dedent(
     url, runs = sys.argv[1], int(sys.argv[2])
     recorder = HistoryRecorder(open_history(url), heartbeat_interval=0.2)
     for n in range(runs):
-        pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="shared")
+        pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name="shared")
         pipeline.add_stage_from_type(Quick)
         pipeline.run()
         pipeline.hooks.close()

@@ -43,7 +43,7 @@ WORKER = textwrap.dedent(
         SqliteRunHistory(path), heartbeat_interval=0.1
     )
     for n in range(runs):
-        pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name=f"w{n}")
+        pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name=f"w{n}")
         for stage in range(stages - 1):
             pipeline.add_stage_from_type(Quick)
         pipeline.add_stage_from_type(Sleepy)
@@ -159,7 +159,7 @@ TICKING_WORKER = textwrap.dedent(
     recorder = HistoryRecorder(SqliteRunHistory(sys.argv[1]))
     log.addHandler(HistoryLogHandler(recorder))
     log.setLevel(logging.INFO)
-    pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="ticking")
+    pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name="ticking")
     pipeline.add_stage_from_type(Ticking).run()
     """
 )
@@ -238,7 +238,7 @@ SILENT_WORKER = textwrap.dedent(
 
     # The default heartbeat interval (10 s) is never reached before the kill.
     recorder = HistoryRecorder(SqliteRunHistory(sys.argv[1]))
-    pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="silent")
+    pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name="silent")
     pipeline.add_stage_from_type(Silent).run()
     """
 )

@@ -120,7 +120,7 @@ def recorder(history):
 
 
 def run_pipeline(recorder, *factories, name="daily"):
-    pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name=name)
+    pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name=name)
     for factory in factories:
         pipeline.add_stage_from_type(factory)
     try:
@@ -165,7 +165,7 @@ class TestRecordedRuns:
         assert all(a.duration is not None for a in attempts)
 
     def test_a_failure_keeps_its_context_whole(self, history, recorder):
-        pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="daily")
+        pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name="daily")
         pipeline.add_stage_from_type(Produce).add_stage_from_type(Explode)
         with pytest.raises(FactoryError):
             pipeline.run()
@@ -199,7 +199,7 @@ class TestRecordedRuns:
         assert last.data["error_type"] == "FactoryError"
 
     def test_a_failed_preflight_is_recorded_as_a_failed_run(self, history, recorder):
-        pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="wired")
+        pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name="wired")
         pipeline.add_stage_from_type(NeedsText)
         with pytest.raises(DependencyResolutionError):
             pipeline.run()
@@ -215,7 +215,7 @@ class TestRecordedRuns:
     def test_runs_in_parallel_stages_are_recorded(self, local_history):
         with HistoryRecorder(local_history) as recorder:
             pipeline = Pipeline(
-                hooks=HookManager(plugins=[recorder], inline=True), parallel=True
+                hooks=HookManager(observers=[recorder], inline=True), parallel=True
             )
             pipeline.add_stage_from_type(Produce).add_stage_from_type(Double)
             pipeline.run()
@@ -236,7 +236,7 @@ class TestRepeatedFactories:
         stage = Stage()
         for _ in range(3):
             stage.add_factory(Produce())
-        pipeline = Pipeline(hooks=HookManager(plugins=[recorder]), name="fan")
+        pipeline = Pipeline(hooks=HookManager(observers=[recorder]), name="fan")
         pipeline.add_stage(stage).add_stage_from_factory(Produce())
         try:
             pipeline.run()

@@ -37,7 +37,7 @@ def test_retries_and_skips_are_recorded_as_events():
     history = InMemoryRunHistory()
     writer = BackgroundWriter()
     recorder = HistoryRecorder(history, writer=writer)
-    hooks = HookManager(plugins=[recorder])
+    hooks = HookManager(observers=[recorder])
     pipeline = Pipeline(hooks=hooks, name="retried").add_stage_from_type(Flaky).run()
     run_id = pipeline.run_id
     assert run_id is not None

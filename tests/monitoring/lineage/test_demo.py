@@ -100,7 +100,7 @@ def names(datasets):
 def demo_run(spark, demo, tmp_path, receiver, writer):
     """The demo's pipeline, run once with the exporter; ``(pipeline, exporter)``."""
     exporter = OpenLineageExporter(url=receiver.url, namespace="flights-demo")
-    hooks = HookManager(plugins=[exporter], writer=writer, drain_timeout=30)
+    hooks = HookManager(observers=[exporter], writer=writer, drain_timeout=30)
     try:
         pipeline = flights_pipeline(demo, tmp_path, hooks).run()
         writer.drain(30)
@@ -182,7 +182,7 @@ def test_a_spark_catalog_table_is_named_by_its_warehouse_folder(
             return 1
 
     exporter = OpenLineageExporter(url=receiver.url)
-    hooks = HookManager(plugins=[exporter], writer=writer, drain_timeout=30)
+    hooks = HookManager(observers=[exporter], writer=writer, drain_timeout=30)
     try:
         pipeline = Pipeline(name="tables", hooks=hooks).set_input_from_deliverable(
             Deliverable[SparkRepository[demo.Airline]](repository, delivery_id="t")

@@ -103,7 +103,7 @@ class Broken(Factory[int]):
 
 
 def run(exporter: OpenLineageExporter, writer, *factories: type[Factory[Any]]):
-    hooks = HookManager(plugins=[exporter], writer=writer, drain_timeout=20)
+    hooks = HookManager(observers=[exporter], writer=writer, drain_timeout=20)
     pipeline = Pipeline(name="shop", hooks=hooks)
     for factory in factories:
         pipeline.add_stage_from_type(factory)
@@ -383,7 +383,7 @@ class TestFromConfig:
         )
         with Session(config=load_config(conf, None), observe=False) as session:
             (exporter,) = [
-                p for p in session.hooks.plugins if isinstance(p, OpenLineageExporter)
+                p for p in session.hooks.observers if isinstance(p, OpenLineageExporter)
             ]
             session.pipeline("shop").add_stage_from_type(LoadOrders).run()
         bodies = receiver.wait_for(4)

@@ -121,7 +121,7 @@ class LongSleep(Sleep):
 
 
 def _run(collector: MetricsCollector, *types: type[Factory[Any]]) -> Pipeline:
-    pipeline = Pipeline(hooks=HookManager(plugins=[collector], inline=True))
+    pipeline = Pipeline(hooks=HookManager(observers=[collector], inline=True))
     for tp in types:
         pipeline.add_stage_from_type(tp)
     return pipeline.run()
@@ -165,7 +165,7 @@ class TestFactoryMetrics:
 
     def test_a_failed_attempt_is_measured_with_its_phase(self):
         collector = MetricsCollector(spark=False)
-        pipeline = Pipeline(hooks=HookManager(plugins=[collector], inline=True))
+        pipeline = Pipeline(hooks=HookManager(observers=[collector], inline=True))
         with pytest.raises(FactoryError):
             pipeline.add_stage_from_type(Broken).run()
         summary = collector.summary(pipeline.run_id)
@@ -177,7 +177,7 @@ class TestFactoryMetrics:
 
     def test_it_asks_for_inline_delivery_on_a_background_manager(self):
         collector = MetricsCollector(spark=False)
-        with HookManager(plugins=[collector]) as hooks:
+        with HookManager(observers=[collector]) as hooks:
             pipeline = Pipeline(hooks=hooks).add_stage_from_type(Extract).run()
         (extract,) = collector.summary(pipeline.run_id).factories
         assert extract.cpu_seconds is not None
@@ -185,7 +185,7 @@ class TestFactoryMetrics:
 
     def test_background_delivery_measures_all_but_cpu(self):
         collector = MetricsCollector(spark=False, profile=True, inline=False)
-        with HookManager(plugins=[collector]) as hooks:
+        with HookManager(observers=[collector]) as hooks:
             pipeline = Pipeline(hooks=hooks).add_stage_from_type(Extract).run()
         (extract,) = collector.summary(pipeline.run_id).factories
         assert extract.cpu_seconds is None
@@ -200,7 +200,7 @@ class TestFactoryMetrics:
         collector = MetricsCollector(spark=False)
         stage = Stage(parallel=True)
         stage.add_factory_from_type(Extract).add_factory_from_type(Other)
-        hooks = HookManager(plugins=[collector], inline=True)
+        hooks = HookManager(observers=[collector], inline=True)
         pipeline = Pipeline(hooks=hooks).add_stage(stage).run()
         factories = collector.summary(pipeline.run_id).factories
         assert sorted(m.factory for m in factories) == ["Extract", "Other"]

@@ -45,7 +45,7 @@ def test_a_running_factorys_jobs_are_sampled_then_cleared(spark):
 
     history = InMemoryRunHistory()
     with SparkProgressSampler(history, interval=0.05) as sampler:
-        hooks = HookManager(plugins=[sampler], inline=True)
+        hooks = HookManager(observers=[sampler], inline=True)
         pipeline = Pipeline(hooks=hooks, name="sampled").add_stage_from_type(SlowJob)
         pipeline.run()
         hooks.close()
@@ -84,7 +84,7 @@ class TestNeverBreaksARun:
     def test_a_broken_spark_context_is_counted_and_logged(self, caplog):
         history = InMemoryRunHistory()
         sampler = SparkProgressSampler(history, interval=0.02, spark_context=object())
-        hooks = HookManager(plugins=[sampler], inline=True)
+        hooks = HookManager(observers=[sampler], inline=True)
         with caplog.at_level(logging.ERROR):
             Pipeline(hooks=hooks).add_stage_from_type(Quick).run()
         hooks.close()

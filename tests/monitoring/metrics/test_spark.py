@@ -65,7 +65,7 @@ class TestAttribution:
         copy, aggregate = _factories(spark, landed, tmp_path / "copy")
         history = InMemoryRunHistory()
         collector = MetricsCollector(history=history, count_rows={"Aggregate"})
-        hooks = HookManager(plugins=[collector], inline=True)
+        hooks = HookManager(observers=[collector], inline=True)
         pipeline = Pipeline(hooks=hooks).add_stage_from_type(copy)
         pipeline.add_stage_from_type(aggregate).run()
         summary = collector.summary(pipeline.run_id)
@@ -107,7 +107,7 @@ class TestAttribution:
                 return 1
 
         collector = MetricsCollector(spark_context=spark.sparkContext)
-        hooks = HookManager(plugins=[collector], inline=True)
+        hooks = HookManager(observers=[collector], inline=True)
         pipeline = Pipeline(hooks=hooks).add_stage_from_type(Plain).run()
         (plain,) = collector.summary(pipeline.run_id).factories
         assert plain.spark is None

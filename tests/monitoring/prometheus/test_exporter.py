@@ -68,9 +68,9 @@ class Slow(Factory[int]):
         return 1
 
 
-def session(tmp_path, *plugins: object, **options) -> Session:
+def session(tmp_path, *observers: object, **options) -> Session:
     url = f"sqlite:///{tmp_path / 'history.db'}"
-    return Session(history=url, observe=True, plugins=plugins, **options)
+    return Session(history=url, observe=True, observers=observers, **options)
 
 
 def run(s: Session, name: str, *factories: type[Factory[int]]) -> None:
@@ -229,7 +229,7 @@ class TestAuthAndTls:
         caplog.set_level(logging.DEBUG)
         with Session(config=config, history=url, observe=True) as s:
             exporter = next(
-                p for p in s.hooks.plugins if isinstance(p, PrometheusExporter)
+                p for p in s.hooks.observers if isinstance(p, PrometheusExporter)
             )
             run(s, pipeline_name, Numbers)
             assert secure_gateway.password not in repr(exporter)
@@ -395,7 +395,7 @@ class TestWithoutHistory:
         self, tmp_path, pushgateway, pipeline_name, caplog
     ):
         exporter = PrometheusExporter(pushgateway=pushgateway.url)
-        with Session(observe=False, plugins=[exporter]) as s:
+        with Session(observe=False, observers=[exporter]) as s:
             run(s, pipeline_name, Numbers)
             run(s, pipeline_name, Numbers)
         assert exporter.pusher is not None

@@ -33,7 +33,7 @@ def test_spark_figures_are_pushed_scraped_and_queried(
 
     exporter = PrometheusExporter(pushgateway=pushgateway.url, push_interval=None)
     url = f"sqlite:///{tmp_path / 'history.db'}"
-    with Session(history=url, observe=True, spark=spark, plugins=[exporter]) as s:
+    with Session(history=url, observe=True, spark=spark, observers=[exporter]) as s:
         s.pipeline(pipeline_name).add_stage_from_type(WriteNumbers).run()
     assert exporter.pusher is not None
     assert exporter.pusher.pushes == 1

@@ -223,8 +223,8 @@ class Load(Factory[int]):
 def three_stages() -> Callable[..., Pipeline]:
     """A Spark-free pipeline of three stages (Extract, Clean, Load) with observers."""
 
-    def build(*plugins: object, name: str = "shop") -> Pipeline:
-        hooks = HookManager(plugins=plugins)
+    def build(*observers: object, name: str = "shop") -> Pipeline:
+        hooks = HookManager(observers=observers)
         pipeline = Pipeline(name=name, hooks=hooks)
         for factory in (Extract, Clean, Load):
             pipeline.add_stage_from_type(factory)

@@ -111,7 +111,7 @@ class TestLogShipping:
         register_secret(secret)
         Shout.secret = secret
         exporter = make_exporter(endpoint=otlp.url, logs=True, log_level="WARNING")
-        pipeline = Pipeline(name="talk", hooks=HookManager(plugins=[exporter]))
+        pipeline = Pipeline(name="talk", hooks=HookManager(observers=[exporter]))
         root = logging.getLogger()
         level, root.level = root.level, logging.INFO
         try:
@@ -252,7 +252,7 @@ class TestFromTheConfig:
         try:
             with Session(config=load_config(conf, None), observe=False) as session:
                 (exporter,) = [
-                    p for p in session.hooks.plugins if hasattr(p, "span_guard")
+                    p for p in session.hooks.observers if hasattr(p, "span_guard")
                 ]
                 assert exporter.writer is session.writer
                 logging.getLogger("user").warning("the key is %s", key)

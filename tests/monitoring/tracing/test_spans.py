@@ -207,7 +207,7 @@ class TestSpanTree:
         stage = Stage(parallel=True)
         other = _other()
         stage.add_factory_from_type(Chatty).add_factory_from_type(other)
-        pipeline = Pipeline(name="fan", hooks=HookManager(plugins=[exporter]))
+        pipeline = Pipeline(name="fan", hooks=HookManager(observers=[exporter]))
         _run(pipeline.add_stage(stage))
         exporter.close()
         spans = _by_name(memory.get_finished_spans())
@@ -241,7 +241,7 @@ class TestErrors:
         register_secret(secret)
         Broken.secret = secret
         exporter = make_exporter(span_exporter=memory)
-        pipeline = Pipeline(name="bad", hooks=HookManager(plugins=[exporter]))
+        pipeline = Pipeline(name="bad", hooks=HookManager(observers=[exporter]))
         with pytest.raises(FactoryError):
             pipeline.add_stage_from_type(Broken).run()
         pipeline.hooks.drain()
@@ -270,7 +270,7 @@ class TestErrors:
         self, make_exporter, memory
     ):
         exporter = make_exporter(span_exporter=memory)
-        pipeline = Pipeline(name="unwired", hooks=HookManager(plugins=[exporter]))
+        pipeline = Pipeline(name="unwired", hooks=HookManager(observers=[exporter]))
         with pytest.raises(DependencyResolutionError):
             pipeline.add_stage_from_type(Needy).run()
         pipeline.hooks.drain()
@@ -344,7 +344,7 @@ class TestLogCorrelation:
         configure_logging("json", stream=out)
         try:
             exporter = make_exporter(span_exporter=memory)
-            pipeline = Pipeline(name="talk", hooks=HookManager(plugins=[exporter]))
+            pipeline = Pipeline(name="talk", hooks=HookManager(observers=[exporter]))
             _run(pipeline.add_stage_from_type(Chatty))
             logging.getLogger("user.after").warning("after the run")
         finally:

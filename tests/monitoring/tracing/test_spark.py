@@ -45,7 +45,7 @@ class TestSparkJobIds:
         Count.spark = spark
         exporter = make_exporter(span_exporter=memory, phases=False)
         pipeline = Pipeline(
-            name="sp", hooks=HookManager(plugins=[exporter]), spark=spark
+            name="sp", hooks=HookManager(observers=[exporter]), spark=spark
         )
         pipeline.add_stage_from_type(Count).add_stage_from_type(NoJob)
         pipeline.run()
@@ -64,7 +64,7 @@ class TestSparkJobIds:
         Count.spark = spark
         exporter = make_exporter(span_exporter=memory, phases=False, spark_jobs=False)
         pipeline = Pipeline(
-            name="sp", hooks=HookManager(plugins=[exporter]), spark=spark
+            name="sp", hooks=HookManager(observers=[exporter]), spark=spark
         )
         pipeline.add_stage_from_type(Count).run()
         exporter.close()

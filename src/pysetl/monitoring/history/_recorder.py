@@ -28,7 +28,7 @@ Mechanism (why it costs a run almost nothing and survives a crash):
 Usage::
 
     recorder = HistoryRecorder(open_history())
-    Pipeline(hooks=HookManager(plugins=[recorder])).add_stage(...).run()
+    Pipeline(hooks=HookManager(observers=[recorder])).add_stage(...).run()
 
 Added in 0.2.
 """

@@ -88,7 +88,7 @@ class MetricsCollector:
 
     ```python
     collector = MetricsCollector(history=open_history(), profile={"Join"})
-    Pipeline(hooks=HookManager(plugins=[collector])).add_stage(...).run()
+    Pipeline(hooks=HookManager(observers=[collector])).add_stage(...).run()
     print(collector.summary(run_id))
     ```
 

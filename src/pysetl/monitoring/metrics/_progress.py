@@ -19,7 +19,7 @@ counted in ``errors``, and ``close()`` stops the periodic task.
 Usage::
 
     sampler = SparkProgressSampler(history)
-    Pipeline(hooks=HookManager(plugins=[recorder, sampler])).add_stage(...).run()
+    Pipeline(hooks=HookManager(observers=[recorder, sampler])).add_stage(...).run()
     sampler.close()
 
 pyspark is never imported here: the sampler uses the running SparkContext

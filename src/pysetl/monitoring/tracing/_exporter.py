@@ -133,7 +133,7 @@ class OpenTelemetryExporter:
     or by hand::
 
         exporter = OpenTelemetryExporter(endpoint="http://127.0.0.1:4318")
-        Pipeline(hooks=HookManager(plugins=[exporter])).add_stage(...).run()
+        Pipeline(hooks=HookManager(observers=[exporter])).add_stage(...).run()
         exporter.close()
 
     Args:
