@@ -2,8 +2,8 @@
 
 It validates every setting before anything starts, loads the project's
 config (``load_config``), gets or starts the SparkSession (through
-``pysetl.context._spark_session``) and, unless hooks are given, builds the
-``pysetl.runtime.Session`` that observes the pipelines.
+``pysetl.context._spark_session``) and, unless a hook manager is given, builds
+the ``pysetl.runtime.Session`` that observes the pipelines.
 
 Changed in 0.7: moved from ``pysetl._context``.
 """
@@ -47,7 +47,7 @@ class PySetlBuilder(Builder[PySetl]):
         spark_master: The Spark master (``"local"`` by default).
         spark_session: A session to use instead of building one.
         spark_config: A ``SparkConf`` to start from.
-        hooks: The observers of the pipelines; default: those of a new
+        hooks: The hook manager of the pipelines; default: the one of a new
             ``pysetl.runtime.Session`` (run history, logs, metrics, Spark
             progress and the config's version, unless observing is off).
         observe: Record the runs; default: ``PYSETL_OBSERVE``, then the

@@ -59,12 +59,13 @@ class PySetl(HasRegistry[Pipeline], HasLogger):
         spark: The SparkSession.
         config_dict: Configs by key (``"spark"`` holds Spark settings).
         benchmark: Default ``benchmark`` of the pipelines it creates.
-        hooks: The observers of its pipelines (default: the process-wide manager).
+        hooks: The hook manager of its pipelines, with their observers
+            (default: the process-wide manager).
         owns_session: Whether ``spark`` was started for this object.
         resolved_config: The project config the configs were loaded from
             (``PySetl.builder().load_config(...)``), if any.
         runtime: The ``pysetl.runtime.Session`` that observes its pipelines
-            (built by ``PySetlBuilder`` when no hooks are set), closed by
+            (built by ``PySetlBuilder`` when no hook manager is set), closed by
             ``stop()`` and at the end of the ``with`` block.
 
     Examples:

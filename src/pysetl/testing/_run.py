@@ -42,7 +42,8 @@ def run_factory(
         write: Call ``write()`` (the default); off, only read, process, get.
         spark: The SparkSession whose jobs get labelled (default: the
             running one, if any).
-        hooks: Observers of the run; default: none, so nothing is recorded.
+        hooks: The hook manager whose observers see the run; default: none,
+            so nothing is recorded.
         name: The pipeline's name in errors and events (default: the
             factory's class name).
 

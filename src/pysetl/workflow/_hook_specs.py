@@ -33,7 +33,7 @@ hook_spec = pluggy.HookspecMarker(PROJECT_NAME)
 """Marks a method of a spec class as a hook specification."""
 
 hook_impl = pluggy.HookimplMarker(PROJECT_NAME)
-"""Marks an observer's method as the implementation of the event of that name."""
+"""Marks an observer's method as the implementation of the hook of that name."""
 
 
 class PipelineSpecs:

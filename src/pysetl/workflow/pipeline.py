@@ -60,8 +60,9 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
 
     Args:
         benchmark: Time every factory (``get_benchmarks()``).
-        hooks: The observers; default: the process-wide manager with the
-            ``pysetl.hooks`` entry points (``default_hook_manager()``).
+        hooks: The hook manager of the observers; default: the process-wide
+            manager with the ``pysetl.hooks`` entry points
+            (``default_hook_manager()``).
         parallel: Run the factories of each stage concurrently, unless a
             stage says otherwise (``Stage(parallel=False)``).
         max_workers: Thread-pool size for parallel stages.
@@ -132,7 +133,7 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
 
     @property
     def hooks(self) -> HookManager:
-        """The observers; the process-wide manager (looked up at each use) by default.
+        """The hook manager; the process-wide one (looked up at each use) by default.
 
         The default manager carries the default runtime, which records every
         run in the project's history (see ``pysetl.runtime``); it is only

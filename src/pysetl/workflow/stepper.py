@@ -76,10 +76,11 @@ class Stepper:
     """Runs ``pipeline`` stage by stage (see the module docstring).
 
     Args:
-        pipeline: The pipeline to run; its hooks (observers) record the run.
+        pipeline: The pipeline to run; the observers of its hook manager
+            record the run.
     """
 
-    pysetl_inline = True  # the hooks below run on the run's own thread
+    pysetl_inline = True  # its @hook_impl methods run on the run's own thread
     pysetl_pauses = True  # and wait there on purpose: not a slow observer
 
     def __init__(self, pipeline: Pipeline) -> None:

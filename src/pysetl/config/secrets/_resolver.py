@@ -191,7 +191,7 @@ class SecretResolver:
             backend = factory()
             if not isinstance(backend, BaseSecretBackend):
                 msg = (
-                    f"the secret backend plugin for {scheme!r} made a "
+                    f"the secret backend factory for {scheme!r} made a "
                     f"{type(backend).__name__}, not a BaseSecretBackend"
                 )
                 raise SecretError(msg, reference=str(reference), config=entry)
