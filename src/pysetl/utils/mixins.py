@@ -386,8 +386,8 @@ class HasBenchmark(ABC):
     def get_benchmarks(self) -> list[BenchmarkResult]:
         """The benchmark results collected so far."""
 
-    def benchmark(self) -> None:  # noqa: B027 - an optional hook, empty on purpose
-        """Hook for subclasses; does nothing by default."""
+    def benchmark(self) -> None:  # noqa: B027 - optional override, empty on purpose
+        """An optional override for subclasses; does nothing by default."""
 
 
 class IsWritable:
@@ -490,5 +490,5 @@ class CanWait(ABC):
     def stop(self) -> None:
         """Stop the stream."""
 
-    def wait(self, timeout: int = 60) -> None:  # noqa: B027 - optional hook
-        """Hook for subclasses; does nothing by default."""
+    def wait(self, timeout: int = 60) -> None:  # noqa: B027 - optional override
+        """An optional override for subclasses; does nothing by default."""

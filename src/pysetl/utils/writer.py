@@ -1,8 +1,9 @@
 """``BackgroundWriter``: the one thread every observer does its slow work on.
 
-Observers (the hook deliveries, the run history, metrics, Spark progress,
-log capture) never start threads of their own. They hand work to one
-writer, which runs it on one daemon thread ("pysetl-writer"):
+The hook manager's event deliveries and the observers (the run history,
+metrics, Spark progress, log capture) never start threads of their own.
+They hand work to one writer, which runs it on one daemon thread
+("pysetl-writer"):
 
 * ``call(fn, *args, key=...)`` runs ``fn(*args)`` on the thread;
 * ``put(sink, item)`` (or ``put_many(sink, items)``) buffers items for
