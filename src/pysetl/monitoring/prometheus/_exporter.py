@@ -1,6 +1,6 @@
 """``PrometheusExporter``: an observer that publishes the run history to Prometheus.
 
-It does nothing per factory. It listens to the pipeline events only, and
+It does nothing per factory. It observes the pipeline events only, and
 publishes what the run history holds (``HistoryCollector``):
 
 * at the end of every run (succeeded or failed), the pipeline's group is
