@@ -25,7 +25,8 @@ class SecretReference:
     """Where a secret lives: a backend scheme, a path in it and maybe a key.
 
     Attributes:
-        scheme: The backend (``env``, ``file``, ``vault``, ``aws`` or a plugin).
+        scheme: The backend (``env``, ``file``, ``vault``, ``aws``, or one that a
+            plugin ships).
         path: What the backend looks up (a variable, a file, a secret path).
         key: One field of a structured secret (JSON object, ``KEY=value``
             lines, Vault data, a mounted directory), or ``None``.
