@@ -39,7 +39,9 @@ def _retried_run(history: SqliteRunHistory) -> str:
     writer = BackgroundWriter()
     recorder = HistoryRecorder(history, writer=writer)
     metrics = MetricsCollector(history=history, keep_runs=0, writer=writer)
-    pipeline = Pipeline(hooks=HookManager(observers=[recorder, metrics]), name="retries")
+    pipeline = Pipeline(
+        hooks=HookManager(observers=[recorder, metrics]), name="retries"
+    )
     pipeline.add_stage_from_type(Flaky).run()
     metrics.close()
     recorder.close()

@@ -130,7 +130,9 @@ class TestNotifiersAndSession:
     def test_disabled_alerts_register_nothing(self, tmp_path):
         config = _config(tmp_path, "alerts: {enabled: false}\n")
         with Session(config=config, history=InMemoryRunHistory()) as session:
-            assert not any(isinstance(p, AlertObserver) for p in session.hooks.observers)
+            assert not any(
+                isinstance(p, AlertObserver) for p in session.hooks.observers
+            )
 
     def test_alerts_are_off_and_say_so_without_a_history(self, tmp_path, caplog):
         config = _config(tmp_path, "alerts: {rules: [{name: f, kind: run_failed}]}\n")
