@@ -123,18 +123,22 @@ class _Open:
 class OpenTelemetryExporter:
     """Sends a span tree of every run to an OpenTelemetry backend (OTLP/HTTP).
 
-    Usage, from the project config::
+    Usage, from the project config:
 
-        monitoring:
-          observers:
-            - class: pysetl.monitoring.tracing:OpenTelemetryExporter
-              options: {endpoint: "http://127.0.0.1:4318", service_name: shop}
+    ```yaml
+    monitoring:
+      observers:
+        - class: pysetl.monitoring.tracing:OpenTelemetryExporter
+          options: {endpoint: "http://127.0.0.1:4318", service_name: shop}
+    ```
 
-    or by hand::
+    or by hand:
 
-        exporter = OpenTelemetryExporter(endpoint="http://127.0.0.1:4318")
-        Pipeline(hooks=HookManager(observers=[exporter])).add_stage(...).run()
-        exporter.close()
+    ```python
+    exporter = OpenTelemetryExporter(endpoint="http://127.0.0.1:4318")
+    Pipeline(hooks=HookManager(observers=[exporter])).add_stage(...).run()
+    exporter.close()
+    ```
 
     Args:
         span_exporter: Export spans there instead of OTLP/HTTP (tests pass
