@@ -1,0 +1,254 @@
+"""How ``SqlRunHistory`` writes: batches of packed rows, in one transaction each.
+
+The writer thread hands a store batches of operations, most of them packed
+into rows where they were recorded (``_sql_rows.pack``). A batch becomes one
+bulk insert per table and the updates in order, in one transaction; a batch
+the database rejects for some of its values is cleaned and written again,
+then in halves, and only the rows that still fail are dropped (``_salvage``).
+
+Added in 0.2 (in ``_sql``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from pysetl.monitoring.history import _schema as s
+from pysetl.monitoring.history._salvage import REJECTED, clean_item, clean_row
+from pysetl.monitoring.history._sql_rows import (
+    INSERTS,
+    coalesce,
+    finish_values,
+    last_seen,
+    pack,
+)
+from pysetl.monitoring.history.ops import (
+    FinishRun,
+    Heartbeat,
+    MarkCrashed,
+    SaveConfigVersion,
+)
+from pysetl.monitoring.history.records import RunStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from pysetl.monitoring.history._salvage import Rejections
+    from pysetl.monitoring.history.ops import Op
+
+__all__ = ["SqlWrites"]
+
+# Values per multi-row INSERT on SQLite: every build takes 999 (before 3.32
+# the default limit), and 999 leave 90 rows of the widest table a statement.
+_SQLITE_VARIABLES = 999
+
+
+def _insert_chunks(conn: sa.Connection, code: str, rows: list[Sequence[Any]]) -> None:
+    """Insert packed ``rows`` into SQLite with multi-row INSERTs.
+
+    ``executemany`` steps the statement once a row, and Python's sqlite3
+    lets go of the GIL around every step: with a run's thread waiting for
+    the GIL, every row of a batch handed the GIL over and back (two thread
+    switches a row), which cost a run more than writing the rows. One
+    statement of many rows is one step: one hand-over a chunk.
+    """
+    table, names = INSERTS[code]
+    width = len(names)
+    per = max(1, _SQLITE_VARIABLES // width)
+    group = "(" + ",".join("?" * width) + ")"
+    columns = ", ".join(f'"{name}"' for name in names)
+    head = f'INSERT INTO "{table.name}" ({columns}) VALUES '  # noqa: S608 - our schema's names
+    full = head + ",".join([group] * per)
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        sql = full if len(chunk) == per else head + ",".join([group] * len(chunk))
+        conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(chunk)))
+
+
+class SqlWrites:
+    """The write primitives of ``SqlRunHistory`` (a mixin of it)."""
+
+    if TYPE_CHECKING:  # what SqlRunHistory brings
+        url: str
+        _prepared: dict[str, Any]
+        _rejections: Rejections
+
+        def _begin_write(self) -> Any: ...
+
+    pack = staticmethod(pack)
+    """``op`` as the writer should queue it: a packed row (see ``_sql_rows``).
+
+    Called on the thread that records (``BackgroundWriter.put``); the batch
+    of packed rows and operations comes back to ``write_batch``.
+    """
+
+    def _apply(self, ops: Sequence[object]) -> None:
+        self._write(*coalesce(ops))
+
+    def _write_batch(self, ops: Sequence[object]) -> None:
+        """Write the batch; if its values are rejected, salvage what can be stored.
+
+        See ``_salvage``: the batch again with its texts cleaned, then
+        halves down to single rows; a row that still fails is dropped and
+        counted in ``rejected``. Errors of an unreachable or locked store
+        are raised (the writer retries the batch).
+        """
+        inserts, later = coalesce(ops)
+        try:
+            self._write(inserts, later)
+        except REJECTED as error:
+            first = error
+        else:
+            return
+        inserts = {
+            code: [clean_row(code, row) for row in rows]
+            for code, rows in inserts.items()
+        }
+        later = [clean_item(item) for item in later]
+        try:
+            self._write(inserts, later)
+        except REJECTED:
+            lost = sum(self._write_apart(code, rows) for code, rows in inserts.items())
+            lost += sum(self._write_apart("", [item]) for item in later)
+        else:
+            lost = 0
+        self._rejections.report(first, lost, self.url)
+
+    def _write_apart(self, code: str, rows: list[Any]) -> int:
+        """Write ``rows`` of insert ``code`` ("": updates) in halves; count the lost."""
+        try:
+            if code:
+                self._write({code: rows}, [])
+            else:
+                self._write({}, rows)
+        except REJECTED:
+            if len(rows) == 1:
+                return 1
+            half = len(rows) // 2
+            return self._write_apart(code, rows[:half]) + self._write_apart(
+                code, rows[half:]
+            )
+        return 0
+
+    def _write(self, inserts: Mapping[str, list[Any]], later: Sequence[object]) -> None:
+        with self._begin_write() as conn:
+            # One executemany per table (no table refers to another, so the
+            # order between tables does not matter), then the updates in order.
+            for code, rows in inserts.items():
+                self._insert_many(conn, code, rows)
+            for item in later:
+                if item.__class__ is tuple:  # a finish of an earlier batch's row
+                    table = s.ATTEMPTS if item[0] == "A" else s.STAGES
+                    self._upsert(conn, table, *finish_values(item))
+                else:
+                    self._apply_one(conn, item)  # type: ignore[arg-type]
+
+    def _insert_many(
+        self, conn: sa.Connection, code: str, rows: list[Sequence[Any]]
+    ) -> None:
+        """Insert packed ``rows`` of one insert ``code`` in one DBAPI ``executemany``.
+
+        The statement is compiled once per code; the values are plain (JSON
+        is text already). This skips SQLAlchemy's per-row parameter
+        processing, which cost about 20 us a row.
+        """
+        prepared = self._prepared.get(code)
+        if prepared is None:
+            table, names = INSERTS[code]
+            compiled = table.insert().compile(
+                dialect=conn.dialect, column_keys=list(names)
+            )
+            # Positional paramstyles (SQLite's qmark) take tuples in the
+            # statement's order; named ones (psycopg's pyformat) take dicts.
+            positions = compiled.positiontup
+            if positions is None:
+                prepared = (str(compiled), names, None)
+            elif tuple(positions) == names:
+                prepared = (str(compiled), None, None)
+            else:
+                prepared = (str(compiled), None, [names.index(n) for n in positions])
+            self._prepared[code] = prepared
+        sql, named, order = prepared
+        if named is None and order is None and conn.dialect.name == "sqlite":
+            _insert_chunks(conn, code, rows)
+            return
+        params: list[Any]
+        if named is not None:
+            params = [dict(zip(named, row, strict=True)) for row in rows]
+        elif order is not None:
+            params = [tuple(row[i] for i in order) for row in rows]
+        else:  # the DBAPI takes tuples; attempts and stages were lists
+            params = [row if row.__class__ is tuple else tuple(row) for row in rows]
+        conn.exec_driver_sql(sql, params)
+
+    def _apply_one(self, conn: sa.Connection, op: Op) -> None:
+        # Finishes of stages and attempts come packed (``finish_values``).
+        if isinstance(op, FinishRun):
+            conn.execute(
+                s.RUNS.update()
+                .where(s.RUNS.c.run_id == op.run_id)
+                .values(status=op.status, finished_at=op.finished_at, error=op.error)
+            )
+        elif isinstance(op, Heartbeat):
+            conn.execute(
+                s.RUNS.update()
+                .where(
+                    s.RUNS.c.run_id == op.run_id, s.RUNS.c.status == RunStatus.RUNNING
+                )
+                .values(heartbeat_at=op.at)
+            )
+        elif isinstance(op, MarkCrashed):
+            self._mark_crashed(conn, op)
+        elif isinstance(op, SaveConfigVersion):
+            self._save_config(conn, op)
+
+    @staticmethod
+    def _save_config(conn: sa.Connection, op: SaveConfigVersion) -> None:
+        table = s.CONFIG_VERSIONS
+        found = conn.execute(
+            sa.select(table.c.hash).where(table.c.hash == op.hash)
+        ).first()
+        if found is None:
+            conn.execute(
+                table.insert().values(
+                    hash=op.hash, content=op.content, created_at=op.created_at
+                )
+            )
+
+    @staticmethod
+    def _upsert(
+        conn: sa.Connection,
+        table: sa.Table,
+        key: dict[str, Any],
+        values: dict[str, Any],
+    ) -> None:
+        where = [table.c[name] == value for name, value in key.items()]
+        result = conn.execute(table.update().where(*where).values(**values))
+        if result.rowcount == 0:
+            conn.execute(table.insert().values(**key, **values))
+
+    @staticmethod
+    def _mark_crashed(conn: sa.Connection, op: MarkCrashed) -> None:
+        # It ended when it was last seen alive: a heartbeat, or anything it
+        # recorded later (a run killed before its first heartbeat is not 0 s).
+        at = max(op.at, last_seen(conn, op.run_id) or op.at)
+        result = conn.execute(
+            s.RUNS.update()
+            .where(s.RUNS.c.run_id == op.run_id, s.RUNS.c.status == RunStatus.RUNNING)
+            .values(status=RunStatus.CRASHED, finished_at=at, error=op.error())
+        )
+        if result.rowcount == 0:
+            return
+        for table in (s.STAGES, s.ATTEMPTS):
+            conn.execute(
+                table.update()
+                .where(table.c.run_id == op.run_id, table.c.status == RunStatus.RUNNING)
+                .values(
+                    status=RunStatus.CRASHED,
+                    finished_at=at,
+                    duration=sa.literal(at, sa.Double) - table.c.started_at,
+                )
+            )
