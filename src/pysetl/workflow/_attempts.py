@@ -484,12 +484,14 @@ def _time_out(  # noqa: PLR0917 - the timed-out attempt's whole context
     """
     elapsed = _perf() - start
     sc = context.spark_context
+    cancelled = False
     if sc is not None:
         group = _spark.job_group(context.run_id, context.pipeline_name, name, attempt)[
             0
         ]
         try:
-            sc.cancelJobGroup(group)
+            _spark.cancel_job_group(sc, group)
+            cancelled = True
         except Exception:  # Spark is gone: nothing left to cancel
             _LOGGER.debug("pysetl could not cancel job group %s", group, exc_info=True)
         thread.join(min(grace, _SPARK_GRACE))
@@ -505,7 +507,9 @@ def _time_out(  # noqa: PLR0917 - the timed-out attempt's whole context
         f"{timeout:g} s; stage {stage_id} of pipeline {pipeline!r}, run "
         f"{context.run_id}, attempt {attempt})"
     )
-    done = ["its Spark job group was cancelled"] if sc is not None else []
+    done = ["its Spark job group was cancelled"] if cancelled else []
+    if sc is not None and not cancelled:
+        done.append("its Spark job group could not be cancelled")
     done.append("its thread was abandoned" if abandoned else "its code was interrupted")
     hint = (
         f"{' and '.join(done)}; raise the timeout of {name} "

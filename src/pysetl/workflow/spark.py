@@ -25,6 +25,7 @@ __all__ = [
     "active_connect_session",
     "active_session",
     "active_spark_context",
+    "cancel_job_group",
     "clear_job_group",
     "is_connect",
     "job_group",
@@ -177,6 +178,25 @@ def set_job_group(
     spark_context.setLocalProperty("pysetl.run_id", run_id)
     spark_context.setLocalProperty("pysetl.pipeline", pipeline)
     spark_context.setLocalProperty("pysetl.factory", factory)
+
+
+def cancel_job_group(spark_context: Any, group: str) -> None:
+    """Cancel the Spark jobs of ``group``, as a factory's timeout asks.
+
+    On a classic SparkContext, ``cancelJobGroup(group)``; on a Spark Connect
+    session, ``interruptTag(operation_tag(group))``: the server interrupts
+    the operations tagged with the group, of every thread of the session
+    (added in 0.7).
+
+    Args:
+        spark_context: A SparkContext or a Spark Connect session (what
+            ``labels_target`` returns).
+        group: The job group's id (``job_group(...)[0]``).
+    """
+    if is_connect(spark_context):
+        spark_context.interruptTag(operation_tag(group))
+        return
+    spark_context.cancelJobGroup(group)
 
 
 def clear_job_group(spark_context: Any) -> None:
