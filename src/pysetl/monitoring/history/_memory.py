@@ -2,24 +2,22 @@
 
 It follows the same contract as the SQL stores (ordering, paging, filters,
 crash marking), so tests of observers can use it without a database. It is
-thread-safe and lives as long as the object.
+thread-safe and lives as long as the object. Its queries across runs are
+``_memory_across_runs.MemoryAcrossRuns``, its config version rows
+``_config_rows.MemoryConfigRows``: mixins of ``InMemoryRunHistory``.
 
-Added in 0.2.
+Added in 0.2. Changed in 0.7: the queries across runs moved out.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from pysetl.monitoring.history._base import RUN_START_EVENT, BaseRunHistory
+from pysetl.monitoring.history._base import BaseRunHistory
 from pysetl.monitoring.history._config_rows import MemoryConfigRows
-from pysetl.monitoring.history._failures import (
-    FailureKey,
-    failure_cursor,
-    failure_key,
-)
+from pysetl.monitoring.history._memory_across_runs import MemoryAcrossRuns, page_of
 from pysetl.monitoring.history._schema import LATEST_VERSION
 from pysetl.monitoring.history.ops import (
     AddEvent,
@@ -37,15 +35,11 @@ from pysetl.monitoring.history.ops import (
     cut,
 )
 from pysetl.monitoring.history.records import (
-    AttemptSummary,
     EventRecord,
     FactoryAttemptRecord,
-    FailureRecord,
     LogRecord,
     MetricRecord,
-    MetricTotal,
     Page,
-    PipelineSummary,
     RunRecord,
     RunStatus,
     StageRecord,
@@ -53,24 +47,11 @@ from pysetl.monitoring.history.records import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Sequence
 
     from pysetl.monitoring.history.ops import Op
 
 __all__ = ["InMemoryRunHistory"]
-
-_FAILED = frozenset({RunStatus.FAILED, RunStatus.CRASHED})
-
-T = TypeVar("T")
-
-
-def _page(rows: Iterable[T], limit: int, key: Callable[[T], object]) -> Page[T]:
-    items: list[T] = []
-    for row in rows:
-        if len(items) == limit:
-            return Page(tuple(items), str(key(items[-1])))
-        items.append(row)
-    return Page(tuple(items), None)
 
 
 def _since(part: StageRecord | FactoryAttemptRecord, at: float) -> float | None:
@@ -78,14 +59,14 @@ def _since(part: StageRecord | FactoryAttemptRecord, at: float) -> float | None:
     return None if part.started_at is None else at - part.started_at
 
 
-class InMemoryRunHistory(BaseRunHistory, MemoryConfigRows):
+class InMemoryRunHistory(MemoryAcrossRuns, BaseRunHistory, MemoryConfigRows):
     """A run history kept in memory (nothing survives the object).
 
     Examples:
         >>> history = InMemoryRunHistory()
         >>> history.start_run("01J...", "daily")
-        >>> history.get_run("01J...").status
-        'running'
+        >>> history.get_run("01J...").status == "running"
+        True
     """
 
     def __init__(self) -> None:
@@ -299,7 +280,7 @@ class InMemoryRunHistory(BaseRunHistory, MemoryConfigRows):
             and (until is None or r.started_at < until)
             and (cursor is None or r.run_id < cursor)
         )
-        return _page(rows, limit, lambda r: r.run_id)
+        return page_of(rows, limit, lambda r: r.run_id)
 
     def _list_stage_runs(
         self, run_id: str, limit: int, after: int | None
@@ -310,7 +291,7 @@ class InMemoryRunHistory(BaseRunHistory, MemoryConfigRows):
                 key=lambda s: s.stage_id,
             )
         rows = (s for s in stages if after is None or s.stage_id > after)
-        return _page(rows, limit, lambda s: s.stage_id)
+        return page_of(rows, limit, lambda s: s.stage_id)
 
     def _list_factory_attempts(
         self, run_id: str, factory: str | None, limit: int, after: int | None
@@ -324,7 +305,7 @@ class InMemoryRunHistory(BaseRunHistory, MemoryConfigRows):
             and (factory is None or a.factory == factory)
             and (after is None or a.id > after)
         )
-        return _page(rows, limit, lambda a: a.id)
+        return page_of(rows, limit, lambda a: a.id)
 
     def _list_events(
         self,
@@ -344,7 +325,7 @@ class InMemoryRunHistory(BaseRunHistory, MemoryConfigRows):
             and (factory is None or e.factory == factory)
             and (after is None or e.id > after)
         )
-        return _page(rows, limit, lambda e: e.id)
+        return page_of(rows, limit, lambda e: e.id)
 
     def _list_metrics(
         self, run_id: str, name: str | None, limit: int, after: int | None
@@ -358,7 +339,7 @@ class InMemoryRunHistory(BaseRunHistory, MemoryConfigRows):
             and (name is None or m.name == name)
             and (after is None or m.id > after)
         )
-        return _page(rows, limit, lambda m: m.id)
+        return page_of(rows, limit, lambda m: m.id)
 
     def _search_logs(
         self,
@@ -382,136 +363,7 @@ class InMemoryRunHistory(BaseRunHistory, MemoryConfigRows):
             and (needle is None or needle in g.message.casefold())
             and (after is None or g.id > after)
         )
-        return _page(rows, limit, lambda g: g.id)
-
-    # ------------------------------------------------ reads across runs (0.3)
-    def _list_pipelines(self, limit: int) -> list[PipelineSummary]:
-        with self._lock:
-            runs = list(self._runs.values())
-        counts: dict[str, int] = {}
-        last: dict[str, RunRecord] = {}
-        for run in runs:
-            counts[run.pipeline] = counts.get(run.pipeline, 0) + 1
-            known = last.get(run.pipeline)
-            if known is None or run.run_id > known.run_id:
-                last[run.pipeline] = run
-        return [
-            PipelineSummary(
-                name,
-                counts[name],
-                last[name].run_id,
-                last[name].status,
-                last[name].started_at,
-            )
-            for name in sorted(counts)[:limit]
-        ]
-
-    def _attempt_summaries(self, run_ids: tuple[str, ...]) -> list[AttemptSummary]:
-        wanted = set(run_ids)
-        with self._lock:
-            attempts = sorted(self._attempts.values(), key=lambda a: a.id)
-        return [
-            AttemptSummary(
-                a.run_id, a.stage_id, a.factory, a.attempt, a.status, a.duration
-            )
-            for a in attempts
-            if a.run_id in wanted
-        ]
-
-    def _metric_totals(
-        self,
-        run_ids: tuple[str, ...],
-        names: tuple[str, ...] | None,
-        factory: str | None,
-    ) -> list[MetricTotal]:
-        wanted = set(run_ids)
-        named = None if names is None else set(names)
-        with self._lock:
-            metrics = list(self._metrics)
-        found: dict[tuple[str, str], list[float]] = {}
-        for m in metrics:
-            if (
-                m.run_id in wanted
-                and (named is None or m.name in named)
-                and (factory is None or m.factory == factory)
-            ):
-                found.setdefault((m.run_id, m.name), []).append(m.value)
-        return [
-            MetricTotal(rid, name, sum(values), max(values), len(values))
-            for (rid, name), values in sorted(found.items())
-        ]
-
-    def _factory_totals(self, run_ids: tuple[str, ...]) -> dict[str, int]:
-        found = self._latest_events(run_ids, RUN_START_EVENT)
-        return {
-            rid: int(e.data["factories"])
-            for rid, e in found.items()
-            if isinstance(e.data.get("factories"), int)
-        }
-
-    def _latest_events(
-        self, run_ids: tuple[str, ...], name: str
-    ) -> dict[str, EventRecord]:
-        wanted = set(run_ids)
-        with self._lock:
-            events = list(self._events)
-        return {e.run_id: e for e in events if e.run_id in wanted and e.name == name}
-
-    def _list_failures(
-        self,
-        *,
-        pipeline: str | None,
-        since: float | None,
-        until: float | None,
-        limit: int,
-        after: FailureKey | None,
-    ) -> Page[FailureRecord]:
-        with self._lock:
-            runs = dict(self._runs)
-            attempts = list(self._attempts.values())
-        found: list[FailureRecord] = []
-        failed_runs: set[str] = set()
-        for a in attempts:
-            run = runs.get(a.run_id)
-            if a.status == RunStatus.FAILED and run is not None:
-                failed_runs.add(a.run_id)
-                ts = a.finished_at or a.started_at or run.started_at
-                found.append(
-                    _failure(
-                        run,
-                        factory=a.factory,
-                        attempt=a.attempt,
-                        row_id=a.id,
-                        ts=ts,
-                        error=a.error,
-                    )
-                )
-        for run in runs.values():
-            if run.status in _FAILED and run.run_id not in failed_runs:
-                ts = run.finished_at or run.started_at
-                found.append(
-                    _failure(
-                        run,
-                        factory=None,
-                        attempt=None,
-                        row_id=0,
-                        ts=ts,
-                        error=run.error,
-                    )
-                )
-        rows = sorted(
-            (
-                f
-                for f in found
-                if (pipeline is None or f.pipeline == pipeline)
-                and (since is None or runs[f.run_id].started_at >= since)
-                and (until is None or runs[f.run_id].started_at < until)
-                and (after is None or failure_key(f) < after)
-            ),
-            key=failure_key,
-            reverse=True,
-        )
-        return _page(rows, limit, failure_cursor)
+        return page_of(rows, limit, lambda g: g.id)
 
     # ------------------------------------------------------------ maintenance
     def _prune(self, cutoff: float) -> int:
@@ -538,31 +390,3 @@ class InMemoryRunHistory(BaseRunHistory, MemoryConfigRows):
 
     def _schema_version(self) -> int:
         return LATEST_VERSION
-
-
-def _failure(
-    run: RunRecord,
-    *,
-    factory: str | None,
-    attempt: int | None,
-    row_id: int,
-    ts: float,
-    error: dict[str, Any] | None,
-) -> FailureRecord:
-    """A failure of ``run`` with the parts of ``error`` that grouping reads."""
-    error = error or {}
-    return FailureRecord(
-        run.run_id,
-        run.started_at,
-        run.pipeline,
-        factory,
-        attempt,
-        RunStatus.FAILED if factory is not None else run.status,
-        ts,
-        row_id,
-        error.get("error_type") or "Error",
-        error.get("message") or "",
-        error.get("hint"),
-        error.get("error_class"),
-        tuple(error.get("causes") or ()),
-    )
