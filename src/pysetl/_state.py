@@ -38,7 +38,7 @@ with the two facts of the process's exit it keeps.
 What stays out, on purpose, next to the code that fills it: caches of facts
 that do not change within a process, which no test can observe (the loaded
 entry points, observer signatures and invokers of
-``pysetl.workflow._hook_manager``, ``DeliveryType`` instances, checked KPI
+``pysetl.workflow._hook_*``, ``DeliveryType`` instances, checked KPI
 names, the YAML loaders of ``pysetl.config._files``, metric-label JSON,
 lineage dataset fields); the run-id clock of ``pysetl.workflow._run_id``,
 which must never go back (a reset could hand out an id twice); the writer

@@ -14,7 +14,14 @@ from pysetl.errors import (
     PySetlDeprecationWarning,
 )
 from pysetl.settings import reset_settings
-from pysetl.workflow import Deliverable, Delivery, Pipeline, Stage, _hook_manager
+from pysetl.workflow import (
+    Deliverable,
+    Delivery,
+    Pipeline,
+    Stage,
+    _default_hooks,
+    _hook_manager,
+)
 from pysetl.workflow.hooks import (
     EVENTS,
     HookManager,
@@ -444,7 +451,7 @@ class TestEntryPoints:
             assert hooks.observers == [published]
 
     def test_default_manager_loads_entry_points(self, published, monkeypatch):
-        monkeypatch.delenv(_hook_manager.DISABLE_ENV, raising=False)
+        monkeypatch.delenv(_default_hooks.DISABLE_ENV, raising=False)
         reset_settings()
         reset_default_hook_manager()
         assert default_hook_manager().observers == [published]
@@ -452,14 +459,14 @@ class TestEntryPoints:
 
     @pytest.mark.usefixtures("published")
     def test_default_manager_can_disable_one(self, monkeypatch):
-        monkeypatch.setenv(_hook_manager.DISABLE_ENV, "fake")
+        monkeypatch.setenv(_default_hooks.DISABLE_ENV, "fake")
         reset_settings()
         reset_default_hook_manager()
         assert default_hook_manager().observers == []
 
     @pytest.mark.usefixtures("published")
     def test_default_manager_can_disable_all(self, monkeypatch):
-        monkeypatch.setenv(_hook_manager.DISABLE_ENV, "all")
+        monkeypatch.setenv(_default_hooks.DISABLE_ENV, "all")
         reset_settings()
         reset_default_hook_manager()
         assert default_hook_manager().observers == []

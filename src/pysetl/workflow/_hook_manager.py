@@ -29,6 +29,11 @@ hooks; a *plugin* is only a package that ships observers through the
 ``pysetl.hooks`` entry points. pluggy calls every registered object a plugin:
 its names are kept where pluggy's API is used.
 
+Next to it: how an observer method is called (``_hook_calls``), pluggy's
+manager with a cheap first look and the entry points loaded once
+(``_hook_pluggy``), and the process-wide default manager with its runtime
+(``_default_hooks``).
+
 Changed in 0.7: ``observers=``, ``observers`` and ``register(observer)``
 replace ``plugins=``, ``plugins`` and ``register(plugin)``; the old names
 still work and warn with a ``PySetlDeprecationWarning``.
@@ -36,43 +41,29 @@ still work and warn with a ``PySetlDeprecationWarning``.
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import logging
 import threading
 import time
-import types
 import warnings
-import weakref
-from dataclasses import dataclass
-from importlib import metadata
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
-from pysetl._state import STATE, close_default_hooks
 from pysetl.errors import PySetlDeprecationWarning
-from pysetl.logs import debug_enabled
-from pysetl.settings import settings
 from pysetl.utils.writer import BackgroundWriter, shared_writer
-from pysetl.workflow._debug import DebugTracer
+from pysetl.workflow._hook_calls import Call, invoker, keyword_names
+from pysetl.workflow._hook_pluggy import PluginManager, published
 from pysetl.workflow._hook_specs import ENTRY_POINT_GROUP, PROJECT_NAME, SPEC_CLASSES
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
     from types import TracebackType
 
     from typing_extensions import Self
 
-__all__ = [
-    "HookManager",
-    "configured_hook_manager",
-    "default_hook_manager",
-    "reset_default_hook_manager",
-]
+__all__ = ["HookManager"]
 
 _LOGGER = logging.getLogger(__name__)
-DISABLE_ENV = "PYSETL_DISABLE_HOOKS"
 # The value of a deprecated keyword that was not given.
 _UNSET: Any = object()
 _T = TypeVar("_T")
@@ -101,115 +92,6 @@ def _renamed(new: _T, old: _T, *, before: str, after: str) -> _T:
     )
     warnings.warn(msg, PySetlDeprecationWarning, stacklevel=3)
     return old
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """One observer method, and how to call it with an event's arguments."""
-
-    key: str
-    function: Callable[..., object]
-    # ``invoke(function, kwargs)`` calls it with the arguments it accepts.
-    invoke: Callable[[Callable[..., object], dict[str, Any]], object]
-    # False for an observer that pauses the run on purpose (``pysetl_pauses``).
-    timed: bool = True
-
-
-def _give_all(function: Callable[..., object], kwargs: dict[str, Any]) -> object:
-    """Call an observer that takes ``**kwargs`` with every argument."""
-    return function(**kwargs)
-
-
-_INVOKERS: dict[tuple[str, ...], Callable[..., object]] = {}
-
-
-def _invoker(
-    names: frozenset[str] | None,
-) -> Callable[[Callable[..., object], dict[str, Any]], object]:
-    """A function that calls an observer with the arguments ``names`` only.
-
-    Building a filtered dict and unpacking it (``function(**{k: kw[k] ...})``)
-    cost each delivery about 0.6 us more than a call that names its
-    arguments, and a factory's run makes seven deliveries. So one such call
-    is generated per set of names (as ``dataclasses`` generates ``__init__``)
-    and kept: the names are parameter names read from a signature, so they
-    are identifiers. ``None`` (the observer takes ``**kwargs``) gets them all.
-    """
-    if names is None:
-        return _give_all
-    key = tuple(sorted(names))
-    invoke = _INVOKERS.get(key)
-    if invoke is None:
-        arguments = ", ".join(f"{name}=kwargs[{name!r}]" for name in key)
-        source = f"def invoke(function, kwargs):\n    return function({arguments})\n"
-        namespace: dict[str, Any] = {}
-        exec(source, namespace)  # noqa: S102 - identifiers from a signature only
-        invoke = _INVOKERS[key] = namespace["invoke"]
-    return invoke
-
-
-class _PluginManager(pluggy.PluginManager):
-    """pluggy's manager, with a cheap first look at each attribute of an observer.
-
-    pluggy (which calls observers "plugins") looks at every name of
-    ``dir(observer)`` with
-    ``inspect.getattr_static``, about a hundred per observer and seven
-    observers per session: tens of milliseconds at each session build. An
-    attribute whose raw value (instance dict, then the class dicts in MRO
-    order, as ``getattr_static`` finds it) carries no ``pysetl_impl`` marker
-    cannot be a hook; only marked ones go through pluggy's full parse.
-    """
-
-    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:  # pluggy's names
-        """The parse of pluggy, for attributes whose raw value carries our marker."""
-        raw = _raw_attribute(plugin, name)
-        if not isinstance(raw, types.MemberDescriptorType) and not _marked(
-            raw, self.project_name + "_impl"
-        ):  # a slot's value is only known by reading it: pluggy does
-            return None
-        return super().parse_hookimpl_opts(plugin, name)
-
-    def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
-        """The same first look for the specs (every manager adds them all)."""
-        if not _marked(
-            _raw_attribute(module_or_class, name), self.project_name + "_spec"
-        ):
-            return None
-        return super().parse_hookspec_opts(module_or_class, name)
-
-
-_ABSENT = object()
-
-
-def _raw_attribute(observer: Any, name: str) -> Any:
-    """``name`` on ``observer`` without running descriptors (``_ABSENT`` if none)."""
-    if inspect.ismodule(observer):
-        return vars(observer).get(name, _ABSENT)
-    if not inspect.isclass(observer):
-        try:
-            own = object.__getattribute__(observer, "__dict__")
-        except AttributeError:
-            own = {}
-        if isinstance(own, dict) and name in own:
-            return own[name]
-    for klass in (
-        observer.__mro__ if inspect.isclass(observer) else type(observer).__mro__
-    ):
-        if name in vars(klass):
-            return vars(klass)[name]
-    return _ABSENT
-
-
-def _marked(value: Any, marker: str) -> bool:
-    """Whether ``value`` (or the function it wraps) carries ``marker``."""
-    if value is _ABSENT:
-        return False
-    try:
-        return hasattr(value, marker) or hasattr(
-            getattr(value, "__func__", None), marker
-        )
-    except Exception:  # noqa: BLE001 - an odd object (its __getattr__ raised) is no hook
-        return False
 
 
 class HookManager:
@@ -257,11 +139,11 @@ class HookManager:
             before="HookManager(plugins=...)",
             after="HookManager(observers=...)",
         )
-        self._pm = _PluginManager(PROJECT_NAME)
+        self._pm = PluginManager(PROJECT_NAME)
         for spec in SPEC_CLASSES:
             self._pm.add_hookspecs(spec)
         self._spec_args = {
-            name: _keyword_names(getattr(spec, name))[0]
+            name: keyword_names(getattr(spec, name))[0]
             for spec in SPEC_CLASSES
             for name in vars(spec)
             if not name.startswith("_")
@@ -272,8 +154,8 @@ class HookManager:
         self.failures: dict[str, int] = {}
         self.slow: dict[str, int] = {}
         self.dropped = 0
-        self._calls: dict[str, tuple[_Call, ...]] = {}
-        self._inline: dict[str, tuple[_Call, ...]] = {}
+        self._calls: dict[str, tuple[Call, ...]] = {}
+        self._inline: dict[str, tuple[Call, ...]] = {}
         self.queue_size = queue_size
         self._writer = writer
         self._lock = threading.Lock()
@@ -353,7 +235,7 @@ class HookManager:
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> int:
         """Register the observers published in the entry-point ``group``."""
         count = 0
-        for name, observer in _published(group):
+        for name, observer in published(group):
             if self._pm.get_plugin(name) is not None or self._pm.is_blocked(name):
                 continue
             self._pm.register(observer, name=name)
@@ -387,7 +269,7 @@ class HookManager:
             for hookimpl in impl.get_hookimpls():
                 if hookimpl.plugin is not observer:
                     continue
-                names, _ = _keyword_names(hookimpl.function)
+                names, _ = keyword_names(hookimpl.function)
                 unknown = names - spec_args
                 if unknown:
                     msg = (
@@ -398,18 +280,18 @@ class HookManager:
                     raise pluggy.PluginValidationError(observer, msg)
 
     def _rebuild(self) -> None:
-        calls: dict[str, tuple[_Call, ...]] = {}
-        inline: dict[str, tuple[_Call, ...]] = {}
+        calls: dict[str, tuple[Call, ...]] = {}
+        inline: dict[str, tuple[Call, ...]] = {}
         for name in self._spec_args:
             caller = getattr(self._pm.hook, name)
-            queued: list[_Call] = []
-            now: list[_Call] = []
+            queued: list[Call] = []
+            now: list[Call] = []
             for hookimpl in caller.get_hookimpls():  # registration order
-                names, var_kw = _keyword_names(hookimpl.function)
-                call = _Call(
+                names, var_kw = keyword_names(hookimpl.function)
+                call = Call(
                     key=f"{hookimpl.plugin_name}.{name}",
                     function=hookimpl.function,
-                    invoke=_invoker(None if var_kw else names),
+                    invoke=invoker(None if var_kw else names),
                     timed=getattr(hookimpl.plugin, "pysetl_pauses", False) is not True,
                 )
                 alone = getattr(hookimpl.plugin, "pysetl_inline", False) is True
@@ -467,7 +349,7 @@ class HookManager:
                 self.dropped,
             )
 
-    def _deliver_all(self, calls: tuple[_Call, ...], kwargs: dict[str, Any]) -> None:
+    def _deliver_all(self, calls: tuple[Call, ...], kwargs: dict[str, Any]) -> None:
         try:
             mark = time.perf_counter()
             for call in calls:
@@ -476,7 +358,7 @@ class HookManager:
             with self._lock:
                 self._queued -= 1
 
-    def _deliver(self, call: _Call, kwargs: dict[str, Any], start: float) -> float:
+    def _deliver(self, call: Call, kwargs: dict[str, Any], start: float) -> float:
         """Call one observer from ``start`` (a clock reading); return the next."""
         try:
             call.invoke(call.function, kwargs)
@@ -537,143 +419,3 @@ class HookManager:
     ) -> None:
         """Close the manager."""
         self.close()
-
-
-def _keyword_names(function: Callable[..., object]) -> tuple[frozenset[str], bool]:
-    """The keyword-only parameter names of ``function``, and whether it takes **kw.
-
-    Read once per function (a method's, whatever instance it is bound to):
-    ``inspect.signature`` cost a session a few milliseconds per start.
-    """
-    plain = getattr(function, "__func__", function)
-    try:
-        return _SIGNATURES[plain]
-    except (KeyError, TypeError):  # not seen yet, or not hashable
-        pass
-    found = _read_keyword_names(function)
-    with contextlib.suppress(TypeError):
-        _SIGNATURES[plain] = found
-    return found
-
-
-_PUBLISHED: dict[tuple[str, object], list[tuple[str, object]]] = {}
-_PUBLISHED_LOCK = threading.Lock()
-
-
-def _published(group: str) -> list[tuple[str, object]]:
-    """The loaded entry points of ``group``, as (name, object), once a process.
-
-    Reading every installed distribution's entry points cost each new
-    manager (each ``Session``) about 10 ms. The list is kept per group and
-    per ``importlib.metadata.distributions`` (a test that fakes it sees its
-    own). An entry point that fails to load raises, as pluggy's loader did,
-    and is tried again by the next manager.
-    """
-    key = (group, metadata.distributions)
-    with _PUBLISHED_LOCK:
-        found = _PUBLISHED.get(key)
-        if found is not None:
-            return found
-        found = []
-        seen: set[str] = set()
-        for dist in metadata.distributions():
-            for entry in dist.entry_points:
-                if entry.group != group or entry.name in seen:
-                    continue
-                seen.add(entry.name)
-                found.append((entry.name, entry.load()))
-        _PUBLISHED[key] = found
-        return found
-
-
-_SIGNATURES: weakref.WeakKeyDictionary[object, tuple[frozenset[str], bool]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _read_keyword_names(
-    function: Callable[..., object],
-) -> tuple[frozenset[str], bool]:
-    names: set[str] = set()
-    var_kw = False
-    for param in inspect.signature(function).parameters.values():
-        if param.kind is inspect.Parameter.KEYWORD_ONLY:
-            names.add(param.name)
-        elif param.kind is inspect.Parameter.VAR_KEYWORD:
-            var_kw = True
-    return frozenset(names), var_kw
-
-
-RUNTIME_GROUP = "pysetl.runtime"
-
-
-def default_hook_manager() -> HookManager:
-    """The process-wide manager that pipelines use when given none.
-
-    It is created on first use, with the observers of the ``pysetl.hooks``
-    entry points, except those named in the comma-separated environment
-    variable ``PYSETL_DISABLE_HOOKS`` (``all`` disables every entry point),
-    and, in debug mode (``PYSETL_DEBUG=1``), the ``DebugTracer``.
-
-    Unless ``PYSETL_OBSERVE`` is off, the default runtime is attached to it:
-    the entry point ``default`` of the group ``pysetl.runtime`` (pysetl's own
-    is ``pysetl.runtime:attach_default``, which records every run in the
-    project's history). ``workflow`` knows nothing of what it attaches; a
-    runtime that cannot be loaded (its extra is missing) is skipped.
-
-    The manager and its runtime are kept in ``pysetl._state.STATE``.
-    """
-    manager = STATE.hook_manager
-    if manager is None:
-        manager = STATE.hook_manager = configured_hook_manager()
-        if settings().observe is not False:
-            _attach_runtime(manager)
-    return manager
-
-
-def configured_hook_manager(
-    *, disabled: Iterable[str] = (), writer: BackgroundWriter | None = None
-) -> HookManager:
-    """A new manager as the process settings configure it.
-
-    It holds the observers of the ``pysetl.hooks`` entry points, except those
-    named in ``PYSETL_DISABLE_HOOKS`` (``all``: none) or in ``disabled``, and,
-    in debug mode, the ``DebugTracer``. The default manager and every
-    ``pysetl.runtime.Session`` start from one.
-
-    Args:
-        disabled: More entry-point names not to load.
-        writer: The thread that delivers queued events (see ``HookManager``).
-
-    Added in 0.4.
-    """
-    current = settings()
-    manager = HookManager(
-        entry_points=not current.entry_points_disabled,
-        disabled=(*current.disabled_hooks, *disabled),
-        writer=writer,
-    )
-    if debug_enabled():
-        manager.register(DebugTracer(), name="pysetl-debug")
-    return manager
-
-
-def _attach_runtime(manager: HookManager) -> None:
-    from importlib.metadata import entry_points  # noqa: PLC0415 - first use only
-
-    for entry in entry_points(group=RUNTIME_GROUP, name="default"):
-        try:
-            attach = entry.load()
-            STATE.runtimes.append(attach(manager))
-        except ImportError as exc:  # its extra is not installed: record nothing
-            _LOGGER.debug("pysetl runtime %r not loaded: %s", entry.value, exc)
-        except Exception:  # a runtime never stops a pipeline from running
-            _LOGGER.exception(
-                "pysetl runtime %r failed; runs are not recorded", entry.value
-            )
-        return
-
-
-def reset_default_hook_manager() -> None:
-    """Close and forget the process-wide manager and its runtime (for tests)."""
-    close_default_hooks(STATE)

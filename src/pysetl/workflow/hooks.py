@@ -33,12 +33,12 @@ Added in 0.2.
 from __future__ import annotations
 
 from pysetl.workflow._debug import DebugTracer
-from pysetl.workflow._hook_manager import (
-    HookManager,
+from pysetl.workflow._default_hooks import (
     configured_hook_manager,
     default_hook_manager,
     reset_default_hook_manager,
 )
+from pysetl.workflow._hook_manager import HookManager
 from pysetl.workflow._hook_specs import (
     ENTRY_POINT_GROUP,
     EVENTS,

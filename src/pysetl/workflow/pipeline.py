@@ -20,8 +20,8 @@ from pysetl.utils.mixins import (
 )
 from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
 from pysetl.workflow import spark as _spark
+from pysetl.workflow._default_hooks import default_hook_manager
 from pysetl.workflow._execute import RunContext, run_planned
-from pysetl.workflow._hook_manager import HookManager, default_hook_manager
 from pysetl.workflow._inject import Plan, resolve
 from pysetl.workflow._lazy_stages import LazyStages, is_stage
 from pysetl.workflow._replay import plan_replay, run_replay
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from pysetl.utils._benchmark import BenchmarkResult
+    from pysetl.workflow._hook_manager import HookManager
     from pysetl.workflow.deliverable import Deliverable
     from pysetl.workflow.factory import Factory
     from pysetl.workflow.retry import FactoryPolicies, FactoryPolicy, RetryPolicy

@@ -13,6 +13,7 @@ from pysetl.utils.mixins import (
     IsWritable,
 )
 from pysetl.workflow import spark as _spark
+from pysetl.workflow._default_hooks import default_hook_manager
 from pysetl.workflow._execute import (
     FactoryRun,
     Job,
@@ -21,7 +22,6 @@ from pysetl.workflow._execute import (
     run_factory,
     run_planned,
 )
-from pysetl.workflow._hook_manager import default_hook_manager
 from pysetl.workflow._inject import Source, StageSources
 from pysetl.workflow._run_id import new_run_id
 from pysetl.workflow.node import Node
