@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from pysetl._state import STATE
-from pysetl.utils import writer as writer_module
+from pysetl.utils import _shared_writer, _writer_types
 from pysetl.utils.writer import (
     THREAD_NAME,
     BackgroundWriter,
@@ -743,7 +743,7 @@ class TestOnWriterThread:
         writer.call(lambda: idents.append(threading.get_ident()))
         writer.close()
         wait_for(lambda: alive(writer.name) == [])
-        assert idents[0] not in writer_module._WRITER_THREADS
+        assert idents[0] not in _writer_types.WRITER_THREADS
 
 
 class TestSharedWriter:
@@ -777,23 +777,23 @@ class TestSharedWriter:
     def test_its_close_is_registered_once(self, monkeypatch):
         monkeypatch.setattr(STATE, "writer_closes_at_exit", False)
         registered: list[object] = []
-        monkeypatch.setattr(writer_module.atexit, "register", registered.append)
+        monkeypatch.setattr(_shared_writer.atexit, "register", registered.append)
         shared_writer()
         reset_shared_writer()
         shared_writer()
         assert STATE.writer_closes_at_exit
-        assert registered == [writer_module._close_shared_at_exit]
+        assert registered == [_shared_writer.close_shared_at_exit]
 
     def test_at_exit_it_is_closed_and_late_work_is_dropped(self):
         writer = shared_writer()
-        writer_module._close_shared_at_exit()
+        _shared_writer.close_shared_at_exit()
         assert writer.closed
         assert shared_writer() is writer  # not a new, running one
         assert not writer.put(ListSink(), "from a __del__")
 
     def test_asked_for_during_exit_it_drops_everything(self):
         before = set(threading.enumerate())
-        writer_module._close_shared_at_exit()
+        _shared_writer.close_shared_at_exit()
         writer = shared_writer()
         assert writer.closed
         assert not writer.call(print)
