@@ -11,7 +11,10 @@ command line, where ``ps`` and error messages show it). It holds ``modes``
 (``{"name": ..., "master": ...}`` or ``{"name": ..., "remote": "sc://..."}``),
 ``pipelines`` (names of the project's pipelines: ``flights``, ``tpch``),
 ``history`` (the run history's URL), ``work`` (a temporary folder) and
-``spark`` (extra Spark settings).
+``spark`` (extra Spark settings). The pipeline name ``timeout`` is no project
+pipeline: it runs ``SlowJob`` (a Spark job whose one task sleeps for
+minutes) under a timeout of ``TIMEOUT`` seconds and reports the
+``FactoryTimeoutError`` it failed with.
 
 For each mode the script starts one SparkSession, runs each pipeline through
 ``pysetl.runtime.project.run_project`` (what ``pysetl run`` does: the whole
@@ -38,6 +41,76 @@ REPORTS = {
     "flights": ("carrier_delays", "route_traffic"),
     "tpch": ("tpch/segment_revenue", "tpch/region_revenue"),
 }
+
+TIMEOUT = 5.0
+GRACE = 2.0
+SLEEP_MS = 300_000  # the task SlowJob's job would run for, if not cancelled
+
+
+def run_timeout(session: Any, history: str) -> dict[str, Any]:
+    """Run ``SlowJob`` under its timeout; what its ``FactoryTimeoutError`` says."""
+    from pysetl.errors import FactoryTimeoutError
+    from pysetl.runtime import Session
+    from pysetl.workflow import Factory
+    from pysetl.workflow.retry import FactoryPolicy
+
+    class SlowJob(Factory[int]):
+        """One Spark job whose one task sleeps (``Thread.sleep``) for minutes."""
+
+        def read(self) -> SlowJob:
+            return self
+
+        def process(self) -> SlowJob:
+            sleep = f"reflect('java.lang.Thread', 'sleep', cast({SLEEP_MS} as bigint))"
+            self.rows = session.range(1, numPartitions=1).selectExpr(sleep).collect()
+            return self
+
+        def write(self) -> SlowJob:
+            return self
+
+        def get(self) -> int:
+            return len(self.rows)
+
+    # the first parse and job take seconds on a busy host: not in the timeout
+    assert session.range(1).selectExpr("reflect('java.lang.Math', 'abs', -2)").first()
+    policies = {"SlowJob": FactoryPolicy(timeout=TIMEOUT, grace=GRACE)}
+    started = time.perf_counter()
+    with Session(history=history, observe=True, spark=session) as observed:
+        pipeline = observed.pipeline("timeout", policies=policies)
+        pipeline.add_stage_from_type(SlowJob)
+        try:
+            pipeline.run()
+        except FactoryTimeoutError as error:
+            failed: FactoryTimeoutError | None = error
+        else:
+            failed = None
+    return {
+        "run_id": pipeline.run_id,
+        "seconds": time.perf_counter() - started,
+        "timeout": TIMEOUT,
+        "grace": GRACE,
+        "sleep_seconds": SLEEP_MS / 1000,
+        "error": None
+        if failed is None
+        else {
+            "type": type(failed).__name__,
+            "message": str(failed),
+            "hint": failed.hint,
+            "abandoned": failed.abandoned,
+            "elapsed": failed.elapsed,
+            "causes": causes_of(failed),
+        },
+    }
+
+
+def causes_of(error: BaseException) -> list[str]:
+    """``Type: message`` of each error that ``error`` was raised from."""
+    found: list[str] = []
+    cause = error.__cause__
+    while cause is not None and len(found) < 5:
+        found.append(f"{type(cause).__name__}: {str(cause)[:500]}")
+        cause = cause.__cause__
+    return found
 
 
 def rows_of(folder: Path) -> list[list[str]]:
@@ -81,6 +154,9 @@ def main() -> int:
         results: dict[str, Any] = {"session_seconds": time.perf_counter() - started}
         try:
             for name in spec["pipelines"]:
+                if name == "timeout":
+                    results[name] = run_timeout(session, spec["history"])
+                    continue
                 started = time.perf_counter()
                 report = run_project(
                     name,

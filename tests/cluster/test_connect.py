@@ -7,11 +7,17 @@ the client: each factory's operations carry its Spark Connect operation tag,
 and the metrics collector reads the server's REST API by that tag. The
 region report is checked against the same sums done in Python over the
 generated Parquet files.
+
+A factory's timeout is checked there too: ``SlowJob``'s one task would sleep
+for minutes; after its 5 s timeout the engine interrupts its operation tag
+(``SparkSession.interruptTag``), the server kills the task, and the factory's
+own Spark action returns with ``OPERATION_CANCELED``.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from collections import defaultdict
 from datetime import date
@@ -138,6 +144,67 @@ class TestThroughSparkConnect:
         assert found["SegmentRevenue"]["output_records"] == 125
         assert found["RegionRevenue"]["output_records"] == 25
         assert found["SegmentRevenue"]["peak_execution_memory_bytes"] > 0
+
+
+@pytest.fixture(scope="module")
+def timed_out(server, pg_url_module, run_pipelines_module):
+    found = run_pipelines_module(
+        [{"name": "connect", "remote": server.remote}], ["timeout"], pg_url_module
+    )
+    return found["modes"]["connect"]["timeout"]
+
+
+class TestTimeoutThroughSparkConnect:
+    def test_the_timeout_interrupts_the_factory_s_operations_on_the_server(
+        self, timed_out, server, history
+    ):
+        error = timed_out["error"]
+        assert error is not None, timed_out
+        assert error["type"] == "FactoryTimeoutError"
+        assert "'SlowJob' timed out in 'process'" in error["message"]
+        hint = error["hint"]
+        assert hint.startswith("its Spark job group was cancelled"), hint
+        assert "abandoned" not in hint
+        assert not error["abandoned"]
+        # The factory's Spark action returned on its own, failed by the server
+        # (interruptTag), before any interrupt of its thread: without the
+        # cancel, the Python interrupt ends the thread and there is no cause.
+        (cause,) = error["causes"]
+        assert "[OPERATION_CANCELED]" in cause, cause
+        # The task would sleep for minutes: the run ended soon after its timeout.
+        limit = timed_out["timeout"] + timed_out["grace"] + 15.0
+        assert timed_out["seconds"] < limit < timed_out["sleep_seconds"]
+        # The server's view: the factory's job failed, its sleeping task killed.
+        job = settled_job(server.ui_url, timed_out["run_id"], "SlowJob")
+        assert job["status"] == "FAILED", job
+        assert job["numActiveTasks"] == 0, job
+        assert job["numKilledTasks"] == 1, job
+        assert "SPARK_JOB_CANCELLED" in str(job["killedTasksSummary"]), job
+        (attempt,) = history.list_factory_attempts(timed_out["run_id"]).items
+        assert attempt.status == "failed"
+        assert attempt.error["error_type"] == "FactoryTimeoutError"
+        causes = " ".join(c["message"] for c in attempt.error["causes"])
+        assert "OPERATION_CANCELED" in causes, attempt.error
+
+
+def settled_job(ui_url: str, run_id: str, factory: str) -> dict[str, object]:
+    """The server's one job tagged with ``factory``, once it no longer runs."""
+    base = f"{ui_url}/api/v1/applications"
+    with urllib.request.urlopen(base, timeout=60) as response:  # noqa: S310 - loopback http
+        (app,) = json.loads(response.read())
+    mark = f"_Tag_pysetl:{run_id}:{factory}"
+    deadline = time.monotonic() + 30
+    while True:
+        with urllib.request.urlopen(  # noqa: S310 - as above
+            f"{base}/{app['id']}/jobs", timeout=60
+        ) as response:
+            listed = json.loads(response.read())
+        (job,) = [
+            job for job in listed if any(t.endswith(mark) for t in job["jobTags"])
+        ]
+        if job["status"] != "RUNNING" or time.monotonic() > deadline:
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.5)
 
 
 def server_jobs_by_factory(
