@@ -40,7 +40,8 @@ job group.
 
 Timeouts: with a timeout the attempt runs on a thread of its own while the
 factory's thread waits at most ``timeout`` seconds. When it expires, the
-factory's Spark job group is cancelled (``SparkContext.cancelJobGroup``:
+factory's Spark job group is cancelled (``SparkContext.cancelJobGroup``;
+on Spark Connect ``SparkSession.interruptTag`` of its operation tag:
 running Spark jobs fail at once) and a ``FactoryTimeoutError`` is raised in
 the attempt's thread, at its next Python instruction. A pure-Python loop is
 stopped there; code blocked in a C call (``time.sleep``, a socket read) is
