@@ -30,52 +30,57 @@ Errors are recorded on the failing factory, its phase, its stage and the run:
 status ``ERROR`` and an ``exception`` event, the message and stack trace
 masked by the one redaction point.
 
+The SDK set-up (resource, providers, processors) is in ``_providers``, the
+span helpers (start, parent, errors, phase spans) in ``_spans``.
+
 Added in 0.5.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import traceback
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http import Compression
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from pysetl._version import __version__
-from pysetl.monitoring.tracing._export import ExportGuard, GuardedSpanExporter
 from pysetl.monitoring.tracing._options import OpenTelemetryOptions, validate_options
-from pysetl.utils.redaction import redact_text, register_secret
+from pysetl.monitoring.tracing._providers import (
+    log_pipeline,
+    resource_of,
+    span_pipeline,
+)
+from pysetl.monitoring.tracing._spans import (
+    Finish,
+    Open,
+    ns,
+    phase_spans,
+    record_error,
+    release,
+    run_parent,
+    start,
+)
+from pysetl.utils.redaction import register_secret
 from pysetl.utils.writer import shared_writer
 from pysetl.workflow.hooks import hook_impl
 from pysetl.workflow.spark import active_spark_context, job_group
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
+    from opentelemetry import context as otel_context
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import LogRecordExporter
     from opentelemetry.sdk.trace.export import SpanExporter
 
+    from pysetl.monitoring.tracing._export import ExportGuard
     from pysetl.monitoring.tracing._logs import OtlpLogHandler
     from pysetl.utils.writer import BackgroundWriter
 
 __all__ = ["SPAN_ATTRIBUTES", "OpenTelemetryExporter"]
 
 _LOGGER = logging.getLogger("pysetl.monitoring.tracing")
-_PHASES = ("read", "process", "write", "get")
-_BATCH = 512  # the SDK's default batch size, capped by the queue's
 
 SPAN_ATTRIBUTES = (
     "pysetl.run_id",
@@ -90,34 +95,6 @@ SPAN_ATTRIBUTES = (
     "pysetl.spark.job_ids",
 )
 """The attributes pysetl puts on its spans (each span has those that apply)."""
-
-
-def _ns(timestamp: float) -> int:
-    return int(timestamp * 1e9)
-
-
-@dataclass(frozen=True, slots=True)
-class _Finish:
-    """What ending a factory attempt's span needs, handed to the writer thread."""
-
-    span: trace.Span
-    key: tuple[str, int, str, int]
-    pipeline: str
-    start: int
-    end: int
-    phases: dict[str, float]
-    failed_phase: str | None
-    error: Exception | None
-    spark_context: Any
-
-
-@dataclass(slots=True)
-class _Open:
-    """A span that is running, and how to make it current no longer."""
-
-    span: trace.Span
-    token: object | None
-    thread: int
 
 
 class OpenTelemetryExporter:
@@ -201,81 +178,25 @@ class OpenTelemetryExporter:
         self.errors = 0
         self._writer = writer
         self._lock = threading.Lock()
-        self._runs: dict[str, _Open] = {}
-        self._stages: dict[tuple[str, int], _Open] = {}
-        self._factories: dict[tuple[str, int, str, int], _Open] = {}
+        self._runs: dict[str, Open] = {}
+        self._stages: dict[tuple[str, int], Open] = {}
+        self._factories: dict[tuple[str, int, str, int], Open] = {}
         self._pending = 0
         self._closed = False
-        attributes = dict(opts.resource_attributes)
-        if opts.service_name:
-            attributes["service.name"] = opts.service_name
-        resource = Resource.create(attributes)  # and OTEL_* of the environment
-        if str(resource.attributes.get("service.name")).startswith("unknown_service"):
-            resource = resource.merge(Resource({"service.name": "pysetl"}))
+        resource = resource_of(opts)
         compression = Compression(opts.compression)
-        inner = span_exporter or OTLPSpanExporter(
-            endpoint=opts.traces_url,
-            headers=headers,
-            timeout=opts.export_timeout,
-            compression=compression,
-        )
-        self.span_guard = ExportGuard("spans", opts.traces_url)
-        self.provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-        self.provider.add_span_processor(
-            BatchSpanProcessor(
-                GuardedSpanExporter(inner, self.span_guard),
-                max_queue_size=opts.max_queue_size,
-                max_export_batch_size=min(_BATCH, opts.max_queue_size),
-                schedule_delay_millis=opts.schedule_delay * 1000,
-            )
+        self.provider, self.span_guard = span_pipeline(
+            opts, resource, headers, compression, span_exporter
         )
         self.tracer = self.provider.get_tracer("pysetl", __version__)
         self.log_provider: LoggerProvider | None = None
         self.log_guard: ExportGuard | None = None
         self._log_handler: OtlpLogHandler | None = None
         if opts.logs:
-            self._setup_logs(resource, headers, compression, log_exporter)
-
-    def _setup_logs(
-        self,
-        resource: Resource,
-        headers: Mapping[str, str],
-        compression: Compression,
-        log_exporter: LogRecordExporter | None,
-    ) -> None:
-        # Imported here: a traces-only set-up never loads the logs SDK.
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import (  # noqa: PLC0415
-            OTLPLogExporter,
-        )
-        from opentelemetry.sdk._logs import LoggerProvider  # noqa: PLC0415
-        from opentelemetry.sdk._logs.export import (  # noqa: PLC0415
-            BatchLogRecordProcessor,
-        )
-
-        from pysetl.monitoring.tracing._export import (  # noqa: PLC0415
-            GuardedLogExporter,
-        )
-        from pysetl.monitoring.tracing._logs import OtlpLogHandler  # noqa: PLC0415
-
-        opts = self.options
-        inner = log_exporter or OTLPLogExporter(
-            endpoint=opts.logs_url,
-            headers=dict(headers),
-            timeout=opts.export_timeout,
-            compression=compression,
-        )
-        self.log_guard = ExportGuard("log records", opts.logs_url)
-        self.log_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-        self.log_provider.add_log_record_processor(
-            BatchLogRecordProcessor(
-                GuardedLogExporter(inner, self.log_guard),
-                max_queue_size=opts.max_queue_size,
-                max_export_batch_size=min(_BATCH, opts.max_queue_size),
-                schedule_delay_millis=opts.schedule_delay * 1000,
+            self.log_provider, self.log_guard, self._log_handler = log_pipeline(
+                opts, resource, headers, compression, log_exporter
             )
-        )
-        self._log_handler = OtlpLogHandler(self.log_provider, opts.log_levelno)
-        logging.getLogger().addHandler(self._log_handler)
+            logging.getLogger().addHandler(self._log_handler)
 
     # ------------------------------------------------------------ composition
     def pysetl_attach(self, session: Any) -> None:
@@ -289,66 +210,6 @@ class OpenTelemetryExporter:
         """The writer thread the Spark lookups run on."""
         return self._writer if self._writer is not None else shared_writer()
 
-    # ------------------------------------------------------------------ spans
-    def _start(
-        self,
-        name: str,
-        parent: otel_context.Context | None,
-        timestamp: float,
-        attributes: dict[str, Any] | None,
-    ) -> _Open:
-        span = self.tracer.start_span(
-            name,
-            context=parent,
-            kind=SpanKind.INTERNAL,
-            attributes=attributes,
-            start_time=_ns(timestamp),
-        )
-        token = otel_context.attach(trace.set_span_in_context(span))
-        return _Open(span, token, threading.get_ident())
-
-    @staticmethod
-    def _release(opened: _Open) -> None:
-        """Make the span current no longer (only where it was made current)."""
-        if opened.token is not None and opened.thread == threading.get_ident():
-            otel_context.detach(opened.token)  # type: ignore[arg-type]
-            opened.token = None
-
-    def _run_parent(self) -> otel_context.Context | None:
-        current = trace.get_current_span().get_span_context()
-        if current.is_valid:
-            return None  # the current context: the caller's span is the parent
-        if not self.options.traceparent:
-            return otel_context.Context()
-        carrier = {
-            key: os.environ[env]
-            for key, env in (
-                ("traceparent", "TRACEPARENT"),
-                ("tracestate", "TRACESTATE"),
-            )
-            if env in os.environ
-        }
-        if not carrier:
-            return otel_context.Context()
-        return TraceContextTextMapPropagator().extract(carrier, otel_context.Context())
-
-    @staticmethod
-    def _record_error(span: trace.Span, error: BaseException) -> None:
-        original = error.__cause__ or error
-        message = redact_text(str(error)).split("\n")[0]
-        kind = type(original)
-        span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {message}"))
-        span.add_event(
-            "exception",
-            {
-                "exception.type": f"{kind.__module__}.{kind.__qualname__}",
-                "exception.message": redact_text(str(original)),
-                "exception.stacktrace": redact_text(
-                    "".join(traceback.format_exception(error))
-                ),
-            },
-        )
-
     # ------------------------------------------------------------------ run
     @hook_impl
     def before_pipeline_run(
@@ -356,8 +217,12 @@ class OpenTelemetryExporter:
     ) -> None:
         """Start the run's span (the root of the run's tree)."""
         attributes = {"pysetl.run_id": run_id, "pysetl.pipeline": pipeline_name}
-        opened = self._start(
-            f"run {pipeline_name}", self._run_parent(), timestamp, attributes
+        opened = start(
+            self.tracer,
+            f"run {pipeline_name}",
+            run_parent(self.options.traceparent),
+            timestamp,
+            attributes,
         )
         with self._lock:
             self._runs[run_id] = opened
@@ -382,9 +247,10 @@ class OpenTelemetryExporter:
             known = run_id in self._runs
         if not known:
             attributes = {"pysetl.run_id": run_id, "pysetl.pipeline": pipeline_name}
-            opened = self._start(
+            opened = start(
+                self.tracer,
                 f"run {pipeline_name}",
-                self._run_parent(),
+                run_parent(self.options.traceparent),
                 timestamp - duration,
                 attributes,
             )
@@ -400,9 +266,9 @@ class OpenTelemetryExporter:
         span = opened.span
         span.set_attribute("pysetl.status", "failed" if error else "succeeded")
         if error is not None:
-            self._record_error(span, error)
-        self._release(opened)
-        span.end(end_time=_ns(timestamp))
+            record_error(span, error)
+        release(opened)
+        span.end(end_time=ns(timestamp))
 
     # ---------------------------------------------------------------- stages
     def _parent_of_stage(self, run_id: str) -> otel_context.Context | None:
@@ -427,8 +293,12 @@ class OpenTelemetryExporter:
             "pysetl.stage_id": stage_id,
             "pysetl.parallel": parallel,
         }
-        opened = self._start(
-            f"stage {stage_id}", self._parent_of_stage(run_id), timestamp, attributes
+        opened = start(
+            self.tracer,
+            f"stage {stage_id}",
+            self._parent_of_stage(run_id),
+            timestamp,
+            attributes,
         )
         with self._lock:
             self._stages[run_id, stage_id] = opened
@@ -453,9 +323,9 @@ class OpenTelemetryExporter:
         if opened is None:
             return
         if error is not None:
-            self._record_error(opened.span, error)
-        self._release(opened)
-        opened.span.end(end_time=_ns(timestamp))
+            record_error(opened.span, error)
+        release(opened)
+        opened.span.end(end_time=ns(timestamp))
 
     # ------------------------------------------------------------- factories
     @hook_impl
@@ -474,7 +344,7 @@ class OpenTelemetryExporter:
         parent = None if stage is None else trace.set_span_in_context(stage.span)
         # Attributes are set on the writer thread when the span ends: checking
         # them is a third of the SDK's cost of a span.
-        opened = self._start(f"factory {factory_name}", parent, timestamp, None)
+        opened = start(self.tracer, f"factory {factory_name}", parent, timestamp, None)
         with self._lock:
             self._factories[run_id, stage_id, factory_name, attempt] = opened
 
@@ -528,13 +398,13 @@ class OpenTelemetryExporter:
             opened = self._factories.pop(key, None)
         if opened is None:
             return
-        self._release(opened)
-        end = _ns(timestamp)
-        finish = _Finish(
+        release(opened)
+        end = ns(timestamp)
+        finish = Finish(
             span=opened.span,
             key=key,
             pipeline=pipeline_name,
-            start=end - _ns(duration),
+            start=end - ns(duration),
             end=end,
             phases=dict(phases),
             failed_phase=failed_phase,
@@ -548,7 +418,7 @@ class OpenTelemetryExporter:
         if not self.writer.call(self._finish, finish, key="pysetl-otel"):
             self._finish(finish)
 
-    def _finish(self, finish: _Finish) -> None:
+    def _finish(self, finish: Finish) -> None:
         """Writer thread: the phase spans, the Spark job ids, the factory span's end."""
         span, error = finish.span, finish.error
         run_id, stage_id, factory_name, attempt = finish.key
@@ -563,11 +433,11 @@ class OpenTelemetryExporter:
                 }
             )
             if self.options.phases:
-                self._phase_spans(finish)
+                phase_spans(self.tracer, finish)
             span.set_attribute("pysetl.status", "failed" if error else "succeeded")
             if error is not None:
                 span.set_attribute("pysetl.failed_phase", finish.failed_phase or "")
-                self._record_error(span, error)
+                record_error(span, error)
             if finish.spark_context is not None:
                 group = job_group(run_id, finish.pipeline, factory_name, attempt)[0]
                 self._add_job_ids(span, finish.spark_context, group)
@@ -575,34 +445,6 @@ class OpenTelemetryExporter:
             span.end(end_time=finish.end)
             with self._lock:
                 self._pending -= 1
-
-    def _phase_spans(self, finish: _Finish) -> None:
-        run_id, stage_id, factory_name, attempt = finish.key
-        phases, failed_phase = finish.phases, finish.failed_phase
-        parent = trace.set_span_in_context(finish.span)
-        names = [name for name in _PHASES if name in phases]
-        if "failed" in phases and failed_phase is not None:
-            names.append("failed")
-        at = finish.start
-        for name in names:
-            phase = failed_phase if name == "failed" else name
-            end = at + _ns(phases[name])
-            span = self.tracer.start_span(
-                str(phase),
-                context=parent,
-                attributes={
-                    "pysetl.run_id": run_id,
-                    "pysetl.stage_id": stage_id,
-                    "pysetl.factory": factory_name,
-                    "pysetl.attempt": attempt,
-                    "pysetl.phase": str(phase),
-                },
-                start_time=at,
-            )
-            if name == "failed" and finish.error is not None:
-                self._record_error(span, finish.error)
-            span.end(end_time=end)
-            at = end
 
     def _add_job_ids(self, span: trace.Span, spark_context: Any, group: str) -> None:
         try:
@@ -656,7 +498,7 @@ class OpenTelemetryExporter:
             self._runs.clear()
         for opened in left:
             opened.span.set_attribute("pysetl.status", "unfinished")
-            self._release(opened)
+            release(opened)
             opened.span.end()
         self.span_guard.closing(deadline)
         if self.log_guard is not None:
