@@ -49,9 +49,9 @@ from pysetl.utils.redaction import redact_text
 from pysetl.utils.run_scope import RunScope, bind_scope, reset_scope
 from pysetl.workflow import spark as _spark
 from pysetl.workflow._execute import (
-    FactoryRun,
     _fill,
     _partial,
+    _succeeded,
     _wrap,
     _wrong_output,
 )
@@ -61,7 +61,7 @@ from pysetl.workflow.retry import FactoryPolicies, FactoryPolicy
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from pysetl.workflow._execute import Job, RunContext
+    from pysetl.workflow._execute import FactoryRun, Job, RunContext
     from pysetl.workflow._inject import Source
 
 __all__ = ["DEFAULT_GRACE", "RunPolicies"]
@@ -265,7 +265,6 @@ def _attempt(  # noqa: C901, PLR0912, PLR0915, PLR0917 - one attempt, in one fra
     factory = job.factory
     hooks = context.hooks
     observed = hooks.enabled
-    source = job.source
     sc = context.spark_context
     common: dict[str, Any] = {}
     if observed:
@@ -355,22 +354,16 @@ def _attempt(  # noqa: C901, PLR0912, PLR0915, PLR0917 - one attempt, in one fra
         if error is failure:
             raise error
         raise error from failure
-    if source is not None:
-        source.output = output
-        if not (record or observed):
-            return source
     read, process, written, end = marks
-    result = FactoryRun(factory, output, (start, read, process, written, end))  # type: ignore[arg-type]
-    if observed:
-        hooks.emit(
-            "after_factory_run",
-            timestamp=time.time(),
-            duration=result.duration,
-            phases=result.phases,
-            output=output,
-            **common,
-        )
-    return result
+    return _succeeded(
+        hooks,
+        job,
+        output,
+        (start, read, process, written, end),
+        common,
+        record=record,
+        observed=observed,
+    )
 
 
 def _watched(  # noqa: PLR0917 - the attempt's thread

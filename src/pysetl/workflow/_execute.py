@@ -149,7 +149,7 @@ def _fill(factory: Factory[Any], job: Job) -> None:
         getattr(factory, wire.name).set(wire.source.output)
 
 
-def run_factory(  # noqa: C901, PLR0912, PLR0915 - the hot path of a factory, in one frame
+def run_factory(  # noqa: C901, PLR0915 - the hot path of a factory, in one frame
     context: RunContext, stage_id: int, job: Job, *, record: bool = True
 ) -> FactoryRun:
     """Run one factory: inject, read, process, write (if ``write``), get.
@@ -232,11 +232,37 @@ def run_factory(  # noqa: C901, PLR0912, PLR0915 - the hot path of a factory, in
         reset_scope(token)
         if sc is not None:
             _spark.clear_job_group(sc)
+    marks = (start, read, process, written, end)
+    return _succeeded(  # type: ignore[return-value]  # a Source: factory and output
+        hooks, job, output, marks, common, record=record, observed=observed
+    )
+
+
+def _succeeded(
+    hooks: HookManager,
+    job: Job,
+    output: Any,
+    marks: tuple[float, float | None, float | None, float | None, float | None],
+    common: dict[str, Any],
+    *,
+    record: bool,
+    observed: bool,
+) -> FactoryRun | Source:
+    """What follows an attempt that succeeded (``run_factory``, ``_attempts``).
+
+    The output is kept in the job's plan source; with ``record=False`` and
+    nothing observing, that source is returned (its ``factory`` and
+    ``output``) and no ``FactoryRun`` is made. Otherwise the ``FactoryRun``
+    is returned (``marks``: the clock readings at the start and after each
+    phase), and ``after_factory_run`` is emitted with ``common`` (the
+    attempt's event arguments) when ``observed``.
+    """
+    source = job.source
     if source is not None:
         source.output = output
         if not (record or observed):
-            return source  # type: ignore[return-value]  # factory and output
-    result = FactoryRun(factory, output, (start, read, process, written, end))
+            return source
+    result = FactoryRun(job.factory, output, marks)  # type: ignore[arg-type]  # all set once get() returned
     if observed:
         hooks.emit(
             "after_factory_run",
