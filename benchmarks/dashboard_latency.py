@@ -3,8 +3,12 @@
 Builds a run history (SQLite, or PostgreSQL with ``--postgres URL``: an
 empty database or schema) with ``--runs`` runs (10,000 by default, three
 pipelines, five factory attempts each, metrics and a start event with the
-graph) and ``--logs`` log lines (1,000,000 by default): one big run holds
-``--big-run-share`` of them, the others share the rest. Rows are
+graph) and log lines: one big run holds ``--logs`` lines (200,000 by
+default, the run of issue 18's log searches), every other run
+``--lines-per-run`` (80 by default: about 1,000,000 lines in all). The
+word the rare search looks for (``needle``) is in ``RARE_LINES`` (3) lines
+of the big run, spread over it, whatever its size; the script prints how
+many lines that search returned, and exits 1 if it is not that many. Rows are
 bulk-inserted with SQLAlchemy Core ``executemany`` in one transaction per
 table. The app is served by uvicorn on 127.0.0.1 and each case is requested
 ``--requests`` times over real HTTP (httpx, one keep-alive connection) after
@@ -14,8 +18,13 @@ request has succeeded (``perf_gate.py`` is the regression gate).
 Every request reads the store (the app's shared reads are off: ``ttl=0``),
 so a case measures its query, not the 1-second cache of identical requests.
 
-Usage: python benchmarks/dashboard_latency.py [--runs 10000] [--logs 1000000]
-       [--requests 200] [--db PATH | --postgres URL] [--reuse]
+Usage: python benchmarks/dashboard_latency.py [--runs 10000] [--logs 200000]
+       [--lines-per-run 80] [--requests 200] [--db PATH | --postgres URL] [--reuse]
+
+Changed: ``--logs`` was the number of lines of the whole history, of which
+the big run held ``--big-run-share`` (0.2), and the rare word was in one line
+of 100,000, so ``--logs 200000`` gave a big run of 40,000 lines that held it
+in none (the rare search measured an empty answer).
 
 ``--reuse`` measures an already built history (``--db`` or ``--postgres``)
 again; it is migrated first, so a history built before a migration shows
@@ -45,7 +54,8 @@ T0 = 1_700_000_000.0
 PIPELINES = ("orders", "customers", "finance")
 FACTORIES = ("Extract", "Clean", "Join", "Aggregate", "Load")
 CHUNK = 50_000
-RARE = 100_000  # one line in RARE holds the word the rare search looks for
+RARE_WORD = "needle"  # what the rare search looks for
+RARE_LINES = 3  # lines of the big run that hold it, whatever its size
 
 
 def run_id(n: int) -> str:
@@ -72,8 +82,20 @@ def _status(n: int) -> str:
     return "failed" if n % 17 == 0 else "succeeded"
 
 
-def build(url: str, runs: int, logs: int, big_share: float) -> str:
-    """Fill a fresh history at ``url``; return the id of the big run."""
+def build(
+    url: str,
+    runs: int,
+    logs: int,
+    big_share: float = 0.2,
+    *,
+    big_lines: int | None = None,
+) -> str:
+    """Fill a fresh history at ``url``; return the id of the big run.
+
+    ``logs`` lines in all: the big run (the newest) holds ``big_lines`` of
+    them, else ``big_share`` of them, the other runs share the rest. The big
+    run's ``rare_lines(...)`` hold ``RARE_WORD``.
+    """
     history: Any = open_history(url)
     engine = history.engine
     graph = {
@@ -157,8 +179,10 @@ def build(url: str, runs: int, logs: int, big_share: float) -> str:
                 for name in ("pysetl_factory_cpu_seconds", "orders_rejected")
             ),
         )
-        big_lines = int(logs * big_share)
-        rest = logs - big_lines
+        if big_lines is None:
+            big_lines = int(logs * big_share)
+        rest = max(0, logs - big_lines)
+        rare = rare_lines(big_lines)
         per_run = max(1, rest // max(1, runs - 1))
 
         def log_rows() -> Any:
@@ -170,7 +194,7 @@ def build(url: str, runs: int, logs: int, big_share: float) -> str:
                     made += 1
                     yield _log(n, j)
             for j in range(big_lines):
-                yield _log(big, j)
+                yield _log(big, j, rare=j in rare)
 
         _insert(conn, s.LOGS, log_rows())
     if engine.dialect.name == "postgresql":
@@ -181,9 +205,16 @@ def build(url: str, runs: int, logs: int, big_share: float) -> str:
     return run_id(big)
 
 
-def _log(n: int, j: int) -> dict[str, Any]:
+def rare_lines(big_lines: int) -> set[int]:
+    """Which lines of the big run hold ``RARE_WORD``: ``RARE_LINES``, spread."""
+    return {big_lines * (k + 1) // (RARE_LINES + 1) for k in range(RARE_LINES)} & set(
+        range(big_lines)
+    )
+
+
+def _log(n: int, j: int, *, rare: bool = False) -> dict[str, Any]:
     level, levelno = ("ERROR", 40) if j % 50 == 0 else ("INFO", 20)
-    word = "needle" if j % RARE == RARE - 1 else "rows"
+    word = RARE_WORD if rare else "rows"
     return {
         "ts": T0 + n * 60 + j * 0.001,
         "level": level,
@@ -232,8 +263,12 @@ def main() -> None:
     """Build the history, serve it, measure every case, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--logs", type=int, default=1_000_000)
-    parser.add_argument("--big-run-share", type=float, default=0.2)
+    parser.add_argument(
+        "--logs", type=int, default=200_000, help="lines of the big run"
+    )
+    parser.add_argument(
+        "--lines-per-run", type=int, default=80, help="lines of every other run"
+    )
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--db", type=Path, default=None)
     parser.add_argument("--postgres", default=None, help="an empty database's URL")
@@ -243,25 +278,26 @@ def main() -> None:
     path = args.db or Path(tmp.name) / "history.db"
     target = args.postgres or str(path)
     big = run_id(args.runs - 1)
+    total = args.logs + args.lines_per_run * max(0, args.runs - 1)
     if not args.reuse:
         if args.postgres is None and path.exists():
             path.unlink()
         start = time.perf_counter()
-        build(target, args.runs, args.logs, args.big_run_share)
+        build(target, args.runs, total, big_lines=args.logs)
         print(f"built in {time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
     history = open_history(target)  # migrates a history built by an older pysetl
     print(f"opened (and migrated) in {time.perf_counter() - start:.1f} s")
     print(
-        f"history: {args.runs} runs, {args.logs} log lines "
-        f"({int(args.logs * args.big_run_share)} in run {big}), "
+        f"history: {args.runs} runs, {total} log lines ({args.logs} in run "
+        f"{big}, {len(rare_lines(args.logs))} of them with {RARE_WORD!r}), "
         f"{history.url} schema version {history.schema_version}"
     )
     server, thread, url = serve(history)
     mid = run_id(args.runs // 2)
     with httpx.Client(base_url=url, timeout=60) as client:
         first = client.get(f"/api/runs/{big}/logs", params={"limit": 100}).json()
-        deep = str(first["items"][0]["id"] + int(args.logs * args.big_run_share * 0.75))
+        deep = str(first["items"][0]["id"] + int(args.logs * 0.75))
         cases = [
             ("runs: first page", "/api/runs", {}),
             ("runs: pipeline filter", "/api/runs", {"pipeline": "orders"}),
@@ -283,22 +319,36 @@ def main() -> None:
             ),
             ("logs: level=ERROR", f"/api/runs/{big}/logs", {"level": "ERROR"}),
             ("logs: search common", f"/api/runs/{big}/logs", {"q": "wrote 7"}),
-            ("logs: search rare", f"/api/runs/{big}/logs", {"q": "needle"}),
+            ("logs: search rare", f"/api/runs/{big}/logs", {"q": RARE_WORD}),
             ("logs: small run", f"/api/runs/{mid}/logs", {}),
             ("charts: pipeline (100)", "/api/charts/pipelines/orders", {}),
         ]
         print(f"\n{'case':<26} {'p50 ms':>8} {'p95 ms':>8} {'items':>6}")
+        found: dict[str, int] = {}
         for name, path_, params in cases:
             p50, p95, items = measure(client, path_, params, args.requests)
+            found[name] = items
             print(f"{name:<26} {p50:8.2f} {p95:8.2f} {items:6d}")
     server.should_exit = True
     thread.join(10)
     tmp.cleanup()
+    matched, expected = found["logs: search rare"], len(rare_lines(args.logs))
     print(
-        "\nreport only: these latencies have no target here, so the exit status "
-        "says only that every request succeeded (the regression gate is "
-        "benchmarks/perf_gate.py)"
+        f"\nlogs: search rare matched {matched} of the {args.logs} lines of run "
+        f"{big} ({expected} hold {RARE_WORD!r})"
     )
+    print(
+        "report only: these latencies have no target here, so the exit status "
+        "says only that every request succeeded and the rare search found its "
+        "lines (the regression gate is benchmarks/perf_gate.py)"
+    )
+    if matched != expected:
+        msg = (
+            f"the rare search returned {matched} lines, not {expected}: it did "
+            "not measure what it says (a history built by an older version of "
+            "this script? build it again without --reuse)"
+        )
+        raise SystemExit(msg)
 
 
 if __name__ == "__main__":
