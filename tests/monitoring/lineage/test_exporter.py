@@ -273,7 +273,16 @@ class TestUnreachable:
         assert exporter.failed == 1
         assert exporter.sent == 0
         assert exporter.dropped == 5
-        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        # The exporter's own reports: a send may take up to twice 0.5 s, which
+        # can reach the hook manager's 1 s slow-call threshold on a loaded
+        # machine, and that warning is the hook manager's, not a second report
+        # (the next test pins that the default timeout stays under it).
+        warnings = [
+            r
+            for r in caplog.records
+            if r.levelno >= logging.WARNING
+            and r.name.startswith("pysetl.monitoring.lineage")
+        ]
         assert len(warnings) == 1
         assert f"127.0.0.1:{port}" in warnings[0].getMessage()
         assert "reported once" in warnings[0].getMessage()
