@@ -38,13 +38,15 @@ with the two facts of the process's exit it keeps.
 What stays out, on purpose, next to the code that fills it: caches of facts
 that do not change within a process, which no test can observe (the loaded
 entry points, observer signatures and invokers of
-``pysetl.workflow._hook_*``, ``DeliveryType`` instances, checked KPI
-names, the YAML loaders of ``pysetl.config._files``, metric-label JSON,
-lineage dataset fields); the run-id clock of ``pysetl.workflow._run_id``,
-which must never go back (a reset could hand out an id twice); the writer
-threads' idents (``pysetl.utils.writer``), facts about live threads; and the
-per-store side tables that ``monitoring.history`` keeps for in-memory run
-histories, keyed weakly by the store they belong to.
+``pysetl.workflow._hook_*``, ``DeliveryType`` instances, checked KPI names,
+the YAML loaders of ``pysetl.config._files``, metric-label JSON, lineage
+dataset fields, the JVM handles and JSON mapper of
+``pysetl.monitoring.metrics._spark``, one set per live SparkContext); the
+run-id clock of ``pysetl.workflow._run_id``, which must never go back (a
+reset could hand out an id twice); the writer threads' idents
+(``pysetl.utils.writer``), facts about live threads; and the per-store side
+tables that ``monitoring.history`` keeps for in-memory run histories, keyed
+weakly by the store they belong to.
 
 This module imports nothing from pysetl, so every layer may use it. How to
 add a piece of global state: add a field here (with its owner and its

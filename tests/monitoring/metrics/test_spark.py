@@ -9,7 +9,13 @@ import pytest
 
 from pysetl.monitoring import MetricsCollector
 from pysetl.monitoring.history import InMemoryRunHistory
-from pysetl.monitoring.metrics._spark import read_spark_figures, wait_for_listeners
+from pysetl.monitoring.metrics import SparkProgressSampler
+from pysetl.monitoring.metrics._spark import (
+    SparkStatus,
+    read_spark_figures,
+    spark_status,
+    wait_for_listeners,
+)
 from pysetl.workflow import Factory, HookManager, Pipeline
 
 ROWS = 1234
@@ -159,6 +165,58 @@ class TestLookups:
         assert figures.jobs == len(ids) >= 3
 
 
+class TestSharedStatus:
+    def test_one_status_reader_per_spark_context_for_every_observer(self, spark):
+        # A new JSON mapper learns each record class again (tens of ms of
+        # JVM work): collectors and samplers of every run share one.
+        sc = spark.sparkContext
+        shared = spark_status(sc)
+        assert spark_status(sc) is shared
+        collector = MetricsCollector(spark_context=sc)
+        assert collector._status_of(sc) is shared
+        sampler = SparkProgressSampler(InMemoryRunHistory(), spark_context=sc)
+        sc.setJobGroup("pysetl-test-shared", "one job")
+        try:
+            spark.range(10).count()
+        finally:
+            sc.setLocalProperty("spark.jobGroup.id", None)
+        assert sampler._read(sc, "r", {}) == []
+        assert sampler._status is shared
+
+    def test_a_stage_the_store_dropped_is_missing_not_an_error(self, spark):
+        # spark.ui.retainedStages: a long-lived session forgets old stages,
+        # and a job may name one (a reused shuffle's skipped stage).
+        sc = spark.sparkContext
+        assert spark_status(sc).stage(10**9) is None
+        sc.setJobGroup("pysetl-test-dropped", "a job of two stages")
+        try:
+            spark.range(30).repartition(2).selectExpr("id % 3 AS k").groupBy(
+                "k"
+            ).count().collect()
+        finally:
+            sc.setLocalProperty("spark.jobGroup.id", None)
+
+        class Forgetful(SparkStatus):
+            """The store of a session that dropped the job's first stage."""
+
+            def stage(self, stage_id: int) -> dict[str, Any] | None:
+                first = min(
+                    self.job(self.job_ids("pysetl-test-dropped")[0])["stageIds"]
+                )
+                return None if stage_id == first else super().stage(stage_id)
+
+        whole, _ = read_spark_figures(sc, "pysetl-test-dropped")
+        figures, ids = read_spark_figures(
+            sc, "pysetl-test-dropped", status=Forgetful(sc)
+        )
+        assert whole is not None
+        assert whole.complete
+        assert figures is not None
+        assert not figures.complete
+        assert ids
+        assert 0 < figures.stages < whole.stages
+
+
 class TestExecutorFigures:
     def test_a_stage_s_tasks_per_executor_gc_and_peak_memory(self, spark):
         sc = spark.sparkContext
@@ -184,6 +242,36 @@ class TestExecutorFigures:
             "peak_execution_memory_bytes",
         }
         assert "executor_tasks" not in dict(figures.items())
+
+    def test_the_peak_from_the_stage_sum_agrees_with_the_quantiles(self, spark):
+        # One task, or nothing used: the stage's sum is the largest task's
+        # peak, so the quantile lookup is skipped; the figures are the same.
+        from pysetl.monitoring.metrics._spark import _largest_task_peak
+
+        sc = spark.sparkContext
+        sc.setJobGroup("pysetl-test-peaks", "stages of one and of many tasks")
+        try:
+            spark.range(500).coalesce(1).selectExpr("id % 7 AS k").groupBy(
+                "k"
+            ).count().coalesce(1).collect()
+            spark.range(500).repartition(3).selectExpr("id % 7 AS k").groupBy(
+                "k"
+            ).count().collect()
+            spark.range(50).count()
+        finally:
+            sc.setLocalProperty("spark.jobGroup.id", None)
+        status = spark_status(sc)
+        status.wait(5.0)
+        kinds = set()
+        for job_id in status.job_ids("pysetl-test-peaks"):
+            for stage_id in status.job(job_id)["stageIds"]:
+                stage = status.stage(stage_id)
+                if stage is None or stage["status"] != "COMPLETE":
+                    continue
+                quantile = status.peak_task_memory(stage_id, stage["attemptId"])
+                assert _largest_task_peak(status, stage) == quantile
+                kinds.add((stage["numCompleteTasks"] == 1, quantile > 0))
+        assert {(True, True), (False, True)} <= kinds
 
     def test_executor_tasks_are_labelled_samples(self):
         from pysetl.monitoring.metrics import METRIC_NAMES, SparkFigures

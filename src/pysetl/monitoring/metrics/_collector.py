@@ -45,7 +45,11 @@ from pysetl.monitoring.metrics._records import (
     RunSummary,
     figure_samples,
 )
-from pysetl.monitoring.metrics._spark import SparkStatus, read_spark_figures
+from pysetl.monitoring.metrics._spark import (
+    SparkStatus,
+    read_spark_figures,
+    spark_status,
+)
 from pysetl.monitoring.metrics._state import (
     End,
     Job,
@@ -405,13 +409,13 @@ class MetricsCollector:
         self._write(metrics.run_id, samples(metrics))
 
     def _status_of(self, spark_context: Any) -> SparkStatus | ConnectStatus:
-        """One status reader per SparkContext or Connect session (worker thread)."""
+        """The status reader of a SparkContext (shared) or a Connect session."""
         status = self._status
         if status is None or status.spark_context is not spark_context:
             status = self._status = (
                 ConnectStatus(spark_context)
                 if is_connect(spark_context)
-                else SparkStatus(spark_context)
+                else spark_status(spark_context)
             )
         return status
 

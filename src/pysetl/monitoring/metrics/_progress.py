@@ -36,7 +36,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pysetl.monitoring.history.ops import AddEvent
-from pysetl.monitoring.metrics._spark import SparkStatus
+from pysetl.monitoring.metrics._spark import SparkStatus, spark_status
 from pysetl.utils.writer import shared_writer
 from pysetl.workflow.hooks import hook_impl
 from pysetl.workflow.spark import active_spark_context, job_group
@@ -82,11 +82,11 @@ def read_group_jobs(
             the second on (added in 0.6).
         max_jobs: At most this many jobs (the most recent ones).
         finished: A cache of finished jobs by id, read once and then reused.
-        status: The ``SparkStatus`` of ``spark_context``, kept by the caller
-            (default: a new one).
+        status: The ``SparkStatus`` of ``spark_context`` (default: the shared
+            one, ``spark_status``).
     """
     if status is None:
-        status = SparkStatus(spark_context)
+        status = spark_status(spark_context)
     cache = {} if finished is None else finished
     jobs: list[dict[str, Any]] = []
     for job_id in status.job_ids(group)[-max_jobs:]:
@@ -260,7 +260,7 @@ class SparkProgressSampler:
         cache = self._finished.setdefault(run_id, {})
         status = self._status
         if status is None or status.spark_context is not spark_context:
-            status = self._status = SparkStatus(spark_context)
+            status = self._status = spark_status(spark_context)
         jobs: list[dict[str, Any]] = []
         for factory, (pipeline, attempt) in sorted(factories.items()):
             group, _ = job_group(run_id, pipeline, factory, attempt)
