@@ -367,6 +367,63 @@ class TestRegistration:
             f"{t}:{f}" for t in tags for f in ("First", "Second")
         )
 
+    def test_instances_of_one_class_are_each_parsed_as_they_are(self):
+        # What a class's attribute gives is kept per class; an instance that
+        # hides it, or slots that differ, still count for themselves.
+        seen: list[str] = []
+
+        class Plain:
+            @hook_impl
+            def after_factory_run(self, *, factory_name):
+                seen.append(f"class:{factory_name}")
+
+        class Slotted:
+            __slots__ = ("after_factory_run",)
+
+        def note(tag):
+            def observer(*, factory_name):
+                seen.append(f"{tag}:{factory_name}")
+
+            return hook_impl(observer)
+
+        hidden = Plain()
+        hidden.after_factory_run = note("hidden")
+        first, second = Slotted(), Slotted()
+        first.after_factory_run = note("slot-1")
+        second.after_factory_run = note("slot-2")
+        unmarked = Plain()
+        unmarked.after_factory_run = lambda **_: seen.append("unmarked")
+        for observers in ([Plain(), hidden, first, second], [Plain(), unmarked]):
+            with HookManager(observers=observers, inline=True) as hooks:
+                two_stage_pipeline(hooks).run()
+        names = ("First", "Second")
+        assert sorted(seen) == sorted(
+            [f"{t}:{f}" for t in ("class", "hidden", "slot-1", "slot-2") for f in names]
+            + [f"class:{f}" for f in names]
+        )
+
+    def test_a_session_s_registrations_build_the_call_tables_once(self, monkeypatch):
+        builds = []
+        original = HookManager._rebuild
+        monkeypatch.setattr(
+            HookManager, "_rebuild", lambda self: builds.append(1) or original(self)
+        )
+        hooks = HookManager(observers=[Recorder(), Recorder()], inline=True)
+        hooks.register(Recorder())
+        assert builds == []
+        assert hooks.enabled
+        two_stage_pipeline(hooks).run()
+        assert builds == [1]
+        late = Recorder()
+        hooks.register(late)
+        two_stage_pipeline(hooks).run()
+        assert len(builds) == 2
+        assert late.events  # registered between runs: the next run reaches it
+        hooks.unregister(late)
+        before = len(late.events)
+        two_stage_pipeline(hooks).run()
+        assert len(late.events) == before
+
     def test_unregister(self):
         recorder = Recorder()
         hooks = HookManager(observers=[recorder])

@@ -156,6 +156,9 @@ class HookManager:
         self.dropped = 0
         self._calls: dict[str, tuple[Call, ...]] = {}
         self._inline: dict[str, tuple[Call, ...]] = {}
+        # The call tables are rebuilt at the next event after a change, once
+        # for a whole session's registrations (and unregistrations).
+        self._stale = False
         self.queue_size = queue_size
         self._writer = writer
         self._lock = threading.Lock()
@@ -207,7 +210,7 @@ class HookManager:
         except pluggy.PluginValidationError:
             self._pm.unregister(observer)
             raise
-        self._rebuild()
+        self._stale = True
         return registered
 
     def unregister(self, observer: object = _UNSET, *, plugin: object = _UNSET) -> None:
@@ -230,7 +233,7 @@ class HookManager:
             msg = "HookManager.unregister() needs the observer to remove"
             raise TypeError(msg)
         self._pm.unregister(observer)
-        self._rebuild()
+        self._stale = True
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> int:
         """Register the observers published in the entry-point ``group``."""
@@ -242,7 +245,7 @@ class HookManager:
             count += 1
         for _, observer in self._pm.list_name_plugin():
             self._validate(observer)
-        self._rebuild()
+        self._stale = True
         return count
 
     @property
@@ -280,6 +283,7 @@ class HookManager:
                     raise pluggy.PluginValidationError(observer, msg)
 
     def _rebuild(self) -> None:
+        self._stale = False  # first: a change made meanwhile marks it again
         calls: dict[str, tuple[Call, ...]] = {}
         inline: dict[str, tuple[Call, ...]] = {}
         for name in self._spec_args:
@@ -306,6 +310,8 @@ class HookManager:
     @property
     def enabled(self) -> bool:
         """Whether any observer is registered (emitting is free otherwise)."""
+        if self._stale:
+            self._rebuild()
         return bool(self._calls or self._inline)
 
     @property
@@ -318,6 +324,8 @@ class HookManager:
 
     def emit(self, event: str, /, **kwargs: Any) -> None:
         """Publish ``event`` with its keyword arguments to every observer of it."""
+        if self._stale:
+            self._rebuild()
         now = self._inline.get(event)
         if now:
             # One clock reading per call: each call's time is the span

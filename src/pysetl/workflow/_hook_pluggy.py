@@ -11,12 +11,15 @@ from __future__ import annotations
 import inspect
 import threading
 import types
+import weakref
 from importlib import metadata
 from typing import Any
 
 import pluggy
 
 __all__ = ["PluginManager", "published"]
+
+_ABSENT = object()  # no such attribute (or not read yet)
 
 
 class PluginManager(pluggy.PluginManager):
@@ -32,8 +35,30 @@ class PluginManager(pluggy.PluginManager):
     """
 
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:  # pluggy's names
-        """The parse of pluggy, for attributes whose raw value carries our marker."""
-        raw = _raw_attribute(plugin, name)
+        """The parse of pluggy, for attributes whose raw value carries our marker.
+
+        What an attribute of a class gives is the same for every instance
+        that does not hide it: it is kept per class (a session registers
+        new instances of the same observer classes at every run).
+        """
+        own = _instance_dict(plugin)
+        if own is None or name in own:  # a module, a class, or the instance's
+            return self._parse_impl(plugin, name)
+        per_class = _IMPL_PARSES.get(type(plugin))
+        if per_class is None:
+            per_class = _IMPL_PARSES.setdefault(type(plugin), {})
+        key = (self.project_name, name)
+        found = per_class.get(key, _ABSENT)
+        if found is _ABSENT:
+            raw = _raw_attribute(plugin, name)
+            found = self._parse_impl(plugin, name, raw)
+            if not isinstance(raw, types.MemberDescriptorType):  # a slot varies
+                per_class[key] = found
+        return found
+
+    def _parse_impl(self, plugin: Any, name: str, raw: Any = _ABSENT) -> Any:
+        if raw is _ABSENT:
+            raw = _raw_attribute(plugin, name)
         if not isinstance(raw, types.MemberDescriptorType) and not _marked(
             raw, self.project_name + "_impl"
         ):  # a slot's value is only known by reading it: pluggy does
@@ -49,7 +74,26 @@ class PluginManager(pluggy.PluginManager):
         return super().parse_hookspec_opts(module_or_class, name)
 
 
-_ABSENT = object()
+# What ``parse_hookimpl_opts`` gave for an attribute of a class, by class:
+# a fact of the class's code (kept out of ``pysetl._state``, as the other
+# caches of observer signatures), forgotten with the class.
+_IMPL_PARSES: weakref.WeakKeyDictionary[type, dict[tuple[str, str], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _instance_dict(observer: Any) -> dict[str, Any] | None:
+    """The instance dict of an observer object (``None``: a module or a class).
+
+    An object without one (slots) gets an empty dict: nothing of its own.
+    """
+    if inspect.ismodule(observer) or inspect.isclass(observer):
+        return None
+    try:
+        own = object.__getattribute__(observer, "__dict__")
+    except AttributeError:
+        return {}
+    return own if isinstance(own, dict) else None
 
 
 def _raw_attribute(observer: Any, name: str) -> Any:
