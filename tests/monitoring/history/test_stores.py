@@ -230,6 +230,49 @@ class TestSqlite:
 
 
 @pytest.mark.postgres
+class TestStatementsCompiledOnce:
+    def test_a_new_store_writes_attempts_without_compiling_again(
+        self, tmp_path, monkeypatch
+    ):
+        # A Session opens a new store (and engine) per run; the writes' SQL is
+        # compiled once a process per dialect, not once an engine.
+        from sqlalchemy.sql import compiler
+
+        from pysetl.monitoring.history import _sql_writes
+        from pysetl.monitoring.history.ops import FinishAttempt, StartAttempt
+
+        monkeypatch.setattr(_sql_writes, "_COMPILED", {})  # as in a new process
+        compiled: list[str] = []
+        original = compiler.SQLCompiler.__init__
+
+        def counting(self, dialect, statement, *args, **kwargs):
+            compiled.append(type(statement).__name__)
+            original(self, dialect, statement, *args, **kwargs)
+
+        def run(path, rid):
+            store = SqliteRunHistory(path)
+            store.start_run(rid, "p", started_at=1.0)
+            compiled.clear()
+            with monkeypatch.context() as patch:
+                patch.setattr(compiler.SQLCompiler, "__init__", counting)
+                store.apply([StartAttempt(rid, 0, "Load", 1, 1.0)])
+                store.apply([FinishAttempt(rid, 0, "Load", 1, "succeeded", 2.0, 1.0)])
+                # a finish whose start was lost: an insert of the whole row
+                store.apply([FinishAttempt(rid, 1, "Gone", 1, "failed", 3.0, 1.0)])
+            attempts = store.list_factory_attempts(rid).items
+            store.close()
+            return attempts
+
+        run(tmp_path / "a.db", "01A")
+        assert compiled  # the first store compiles them
+        attempts = run(tmp_path / "b.db", "01B")
+        assert [(a.factory, a.status) for a in attempts] == [
+            ("Load", "succeeded"),
+            ("Gone", "failed"),
+        ]
+        assert compiled == []
+
+
 class TestPostgres:
     def test_a_wrong_password_never_shows_the_password(self, postgres):
         canary = "canary-pw-7f3e9d"

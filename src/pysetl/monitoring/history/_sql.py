@@ -99,8 +99,6 @@ class SqlRunHistory(SqlWrites, SqlAcrossRuns, BaseRunHistory, SqlConfigRows):
         self._engine: sa.Engine | None = None
         self._migrated = False
         self._lock = threading.Lock()
-        # Compiled bulk inserts by (table, columns); see _insert_many.
-        self._prepared: dict[str, Any] = {}
         self._rejections = Rejections()
         if migrate:
             self._open_or_close()

@@ -40,11 +40,13 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "FINISH_KEYS",
+    "FINISH_VALUES",
     "INSERTS",
     "coalesce",
     "encode_json",
     "escape_like",
-    "finish_values",
+    "finish_params",
     "last_seen",
     "log_record",
     "mapping",
@@ -341,29 +343,26 @@ def coalesce(
     return inserts, later
 
 
-def finish_values(row: Sequence[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The key and the values of a packed finish ("A" or "S") that updates."""
-    if row[0] == "A":
-        key = dict(
-            zip(("run_id", "stage_id", "factory", "attempt"), row[1:5], strict=True)
-        )
-        values = {
-            "status": row[5],
-            "finished_at": row[6],
-            "duration": row[7],
-            "phases": json.loads(row[8]),
-            "phase": row[9],
-            "error": None if row[10] is None else json.loads(row[10]),
-        }
-        return key, values
-    key = {"run_id": row[1], "stage_id": row[2]}
-    values = {
-        "status": row[3],
-        "finished_at": row[4],
-        "duration": row[5],
-        "error": None if row[6] is None else json.loads(row[6]),
-    }
-    return key, values
+FINISH_KEYS = {
+    "A": ("run_id", "stage_id", "factory", "attempt"),
+    "S": ("run_id", "stage_id"),
+}
+"""The key columns of a packed finish of an attempt ("A") or a stage ("S")."""
+FINISH_VALUES = {
+    "A": ("status", "finished_at", "duration", "phases", "phase", "error"),
+    "S": ("status", "finished_at", "duration", "error"),
+}
+"""The columns a packed finish sets (JSON columns as text already)."""
+
+
+def finish_params(row: Sequence[Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The key and the values of a packed finish, in ``FINISH_*`` order.
+
+    JSON values stay the text they were packed as.
+    """
+    width = len(FINISH_KEYS[row[0]])
+    values = len(FINISH_VALUES[row[0]])
+    return tuple(row[1 : 1 + width]), tuple(row[1 + width : 1 + width + values])
 
 
 def mapping(row: sa.Row[Any]) -> dict[str, Any]:

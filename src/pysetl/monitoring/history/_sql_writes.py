@@ -19,9 +19,11 @@ import sqlalchemy as sa
 from pysetl.monitoring.history import _schema as s
 from pysetl.monitoring.history._salvage import REJECTED, clean_item, clean_row
 from pysetl.monitoring.history._sql_rows import (
+    FINISH_KEYS,
+    FINISH_VALUES,
     INSERTS,
     coalesce,
-    finish_values,
+    finish_params,
     last_seen,
     pack,
 )
@@ -34,12 +36,19 @@ from pysetl.monitoring.history.ops import (
 from pysetl.monitoring.history.records import RunStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from pysetl.monitoring.history._salvage import Rejections
     from pysetl.monitoring.history.ops import Op
 
 __all__ = ["SqlWrites"]
+
+# Statements compiled once a process per dialect and paramstyle: a Session
+# opens a new engine (with an empty compiled cache) for every run, and
+# compiling an INSERT or an UPDATE costs more than executing it. Each entry:
+# the SQL text and how to order a row's values for it (``_prepared``).
+_COMPILED: dict[tuple[str, str, str], tuple[str, Any, Any]] = {}
+_FINISH_TABLES = {"A": s.ATTEMPTS, "S": s.STAGES}
 
 # Values per multi-row INSERT on SQLite: every build takes 999 (before 3.32
 # the default limit), and 999 leave 90 rows of the widest table a statement.
@@ -141,8 +150,7 @@ class SqlWrites:
                 self._insert_many(conn, code, rows)
             for item in later:
                 if item.__class__ is tuple:  # a finish of an earlier batch's row
-                    table = s.ATTEMPTS if item[0] == "A" else s.STAGES
-                    self._upsert(conn, table, *finish_values(item))
+                    self._finish(conn, item)
                 else:
                     self._apply_one(conn, item)  # type: ignore[arg-type]
 
@@ -155,23 +163,15 @@ class SqlWrites:
         is text already). This skips SQLAlchemy's per-row parameter
         processing, which cost about 20 us a row.
         """
-        prepared = self._prepared.get(code)
-        if prepared is None:
-            table, names = INSERTS[code]
-            compiled = table.insert().compile(
+        table, names = INSERTS[code]
+        sql, named, order = _prepared(
+            conn.dialect,
+            "insert:" + code,
+            lambda: table.insert().compile(
                 dialect=conn.dialect, column_keys=list(names)
-            )
-            # Positional paramstyles (SQLite's qmark) take tuples in the
-            # statement's order; named ones (psycopg's pyformat) take dicts.
-            positions = compiled.positiontup
-            if positions is None:
-                prepared = (str(compiled), names, None)
-            elif tuple(positions) == names:
-                prepared = (str(compiled), None, None)
-            else:
-                prepared = (str(compiled), None, [names.index(n) for n in positions])
-            self._prepared[code] = prepared
-        sql, named, order = prepared
+            ),
+            names,
+        )
         if named is None and order is None and conn.dialect.name == "sqlite":
             _insert_chunks(conn, code, rows)
             return
@@ -185,7 +185,7 @@ class SqlWrites:
         conn.exec_driver_sql(sql, params)
 
     def _apply_one(self, conn: sa.Connection, op: Op) -> None:
-        # Finishes of stages and attempts come packed (``finish_values``).
+        # Finishes of stages and attempts come packed (``_finish``).
         if isinstance(op, FinishRun):
             conn.execute(
                 s.RUNS.update()
@@ -219,16 +219,33 @@ class SqlWrites:
             )
 
     @staticmethod
-    def _upsert(
-        conn: sa.Connection,
-        table: sa.Table,
-        key: dict[str, Any],
-        values: dict[str, Any],
-    ) -> None:
-        where = [table.c[name] == value for name, value in key.items()]
-        result = conn.execute(table.update().where(*where).values(**values))
-        if result.rowcount == 0:
-            conn.execute(table.insert().values(**key, **values))
+    def _finish(conn: sa.Connection, item: Sequence[Any]) -> None:
+        """Update the row a packed finish names, or insert it (its start was lost)."""
+        kind = item[0]
+        table, keys, sets = _FINISH_TABLES[kind], FINISH_KEYS[kind], FINISH_VALUES[kind]
+        key, values = finish_params(item)
+        names = keys + sets
+        update = _prepared(
+            conn.dialect,
+            "finish:" + kind,
+            lambda: (
+                table.update()
+                .where(*(table.c[name] == sa.bindparam(name) for name in keys))
+                .values({name: sa.bindparam(name) for name in sets})
+                .compile(dialect=conn.dialect)
+            ),
+            names,
+        )
+        if _execute(conn, update, (*key, *values)).rowcount == 0:
+            insert = _prepared(
+                conn.dialect,
+                "insert-finish:" + kind,
+                lambda: table.insert().compile(
+                    dialect=conn.dialect, column_keys=list(names)
+                ),
+                names,
+            )
+            _execute(conn, insert, (*key, *values))
 
     @staticmethod
     def _mark_crashed(conn: sa.Connection, op: MarkCrashed) -> None:
@@ -252,3 +269,44 @@ class SqlWrites:
                     duration=sa.literal(at, sa.Double) - table.c.started_at,
                 )
             )
+
+
+def _prepared(
+    dialect: sa.Dialect,
+    name: str,
+    compile_once: Callable[[], sa.engine.interfaces.Compiled],
+    names: tuple[str, ...],
+) -> tuple[str, Any, Any]:
+    """Statement ``name``'s SQL, compiled once a process for ``dialect``.
+
+    Returns the SQL text, and how a tuple of values in ``names`` order is
+    passed: positional paramstyles (SQLite's qmark) take tuples in the
+    statement's order (``(sql, None, None)`` when it is ``names``' order,
+    else ``(sql, None, indexes)``); named ones (psycopg's pyformat) take
+    dicts (``(sql, names, None)``).
+    """
+    key = (dialect.name, dialect.paramstyle, name)
+    found = _COMPILED.get(key)
+    if found is None:
+        compiled = compile_once()
+        positions = compiled.positiontup  # type: ignore[attr-defined]
+        if positions is None:
+            found = (str(compiled), names, None)
+        elif tuple(positions) == names:
+            found = (str(compiled), None, None)
+        else:
+            found = (str(compiled), None, [names.index(n) for n in positions])
+        _COMPILED[key] = found
+    return found
+
+
+def _execute(
+    conn: sa.Connection, prepared: tuple[str, Any, Any], row: tuple[Any, ...]
+) -> sa.CursorResult[Any]:
+    """Run a ``_prepared`` statement with one row of values."""
+    sql, named, order = prepared
+    if named is not None:
+        return conn.exec_driver_sql(sql, dict(zip(named, row, strict=True)))
+    if order is not None:
+        return conn.exec_driver_sql(sql, tuple(row[i] for i in order))
+    return conn.exec_driver_sql(sql, row)
