@@ -41,13 +41,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from observer_overhead import DEMO_BUDGET_PCT, load_demo
+from observer_overhead import DEMO_BUDGET_PCT, load_demo, median_interval
 
 from pysetl import PySetl
 from pysetl.settings import reset_settings
 from pysetl.workflow.hooks import reset_default_hook_manager
 
 DOWN_BOUND_S = 2 * 0.75 + 2 * 3.0 + 2 * 0.75
+WARMUP = 2
 RECEIVER = """
 import http.server, sys
 class Sink(http.server.BaseHTTPRequestHandler):
@@ -159,7 +160,7 @@ def main() -> int:
 def run_arms(
     demo: Any, confs: dict[str, Path], work: Path, repeat: int
 ) -> dict[str, list[float]]:
-    """Wall seconds of each arm's runs (after one warm-up run of each)."""
+    """Wall seconds of each arm's runs (after ``WARMUP`` warm-up runs of each)."""
     os.environ["PYSETL_DEMO_RAW"] = str(work / "demo" / "raw")
     os.environ["PYSETL_DEMO_OUTPUT"] = str(work / "demo")
     os.environ["PYSETL_HISTORY_URL"] = f"sqlite:///{work / 'history.db'}"
@@ -180,8 +181,9 @@ def run_arms(
 
     times: dict[str, list[float]] = {arm: [] for arm in confs}
     try:
-        for arm in confs:
-            run(arm)  # warm-up
+        for _ in range(WARMUP):  # the JVM keeps compiling through the first runs
+            for arm in confs:
+                run(arm)
         for i in range(repeat):
             order = list(confs) if i % 2 == 0 else list(reversed(confs))
             for arm in order:
@@ -212,6 +214,11 @@ def report(times: dict[str, list[float]]) -> int:
     print(
         f"exporters - on: {pct:+.2f} % wall (median of the pairs: "
         f"{', '.join(f'{p:+.1f}' for p in pairs)}); budget <= {DEMO_BUDGET_PCT:g} %"
+    )
+    low, high = median_interval(pairs)
+    print(
+        f"  90 % interval of that median: [{low:+.2f} %, {high:+.2f} %] over "
+        f"{len(pairs)} pairs (one pair swings by 10-20 % on two shared cores)"
     )
     print(
         f"down - on: at most {late:+.2f} s (each: "
