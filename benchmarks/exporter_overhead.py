@@ -10,7 +10,8 @@ the garbage collector on, the arms alternating:
   ``monitoring:`` section, with their endpoints up: a real Pushgateway
   (Debian's ``prometheus-pushgateway``) on a free loopback port, and an HTTP
   receiver in another process answering the OTLP traces and the OpenLineage
-  events (200, body read and dropped);
+  events (200, body read and dropped; HTTP/1.1, connections kept open, as
+  an OpenTelemetry Collector or Marquez keeps them);
 * ``down``: the exporters with every endpoint down (closed loopback ports).
 
 Budgets (issue 12): with every exporter on and its endpoint up, the demo's
@@ -52,6 +53,7 @@ WARMUP = 2
 RECEIVER = """
 import http.server, sys
 class Sink(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps connections open, as collectors do
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(200)

@@ -229,6 +229,36 @@ class TestSecrets:
         exporter.close()
 
 
+class TestEnvironment:
+    def test_proxies_and_the_ca_bundle_are_read_once_from_the_environment(
+        self, monkeypatch, receiver
+    ):
+        # requests would read them at every send; the exporter reads them
+        # when it is built, with the same rules (NO_PROXY included).
+        monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+        remote = OpenLineageExporter(url="https://lineage.example.com")
+        local = OpenLineageExporter(url=receiver.url)
+        unchecked = OpenLineageExporter(url="https://lineage.example.com", verify=False)
+        try:
+            remote_transport = remote._client.transport
+            proxies = remote_transport.session.proxies
+            assert proxies.get("https") == "http://proxy.invalid:3128"
+            assert remote_transport.verify == "/etc/ssl/certs/ca-certificates.crt"
+            assert unchecked._client.transport.verify is False
+            assert local._client.transport.session.proxies == {}  # NO_PROXY
+            monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+            monkeypatch.delenv("NO_PROXY")
+            # read once: what changes later does not reach a built exporter
+            local.before_pipeline_run(run_id="r1", pipeline_name="p", timestamp=1.0)
+            assert receiver.wait_for(1)
+            assert local.sent == 1
+        finally:
+            for exporter in (remote, local, unchecked):
+                exporter.close()
+
+
 class TestOptions:
     def test_an_unknown_option_is_named(self):
         with pytest.raises(ConfigError, match="'colour'"):

@@ -456,6 +456,23 @@ class TestLifecycle:
         given = make_exporter(span_exporter=memory, service_name="given")
         assert given.provider.resource.attributes["service.name"] == "given"
 
+    def test_the_resource_is_detected_once_per_options_and_environment(
+        self, monkeypatch
+    ):
+        # Detection costs milliseconds at every session's start otherwise.
+        from pysetl.monitoring.tracing import OpenTelemetryOptions
+        from pysetl.monitoring.tracing._providers import resource_of
+
+        monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+        options = OpenTelemetryOptions(service_name="etl")
+        first = resource_of(options)
+        assert resource_of(OpenTelemetryOptions(service_name="etl")) is first
+        monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "team=data")
+        changed = resource_of(options)
+        assert changed is not first
+        assert changed.attributes["team"] == "data"
+        assert resource_of(OpenTelemetryOptions(service_name="other")) is not changed
+
     def test_resource_attributes(self, make_exporter, memory, three_stages):
         exporter = make_exporter(
             span_exporter=memory,

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ from openlineage.client.transport.http import (
     TokenProvider,
 )
 from pydantic import ValidationError
+from requests import Session as HttpSession
+from requests.utils import get_environ_proxies
 
 from pysetl.errors import ConfigError
 from pysetl.monitoring.lineage._datasets import LineageDataset, dataset_of
@@ -159,6 +162,12 @@ class OpenLineageExporter:
             if key is not None
             else TokenProvider({})
         )
+        # requests looks up proxies and the CA bundle in the environment at
+        # every request (``trust_env``), several events a factory: the
+        # session reads them once, here, the same way.
+        session = HttpSession()
+        session.trust_env = False
+        session.proxies = get_environ_proxies(options.url)
         config = HttpConfig(
             url=options.url,
             endpoint=options.endpoint,
@@ -166,8 +175,16 @@ class OpenLineageExporter:
             verify=options.verify,
             auth=auth,
             retry=dict(_NO_RETRY),
+            session=session,
         )
-        return HttpTransport(config)
+        transport = HttpTransport(config)
+        if options.verify:
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+                "CURL_CA_BUNDLE"
+            )
+            if bundle:
+                transport.verify = bundle
+        return transport
 
     @property
     def endpoint(self) -> str:

@@ -8,6 +8,7 @@ a ``TracerProvider`` whose ``BatchSpanProcessor`` exports through an
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -33,6 +34,17 @@ __all__ = ["log_pipeline", "resource_of", "span_pipeline"]
 _BATCH = 512  # the SDK's default batch size, capped by the queue's
 
 
+# The OTEL_* variables the SDK's resource detection reads.
+_RESOURCE_VARIABLES = (
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_SERVICE_NAME",
+    "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS",
+)
+# Resources by what they are made of: the detection (a few ms) runs once a
+# process per options and environment, not at every session's start.
+_RESOURCES: dict[tuple[object, ...], Resource] = {}
+
+
 def resource_of(opts: OpenTelemetryOptions) -> Resource:
     """The resource the spans and log records describe (``service.name``...).
 
@@ -42,9 +54,18 @@ def resource_of(opts: OpenTelemetryOptions) -> Resource:
     attributes = dict(opts.resource_attributes)
     if opts.service_name:
         attributes["service.name"] = opts.service_name
+    key = (
+        tuple(sorted((k, repr(v)) for k, v in attributes.items())),
+        *(os.environ.get(name) for name in _RESOURCE_VARIABLES),
+    )
+    found = _RESOURCES.get(key)
+    if found is not None:
+        return found
     resource = Resource.create(attributes)  # and OTEL_* of the environment
     if str(resource.attributes.get("service.name")).startswith("unknown_service"):
         resource = resource.merge(Resource({"service.name": "pysetl"}))
+    if len(_RESOURCES) < 64:  # noqa: PLR2004 - a handful of configs a process
+        _RESOURCES[key] = resource
     return resource
 
 
