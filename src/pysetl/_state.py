@@ -41,9 +41,11 @@ entry points, observer signatures and invokers of
 ``pysetl.workflow._hook_*``, ``DeliveryType`` instances, checked KPI names,
 the YAML loaders of ``pysetl.config._files``, metric-label JSON, lineage
 dataset fields, the JVM handles and JSON mapper of
-``pysetl.monitoring.metrics._spark``, one set per live SparkContext); the
-run-id clock of ``pysetl.workflow._run_id``, which must never go back (a
-reset could hand out an id twice); the writer threads' idents
+``pysetl.monitoring.metrics._spark``, one set per live SparkContext, the
+history's compiled SQL of ``pysetl.monitoring.history._sql_writes``,
+OpenTelemetry resources by options and ``OTEL_*`` environment); the run-id
+clock of ``pysetl.workflow._run_id``, which must never go back (a reset
+could hand out an id twice); the writer threads' idents
 (``pysetl.utils.writer``), facts about live threads; and the per-store side
 tables that ``monitoring.history`` keeps for in-memory run histories, keyed
 weakly by the store they belong to.

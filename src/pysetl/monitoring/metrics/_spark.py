@@ -92,7 +92,10 @@ def spark_status(spark_context: Any) -> SparkStatus:
     Added in 0.7.
     """
     with _STATUSES_LOCK:
-        status = _STATUSES.get(spark_context)
+        try:
+            status = _STATUSES.get(spark_context)
+        except TypeError:  # no weak reference to it (a stand-in): not kept
+            return SparkStatus(spark_context)
         if status is None:
             status = _STATUSES[spark_context] = SparkStatus(spark_context)
         return status
