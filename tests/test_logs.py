@@ -252,6 +252,21 @@ class TestConfigureLogging:
         reset_logging()
         assert logging.getLogger("noisy").level == before
 
+    def test_reset_restores_the_root_level(self):
+        # The root's level outlived the reset: a later warning elsewhere in
+        # the process (a test in the same worker) was dropped at ERROR.
+        root = logging.getLogger()
+        before = root.level
+        configure_logging("json", "ERROR", stream=io.StringIO())
+        configure_logging("json", "CRITICAL", stream=io.StringIO())
+        assert root.level == logging.CRITICAL
+        reset_logging()
+        assert root.level == before
+        configure_logging("json", "ERROR", levels={"": "DEBUG"}, stream=io.StringIO())
+        assert root.level == logging.DEBUG  # the levels given win, as before
+        reset_logging()
+        assert root.level == before
+
     def test_debug_mode(self):
         assert not debug_enabled()
         configure_logging("json", debug=True, stream=io.StringIO())

@@ -448,11 +448,12 @@ def configure_logging(
         handler.addFilter(ContextFilter())
         handler.addFilter(RedactFilter())
         root.addHandler(handler)
+    # The root's level is restored with the others ("" names the root).
+    previous = {"": root.level}
     root.setLevel(root_level)
-    previous = {}
     for name, value in wanted.items():
         logger = logging.getLogger(name)
-        previous[name] = logger.level
+        previous.setdefault(name, logger.level)
         logger.setLevel(value)
     STATE.logging = LoggingState(handlers=installed, debug=on, levels=previous)
     return installed
