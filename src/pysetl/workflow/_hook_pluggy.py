@@ -100,13 +100,9 @@ def _raw_attribute(observer: Any, name: str) -> Any:
     """``name`` on ``observer`` without running descriptors (``_ABSENT`` if none)."""
     if inspect.ismodule(observer):
         return vars(observer).get(name, _ABSENT)
-    if not inspect.isclass(observer):
-        try:
-            own = object.__getattribute__(observer, "__dict__")
-        except AttributeError:
-            own = {}
-        if isinstance(own, dict) and name in own:
-            return own[name]
+    own = _instance_dict(observer)
+    if own is not None and name in own:
+        return own[name]
     for klass in (
         observer.__mro__ if inspect.isclass(observer) else type(observer).__mro__
     ):
