@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -64,7 +63,6 @@ from openlineage.client.transport.http import (
 )
 from pydantic import ValidationError
 from requests import Session as HttpSession
-from requests.utils import get_environ_proxies
 
 from pysetl.errors import ConfigError
 from pysetl.monitoring.lineage._datasets import LineageDataset, dataset_of
@@ -164,10 +162,13 @@ class OpenLineageExporter:
         )
         # requests looks up proxies and the CA bundle in the environment at
         # every request (``trust_env``), several events a factory: the
-        # session reads them once, here, the same way.
+        # session asks requests once, here, and then stops looking.
         session = HttpSession()
+        found = session.merge_environment_settings(
+            options.url, {}, None, options.verify, None
+        )
         session.trust_env = False
-        session.proxies = get_environ_proxies(options.url)
+        session.proxies = found["proxies"]
         config = HttpConfig(
             url=options.url,
             endpoint=options.endpoint,
@@ -178,12 +179,7 @@ class OpenLineageExporter:
             session=session,
         )
         transport = HttpTransport(config)
-        if options.verify:
-            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
-                "CURL_CA_BUNDLE"
-            )
-            if bundle:
-                transport.verify = bundle
+        transport.verify = found["verify"]  # True, False or the CA bundle's path
         return transport
 
     @property
