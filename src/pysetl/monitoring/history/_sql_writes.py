@@ -164,25 +164,12 @@ class SqlWrites:
         processing, which cost about 20 us a row.
         """
         table, names = INSERTS[code]
-        sql, named, order = _prepared(
-            conn.dialect,
-            "insert:" + code,
-            lambda: table.insert().compile(
-                dialect=conn.dialect, column_keys=list(names)
-            ),
-            names,
-        )
+        prepared = _insert(conn, "insert:" + code, table, names)
+        sql, named, order = prepared
         if named is None and order is None and conn.dialect.name == "sqlite":
             _insert_chunks(conn, code, rows)
             return
-        params: list[Any]
-        if named is not None:
-            params = [dict(zip(named, row, strict=True)) for row in rows]
-        elif order is not None:
-            params = [tuple(row[i] for i in order) for row in rows]
-        else:  # the DBAPI takes tuples; attempts and stages were lists
-            params = [row if row.__class__ is tuple else tuple(row) for row in rows]
-        conn.exec_driver_sql(sql, params)
+        conn.exec_driver_sql(sql, [_params(prepared, row) for row in rows])
 
     def _apply_one(self, conn: sa.Connection, op: Op) -> None:
         # Finishes of stages and attempts come packed (``_finish``).
@@ -236,16 +223,10 @@ class SqlWrites:
             ),
             names,
         )
-        if _execute(conn, update, (*key, *values)).rowcount == 0:
-            insert = _prepared(
-                conn.dialect,
-                "insert-finish:" + kind,
-                lambda: table.insert().compile(
-                    dialect=conn.dialect, column_keys=list(names)
-                ),
-                names,
-            )
-            _execute(conn, insert, (*key, *values))
+        row = (*key, *values)
+        if conn.exec_driver_sql(update[0], _params(update, row)).rowcount == 0:
+            insert = _insert(conn, "insert-finish:" + kind, table, names)
+            conn.exec_driver_sql(insert[0], _params(insert, row))
 
     @staticmethod
     def _mark_crashed(conn: sa.Connection, op: MarkCrashed) -> None:
@@ -300,13 +281,24 @@ def _prepared(
     return found
 
 
-def _execute(
-    conn: sa.Connection, prepared: tuple[str, Any, Any], row: tuple[Any, ...]
-) -> sa.CursorResult[Any]:
-    """Run a ``_prepared`` statement with one row of values."""
-    sql, named, order = prepared
+def _insert(
+    conn: sa.Connection, name: str, table: sa.Table, names: tuple[str, ...]
+) -> tuple[str, Any, Any]:
+    """The ``_prepared`` INSERT of ``names`` into ``table``."""
+    return _prepared(
+        conn.dialect,
+        name,
+        lambda: table.insert().compile(dialect=conn.dialect, column_keys=list(names)),
+        names,
+    )
+
+
+def _params(prepared: tuple[str, Any, Any], row: Sequence[Any]) -> Any:
+    """One row of values in ``names`` order, as a ``_prepared`` statement takes it."""
+    _, named, order = prepared
     if named is not None:
-        return conn.exec_driver_sql(sql, dict(zip(named, row, strict=True)))
+        return dict(zip(named, row, strict=True))
     if order is not None:
-        return conn.exec_driver_sql(sql, tuple(row[i] for i in order))
-    return conn.exec_driver_sql(sql, row)
+        return tuple(row[i] for i in order)
+    # the DBAPI takes tuples; attempts and stages were lists
+    return row if row.__class__ is tuple else tuple(row)
