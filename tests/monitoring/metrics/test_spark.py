@@ -98,6 +98,34 @@ class TestAttribution:
         ).items
         assert {r.factory: r.value for r in rows}["CopyLanded"] == ROWS
 
+    def test_an_observed_run_finds_its_jobs_without_scanning_the_store(
+        self, spark, landed, tmp_path
+    ):
+        # The collector and the sampler note the run's first job id when it
+        # starts: no call lists every job the store keeps.
+        copy, aggregate = _factories(spark, landed, tmp_path / "copy")
+        status = spark_status(spark.sparkContext)
+        tracker = status._tracker
+        status._tracker = counting = _Counting(tracker)
+        try:
+            history = InMemoryRunHistory()
+            collector = MetricsCollector(history=history)
+            sampler = SparkProgressSampler(history, interval=0.05)
+            hooks = HookManager(observers=[collector, sampler], inline=True)
+            pipeline = Pipeline(hooks=hooks).add_stage_from_type(copy)
+            pipeline.add_stage_from_type(aggregate).run()
+            sampler.close()
+        finally:
+            status._tracker = tracker
+        assert counting.calls == []
+        assert status.first_job(pipeline.run_id) is not None
+        copied, aggregated = collector.summary(pipeline.run_id).factories
+        assert copied.spark is not None
+        assert copied.spark.output_records == ROWS
+        assert aggregated.spark is not None
+        assert aggregated.spark.shuffle_write_bytes > 0
+        assert sampler.errors == 0
+
     def test_without_spark_jobs_there_are_no_figures(self, spark):
         class Plain(Factory[int]):
             def read(self) -> Plain:
@@ -199,11 +227,13 @@ class TestSharedStatus:
         class Forgetful(SparkStatus):
             """The store of a session that dropped the job's first stage."""
 
-            def stage(self, stage_id: int) -> dict[str, Any] | None:
+            def stage(
+                self, stage_id: int, since: int | None = None
+            ) -> dict[str, Any] | None:
                 first = min(
                     self.job(self.job_ids("pysetl-test-dropped")[0])["stageIds"]
                 )
-                return None if stage_id == first else super().stage(stage_id)
+                return None if stage_id == first else super().stage(stage_id, since)
 
         whole, _ = read_spark_figures(sc, "pysetl-test-dropped")
         figures, ids = read_spark_figures(
@@ -215,6 +245,140 @@ class TestSharedStatus:
         assert not figures.complete
         assert ids
         assert 0 < figures.stages < whole.stages
+
+
+class _Counting:
+    """A JVM object's stand-in that notes the methods asked for."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self.target, name)
+
+
+def _run_in_group(spark: Any, group: str, *queries: Any) -> None:
+    sc = spark.sparkContext
+    sc.setJobGroup(group, "a test's jobs")
+    try:
+        for query in queries:
+            query()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+
+
+class TestCheapReads:
+    """The readings avoid the store's calls that scan every job or stage it keeps."""
+
+    def test_a_run_s_jobs_are_found_from_its_first_job_id(self, spark):
+        status = SparkStatus(spark.sparkContext)
+        status.start_run("run-a")
+        first = status.first_job("run-a")
+        assert first is not None
+        status.start_run("run-a")  # noted once: the first id stays
+        assert status.first_job("run-a") == first
+        _run_in_group(spark, "pysetl-test-range-a", lambda: spark.range(9).count())
+        _run_in_group(spark, "pysetl-test-range-b", lambda: spark.range(7).collect())
+        _run_in_group(spark, "pysetl-test-range-a", lambda: spark.range(5).collect())
+        status.wait(5.0)
+        tracker = status._tracker = _Counting(status._tracker)
+        for group in ("pysetl-test-range-a", "pysetl-test-range-b"):
+            everything = SparkStatus(spark.sparkContext).job_ids(group)
+            assert status.job_ids(group, first) == everything
+            assert everything
+        assert tracker.calls == []  # no scan of every job the store keeps
+        assert status.job_ids("pysetl-test-range-none", first) == []
+        # without a first id, or beyond the bound, the tracker is asked
+        assert status.job_ids("pysetl-test-range-a") == everything_of(
+            spark, "pysetl-test-range-a"
+        )
+        assert tracker.calls == ["getJobIdsForGroup"]
+
+    def test_without_the_scheduler_s_next_id_groups_are_asked(self, spark):
+        status = SparkStatus(spark.sparkContext)
+        status._next_job = False  # a Spark without the accessor
+        status.start_run("run-b")
+        assert status.first_job("run-b") is None
+        _run_in_group(spark, "pysetl-test-no-next", lambda: spark.range(3).count())
+        figures, ids = read_spark_figures(
+            spark.sparkContext, "pysetl-test-no-next", status=status, first_job=0
+        )
+        assert figures is not None
+        assert ids == everything_of(spark, "pysetl-test-no-next")
+
+    def test_an_ended_job_s_record_is_read_once(self, spark):
+        _run_in_group(spark, "pysetl-test-once", lambda: spark.range(4).count())
+        status = SparkStatus(spark.sparkContext)
+        status.wait(5.0)
+        (job_id, *_) = status.job_ids("pysetl-test-once")
+        store = status._store = _Counting(status._store)
+        record = status.job(job_id)
+        assert record is not None
+        assert record["status"] == "SUCCEEDED"
+        assert status.job(job_id) is record
+        assert store.calls == ["job"]
+
+    def test_stages_are_read_by_key_and_skipped_ones_not_at_all(self, spark):
+        from pyspark.sql import functions as F  # noqa: N812 - Spark's alias
+
+        counts = spark.range(40).repartition(3).groupBy((F.col("id") % 4).alias("k"))
+        frame = counts.count()
+        group = "pysetl-test-by-key"
+        _run_in_group(spark, group, frame.collect, frame.collect)  # 2nd: map skipped
+        status = SparkStatus(spark.sparkContext)
+        status.wait(5.0)
+        store = status._store = _Counting(status._store)
+        figures, ids = read_spark_figures(spark.sparkContext, group, status=status)
+        assert "lastStageAttempt" not in store.calls
+        # the job that reused the shuffle had only its result stage read
+        reused = [status.job(i) for i in ids if status.job(i)["numSkippedStages"]]
+        assert reused
+        assert store.calls.count("stageAttempt") < sum(
+            len(status.job(i)["stageIds"]) for i in ids
+        )
+
+        class EveryStage(SparkStatus):
+            """The readings of every stage's last attempt, skipped ones too."""
+
+            def stage(
+                self, stage_id: int, since: int | None = None
+            ) -> dict[str, Any] | None:
+                self._attempt_args = False
+                return super().stage(stage_id, since)
+
+        import pysetl.monitoring.metrics._spark as spark_module
+
+        every = EveryStage(spark.sparkContext)
+        original = spark_module._stages_that_ran
+        spark_module._stages_that_ran = lambda job: job["stageIds"]
+        try:
+            slow, _ = read_spark_figures(spark.sparkContext, group, status=every)
+        finally:
+            spark_module._stages_that_ran = original
+        assert figures == slow
+        assert figures is not None
+        assert figures.stages >= 3
+
+    def test_a_first_attempt_of_an_earlier_job_is_not_taken(self, spark):
+        _run_in_group(spark, "pysetl-test-since", lambda: spark.range(6).count())
+        status = SparkStatus(spark.sparkContext)
+        status.wait(5.0)
+        (job_id, *_) = status.job_ids("pysetl-test-since")
+        stage_id = status.job(job_id)["stageIds"][-1]
+        store = status._store = _Counting(status._store)
+        stage = status.stage(stage_id)
+        assert stage is not None
+        assert store.calls == ["stageAttempt"]
+        later = stage["submissionTime"] + 1  # as if a later job named the stage
+        assert status.stage(stage_id, later) == stage
+        assert store.calls == ["stageAttempt", "stageAttempt", "lastStageAttempt"]
+
+
+def everything_of(spark: Any, group: str) -> list[int]:
+    """The job ids of ``group``, as Spark's status tracker lists them."""
+    return sorted(spark.sparkContext.statusTracker().getJobIdsForGroup(group))
 
 
 class TestExecutorFigures:

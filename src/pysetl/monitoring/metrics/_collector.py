@@ -169,7 +169,7 @@ class MetricsCollector:
         ] = {}
         self._attributed: dict[str, dict[str, set[int]]] = {}
         self._lock = threading.Lock()
-        self._status: SparkStatus | ConnectStatus | None = None  # worker thread only
+        self._status: SparkStatus | ConnectStatus | None = None  # the shared reader
 
     @property
     def writer(self) -> BackgroundWriter:
@@ -184,9 +184,17 @@ class MetricsCollector:
     # ------------------------------------------------------------------ events
     @hook_impl
     def before_pipeline_run(self, *, run_id: str, pipeline_name: str) -> None:
-        """Start a run's summary."""
+        """Start a run's summary; note where its Spark jobs will start."""
         with self._lock:
             self._run(run_id, pipeline_name)
+        spark_context = self._spark_context()
+        if spark_context is not None and not is_connect(spark_context):
+            try:
+                status = self._status_of(spark_context)
+                if isinstance(status, SparkStatus):
+                    status.start_run(run_id)
+            except Exception as exc:  # noqa: BLE001 - Spark gone: read by group
+                self._failed("pysetl metrics: cannot read Spark's next job id", exc)
 
     @hook_impl
     def after_pipeline_run(
@@ -371,13 +379,17 @@ class MetricsCollector:
                 seen = self._attributed.setdefault(metrics.run_id, {})
                 skip = seen.setdefault(metrics.factory, set())
             try:
+                status = self._status_of(spark_context)
                 changes["spark"], ids = read_spark_figures(
                     spark_context,
                     group,
                     skip=skip,
                     wait_seconds=self.spark_wait,
                     max_jobs=self.max_jobs,
-                    status=self._status_of(spark_context),
+                    status=status,
+                    first_job=status.first_job(metrics.run_id)
+                    if isinstance(status, SparkStatus)
+                    else None,
                 )
                 skip.update(ids)
             except Exception as exc:  # noqa: BLE001 - Spark gone or unreachable

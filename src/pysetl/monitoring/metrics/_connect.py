@@ -96,7 +96,11 @@ class ConnectStatus:
         """Job ``job_id``'s record, as last listed (``None``: not listed)."""
         return self._jobs.get(job_id)
 
-    def stage(self, stage_id: int) -> dict[str, Any]:
+    def stage(
+        self,
+        stage_id: int,
+        since: Any = None,  # noqa: ARG002 - every attempt is listed: the last is taken
+    ) -> dict[str, Any]:
         """The last attempt of stage ``stage_id``, with its executors and quantiles."""
         found = self._stages.get(stage_id)
         if found is None:

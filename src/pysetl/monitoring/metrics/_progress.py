@@ -67,6 +67,7 @@ def read_group_jobs(
     max_jobs: int = 50,
     finished: dict[int, dict[str, Any]] | None = None,
     status: SparkStatus | None = None,
+    first: int | None = None,
 ) -> list[dict[str, Any]]:
     """The progress of the Spark jobs of job group ``group``, oldest first.
 
@@ -84,12 +85,14 @@ def read_group_jobs(
         finished: A cache of finished jobs by id, read once and then reused.
         status: The ``SparkStatus`` of ``spark_context`` (default: the shared
             one, ``spark_status``).
+        first: No job of the group has a lower id (the run's
+            ``SparkStatus.first_job``; added in 0.7).
     """
     if status is None:
         status = spark_status(spark_context)
     cache = {} if finished is None else finished
     jobs: list[dict[str, Any]] = []
-    for job_id in status.job_ids(group)[-max_jobs:]:
+    for job_id in status.job_ids(group, first)[-max_jobs:]:
         known = cache.get(job_id)
         if known is not None:
             jobs.append(known)
@@ -176,8 +179,14 @@ class SparkProgressSampler:
         self, *, run_id: str, pipeline_name: str, factory_name: str, attempt: int = 1
     ) -> None:
         """Start sampling the factory's job group (nothing to do without Spark)."""
-        if self.spark_context is None and active_spark_context() is None:
+        spark_context = self.spark_context or active_spark_context()
+        if spark_context is None:
             return
+        try:  # where the run's jobs start (noted once a run, by the first observer)
+            self._status_of(spark_context).start_run(run_id)
+        except Exception:  # an observer never fails the run: groups are asked
+            self.errors += 1
+            _LOGGER.exception("pysetl cannot read Spark's next job id")
         with self._lock:
             self._running.setdefault(run_id, {})[factory_name] = (
                 pipeline_name,
@@ -258,9 +267,8 @@ class SparkProgressSampler:
         factories: dict[str, tuple[str, int]],
     ) -> list[dict[str, Any]]:
         cache = self._finished.setdefault(run_id, {})
-        status = self._status
-        if status is None or status.spark_context is not spark_context:
-            status = self._status = spark_status(spark_context)
+        status = self._status_of(spark_context)
+        first = status.first_job(run_id)
         jobs: list[dict[str, Any]] = []
         for factory, (pipeline, attempt) in sorted(factories.items()):
             group, _ = job_group(run_id, pipeline, factory, attempt)
@@ -272,8 +280,15 @@ class SparkProgressSampler:
                 max_jobs=self.max_jobs,
                 finished=cache,
                 status=status,
+                first=first,
             )
         return jobs
+
+    def _status_of(self, spark_context: Any) -> SparkStatus:
+        status = self._status
+        if status is None or status.spark_context is not spark_context:
+            status = self._status = spark_status(spark_context)
+        return status
 
     def _write(self, run_id: str, jobs: list[dict[str, Any]]) -> None:
         event = AddEvent(run_id, time.time(), SPARK_PROGRESS_EVENT, data={"jobs": jobs})

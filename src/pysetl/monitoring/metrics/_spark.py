@@ -5,10 +5,23 @@ How attribution works: the engine sets the Spark job group
 Spark job that the factory triggers carries it. After the factory, the
 collector asks the driver:
 
-1. ``statusTracker().getJobIdsForGroup(group)``: the factory's jobs;
+1. the factory's jobs: when the run's first job id is known (the
+   collector and the sampler note the DAG scheduler's next job id when the
+   run starts, ``SparkStatus.start_run``), the jobs from that id to the
+   next one now whose record names the group; each job's group is read once
+   with its record. Otherwise ``statusTracker().getJobIdsForGroup(group)``,
+   which builds the record of every job the store keeps (up to
+   ``spark.ui.retainedJobs``: 1-2 ms of JVM work a call);
 2. ``statusStore().job(id)``: each job's status and stage ids;
-3. ``statusStore().lastStageAttempt(id)``: each stage's tasks, records,
-   bytes, shuffle, spill, executor run and CPU time and JVM GC time;
+3. ``statusStore().stageAttempt(id, 0, ...)``: each stage's tasks, records,
+   bytes, shuffle, spill, executor run and CPU time and JVM GC time. The
+   first attempt is read by its key; when it failed, or belongs to an
+   earlier job (a stage submitted again), ``lastStageAttempt(id)`` is asked
+   instead, which sorts every stage the store keeps (up to
+   ``spark.ui.retainedStages``: about 0.6 ms more per stage). A job whose
+   record says that all its stages but one were skipped (their shuffle
+   output was reused) has only its result stage read: the one with the
+   highest id;
 4. for each stage that ran, ``statusStore().executorSummary(id, attempt)``
    (the REST API's ``executorSummary`` of a stage: task attempts per
    executor) and ``statusStore().taskSummary(id, attempt, [1.0])`` (the
@@ -57,6 +70,11 @@ __all__ = [
 ]
 
 _FAILED_JOB = "FAILED"
+_JOB_ENDED = frozenset({"SUCCEEDED", _FAILED_JOB})
+_FINISHED_JOBS = 1024  # records of ended jobs a SparkStatus keeps
+_RUNS = 64  # runs whose first job id a SparkStatus keeps
+_SCAN_JOBS = 2048  # at most so many job ids are looked at for one group
+_UNKNOWN = object()
 _SCALA_MODULE = "DefaultScalaModule$"
 _STAGE_RAN = frozenset({"COMPLETE", "FAILED", "ACTIVE"})
 _NANOS = 1e9
@@ -128,10 +146,16 @@ class SparkStatus:
     """
 
     __slots__ = (
+        "_attempt_args",
         "_bus",
+        "_finished",
+        "_groups",
+        "_lock",
         "_local",
         "_mapper",
+        "_next_job",
         "_quantiles",
+        "_runs",
         "_store",
         "_tracker",
         "spark_context",
@@ -148,26 +172,128 @@ class SparkStatus:
         self._bus = jsc.listenerBus()
         self._mapper = make_mapper(spark_context)
         self._quantiles: Any = None  # a JVM double[] {1.0}, made when first asked
+        # stageAttempt's other arguments (made when first asked); False: this
+        # Spark has no such method, lastStageAttempt is asked.
+        self._attempt_args: tuple[Any, ...] | bool = True
+        # Records of ended jobs (they no longer change), oldest first: the
+        # progress sampler reads a job while it runs, the collector after.
+        self._finished: dict[int, dict[str, Any]] = {}
+        self._groups: dict[int, str | None] = {}  # job id: its job group
+        self._runs: dict[str, int] = {}  # run id: the first job id it can have
+        self._next_job: Any = None  # the DAG scheduler (False: not reachable)
+        self._lock = threading.Lock()
         master = str(spark_context.master)
         self._local = master == "local" or master.startswith("local[")
 
-    def job_ids(self, group: str) -> list[int]:
-        """The ids of the jobs of job group ``group``, in ascending order."""
-        found = self._tracker.getJobIdsForGroup(group)
-        return sorted(json.loads(self._mapper.writeValueAsString(found)))
+    def job_ids(self, group: str, first: int | None = None) -> list[int]:
+        """The ids of the jobs of job group ``group``, in ascending order.
+
+        Args:
+            group: The job group.
+            first: No job of the group has a lower id (``first_job(run_id)``);
+                the jobs from there on are looked at, each record read once.
+                Default: every job the store keeps (one costly call).
+        """
+        end = None if first is None else self.next_job_id()
+        if end is None or first is None or end - first > _SCAN_JOBS:
+            found = self._tracker.getJobIdsForGroup(group)
+            return sorted(json.loads(self._mapper.writeValueAsString(found)))
+        groups, ids = self._groups, []
+        for job_id in range(first, end):
+            job_group = groups.get(job_id, _UNKNOWN)
+            if job_group is _UNKNOWN:
+                record = self.job(job_id)  # notes its group
+                if record is None:  # not in the store (yet, or any more)
+                    continue
+                job_group = record.get("jobGroup")
+            if job_group == group:
+                ids.append(job_id)
+        return ids
+
+    def next_job_id(self) -> int | None:
+        """The id Spark gives its next job (``None``: this Spark does not say)."""
+        scheduler = self._next_job
+        if scheduler is False:
+            return None
+        try:
+            if scheduler is None:
+                sc = self.spark_context._jsc.sc()  # noqa: SLF001 - no public accessor
+                scheduler = self._next_job = sc.dagScheduler()
+            return int(scheduler.nextJobId())
+        except Exception:  # noqa: BLE001 - an internal accessor this Spark lacks
+            self._next_job = False
+            return None
+
+    def start_run(self, run_id: str) -> None:
+        """Note that run ``run_id`` starts: its jobs get ids from the next one on.
+
+        Called (on the run's thread, before its first factory) by every
+        observer that reads its jobs; the first call asks Spark (one Py4J
+        call), the others find it noted. The last ``_RUNS`` runs are kept.
+        """
+        if run_id in self._runs:
+            return
+        first = self.next_job_id()
+        if first is None:
+            return
+        with self._lock:
+            runs = self._runs
+            runs.setdefault(run_id, first)
+            if len(runs) > _RUNS:
+                del runs[next(iter(runs))]
+
+    def first_job(self, run_id: str) -> int | None:
+        """The lowest job id run ``run_id`` can have (``None``: not noted)."""
+        return self._runs.get(run_id)
 
     def job(self, job_id: int) -> dict[str, Any] | None:
-        """Job ``job_id``'s record (``None``: the store no longer has it)."""
+        """Job ``job_id``'s record (``None``: the store no longer has it).
+
+        The record of a job that ended is read once and kept (the last
+        ``_FINISHED_JOBS`` of them): the same dict is returned to every
+        caller, who must not change it.
+        """
+        known = self._finished.get(job_id)
+        if known is not None:
+            return known
         try:
             record = self._store.job(job_id)
         except Exception as exc:
             if "NoSuchElementException" in str(exc):  # dropped: spark.ui.retainedJobs
                 return None
             raise
-        return json.loads(self._mapper.writeValueAsString(record))  # type: ignore[no-any-return]
+        found: dict[str, Any] = json.loads(self._mapper.writeValueAsString(record))
+        groups = self._groups
+        groups[job_id] = found.get("jobGroup")  # a job's group never changes
+        if len(groups) > _FINISHED_JOBS * 4:
+            with self._lock:
+                for old in list(groups)[: _FINISHED_JOBS]:
+                    groups.pop(old, None)
+        if found.get("status") in _JOB_ENDED:
+            with self._lock:
+                finished = self._finished
+                finished[job_id] = found
+                if len(finished) > _FINISHED_JOBS:
+                    del finished[next(iter(finished))]
+        return found
 
-    def stage(self, stage_id: int) -> dict[str, Any] | None:
-        """The last attempt of stage ``stage_id`` (``None``: the store dropped it)."""
+    def stage(self, stage_id: int, since: int | None = None) -> dict[str, Any] | None:
+        """The last attempt of stage ``stage_id`` (``None``: the store dropped it).
+
+        Args:
+            stage_id: The stage.
+            since: When the job that names the stage was submitted (epoch
+                milliseconds, its record's ``submissionTime``): a first
+                attempt submitted before is an earlier job's, so the last
+                attempt is looked up.
+        """
+        first = self._first_attempt(stage_id)
+        if (
+            first is not None
+            and first.get("status") != _FAILED_JOB
+            and (since is None or (first.get("submissionTime") or since) >= since)
+        ):
+            return first
         try:
             record = self._store.lastStageAttempt(stage_id)
         except Exception as exc:
@@ -175,6 +301,28 @@ class SparkStatus:
                 return None
             raise
         return json.loads(self._mapper.writeValueAsString(record))  # type: ignore[no-any-return]
+
+    def _first_attempt(self, stage_id: int) -> dict[str, Any] | None:
+        """Attempt 0 of stage ``stage_id``, read by its key (``None``: not so read)."""
+        args = self._attempt_args
+        if args is False:
+            return None
+        if args is True:
+            sc = self.spark_context
+            args = self._attempt_args = (
+                False,  # details: no task list
+                sc._jvm.java.util.Collections.emptyList(),  # noqa: SLF001 - task statuses
+                False,  # no summaries
+                sc._gateway.new_array(sc._jvm.double, 0),  # noqa: SLF001 - no quantiles
+            )
+        try:
+            pair = self._store.stageAttempt(stage_id, 0, *args)  # type: ignore[misc]
+        except Exception as exc:
+            if "NoSuchElementException" not in str(exc):  # Spark has no such method
+                self._attempt_args = False
+            return None
+        found = json.loads(self._mapper.writeValueAsString(pair))  # [stage, executor ids]
+        return found[0] if isinstance(found, list) and found else None
 
     def executor_tasks(
         self, stage_id: int, attempt: int, stage: dict[str, Any] | None = None
@@ -226,6 +374,7 @@ def read_spark_figures(
     wait_seconds: float = 2.0,
     max_jobs: int = 200,
     status: SparkStatus | ConnectStatus | None = None,
+    first_job: int | None = None,
 ) -> tuple[SparkFigures | None, list[int]]:
     """The figures of the Spark jobs of job group ``group``.
 
@@ -240,6 +389,8 @@ def read_spark_figures(
         status: The ``SparkStatus`` of ``spark_context``, kept by the caller
             (default: a new one, a few more Py4J calls), or the
             ``ConnectStatus`` of a Spark Connect session.
+        first_job: No job of the group has a lower id (see
+            ``SparkStatus.job_ids``; added in 0.7).
 
     Returns:
         The figures summed over the group's new jobs and their stages (``None``
@@ -248,10 +399,16 @@ def read_spark_figures(
     if status is None:
         status = SparkStatus(spark_context, make_mapper)
     skipped = set(skip)
-    job_ids = [i for i in status.job_ids(group) if i not in skipped]
-    if not job_ids:
-        return None, []
-    complete = status.wait(wait_seconds)
+    if first_job is None or not isinstance(status, SparkStatus):
+        job_ids = [i for i in status.job_ids(group) if i not in skipped]
+        if not job_ids:
+            return None, []
+        complete = status.wait(wait_seconds)
+    else:  # the records are read: the listener bus must have written them
+        complete = status.wait(wait_seconds)
+        job_ids = [i for i in status.job_ids(group, first_job) if i not in skipped]
+        if not job_ids:
+            return None, []
     if len(job_ids) > max_jobs:
         complete = False
         job_ids = job_ids[-max_jobs:]
@@ -268,7 +425,8 @@ def read_spark_figures(
             continue
         if job["status"] == _FAILED_JOB:
             totals["failed_jobs"] += 1
-        if not _add_stages(totals, executors, status, job["stageIds"], seen):
+        stages, since = _stages_that_ran(job), job.get("submissionTime")
+        if not _add_stages(totals, executors, status, stages, seen, since):
             complete = False
     totals["executor_tasks"] = tuple(sorted(executors.items()))
     return SparkFigures(complete=complete, **totals), job_ids
@@ -304,20 +462,41 @@ _FIELDS = (  # ours, the REST API's
 )
 
 
-def _add_stages(
+def _stages_that_ran(job: dict[str, Any]) -> list[int]:
+    """The stage ids of ``job`` worth reading (see the module docstring).
+
+    An ended job whose stages all but one were skipped ran its result stage
+    only, which Spark makes after its parents: the highest id.
+    """
+    ids: list[int] = job["stageIds"]
+    if (
+        len(ids) > 1
+        and job.get("status") in _JOB_ENDED
+        and not job.get("numFailedStages")
+        and job.get("numSkippedStages") == len(ids) - 1
+    ):
+        return [max(ids)]
+    return ids
+
+
+def _add_stages(  # noqa: PLR0913, PLR0917 - the loop's state, passed along
     totals: dict[str, Any],
     executors: dict[str, int],
     status: SparkStatus | ConnectStatus,
     stage_ids: list[int],
     seen: set[int],
+    since: int | None = None,
 ) -> bool:
-    """Add a job's stages not ``seen`` yet; whether the store still had them all."""
+    """Add a job's stages not ``seen`` yet; whether the store still had them all.
+
+    ``since``: the job's submission time (see ``SparkStatus.stage``).
+    """
     complete = True
     for stage_id in stage_ids:
         if stage_id in seen:
             continue
         seen.add(stage_id)
-        stage = status.stage(stage_id)
+        stage = status.stage(stage_id, since)
         if stage is None:  # dropped from the store: the sums miss it
             complete = False
         elif _add_stage(totals, stage):
