@@ -150,8 +150,8 @@ class SparkStatus:
         "_bus",
         "_finished",
         "_groups",
-        "_lock",
         "_local",
+        "_lock",
         "_mapper",
         "_next_job",
         "_quantiles",
@@ -267,7 +267,7 @@ class SparkStatus:
         groups[job_id] = found.get("jobGroup")  # a job's group never changes
         if len(groups) > _FINISHED_JOBS * 4:
             with self._lock:
-                for old in list(groups)[: _FINISHED_JOBS]:
+                for old in list(groups)[:_FINISHED_JOBS]:
                     groups.pop(old, None)
         if found.get("status") in _JOB_ENDED:
             with self._lock:
@@ -316,12 +316,13 @@ class SparkStatus:
                 sc._gateway.new_array(sc._jvm.double, 0),  # noqa: SLF001 - no quantiles
             )
         try:
-            pair = self._store.stageAttempt(stage_id, 0, *args)  # type: ignore[misc]
-        except Exception as exc:
-            if "NoSuchElementException" not in str(exc):  # Spark has no such method
+            pair = self._store.stageAttempt(stage_id, 0, *args)
+        except Exception as exc:  # noqa: BLE001 - a py4j error: dropped, or no such method
+            if "NoSuchElementException" not in str(exc):  # this Spark lacks it
                 self._attempt_args = False
             return None
-        found = json.loads(self._mapper.writeValueAsString(pair))  # [stage, executor ids]
+        # A pair: the stage attempt's record and its executors' ids.
+        found = json.loads(self._mapper.writeValueAsString(pair))
         return found[0] if isinstance(found, list) and found else None
 
     def executor_tasks(
@@ -479,7 +480,7 @@ def _stages_that_ran(job: dict[str, Any]) -> list[int]:
     return ids
 
 
-def _add_stages(  # noqa: PLR0913, PLR0917 - the loop's state, passed along
+def _add_stages(  # noqa: PLR0917 - the loop's state, passed along
     totals: dict[str, Any],
     executors: dict[str, int],
     status: SparkStatus | ConnectStatus,
