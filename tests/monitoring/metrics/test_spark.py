@@ -375,6 +375,21 @@ class TestCheapReads:
         assert status.stage(stage_id, later) == stage
         assert store.calls == ["stageAttempt", "stageAttempt", "lastStageAttempt"]
 
+    def test_a_spark_without_the_keyed_read_asks_for_the_last_attempt(self, spark):
+        _run_in_group(spark, "pysetl-test-old-spark", lambda: spark.range(8).count())
+        status = SparkStatus(spark.sparkContext)
+        status.wait(5.0)
+        (job_id, *_) = status.job_ids("pysetl-test-old-spark")
+        stage_id = status.job(job_id)["stageIds"][-1]
+        expected = status.stage(stage_id)
+        # The arguments of an older signature: the JVM finds no such method.
+        status._attempt_args = (False,)
+        store = status._store = _Counting(status._store)
+        assert status.stage(stage_id) == expected
+        assert status._attempt_args is False  # not asked again
+        assert status.stage(stage_id) == expected
+        assert store.calls == ["stageAttempt", "lastStageAttempt", "lastStageAttempt"]
+
 
 def everything_of(spark: Any, group: str) -> list[int]:
     """The job ids of ``group``, as Spark's status tracker lists them."""

@@ -317,8 +317,8 @@ class SparkStatus:
             )
         try:
             pair = self._store.stageAttempt(stage_id, 0, *args)
-        except Exception as exc:  # noqa: BLE001 - a py4j error: dropped, or no such method
-            if "NoSuchElementException" not in str(exc):  # this Spark lacks it
+        except Exception as exc:  # noqa: BLE001 - a py4j error: the last attempt is asked
+            if "does not exist" in str(exc):  # this Spark has no such method
                 self._attempt_args = False
             return None
         # A pair: the stage attempt's record and its executors' ids.
