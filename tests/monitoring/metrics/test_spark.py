@@ -269,6 +269,15 @@ def _run_in_group(spark: Any, group: str, *queries: Any) -> None:
         sc.setLocalProperty("spark.jobGroup.id", None)
 
 
+def _one_job(spark: Any, group: str, rows: int) -> tuple[SparkStatus, int]:
+    """A fresh status reader, and the id of the job a count in ``group`` ran."""
+    _run_in_group(spark, group, lambda: spark.range(rows).count())
+    status = SparkStatus(spark.sparkContext)
+    status.wait(5.0)
+    (job_id, *_) = status.job_ids(group)
+    return status, job_id
+
+
 class TestCheapReads:
     """The readings avoid the store's calls that scan every job or stage it keeps."""
 
@@ -309,10 +318,7 @@ class TestCheapReads:
         assert ids == everything_of(spark, "pysetl-test-no-next")
 
     def test_an_ended_job_s_record_is_read_once(self, spark):
-        _run_in_group(spark, "pysetl-test-once", lambda: spark.range(4).count())
-        status = SparkStatus(spark.sparkContext)
-        status.wait(5.0)
-        (job_id, *_) = status.job_ids("pysetl-test-once")
+        status, job_id = _one_job(spark, "pysetl-test-once", 4)
         store = status._store = _Counting(status._store)
         record = status.job(job_id)
         assert record is not None
@@ -362,10 +368,7 @@ class TestCheapReads:
         assert figures.stages >= 3
 
     def test_a_first_attempt_of_an_earlier_job_is_not_taken(self, spark):
-        _run_in_group(spark, "pysetl-test-since", lambda: spark.range(6).count())
-        status = SparkStatus(spark.sparkContext)
-        status.wait(5.0)
-        (job_id, *_) = status.job_ids("pysetl-test-since")
+        status, job_id = _one_job(spark, "pysetl-test-since", 6)
         stage_id = status.job(job_id)["stageIds"][-1]
         store = status._store = _Counting(status._store)
         stage = status.stage(stage_id)
@@ -376,10 +379,7 @@ class TestCheapReads:
         assert store.calls == ["stageAttempt", "stageAttempt", "lastStageAttempt"]
 
     def test_a_spark_without_the_keyed_read_asks_for_the_last_attempt(self, spark):
-        _run_in_group(spark, "pysetl-test-old-spark", lambda: spark.range(8).count())
-        status = SparkStatus(spark.sparkContext)
-        status.wait(5.0)
-        (job_id, *_) = status.job_ids("pysetl-test-old-spark")
+        status, job_id = _one_job(spark, "pysetl-test-old-spark", 8)
         stage_id = status.job(job_id)["stageIds"][-1]
         expected = status.stage(stage_id)
         # The arguments of an older signature: the JVM finds no such method.
