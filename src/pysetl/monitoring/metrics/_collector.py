@@ -190,9 +190,7 @@ class MetricsCollector:
         spark_context = self._spark_context()
         if spark_context is not None and not is_connect(spark_context):
             try:
-                status = self._status_of(spark_context)
-                if isinstance(status, SparkStatus):
-                    status.start_run(run_id)
+                spark_status(spark_context).start_run(run_id)
             except Exception as exc:  # noqa: BLE001 - Spark gone: read by group
                 self._failed("pysetl metrics: cannot read Spark's next job id", exc)
 
