@@ -341,7 +341,7 @@ cmd_lint() {
   run_check "complexity (radon)" "$VPY" scripts/complexity.py
   run_check "bandit" "$VPY" scripts/security_lint.py
   run_check "commit messages" "$VPY" scripts/check_commits.py
-  run_check "shellcheck" "$VENV/bin/shellcheck" scripts/dev.sh scripts/gate_stability.sh .ci/run
+  run_check "shellcheck" "$VENV/bin/shellcheck" scripts/dev.sh scripts/gate_stability.sh scripts/build_listener.sh .ci/run
   if ((${#failed[@]})); then
     die "lint failed: ${failed[*]}"
   fi

@@ -100,17 +100,23 @@ class TestFromEnviron:
 
     @pytest.mark.parametrize("text", sorted(BOOLEAN_TRUE | {"TRUE", " Yes ", "On"}))
     def test_true_booleans(self, text):
-        parsed = Settings.from_environ({"PYSETL_DEBUG": text, "PYSETL_OBSERVE": text})
+        names = ("PYSETL_DEBUG", "PYSETL_OBSERVE", "PYSETL_SPARK_LISTENER")
+        parsed = Settings.from_environ(dict.fromkeys(names, text))
         assert parsed.debug is True
         assert parsed.observe is True
+        assert parsed.spark_listener is True
 
     @pytest.mark.parametrize("text", sorted(BOOLEAN_FALSE | {"FALSE", " No ", "Off"}))
     def test_false_booleans(self, text):
-        parsed = Settings.from_environ({"PYSETL_DEBUG": text, "PYSETL_OBSERVE": text})
+        names = ("PYSETL_DEBUG", "PYSETL_OBSERVE", "PYSETL_SPARK_LISTENER")
+        parsed = Settings.from_environ(dict.fromkeys(names, text))
         assert parsed.debug is False
         assert parsed.observe is False
+        assert parsed.spark_listener is False
 
-    @pytest.mark.parametrize("name", ["PYSETL_DEBUG", "PYSETL_OBSERVE"])
+    @pytest.mark.parametrize(
+        "name", ["PYSETL_DEBUG", "PYSETL_OBSERVE", "PYSETL_SPARK_LISTENER"]
+    )
     @pytest.mark.parametrize("text", ["maybe", "2", "enabled", "-1"])
     def test_a_bad_boolean_names_the_variable(self, name, text):
         with pytest.raises(ConfigError) as info:

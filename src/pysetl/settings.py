@@ -20,6 +20,9 @@ variable                      meaning
                               (``OFF``, ``FATAL``, ``ERROR``, ``WARN``,
                               ``INFO``, ``DEBUG``, ``TRACE``, ``ALL``; default
                               ``WARN``)
+``PYSETL_SPARK_LISTENER``     sum each factory's Spark figures in pysetl's
+                              Spark listener (default on); ``0`` reads them
+                              from Spark's status store instead
 ``PYSETL_DISABLE_HOOKS``      entry-point observers not to load (``all``: none)
 ``PYSETL_UI_TOKEN``           the dashboard's access token
 ``PYSETL_PROTECTED_ENVS``     environments whose config changes ask first
@@ -228,6 +231,7 @@ class Settings:
             0.7).
         ui_worker: What a dashboard worker process serves (JSON, set by
             ``serve``), if set (added in 0.7).
+        spark_listener: Register pysetl's Spark listener (added in 0.8).
     """
 
     observe: bool | None = None
@@ -247,6 +251,7 @@ class Settings:
     vault_mount: str | None = None
     vault_kv_version: str | None = None
     ui_worker: str | None = None
+    spark_listener: bool = True
 
     @classmethod
     def from_environ(
@@ -296,6 +301,10 @@ class Settings:
             vault_mount=_raw(env.get("PYSETL_VAULT_MOUNT")),
             vault_kv_version=_raw(env.get("PYSETL_VAULT_KV_VERSION")),
             ui_worker=_raw(env.get("PYSETL_UI_WORKER")),
+            spark_listener=checked(
+                functools.partial(parse_bool, default=True), "PYSETL_SPARK_LISTENER"
+            )
+            is not False,
         )
 
     @property

@@ -378,17 +378,22 @@ class MetricsCollector:
                 skip = seen.setdefault(metrics.factory, set())
             try:
                 status = self._status_of(spark_context)
-                changes["spark"], ids = read_spark_figures(
-                    spark_context,
-                    group,
-                    skip=skip,
-                    wait_seconds=self.spark_wait,
-                    max_jobs=self.max_jobs,
-                    status=status,
-                    first_job=status.first_job(metrics.run_id)
-                    if isinstance(status, SparkStatus)
-                    else None,
-                )
+                run_id = metrics.run_id
+                if isinstance(status, SparkStatus) and status.listens_to(run_id):
+                    # summed by pysetl's listener: one call
+                    changes["spark"], ids = status.take(group, self.spark_wait)
+                else:
+                    changes["spark"], ids = read_spark_figures(
+                        spark_context,
+                        group,
+                        skip=skip,
+                        wait_seconds=self.spark_wait,
+                        max_jobs=self.max_jobs,
+                        status=status,
+                        first_job=status.first_job(metrics.run_id)
+                        if isinstance(status, SparkStatus)
+                        else None,
+                    )
                 skip.update(ids)
             except Exception as exc:  # noqa: BLE001 - Spark gone or unreachable
                 self._failed(

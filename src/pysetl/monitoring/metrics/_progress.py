@@ -3,9 +3,10 @@
 Mechanism: the engine sets the Spark job group ``pysetl:<run id>:<factory>``
 in the thread of each factory (see ``pysetl.workflow.spark``). While factories run, a
 periodic task of the observers' writer thread (``pysetl.utils.writer``)
-asks Spark's status tracker every
-``interval`` seconds for the jobs of their groups, and for each job its
-status and the task counts of its stages. When the jobs of a run differ
+asks every ``interval`` seconds for the jobs of their groups, and for each
+job its status and the task counts of its stages: pysetl's Spark listener
+keeps them (one Py4J call a sample, ``SparkStatus.progress``), else Spark's
+status store is read (``read_group_jobs``). When the jobs of a run differ
 from the last sample, it writes one ``spark_progress`` event (data:
 ``{"jobs": [...]}``) to the run history, so that another process (the
 dashboard) can show it. When a factory ends it leaves the sample; when the
@@ -49,7 +50,12 @@ if TYPE_CHECKING:
     from pysetl.monitoring.history import BaseRunHistory
     from pysetl.utils.writer import BackgroundWriter, Ticker
 
-__all__ = ["SPARK_PROGRESS_EVENT", "SparkProgressSampler", "read_group_jobs"]
+__all__ = [
+    "SPARK_PROGRESS_EVENT",
+    "SparkProgressSampler",
+    "progress_entry",
+    "read_group_jobs",
+]
 
 SPARK_PROGRESS_EVENT = "spark_progress"
 """The event that holds a run's last Spark progress sample (``{"jobs": [...]}``)."""
@@ -100,28 +106,40 @@ def read_group_jobs(
         record = status.job(job_id)
         if record is None:
             continue
-        entry: dict[str, Any] = {
-            "factory": factory,
-            "job_id": int(job_id),
-            "status": str(record["status"]),
-            "stages_total": len(record["stageIds"]),
-            "num_tasks": record["numTasks"],
-            "completed_tasks": record["numCompletedTasks"],
-            "failed_tasks": record["numFailedTasks"],
-            "active_tasks": record["numActiveTasks"],
-            "stages_done": record["numCompletedStages"],
-        }
-        if attempt > 1:
-            entry["attempt"] = attempt
+        entry = progress_entry(record, factory, attempt)
         if entry["status"] in _FINAL:
-            if entry["status"] == "SUCCEEDED":
-                # Stages skipped (their shuffle output was reused) never run
-                # their tasks: a finished job shows what ran, all done.
-                entry["stages_done"] = entry["stages_total"]
-                entry["num_tasks"] = entry["completed_tasks"]
             cache[job_id] = entry
         jobs.append(entry)
     return jobs
+
+
+def progress_entry(
+    record: dict[str, Any], factory: str, attempt: int
+) -> dict[str, Any]:
+    """One job's entry of a progress sample, from its status record.
+
+    ``record`` has the names of the status store's job record (``JobData``),
+    whether it came from the store or from pysetl's listener.
+    """
+    entry: dict[str, Any] = {
+        "factory": factory,
+        "job_id": int(record["jobId"]),
+        "status": str(record["status"]),
+        "stages_total": len(record["stageIds"]),
+        "num_tasks": record["numTasks"],
+        "completed_tasks": record["numCompletedTasks"],
+        "failed_tasks": record["numFailedTasks"],
+        "active_tasks": record["numActiveTasks"],
+        "stages_done": record["numCompletedStages"],
+    }
+    if attempt > 1:
+        entry["attempt"] = attempt
+    if entry["status"] == "SUCCEEDED":
+        # Stages skipped (their shuffle output was reused) never run their
+        # tasks: a finished job shows what ran, all done.
+        entry["stages_done"] = entry["stages_total"]
+        entry["num_tasks"] = entry["completed_tasks"]
+    return entry
 
 
 class SparkProgressSampler:
@@ -266,8 +284,19 @@ class SparkProgressSampler:
         run_id: str,
         factories: dict[str, tuple[str, int]],
     ) -> list[dict[str, Any]]:
-        cache = self._finished.setdefault(run_id, {})
         status = self._status_of(spark_context)
+        if status.listens_to(run_id):  # pysetl's listener has them all: one call
+            groups = {
+                job_group(run_id, pipeline, factory, attempt)[0]: (factory, attempt)
+                for factory, (pipeline, attempt) in sorted(factories.items())
+            }
+            found = status.progress(groups)
+            return [
+                progress_entry(record, *groups[group])
+                for group in groups
+                for record in found.get(group, ())[-self.max_jobs :]
+            ]
+        cache = self._finished.setdefault(run_id, {})
         first = status.first_job(run_id)
         jobs: list[dict[str, Any]] = []
         for factory, (pipeline, attempt) in sorted(factories.items()):

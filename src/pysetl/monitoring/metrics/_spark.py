@@ -2,8 +2,14 @@
 
 How attribution works: the engine sets the Spark job group
 ``pysetl:<run id>:<factory>`` in the thread that runs a factory, so every
-Spark job that the factory triggers carries it. After the factory, the
-collector asks the driver:
+Spark job that the factory triggers carries it.
+
+By default pysetl's Spark listener (``jvm/GroupListener.java``, registered by
+``SparkStatus.listen`` when a run starts) sums each group's figures in the
+driver's JVM as the events arrive, and the collector takes them in one call
+after the factory (``SparkStatus.take``). Without it (it cannot be loaded,
+``PYSETL_SPARK_LISTENER=0``, or the run began before it was registered) the
+collector reads the status store after the factory:
 
 1. the factory's jobs: when the run's first job id is known (the
    collector and the sampler note the DAG scheduler's next job id when the
@@ -53,11 +59,14 @@ SparkContext, or nothing.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import weakref
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from pysetl.monitoring.metrics._records import SparkFigures
+from pysetl.settings import settings_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -65,13 +74,18 @@ if TYPE_CHECKING:
     from pysetl.monitoring.metrics._connect import ConnectStatus
 
 __all__ = [
+    "LISTENER_CLASS",
     "SparkStatus",
     "json_mapper",
+    "listener_jar",
     "read_spark_figures",
     "spark_status",
     "wait_for_listeners",
 ]
 
+_LOGGER = logging.getLogger(__name__)
+LISTENER_CLASS = "pysetl.jvm.GroupListener"
+"""pysetl's Spark listener (``jvm/GroupListener.java``; added in 0.8)."""
 _FAILED_JOB = "FAILED"
 _JOB_ENDED = frozenset({"SUCCEEDED", _FAILED_JOB})
 _FINISHED_JOBS = 1024  # records of ended jobs a SparkStatus keeps
@@ -122,6 +136,12 @@ def spark_status(spark_context: Any) -> SparkStatus:
         return status
 
 
+def listener_jar() -> str:
+    """The path of the jar that holds pysetl's Spark listener (added in 0.8)."""
+    here = resources.files("pysetl.monitoring.metrics")
+    return str(here / "jvm" / "pysetl-listener.jar")
+
+
 def json_mapper(spark_context: Any) -> Any:
     """A JVM Jackson mapper that serialises Spark's status records, as the REST API."""
     jvm = spark_context._jvm  # noqa: SLF001 - no public accessor
@@ -153,6 +173,8 @@ class SparkStatus:
         "_bus",
         "_finished",
         "_groups",
+        "_listener",
+        "_listening_from",
         "_local",
         "_lock",
         "_mapper",
@@ -184,6 +206,10 @@ class SparkStatus:
         self._groups: dict[int, str | None] = {}  # job id: its job group
         self._runs: dict[str, int] = {}  # run id: the first job id it can have
         self._next_job: Any = None  # the DAG scheduler (False: not reachable)
+        # pysetl's listener (None: not registered yet; False: it cannot be)
+        # and the first job id it saw start.
+        self._listener: Any = None
+        self._listening_from: int | None = None
         self._lock = threading.Lock()
         master = str(spark_context.master)
         self._local = master == "local" or master.startswith("local[")
@@ -227,15 +253,114 @@ class SparkStatus:
             self._next_job = False
             return None
 
+    def listen(self) -> bool:
+        """Register pysetl's Spark listener (once); whether it listens.
+
+        The listener (``jvm/GroupListener.java``, loaded from the jar that
+        ships with pysetl) sums the figures of each pysetl job group in the
+        driver's JVM as Spark's listener bus delivers its events, so that a
+        factory's figures cost one Py4J call (``take``). When it cannot be
+        loaded (a Java older than 17, a JVM that cannot read the jar, a
+        Spark without the accessors used), this says so once in a debug
+        line and the figures are read from the status store instead, as
+        they are with ``PYSETL_SPARK_LISTENER=0``.
+        """
+        if self._listener is None and not settings_of(strict=False).spark_listener:
+            self._listener = False
+        if self._listener is None:
+            with self._lock:
+                if self._listener is None:
+                    self._listener = self._register()
+        return self._listener is not False
+
+    def _register(self) -> Any:
+        """Register the listener with Spark's listener bus; it, or ``False``."""
+        sc = self.spark_context
+        try:
+            jvm, gateway = sc._jvm, sc._gateway  # noqa: SLF001 - no public accessor
+            urls = gateway.new_array(jvm.java.net.URL, 1)
+            urls[0] = jvm.java.io.File(listener_jar()).toURI().toURL()
+            parent = sc._jsc.getClass().getClassLoader()  # noqa: SLF001 - Spark's
+            loader = jvm.java.net.URLClassLoader(urls, parent)
+            make = loader.loadClass(LISTENER_CLASS).getDeclaredConstructor(
+                gateway.new_array(jvm.java.lang.Class, 0)
+            )
+            listener = make.newInstance(gateway.new_array(jvm.java.lang.Object, 0))
+            sc._jsc.sc().addSparkListener(listener)  # noqa: SLF001 - no public accessor
+        except Exception as exc:  # noqa: BLE001 - any failure: the store is read
+            _LOGGER.debug(
+                "pysetl's Spark listener is off: %s: %s", type(exc).__name__, exc
+            )
+            return False
+        # Jobs submitted from now on are seen from their start.
+        self._listening_from = self.next_job_id()
+        return listener
+
+    def listens_to(self, run_id: str) -> bool:
+        """Whether pysetl's listener saw every job of run ``run_id``.
+
+        True when it was registered before the run's first job id was noted
+        (``start_run``).
+        """
+        first, since = self._runs.get(run_id), self._listening_from
+        return first is not None and since is not None and first >= since
+
+    def take(
+        self, group: str, wait_seconds: float
+    ) -> tuple[SparkFigures | None, list[int]]:
+        """The figures of job group ``group`` summed by pysetl's listener.
+
+        Waits (at most ``wait_seconds``) until the listener bus delivered
+        every event, then takes the group's sums, which the listener then
+        forgets: a group is taken once (each attempt of a factory has its
+        own). Needs ``listen()`` to have returned True.
+
+        Returns:
+            The figures (``None`` when the group ran no Spark job) and the
+            ids of its jobs.
+        """
+        complete = self.wait(wait_seconds)
+        text = self._listener.take(group)
+        if text is None:
+            return None, []
+        found: dict[str, Any] = json.loads(text)
+        job_ids: list[int] = found.pop("job_ids")
+        executors: dict[str, int] = found.pop("executors")
+        found["executor_run_seconds"] = found.pop("run_millis") / _MILLIS
+        found["executor_cpu_seconds"] = found.pop("cpu_nanos") / _NANOS
+        found["jvm_gc_seconds"] = found.pop("gc_millis") / _MILLIS
+        figures = SparkFigures(
+            complete=complete, executor_tasks=tuple(sorted(executors.items())), **found
+        )
+        return figures, job_ids
+
+    def progress(self, groups: Collection[str]) -> dict[str, list[dict[str, Any]]]:
+        """The job records of job groups ``groups`` kept by pysetl's listener.
+
+        One Py4J call for every group; each record has the status store's
+        names for the fields that progress shows (``jobId``, ``status``,
+        ``stageIds``, ``numTasks``, ``numCompletedTasks``, ``numFailedTasks``,
+        ``numActiveTasks``, ``numCompletedStages``), oldest job first. A group
+        that ran no job yet is left out. Needs ``listen()`` to have returned
+        True; a group's records are forgotten when its figures are taken.
+        """
+        found: dict[str, list[dict[str, Any]]] = json.loads(
+            self._listener.progress("\n".join(groups))
+        )
+        return found
+
     def start_run(self, run_id: str) -> None:
         """Note that run ``run_id`` starts: its jobs get ids from the next one on.
 
         Called (on the run's thread, before its first factory) by every
         observer that reads its jobs; the first call asks Spark (one Py4J
         call), the others find it noted. The last ``_RUNS`` runs are kept.
+        The first run of a SparkContext also registers pysetl's listener
+        (``listen``), before its first job id is noted.
         """
         if run_id in self._runs:
             return
+        self.listen()
         first = self.next_job_id()
         if first is None:
             return
