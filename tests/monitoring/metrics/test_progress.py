@@ -16,6 +16,7 @@ from pysetl.monitoring.metrics._progress import (
     SPARK_PROGRESS_EVENT,
     SparkProgressSampler,
 )
+from pysetl.utils.writer import BackgroundWriter
 from pysetl.workflow import Factory, HookManager, Pipeline
 
 
@@ -92,16 +93,28 @@ class TestNeverBreaksARun:
         assert sampler.errors >= 1
         assert "cannot sample Spark progress" in caplog.text
 
-    def test_a_failing_store_is_counted(self, caplog):
+    def test_a_failing_store_is_counted_by_the_writer(self, caplog):
+        # Samples go out with the writer's batches: its one failure policy
+        # (retried, then dropped and counted) applies, never an exception.
         class FailingHistory(InMemoryRunHistory):
-            def _apply(self, ops):
+            def write_batch(self, ops):
                 raise OSError("disk full")
 
-        sampler = SparkProgressSampler(FailingHistory())
-        with caplog.at_level(logging.ERROR):
-            sampler._write("01R", [])
+        writer = BackgroundWriter(retries=1, backoff=0.01, name="test-progress")
+        try:
+            sampler = SparkProgressSampler(FailingHistory(), writer=writer)
+            with caplog.at_level(logging.WARNING):
+                sampler._write("01R", [])
+                assert writer.drain(10)
+            assert sampler.errors == 0
+            assert sampler.written == 1
+            assert writer.retried == 1
+            assert sum(writer.failures.values()) == 1
+            assert "disk full" in caplog.text
+        finally:
+            writer.close()
+        sampler._write("01R", [])  # the writer is closed: refused and counted
         assert sampler.errors == 1
-        assert "cannot write Spark progress" in caplog.text
 
     def test_nothing_running_nothing_sampled(self):
         history = InMemoryRunHistory()

@@ -153,8 +153,11 @@ class SparkProgressSampler:
         writer: The observers' writer thread; default: the process-wide one.
 
     Attributes:
-        errors: Samples or writes that failed (each is logged).
-        written: Samples written.
+        errors: Samples that failed (each is logged), or that the writer
+            refused (closed, or full).
+        written: Samples handed to the writer, which writes them with its
+            next batch (a store that fails is retried, then the batch is
+            dropped and counted in ``writer.failures``; changed in 0.8).
     """
 
     # Its events only note which factories run (samples are taken on the
@@ -320,14 +323,14 @@ class SparkProgressSampler:
         return status
 
     def _write(self, run_id: str, jobs: list[dict[str, Any]]) -> None:
+        # Into the writer's batch of this pass (samples are taken on its
+        # thread), with the other records: the writer retries a failing
+        # store, then drops the batch and counts it (``writer.failures``).
         event = AddEvent(run_id, time.time(), SPARK_PROGRESS_EVENT, data={"jobs": jobs})
-        try:
-            self.history.apply([event])
-        except Exception:  # a store must never fail the run
+        if self.writer.put(self.history, event):
+            self.written += 1
+        else:  # the writer is closed or full, or the store cannot take it
             self.errors += 1
-            _LOGGER.exception("pysetl cannot write Spark progress to the history")
-            return
-        self.written += 1
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop sampling (it starts again with the next factory); idempotent."""
