@@ -99,6 +99,9 @@ class TestSums:
         assert figures is not None
         assert figures.jobs == len(ids) == 1
         assert status.take("pysetl:test-listener:once", 5.0) == (None, [])
+        # the job ids stay (for the factory's trace span)
+        assert status._listener.jobIds("pysetl:test-listener:once") == str(ids)
+        assert status._listener.jobIds("not-pysetl") == "[]"
         assert status.take("not-pysetl", 5.0) == (None, [])
         assert status._listener.pending() == pending
 

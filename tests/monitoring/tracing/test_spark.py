@@ -5,6 +5,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
+from pysetl.monitoring import MetricsCollector
+from pysetl.monitoring.metrics._spark import spark_status
 from pysetl.utils.writer import BackgroundWriter
 from pysetl.workflow import Factory, HookManager, Pipeline
 
@@ -41,11 +45,19 @@ class NoJob(Factory[int]):
 
 
 class TestSparkJobIds:
-    def test_the_factory_span_lists_its_spark_jobs(self, spark, make_exporter, memory):
+    @pytest.mark.parametrize("noted", [False, True], ids=["tracker", "listener"])
+    def test_the_factory_span_lists_its_spark_jobs(
+        self, spark, make_exporter, memory, noted
+    ):
+        # With the metrics collector the run's start is noted, and pysetl's
+        # Spark listener, which saw the whole run, lists the jobs.
         Count.spark = spark
         exporter = make_exporter(span_exporter=memory, phases=False)
+        observers: list[Any] = [exporter]
+        if noted:
+            observers.append(MetricsCollector(spark_context=spark.sparkContext))
         pipeline = Pipeline(
-            name="sp", hooks=HookManager(observers=[exporter]), spark=spark
+            name="sp", hooks=HookManager(observers=observers), spark=spark
         )
         pipeline.add_stage_from_type(Count).add_stage_from_type(NoJob)
         pipeline.run()
@@ -59,6 +71,7 @@ class TestSparkJobIds:
         assert len(ids) >= 2
         assert "pysetl.spark.job_ids" not in spans["factory NoJob"].attributes
         assert exporter.errors == 0
+        assert spark_status(spark.sparkContext).listens_to(pipeline.run_id) is noted
 
     def test_spark_job_ids_can_be_left_out(self, spark, make_exporter, memory):
         Count.spark = spark
@@ -79,14 +92,15 @@ class TestSparkJobIds:
         """A SparkContext whose JVM is gone (a stand-in: the shared one must live)."""
 
         class Gone:
-            def statusTracker(self) -> Any:
+            @property
+            def _jsc(self) -> Any:
                 msg = "the JVM is gone"
                 raise RuntimeError(msg)
 
         exporter = make_exporter(span_exporter=memory, phases=False)
         span = exporter.tracer.start_span("factory F")
         for _ in range(2):
-            exporter._add_job_ids(span, Gone(), "pysetl:R:F")
+            exporter._add_job_ids(span, Gone(), "pysetl:R:F", "R")
         span.end()
         exporter.close()
         assert exporter.errors == 2

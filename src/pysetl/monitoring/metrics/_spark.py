@@ -334,6 +334,20 @@ class SparkStatus:
         )
         return figures, job_ids
 
+    def group_job_ids(self, group: str, run_id: str, wait_seconds: float) -> list[int]:
+        """The ids of the jobs of job group ``group`` of run ``run_id``, ascending.
+
+        From pysetl's listener when it saw the whole run (one call, after
+        waiting at most ``wait_seconds`` for the listener bus), else from
+        the run's first job on (``job_ids``). Added in 0.8.
+        """
+        if self.listens_to(run_id):
+            self.wait(wait_seconds)
+            found: list[int] = json.loads(self._listener.jobIds(group))
+            return found
+        self.wait(wait_seconds)
+        return self.job_ids(group, self.first_job(run_id))
+
     def progress(self, groups: Collection[str]) -> dict[str, list[dict[str, Any]]]:
         """The job records of job groups ``groups`` kept by pysetl's listener.
 

@@ -47,6 +47,7 @@ from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http import Compression
 
 from pysetl._version import __version__
+from pysetl.monitoring.metrics._spark import spark_status
 from pysetl.monitoring.tracing._options import OpenTelemetryOptions, validate_options
 from pysetl.monitoring.tracing._providers import (
     log_pipeline,
@@ -81,6 +82,9 @@ if TYPE_CHECKING:
 __all__ = ["SPAN_ATTRIBUTES", "OpenTelemetryExporter"]
 
 _LOGGER = logging.getLogger("pysetl.monitoring.tracing")
+# How long a factory's span waits for Spark's listener bus before it lists
+# the factory's jobs (the metrics collector waits for it too).
+_SPARK_WAIT_SECONDS = 2.0
 
 SPAN_ATTRIBUTES = (
     "pysetl.run_id",
@@ -440,15 +444,19 @@ class OpenTelemetryExporter:
                 record_error(span, error)
             if finish.spark_context is not None:
                 group = job_group(run_id, finish.pipeline, factory_name, attempt)[0]
-                self._add_job_ids(span, finish.spark_context, group)
+                self._add_job_ids(span, finish.spark_context, group, run_id)
         finally:
             span.end(end_time=finish.end)
             with self._lock:
                 self._pending -= 1
 
-    def _add_job_ids(self, span: trace.Span, spark_context: Any, group: str) -> None:
-        try:
-            ids = sorted(spark_context.statusTracker().getJobIdsForGroup(group))
+    def _add_job_ids(
+        self, span: trace.Span, spark_context: Any, group: str, run_id: str
+    ) -> None:
+        try:  # one Py4J call when pysetl's Spark listener saw the run
+            ids = spark_status(spark_context).group_job_ids(
+                group, run_id, _SPARK_WAIT_SECONDS
+            )
         except Exception as exc:  # noqa: BLE001 - Spark gone: the span goes without
             self.errors += 1
             if self.errors == 1:

@@ -66,6 +66,7 @@ public final class GroupListener extends SparkListener {
 
     private final Map<String, Figures> groups = bounded(MAX_GROUPS);
     private final Map<String, List<Job>> groupJobs = bounded(MAX_GROUPS);
+    private final Map<String, StringBuilder> groupJobIds = bounded(MAX_GROUPS);
     private final Map<Integer, Job> jobs = bounded(MAX_IDS);
     private final Map<Integer, List<Job>> stageJobs = bounded(MAX_IDS);
     private final Map<Integer, String> jobGroups = bounded(MAX_IDS);
@@ -108,6 +109,12 @@ public final class GroupListener extends SparkListener {
             final Figures sums = figures(group);
             sums.jobs += 1;
             sums.jobIds.append(sums.jobIds.length() == 0 ? "" : ",").append(event.jobId());
+            StringBuilder ids = groupJobIds.get(group);
+            if (ids == null) {
+                ids = new StringBuilder();
+                groupJobIds.put(group, ids);
+            }
+            ids.append(ids.length() == 0 ? "" : ",").append(event.jobId());
             startJob(event, group);
         }
     }
@@ -308,6 +315,15 @@ public final class GroupListener extends SparkListener {
             out.append(']');
         }
         return out.append('}').toString();
+    }
+
+    /**
+     * The ids of every job of job group {@code group} as a JSON list, oldest
+     * first; kept when the figures are taken (the last 1,024 groups).
+     */
+    public synchronized String jobIds(final String group) {
+        final StringBuilder ids = groupJobIds.get(group);
+        return "[" + (ids == null ? "" : ids.toString()) + "]";
     }
 
     /** Job groups with figures not taken yet (for tests and diagnostics). */
