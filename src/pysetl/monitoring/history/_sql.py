@@ -27,6 +27,7 @@ from pysetl.errors import RunHistoryError
 from pysetl.monitoring.history import _schema as s
 from pysetl.monitoring.history._base import BaseRunHistory
 from pysetl.monitoring.history._config_rows import SqlConfigRows
+from pysetl.monitoring.history._engines import SHARED_ENGINES, SharedEngine
 from pysetl.monitoring.history._log_search import has_fts, with_text
 from pysetl.monitoring.history._salvage import (
     Rejections,
@@ -51,7 +52,7 @@ from pysetl.monitoring.history.records import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Hashable, Mapping
 
 
 __all__ = ["SqlRunHistory"]
@@ -97,6 +98,7 @@ class SqlRunHistory(SqlWrites, SqlAcrossRuns, BaseRunHistory, SqlConfigRows):
         self.create = create
         self.url = self._url.render_as_string(hide_password=True)
         self._engine: sa.Engine | None = None
+        self._shared: SharedEngine | None = None  # when the engine is shared
         self._migrated = False
         self._lock = threading.Lock()
         self._rejections = Rejections()
@@ -122,16 +124,40 @@ class SqlRunHistory(SqlWrites, SqlAcrossRuns, BaseRunHistory, SqlConfigRows):
 
     @property
     def engine(self) -> sa.Engine:
-        """The SQLAlchemy engine, created on first use."""
+        """The SQLAlchemy engine, made (or taken from the shared ones) on first use."""
         with self._lock:
             if self._engine is None:
                 options = {"hide_parameters": True, **self._engine_options}
-                self._engine = self._create_engine(self._url, options)
+                key = self._share_key()
+                if key is None:
+                    self._engine = self._create_engine(self._url, options)
+                else:
+                    shared = self._shared = SHARED_ENGINES.acquire(
+                        key,
+                        self._identity(),
+                        lambda: self._create_engine(self._url, options),
+                    )
+                    self._engine = shared.engine
             return self._engine
 
     def _create_engine(self, url: sa.URL, options: dict[str, Any]) -> sa.Engine:
         """Create the engine; subclasses add dialect settings."""
         return sa.create_engine(url, **options)
+
+    def _share_key(self) -> Hashable | None:
+        """What stores sharing this one's engine have in common (``None``: none).
+
+        Subclasses whose engines can be shared in the process say so (see
+        ``_engines``); by default each store has its own.
+        """
+        return None
+
+    def _identity(self) -> Any:
+        """The database's identity now: a shared engine of another is stale."""
+        return None
+
+    def _when_idle(self, engine: sa.Engine) -> None:
+        """Called when a shared engine is left unused (subclasses tidy up)."""
 
     def _write_lock(self, conn: sa.Connection) -> None:
         """Serialise writers that migrate; subclasses take their dialect's lock."""
@@ -189,10 +215,18 @@ class SqlRunHistory(SqlWrites, SqlAcrossRuns, BaseRunHistory, SqlConfigRows):
         return version
 
     def close(self) -> None:
-        """Close every pooled connection (the store reconnects on next use)."""
+        """Close every pooled connection (the store reconnects on next use).
+
+        A shared engine (``_engines``) is given back instead, and stays open
+        for the next store of the same database in this process.
+        """
         with self._lock:
             engine, self._engine = self._engine, None
-        if engine is not None:
+            shared, self._shared = self._shared, None
+        if shared is not None:
+            if SHARED_ENGINES.release(shared):
+                self._when_idle(shared.engine)
+        elif engine is not None:
             engine.dispose()
 
     def close_soon(self) -> None:
@@ -206,7 +240,16 @@ class SqlRunHistory(SqlWrites, SqlAcrossRuns, BaseRunHistory, SqlConfigRows):
         """
         with self._lock:
             engine, self._engine = self._engine, None
-        if engine is not None:
+            shared, self._shared = self._shared, None
+        if shared is not None:
+            if SHARED_ENGINES.release(shared):
+                threading.Thread(
+                    target=self._when_idle,
+                    args=(shared.engine,),
+                    name="pysetl-history-close",
+                    daemon=True,
+                ).start()
+        elif engine is not None:
             threading.Thread(
                 target=_dispose,
                 args=(engine,),

@@ -19,6 +19,7 @@ Added in 0.2.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import time
@@ -33,7 +34,9 @@ from pysetl.monitoring.history._sql import SqlRunHistory
 from pysetl.monitoring.history._sql_rows import parse_url
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Hashable, Iterator, Mapping
+
+_LOGGER = logging.getLogger("pysetl.monitoring.history")
 
 __all__ = ["SqliteRunHistory", "history_file"]
 
@@ -147,6 +150,47 @@ class SqliteRunHistory(SqlRunHistory):
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
+
+    def _share_key(self) -> Hashable | None:
+        """A file store shares its engine with the process's other stores of the file.
+
+        Their settings must agree (the timeout, creating, the engine
+        options); memory and ``file:`` URI databases are never shared.
+        """
+        if _plain_file(self._url) is None:
+            return None
+        return (
+            type(self),
+            self._url.render_as_string(hide_password=False),
+            self.busy_timeout,
+            self.create,
+            repr(sorted(self._engine_options.items())),
+        )
+
+    def _identity(self) -> Any:
+        """The file's device and inode (``None``: no file)."""
+        file = _plain_file(self._url)
+        try:
+            found = file.stat() if file is not None else None
+        except OSError:
+            return None
+        return None if found is None else (found.st_dev, found.st_ino)
+
+    def _when_idle(self, engine: sa.Engine) -> None:
+        """Checkpoint the write-ahead log into the file, as closing would have.
+
+        A copy of the file alone then holds every run, and the log does not
+        grow between sessions. A checkpoint that fails (another process
+        writes) is left to SQLite's next one.
+        """
+        try:
+            raw = engine.raw_connection()
+            try:
+                raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                raw.close()
+        except Exception:  # tidying only: never raised
+            _LOGGER.debug("pysetl: checkpointing the run history failed", exc_info=True)
 
     @contextlib.contextmanager
     def _begin_write(self) -> Iterator[sa.Connection]:
