@@ -149,20 +149,20 @@ def main() -> int:
                     Path(demo.CONF), work / "conf-down", down
                 ),
             }
-            times = run_arms(demo, confs, work, args.repeat)
+            times, cpus = run_arms(demo, confs, work, args.repeat)
         finally:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
             reset_default_hook_manager()
             reset_settings()
-    return report(times)
+    return report(times, cpus)
 
 
 def run_arms(
     demo: Any, confs: dict[str, Path], work: Path, repeat: int
-) -> dict[str, list[float]]:
-    """Wall seconds of each arm's runs (after ``WARMUP`` warm-up runs of each)."""
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and driver CPU seconds of each arm's runs (after ``WARMUP`` of each)."""
     os.environ["PYSETL_DEMO_RAW"] = str(work / "demo" / "raw")
     os.environ["PYSETL_DEMO_OUTPUT"] = str(work / "demo")
     os.environ["PYSETL_HISTORY_URL"] = f"sqlite:///{work / 'history.db'}"
@@ -171,17 +171,18 @@ def run_arms(
     boot = PySetl.builder().load_config(demo.CONF, "dev").set_observe(False)
     spark = boot.getOrCreate().spark
 
-    def run(arm: str) -> float:
+    def run(arm: str) -> tuple[float, float]:
         spark.catalog.clearCache()
         gc.collect()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         builder = PySetl.builder().load_config(confs[arm], "dev")
         builder.set_spark_session(spark)
         with builder.getOrCreate() as context:
             demo.build(context).run()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
     times: dict[str, list[float]] = {arm: [] for arm in confs}
+    cpus: dict[str, list[float]] = {arm: [] for arm in confs}
     try:
         for _ in range(WARMUP):  # the JVM keeps compiling through the first runs
             for arm in confs:
@@ -189,19 +190,25 @@ def run_arms(
         for i in range(repeat):
             order = list(confs) if i % 2 == 0 else list(reversed(confs))
             for arm in order:
-                times[arm].append(run(arm))
+                wall, cpu = run(arm)
+                times[arm].append(wall)
+                cpus[arm].append(cpu)
     finally:
         spark.stop()
-    return times
+    return times, cpus
 
 
-def report(times: dict[str, list[float]]) -> int:
+def report(times: dict[str, list[float]], cpus: dict[str, list[float]]) -> int:
     """Print the arms and the verdict; 1 when a budget is missed."""
-    print(f"{'arm':<10} {'runs':>4} {'wall med':>9} {'wall min':>9}   each run (s)")
+    print(
+        f"{'arm':<10} {'runs':>4} {'wall med':>9} {'wall min':>9} {'cpu med':>8}"
+        "   each run (s)"
+    )
     for arm, walls in times.items():
+        cpu = statistics.median(cpus[arm])
         print(
             f"{arm:<10} {len(walls):>4} {statistics.median(walls):>9.3f} "
-            f"{min(walls):>9.3f}   {', '.join(f'{w:.2f}' for w in walls)}"
+            f"{min(walls):>9.3f} {cpu:>8.3f}   {', '.join(f'{w:.2f}' for w in walls)}"
         )
     on, up, down = times["on"], times["exporters"], times["down"]
     pairs = [(b - a) / a * 100 for a, b in zip(on, up, strict=True)]
@@ -221,6 +228,12 @@ def report(times: dict[str, list[float]]) -> int:
     print(
         f"  90 % interval of that median: [{low:+.2f} %, {high:+.2f} %] over "
         f"{len(pairs)} pairs (one pair swings by 10-20 % on two shared cores)"
+    )
+    extra = statistics.median(cpus["exporters"]) - statistics.median(cpus["on"])
+    print(
+        f"  extra driver CPU: {extra * 1e3:+.1f} ms a run, "
+        f"{extra / statistics.median(on) * 100:+.2f} % of the on arm's wall "
+        "median (not the target figure: the steadier one on a busy machine)"
     )
     print(
         f"down - on: at most {late:+.2f} s (each: "

@@ -17,7 +17,11 @@ other groups:
 * ``first job``: the same, the jobs found from the id noted when the run
   started (``SparkStatus.start_run``: what a ``Pipeline`` run uses);
 * ``records read``: the same, when the progress sampler has read the job
-  records already (as it does while the factory runs).
+  records already (as it does while the factory runs);
+* ``listener``: what a ``Pipeline`` run reads since 0.8: the sums of pysetl's
+  Spark listener, taken in one call after waiting for the listener bus
+  (``SparkStatus.take``). A group is taken once, so each of these readings
+  is of the factory's jobs run again in a new group.
 
 A last table times finding the factory's job ids alone (200 calls, records
 read), by group and from the first job.
@@ -33,14 +37,16 @@ Usage: python benchmarks/spark_reads.py [--kept 0 500 1000] [--repeat 30]
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
+import sys
 import time
 from typing import Any
 
 from pysetl.monitoring.metrics import _spark
 from pysetl.monitoring.metrics._spark import SparkStatus, read_spark_figures
 
-FACTORY = "pysetl-bench-factory"
+FACTORY = "pysetl:bench:factory"  # a pysetl job group: the listener sums it
 
 
 def fill(spark: Any, jobs: int, start: int) -> None:
@@ -119,6 +125,35 @@ def measure(spark: Any, status: SparkStatus, run_id: str, repeat: int) -> list[f
     return [seconds * 1e3 for seconds, _ in figures]
 
 
+def listened(spark: Any, status: SparkStatus, run_id: str, repeat: int) -> float:
+    """Milliseconds of taking one factory's figures from pysetl's Spark listener.
+
+    A group is taken once, so each reading is of a new factory (its 8 jobs
+    run again); the first one's figures are checked against the store's.
+    """
+    seconds = []
+    for k in range(repeat):
+        run = f"{run_id}.{k}"
+        run_factory(spark, status, run)
+        group = FACTORY + run
+        stored = read_spark_figures(spark.sparkContext, group, status=status)[0]
+        start = time.perf_counter()
+        taken, _ = status.take(group, 10.0)
+        seconds.append(time.perf_counter() - start)
+        if k == 0 and not _same(taken, stored):
+            msg = f"the listener's figures differ from the store's: {taken} {stored}"
+            raise AssertionError(msg)
+    return statistics.median(seconds) * 1e3
+
+
+def _same(one: Any, other: Any) -> bool:
+    """Whether two ``SparkFigures`` agree (float sums to their rounding)."""
+    if one is None or other is None:
+        return False
+    theirs = dict(other.items())
+    return all(math.isclose(v, theirs[k], rel_tol=1e-9) for k, v in one.items())
+
+
 def job_ids(status: SparkStatus, run_id: str, calls: int) -> tuple[float, float]:
     """Milliseconds to find the factory's job ids: by group, from the first job."""
     group, first = FACTORY + run_id, status.first_job(run_id)
@@ -147,9 +182,12 @@ def main() -> int:
     spark.sparkContext.setLogLevel("ERROR")
     try:
         status = SparkStatus(spark.sparkContext)
+        if not status.listen():
+            print("pysetl's Spark listener cannot be loaded here", file=sys.stderr)
+            return 1
         status.wait(10.0)
         print(f"one factory of 8 jobs; median of {args.repeat} readings, ms")
-        columns = ("0.6 way", "by group", "first job", "records read")
+        columns = ("0.6 way", "by group", "first job", "records read", "listener")
         print(f"{'jobs kept':>10}" + "".join(f"  {c:>12}" for c in columns))
         filled, ids = 0, []
         for i, kept in enumerate(sorted(args.kept)):
@@ -158,6 +196,7 @@ def main() -> int:
             run_id = f"-{i}"
             run_factory(spark, status, run_id)
             row = measure(spark, status, run_id, args.repeat)
+            row.append(listened(spark, status, run_id, args.repeat))
             print(f"{kept:>10}" + "".join(f"  {ms:>12.2f}" for ms in row))
             ids.append((kept, *job_ids(status, run_id, 200)))
         print("\nfinding the job ids alone (records read), median of 200 calls, ms")
