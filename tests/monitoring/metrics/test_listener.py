@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.monitoring.metrics.counting import Counting
 
 from pysetl.monitoring import MetricsCollector
 from pysetl.monitoring.history import InMemoryRunHistory
@@ -170,7 +171,7 @@ class TestRuns:
         self, spark, tmp_path, monkeypatch
     ):
         status = spark_status(spark.sparkContext)
-        monkeypatch.setattr(status, "_store", _Counting(status._store))
+        monkeypatch.setattr(status, "_store", Counting(status._store))
         collector = MetricsCollector(history=InMemoryRunHistory())
         hooks = HookManager(observers=[collector], inline=True)
         pipeline = Pipeline(hooks=hooks).add_stage_from_type(_copy(spark, tmp_path))
@@ -246,15 +247,3 @@ def _copy(spark: Any, tmp_path: Path) -> type:
             return self.frame
 
     return Copy
-
-
-class _Counting:
-    """A JVM object's stand-in that notes the methods asked for."""
-
-    def __init__(self, target: Any) -> None:
-        self.target = target
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        self.calls.append(name)
-        return getattr(self.target, name)

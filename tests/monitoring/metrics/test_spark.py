@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.monitoring.metrics.counting import Counting
 
 from pysetl.monitoring import MetricsCollector
 from pysetl.monitoring.history import InMemoryRunHistory
@@ -106,7 +107,7 @@ class TestAttribution:
         copy, aggregate = _factories(spark, landed, tmp_path / "copy")
         status = spark_status(spark.sparkContext)
         tracker = status._tracker
-        status._tracker = counting = _Counting(tracker)
+        status._tracker = counting = Counting(tracker)
         try:
             history = InMemoryRunHistory()
             collector = MetricsCollector(history=history)
@@ -247,18 +248,6 @@ class TestSharedStatus:
         assert 0 < figures.stages < whole.stages
 
 
-class _Counting:
-    """A JVM object's stand-in that notes the methods asked for."""
-
-    def __init__(self, target: Any) -> None:
-        self.target = target
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        self.calls.append(name)
-        return getattr(self.target, name)
-
-
 def _run_in_group(spark: Any, group: str, *queries: Any) -> None:
     sc = spark.sparkContext
     sc.setJobGroup(group, "a test's jobs")
@@ -292,7 +281,7 @@ class TestCheapReads:
         _run_in_group(spark, "pysetl-test-range-b", lambda: spark.range(7).collect())
         _run_in_group(spark, "pysetl-test-range-a", lambda: spark.range(5).collect())
         status.wait(5.0)
-        tracker = status._tracker = _Counting(status._tracker)
+        tracker = status._tracker = Counting(status._tracker)
         for group in ("pysetl-test-range-a", "pysetl-test-range-b"):
             everything = SparkStatus(spark.sparkContext).job_ids(group)
             assert status.job_ids(group, first) == everything
@@ -319,7 +308,7 @@ class TestCheapReads:
 
     def test_an_ended_job_s_record_is_read_once(self, spark):
         status, job_id = _one_job(spark, "pysetl-test-once", 4)
-        store = status._store = _Counting(status._store)
+        store = status._store = Counting(status._store)
         record = status.job(job_id)
         assert record is not None
         assert record["status"] == "SUCCEEDED"
@@ -335,7 +324,7 @@ class TestCheapReads:
         _run_in_group(spark, group, frame.collect, frame.collect)  # 2nd: map skipped
         status = SparkStatus(spark.sparkContext)
         status.wait(5.0)
-        store = status._store = _Counting(status._store)
+        store = status._store = Counting(status._store)
         figures, ids = read_spark_figures(spark.sparkContext, group, status=status)
         assert "lastStageAttempt" not in store.calls
         # the job that reused the shuffle had only its result stage read
@@ -370,7 +359,7 @@ class TestCheapReads:
     def test_a_first_attempt_of_an_earlier_job_is_not_taken(self, spark):
         status, job_id = _one_job(spark, "pysetl-test-since", 6)
         stage_id = status.job(job_id)["stageIds"][-1]
-        store = status._store = _Counting(status._store)
+        store = status._store = Counting(status._store)
         stage = status.stage(stage_id)
         assert stage is not None
         assert store.calls == ["stageAttempt"]
@@ -384,7 +373,7 @@ class TestCheapReads:
         expected = status.stage(stage_id)
         # The arguments of an older signature: the JVM finds no such method.
         status._attempt_args = (False,)
-        store = status._store = _Counting(status._store)
+        store = status._store = Counting(status._store)
         assert status.stage(stage_id) == expected
         assert status._attempt_args is False  # not asked again
         assert status.stage(stage_id) == expected
