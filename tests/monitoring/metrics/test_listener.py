@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.monitoring.metrics.counting import Counting
+from tests.monitoring.metrics.spark_helpers import Counting, run_in_group
 
 from pysetl.monitoring import MetricsCollector
 from pysetl.monitoring.history import InMemoryRunHistory
@@ -38,16 +38,6 @@ def test_the_shipped_jar_was_built_from_the_source():
     assert built_from == hashlib.sha256(SOURCE.read_bytes()).hexdigest()
 
 
-def _in_group(spark: Any, group: str, *queries: Any) -> None:
-    sc = spark.sparkContext
-    sc.setJobGroup(group, "a test's jobs")
-    try:
-        for query in queries:
-            query()
-    finally:
-        sc.setLocalProperty("spark.jobGroup.id", None)
-
-
 def _failing(spark: Any) -> None:
     with pytest.raises(Exception, match="is not true"):
         spark.range(5).selectExpr("assert_true(id < 3)").collect()
@@ -62,7 +52,7 @@ class TestSums:
         path = str(tmp_path / "rows")
         counts = spark.range(3000).repartition(3).groupBy(F.col("id") % 7).count()
         group = "pysetl:test-listener:agree"
-        _in_group(
+        run_in_group(
             spark,
             group,
             lambda: spark.range(1234).write.parquet(path),  # output records
@@ -94,8 +84,8 @@ class TestSums:
         status = spark_status(spark.sparkContext)
         assert status.listen()
         pending = status._listener.pending()
-        _in_group(spark, "pysetl:test-listener:once", lambda: spark.range(9).count())
-        _in_group(spark, "not-pysetl", lambda: spark.range(9).count())
+        run_in_group(spark, "pysetl:test-listener:once", lambda: spark.range(9).count())
+        run_in_group(spark, "not-pysetl", lambda: spark.range(9).count())
         figures, ids = status.take("pysetl:test-listener:once", 5.0)
         assert figures is not None
         assert figures.jobs == len(ids) == 1
@@ -113,7 +103,7 @@ class TestSums:
         assert status.listen()
         counts = spark.range(300).repartition(3).groupBy(F.col("id") % 7).count()
         group = "pysetl:test-listener:progress"
-        _in_group(
+        run_in_group(
             spark,
             group,
             counts.collect,  # two stages
@@ -143,7 +133,7 @@ class TestSums:
         group = "pysetl:test-listener:running"
         rdd = spark.sparkContext.parallelize(range(2), 2)
         slowly = rdd.map(lambda value: __import__("time").sleep(1.0) or value)
-        job = threading.Thread(target=_in_group, args=(spark, group, slowly.collect))
+        job = threading.Thread(target=run_in_group, args=(spark, group, slowly.collect))
         job.start()
         seen = []
         deadline = time.monotonic() + 30

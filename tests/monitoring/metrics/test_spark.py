@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.monitoring.metrics.counting import Counting
+from tests.monitoring.metrics.spark_helpers import Counting, run_in_group
 
 from pysetl.monitoring import MetricsCollector
 from pysetl.monitoring.history import InMemoryRunHistory
@@ -248,19 +248,9 @@ class TestSharedStatus:
         assert 0 < figures.stages < whole.stages
 
 
-def _run_in_group(spark: Any, group: str, *queries: Any) -> None:
-    sc = spark.sparkContext
-    sc.setJobGroup(group, "a test's jobs")
-    try:
-        for query in queries:
-            query()
-    finally:
-        sc.setLocalProperty("spark.jobGroup.id", None)
-
-
 def _one_job(spark: Any, group: str, rows: int) -> tuple[SparkStatus, int]:
     """A fresh status reader, and the id of the job a count in ``group`` ran."""
-    _run_in_group(spark, group, lambda: spark.range(rows).count())
+    run_in_group(spark, group, lambda: spark.range(rows).count())
     status = SparkStatus(spark.sparkContext)
     status.wait(5.0)
     (job_id, *_) = status.job_ids(group)
@@ -277,9 +267,9 @@ class TestCheapReads:
         assert first is not None
         status.start_run("run-a")  # noted once: the first id stays
         assert status.first_job("run-a") == first
-        _run_in_group(spark, "pysetl-test-range-a", lambda: spark.range(9).count())
-        _run_in_group(spark, "pysetl-test-range-b", lambda: spark.range(7).collect())
-        _run_in_group(spark, "pysetl-test-range-a", lambda: spark.range(5).collect())
+        run_in_group(spark, "pysetl-test-range-a", lambda: spark.range(9).count())
+        run_in_group(spark, "pysetl-test-range-b", lambda: spark.range(7).collect())
+        run_in_group(spark, "pysetl-test-range-a", lambda: spark.range(5).collect())
         status.wait(5.0)
         tracker = status._tracker = Counting(status._tracker)
         for group in ("pysetl-test-range-a", "pysetl-test-range-b"):
@@ -299,7 +289,7 @@ class TestCheapReads:
         status._next_job = False  # a Spark without the accessor
         status.start_run("run-b")
         assert status.first_job("run-b") is None
-        _run_in_group(spark, "pysetl-test-no-next", lambda: spark.range(3).count())
+        run_in_group(spark, "pysetl-test-no-next", lambda: spark.range(3).count())
         figures, ids = read_spark_figures(
             spark.sparkContext, "pysetl-test-no-next", status=status, first_job=0
         )
@@ -321,7 +311,7 @@ class TestCheapReads:
         counts = spark.range(40).repartition(3).groupBy((F.col("id") % 4).alias("k"))
         frame = counts.count()
         group = "pysetl-test-by-key"
-        _run_in_group(spark, group, frame.collect, frame.collect)  # 2nd: map skipped
+        run_in_group(spark, group, frame.collect, frame.collect)  # 2nd: map skipped
         status = SparkStatus(spark.sparkContext)
         status.wait(5.0)
         store = status._store = Counting(status._store)
