@@ -390,7 +390,7 @@ class MetricsCollector:
                         wait_seconds=self.spark_wait,
                         max_jobs=self.max_jobs,
                         status=status,
-                        first_job=status.first_job(metrics.run_id)
+                        first_job=status.first_job(run_id)
                         if isinstance(status, SparkStatus)
                         else None,
                     )

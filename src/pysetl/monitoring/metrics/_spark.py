@@ -341,11 +341,10 @@ class SparkStatus:
         waiting at most ``wait_seconds`` for the listener bus), else from
         the run's first job on (``job_ids``). Added in 0.8.
         """
+        self.wait(wait_seconds)
         if self.listens_to(run_id):
-            self.wait(wait_seconds)
             found: list[int] = json.loads(self._listener.jobIds(group))
             return found
-        self.wait(wait_seconds)
         return self.job_ids(group, self.first_job(run_id))
 
     def progress(self, groups: Collection[str]) -> dict[str, list[dict[str, Any]]]:
