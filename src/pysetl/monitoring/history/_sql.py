@@ -16,6 +16,7 @@ Added in 0.2. Changed in 0.7: split into those modules (906 lines).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -220,14 +221,9 @@ class SqlRunHistory(SqlWrites, SqlAcrossRuns, BaseRunHistory, SqlConfigRows):
         A shared engine (``_engines``) is given back instead, and stays open
         for the next store of the same database in this process.
         """
-        with self._lock:
-            engine, self._engine = self._engine, None
-            shared, self._shared = self._shared, None
-        if shared is not None:
-            if SHARED_ENGINES.release(shared):
-                self._when_idle(shared.engine)
-        elif engine is not None:
-            engine.dispose()
+        closing = self._let_go()
+        if closing is not None:
+            closing()
 
     def close_soon(self) -> None:
         """Detach the connections now; close them on a daemon thread.
@@ -238,24 +234,29 @@ class SqlRunHistory(SqlWrites, SqlAcrossRuns, BaseRunHistory, SqlConfigRows):
         in the log. If the process exits first, the log stays beside the
         file and the next opener checkpoints it (SQLite's own recovery).
         """
+        closing = self._let_go()
+        if closing is not None:
+            threading.Thread(
+                target=_quietly,
+                args=(closing,),
+                name="pysetl-history-close",
+                daemon=True,
+            ).start()
+
+    def _let_go(self) -> Callable[[], None] | None:
+        """Detach the engine; what closing it still takes (``None``: nothing).
+
+        An engine of its own is disposed of; a shared one is given back,
+        and when nobody uses it any more its log is tidied (``_when_idle``).
+        """
         with self._lock:
             engine, self._engine = self._engine, None
             shared, self._shared = self._shared, None
         if shared is not None:
             if SHARED_ENGINES.release(shared):
-                threading.Thread(
-                    target=self._when_idle,
-                    args=(shared.engine,),
-                    name="pysetl-history-close",
-                    daemon=True,
-                ).start()
-        elif engine is not None:
-            threading.Thread(
-                target=_dispose,
-                args=(engine,),
-                name="pysetl-history-close",
-                daemon=True,
-            ).start()
+                return functools.partial(self._when_idle, shared.engine)
+            return None
+        return None if engine is None else engine.dispose
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle the URL and options only; the engine is rebuilt on use."""
@@ -450,10 +451,10 @@ class SqlRunHistory(SqlWrites, SqlAcrossRuns, BaseRunHistory, SqlConfigRows):
             return s.current_version(conn)
 
 
-def _dispose(engine: sa.Engine) -> None:
-    """Close ``engine``'s connections; a failure is logged (nothing waits for it)."""
+def _quietly(closing: Callable[[], None]) -> None:
+    """Run ``closing`` (a store's last work); a failure is logged (nothing waits)."""
     try:
-        engine.dispose()
+        closing()
     except Exception:
         logging.getLogger("pysetl.monitoring.history").debug(
             "pysetl: closing a run history's connections failed", exc_info=True
