@@ -54,13 +54,15 @@ public final class GroupListener extends SparkListener {
     /** The progress of one job, as the status store's job record counts it. */
     private static final class Job {
         final int id;
+        final String group;
         final List<Integer> stages = new ArrayList<>();
         final Set<Integer> stagesDone = new HashSet<>();
         String status = "RUNNING";
         long tasks, completed, failed, active;
 
-        Job(final int id) {
+        Job(final int id, final String group) {
             this.id = id;
+            this.group = group;
         }
     }
 
@@ -69,7 +71,6 @@ public final class GroupListener extends SparkListener {
     private final Map<String, StringBuilder> groupJobIds = bounded(MAX_GROUPS);
     private final Map<Integer, Job> jobs = bounded(MAX_IDS);
     private final Map<Integer, List<Job>> stageJobs = bounded(MAX_IDS);
-    private final Map<Integer, String> jobGroups = bounded(MAX_IDS);
     private final Map<Integer, String> stageGroups = bounded(MAX_IDS);
     private final Map<Integer, Boolean> stagesSeen = bounded(MAX_IDS);
 
@@ -105,7 +106,6 @@ public final class GroupListener extends SparkListener {
     public synchronized void onJobStart(final SparkListenerJobStart event) {
         final String group = groupOf(event.properties());
         if (group != null) {
-            jobGroups.put(event.jobId(), group);
             final Figures sums = figures(group);
             sums.jobs += 1;
             sums.jobIds.append(sums.jobIds.length() == 0 ? "" : ",").append(event.jobId());
@@ -120,7 +120,7 @@ public final class GroupListener extends SparkListener {
     }
 
     private void startJob(final SparkListenerJobStart event, final String group) {
-        final Job job = new Job(event.jobId());
+        final Job job = new Job(event.jobId(), group);
         jobs.put(job.id, job);
         List<Job> ofGroup = groupJobs.get(group);
         if (ofGroup == null) {
@@ -152,14 +152,14 @@ public final class GroupListener extends SparkListener {
 
     @Override
     public synchronized void onJobEnd(final SparkListenerJobEnd event) {
-        final String group = jobGroups.remove(event.jobId());
-        final boolean failed = event.jobResult().getClass().getSimpleName().startsWith("JobFailed");
-        if (group != null && failed) {
-            figures(group).failedJobs += 1;
-        }
         final Job job = jobs.remove(event.jobId());
-        if (job != null) {
-            job.status = failed ? "FAILED" : "SUCCEEDED";
+        if (job == null) { // not a pysetl group's job
+            return;
+        }
+        final boolean failed = event.jobResult().getClass().getSimpleName().startsWith("JobFailed");
+        job.status = failed ? "FAILED" : "SUCCEEDED";
+        if (failed) {
+            figures(job.group).failedJobs += 1;
         }
     }
 
