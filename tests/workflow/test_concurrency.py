@@ -69,14 +69,18 @@ class TestParallelStages:
         assert set(threads.values()) == {threading.current_thread().name}
 
     def test_runs_concurrently(self, hooks):
-        sequential, _ = fan_out(hooks, width=8)
-        parallel, _ = fan_out(hooks, width=8, parallel_stage=True)
-        start = time.perf_counter()
-        parallel.run()
-        parallel_time = time.perf_counter() - start
-        start = time.perf_counter()
-        sequential.run()
-        sequential_time = time.perf_counter() - start
+        # The best of three runs each: one stall of a shared machine (a CI
+        # run once saw the parallel run take 0.9 s) does not decide it.
+        def best_of_three(pipeline):
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                pipeline.run()
+                times.append(time.perf_counter() - start)
+            return min(times)
+
+        parallel_time = best_of_three(fan_out(hooks, width=8, parallel_stage=True)[0])
+        sequential_time = best_of_three(fan_out(hooks, width=8)[0])
         assert parallel_time < sequential_time
 
     @pytest.mark.parametrize("parallel", [False, True])
