@@ -17,6 +17,7 @@ Added in 0.4.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -42,8 +43,12 @@ INTEGRATION = "PYSETL"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _ULID_DIGITS = {c: i for i, c in enumerate(_CROCKFORD)}
 _ULID_LENGTH = 26
+# Facets are built once and shared by the events that carry them: each facet
+# object checks its producer and schema URLs when it is made (two URL parses).
+_MAX_KEPT = 256
 
 
+@functools.lru_cache(maxsize=256)  # a run's id is turned at each of its events
 def run_uuid(run_id: str) -> str:
     """The pysetl run id as a UUID: a ULID's own 128 bits, else a ``uuid5`` of it."""
     value = 0
@@ -70,6 +75,9 @@ class EventBuilder:
         """Remember the jobs' namespace and the events' producer URI."""
         self.namespace = namespace
         self.producer = producer
+        self._schemas: dict[LineageDataset, dict[str, DatasetFacet]] = {}
+        self._job_types: dict[str, job_type_job.JobTypeJobFacet] = {}
+        self._parent: tuple[tuple[str, str], parent_run.ParentRunFacet] | None = None
 
     def factory_run_id(
         self, run_id: str, stage_id: int, factory: str, attempt: int
@@ -116,11 +124,6 @@ class EventBuilder:
         outputs: Iterable[LineageDataset] = (),
     ) -> event_v2.RunEvent:
         """A START, COMPLETE or FAIL event of one factory attempt."""
-        parent = parent_run.ParentRunFacet(
-            run=parent_run.Run(runId=run_uuid(run_id)),
-            job=parent_run.Job(namespace=self.namespace, name=pipeline),
-            producer=self.producer,
-        )
         return self._event(
             state,
             run=self.factory_run_id(run_id, stage_id, factory, attempt),
@@ -130,8 +133,20 @@ class EventBuilder:
             error=error,
             inputs=inputs,
             outputs=outputs,
-            parent=parent,
+            parent=self._parent_facet(run_id, pipeline),
         )
+
+    def _parent_facet(self, run_id: str, pipeline: str) -> parent_run.ParentRunFacet:
+        """The ``parent`` facet of a run's factories (the last run's is kept)."""
+        if self._parent is not None and self._parent[0] == (run_id, pipeline):
+            return self._parent[1]
+        facet = parent_run.ParentRunFacet(
+            run=parent_run.Run(runId=run_uuid(run_id)),
+            job=parent_run.Job(namespace=self.namespace, name=pipeline),
+            producer=self.producer,
+        )
+        self._parent = ((run_id, pipeline), facet)
+        return facet
 
     def _event(
         self,
@@ -155,14 +170,15 @@ class EventBuilder:
                 programmingLanguage="PYTHON",
                 producer=self.producer,
             )
-        job_facets: dict[str, JobFacet] = {
-            "jobType": job_type_job.JobTypeJobFacet(
+        job_kind = self._job_types.get(job_type)
+        if job_kind is None:
+            job_kind = self._job_types[job_type] = job_type_job.JobTypeJobFacet(
                 processingType="BATCH",
                 integration=INTEGRATION,
                 jobType=job_type,
                 producer=self.producer,
             )
-        }
+        job_facets: dict[str, JobFacet] = {"jobType": job_kind}
         return event_v2.RunEvent(
             eventType=state,
             eventTime=_time(timestamp),
@@ -182,12 +198,16 @@ class EventBuilder:
     def _facets(self, dataset: LineageDataset) -> dict[str, DatasetFacet]:
         if dataset.fields is None:
             return {}
-        fields = [
-            schema_dataset.SchemaDatasetFacetFields(name=name, type=kind)
-            for name, kind in dataset.fields
-        ]
-        return {
-            "schema": schema_dataset.SchemaDatasetFacet(
+        facets = self._schemas.get(dataset)
+        if facets is None:
+            fields = [
+                schema_dataset.SchemaDatasetFacetFields(name=name, type=kind)
+                for name, kind in dataset.fields
+            ]
+            schema = schema_dataset.SchemaDatasetFacet(
                 fields=fields, producer=self.producer
             )
-        }
+            if len(self._schemas) >= _MAX_KEPT:
+                self._schemas.clear()
+            facets = self._schemas[dataset] = {"schema": schema}
+        return dict(facets)  # the event's own dict; the facet is shared
