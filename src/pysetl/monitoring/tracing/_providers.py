@@ -16,6 +16,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from pysetl.monitoring._http import kept_alive_session
 from pysetl.monitoring.tracing._export import ExportGuard, GuardedSpanExporter
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import LogRecordExporter
     from opentelemetry.sdk.trace.export import SpanExporter
+    from requests import Session
 
     from pysetl.monitoring.tracing._logs import OtlpLogHandler
     from pysetl.monitoring.tracing._options import OpenTelemetryOptions
@@ -69,6 +71,17 @@ def resource_of(opts: OpenTelemetryOptions) -> Resource:
     return resource
 
 
+def _session(url: str) -> Session | None:
+    """A kept-alive session for a plain-HTTP endpoint (see ``_http``), else ``None``.
+
+    HTTPS endpoints keep the exporter's own session, which reads the
+    ``OTEL_*`` and requests' CA variables as it always did.
+    """
+    if not url.startswith("http://"):
+        return None
+    return kept_alive_session(url)
+
+
 def span_pipeline(
     opts: OpenTelemetryOptions,
     resource: Resource,
@@ -86,6 +99,7 @@ def span_pipeline(
         headers=headers,
         timeout=opts.export_timeout,
         compression=compression,
+        session=_session(opts.traces_url),
     )
     guard = ExportGuard("spans", opts.traces_url)
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
@@ -132,6 +146,7 @@ def log_pipeline(
         headers=dict(headers),
         timeout=opts.export_timeout,
         compression=compression,
+        session=_session(opts.logs_url),
     )
     guard = ExportGuard("log records", opts.logs_url)
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)

@@ -1,0 +1,233 @@
+"""A ``requests`` adapter that keeps plain-HTTP connections open, for the exporters.
+
+The OpenTelemetry and OpenLineage clients send through ``requests``, whose
+default adapter (urllib3) spends about 300 us of CPU on each request to a
+loopback receiver, where ``http.client`` spends about 110 us
+(``benchmarks/exporter_overhead.py`` counts a dozen requests a run of the
+demo). ``KeepAliveAdapter`` sends plain ``http://`` requests over
+``http.client`` connections it keeps open. It extends requests'
+``HTTPAdapter``, which sends the rest as before: HTTPS, a proxy, a client
+certificate, a streamed response, a body that is not bytes or text.
+
+Its answers and errors are requests' own: a ``requests.Response`` with the
+status, headers and body; ``ConnectionError``, ``ConnectTimeout`` or
+``ReadTimeout`` when the receiver is down, slow or gone. A request is sent
+once, except when a kept connection turns out to have been closed by the
+receiver while it was idle (the send or the first read fails with a reset):
+then it is sent again, once, on a new connection.
+
+Added in 0.5.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from requests import Session
+from requests.adapters import HTTPAdapter
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ConnectTimeout, ReadTimeout
+from requests.models import Response
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers, select_proxy
+
+if TYPE_CHECKING:
+    from requests import PreparedRequest
+
+__all__ = ["KeepAliveAdapter", "kept_alive_session"]
+
+_MAX_IDLE = 4  # connections kept per receiver: one exporter sends from one thread
+# A kept connection the receiver closed while idle fails like this at once.
+_STALE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_Key = tuple[str, int]
+
+
+class KeepAliveAdapter(HTTPAdapter):
+    """Sends plain-HTTP requests over kept ``http.client`` connections.
+
+    What it does not send itself (HTTPS, a proxy, a client certificate, a
+    stream) goes through ``HTTPAdapter``, built with the same arguments.
+
+    Args:
+        **kwargs: ``HTTPAdapter``'s (``max_retries``...), for what it sends.
+
+    Attributes:
+        opened: Connections opened so far (for tests and diagnostics).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Keep no connection yet."""
+        super().__init__(**kwargs)
+        self.opened = 0
+        self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+
+    def send(  # noqa: PLR0917 - requests' adapter signature
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> Response:
+        """Send ``request`` on a kept connection, or through the fallback."""
+        url = urlsplit(request.url or "")
+        body = request.body
+        if (
+            url.scheme != "http"
+            or not url.hostname
+            or stream
+            or cert
+            or select_proxy(request.url or "", proxies or {})
+            or not isinstance(body, (bytes, str, type(None)))
+            or not isinstance(timeout, (int, float, tuple, type(None)))
+        ):
+            return super().send(
+                request,
+                stream=stream,
+                timeout=timeout,
+                verify=verify,
+                cert=cert,
+                proxies=proxies,
+            )
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        key = (url.hostname, url.port or 80)
+        target = url.path or "/"
+        if url.query:
+            target += f"?{url.query}"
+        headers = {k: str(v) for k, v in request.headers.items()}
+        headers["Accept-Encoding"] = "identity"  # the body is handed over as read
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        started = time.perf_counter()
+        while True:
+            conn, kept = self._take(key)
+            try:
+                if not kept:
+                    self._connect(conn, connect, request)
+                if conn.sock is not None:
+                    conn.sock.settimeout(read)
+                answer, content = _exchange(conn, request, target, data, headers)
+            except _STALE as exc:
+                conn.close()
+                if kept:
+                    continue  # closed by the receiver while idle: a fresh one
+                raise RequestsConnectionError(exc, request=request) from exc
+            except BaseException:
+                conn.close()
+                raise
+            break
+        if answer.will_close:
+            conn.close()
+        else:
+            self._give_back(key, conn)
+        return _response(request, answer, content, self, started)
+
+    def _take(self, key: _Key) -> tuple[http.client.HTTPConnection, bool]:
+        with self._lock:
+            idle = self._idle.get(key)
+            if idle:
+                return idle.pop(), True
+            self.opened += 1
+        return http.client.HTTPConnection(key[0], key[1]), False
+
+    def _give_back(self, key: _Key, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < _MAX_IDLE:
+                idle.append(conn)
+                return
+        conn.close()
+
+    @staticmethod
+    def _connect(
+        conn: http.client.HTTPConnection,
+        timeout: float | None,
+        request: PreparedRequest,
+    ) -> None:
+        conn.timeout = timeout
+        try:
+            conn.connect()
+        except TimeoutError as exc:
+            raise ConnectTimeout(exc, request=request) from exc
+        except OSError as exc:
+            raise RequestsConnectionError(exc, request=request) from exc
+
+    def close(self) -> None:
+        """Close the kept connections and ``HTTPAdapter``'s (idempotent)."""
+        with self._lock:
+            idle = [conn for conns in self._idle.values() for conn in conns]
+            self._idle.clear()
+        for conn in idle:
+            conn.close()
+        super().close()
+
+
+def _exchange(
+    conn: http.client.HTTPConnection,
+    request: PreparedRequest,
+    target: str,
+    data: bytes | None,
+    headers: dict[str, str],
+) -> tuple[http.client.HTTPResponse, bytes]:
+    """One request and its whole answer; errors as requests raises them."""
+    try:
+        conn.request(request.method or "GET", target, body=data, headers=headers)
+        answer = conn.getresponse()
+        return answer, answer.read()
+    except _STALE:
+        raise  # the caller decides: a fresh connection, or a ConnectionError
+    except TimeoutError as exc:
+        raise ReadTimeout(exc, request=request) from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise RequestsConnectionError(exc, request=request) from exc
+
+
+def _response(
+    request: PreparedRequest,
+    answer: http.client.HTTPResponse,
+    content: bytes,
+    adapter: KeepAliveAdapter,
+    started: float,
+) -> Response:
+    """The ``requests.Response`` of an answer read whole."""
+    response = Response()
+    response.status_code = answer.status
+    response.reason = answer.reason
+    response.headers = CaseInsensitiveDict(answer.getheaders())
+    response.encoding = get_encoding_from_headers(response.headers)
+    response._content = content  # noqa: SLF001 - read whole, as requests does
+    response._content_consumed = True  # noqa: SLF001
+    response.url = request.url or ""
+    response.request = request
+    response.connection = adapter
+    response.elapsed = dt.timedelta(seconds=time.perf_counter() - started)
+    return response
+
+
+def kept_alive_session(url: str) -> Session:
+    """A ``requests`` session for ``url`` that asks the environment once.
+
+    requests looks up the proxies and the CA bundle in the environment at
+    every request (``trust_env``); this session looks them up once, now,
+    and then stops looking. Plain-HTTP requests go through a
+    ``KeepAliveAdapter``.
+
+    Args:
+        url: Where the session will send (its proxy is looked up now).
+    """
+    session = Session()
+    found: dict[str, Any] = session.merge_environment_settings(
+        url, {}, None, None, None
+    )
+    session.trust_env = False
+    session.proxies = found["proxies"]
+    if isinstance(found["verify"], str):
+        session.verify = found["verify"]  # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+    session.mount("http://", KeepAliveAdapter())
+    return session

@@ -1,0 +1,161 @@
+"""The exporters' kept-alive HTTP adapter, against real servers on loopback."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pytest
+import requests
+
+from pysetl.monitoring._http import KeepAliveAdapter, kept_alive_session
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers 201 with a body; notes each request's client port, path and body."""
+
+    protocol_version = "HTTP/1.1"
+    seen: ClassVar[list[tuple[int, str, bytes, str]]] = []
+    close_after: ClassVar[bool] = False  # drop the connection after each answer
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).seen.append(
+            (self.client_address[1], self.path, body, self.headers["Host"])
+        )
+        answer = b'{"ok": true}'
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+        # Closed with no "Connection: close": the client finds out at its next send.
+        self.close_connection = type(self).close_after
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, type[_Recorder]]]:
+    handler = type("Recorder", (_Recorder,), {"seen": [], "close_after": False})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _session(adapter: KeepAliveAdapter) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("http://", adapter)
+    return session
+
+
+def test_requests_share_one_connection(server: tuple[str, type[_Recorder]]) -> None:
+    url, handler = server
+    adapter = KeepAliveAdapter()
+    session = _session(adapter)
+    answers = [
+        session.post(f"{url}/v1/traces?x=1", data=f"é{i}".encode(), timeout=5)
+        for i in range(3)
+    ]
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert answers[0].json() == {"ok": True}
+    assert answers[0].headers["content-type"].startswith("application/json")
+    assert answers[0].encoding == "utf-8"
+    assert answers[0].url == f"{url}/v1/traces?x=1"
+    assert [s[1:3] for s in handler.seen] == [
+        ("/v1/traces?x=1", f"é{i}".encode()) for i in range(3)
+    ]
+    assert len({s[0] for s in handler.seen}) == 1  # one client port: one connection
+    assert handler.seen[0][3] == url.removeprefix("http://")
+    assert adapter.opened == 1
+    session.close()
+    session.close()  # idempotent
+
+
+def test_text_bodies_go_as_utf8(server: tuple[str, type[_Recorder]]) -> None:
+    url, handler = server
+    session = _session(KeepAliveAdapter())
+    session.post(url, data="naïve ✓", timeout=5)  # requests leaves text as text
+    assert handler.seen[-1][2] == "naïve ✓".encode()
+    assert handler.seen[-1][1] == "/"
+
+
+def test_a_connection_closed_while_idle_is_replaced_once(
+    server: tuple[str, type[_Recorder]],
+) -> None:
+    url, handler = server
+    handler.close_after = True
+    adapter = KeepAliveAdapter()
+    session = _session(adapter)
+    for i in range(3):
+        assert session.post(url, data=b"%d" % i, timeout=5).status_code == 201
+        time.sleep(0.05)  # the server has closed its end by now
+    # Each request reached the server once, each on a connection of its own.
+    assert [s[2] for s in handler.seen] == [b"0", b"1", b"2"]
+    assert len({s[0] for s in handler.seen}) == 3
+    assert adapter.opened == 3
+
+
+def test_a_refused_connection_is_requests_connection_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nobody listens once it is closed
+    session = _session(KeepAliveAdapter())
+    with pytest.raises(requests.exceptions.ConnectionError):
+        session.post(f"http://127.0.0.1:{port}/", data=b"x", timeout=2)
+
+
+def test_a_silent_receiver_is_a_read_timeout() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()  # the kernel accepts; nobody ever answers
+        port = sock.getsockname()[1]
+        session = _session(KeepAliveAdapter())
+        start = time.monotonic()
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            session.post(f"http://127.0.0.1:{port}/", data=b"x", timeout=(2, 0.3))
+        assert time.monotonic() - start < 2
+
+
+def test_a_proxied_request_goes_through_requests_own_adapter(
+    server: tuple[str, type[_Recorder]],
+) -> None:
+    proxy, handler = server  # the recorder plays the proxy: it sees the full URL
+    adapter = KeepAliveAdapter()
+    session = _session(adapter)
+    session.proxies = {"http": proxy}
+    answer = session.post(
+        "http://collector.invalid:4318/v1/traces", data=b"x", timeout=5
+    )
+    assert answer.status_code == 201
+    assert handler.seen[-1][1] == "http://collector.invalid:4318/v1/traces"
+    assert adapter.opened == 0  # requests' own adapter sent it
+
+
+def test_the_session_reads_the_environment_once(
+    server: tuple[str, type[_Recorder]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy, handler = server
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.setenv("NO_PROXY", "")
+    session = kept_alive_session("http://collector.invalid:4318/v1/traces")
+    monkeypatch.delenv("HTTP_PROXY")  # too late: the session asked already
+    answer = session.post(
+        "http://collector.invalid:4318/v1/traces", data=b"x", timeout=5
+    )
+    assert answer.status_code == 201
+    assert handler.seen[-1][1] == "http://collector.invalid:4318/v1/traces"
+    assert session.trust_env is False
