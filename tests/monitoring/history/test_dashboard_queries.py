@@ -136,3 +136,32 @@ class TestFactoryCounts:
         history.mark_crashed(rid(1), at=T0 + 5)
         counts = history.factory_counts([rid(1)])
         assert counts[rid(1)] == FactoryCounts(total=1, failed=1)
+
+
+class TestLatestRuns:
+    def test_the_newest_run_of_each_status_and_of_any(self, history):
+        history.start_run(rid(1), "p", started_at=T0)
+        history.finish_run(rid(1), "succeeded", finished_at=T0 + 1)
+        history.start_run(rid(2), "p", started_at=T0 + 2)
+        history.finish_run(rid(2), "failed", finished_at=T0 + 3)
+        history.start_run(rid(3), "p", started_at=T0 + 4)
+        history.finish_run(rid(3), "succeeded", finished_at=T0 + 5)
+        history.start_run(rid(4), "other", started_at=T0 + 6)  # newer, elsewhere
+        history.finish_run(rid(4), "crashed", finished_at=T0 + 7)
+        found = history.latest_runs("p", [None, "succeeded", "failed", "crashed"])
+        assert list(found) == [None, "succeeded", "failed", "crashed"]
+        assert found[None] == history.get_run(rid(3))
+        assert found["succeeded"] == history.get_run(rid(3))
+        assert found["failed"] == history.get_run(rid(2))
+        assert found["crashed"] is None
+        # The same answers as one list_runs call each.
+        for status, run in found.items():
+            page = history.list_runs(pipeline="p", status=status, limit=1)
+            assert (page.items[0] if page.items else None) == run
+
+    def test_a_running_run_answers_any_status_only(self, history):
+        history.start_run(rid(1), "p", started_at=T0)
+        found = history.latest_runs("p", ["succeeded", None, None])
+        assert found == {"succeeded": None, None: history.get_run(rid(1))}
+        assert history.latest_runs("p", []) == {}
+        assert history.latest_runs("nobody", [None]) == {None: None}

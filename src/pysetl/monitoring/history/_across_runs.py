@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         MetricTotal,
         Page,
         PipelineSummary,
+        RunRecord,
     )
 
 __all__ = ["AcrossRunsQueries"]
@@ -97,6 +98,31 @@ class AcrossRunsQueries(StorePrimitives):
         Added in 0.3.
         """
         return self.latest_events([run_id], name).get(run_id)
+
+    @final
+    def latest_runs(
+        self, pipeline: str, statuses: Sequence[str | None]
+    ) -> dict[str | None, RunRecord | None]:
+        """The newest run of ``pipeline`` in each of ``statuses``, in one read.
+
+        ``None`` among ``statuses`` stands for any status. The newest run is
+        the one with the highest id, as ``list_runs`` orders them (run ids
+        are ULIDs: they sort by start). A status with no run maps to
+        ``None``.
+
+        Examples:
+            ``history.latest_runs("daily", [None, "succeeded"])`` is the
+            pipeline's newest run and its newest successful one.
+
+        Added in 0.5.
+        """
+        wanted = tuple(dict.fromkeys(statuses))
+        found = (
+            self._call("read from", self._latest_runs, pipeline, wanted)
+            if wanted
+            else {}
+        )
+        return {status: found.get(status) for status in wanted}
 
     @final
     def factory_counts(self, run_ids: Sequence[str]) -> dict[str, FactoryCounts]:

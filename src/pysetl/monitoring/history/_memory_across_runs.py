@@ -85,6 +85,18 @@ class MemoryAcrossRuns:
             for name in sorted(counts)[:limit]
         ]
 
+    def _latest_runs(
+        self, pipeline: str, statuses: tuple[str | None, ...]
+    ) -> dict[str | None, RunRecord]:
+        with self._lock:
+            runs = [r for r in self._runs.values() if r.pipeline == pipeline]
+        found: dict[str | None, RunRecord] = {}
+        for status in statuses:
+            fits = [r for r in runs if status is None or r.status == status]
+            if fits:
+                found[status] = max(fits, key=lambda r: r.run_id)
+        return found
+
     def _attempt_summaries(self, run_ids: tuple[str, ...]) -> list[AttemptSummary]:
         wanted = set(run_ids)
         with self._lock:

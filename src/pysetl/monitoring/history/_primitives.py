@@ -125,6 +125,12 @@ class StorePrimitives(ABC):
         """Pipelines by name with their run count and latest run."""
 
     @abstractmethod
+    def _latest_runs(
+        self, pipeline: str, statuses: tuple[str | None, ...]
+    ) -> dict[str | None, RunRecord]:
+        """The highest-id run of ``pipeline`` of each status (``None``: any)."""
+
+    @abstractmethod
     def _attempt_summaries(self, run_ids: tuple[str, ...]) -> list[AttemptSummary]:
         """The attempts of ``run_ids`` (not empty) by ``id``."""
 

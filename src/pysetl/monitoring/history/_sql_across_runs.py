@@ -29,6 +29,7 @@ from pysetl.monitoring.history.records import (
     MetricTotal,
     Page,
     PipelineSummary,
+    RunRecord,
     RunStatus,
 )
 
@@ -84,6 +85,31 @@ class SqlAcrossRuns:
             )
             for name, count, newest in rows
         ]
+
+    def _latest_runs(
+        self, pipeline: str, statuses: tuple[str | None, ...]
+    ) -> dict[str | None, RunRecord]:
+        c = s.RUNS.c
+        # One statement: per status, the newest run by the index that
+        # list_runs uses too; ``slot`` says which status a row answers (a run
+        # can answer two: its own status and "any").
+        branches = []
+        for slot, status in enumerate(statuses):
+            query = sa.select(*c, sa.literal(slot, sa.Integer).label("slot")).where(
+                c.pipeline == pipeline
+            )
+            if status is not None:
+                query = query.where(c.status == status)
+            newest = query.order_by(c.run_id.desc()).limit(1).subquery()
+            branches.append(sa.select(newest))
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.union_all(*branches)).all()
+        found: dict[str | None, RunRecord] = {}
+        for row in rows:
+            fields = mapping(row)
+            slot = fields.pop("slot")
+            found[statuses[slot]] = RunRecord(**fields)
+        return found
 
     def _attempt_summaries(self, run_ids: tuple[str, ...]) -> list[AttemptSummary]:
         c = s.ATTEMPTS.c

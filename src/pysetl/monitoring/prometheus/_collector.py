@@ -197,15 +197,12 @@ class _Pipeline:
             name + suffix, {"pipeline": self.pipeline, **(labels or {})}, value
         )
 
-    def latest(self, status: str | None) -> RunRecord | None:
-        page = self.history.list_runs(pipeline=self.pipeline, status=status, limit=1)
-        return page.items[0] if page.items else None
-
     def add(self) -> None:
-        newest = self.latest(None)
+        found = self.history.latest_runs(self.pipeline, [None, *FINISHED_STATUSES])
+        newest = found[None]
         if newest is None:
             return
-        finished = {s: self.latest(s) for s in FINISHED_STATUSES}
+        finished = {s: found[s] for s in FINISHED_STATUSES}
         last = max(
             (r for r in finished.values() if r is not None),
             key=lambda r: r.started_at,
