@@ -9,6 +9,7 @@ Added in 0.3 (in ``_sql``).
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -89,21 +90,9 @@ class SqlAcrossRuns:
     def _latest_runs(
         self, pipeline: str, statuses: tuple[str | None, ...]
     ) -> dict[str | None, RunRecord]:
-        c = s.RUNS.c
-        # One statement: per status, the newest run by the index that
-        # list_runs uses too; ``slot`` says which status a row answers (a run
-        # can answer two: its own status and "any").
-        branches = []
-        for slot, status in enumerate(statuses):
-            query = sa.select(*c, sa.literal(slot, sa.Integer).label("slot")).where(
-                c.pipeline == pipeline
-            )
-            if status is not None:
-                query = query.where(c.status == status)
-            newest = query.order_by(c.run_id.desc()).limit(1).subquery()
-            branches.append(sa.select(newest))
+        query = _latest_runs_query(statuses)
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.union_all(*branches)).all()
+            rows = conn.execute(query, {"pipeline": pipeline}).all()
         found: dict[str | None, RunRecord] = {}
         for row in rows:
             fields = mapping(row)
@@ -151,44 +140,18 @@ class SqlAcrossRuns:
             ]
 
     def _factory_tallies(self, run_ids: tuple[str, ...]) -> dict[str, dict[str, int]]:
-        c = s.ATTEMPTS.c
-        # Each factory's latest attempt (highest number, then latest row),
-        # counted by status in the database: one row per run and status.
-        latest = (
-            sa.select(
-                c.run_id,
-                c.status,
-                sa.func.row_number()
-                .over(
-                    partition_by=(c.run_id, c.factory),
-                    order_by=(c.attempt.desc(), c.id.desc()),
-                )
-                .label("n"),
-            )
-            .where(c.run_id.in_(run_ids))
-            .subquery()
-        )
-        query = (
-            sa.select(latest.c.run_id, latest.c.status, sa.func.count())
-            .where(latest.c.n == 1)
-            .group_by(latest.c.run_id, latest.c.status)
-        )
         tallies: dict[str, dict[str, int]] = {}
         with self.engine.connect() as conn:
-            for rid, status, count in conn.execute(query):
+            rows = conn.execute(_tallies_query(), {"ids": run_ids})
+            for rid, status, count in rows:
                 tallies.setdefault(rid, {})[status] = int(count)
         return tallies
 
     def _factory_totals(self, run_ids: tuple[str, ...]) -> dict[str, int]:
-        c = s.EVENTS.c
-        # One small value out of the start event's JSON, read in the database.
-        query = sa.select(c.run_id, c.data["factories"].as_integer()).where(
-            c.run_id.in_(run_ids), c.name == RUN_START_EVENT
-        )
         with self.engine.connect() as conn:
             return {
                 rid: int(total)
-                for rid, total in conn.execute(query)
+                for rid, total in conn.execute(_totals_query(), {"ids": run_ids})
                 if total is not None
             }
 
@@ -300,6 +263,69 @@ class SqlAcrossRuns:
 
 
 _ERROR_FIELDS = ("error_type", "message", "hint", "error_class", "causes")
+
+
+# The statements below are built once: building one costs more than running it.
+@functools.cache
+def _tallies_query() -> sa.Select[Any]:
+    """Per run of the ``ids`` parameter and status, how many factories have it.
+
+    A factory counts with its latest attempt (highest number, then latest
+    row), counted in the database: one row per run and status.
+    """
+    c = s.ATTEMPTS.c
+    latest = (
+        sa.select(
+            c.run_id,
+            c.status,
+            sa.func.row_number()
+            .over(
+                partition_by=(c.run_id, c.factory),
+                order_by=(c.attempt.desc(), c.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(c.run_id.in_(sa.bindparam("ids", expanding=True)))
+        .subquery()
+    )
+    return (
+        sa.select(latest.c.run_id, latest.c.status, sa.func.count())
+        .where(latest.c.n == 1)
+        .group_by(latest.c.run_id, latest.c.status)
+    )
+
+
+@functools.cache
+def _totals_query() -> sa.Select[Any]:
+    """The ``factories`` of each run's start event (runs: the ``ids`` parameter).
+
+    One small value out of the event's JSON, read in the database.
+    """
+    c = s.EVENTS.c
+    return sa.select(c.run_id, c.data["factories"].as_integer()).where(
+        c.run_id.in_(sa.bindparam("ids", expanding=True)),
+        c.name == RUN_START_EVENT,
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _latest_runs_query(statuses: tuple[str | None, ...]) -> sa.CompoundSelect[Any]:
+    """Per status, the newest run of the ``pipeline`` parameter, in one statement.
+
+    Each branch takes the index that ``list_runs`` uses too; ``slot`` says
+    which status a row answers (a run can answer two: its own and "any").
+    """
+    c = s.RUNS.c
+    branches = []
+    for slot, status in enumerate(statuses):
+        query = sa.select(*c, sa.literal(slot, sa.Integer).label("slot")).where(
+            c.pipeline == sa.bindparam("pipeline")
+        )
+        if status is not None:
+            query = query.where(c.status == status)
+        newest = query.order_by(c.run_id.desc()).limit(1).subquery()
+        branches.append(sa.select(newest))
+    return sa.union_all(*branches)
 
 
 def _error_fields(
