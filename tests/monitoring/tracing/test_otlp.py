@@ -211,6 +211,25 @@ class TestOutages:
         assert exporter.span_guard.dropped == 19
         assert [r.name for r in caplog.records].count(TRACING_LOGGER) == 1
 
+    def test_closing_cuts_the_retries_of_a_refused_endpoint_short(
+        self, make_exporter, three_stages, caplog, closed_port
+    ):
+        """The SDK would wait about 1 s, then 2 s, to try again: close does not."""
+        caplog.set_level(logging.WARNING)
+        exporter = make_exporter(
+            endpoint=f"http://127.0.0.1:{closed_port}", export_timeout=3.0
+        )
+        three_stages(exporter).run()
+        started = time.monotonic()
+        exporter.close()
+        closed = time.monotonic() - started
+        assert closed < 0.7, closed  # the first wait alone is 0.8 to 1.2 s
+        guard = exporter.span_guard
+        assert (guard.exported, guard.dropped, guard.failed_exports) == (0, 19, 1)
+        ours = [r for r in caplog.records if r.name == TRACING_LOGGER]
+        assert len(ours) == 1
+        assert [r for r in caplog.records if r.name.startswith("opentelemetry")] == []
+
     def test_a_full_queue_drops_spans_without_holding_the_run(
         self, make_exporter, three_stages, caplog, silent_port
     ):

@@ -12,7 +12,9 @@ logs) and adds what a platform needs from an observer:
 * once ``closing(deadline)`` is called (by ``close()``), a batch is dropped
   without being sent when the endpoint is failing or the deadline has
   passed, so the last flush costs at most one export's timeout after the
-  deadline;
+  deadline; and an export that fails then is not retried: the exporter's
+  wait before its next try (1 s, then 2 s...) is cut short by shutting the
+  wrapped exporter down (``stop_retries``), as the SDK's own shutdown does;
 * counts: ``exported``, ``dropped`` (items) and ``failed_exports`` (batches).
 
 Added in 0.5.
@@ -51,15 +53,17 @@ _EXPORTER_LOGGERS = (
 class _HoldBack(logging.Filter):
     """Drops the exporters' records logged inside the guard's own export call."""
 
-    def __init__(self, local: threading.local) -> None:
+    def __init__(self, local: threading.local, on_trouble: Callable[[], None]) -> None:
         super().__init__()
         self.local = local
+        self.on_trouble = on_trouble
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(self.local, "active", False):
             return True  # another exporter of the process: not ours to quiet
         if getattr(self.local, "reason", None) is None:
             self.local.reason = record.getMessage()
+        self.on_trouble()  # logged from inside the export: it is failing
         return False
 
 
@@ -88,13 +92,39 @@ class ExportGuard:
         self._failing = False
         self._deadline: float | None = None
         self._local = threading.local()
-        self._filter = _HoldBack(self._local)
+        self._filter = _HoldBack(self._local, self._trouble)
+        self._stop: Callable[[], None] | None = None
+        self._stopped = False
         for name in _EXPORTER_LOGGERS:
             logging.getLogger(name).addFilter(self._filter)
 
     def closing(self, deadline: float) -> None:
-        """From now on, drop batches when failing or after ``deadline`` (monotonic)."""
+        """From now on, drop batches when failing or after ``deadline`` (monotonic).
+
+        An export failing now, or from now on, is not retried (see
+        ``stop_retries``).
+        """
         self._deadline = deadline
+        if self._failing:
+            self._stop_retries()
+
+    def stop_retries(self, stop: Callable[[], None]) -> None:
+        """Call ``stop()`` (once) to end the exporter's retries while closing."""
+        self._stop = stop
+
+    def _trouble(self) -> None:
+        """The exporter logged a failure inside an export (a retry may follow)."""
+        if self._deadline is not None:
+            self._stop_retries()
+
+    def _stop_retries(self) -> None:
+        if self._stop is None or self._stopped:
+            return
+        self._stopped = True
+        try:
+            self._stop()
+        except Exception:  # noqa: BLE001 - closing goes on regardless
+            _LOGGER.debug("pysetl: stopping the %s exporter failed", self.signal)
 
     def export(self, send: Callable[[], bool], count: int) -> bool:
         """Run ``send`` (one batch of ``count`` items); whether it succeeded."""
@@ -140,9 +170,11 @@ class GuardedSpanExporter(SpanExporter):
     """A span exporter whose exports go through an ``ExportGuard``."""
 
     def __init__(self, inner: SpanExporter, guard: ExportGuard) -> None:
-        """Wrap ``inner``."""
+        """Wrap ``inner``; the guard may shut it down early (``stop_retries``)."""
         self.inner = inner
         self.guard = guard
+        self._shut = False
+        guard.stop_retries(self.shutdown)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Export one batch of spans through the guard."""
@@ -152,8 +184,10 @@ class GuardedSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS if sent else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
-        """Shut the wrapped exporter down."""
-        self.inner.shutdown()
+        """Shut the wrapped exporter down (once)."""
+        if not self._shut:
+            self._shut = True
+            self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Flush the wrapped exporter."""
@@ -164,9 +198,11 @@ class GuardedLogExporter(LogRecordExporter):
     """A log record exporter whose exports go through an ``ExportGuard``."""
 
     def __init__(self, inner: LogRecordExporter, guard: ExportGuard) -> None:
-        """Wrap ``inner``."""
+        """Wrap ``inner``; the guard may shut it down early (``stop_retries``)."""
         self.inner = inner
         self.guard = guard
+        self._shut = False
+        guard.stop_retries(self.shutdown)
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         """Export one batch of log records through the guard."""
@@ -177,8 +213,10 @@ class GuardedLogExporter(LogRecordExporter):
         return LogRecordExportResult.SUCCESS if sent else LogRecordExportResult.FAILURE
 
     def shutdown(self) -> None:
-        """Shut the wrapped exporter down."""
-        self.inner.shutdown()  # type: ignore[no-untyped-call]
+        """Shut the wrapped exporter down (once)."""
+        if not self._shut:
+            self._shut = True
+            self.inner.shutdown()  # type: ignore[no-untyped-call]
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Flush the wrapped exporter."""
