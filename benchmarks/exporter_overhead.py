@@ -28,6 +28,7 @@ Usage: python benchmarks/exporter_overhead.py [--repeat 5]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import shutil
@@ -40,13 +41,16 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from observer_overhead import DEMO_BUDGET_PCT, load_demo, median_interval
 
 from pysetl import PySetl
 from pysetl.settings import reset_settings
 from pysetl.workflow.hooks import reset_default_hook_manager
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 DOWN_BOUND_S = 2 * 0.75 + 2 * 3.0 + 2 * 0.75
 WARMUP = 2
@@ -109,37 +113,54 @@ def config_with_exporters(base: Path, into: Path, ports: dict[str, int]) -> Path
     return into
 
 
+@contextlib.contextmanager
+def endpoints_up() -> Iterator[dict[str, int]]:
+    """A real Pushgateway and the two receivers, up on free ports; their ports.
+
+    Keys: ``pushgateway``, ``otlp``, ``lineage``. They are stopped on exit.
+    """
+    up = {"pushgateway": free_port(), "otlp": free_port(), "lineage": free_port()}
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        processes.append(
+            subprocess.Popen(  # noqa: S603 - Debian's binary, our arguments
+                [
+                    "/usr/bin/prometheus-pushgateway",
+                    f"--web.listen-address=127.0.0.1:{up['pushgateway']}",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        processes.extend(
+            subprocess.Popen(  # noqa: S603 - our interpreter, our code
+                [sys.executable, "-c", RECEIVER, str(up[name])]
+            )
+            for name in ("otlp", "lineage")
+        )
+        wait_up(f"http://127.0.0.1:{up['pushgateway']}/-/ready")
+        for name in ("otlp", "lineage"):
+            wait_up(f"http://127.0.0.1:{up[name]}/")
+        yield up
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
 def main() -> int:
     """Start the endpoints, time the three arms, print them and the verdict."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     demo = load_demo()
-    processes: list[subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="pysetl-bench-exporters-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="pysetl-bench-exporters-") as tmp,
+        endpoints_up() as up,
+    ):
         work = Path(tmp)
-        up = {"pushgateway": free_port(), "otlp": free_port(), "lineage": free_port()}
         down = {name: free_port() for name in up}
         try:
-            processes.append(
-                subprocess.Popen(  # noqa: S603 - Debian's binary, our arguments
-                    [
-                        "/usr/bin/prometheus-pushgateway",
-                        f"--web.listen-address=127.0.0.1:{up['pushgateway']}",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            processes.extend(
-                subprocess.Popen(  # noqa: S603 - our interpreter, our code
-                    [sys.executable, "-c", RECEIVER, str(up[name])]
-                )
-                for name in ("otlp", "lineage")
-            )
-            wait_up(f"http://127.0.0.1:{up['pushgateway']}/-/ready")
-            for name in ("otlp", "lineage"):
-                wait_up(f"http://127.0.0.1:{up[name]}/")
             confs = {
                 "on": Path(demo.CONF),
                 "exporters": config_with_exporters(
@@ -151,25 +172,27 @@ def main() -> int:
             }
             times, cpus = run_arms(demo, confs, work, args.repeat)
         finally:
-            for process in processes:
-                process.terminate()
-                process.wait(timeout=10)
             reset_default_hook_manager()
             reset_settings()
     return report(times, cpus)
 
 
-def run_arms(
-    demo: Any, confs: dict[str, Path], work: Path, repeat: int
-) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Wall and driver CPU seconds of each arm's runs (after ``WARMUP`` of each)."""
+def demo_session(demo: Any, work: Path) -> Any:
+    """The SparkSession the arms share; the demo's data and history in ``work``."""
     os.environ["PYSETL_DEMO_RAW"] = str(work / "demo" / "raw")
     os.environ["PYSETL_DEMO_OUTPUT"] = str(work / "demo")
     os.environ["PYSETL_HISTORY_URL"] = f"sqlite:///{work / 'history.db'}"
     os.environ.pop("PYSETL_OBSERVE", None)
     reset_settings()
     boot = PySetl.builder().load_config(demo.CONF, "dev").set_observe(False)
-    spark = boot.getOrCreate().spark
+    return boot.getOrCreate().spark
+
+
+def run_arms(
+    demo: Any, confs: dict[str, Path], work: Path, repeat: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and driver CPU seconds of each arm's runs (after ``WARMUP`` of each)."""
+    spark = demo_session(demo, work)
 
     def run(arm: str) -> tuple[float, float]:
         spark.catalog.clearCache()

@@ -24,9 +24,7 @@ import collections
 import functools
 import gc
 import importlib
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from exporter_overhead import RECEIVER, config_with_exporters, free_port, wait_up
+from exporter_overhead import config_with_exporters, demo_session, endpoints_up
 from observer_overhead import load_demo
 
 from pysetl import PySetl
@@ -132,39 +130,18 @@ def main() -> int:
     for label, target in PARTS.items():
         meter.wrap(label, target)
     demo = load_demo()
-    processes: list[subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="pysetl-bench-parts-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="pysetl-bench-parts-") as tmp,
+        endpoints_up() as up,
+    ):
         work = Path(tmp)
-        up = {"pushgateway": free_port(), "otlp": free_port(), "lineage": free_port()}
         try:
-            processes.append(
-                subprocess.Popen(  # noqa: S603 - Debian's binary, our arguments
-                    [
-                        "/usr/bin/prometheus-pushgateway",
-                        f"--web.listen-address=127.0.0.1:{up['pushgateway']}",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            processes.extend(
-                subprocess.Popen(  # noqa: S603 - our interpreter, our code
-                    [sys.executable, "-c", RECEIVER, str(up[name])]
-                )
-                for name in ("otlp", "lineage")
-            )
-            wait_up(f"http://127.0.0.1:{up['pushgateway']}/-/ready")
-            for name in ("otlp", "lineage"):
-                wait_up(f"http://127.0.0.1:{up[name]}/")
             confs = {
                 "on": Path(demo.CONF),
                 "exporters": config_with_exporters(Path(demo.CONF), work / "c", up),
             }
             cpus = run_arms(demo, confs, work, meter, args.runs)
         finally:
-            for process in processes:
-                process.terminate()
-                process.wait(timeout=10)
             reset_default_hook_manager()
             reset_settings()
     runs = args.runs
@@ -186,13 +163,7 @@ def run_arms(
     demo: Any, confs: dict[str, Path], work: Path, meter: Meter, runs: int
 ) -> dict[str, list[float]]:
     """Process CPU seconds of each arm's runs; ``meter`` counts the exporters'."""
-    os.environ["PYSETL_DEMO_RAW"] = str(work / "demo" / "raw")
-    os.environ["PYSETL_DEMO_OUTPUT"] = str(work / "demo")
-    os.environ["PYSETL_HISTORY_URL"] = f"sqlite:///{work / 'history.db'}"
-    os.environ.pop("PYSETL_OBSERVE", None)
-    reset_settings()
-    boot = PySetl.builder().load_config(demo.CONF, "dev").set_observe(False)
-    spark = boot.getOrCreate().spark
+    spark = demo_session(demo, work)
 
     def run(arm: str) -> float:
         spark.catalog.clearCache()
