@@ -16,7 +16,7 @@ once, except when a kept connection turns out to have been closed by the
 receiver while it was idle (the send or the first read fails with a reset):
 then it is sent again, once, on a new connection.
 
-Added in 0.5.
+Added in 0.9.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ class AcrossRunsQueries(StorePrimitives):
             ``history.latest_runs("daily", [None, "succeeded"])`` is the
             pipeline's newest run and its newest successful one.
 
-        Added in 0.5.
+        Added in 0.9.
         """
         wanted = tuple(dict.fromkeys(statuses))
         found = (
