@@ -22,6 +22,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     seen: ClassVar[list[tuple[int, str, bytes, str]]] = []
+    cookies: ClassVar[list[str | None]] = []
     close_after: ClassVar[bool] = False  # drop the connection after each answer
 
     def do_POST(self) -> None:
@@ -29,8 +30,10 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         type(self).seen.append(
             (self.client_address[1], self.path, body, self.headers["Host"])
         )
+        type(self).cookies.append(self.headers["Cookie"])
         answer = b'{"ok": true}'
         self.send_response(201)
+        self.send_header("Set-Cookie", "lb=node-2; Path=/")
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
@@ -44,7 +47,9 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, type[_Recorder]]]:
-    handler = type("Recorder", (_Recorder,), {"seen": [], "close_after": False})
+    handler = type(
+        "Recorder", (_Recorder,), {"seen": [], "cookies": [], "close_after": False}
+    )
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -83,6 +88,19 @@ def test_requests_share_one_connection(server: tuple[str, type[_Recorder]]) -> N
     assert adapter.opened == 1
     session.close()
     session.close()  # idempotent
+
+
+def test_the_sessions_cookies_are_kept_as_requests_keeps_them(
+    server: tuple[str, type[_Recorder]],
+) -> None:
+    """A load balancer's sticky cookie comes back on the next request."""
+    url, handler = server
+    session = _session(KeepAliveAdapter())
+    first = session.post(url, data=b"1", timeout=5)
+    session.post(url, data=b"2", timeout=5)
+    assert first.cookies.get("lb") == "node-2"
+    assert handler.cookies == [None, "lb=node-2"]
+    first.close()  # a response read whole closes without a connection to free
 
 
 def test_text_bodies_go_as_utf8(server: tuple[str, type[_Recorder]]) -> None:

@@ -10,7 +10,8 @@ demo). ``KeepAliveAdapter`` sends plain ``http://`` requests over
 certificate, a streamed response, a body that is not bytes or text.
 
 Its answers and errors are requests' own: a ``requests.Response`` with the
-status, headers and body; ``ConnectionError``, ``ConnectTimeout`` or
+status, headers, body and cookies (the session keeps them, as it does for
+requests' adapter); ``ConnectionError``, ``ConnectTimeout`` or
 ``ReadTimeout`` when the receiver is down, slow or gone. A request is sent
 once, except when a kept connection turns out to have been closed by the
 receiver while it was idle (the send or the first read fails with a reset):
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 
 from requests import Session
 from requests.adapters import HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ConnectTimeout, ReadTimeout
 from requests.models import Response
@@ -188,6 +190,20 @@ def _exchange(
         raise RequestsConnectionError(exc, request=request) from exc
 
 
+class _Answered:
+    """The ``raw`` of a response read whole: what requests' cookie jar reads.
+
+    requests takes ``Set-Cookie`` headers from ``raw._original_response``
+    (an ``http.client`` response); the body is already in ``_content``.
+    """
+
+    def __init__(self, answer: http.client.HTTPResponse) -> None:
+        self._original_response = answer
+
+    def close(self) -> None:
+        """Nothing to close: the connection went back to the adapter."""
+
+
 def _response(
     request: PreparedRequest,
     answer: http.client.HTTPResponse,
@@ -206,6 +222,8 @@ def _response(
     response.url = request.url or ""
     response.request = request
     response.connection = adapter
+    response.raw = _Answered(answer)
+    extract_cookies_to_jar(response.cookies, request, response.raw)  # as requests
     response.elapsed = dt.timedelta(seconds=time.perf_counter() - started)
     return response
 
