@@ -106,6 +106,23 @@ class TestRunsList:
         assert page.text_content("#run-id") == seeded.inventory[-1]
         no_script_errors(page)
 
+    def test_the_addressed_pipeline_shows_before_the_pipelines_list_comes(
+        self, page, dashboard, seeded
+    ):
+        """The filter shows at once, even while the list of pipelines is held up."""
+        held = []
+
+        def hold(route):
+            held.append(route)  # never answered
+
+        page.route("**/api/pipelines*", hold)
+        open_page(page, f"{dashboard.url}#/?pipeline=inventory")
+        wait_count(page, ROWS, "===", 3)
+        assert held  # the page asked for the pipelines; no answer came
+        assert page.input_value("select[name=pipeline]") == "inventory"
+        assert attrs(page, ROWS, "data-run-id") == list(reversed(seeded.inventory))
+        page.unroute("**/api/pipelines*")
+
     def test_a_bad_filter_shows_the_api_message_and_hint(self, page, dashboard):
         open_page(page, f"{dashboard.url}#/?status=<b>bogus</b>")
         page.wait_for_selector(".notice.error")

@@ -52,7 +52,10 @@
       destroyed: false,
     };
 
-    const pipelineSel = h("select", { "aria-label": "Pipeline", name: "pipeline" }, h("option", { value: "" }, "All pipelines"));
+    // The address's pipeline shows at once, before the list of pipelines comes.
+    const pipelineSel = h("select", { "aria-label": "Pipeline", name: "pipeline" }, h("option", { value: "" }, "All pipelines"),
+      state.pipeline ? h("option", { value: state.pipeline }, state.pipeline) : null);
+    pipelineSel.value = state.pipeline;
     const statusSel = h("select", { "aria-label": "Status", name: "status" },
       h("option", { value: "" }, "Any status"), STATUSES.map((st) => h("option", { value: st }, st)));
     const rangeSel = h("select", { "aria-label": "Time range", name: "range" },
