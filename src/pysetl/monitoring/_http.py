@@ -228,7 +228,12 @@ def _response(
     return response
 
 
-def kept_alive_session(url: str) -> Session:
+def kept_alive_session(
+    url: str,
+    *,
+    verify: bool | str = True,
+    adapter: KeepAliveAdapter | None = None,
+) -> Session:
     """A ``requests`` session for ``url`` that asks the environment once.
 
     requests looks up the proxies and the CA bundle in the environment at
@@ -238,14 +243,17 @@ def kept_alive_session(url: str) -> Session:
 
     Args:
         url: Where the session will send (its proxy is looked up now).
+        verify: Whether to check TLS certificates, or a CA bundle's path;
+            ``True`` takes ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` when
+            set. The result is the session's ``verify``.
+        adapter: The adapter to mount for ``http://`` (default: a new one).
     """
     session = Session()
     found: dict[str, Any] = session.merge_environment_settings(
-        url, {}, None, None, None
+        url, {}, None, verify, None
     )
     session.trust_env = False
     session.proxies = found["proxies"]
-    if isinstance(found["verify"], str):
-        session.verify = found["verify"]  # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
-    session.mount("http://", KeepAliveAdapter())
+    session.verify = found["verify"]  # True, False or the CA bundle's path
+    session.mount("http://", adapter or KeepAliveAdapter())
     return session

@@ -62,11 +62,10 @@ from openlineage.client.transport.http import (
     TokenProvider,
 )
 from pydantic import ValidationError
-from requests import Session as HttpSession
 from urllib3.util import Retry
 
 from pysetl.errors import ConfigError
-from pysetl.monitoring._http import KeepAliveAdapter
+from pysetl.monitoring._http import KeepAliveAdapter, kept_alive_session
 from pysetl.monitoring.lineage._datasets import LineageDataset, dataset_of
 from pysetl.monitoring.lineage._events import EventBuilder
 from pysetl.monitoring.lineage._options import OpenLineageOptions
@@ -168,15 +167,13 @@ class OpenLineageExporter:
             if key is not None
             else TokenProvider({})
         )
-        # requests looks up proxies and the CA bundle in the environment at
-        # every request (``trust_env``), several events a factory: the
-        # session asks requests once, here, and then stops looking.
-        session = HttpSession()
-        found = session.merge_environment_settings(
-            options.url, {}, None, options.verify, None
+        # The session looks up proxies and the CA bundle once (requests did at
+        # every send), and sends plain HTTP on a kept connection: about half
+        # the CPU of a send through urllib3, requests' own layer included.
+        adapter = KeepAliveAdapter(max_retries=Retry(**_NO_RETRY))
+        session = kept_alive_session(
+            options.url, verify=options.verify, adapter=adapter
         )
-        session.trust_env = False
-        session.proxies = found["proxies"]
         config = HttpConfig(
             url=options.url,
             endpoint=options.endpoint,
@@ -185,12 +182,10 @@ class OpenLineageExporter:
             auth=auth,
             retry=dict(_NO_RETRY),
             session=session,
-            # Plain HTTP on a kept connection (see _http): about half the CPU
-            # of a send through urllib3, requests' own layer included.
-            adapter=KeepAliveAdapter(max_retries=Retry(**_NO_RETRY)),
+            adapter=adapter,  # the transport mounts it for its URL too
         )
         transport = HttpTransport(config)
-        transport.verify = found["verify"]  # True, False or the CA bundle's path
+        transport.verify = session.verify  # True, False or the CA bundle's path
         return transport
 
     @property
