@@ -96,6 +96,36 @@ class TestSums:
         assert status.take("not-pysetl", 5.0) == (None, [])
         assert status._listener.pending() == pending
 
+    def test_a_taken_group_s_job_ids_need_no_second_call(self, spark):
+        status = spark_status(spark.sparkContext)
+        assert status.listen()
+        run_id = "test-listener-taken-ids"
+        status.start_run(run_id)
+        group = "pysetl:test-listener:taken-ids"
+        run_in_group(spark, group, lambda: spark.range(9).count())
+        run_in_group(spark, group, lambda: spark.range(9).collect())
+        _, ids = status.take(group, 5.0)
+        assert len(ids) == 2
+
+        class Counted:  # the JVM listener, its jobIds calls counted
+            def __init__(self, listener: Any) -> None:
+                self.listener, self.calls = listener, 0
+
+            def jobIds(self, group: str) -> str:
+                self.calls += 1
+                return str(self.listener.jobIds(group))
+
+        counted = Counted(status._listener)
+        status._listener = counted
+        try:
+            assert status.group_job_ids(group, run_id, 5.0) == ids
+            assert counted.calls == 0
+            # a group not taken is asked for
+            assert status.group_job_ids("pysetl:test-listener:never", run_id, 5.0) == []
+            assert counted.calls == 1
+        finally:
+            status._listener = counted.listener
+
     def test_the_listener_s_job_progress_is_the_status_store_s(self, spark):
         from pyspark.sql import functions as F  # noqa: N812 - Spark's alias
 

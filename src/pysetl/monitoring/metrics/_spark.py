@@ -91,6 +91,7 @@ _JOB_ENDED = frozenset({"SUCCEEDED", _FAILED_JOB})
 _FINISHED_JOBS = 1024  # records of ended jobs a SparkStatus keeps
 _RUNS = 64  # runs whose first job id a SparkStatus keeps
 _SCAN_JOBS = 2048  # at most so many job ids are looked at for one group
+_TAKEN_KEPT = 1024  # job ids of so many taken groups are kept (as the listener)
 _UNKNOWN = object()
 _SCALA_MODULE = "DefaultScalaModule$"
 _STAGE_RAN = frozenset({"COMPLETE", "FAILED", "ACTIVE"})
@@ -182,6 +183,7 @@ class SparkStatus:
         "_quantiles",
         "_runs",
         "_store",
+        "_taken",
         "_tracker",
         "spark_context",
     )
@@ -205,6 +207,9 @@ class SparkStatus:
         self._finished: dict[int, dict[str, Any]] = {}
         self._groups: dict[int, str | None] = {}  # job id: its job group
         self._runs: dict[str, int] = {}  # run id: the first job id it can have
+        # Job ids of the groups taken lately (the tracing exporter asks for
+        # them after the metrics collector took the group's figures).
+        self._taken: dict[str, list[int]] = {}
         self._next_job: Any = None  # the DAG scheduler (False: not reachable)
         # pysetl's listener (None: not registered yet; False: it cannot be)
         # and the first job id it saw start.
@@ -325,6 +330,11 @@ class SparkStatus:
             return None, []
         found: dict[str, Any] = json.loads(text)
         job_ids: list[int] = found.pop("job_ids")
+        taken = self._taken
+        with self._lock:
+            taken[group] = job_ids
+            if len(taken) > _TAKEN_KEPT:
+                del taken[next(iter(taken))]
         executors: dict[str, int] = found.pop("executors")
         found["executor_run_seconds"] = found.pop("run_millis") / _MILLIS
         found["executor_cpu_seconds"] = found.pop("cpu_nanos") / _NANOS
@@ -337,10 +347,16 @@ class SparkStatus:
     def group_job_ids(self, group: str, run_id: str, wait_seconds: float) -> list[int]:
         """The ids of the jobs of job group ``group`` of run ``run_id``, ascending.
 
-        From pysetl's listener when it saw the whole run (one call, after
-        waiting at most ``wait_seconds`` for the listener bus), else from
-        the run's first job on (``job_ids``). Added in 0.8.
+        From pysetl's listener when it saw the whole run: no call when the
+        group's figures were taken (``take``, which waited for the listener
+        bus), else one call after waiting at most ``wait_seconds`` for the
+        bus. Without the listener, from the run's first job on
+        (``job_ids``). Added in 0.8; changed in 0.9: no call after ``take``.
         """
+        if self.listens_to(run_id):
+            taken = self._taken.get(group)
+            if taken is not None:
+                return list(taken)
         self.wait(wait_seconds)
         if self.listens_to(run_id):
             found: list[int] = json.loads(self._listener.jobIds(group))
