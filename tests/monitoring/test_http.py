@@ -177,3 +177,70 @@ def test_the_session_reads_the_environment_once(
     assert answer.status_code == 201
     assert handler.seen[-1][1] == "http://collector.invalid:4318/v1/traces"
     assert session.trust_env is False
+
+
+class _Noting(KeepAliveAdapter):
+    """Notes each prepared request it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepared: list[requests.PreparedRequest] = []
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        self.prepared.append(request)
+        return super().send(request, *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "headers"),
+    [
+        ("POST", "/v1/traces", b"\x00\x01", {"Content-Type": "application/x-protobuf"}),
+        ("POST", "/api/v1/lineage?x=1", "naïve ✓", {"Accept": None, "X-A": "b"}),
+        ("POST", "", None, None),
+        ("PUT", "/metrics/job/demo", b"", {"Content-Type": "text/plain"}),
+    ],
+)
+def test_a_plain_request_is_prepared_as_requests_prepares_it(
+    server: tuple[str, type[_Recorder]],
+    method: str,
+    path: str,
+    data: Any,
+    headers: dict[str, Any] | None,
+) -> None:
+    url, _ = server
+    adapter = _Noting()
+    session = kept_alive_session(url, adapter=adapter)
+    answer = session.request(method, url + path, data=data, headers=headers, timeout=5)
+    assert answer.status_code in {201, 501}  # the recorder answers POST only
+    (sent,) = adapter.prepared
+    plain = requests.Session()
+    expected = plain.prepare_request(
+        requests.Request(method, url + path, data=data, headers=headers)
+    )
+    assert (sent.method, sent.url, sent.body) == (
+        expected.method,
+        expected.url,
+        expected.body,
+    )
+    assert dict(sent.headers) == dict(expected.headers)
+    assert sent.hooks == expected.hooks
+
+
+def test_other_requests_go_through_requests_own_preparation(
+    server: tuple[str, type[_Recorder]],
+) -> None:
+    url, handler = server
+    adapter = _Noting()
+    session = kept_alive_session(url, adapter=adapter)
+    session.post(url, json={"a": 1}, params={"q": "1 2"}, timeout=5)
+    assert handler.seen[-1][1:3] == ("/?q=1+2", b'{"a": 1}')
+    assert adapter.prepared[-1].headers["Content-Type"] == "application/json"
+    # the receiver's cookie is in the jar now: the next request sends it
+    session.post(url, data=b"2", timeout=5)
+    assert handler.cookies == [None, "lb=node-2"]
+
+
+def test_a_plain_request_s_headers_are_checked_as_requests_checks_them() -> None:
+    session = kept_alive_session("http://127.0.0.1:9/")
+    with pytest.raises(requests.exceptions.InvalidHeader, match="header value"):
+        session.post("http://127.0.0.1:9/", data=b"3", headers={"X-Bad": "a\r\nb"})
