@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import http.server
 import logging
 import re
 import shutil
@@ -168,6 +169,8 @@ class TestPushgatewayAndPrometheus:
                 worker.join(30)
         assert exporter.pusher is not None
         assert exporter.pusher.pushes >= 2  # at least one live push and the final one
+        # every push of the session went over one connection, kept open
+        assert exporter.pusher._session.get_adapter(pushgateway.url).opened == 1
         final = pushgateway.get("/metrics").decode()
         assert not running.search(final)
         assert f'pipeline="{pipeline_name}"' in final
@@ -261,6 +264,53 @@ class TestAuthAndTls:
         assert "401" in warned[0]
         assert wrong not in caplog.text
         assert base64.b64encode(f"pysetl:{wrong}".encode()).decode() not in caplog.text
+
+    def test_a_plain_http_refusal_is_reported_once_with_its_status(
+        self, tmp_path, pipeline_name, caplog
+    ):
+        class Refusing(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_PUT(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                seen.append(self.headers["Authorization"])
+                answer = b"wrong user or password"
+                self.send_response(401)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: object) -> None:
+                """Quiet."""
+
+        seen: list[str] = []
+        wrong = "not-the-password-7c1e"
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        try:
+            exporter = PrometheusExporter(
+                pushgateway=f"http://127.0.0.1:{server.server_address[1]}",
+                username="pysetl",
+                password=wrong,
+                push_interval=None,
+            )
+            caplog.set_level(logging.DEBUG)
+            with session(tmp_path, exporter) as s:
+                run(s, pipeline_name, Numbers)
+                run(s, pipeline_name, Numbers)
+        finally:
+            server.shutdown()
+            server.server_close()
+        token = base64.b64encode(f"pysetl:{wrong}".encode()).decode()
+        assert seen == [f"Basic {token}"] * 2
+        assert exporter.pusher is not None
+        assert exporter.pusher.failures == 2
+        warned = warnings_of(caplog)
+        assert len(warned) == 1
+        assert "401" in warned[0]
+        assert "wrong user or password" in warned[0]
+        assert wrong not in caplog.text
+        assert token not in caplog.text
 
     def test_an_unknown_certificate_is_refused(
         self, tmp_path, secure_gateway, pipeline_name, caplog

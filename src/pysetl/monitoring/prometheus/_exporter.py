@@ -243,6 +243,8 @@ class PrometheusExporter:
         if ticker is not None:
             ticker.cancel()
         self.flush()
+        if self.pusher is not None:
+            self.pusher.close()
 
     def __repr__(self) -> str:
         """``PrometheusExporter(pushgateway='http://...', textfile=None)``."""

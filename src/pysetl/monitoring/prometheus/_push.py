@@ -10,6 +10,10 @@ Each push waits at most ``timeout`` seconds to connect and at most
 down (refused at once) or that never answers costs at most about
 ``timeout`` seconds per push.
 
+Pushes to a plain-HTTP Pushgateway go over a connection kept open between
+pushes (``kept_alive_session``); HTTPS and the TLS options go through
+``urllib`` with their SSL context.
+
 Added in 0.5.
 """
 
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, push_to_gateway
 
 from pysetl.errors import ConfigError
+from pysetl.monitoring._http import kept_alive_session
 from pysetl.utils.redaction import redact_text, register_secret
 
 if TYPE_CHECKING:
@@ -79,6 +84,7 @@ class Pusher:
             registry=registry,
         )
         self._headers: list[tuple[str, str]] = []
+        self._session: Any = None
         if options.username is not None:
             password = ""  # nosec B105 - no password given: an empty one
             if options.password is not None:
@@ -91,7 +97,7 @@ class Pusher:
         if not _wants_tls(options):
             # Plain HTTP and no TLS option: no SSL context to load (loading the
             # system's CA store takes tens of milliseconds, at every session).
-            self._opener = urllib.request.build_opener()
+            self._session = kept_alive_session(self.url)
             return
         try:
             https = _https_handler(options)
@@ -132,6 +138,11 @@ class Pusher:
             )
         return True
 
+    def close(self) -> None:
+        """Close the kept connection (idempotent); a later push opens one."""
+        if self._session is not None:
+            self._session.close()
+
     def _failed(self, exc: BaseException) -> None:
         with self._lock:
             self.failures += 1
@@ -160,6 +171,22 @@ class Pusher:
         """What ``push_to_gateway`` calls: one request with our auth and TLS."""
 
         def send() -> None:
+            if self._session is not None:
+                answer = self._session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=dict([*headers, *self._headers]),
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
+                if answer.status_code >= _OK:
+                    msg = (
+                        f"the Pushgateway answered {answer.status_code} "
+                        f"{answer.reason}: {answer.text[:200]}"
+                    )
+                    raise OSError(msg)
+                return
             request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - http(s) checked by the options
             for name, value in [*headers, *self._headers]:
                 request.add_header(name, value)
