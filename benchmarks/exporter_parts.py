@@ -60,6 +60,9 @@ PARTS = {
     "  its exposition (history read, text made)": (
         "prometheus_client.exposition:generate_latest"
     ),
+    "    the history read": (
+        "pysetl.monitoring.prometheus._collector:_Pipeline.add"
+    ),
     "OpenTelemetry: a batch of spans exported": (
         "pysetl.monitoring.tracing._export:GuardedSpanExporter.export"
     ),
@@ -69,8 +72,8 @@ PARTS = {
     "OpenTelemetry: a factory span ended": (
         "pysetl.monitoring.tracing._exporter:OpenTelemetryExporter._finish"
     ),
-    "a requests call (OpenLineage and OpenTelemetry)": (
-        "requests.sessions:Session.request"
+    "an HTTP request (the three exporters)": (
+        "pysetl.monitoring._http:_LeanSession.request"
     ),
     "exporters built: Prometheus": (
         "pysetl.monitoring.prometheus._exporter:PrometheusExporter.__init__"

@@ -99,7 +99,7 @@ class KeepAliveAdapter(HTTPAdapter):
             or not url.hostname
             or stream
             or cert
-            or select_proxy(request.url or "", proxies or {})
+            or (proxies and select_proxy(request.url or "", proxies))
             or not isinstance(body, (bytes, str, type(None)))
             or not isinstance(timeout, (int, float, tuple, type(None)))
         ):
@@ -236,7 +236,8 @@ def _response(
     response.request = request
     response.connection = adapter
     response.raw = _Answered(answer)
-    extract_cookies_to_jar(response.cookies, request, response.raw)  # as requests
+    if answer.getheader("Set-Cookie") or answer.getheader("Set-Cookie2"):
+        extract_cookies_to_jar(response.cookies, request, response.raw)  # as requests
     response.elapsed = dt.timedelta(seconds=time.perf_counter() - started)
     return response
 
