@@ -60,9 +60,7 @@ PARTS = {
     "  its exposition (history read, text made)": (
         "prometheus_client.exposition:generate_latest"
     ),
-    "    the history read": (
-        "pysetl.monitoring.prometheus._collector:_Pipeline.add"
-    ),
+    "    the history read": ("pysetl.monitoring.prometheus._collector:_Pipeline.add"),
     "OpenTelemetry: a batch of spans exported": (
         "pysetl.monitoring.tracing._export:GuardedSpanExporter.export"
     ),
