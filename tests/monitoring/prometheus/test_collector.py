@@ -247,6 +247,44 @@ class TestRenderMetrics:
             == 1
         )
 
+    def test_a_retried_factory_counts_once_with_its_last_attempt(self, history):
+        from pysetl.workflow.retry import RetryPolicy
+
+        tries: list[int] = []
+
+        class Flaky(Factory[int], retry=RetryPolicy(max_attempts=2, delay=0.0)):
+            def read(self) -> Flaky:
+                tries.append(1)
+                if len(tries) == 1:
+                    msg = "first try"
+                    raise ConnectionError(msg)
+                return self
+
+            def process(self) -> Flaky:
+                return self
+
+            def write(self) -> Flaky:
+                return self
+
+            def get(self) -> int:
+                return 1
+
+        run_id = run(history, "flaky", Flaky, Numbers)
+        found = samples(render_metrics(history))
+        counted = history.factory_counts([run_id])[run_id]
+        for status in ("succeeded", "failed"):
+            assert value(
+                found,
+                "pysetl_pipeline_last_run_factories",
+                pipeline="flaky",
+                status=status,
+            ) == getattr(counted, status)
+        assert (counted.succeeded, counted.failed) == (2, 0)
+        assert (
+            value(found, "pysetl_factory_attempts", pipeline="flaky", factory="Flaky")
+            == 2
+        )
+
     def test_every_pipeline_or_only_the_ones_asked_for(self, history):
         run(history, "a", Numbers)
         run(history, "b", Numbers)

@@ -245,22 +245,26 @@ class _Pipeline:
             self.sample("pysetl_pipeline_last_run_duration_seconds", run.duration)
         if run.finished_at is not None:
             self.sample("pysetl_pipeline_last_run_timestamp_seconds", run.finished_at)
-        counts = self.history.factory_counts([run.run_id])[run.run_id]
-        for status in ("succeeded", "failed"):
-            self.sample(
-                "pysetl_pipeline_last_run_factories",
-                getattr(counts, status),
-                {"status": status},
-            )
-        self.add_attempts(_pages_of_attempts(self.history, run.run_id))
-        self.add_metrics(_pages_of_metrics(self.history, run.run_id))
-
-    def add_attempts(self, attempts: Iterable[FactoryAttemptRecord]) -> None:
+        # A factory counts once, with its latest attempt's status, as in
+        # ``factory_counts`` (counted here from the attempts read anyway).
         latest: dict[str, FactoryAttemptRecord] = {}
         tries: dict[str, int] = {}
-        for attempt in attempts:
+        for attempt in _pages_of_attempts(self.history, run.run_id):
             latest[attempt.factory] = attempt
             tries[attempt.factory] = tries.get(attempt.factory, 0) + 1
+        statuses = [attempt.status for attempt in latest.values()]
+        failed = statuses.count(RunStatus.FAILED) + statuses.count(RunStatus.CRASHED)
+        for status, count in (
+            ("succeeded", statuses.count(RunStatus.SUCCEEDED)),
+            ("failed", failed),
+        ):
+            self.sample("pysetl_pipeline_last_run_factories", count, {"status": status})
+        self.add_attempts(latest, tries)
+        self.add_metrics(_pages_of_metrics(self.history, run.run_id))
+
+    def add_attempts(
+        self, latest: dict[str, FactoryAttemptRecord], tries: dict[str, int]
+    ) -> None:
         for factory, attempt in latest.items():
             labels = {"factory": factory}
             for status in FINISHED_STATUSES:
