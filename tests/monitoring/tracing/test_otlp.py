@@ -230,6 +230,27 @@ class TestOutages:
         assert len(ours) == 1
         assert [r for r in caplog.records if r.name.startswith("opentelemetry")] == []
 
+    def test_closing_ends_the_wait_of_an_export_that_failed_before(
+        self, make_exporter, three_stages, caplog, closed_port
+    ):
+        """An export under way, asleep before its next try, ends at close."""
+        caplog.set_level(logging.WARNING)
+        exporter = make_exporter(
+            endpoint=f"http://127.0.0.1:{closed_port}",
+            export_timeout=10.0,
+            schedule_delay=0.05,
+        )
+        three_stages(exporter).run()
+        time.sleep(0.25)  # a batch went out, failed, and waits 0.8 to 1.2 s
+        started = time.monotonic()
+        exporter.close()
+        closed = time.monotonic() - started
+        assert closed < 0.4, closed
+        guard = exporter.span_guard
+        assert guard.exported == 0
+        assert guard.dropped == 19
+        assert len([r for r in caplog.records if r.name == TRACING_LOGGER]) == 1
+
     def test_a_full_queue_drops_spans_without_holding_the_run(
         self, make_exporter, three_stages, caplog, silent_port
     ):

@@ -12,9 +12,10 @@ logs) and adds what a platform needs from an observer:
 * once ``closing(deadline)`` is called (by ``close()``), a batch is dropped
   without being sent when the endpoint is failing or the deadline has
   passed, so the last flush costs at most one export's timeout after the
-  deadline; and an export that fails then is not retried: the exporter's
-  wait before its next try (1 s, then 2 s...) is cut short by shutting the
-  wrapped exporter down (``stop_retries``), as the SDK's own shutdown does;
+  deadline; and an export that fails then, or that failed before and waits
+  to try again, is not retried: the exporter's wait before its next try
+  (1 s, then 2 s...) is cut short by shutting the wrapped exporter down
+  (``stop_retries``), as the SDK's own shutdown does;
 * counts: ``exported``, ``dropped`` (items) and ``failed_exports`` (batches).
 
 Added in 0.5.
@@ -90,6 +91,7 @@ class ExportGuard:
         self.failed_exports = 0
         self.reported = False
         self._failing = False
+        self._troubled = False  # the export under way logged a failure
         self._deadline: float | None = None
         self._local = threading.local()
         self._filter = _HoldBack(self._local, self._trouble)
@@ -105,7 +107,8 @@ class ExportGuard:
         ``stop_retries``).
         """
         self._deadline = deadline
-        if self._failing:
+        if self._failing or self._troubled:
+            # failing, or an export under way failed and waits to try again
             self._stop_retries()
 
     def stop_retries(self, stop: Callable[[], None]) -> None:
@@ -114,6 +117,7 @@ class ExportGuard:
 
     def _trouble(self) -> None:
         """The exporter logged a failure inside an export (a retry may follow)."""
+        self._troubled = True
         if self._deadline is not None:
             self._stop_retries()
 
@@ -140,6 +144,7 @@ class ExportGuard:
             self._local.reason = f"{type(exc).__name__}: {exc}"
         finally:
             self._local.active = False
+            self._troubled = False
         if sent:
             self.exported += count
             self._failing = False
