@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
+    from requests import Session
+
     from pysetl.monitoring.prometheus._options import PrometheusOptions
 
 __all__ = ["PUSH_FAILURES", "Pusher"]
@@ -84,7 +86,7 @@ class Pusher:
             registry=registry,
         )
         self._headers: list[tuple[str, str]] = []
-        self._session: Any = None
+        self._session: Session | None = None
         if options.username is not None:
             password = ""  # nosec B105 - no password given: an empty one
             if options.password is not None:
