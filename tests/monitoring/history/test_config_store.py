@@ -174,6 +174,39 @@ class TestVersions:
         store.record_version(load_config(conf, "prod"))
         assert store.get_version(resolved.version).restorable  # masked: not kept
 
+    def test_the_same_files_recorded_again_are_not_masked_again(
+        self, store, conf, monkeypatch
+    ):
+        """A session records its config at each start: unchanged, it is checked only."""
+        from pysetl.config.versions import _store
+
+        reads: list[str] = []
+
+        def counted(resolved):
+            reads.append(resolved.env)
+            return real(resolved)
+
+        real = _store.read_sources
+        monkeypatch.setattr(_store, "read_sources", counted)
+        write(conf / "prod" / "app.yaml", PROD + "# note a\n")
+        resolved = load_config(conf, "prod")
+        store.record_version(resolved)
+        store.record_version(load_config(conf, "prod"))
+        assert reads == ["prod"]
+        # a comment changed: the same config (hash), the same size, within
+        # the same clock tick: only the contents tell the files apart
+        write(conf / "prod" / "app.yaml", PROD + "# note b\n")
+        changed = load_config(conf, "prod")
+        assert changed.version == resolved.version
+        store.record_version(changed)
+        assert reads == ["prod", "prod"]
+        assert "# note b" in store.get_version(changed.version).sources["prod/app.yaml"]
+        # another store of the same files has nothing yet: written in full
+        fresh = ConfigStore(InMemoryRunHistory())
+        fresh.record_version(changed)
+        assert reads == ["prod", "prod", "prod"]
+        assert fresh.get_version(changed.version).hash == changed.version
+
     def test_the_store_needs_a_store_with_tables(self):
         with pytest.raises(RunHistoryError, match="cannot store config versions"):
             ConfigStore("not a store")

@@ -33,9 +33,12 @@ Added in 0.3. Changed in 0.7: moved from ``pysetl.monitoring.history``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pysetl.config.diff import diff_configs, mask_config_value
@@ -103,6 +106,10 @@ class ConfigStore:
         literal secret into an ``enc:`` value, or after a key rotation
         re-encrypted the ``enc:`` values; a rollback then writes the newest.
 
+        A version this process recorded from files with the same contents
+        is only looked up (a session records its config at each start):
+        when the store still holds it, nothing is masked or written again.
+
         Args:
             resolved: A loaded config (``load_config(...)``).
             actor: Who records it; default: ``user@host`` of this process.
@@ -112,6 +119,9 @@ class ConfigStore:
             RunHistoryError: The store cannot be written.
         """
         digest = resolved.version
+        seen = _files_seen(self.history, resolved)
+        if seen is not None and self._stored_as_seen(seen, resolved.env or "", digest):
+            return digest
         config = redact_value(resolved.as_dict(masked=True))
         sources, masked = read_sources(resolved)
         row = {
@@ -125,7 +135,26 @@ class ConfigStore:
         }
         content = json.dumps(config, sort_keys=True, separators=(",", ":"))
         self.history.save_config_version(row, content)
+        if seen is not None:
+            _remember(seen, masked=masked)
         return digest
+
+    def _stored_as_seen(self, seen: _Seen, env: str, digest: str) -> bool:
+        """Whether this process stored the version from these very files.
+
+        The files have the same contents as then and the store still holds
+        the version: recording it again would mask them to write nothing
+        new. A store that lost the row,
+        or holds masked sources where this process read restorable ones,
+        is written again.
+        """
+        with _SEEN_LOCK:
+            masked = _SEEN.get(seen)
+        if masked is None:
+            return False
+        rows = self.history.find_config_versions(digest, env)
+        row = next((r for r in rows if r["hash"] == digest), None)
+        return row is not None and (masked or not row["masked"])
 
     def record_change(
         self,
@@ -299,3 +328,39 @@ class ConfigAuditSubscriber:
             actor=self.actor,
             note="detected on reload",
         )
+
+
+# Versions this process recorded, by store, environment, hash and the
+# files' paths and contents: a session records its config at every start,
+# and a process often starts many on the same files.
+_Seen = tuple[object, ...]
+_SEEN: dict[_Seen, bool] = {}  # whether the sources read were masked
+_SEEN_LOCK = threading.Lock()
+_SEEN_KEPT = 64
+
+
+def _files_seen(history: object, resolved: ResolvedConfigLike) -> _Seen | None:
+    """The key of a recording (``None``: a file cannot be looked at)."""
+    where = getattr(history, "url", None)
+    files = []
+    for _layer, path in resolved.files:
+        try:
+            text = Path(path).read_bytes()
+        except OSError:
+            return None  # recorded in full, which names the file
+        files.append((str(path), hashlib.blake2b(text, digest_size=16).digest()))
+    return (
+        type(history).__qualname__,
+        where if isinstance(where, str) else id(history),
+        resolved.env or "",
+        resolved.version,
+        tuple(files),
+    )
+
+
+def _remember(seen: _Seen, *, masked: bool) -> None:
+    with _SEEN_LOCK:
+        _SEEN.pop(seen, None)
+        _SEEN[seen] = masked
+        if len(_SEEN) > _SEEN_KEPT:
+            del _SEEN[next(iter(_SEEN))]
