@@ -144,9 +144,8 @@ class ConfigStore:
 
         The files have the same contents as then and the store still holds
         the version: recording it again would mask them to write nothing
-        new. A store that lost the row,
-        or holds masked sources where this process read restorable ones,
-        is written again.
+        new. A store that lost the row, or holds masked sources where this
+        process read restorable ones, is written again.
         """
         with _SEEN_LOCK:
             masked = _SEEN.get(seen)
