@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -171,22 +171,19 @@ class ExportGuard:
             logging.getLogger(name).removeFilter(self._filter)
 
 
-class GuardedSpanExporter(SpanExporter):
-    """A span exporter whose exports go through an ``ExportGuard``."""
+class _Wrapping:
+    """What the guarded exporters share: the wrapped one, its guard, shutdown once.
 
-    def __init__(self, inner: SpanExporter, guard: ExportGuard) -> None:
+    The guard may shut the wrapped exporter down early (``stop_retries``);
+    the SDK's own shutdown later does nothing more.
+    """
+
+    def __init__(self, inner: Any, guard: ExportGuard) -> None:
         """Wrap ``inner``; the guard may shut it down early (``stop_retries``)."""
         self.inner = inner
         self.guard = guard
         self._shut = False
         guard.stop_retries(self.shutdown)
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        """Export one batch of spans through the guard."""
-        sent = self.guard.export(
-            lambda: self.inner.export(spans) is SpanExportResult.SUCCESS, len(spans)
-        )
-        return SpanExportResult.SUCCESS if sent else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         """Shut the wrapped exporter down (once)."""
@@ -196,18 +193,26 @@ class GuardedSpanExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Flush the wrapped exporter."""
-        return self.inner.force_flush(timeout_millis)
+        return bool(self.inner.force_flush(timeout_millis))
 
 
-class GuardedLogExporter(LogRecordExporter):
+class GuardedSpanExporter(_Wrapping, SpanExporter):
+    """A span exporter whose exports go through an ``ExportGuard``."""
+
+    inner: SpanExporter
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Export one batch of spans through the guard."""
+        sent = self.guard.export(
+            lambda: self.inner.export(spans) is SpanExportResult.SUCCESS, len(spans)
+        )
+        return SpanExportResult.SUCCESS if sent else SpanExportResult.FAILURE
+
+
+class GuardedLogExporter(_Wrapping, LogRecordExporter):
     """A log record exporter whose exports go through an ``ExportGuard``."""
 
-    def __init__(self, inner: LogRecordExporter, guard: ExportGuard) -> None:
-        """Wrap ``inner``; the guard may shut it down early (``stop_retries``)."""
-        self.inner = inner
-        self.guard = guard
-        self._shut = False
-        guard.stop_retries(self.shutdown)
+    inner: LogRecordExporter
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         """Export one batch of log records through the guard."""
@@ -216,13 +221,3 @@ class GuardedLogExporter(LogRecordExporter):
             len(batch),
         )
         return LogRecordExportResult.SUCCESS if sent else LogRecordExportResult.FAILURE
-
-    def shutdown(self) -> None:
-        """Shut the wrapped exporter down (once)."""
-        if not self._shut:
-            self._shut = True
-            self.inner.shutdown()  # type: ignore[no-untyped-call]
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Flush the wrapped exporter."""
-        return self.inner.force_flush(timeout_millis)
