@@ -23,6 +23,7 @@ from pysetl.monitoring.history._sql_rows import (
     FINISH_VALUES,
     INSERTS,
     coalesce,
+    encode_json,
     finish_params,
     last_seen,
     pack,
@@ -172,20 +173,23 @@ class SqlWrites:
         conn.exec_driver_sql(sql, [_params(prepared, row) for row in rows])
 
     def _apply_one(self, conn: sa.Connection, op: Op) -> None:
-        # Finishes of stages and attempts come packed (``_finish``).
+        # Finishes of stages and attempts come packed (``_finish``); a run's
+        # finish and heartbeats are compiled once (building and caching an
+        # UPDATE cost more than running it: 0.4 ms of a run's 3 ms of writes).
         if isinstance(op, FinishRun):
-            conn.execute(
-                s.RUNS.update()
-                .where(s.RUNS.c.run_id == op.run_id)
-                .values(status=op.status, finished_at=op.finished_at, error=op.error)
+            _update_run(
+                conn,
+                "finish-run",
+                ("status", "finished_at", "error"),
+                (op.status, op.finished_at, encode_json(op.error), op.run_id),
             )
         elif isinstance(op, Heartbeat):
-            conn.execute(
-                s.RUNS.update()
-                .where(
-                    s.RUNS.c.run_id == op.run_id, s.RUNS.c.status == RunStatus.RUNNING
-                )
-                .values(heartbeat_at=op.at)
+            _update_run(
+                conn,
+                "heartbeat",
+                ("heartbeat_at",),
+                (op.at, op.run_id, RunStatus.RUNNING),
+                while_running=True,
             )
         elif isinstance(op, MarkCrashed):
             self._mark_crashed(conn, op)
@@ -279,6 +283,35 @@ def _prepared(
             found = (str(compiled), None, [names.index(n) for n in positions])
         _COMPILED[key] = found
     return found
+
+
+def _update_run(
+    conn: sa.Connection,
+    name: str,
+    sets: tuple[str, ...],
+    row: tuple[Any, ...],
+    *,
+    while_running: bool = False,
+) -> None:
+    """Set ``sets`` of one run (``row``: their values, the run id, its status).
+
+    ``while_running``: only while the run is running (a heartbeat late
+    for a run that ended changes nothing).
+    """
+    table = s.RUNS
+    keys = ("run_id", "status") if while_running else ("run_id",)
+    update = _prepared(
+        conn.dialect,
+        name,
+        lambda: (
+            table.update()
+            .where(*(table.c[key] == sa.bindparam("key_" + key) for key in keys))
+            .values({column: sa.bindparam(column) for column in sets})
+            .compile(dialect=conn.dialect)
+        ),
+        sets + tuple("key_" + key for key in keys),
+    )
+    conn.exec_driver_sql(update[0], _params(update, row))
 
 
 def _insert(
