@@ -8,6 +8,7 @@ and the process-wide writer in ``_shared_writer``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import sys
@@ -19,7 +20,7 @@ from pysetl.utils._writer_reports import FailureReports, name_of
 from pysetl.utils._writer_types import WRITER_THREADS, Sink, Ticker
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = ["THREAD_NAME", "BackgroundWriter", "get_nowait"]
 
@@ -109,6 +110,7 @@ class BackgroundWriter:
         self._next_slot = 0
         self._buffered = 0
         self._closed = False
+        self._drain_next = threading.local()  # see drain_follows()
 
     # ---------------------------------------------------------------- state
     @property
@@ -129,6 +131,27 @@ class BackgroundWriter:
     def on_thread(self) -> bool:
         """Whether the caller runs on this writer's thread."""
         return self._thread_id is not None and threading.get_ident() == self._thread_id
+
+    @contextlib.contextmanager
+    def drain_follows(self) -> Iterator[None]:
+        """Mark the caller's thread as draining this writer right after the block.
+
+        Work done in the block that would wait for the writer itself (the
+        history recorder at a run's end) can leave it to that drain
+        (``drains_next()``): one wait and one batch instead of two. The
+        caller must drain after the block. Added in 0.9.
+        """
+        local = self._drain_next
+        before = getattr(local, "on", False)
+        local.on = True
+        try:
+            yield
+        finally:
+            local.on = before
+
+    def drains_next(self) -> bool:
+        """Whether the caller's thread drains this writer next (``drain_follows``)."""
+        return getattr(self._drain_next, "on", False) is True
 
     # ----------------------------------------------------------- submitting
     def call(self, function: Callable[..., object], *args: Any, key: str = "") -> bool:

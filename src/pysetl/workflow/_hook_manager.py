@@ -408,6 +408,18 @@ class HookManager:
             )
         return done
 
+    def emit_then_drain(self, event: str, /, **kwargs: Any) -> bool:
+        """``emit(event, ...)``, then ``drain()``: a run's last event.
+
+        An inline observer that would wait for the writer itself when the
+        run ends (the history recorder) sees ``writer.drains_next()`` and
+        leaves it to this drain: the run waits once, and its last records
+        and those the queued observers add make one batch. Added in 0.9.
+        """
+        with self.writer.drain_follows():
+            self.emit(event, **kwargs)
+        return self.drain()
+
     def close(self) -> None:
         """Deliver what is queued (within ``drain_timeout``); idempotent.
 

@@ -334,27 +334,25 @@ class Pipeline(LazyStages, IsIdentifiable, HasBenchmark, HasDiagram, HasLogger):
         finally:
             reset_scope(token)
         if observed:
-            hooks.emit(
+            hooks.emit_then_drain(
                 "after_pipeline_run",
                 timestamp=time.time(),
                 duration=time.perf_counter() - start,
                 **common,
             )
-            hooks.drain()
         return self
 
     def _emit_failed(
         self, common: dict[str, Any], start: float, error: Exception
     ) -> None:
         if self.hooks.enabled:
-            self.hooks.emit(
+            self.hooks.emit_then_drain(
                 "on_pipeline_run_failed",
                 timestamp=time.time(),
                 duration=time.perf_counter() - start,
                 error=error,
                 **common,
             )
-            self.hooks.drain()
 
     def _run_stages(self, entries: list[Any], context: RunContext, plan: Plan) -> None:
         """Run the stages (``entries``: stages and lone factories) in order.

@@ -171,7 +171,10 @@ class RunWriter:
                 self._ticker = None
         if ticker is not None:
             ticker.cancel()
-        if not self.writer.on_thread():  # inline delivery: wait here
+        writer = self.writer
+        # Inline delivery: wait here, unless the emitter drains this writer
+        # next (``HookManager.emit_then_drain``, as ``Pipeline.run`` does).
+        if not writer.on_thread() and not writer.drains_next():
             self.flush()
 
     def current_run(self) -> str | None:
