@@ -29,6 +29,7 @@ THREAD_NAME = "pysetl-writer"
 _LOGGER = logging.getLogger("pysetl.utils.writer")
 _STOP = object()
 _NOTHING = object()  # no work taken from the queue (it was empty)
+_TICKERS = object()  # the tickers changed: a sleeping thread computes its wait again
 _MANY = True  # third member of a queued ``put_many``: ``(slot, items, _MANY)``
 _FAILED = object()  # what a sink's ``pack`` that raised leaves (nothing is queued)
 
@@ -240,8 +241,13 @@ class BackgroundWriter:
         with self._lock:
             self._tickers.append(ticker)
         self._start()
-        self._queue.put(None)  # wake the thread so that it sees the new due time
-        self._urgent.set()
+        # Wake a thread asleep until its next tick, so that it sees the new
+        # due time. A batch waiting for company goes on waiting (at most
+        # flush_interval) unless the ticker is due sooner: a run's start
+        # (tickers of its heartbeat and progress) is one batch, not two.
+        self._queue.put(_TICKERS)
+        if seconds < self.flush_interval:
+            self._urgent.set()
         return ticker
 
     def _submit(self, work: Any, sink: Sink | None = None, item: Any = None) -> bool:
@@ -367,7 +373,8 @@ class BackgroundWriter:
                 # Items arriving together make one batch; a small batch waits
                 # up to flush_interval for company (one transaction, not many).
                 # It sleeps meanwhile, in slices, instead of waking at every
-                # item: only drain(), close() and every() cut it short.
+                # item: only drain(), close() and a ticker due sooner cut it
+                # short.
                 left = deadline - time.monotonic()
                 if urgent or not self._buffered or left <= 0:
                     break
@@ -390,7 +397,7 @@ class BackgroundWriter:
         """Take ``work`` and all that is queued now, without waiting.
 
         Returns how many submissions were taken, whether a marker asked to
-        write at once (``drain()``, ``every()``) and whether to stop.
+        write at once (``drain()``) and whether to stop.
         """
         taken, urgent = 0, False
         buffers, sinks, limit = self._buffers, self._sinks, self.batch_size
@@ -399,9 +406,9 @@ class BackgroundWriter:
             while True:
                 if work is _STOP:
                     return taken, True, True
-                if work is None:  # drain() or every(): write what we hold now
+                if work is None:  # drain(): write what we hold now
                     urgent = True
-                elif work is not _NOTHING:
+                elif work is not _NOTHING and work is not _TICKERS:
                     taken += 1
                     slot = work[0]
                     if slot.__class__ is int:  # an item (or items) for a sink
@@ -448,9 +455,17 @@ class BackgroundWriter:
 
     def _tick(self) -> None:
         now = time.monotonic()
+        # A tick due a little later (a tenth of its interval, at most a
+        # flush interval) runs now with the others: what they put is one
+        # batch (a heartbeat and a progress sample 5 ms apart were two).
+        most = self.flush_interval
         with self._lock:
             self._tickers = [t for t in self._tickers if not t.cancelled]
-            due = [t for t in self._tickers if t.due <= now]
+            due = [
+                t
+                for t in self._tickers
+                if t.due <= now + min(most, t.interval / 10)
+            ]
         for ticker in due:
             ticker.due = now + ticker.interval
             self._run(ticker.function, (), ticker.key)
