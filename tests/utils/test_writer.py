@@ -633,6 +633,37 @@ class TestTickers:
         ticker.cancel()
         assert len(ticks) == 1
 
+    def test_a_new_ticker_leaves_a_waiting_batch_waiting_for_company(self, make):
+        """A run's start (its heartbeat and progress tickers) is one batch, not two."""
+        writer = make(flush_interval=0.3)
+        sink = ListSink()
+        writer.put(sink, "run started")
+        writer.every(60, lambda: None)
+        time.sleep(0.05)  # well within the flush interval
+        writer.put(sink, "stage started")
+        assert writer.drain()
+        assert sink.batches == [["run started", "stage started"]]
+
+    def test_a_ticker_due_sooner_than_the_flush_interval_is_not_held_back(self, make):
+        writer = make(flush_interval=5.0)
+        sink = ListSink()
+        writer.put(sink, "waiting")
+        calls: list[float] = []
+        started = time.monotonic()
+        writer.every(0.05, lambda: calls.append(time.monotonic()))
+        wait_for(lambda: calls, timeout=2.0)
+        assert calls[0] - started < 1.0
+
+    def test_ticks_due_close_together_put_one_batch(self, make):
+        """A tick due within a tenth of its interval runs with the one due now."""
+        writer = make()
+        sink = ListSink()
+        writer.every(1.0, lambda: writer.put(sink, "beat"))
+        time.sleep(0.03)  # due 30 ms after the first: within 100 ms
+        writer.every(1.0, lambda: writer.put(sink, "progress"))
+        wait_for(lambda: len(sink.items) >= 2, timeout=5)
+        assert sink.batches[0] == ["beat", "progress"]
+
     def test_a_ticker_starts_an_idle_writer(self, make):
         """The first piece of work may be a ticker: it starts the thread."""
         writer = make()

@@ -549,3 +549,60 @@ class TestOrder:
         with HookManager(observers=[First(), Second()], inline=True) as hooks:
             hooks.emit("after_pipeline_run")
         assert seen == ["first", "second"]
+
+
+class TestRunEnd:
+    """A run's last event is emitted, then the writer drained, in one step."""
+
+    @pytest.mark.parametrize("fail", [False, True])
+    def test_observers_see_that_a_drain_follows_the_last_event_only(self, fail):
+        seen: list[tuple[str, bool]] = []
+
+        class Inline:
+            pysetl_inline = True
+
+            def __init__(self, hooks_of: list[HookManager]) -> None:
+                self.hooks_of = hooks_of
+
+            def _note(self, event: str) -> None:
+                seen.append((event, self.hooks_of[0].writer.drains_next()))
+
+            @hook_impl
+            def after_factory_run(self):
+                self._note("after_factory_run")
+
+            @hook_impl
+            def after_pipeline_run(self):
+                self._note("after_pipeline_run")
+
+            @hook_impl
+            def on_pipeline_run_failed(self):
+                self._note("on_pipeline_run_failed")
+
+        managers: list[HookManager] = []
+        with HookManager(observers=[Inline(managers)]) as hooks:
+            managers.append(hooks)
+            pipeline = two_stage_pipeline(hooks, fail=fail)
+            if fail:
+                with pytest.raises(FactoryError):
+                    pipeline.run()
+            else:
+                pipeline.run()
+            assert not hooks.writer.drains_next()  # only during the last event
+        last = "on_pipeline_run_failed" if fail else "after_pipeline_run"
+        assert seen[-1] == (last, True)
+        assert ("after_factory_run", False) in seen
+        assert all(not follows for _, follows in seen[:-1])
+
+    def test_what_queued_observers_write_at_the_end_is_written_when_it_returns(self):
+        written: list[str] = []
+
+        class Queued:
+            @hook_impl
+            def after_pipeline_run(self):
+                time.sleep(0.05)
+                written.append("end")
+
+        with HookManager(observers=[Queued()]) as hooks:
+            assert hooks.emit_then_drain("after_pipeline_run")
+            assert written == ["end"]

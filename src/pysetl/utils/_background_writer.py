@@ -245,9 +245,8 @@ class BackgroundWriter:
         # due time. A batch waiting for company goes on waiting (at most
         # flush_interval) unless the ticker is due sooner: a run's start
         # (tickers of its heartbeat and progress) is one batch, not two.
-        self._queue.put(_TICKERS)
-        if seconds < self.flush_interval:
-            self._urgent.set()
+        self._queue.put(None if seconds < self.flush_interval else _TICKERS)
+        self._urgent.set()
         return ticker
 
     def _submit(self, work: Any, sink: Sink | None = None, item: Any = None) -> bool:

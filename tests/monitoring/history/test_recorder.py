@@ -413,3 +413,40 @@ class TestThreads:
         assert recorder._ticker is None
         writer.close()
         assert not any(t.name == "pysetl-writer" and t.is_alive() for t in started)
+
+
+class CountingWriter(BackgroundWriter):
+    """A writer that counts the drains asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__(name="counting-writer")
+        self.drains = 0
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        self.drains += 1
+        return super().drain(timeout)
+
+
+class TestRunEnd:
+    @pytest.mark.parametrize("factories", [(Produce, Double), (Produce, Explode)])
+    def test_the_run_waits_for_the_writer_once_and_its_history_is_complete(
+        self, local_history, factories
+    ):
+        """The recorder leaves its end-of-run wait to the pipeline's drain."""
+        writer = CountingWriter()
+        try:
+            recorder = HistoryRecorder(local_history, writer=writer)
+            hooks = HookManager(observers=[recorder], writer=writer)
+            pipeline = Pipeline(hooks=hooks, name="once")
+            for factory in factories:
+                pipeline.add_stage_from_type(factory)
+            try:
+                pipeline.run()
+            except FactoryError:
+                pass
+            assert writer.drains == 1
+            run = local_history.get_run(pipeline.run_id)  # before any close
+            assert run.status == ("failed" if Explode in factories else "succeeded")
+            assert run.finished_at is not None
+        finally:
+            writer.close()
