@@ -34,6 +34,16 @@ class PluginManager(pluggy.PluginManager):
     cannot be a hook; only marked ones go through pluggy's full parse.
     """
 
+    _memo: tuple[Any, dict[str, Any] | None, dict[tuple[str, str], Any] | None] | None
+    _memo = None
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        """pluggy's ``register``; the observer is not kept once it is parsed."""
+        try:
+            return super().register(plugin, name)
+        finally:
+            self._memo = None
+
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:  # pluggy's names
         """The parse of pluggy, for attributes whose raw value carries our marker.
 
@@ -41,12 +51,22 @@ class PluginManager(pluggy.PluginManager):
         that does not hide it: it is kept per class (a session registers
         new instances of the same observer classes at every run).
         """
-        own = _instance_dict(plugin)
-        if own is None or name in own:  # a module, a class, or the instance's
+        # pluggy asks about each name of one observer in turn: what is
+        # looked up per observer is kept for the next name.
+        memo = self._memo
+        if memo is not None and memo[0] is plugin:
+            own, per_class = memo[1], memo[2]
+        else:
+            own = _instance_dict(plugin)
+            per_class = None
+            if own is not None:
+                per_class = _IMPL_PARSES.get(type(plugin))
+                if per_class is None:
+                    per_class = _IMPL_PARSES.setdefault(type(plugin), {})
+            self._memo = (plugin, own, per_class)
+        if own is None or per_class is None or name in own:
+            # a module, a class, or the instance's own attribute
             return self._parse_impl(plugin, name)
-        per_class = _IMPL_PARSES.get(type(plugin))
-        if per_class is None:
-            per_class = _IMPL_PARSES.setdefault(type(plugin), {})
         key = (self.project_name, name)
         found = per_class.get(key, _ABSENT)
         if found is _ABSENT:
@@ -66,12 +86,24 @@ class PluginManager(pluggy.PluginManager):
         return super().parse_hookimpl_opts(plugin, name)
 
     def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
-        """The same first look for the specs (every manager adds them all)."""
-        if not _marked(
-            _raw_attribute(module_or_class, name), self.project_name + "_spec"
-        ):
-            return None
-        return super().parse_hookspec_opts(module_or_class, name)
+        """The same first look for the specs, kept: every manager adds them all."""
+        key = (self.project_name, module_or_class, name)
+        found = _SPEC_PARSES.get(key, _ABSENT)
+        if found is _ABSENT:
+            found = None
+            if _marked(
+                _raw_attribute(module_or_class, name), self.project_name + "_spec"
+            ):
+                found = super().parse_hookspec_opts(module_or_class, name)
+            if inspect.isclass(module_or_class):  # a class's code does not change
+                _SPEC_PARSES[key] = found
+        return found
+
+
+# What ``parse_hookspec_opts`` gave for each name of a spec class (pluggy
+# reads the options, never changes them): each session's manager adds the
+# same specs.
+_SPEC_PARSES: dict[tuple[str, Any, str], Any] = {}
 
 
 # What ``parse_hookimpl_opts`` gave for an attribute of a class, by class:
