@@ -461,9 +461,7 @@ class BackgroundWriter:
         with self._lock:
             self._tickers = [t for t in self._tickers if not t.cancelled]
             due = [
-                t
-                for t in self._tickers
-                if t.due <= now + min(most, t.interval / 10)
+                t for t in self._tickers if t.due <= now + min(most, t.interval / 10)
             ]
         for ticker in due:
             ticker.due = now + ticker.interval

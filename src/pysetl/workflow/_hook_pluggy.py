@@ -34,11 +34,13 @@ class PluginManager(pluggy.PluginManager):
     cannot be a hook; only marked ones go through pluggy's full parse.
     """
 
-    _memo: tuple[Any, dict[str, Any] | None, dict[tuple[str, str], Any] | None] | None
-    _memo = None
+    # The observer pluggy is parsing, its own attributes and its class's parses.
+    _memo: (
+        tuple[Any, dict[str, Any] | None, dict[tuple[str, str], Any] | None] | None
+    ) = None
 
     def register(self, plugin: Any, name: str | None = None) -> str | None:
-        """pluggy's ``register``; the observer is not kept once it is parsed."""
+        """Register with pluggy; the observer is not kept once it is parsed."""
         try:
             return super().register(plugin, name)
         finally:
