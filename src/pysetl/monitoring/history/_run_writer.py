@@ -4,9 +4,13 @@ The recorder (``_recorder``) turns events into write operations; this base
 hands them to the observers' one writer thread, keeps the heartbeat of the
 running runs (1 s after a start, then 2, 4, 8 s... up to
 ``heartbeat_interval``), and waits for the writer at the end of a run, so
-the history is complete when ``Pipeline.run()`` returns.
+the history is complete when ``Pipeline.run()`` returns. When the run's
+last event comes through ``HookManager.emit_then_drain`` (as
+``Pipeline.run()`` sends it), that drain is the wait: at most the hook
+manager's ``drain_timeout`` (5 s by default), not ``flush_timeout``.
 
-Added in 0.2 (in ``HistoryRecorder``, which inherits it).
+Added in 0.2 (in ``HistoryRecorder``, which inherits it). Changed in 0.9:
+the end-of-run wait is left to ``emit_then_drain``.
 """
 
 from __future__ import annotations
